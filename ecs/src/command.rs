@@ -1,0 +1,159 @@
+//! Commands: everything that can change the matcher's state comes in as one of these, through
+//! `Matcher::submit`, and is applied at the next tick in submission order. A command the matcher
+//! cannot accept is answered by an `Event::Rejected` naming the reason; nothing is dropped silently.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{MatchId, PartyId, PlayerId, TicketId};
+use crate::rating::Rating;
+
+/// A ping value meaning "this player cannot play in this region".
+pub const NO_PING: u16 = u16::MAX;
+
+/// An input to the matcher.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Put a solo player or a whole party in a queue.
+    Enqueue(EnqueueTicket),
+    /// Take a ticket out of its queue. Cancelling a ticket whose match awaits acceptance declines
+    /// that match for the ticket's players.
+    Cancel {
+        /// The ticket to cancel.
+        ticket: TicketId,
+    },
+    /// Create a party led by `leader`, who becomes its first member.
+    CreateParty {
+        /// The new party's id (chosen by the caller, unique).
+        party: PartyId,
+        /// Its first member.
+        leader: PlayerId,
+    },
+    /// Add a player to a party. Refused while the party is queued or in a match.
+    JoinParty {
+        /// The party.
+        party: PartyId,
+        /// The joining player, who must not be in another party.
+        player: PlayerId,
+    },
+    /// Remove a player from a party. If the party is queued, its ticket is cancelled (a party
+    /// changes only outside the queue); the last member leaving disbands the party.
+    LeaveParty {
+        /// The party.
+        party: PartyId,
+        /// The leaving player.
+        player: PlayerId,
+    },
+    /// Dissolve a party; a queued ticket of it is cancelled.
+    DisbandParty {
+        /// The party.
+        party: PartyId,
+    },
+    /// A player accepts a proposed match.
+    AcceptMatch {
+        /// The proposed match.
+        match_id: MatchId,
+        /// The accepting player.
+        player: PlayerId,
+    },
+    /// A player declines a proposed match: the player's ticket leaves the queue, the other
+    /// tickets go back in keeping their waiting time.
+    DeclineMatch {
+        /// The proposed match.
+        match_id: MatchId,
+        /// The declining player.
+        player: PlayerId,
+    },
+    /// The match's game server is up: the session goes from allocating to active.
+    SessionReady {
+        /// The session.
+        match_id: MatchId,
+    },
+    /// The game server is alive; resets the session's heartbeat deadline.
+    Heartbeat {
+        /// The session.
+        match_id: MatchId,
+    },
+    /// The result of a session: it ends and its players' ratings are updated.
+    ReportResult {
+        /// The session.
+        match_id: MatchId,
+        /// Each team's place, in team order: 1 is first; equal places are draws.
+        placements: Vec<u32>,
+    },
+    /// The session ended without a result (ratings unchanged).
+    EndSession {
+        /// The session.
+        match_id: MatchId,
+    },
+    /// A player left a running session; the slot can be backfilled.
+    LeaveSession {
+        /// The session.
+        match_id: MatchId,
+        /// The player who left.
+        player: PlayerId,
+    },
+    /// A running session asks for players: `open_slots[t]` more players for team `t`.
+    /// Replaces any earlier request of the same session. Backfill goes before new matches.
+    RequestBackfill {
+        /// The session.
+        match_id: MatchId,
+        /// Players wanted per team, in team order.
+        open_slots: Vec<u8>,
+    },
+    /// Withdraw a session's backfill request.
+    CancelBackfill {
+        /// The session.
+        match_id: MatchId,
+    },
+}
+
+/// A ticket to enqueue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnqueueTicket {
+    /// The ticket's id (chosen by the caller; unique among live tickets).
+    pub ticket: TicketId,
+    /// The queue's name, as in the config.
+    pub queue: String,
+    /// The party, when more than one player queues together. The members must be exactly the
+    /// party's members.
+    pub party: Option<PartyId>,
+    /// The players, with their ratings for the queue's mode and their pings.
+    pub members: Vec<TicketMember>,
+    /// The highest ping the ticket accepts in any region, whatever the queue allows.
+    pub max_ping_ms: Option<u16>,
+}
+
+/// One player of a ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TicketMember {
+    /// The player.
+    pub player: PlayerId,
+    /// The player's rating in the queue's game mode.
+    pub rating: Rating,
+    /// Round-trip time to each region, in the order of the config's `regions`; [`NO_PING`] for
+    /// a region the player cannot play in. Must have one entry per configured region.
+    pub pings_ms: Vec<u16>,
+}
+
+impl EnqueueTicket {
+    /// A solo ticket.
+    pub fn solo(
+        ticket: TicketId,
+        queue: impl Into<String>,
+        player: PlayerId,
+        rating: Rating,
+        pings_ms: Vec<u16>,
+    ) -> Self {
+        Self {
+            ticket,
+            queue: queue.into(),
+            party: None,
+            members: vec![TicketMember {
+                player,
+                rating,
+                pings_ms,
+            }],
+            max_ping_ms: None,
+        }
+    }
+}

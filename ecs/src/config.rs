@@ -1,0 +1,741 @@
+//! The matcher's configuration: serde structs loadable from TOML, each field documented with its
+//! default. `Config::from_toml_str` parses and validates; every error names the field at fault.
+//! `config/matchwright.toml` at the repository root spells out the defaults and parses to
+//! `Config::default()` (a test checks it).
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::curve::{Curve, Direction};
+
+/// At most this many regions (a ticket's accepted regions are a 32-bit mask).
+pub const MAX_REGIONS: usize = 32;
+/// At most this many players in one match (all teams together).
+pub const MAX_PLAYERS_PER_MATCH: usize = 128;
+/// Above this many tickets in a match, the exact team split is never tried.
+pub const MAX_EXACT_SPLIT_TICKETS: u8 = 16;
+
+/// A configuration the matcher cannot use: which field, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field at fault, as a path (`queues[1].team_size`), or `toml` for a parse error.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config field `{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Everything the matcher core needs to know. Load with [`Config::from_toml_str`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The regions a match can be hosted in. Tickets give their ping to each; a region a ticket
+    /// gives no ping for is one it never plays in. At most 32.
+    /// Default: `["eu-west", "us-east", "ap-southeast", "sa-east"]`.
+    pub regions: Vec<String>,
+    /// Limits on everything that grows, and what happens at them.
+    pub limits: Limits,
+    /// Rating updates and match quality.
+    pub rating: RatingConfig,
+    /// Session (running match) timeouts.
+    pub sessions: SessionConfig,
+    /// The queues. Default: `duel-1v1` (1v1, solo), `ranked-5v5` (5v5, parties up to 5) and
+    /// `trios-ffa` (three teams of three, parties up to 3).
+    pub queues: Vec<QueueConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            regions: ["eu-west", "us-east", "ap-southeast", "sa-east"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            limits: Limits::default(),
+            rating: RatingConfig::default(),
+            sessions: SessionConfig::default(),
+            queues: vec![
+                QueueConfig {
+                    name: "duel-1v1".into(),
+                    mode: "duel".into(),
+                    teams: 2,
+                    team_size: 1,
+                    max_party_size: 1,
+                    ..QueueConfig::default()
+                },
+                QueueConfig {
+                    name: "ranked-5v5".into(),
+                    mode: "ranked".into(),
+                    ..QueueConfig::default()
+                },
+                QueueConfig {
+                    name: "trios-ffa".into(),
+                    mode: "ffa".into(),
+                    teams: 3,
+                    team_size: 3,
+                    max_party_size: 3,
+                    ..QueueConfig::default()
+                },
+            ],
+        }
+    }
+}
+
+/// Limits on what grows. Each names what happens when it is reached.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Commands accepted between two ticks. Beyond it, `submit` still returns a sequence number
+    /// but the command is rejected with `RejectReason::TooManyCommands`. Default: 200000.
+    pub max_commands_per_tick: u32,
+    /// Events the caller may leave undrained. At the bound, `submit` returns
+    /// `SubmitError::EventsNotDrained` and `tick` returns `TickError::EventsNotDrained`, and
+    /// nothing changes, until the caller drains. Default: 2000000.
+    pub max_undrained_events: u32,
+    /// Parties in existence. Beyond it, creating one is rejected with
+    /// `RejectReason::TooManyParties`. Default: 1000000.
+    pub max_parties: u32,
+    /// Players in one party (a queue may allow fewer). Default: 8.
+    pub max_party_size: u8,
+    /// Matches in existence (awaiting acceptance or in session). At the bound no new match forms
+    /// (a `LimitReached` event says so once per tick) until sessions end. Default: 1000000.
+    pub max_matches: u32,
+    /// Ticket timers (expiry, region unlock, review) handled in one tick. Timers beyond it are
+    /// handled on the next tick, late but never lost. Default: 200000.
+    pub max_timer_wakes_per_tick: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_commands_per_tick: 200_000,
+            max_undrained_events: 2_000_000,
+            max_parties: 1_000_000,
+            max_party_size: 8,
+            max_matches: 1_000_000,
+            max_timer_wakes_per_tick: 200_000,
+        }
+    }
+}
+
+/// The rating system used for updates after a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingSystem {
+    /// Weng-Lin (OpenSkill), Bradley-Terry full pairing. Not patented; the default.
+    WengLin,
+    /// TrueSkill (note: Microsoft holds patents on it).
+    TrueSkill,
+    /// Glicko-2, extended to teams by rating each player against each opposing team's composite.
+    Glicko2,
+}
+
+/// Ratings: the system that updates them and the scale they live on. Ratings are on the seeds'
+/// MMR scale (new players 1500 +- 500): Weng-Lin and TrueSkill's defaults times 60.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RatingConfig {
+    /// Which system updates ratings after a result. Default: `weng_lin`.
+    pub system: RatingSystem,
+    /// Skill-class width: the rating gap for a ~80% (TrueSkill) or ~67% (Weng-Lin) win chance.
+    /// Also the beta of the match quality formula. Default: 250 (25/6 x 60).
+    pub beta: f64,
+    /// TrueSkill's draw probability. Default: 0.1.
+    pub draw_probability: f64,
+    /// TrueSkill's dynamics (tau): uncertainty added before each update. Default: 5 (25/300 x 60).
+    pub dynamics: f64,
+    /// Glicko-2's tau, which limits how fast volatility changes. Default: 0.5.
+    pub glicko2_tau: f64,
+    /// The rating a new player starts with (for the server to hand out). Default:
+    /// mu 1500, sigma 500, volatility 0.06.
+    pub initial: crate::rating::Rating,
+}
+
+impl Default for RatingConfig {
+    fn default() -> Self {
+        Self {
+            system: RatingSystem::WengLin,
+            beta: 250.0,
+            draw_probability: 0.1,
+            dynamics: 5.0,
+            glicko2_tau: 0.5,
+            initial: crate::rating::Rating::new(1500.0, 500.0),
+        }
+    }
+}
+
+/// Session timeouts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// How long a match may wait for its game server (`SessionReady`) before it is abandoned.
+    /// Default: 30000.
+    pub allocation_timeout_ms: u64,
+    /// How long an active session may go without a heartbeat before it is abandoned.
+    /// Default: 30000.
+    pub heartbeat_timeout_ms: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            allocation_timeout_ms: 30_000,
+            heartbeat_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// How a party's members' ratings combine into the one rating the party is matched on.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PartyRating {
+    /// The members' mean.
+    Mean,
+    /// The strongest member's rating.
+    Max,
+    /// `weight * max + (1 - weight) * mean`: a weighting toward the strongest member
+    /// (premade parties play above their mean).
+    Strongest {
+        /// In `[0, 1]`: 0 is the mean, 1 the max.
+        weight: f64,
+    },
+}
+
+/// Rating uncertainty widening the skill window: `per_sigma * max(0, sigma - above_sigma)` MMR
+/// are added to a ticket's window, sigma being the root mean square of its members' sigmas.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigmaWidening {
+    /// MMR of window per point of sigma above `above_sigma`. Default: 0 (off).
+    pub per_sigma: f64,
+    /// Sigma below which nothing is added. Default: 150.
+    pub above_sigma: f64,
+}
+
+impl Default for SigmaWidening {
+    fn default() -> Self {
+        Self {
+            per_sigma: 0.0,
+            above_sigma: 150.0,
+        }
+    }
+}
+
+/// Match acceptance: players confirm a proposed match before a deadline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AcceptanceConfig {
+    /// How long players have to accept. Default: 15000.
+    pub timeout_ms: u64,
+}
+
+impl Default for AcceptanceConfig {
+    fn default() -> Self {
+        Self { timeout_ms: 15_000 }
+    }
+}
+
+/// When a ticket that found no match is tried again. A ticket is tried when it arrives, when a
+/// region opens to it, when it comes back from a failed acceptance, and after each review
+/// interval: the time its skill window takes to widen by `window_step_mmr` or its quality floor
+/// to relax by `quality_step`, whichever is sooner, kept within `[min_interval_ms,
+/// max_interval_ms]`. Between tries it can still be picked as a partner by any other ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Default: 25.
+    pub window_step_mmr: f64,
+    /// Default: 0.05.
+    pub quality_step: f64,
+    /// Default: 250.
+    pub min_interval_ms: u64,
+    /// Default: 5000.
+    pub max_interval_ms: u64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        Self {
+            window_step_mmr: 25.0,
+            quality_step: 0.05,
+            min_interval_ms: 250,
+            max_interval_ms: 5_000,
+        }
+    }
+}
+
+/// One queue: a game mode and team format, with its own matching rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// The queue's name, used in commands and events. Required; unique.
+    pub name: String,
+    /// The game mode ratings are kept for (several queues may share one). Default: the name.
+    pub mode: String,
+    /// How many teams a match has: 2 for 1v1/5v5, 3 or more for free-for-all. Default: 2.
+    pub teams: u8,
+    /// Players per team. Default: 5.
+    pub team_size: u8,
+    /// The largest party this queue takes (at most `team_size`). Default: 5.
+    pub max_party_size: u8,
+    /// How a party's ratings combine. Default: `{ kind = "mean" }`.
+    pub party_rating: PartyRating,
+    /// The largest rating difference a ticket accepts, in MMR, over waiting time. Every member of
+    /// a match is inside every other member's window. Default: linear 100 -> 500 over 40000 ms.
+    pub skill_window: Curve,
+    /// Extra window for uncertain ratings. Default: off.
+    pub sigma_widening: SigmaWidening,
+    /// The ping, in ms, up to which a ticket accepts a region, over waiting time. A ticket always
+    /// accepts its best region; a ticket's own `max_ping_ms` caps all of it.
+    /// Default: linear 80 -> 200 over 30000 ms.
+    pub latency_window: Curve,
+    /// The least match quality (draw probability, in [0, 1]) accepted, over the waiting time of
+    /// the longest-waiting member. Default: linear 0.4 -> 0.1 over 60000 ms.
+    pub quality_floor: Curve,
+    /// How long a ticket may wait before it expires. Default: 300000.
+    pub max_wait_ms: u64,
+    /// Tickets this queue holds. Beyond it, enqueueing is rejected with
+    /// `RejectReason::QueueFull`. Default: 2000000.
+    pub max_tickets: u32,
+    /// Matches (and backfill fills) formed per tick. Beyond it, due tickets wait for the next
+    /// tick, oldest first, and a `LimitReached` event says so. Default: 2000.
+    pub max_matches_per_tick: u32,
+    /// Tickets tried as the anchor of a match per tick. Beyond it, as above. Default: 20000.
+    pub max_anchor_attempts_per_tick: u32,
+    /// Candidates gathered around an anchor, nearest rating first. Default: 64.
+    pub max_candidates_per_anchor: u16,
+    /// Team splits are searched exhaustively up to this many tickets in a match (5v5 of solos:
+    /// 10 tickets, 126 splits); above it a Karmarkar-Karp-style heuristic is used. At most 16.
+    /// Default: 10.
+    pub exact_split_max_tickets: u8,
+    /// Match acceptance; absent means matches start without it. Default: absent.
+    pub acceptance: Option<AcceptanceConfig>,
+    /// When unmatched tickets are tried again.
+    pub review: ReviewConfig,
+    /// How long a backfill request stays open. Default: 60000.
+    pub backfill_max_wait_ms: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            mode: String::new(),
+            teams: 2,
+            team_size: 5,
+            max_party_size: 5,
+            party_rating: PartyRating::Mean,
+            skill_window: Curve::linear(100.0, 500.0, 40_000),
+            sigma_widening: SigmaWidening::default(),
+            latency_window: Curve::linear(80.0, 200.0, 30_000),
+            quality_floor: Curve::linear(0.4, 0.1, 60_000),
+            max_wait_ms: 300_000,
+            max_tickets: 2_000_000,
+            max_matches_per_tick: 2_000,
+            max_anchor_attempts_per_tick: 20_000,
+            max_candidates_per_anchor: 64,
+            exact_split_max_tickets: 10,
+            acceptance: None,
+            review: ReviewConfig::default(),
+            backfill_max_wait_ms: 60_000,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// Players in one match of this queue.
+    pub fn players_per_match(&self) -> usize {
+        usize::from(self.teams) * usize::from(self.team_size)
+    }
+
+    /// The game mode, which defaults to the queue name.
+    pub fn mode_name(&self) -> &str {
+        if self.mode.is_empty() {
+            &self.name
+        } else {
+            &self.mode
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML and validates the result. Absent fields take their defaults.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let config: Self =
+            toml::from_str(text).map_err(|error| ConfigError::new("toml", error.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// This configuration as TOML.
+    pub fn to_toml_string(&self) -> String {
+        // Serializing plain structs of numbers, strings and vectors cannot fail.
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// The index of the queue called `name`.
+    pub fn queue_index(&self, name: &str) -> Option<usize> {
+        self.queues.iter().position(|queue| queue.name == name)
+    }
+
+    /// The index of the region called `name`.
+    pub fn region_index(&self, name: &str) -> Option<usize> {
+        self.regions.iter().position(|region| region == name)
+    }
+
+    /// Checks every field; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_regions()?;
+        self.validate_limits()?;
+        self.validate_rating()?;
+        if self.sessions.allocation_timeout_ms == 0 || self.sessions.heartbeat_timeout_ms == 0 {
+            return Err(ConfigError::new(
+                "sessions",
+                "allocation_timeout_ms and heartbeat_timeout_ms must be above 0",
+            ));
+        }
+        if self.queues.is_empty() {
+            return Err(ConfigError::new("queues", "at least one queue is needed"));
+        }
+        if self.queues.len() > usize::from(u16::MAX) {
+            return Err(ConfigError::new("queues", "at most 65535 queues"));
+        }
+        for (index, queue) in self.queues.iter().enumerate() {
+            let field = format!("queues[{index}]");
+            if self.queues[..index].iter().any(|q| q.name == queue.name) {
+                return Err(ConfigError::new(
+                    format!("{field}.name"),
+                    format!("queue name `{}` is used twice", queue.name),
+                ));
+            }
+            self.validate_queue(&field, queue)?;
+        }
+        Ok(())
+    }
+
+    fn validate_regions(&self) -> Result<(), ConfigError> {
+        if self.regions.is_empty() || self.regions.len() > MAX_REGIONS {
+            return Err(ConfigError::new(
+                "regions",
+                format!(
+                    "between 1 and {MAX_REGIONS} regions are needed, not {}",
+                    self.regions.len()
+                ),
+            ));
+        }
+        for (index, region) in self.regions.iter().enumerate() {
+            if region.trim().is_empty() {
+                return Err(ConfigError::new(
+                    format!("regions[{index}]"),
+                    "a region name cannot be empty",
+                ));
+            }
+            if self.regions[..index].contains(region) {
+                return Err(ConfigError::new(
+                    format!("regions[{index}]"),
+                    format!("region `{region}` is listed twice"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let limits = &self.limits;
+        for (name, value) in [
+            ("max_commands_per_tick", limits.max_commands_per_tick),
+            ("max_undrained_events", limits.max_undrained_events),
+            ("max_parties", limits.max_parties),
+            ("max_matches", limits.max_matches),
+            ("max_timer_wakes_per_tick", limits.max_timer_wakes_per_tick),
+            ("max_party_size", u32::from(limits.max_party_size)),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(
+                    format!("limits.{name}"),
+                    "must be above 0",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_rating(&self) -> Result<(), ConfigError> {
+        let rating = &self.rating;
+        let positive = |name: &str, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::new(
+                    format!("rating.{name}"),
+                    format!("must be a finite number above 0, not {value}"),
+                ))
+            }
+        };
+        positive("beta", rating.beta)?;
+        positive("glicko2_tau", rating.glicko2_tau)?;
+        positive("initial.sigma", rating.initial.sigma)?;
+        positive("initial.volatility", rating.initial.volatility)?;
+        if !(rating.dynamics.is_finite() && rating.dynamics >= 0.0) {
+            return Err(ConfigError::new(
+                "rating.dynamics",
+                "must be a finite number, 0 or above",
+            ));
+        }
+        if !(rating.draw_probability > 0.0 && rating.draw_probability < 1.0) {
+            return Err(ConfigError::new(
+                "rating.draw_probability",
+                format!("must be between 0 and 1, not {}", rating.draw_probability),
+            ));
+        }
+        if !rating.initial.mu.is_finite() {
+            return Err(ConfigError::new("rating.initial.mu", "must be finite"));
+        }
+        Ok(())
+    }
+
+    fn validate_queue(&self, field: &str, queue: &QueueConfig) -> Result<(), ConfigError> {
+        let error =
+            |name: &str, message: String| Err(ConfigError::new(format!("{field}.{name}"), message));
+        if queue.name.trim().is_empty() {
+            return error("name", "a queue needs a name".into());
+        }
+        if !(2..=64).contains(&queue.teams) {
+            return error(
+                "teams",
+                format!("must be between 2 and 64, not {}", queue.teams),
+            );
+        }
+        if !(1..=64).contains(&queue.team_size) {
+            return error(
+                "team_size",
+                format!("must be between 1 and 64, not {}", queue.team_size),
+            );
+        }
+        if queue.players_per_match() > MAX_PLAYERS_PER_MATCH {
+            return error(
+                "team_size",
+                format!(
+                    "teams x team_size is {}, above the limit of {MAX_PLAYERS_PER_MATCH}",
+                    queue.players_per_match()
+                ),
+            );
+        }
+        if queue.max_party_size == 0
+            || queue.max_party_size > queue.team_size
+            || queue.max_party_size > self.limits.max_party_size
+        {
+            return error(
+                "max_party_size",
+                format!(
+                    "must be between 1 and team_size ({}) and at most limits.max_party_size ({}), not {}",
+                    queue.team_size, self.limits.max_party_size, queue.max_party_size
+                ),
+            );
+        }
+        if let PartyRating::Strongest { weight } = queue.party_rating
+            && !(0.0..=1.0).contains(&weight)
+        {
+            return error(
+                "party_rating.weight",
+                format!("must be between 0 and 1, not {weight}"),
+            );
+        }
+        queue.skill_window.validate(
+            &format!("{field}.skill_window"),
+            Direction::NonDecreasing,
+            0.0,
+            100_000.0,
+        )?;
+        queue.latency_window.validate(
+            &format!("{field}.latency_window"),
+            Direction::NonDecreasing,
+            0.0,
+            60_000.0,
+        )?;
+        queue.quality_floor.validate(
+            &format!("{field}.quality_floor"),
+            Direction::NonIncreasing,
+            0.0,
+            1.0,
+        )?;
+        let widening = &queue.sigma_widening;
+        if !(widening.per_sigma.is_finite()
+            && widening.per_sigma >= 0.0
+            && widening.above_sigma.is_finite()
+            && widening.above_sigma >= 0.0)
+        {
+            return error(
+                "sigma_widening",
+                "per_sigma and above_sigma must be finite, 0 or above".into(),
+            );
+        }
+        for (name, value) in [
+            ("max_wait_ms", queue.max_wait_ms),
+            ("max_tickets", u64::from(queue.max_tickets)),
+            (
+                "max_matches_per_tick",
+                u64::from(queue.max_matches_per_tick),
+            ),
+            (
+                "max_anchor_attempts_per_tick",
+                u64::from(queue.max_anchor_attempts_per_tick),
+            ),
+            ("backfill_max_wait_ms", queue.backfill_max_wait_ms),
+        ] {
+            if value == 0 {
+                return error(name, "must be above 0".into());
+            }
+        }
+        if usize::from(queue.max_candidates_per_anchor) < queue.players_per_match() {
+            return error(
+                "max_candidates_per_anchor",
+                format!(
+                    "must be at least the players in a match ({}), not {}",
+                    queue.players_per_match(),
+                    queue.max_candidates_per_anchor
+                ),
+            );
+        }
+        if queue.exact_split_max_tickets > MAX_EXACT_SPLIT_TICKETS {
+            return error(
+                "exact_split_max_tickets",
+                format!(
+                    "must be at most {MAX_EXACT_SPLIT_TICKETS}, not {}",
+                    queue.exact_split_max_tickets
+                ),
+            );
+        }
+        if let Some(acceptance) = &queue.acceptance
+            && acceptance.timeout_ms == 0
+        {
+            return error("acceptance.timeout_ms", "must be above 0".into());
+        }
+        let review = &queue.review;
+        let positive = |value: f64| value.is_finite() && value > 0.0;
+        if !positive(review.window_step_mmr) || !positive(review.quality_step) {
+            return error(
+                "review",
+                "window_step_mmr and quality_step must be above 0".into(),
+            );
+        }
+        if review.min_interval_ms == 0 || review.min_interval_ms > review.max_interval_ms {
+            return error(
+                "review",
+                format!(
+                    "need 0 < min_interval_ms <= max_interval_ms, not {} and {}",
+                    review.min_interval_ms, review.max_interval_ms
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_is_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn empty_toml_gives_the_defaults() {
+        assert_eq!(Config::from_toml_str("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn toml_round_trips() {
+        let config = Config::default();
+        let text = config.to_toml_string();
+        assert_eq!(Config::from_toml_str(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn the_example_file_spells_out_the_defaults() {
+        let text = include_str!("../../config/matchwright.toml");
+        assert_eq!(Config::from_toml_str(text).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_queue_with_curves_and_acceptance_parses() {
+        let config = Config::from_toml_str(
+            r#"
+            regions = ["eu", "na"]
+            [[queues]]
+            name = "squads"
+            teams = 2
+            team_size = 4
+            max_party_size = 4
+            party_rating = { kind = "strongest", weight = 0.5 }
+            skill_window = { kind = "exponential", start = 50, end = 800, over_ms = 60000 }
+            latency_window = { kind = "steps", steps = [{ after_ms = 0, value = 60 }, { after_ms = 10000, value = 120 }] }
+            acceptance = { timeout_ms = 10000 }
+            "#,
+        )
+        .unwrap();
+        let queue = &config.queues[0];
+        assert_eq!(queue.party_rating, PartyRating::Strongest { weight: 0.5 });
+        assert_eq!(
+            queue.acceptance,
+            Some(AcceptanceConfig { timeout_ms: 10_000 })
+        );
+        assert_eq!(queue.mode_name(), "squads");
+    }
+
+    #[test]
+    fn bad_configs_name_the_field() {
+        let cases = [
+            ("regions = []", "regions"),
+            (
+                "[[queues]]\nname = \"a\"\nteam_size = 0",
+                "queues[0].team_size",
+            ),
+            (
+                "[[queues]]\nname = \"a\"\nmax_party_size = 6",
+                "queues[0].max_party_size",
+            ),
+            (
+                "[[queues]]\nname = \"a\"\n[[queues]]\nname = \"a\"",
+                "queues[1].name",
+            ),
+            (
+                "[[queues]]\nname = \"a\"\nquality_floor = { kind = \"linear\", start = 0.1, end = 0.5, over_ms = 10 }",
+                "queues[0].quality_floor",
+            ),
+            ("[limits]\nmax_parties = 0", "limits.max_parties"),
+            ("[rating]\nbeta = -1.0", "rating.beta"),
+            ("[[queues]]\nname = \"a\"\nteamz = 2", "toml"),
+        ];
+        for (text, field) in cases {
+            let error = Config::from_toml_str(text).unwrap_err();
+            assert_eq!(error.field, field, "for {text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_not_ignored() {
+        let error = Config::from_toml_str("[limits]\nmax_partys = 3").unwrap_err();
+        assert!(error.message.contains("max_partys"), "{error}");
+    }
+}

@@ -1,0 +1,364 @@
+//! # matchwright-ecs: the matcher core
+//!
+//! A pure, deterministic state machine: commands in, events out. It reads no clock, draws no
+//! randomness from the operating system, starts no thread and does no IO. Time is the `now_ms`
+//! given to [`Matcher::tick`]; randomness comes from the seed given to [`Matcher::new`]. The
+//! same config, seed and command stream give a byte-identical event stream, whatever machine
+//! runs it. This is the sans-IO shape of quinn-proto: the server, the simulator and the
+//! replayer are shells that feed it.
+//!
+//! ```
+//! use matchwright_ecs::{Command, Config, EnqueueTicket, Event, Matcher, PlayerId, Rating, TicketId};
+//!
+//! let mut matcher = Matcher::new(Config::default(), 42).unwrap();
+//! for player in 0..2 {
+//!     let ticket = EnqueueTicket::solo(
+//!         TicketId(player),
+//!         "duel-1v1",
+//!         PlayerId(player),
+//!         Rating::new(1500.0, 100.0),
+//!         vec![30, 90, 200, 250], // ping to each configured region
+//!     );
+//!     matcher.submit(Command::Enqueue(ticket)).unwrap();
+//! }
+//! matcher.tick(1_000).unwrap();
+//! let formed = matcher
+//!     .drain_events()
+//!     .filter(|event| matches!(event, Event::MatchFormed { .. }))
+//!     .count();
+//! assert_eq!(formed, 1);
+//! ```
+//!
+//! Inside, players, parties, tickets and matches are bevy_ecs entities (see [`components`]),
+//! and a tick is one `Schedule` of small systems in a fixed order (see [`systems`]). Queues
+//! keep incremental indexes (see [`pool`]) so a tick touches only what changed or is due.
+
+pub mod codec;
+pub mod command;
+pub mod components;
+pub mod config;
+pub mod curve;
+pub mod event;
+pub mod ids;
+pub mod invariants;
+pub mod pool;
+pub mod rating;
+pub mod resources;
+pub mod systems;
+pub mod teams;
+pub mod timers;
+
+use core::fmt;
+
+use bevy_ecs::prelude::*;
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+pub use command::{Command, EnqueueTicket, NO_PING, TicketMember};
+pub use config::{Config, ConfigError, QueueConfig};
+pub use curve::Curve;
+pub use event::{Event, MatchSummary, RejectReason};
+pub use ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
+pub use rating::Rating;
+
+use resources::{
+    BackfillDeadlines, Clock, Directory, Inbox, MatchDeadlines, MatchIds, MatchesToStart,
+    MaybeIdlePlayers, Outbox, Pools, ProposalsToCancel, SeededRng, SessionsToClose, Settings,
+    TickCounters,
+};
+
+/// Why `submit` refused a command outright (it gets no sequence number and is not applied).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    /// `limits.max_undrained_events` events wait to be drained; drain them first.
+    EventsNotDrained {
+        /// Events waiting.
+        waiting: usize,
+    },
+}
+
+impl fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EventsNotDrained { waiting } => {
+                write!(f, "{waiting} events wait to be drained; drain them first")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}
+
+/// Why `tick` did not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TickError {
+    /// `limits.max_undrained_events` events wait to be drained; drain them first.
+    EventsNotDrained {
+        /// Events waiting.
+        waiting: usize,
+    },
+}
+
+impl fmt::Display for TickError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EventsNotDrained { waiting } => {
+                write!(f, "{waiting} events wait to be drained; drain them first")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TickError {}
+
+/// What one tick did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TickReport {
+    /// The tick's number (1 for the first).
+    pub tick: u64,
+    /// The time it ran at.
+    pub now_ms: u64,
+    /// Commands applied (accepted or rejected).
+    pub commands: u64,
+    /// Matches formed (proposed or started).
+    pub matches: u64,
+    /// Tickets placed by backfill.
+    pub backfilled: u64,
+    /// Tickets tried as anchors.
+    pub attempts: u64,
+    /// Limits that deferred work.
+    pub limits_hit: usize,
+    /// Events produced.
+    pub events: usize,
+}
+
+/// One queue's size right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueStats {
+    /// The queue.
+    pub name: String,
+    /// Tickets queued.
+    pub tickets: usize,
+    /// Players queued.
+    pub players: u64,
+    /// Tickets due to be tried as anchors (more than zero after a tick means a limit held
+    /// work back).
+    pub due: usize,
+}
+
+/// The matcher: see the crate documentation.
+pub struct Matcher {
+    world: World,
+    schedule: Schedule,
+}
+
+impl fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Matcher")
+            .field("now_ms", &self.now_ms())
+            .field("queues", &self.queue_stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Matcher {
+    /// A matcher with no tickets, at time 0. The config is validated first.
+    pub fn new(config: Config, seed: u64) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut world = World::new();
+        world.insert_resource(Pools(
+            (0..config.queues.len())
+                .map(|_| Default::default())
+                .collect(),
+        ));
+        world.insert_resource(Settings(config));
+        world.insert_resource(Clock::default());
+        world.insert_resource(Inbox::default());
+        world.insert_resource(Outbox::default());
+        world.insert_resource(Directory::default());
+        world.insert_resource(MatchDeadlines::default());
+        world.insert_resource(BackfillDeadlines::default());
+        world.insert_resource(MatchIds::default());
+        world.insert_resource(SeededRng(ChaCha8Rng::seed_from_u64(seed)));
+        world.insert_resource(MatchesToStart::default());
+        world.insert_resource(ProposalsToCancel::default());
+        world.insert_resource(SessionsToClose::default());
+        world.insert_resource(MaybeIdlePlayers::default());
+        world.insert_resource(TickCounters::default());
+        let mut schedule = systems::build_schedule();
+        // The schedule is fixed code, not input: an ambiguity here is a bug in this crate,
+        // caught by every test.
+        if let Err(error) = schedule.initialize(&mut world) {
+            panic!("the tick schedule does not build: {error}");
+        }
+        Ok(Self { world, schedule })
+    }
+
+    /// Queues a command for the next tick and returns its sequence number. A command beyond
+    /// `limits.max_commands_per_tick` still gets a number, and is rejected
+    /// (`RejectReason::TooManyCommands`). Refused outright only when the caller has left
+    /// `limits.max_undrained_events` events undrained.
+    pub fn submit(&mut self, command: Command) -> Result<CommandSeq, SubmitError> {
+        let limits = self.world.resource::<Settings>().0.limits.clone();
+        let waiting = self.world.resource::<Outbox>().0.len();
+        if waiting >= limits.max_undrained_events as usize {
+            return Err(SubmitError::EventsNotDrained { waiting });
+        }
+        let mut inbox = self.world.resource_mut::<Inbox>();
+        let seq = CommandSeq(inbox.next_seq);
+        inbox.next_seq += 1;
+        if inbox.commands.len() >= limits.max_commands_per_tick as usize {
+            self.world.resource_mut::<Outbox>().push(Event::Rejected {
+                seq,
+                reason: RejectReason::TooManyCommands {
+                    limit: limits.max_commands_per_tick,
+                },
+            });
+        } else {
+            inbox.commands.push((seq, command));
+        }
+        Ok(seq)
+    }
+
+    /// Runs one tick at `now_ms`: applies the queued commands, then fires deadlines, resolves,
+    /// backfills, forms matches and starts sessions. A time earlier than the last tick's is
+    /// not used (the clock never goes back); an event says so.
+    pub fn tick(&mut self, now_ms: u64) -> Result<TickReport, TickError> {
+        let limit = self
+            .world
+            .resource::<Settings>()
+            .0
+            .limits
+            .max_undrained_events as usize;
+        let waiting = self.world.resource::<Outbox>().0.len();
+        if waiting >= limit {
+            return Err(TickError::EventsNotDrained { waiting });
+        }
+        let (kept_ms, ticks) = {
+            let clock = self.world.resource::<Clock>();
+            (clock.now_ms, clock.ticks)
+        };
+        let now_ms = if now_ms < kept_ms && ticks > 0 {
+            self.world
+                .resource_mut::<Outbox>()
+                .push(Event::TimeWentBackwards {
+                    given_ms: now_ms,
+                    kept_ms,
+                });
+            kept_ms
+        } else {
+            now_ms
+        };
+        let mut clock = self.world.resource_mut::<Clock>();
+        clock.now_ms = now_ms;
+        clock.ticks += 1;
+        let tick = clock.ticks;
+        *self.world.resource_mut::<TickCounters>() = TickCounters::default();
+        self.schedule.run(&mut self.world);
+        let counters = self.world.resource::<TickCounters>();
+        Ok(TickReport {
+            tick,
+            now_ms,
+            commands: counters.commands,
+            matches: counters.matches,
+            backfilled: counters.backfilled,
+            attempts: counters.attempts,
+            limits_hit: counters.limits.len(),
+            events: self.world.resource::<Outbox>().0.len() - waiting,
+        })
+    }
+
+    /// The oldest undrained event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.world.resource_mut::<Outbox>().0.pop_front()
+    }
+
+    /// Every undrained event, oldest first.
+    pub fn drain_events(&mut self) -> impl Iterator<Item = Event> + '_ {
+        core::mem::take(&mut self.world.resource_mut::<Outbox>().0).into_iter()
+    }
+
+    /// Events waiting to be drained.
+    pub fn undrained_events(&self) -> usize {
+        self.world.resource::<Outbox>().0.len()
+    }
+
+    /// When the matcher next has something to do without new commands: now, if commands wait
+    /// or a limit held work back; otherwise the earliest deadline or wake time. `None` if
+    /// nothing will ever happen on its own.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let now = self.now_ms();
+        let config = &self.world.resource::<Settings>().0;
+        let pools = &self.world.resource::<Pools>().0;
+        let mut next = [
+            self.world.resource::<MatchDeadlines>().0.next_ms(),
+            self.world.resource::<BackfillDeadlines>().0.next_ms(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let mut consider = |at: u64| next = Some(next.map_or(at, |n| n.min(at)));
+        if !self.world.resource::<Inbox>().commands.is_empty() {
+            consider(now);
+        }
+        for (pool, queue) in pools.iter().zip(&config.queues) {
+            if pool.due_len() > 0 {
+                consider(now);
+            }
+            if let Some(at) = pool.next_wake_ms() {
+                consider(at);
+            }
+            if !pool.backfill_requests().is_empty() {
+                consider(now.saturating_add(queue.review.min_interval_ms));
+            }
+        }
+        next
+    }
+
+    /// The time of the last tick.
+    pub fn now_ms(&self) -> u64 {
+        self.world.resource::<Clock>().now_ms
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.world.resource::<Settings>().0
+    }
+
+    /// Each queue's size.
+    pub fn queue_stats(&self) -> Vec<QueueStats> {
+        let config = &self.world.resource::<Settings>().0;
+        self.world
+            .resource::<Pools>()
+            .0
+            .iter()
+            .zip(&config.queues)
+            .map(|(pool, queue)| QueueStats {
+                name: queue.name.clone(),
+                tickets: pool.len(),
+                players: pool.players(),
+                due: pool.due_len(),
+            })
+            .collect()
+    }
+
+    /// Tickets queued, over all queues.
+    pub fn queued_tickets(&self) -> usize {
+        self.world
+            .resource::<Pools>()
+            .0
+            .iter()
+            .map(|pool| pool.len())
+            .sum()
+    }
+
+    /// Matches in existence (awaiting acceptance or in session).
+    pub fn live_matches(&self) -> usize {
+        self.world.resource::<Directory>().matches.len()
+    }
+
+    /// Checks every invariant now, in any build; panics with what is broken.
+    pub fn check_invariants(&mut self) {
+        invariants::check_world(&mut self.world);
+    }
+}

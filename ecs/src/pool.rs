@@ -1,0 +1,431 @@
+//! The queue pool: per queue, the incremental indexes the matcher works from, so that a tick
+//! touches only what changed or what is due, never the whole queue.
+//!
+//! - `by_rating`: every queued ticket, ordered by rating. A match is built by walking outward
+//!   from one ticket's rating. Each entry carries the few numbers the walk needs (enqueue time,
+//!   sigma bonus, accepted regions, size), so the walk never leaves this tree.
+//! - `due`: tickets to try as the anchor of a match, oldest first (no starvation).
+//! - `wakes`: tickets that found no match, by the time they should be tried again (their window
+//!   will have widened, a region will open, or they will expire).
+//!
+//! Invariant: every queued ticket is in `by_rating` and in exactly one of `due` or `wakes`;
+//! `PoolEntry::wake_at_ms` says which (`DUE` for `due`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bevy_ecs::entity::Entity;
+
+use crate::config::QueueConfig;
+use crate::curve::Direction;
+use crate::ids::{MatchId, TicketId};
+
+/// `PoolEntry::wake_at_ms` of a ticket in the due set.
+pub const DUE: u64 = u64::MAX;
+
+/// Maps a rating to a `u64` with the same order (IEEE 754 total order), so that ratings can key
+/// a `BTreeMap` exactly, without rounding.
+pub fn rating_key(rating: f64) -> u64 {
+    let bits = rating.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+/// The rating a [`rating_key`] came from.
+pub fn rating_from_key(key: u64) -> f64 {
+    let bits = if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    };
+    f64::from_bits(bits)
+}
+
+/// A ticket's place in `by_rating`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PoolKey {
+    /// `rating_key` of the ticket's combined rating.
+    pub rating: u64,
+    /// The ticket (ties broken by id).
+    pub ticket: TicketId,
+}
+
+impl PoolKey {
+    /// Greater than every key.
+    pub const MAX: Self = Self {
+        rating: u64::MAX,
+        ticket: TicketId(u64::MAX),
+    };
+
+    /// The key of a ticket with this rating.
+    pub fn new(rating: f64, ticket: TicketId) -> Self {
+        Self {
+            rating: rating_key(rating),
+            ticket,
+        }
+    }
+
+    /// The rating.
+    pub fn rating(&self) -> f64 {
+        rating_from_key(self.rating)
+    }
+}
+
+/// A ticket's place in `due`: oldest first, ties by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DueKey {
+    /// When the ticket was enqueued.
+    pub enqueued_at_ms: u64,
+    /// Its pool key.
+    pub key: PoolKey,
+}
+
+/// What the matching walk needs to know about a queued ticket.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PoolEntry {
+    /// The ticket entity (to read its members when a match is found).
+    pub entity: Entity,
+    /// When it was enqueued (its waiting time, and so its windows, follow from it).
+    pub enqueued_at_ms: u64,
+    /// When it is tried again, or [`DUE`].
+    pub wake_at_ms: u64,
+    /// Extra skill window for rating uncertainty, in MMR.
+    pub sigma_bonus: f32,
+    /// Regions it accepts now: bit `r` for region `r`. Only ever grows while it waits; updated
+    /// when it wakes, so it may lag behind (never ahead of) the latency window.
+    pub regions: u32,
+    /// Its number of players.
+    pub players: u8,
+}
+
+impl PoolEntry {
+    /// How long it has waited at `now_ms`.
+    pub fn waited_ms(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.enqueued_at_ms)
+    }
+
+    /// Its skill window at `now_ms`: the largest rating difference it accepts.
+    pub fn window(&self, queue: &QueueConfig, now_ms: u64) -> f64 {
+        skill_window(queue, self.waited_ms(now_ms), self.sigma_bonus)
+    }
+}
+
+/// A ticket's skill window after `waited_ms`.
+pub fn skill_window(queue: &QueueConfig, waited_ms: u64, sigma_bonus: f32) -> f64 {
+    queue.skill_window.value_at(waited_ms) + f64::from(sigma_bonus)
+}
+
+/// The window a ticket gains from its rating uncertainty.
+pub fn sigma_bonus(queue: &QueueConfig, sigma: f64) -> f32 {
+    let widening = &queue.sigma_widening;
+    (widening.per_sigma * (sigma - widening.above_sigma).max(0.0)) as f32
+}
+
+/// The highest ping a ticket accepts after `waited_ms`: the queue's latency window, but never
+/// below the ticket's best ping (its best region is always acceptable), and never above the
+/// ticket's own cap.
+pub fn ping_limit(queue: &QueueConfig, waited_ms: u64, best_ms: u16, own_max_ms: u16) -> f64 {
+    queue
+        .latency_window
+        .value_at(waited_ms)
+        .max(f64::from(best_ms))
+        .min(f64::from(own_max_ms))
+}
+
+/// The regions whose ping is within `limit`.
+pub fn regions_within(pings_ms: &[u16], limit: f64) -> u32 {
+    pings_ms
+        .iter()
+        .enumerate()
+        .filter(|(_, ping)| **ping != crate::command::NO_PING && f64::from(**ping) <= limit)
+        .fold(0, |mask, (region, _)| mask | (1 << region))
+}
+
+/// The waiting time at which the next region not yet in `accepted` opens, if any will.
+pub fn next_region_opening_ms(
+    queue: &QueueConfig,
+    pings_ms: &[u16],
+    accepted: u32,
+    own_max_ms: u16,
+) -> Option<u64> {
+    pings_ms
+        .iter()
+        .enumerate()
+        .filter(|(region, ping)| {
+            accepted & (1 << region) == 0
+                && **ping != crate::command::NO_PING
+                && **ping <= own_max_ms
+        })
+        .filter_map(|(_, ping)| {
+            queue
+                .latency_window
+                .waited_ms_to_reach(f64::from(*ping), Direction::NonDecreasing)
+        })
+        .min()
+}
+
+/// One queue's indexes. See the module comment.
+#[derive(Debug, Default)]
+pub struct QueuePool {
+    by_rating: BTreeMap<PoolKey, PoolEntry>,
+    due: BTreeSet<DueKey>,
+    wakes: BTreeSet<(u64, PoolKey)>,
+    /// Open backfill requests, oldest first.
+    backfill: BTreeSet<(u64, MatchId)>,
+    players: u64,
+}
+
+impl QueuePool {
+    /// Tickets queued.
+    pub fn len(&self) -> usize {
+        self.by_rating.len()
+    }
+
+    /// Whether no ticket is queued.
+    pub fn is_empty(&self) -> bool {
+        self.by_rating.is_empty()
+    }
+
+    /// Players queued.
+    pub fn players(&self) -> u64 {
+        self.players
+    }
+
+    /// Tickets waiting to be tried as anchors.
+    pub fn due_len(&self) -> usize {
+        self.due.len()
+    }
+
+    /// Adds a ticket as due (to be tried at the next matching pass).
+    pub fn insert_due(&mut self, key: PoolKey, mut entry: PoolEntry) {
+        entry.wake_at_ms = DUE;
+        let previous = self.by_rating.insert(key, entry);
+        assert!(previous.is_none(), "{key:?} queued twice");
+        self.due.insert(DueKey {
+            enqueued_at_ms: entry.enqueued_at_ms,
+            key,
+        });
+        self.players += u64::from(entry.players);
+    }
+
+    /// Removes a ticket, wherever it waits.
+    pub fn remove(&mut self, key: &PoolKey) -> Option<PoolEntry> {
+        let entry = self.by_rating.remove(key)?;
+        self.unschedule(key, &entry);
+        self.players -= u64::from(entry.players);
+        Some(entry)
+    }
+
+    fn unschedule(&mut self, key: &PoolKey, entry: &PoolEntry) {
+        let removed = if entry.wake_at_ms == DUE {
+            self.due.remove(&DueKey {
+                enqueued_at_ms: entry.enqueued_at_ms,
+                key: *key,
+            })
+        } else {
+            self.wakes.remove(&(entry.wake_at_ms, *key))
+        };
+        assert!(removed, "{key:?} was neither due nor waiting to wake");
+    }
+
+    /// The entry of a queued ticket.
+    pub fn get(&self, key: &PoolKey) -> Option<&PoolEntry> {
+        self.by_rating.get(key)
+    }
+
+    /// Parks a due ticket until `wake_at_ms`, with the regions it accepts now.
+    pub fn park(&mut self, key: &PoolKey, wake_at_ms: u64, regions: u32) {
+        assert!(wake_at_ms != DUE);
+        let Some(entry) = self.by_rating.get_mut(key) else {
+            return;
+        };
+        let entry_copy = *entry;
+        entry.wake_at_ms = wake_at_ms;
+        entry.regions = regions;
+        self.unschedule(key, &entry_copy);
+        self.wakes.insert((wake_at_ms, *key));
+    }
+
+    /// Makes a waiting ticket due now, with the regions it accepts now.
+    pub fn wake(&mut self, key: &PoolKey, regions: u32) {
+        let Some(entry) = self.by_rating.get_mut(key) else {
+            return;
+        };
+        let entry_copy = *entry;
+        entry.regions = regions;
+        if entry_copy.wake_at_ms == DUE {
+            return;
+        }
+        entry.wake_at_ms = DUE;
+        self.unschedule(key, &entry_copy);
+        self.due.insert(DueKey {
+            enqueued_at_ms: entry_copy.enqueued_at_ms,
+            key: *key,
+        });
+    }
+
+    /// The oldest due ticket, taken out of `due` (it stays queued; the caller parks it or
+    /// removes it).
+    pub fn oldest_due(&self) -> Option<DueKey> {
+        self.due.first().copied()
+    }
+
+    /// Tickets whose wake time has come, earliest first, at most `limit`.
+    pub fn wakes_due(&self, now_ms: u64, limit: usize) -> Vec<PoolKey> {
+        self.wakes
+            .range(..=(now_ms, PoolKey::MAX))
+            .take(limit)
+            .map(|(_, key)| *key)
+            .collect()
+    }
+
+    /// Whether a wake time has come for any ticket.
+    pub fn count_wakes_due(&self, now_ms: u64) -> usize {
+        self.wakes.range(..=(now_ms, PoolKey::MAX)).count()
+    }
+
+    /// The earliest wake time, if any ticket is parked.
+    pub fn next_wake_ms(&self) -> Option<u64> {
+        self.wakes.first().map(|(at, _)| *at)
+    }
+
+    /// Tickets at or below `key`, nearest first.
+    pub fn below(&self, key: PoolKey) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
+        self.by_rating.range(..key).rev()
+    }
+
+    /// Tickets above `key`, nearest first.
+    pub fn above(&self, key: PoolKey) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
+        use core::ops::Bound;
+        self.by_rating
+            .range((Bound::Excluded(key), Bound::Unbounded))
+    }
+
+    /// Every queued ticket, by rating.
+    pub fn iter(&self) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
+        self.by_rating.iter()
+    }
+
+    /// Whether `key` is in the due set.
+    pub fn is_due(&self, key: &PoolKey) -> bool {
+        self.by_rating
+            .get(key)
+            .is_some_and(|entry| entry.wake_at_ms == DUE)
+    }
+
+    /// Whether `(wake_at_ms, key)` is among the wake timers.
+    pub fn has_wake(&self, wake_at_ms: u64, key: &PoolKey) -> bool {
+        self.wakes.contains(&(wake_at_ms, *key))
+    }
+
+    /// Sizes of the due set and the wake timers (for invariant checks).
+    pub fn schedule_sizes(&self) -> (usize, usize) {
+        (self.due.len(), self.wakes.len())
+    }
+
+    /// Opens a backfill request.
+    pub fn add_backfill(&mut self, requested_at_ms: u64, match_id: MatchId) {
+        self.backfill.insert((requested_at_ms, match_id));
+    }
+
+    /// Closes a backfill request.
+    pub fn remove_backfill(&mut self, requested_at_ms: u64, match_id: MatchId) {
+        self.backfill.remove(&(requested_at_ms, match_id));
+    }
+
+    /// Open backfill requests, oldest first.
+    pub fn backfill_requests(&self) -> Vec<(u64, MatchId)> {
+        self.backfill.iter().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(enqueued_at_ms: u64) -> PoolEntry {
+        PoolEntry {
+            entity: Entity::PLACEHOLDER,
+            enqueued_at_ms,
+            wake_at_ms: DUE,
+            sigma_bonus: 0.0,
+            regions: 1,
+            players: 1,
+        }
+    }
+
+    #[test]
+    fn rating_keys_keep_order_and_round_trip() {
+        let ratings = [
+            -1e9,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            1.0,
+            1500.0,
+            1_500.000_000_1,
+            1e9,
+        ];
+        for pair in ratings.windows(2) {
+            assert!(rating_key(pair[0]) <= rating_key(pair[1]), "{pair:?}");
+        }
+        for rating in ratings {
+            assert_eq!(
+                rating_from_key(rating_key(rating)).to_bits(),
+                rating.to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn a_ticket_is_always_either_due_or_waiting() {
+        let mut pool = QueuePool::default();
+        let key = PoolKey::new(1500.0, TicketId(1));
+        pool.insert_due(key, entry(10));
+        assert_eq!(pool.schedule_sizes(), (1, 0));
+        pool.park(&key, 500, 3);
+        assert_eq!(pool.schedule_sizes(), (0, 1));
+        assert_eq!(pool.wakes_due(499, 10), vec![]);
+        assert_eq!(pool.wakes_due(500, 10), vec![key]);
+        pool.wake(&key, 7);
+        assert_eq!(pool.schedule_sizes(), (1, 0));
+        assert_eq!(pool.get(&key).unwrap().regions, 7);
+        assert!(pool.remove(&key).is_some());
+        assert_eq!(pool.schedule_sizes(), (0, 0));
+        assert_eq!(pool.players(), 0);
+    }
+
+    #[test]
+    fn due_is_oldest_first_and_walks_go_outward() {
+        let mut pool = QueuePool::default();
+        for (id, (rating, at)) in [(1500.0, 30), (1400.0, 10), (1600.0, 20)]
+            .iter()
+            .enumerate()
+        {
+            pool.insert_due(PoolKey::new(*rating, TicketId(id as u64)), entry(*at));
+        }
+        assert_eq!(pool.oldest_due().unwrap().key.ticket, TicketId(1));
+        let middle = PoolKey::new(1500.0, TicketId(0));
+        let below: Vec<_> = pool.below(middle).map(|(key, _)| key.ticket).collect();
+        let above: Vec<_> = pool.above(middle).map(|(key, _)| key.ticket).collect();
+        assert_eq!(below, vec![TicketId(1)]);
+        assert_eq!(above, vec![TicketId(2)]);
+    }
+
+    #[test]
+    fn the_best_region_is_always_accepted_and_the_own_cap_always_holds() {
+        let queue = QueueConfig::default(); // latency 80 -> 200 over 30 s
+        assert_eq!(ping_limit(&queue, 0, 150, u16::MAX - 1), 150.0);
+        assert_eq!(ping_limit(&queue, 0, 20, u16::MAX - 1), 80.0);
+        assert_eq!(ping_limit(&queue, 60_000, 20, 120), 120.0);
+        assert_eq!(
+            regions_within(&[30, 90, crate::command::NO_PING], 100.0),
+            0b011
+        );
+        let opening = next_region_opening_ms(&queue, &[30, 140, 500], 0b001, 300).unwrap();
+        assert_eq!(opening, 15_000);
+    }
+}

@@ -1,0 +1,163 @@
+//! Resources: the matcher's singletons. The clock and the seeded random number generator are
+//! here because the core reads neither from the machine: time comes in through `tick`, and
+//! randomness from the seed given to `Matcher::new`.
+
+use std::collections::VecDeque;
+
+use bevy_ecs::prelude::*;
+use bevy_platform::collections::HashMap;
+use rand_chacha::ChaCha8Rng;
+
+use crate::command::Command;
+use crate::config::Config;
+use crate::event::{Event, Limit};
+use crate::ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
+use crate::pool::QueuePool;
+use crate::timers::DeadlineQueue;
+
+/// Matcher time.
+#[derive(Resource, Debug, Default)]
+pub struct Clock {
+    /// Now, in milliseconds, as given to the running tick.
+    pub now_ms: u64,
+    /// Ticks run so far.
+    pub ticks: u64,
+}
+
+/// The configuration (validated).
+#[derive(Resource, Debug)]
+pub struct Settings(pub Config);
+
+/// Commands submitted since the last tick, in order.
+#[derive(Resource, Debug, Default)]
+pub struct Inbox {
+    /// The commands with their sequence numbers.
+    pub commands: Vec<(CommandSeq, Command)>,
+    /// The next sequence number.
+    pub next_seq: u64,
+}
+
+/// Events not yet drained by the caller, oldest first.
+#[derive(Resource, Debug, Default)]
+pub struct Outbox(pub VecDeque<Event>);
+
+impl Outbox {
+    /// Adds an event.
+    pub fn push(&mut self, event: Event) {
+        self.0.push_back(event);
+    }
+}
+
+/// Our ids to entities. Fixed-hasher maps: lookups only, never iterated into an output.
+#[derive(Resource, Debug, Default)]
+pub struct Directory {
+    /// Player entities.
+    pub players: HashMap<PlayerId, Entity>,
+    /// Party entities.
+    pub parties: HashMap<PartyId, Entity>,
+    /// Ticket entities (queued or awaiting acceptance).
+    pub tickets: HashMap<TicketId, Entity>,
+    /// Match entities.
+    pub matches: HashMap<MatchId, Entity>,
+}
+
+/// Each queue's pool, by queue index.
+#[derive(Resource, Debug, Default)]
+pub struct Pools(pub Vec<QueuePool>);
+
+/// Match deadlines (acceptance, allocation, heartbeat), by match id.
+#[derive(Resource, Debug, Default)]
+pub struct MatchDeadlines(pub DeadlineQueue<MatchId>);
+
+/// Backfill request expiries, by match id.
+#[derive(Resource, Debug, Default)]
+pub struct BackfillDeadlines(pub DeadlineQueue<MatchId>);
+
+/// The next match id.
+#[derive(Resource, Debug, Default)]
+pub struct MatchIds {
+    /// The id the next match gets.
+    pub next: u64,
+}
+
+impl MatchIds {
+    /// Takes the next id.
+    pub fn take(&mut self) -> MatchId {
+        let id = MatchId(self.next);
+        self.next += 1;
+        id
+    }
+}
+
+/// The seeded generator. Used to decide which side each team of a new match gets (so the
+/// anchor's team is not always team 0); the only randomness in the core.
+#[derive(Resource, Debug)]
+pub struct SeededRng(pub ChaCha8Rng);
+
+/// Matches whose session starts at the end of this tick (accepted, or formed without acceptance).
+#[derive(Resource, Debug, Default)]
+pub struct MatchesToStart(pub Vec<Entity>);
+
+/// Proposed matches that fell through this tick, and why.
+#[derive(Resource, Debug, Default)]
+pub struct ProposalsToCancel(pub Vec<ProposalCancel>);
+
+/// A proposed match to cancel.
+#[derive(Debug, Clone)]
+pub struct ProposalCancel {
+    /// The match entity.
+    pub match_entity: Entity,
+    /// Its tickets.
+    pub tickets: Vec<Entity>,
+    /// Players who had accepted.
+    pub accepted: Vec<PlayerId>,
+    /// Players who declined.
+    pub declined: Vec<PlayerId>,
+    /// Tickets taken away (cancelled, party changed), with the reason to give.
+    pub cancelled: Vec<(Entity, crate::event::RemovalReason)>,
+    /// Whether the deadline passed (every player who had not accepted counts as timed out).
+    pub timed_out: bool,
+}
+
+/// Sessions to close at the end of this tick.
+#[derive(Resource, Debug, Default)]
+pub struct SessionsToClose(pub Vec<SessionClose>);
+
+/// A session to close, and how.
+#[derive(Debug, Clone)]
+pub struct SessionClose {
+    /// The match entity.
+    pub match_entity: Entity,
+    /// What happened.
+    pub outcome: SessionOutcome,
+}
+
+/// How a session closes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionOutcome {
+    /// A result: placements per team; ratings are updated.
+    Result(Vec<u32>),
+    /// Ended without a result.
+    Ended,
+    /// Given up.
+    Abandoned(crate::event::AbandonReason),
+}
+
+/// Player entities that may have become idle this tick (checked and despawned at its end).
+#[derive(Resource, Debug, Default)]
+pub struct MaybeIdlePlayers(pub Vec<Entity>);
+
+/// What this tick did, for the caller.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct TickCounters {
+    /// Commands applied (accepted or rejected).
+    pub commands: u64,
+    /// Matches formed (proposed or started).
+    pub matches: u64,
+    /// Tickets placed by backfill.
+    pub backfilled: u64,
+    /// Anchor attempts.
+    pub attempts: u64,
+    /// Limits hit: (queue, limit).
+    pub limits: Vec<(Option<u16>, Limit)>,
+}

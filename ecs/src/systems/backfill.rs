@@ -1,0 +1,234 @@
+//! Backfill: running sessions that asked for players get them before any new match forms.
+//!
+//! A request is served like an anchor whose rating is the session's mean (matched) rating and
+//! whose window widens from the time of the request along the queue's skill curve. A ticket
+//! joins if it plays in the session's region, the request's window and the ticket's own window
+//! both hold, it fits an open slot (the team with room and the lowest total rating), and the
+//! session's quality with it stays above the floor at the ticket's wait. Partial fills are
+//! kept; the request stays open for the rest.
+
+use bevy_ecs::prelude::*;
+
+use crate::components::{
+    BackfillRequest, Match, MatchRoster, Player, PlayerRating, PlayerStatus, Ticket, TicketPings,
+    TicketPlayers,
+};
+use crate::event::{BackfillCloseReason, BackfilledTicket, Event, MatchedPlayer, MatchedTicket};
+use crate::ids::TicketId;
+use crate::pool::{self, PoolEntry, PoolKey};
+use crate::rating::{self, Rating};
+use crate::resources::{Directory, Outbox, Pools, Settings, TickCounters};
+use crate::systems::matching::{Candidate, gather};
+use crate::systems::world_ops::{self, now_ms};
+
+/// Serves every open backfill request, oldest first per queue.
+pub fn fill_backfill_requests(world: &mut World) {
+    let queue_count = world.resource::<Pools>().0.len();
+    for queue_index in 0..queue_count {
+        let requests = world.resource::<Pools>().0[queue_index].backfill_requests();
+        for (_, match_id) in requests {
+            let entity = world
+                .resource::<Directory>()
+                .matches
+                .get(&match_id)
+                .copied();
+            if let Some(entity) = entity {
+                fill_request(world, queue_index, entity);
+            }
+        }
+    }
+}
+
+/// A player's rating as matched (party offset included).
+fn matched_rating(world: &World, player: Entity) -> Rating {
+    let rating = world
+        .get::<PlayerRating>(player)
+        .map_or(Rating::new(0.0, 1.0), |rating| rating.0);
+    let matched_mu = world
+        .get::<PlayerStatus>(player)
+        .map_or(rating.mu, |status| status.matched_mu);
+    Rating {
+        mu: matched_mu,
+        ..rating
+    }
+}
+
+fn fill_request(world: &mut World, queue_index: usize, match_entity: Entity) {
+    let now = now_ms(world);
+    let (Some(request), Some(found), Some(mut roster)) = (
+        world.get::<BackfillRequest>(match_entity).cloned(),
+        world.get::<Match>(match_entity).copied(),
+        world.get::<MatchRoster>(match_entity).cloned(),
+    ) else {
+        return;
+    };
+    let mut team_ratings: Vec<Vec<Rating>> = roster
+        .teams
+        .iter()
+        .map(|team| team.iter().map(|p| matched_rating(world, *p)).collect())
+        .collect();
+    let members: Vec<f64> = team_ratings.iter().flatten().map(|r| r.mu).collect();
+    if members.is_empty() {
+        return;
+    }
+    let mean = members.iter().sum::<f64>() / members.len() as f64;
+    let gathered = {
+        let settings = world.resource::<Settings>();
+        let queue = &settings.0.queues[queue_index];
+        let anchor = Candidate {
+            key: PoolKey::new(mean, TicketId(u64::MAX)),
+            entry: PoolEntry {
+                entity: match_entity,
+                enqueued_at_ms: request.requested_at_ms,
+                wake_at_ms: pool::DUE,
+                sigma_bonus: 0.0,
+                regions: 1 << found.region,
+                players: 0,
+            },
+            rating: mean,
+            window: queue
+                .skill_window
+                .value_at(now.saturating_sub(request.requested_at_ms)),
+        };
+        let mut gathered = Vec::new();
+        gather(
+            &world.resource::<Pools>().0[queue_index],
+            &anchor,
+            queue,
+            now,
+            usize::from(queue.max_candidates_per_anchor),
+            &mut gathered,
+        );
+        gathered
+    };
+    let mut open = request.open_slots.clone();
+    let mut filled = Vec::new();
+    let mut quality = 0.0;
+    for candidate in gathered {
+        if open.iter().all(|slots| *slots == 0) {
+            break;
+        }
+        let Some(joined) = try_join(
+            world,
+            queue_index,
+            &found,
+            &candidate,
+            &open,
+            &team_ratings,
+            now,
+        ) else {
+            continue;
+        };
+        let team = usize::from(joined.team);
+        open[team] -= candidate.entry.players;
+        quality = joined.quality;
+        team_ratings = joined.team_ratings;
+        let ticket_entity = candidate.entry.entity;
+        let players = world
+            .get::<TicketPlayers>(ticket_entity)
+            .map(|p| p.0.clone())
+            .unwrap_or_default();
+        world.resource_mut::<Pools>().0[queue_index].remove(&candidate.key);
+        world
+            .resource_mut::<Directory>()
+            .tickets
+            .remove(&candidate.key.ticket);
+        for player in &players {
+            if let Some(mut status) = world.get_mut::<PlayerStatus>(*player) {
+                status.ticket = None;
+                status.in_match = Some(match_entity);
+                status.team = joined.team;
+            }
+            roster.teams[team].push(*player);
+        }
+        world.despawn(ticket_entity);
+        filled.push(BackfilledTicket {
+            ticket: joined.record,
+            team: joined.team,
+        });
+    }
+    if filled.is_empty() {
+        return;
+    }
+    world.resource_mut::<TickCounters>().backfilled += filled.len() as u64;
+    world.entity_mut(match_entity).insert(roster);
+    if let Some(mut stored) = world.get_mut::<BackfillRequest>(match_entity) {
+        stored.open_slots.clone_from(&open);
+    }
+    world.resource_mut::<Outbox>().push(Event::BackfillFilled {
+        match_id: found.id,
+        tickets: filled,
+        open_slots: open.clone(),
+        quality,
+    });
+    if open.iter().all(|slots| *slots == 0) {
+        world_ops::close_backfill(world, match_entity, BackfillCloseReason::Filled);
+    }
+}
+
+struct Joined {
+    team: u8,
+    quality: f64,
+    team_ratings: Vec<Vec<Rating>>,
+    record: MatchedTicket,
+}
+
+/// Whether a gathered ticket can join the session now, and how.
+fn try_join(
+    world: &World,
+    queue_index: usize,
+    found: &Match,
+    candidate: &Candidate,
+    open: &[u8],
+    team_ratings: &[Vec<Rating>],
+    now: u64,
+) -> Option<Joined> {
+    let config = &world.resource::<Settings>().0;
+    let queue = &config.queues[queue_index];
+    let size = candidate.entry.players;
+    let team_sum = |team: usize| team_ratings[team].iter().map(|r| r.mu).sum::<f64>();
+    let team = (0..open.len())
+        .filter(|team| open[*team] >= size)
+        .min_by(|a, b| team_sum(*a).total_cmp(&team_sum(*b)).then(a.cmp(b)))?;
+    let entity = candidate.entry.entity;
+    let pings = world.get::<TicketPings>(entity)?;
+    let ticket = world.get::<Ticket>(entity)?;
+    let waited = candidate.entry.waited_ms(now);
+    let ping_ms = pings.pings_ms[usize::from(found.region)];
+    let ping_limit_ms = pool::ping_limit(queue, waited, pings.best_ms, pings.own_max_ms);
+    if f64::from(ping_ms) > ping_limit_ms {
+        return None;
+    }
+    let players: Vec<Entity> = world.get::<TicketPlayers>(entity)?.0.to_vec();
+    let mut new_ratings = team_ratings.to_vec();
+    new_ratings[team].extend(players.iter().map(|p| matched_rating(world, *p)));
+    let quality = rating::match_quality(&new_ratings, config.rating.beta);
+    if quality < queue.quality_floor.value_at(waited) {
+        return None;
+    }
+    let record = MatchedTicket {
+        ticket: ticket.id,
+        party: ticket.party,
+        players: players
+            .iter()
+            .filter_map(|p| {
+                Some(MatchedPlayer {
+                    player: world.get::<Player>(*p)?.id,
+                    rating: world.get::<PlayerRating>(*p)?.0,
+                })
+            })
+            .collect(),
+        rating: candidate.rating,
+        window_mmr: candidate.window,
+        ping_ms,
+        ping_limit_ms,
+        enqueued_at_ms: ticket.enqueued_at_ms,
+        waited_ms: waited,
+    };
+    Some(Joined {
+        team: team as u8,
+        quality,
+        team_ratings: new_ratings,
+        record,
+    })
+}

@@ -1,0 +1,857 @@
+//! Applying the tick's commands, in submission order. Each command is validated against the
+//! state left by the commands before it; a command that fails validation changes nothing and
+//! is answered by `Event::Rejected` with the reason.
+//!
+//! Commands that end something bigger than themselves (a declined proposal, a session's result)
+//! only mark it here (`MatchPhase::Closing`) and leave the work to the resolve phase, so that
+//! later commands in the same tick see the match as ending and are refused.
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::relationship::RelationshipTarget;
+use smallvec::SmallVec;
+
+use crate::command::{Command, EnqueueTicket, NO_PING};
+use crate::components::{
+    BackfillRequest, InParty, Match, MatchPhase, MatchRecord, MatchRoster, Party, PartyMembers,
+    Player, PlayerRating, PlayerStatus, Ticket, TicketPings, TicketPlayers, TicketSkill,
+    TicketState,
+};
+use crate::event::{BackfillCloseReason, Event, RejectReason, RemovalReason};
+use crate::ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
+use crate::rating::{self, Rating};
+use crate::resources::{
+    BackfillDeadlines, Directory, Inbox, MatchDeadlines, MatchesToStart, MaybeIdlePlayers, Outbox,
+    Pools, ProposalCancel, ProposalsToCancel, SessionClose, SessionOutcome, SessionsToClose,
+    Settings, TickCounters,
+};
+use crate::systems::world_ops::{self, now_ms, pool_entry};
+
+/// Applies every command submitted since the last tick.
+pub fn apply_commands(world: &mut World) {
+    let commands = core::mem::take(&mut world.resource_mut::<Inbox>().commands);
+    world.resource_mut::<TickCounters>().commands = commands.len() as u64;
+    for (seq, command) in commands {
+        if let Err(reason) = apply_command(world, seq, command) {
+            world
+                .resource_mut::<Outbox>()
+                .push(Event::Rejected { seq, reason });
+        }
+    }
+}
+
+fn apply_command(world: &mut World, seq: CommandSeq, command: Command) -> Result<(), RejectReason> {
+    match command {
+        Command::Enqueue(request) => enqueue(world, seq, request),
+        Command::Cancel { ticket } => cancel(world, ticket),
+        Command::CreateParty { party, leader } => create_party(world, party, leader),
+        Command::JoinParty { party, player } => join_party(world, party, player),
+        Command::LeaveParty { party, player } => leave_party(world, party, player),
+        Command::DisbandParty { party } => disband_party(world, party),
+        Command::AcceptMatch { match_id, player } => accept_match(world, match_id, player),
+        Command::DeclineMatch { match_id, player } => decline_match(world, match_id, player),
+        Command::SessionReady { match_id } => session_ready(world, match_id),
+        Command::Heartbeat { match_id } => heartbeat(world, match_id),
+        Command::ReportResult {
+            match_id,
+            placements,
+        } => report_result(world, match_id, placements),
+        Command::EndSession { match_id } => end_session(world, match_id),
+        Command::LeaveSession { match_id, player } => leave_session(world, match_id, player),
+        Command::RequestBackfill {
+            match_id,
+            open_slots,
+        } => request_backfill(world, match_id, open_slots),
+        Command::CancelBackfill { match_id } => cancel_backfill(world, match_id),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tickets
+
+/// What `enqueue` will do, worked out before anything changes.
+struct EnqueuePlan {
+    queue: u16,
+    skill: TicketSkill,
+    pings: TicketPings,
+    /// Per member: id, rating, matched rating, existing entity.
+    members: Vec<(PlayerId, Rating, f64, Option<Entity>)>,
+}
+
+fn enqueue(world: &mut World, seq: CommandSeq, request: EnqueueTicket) -> Result<(), RejectReason> {
+    let plan = plan_enqueue(world, &request)?;
+    let now = now_ms(world);
+    let ticket = Ticket {
+        id: request.ticket,
+        queue: plan.queue,
+        party: request.party,
+        enqueued_at_ms: now,
+    };
+    let entity = world
+        .spawn((
+            ticket,
+            TicketState::Queued,
+            TicketPlayers(SmallVec::new()),
+            plan.skill,
+            plan.pings.clone(),
+        ))
+        .id();
+    let mut players = SmallVec::<[Entity; 2]>::new();
+    for (id, rating, matched_mu, existing) in plan.members {
+        let status = PlayerStatus {
+            ticket: Some(entity),
+            in_match: None,
+            team: 0,
+            matched_mu,
+        };
+        let player = match existing {
+            Some(player) => {
+                world
+                    .entity_mut(player)
+                    .insert((PlayerRating(rating), status));
+                player
+            }
+            None => {
+                let player = world
+                    .spawn((Player { id }, PlayerRating(rating), status))
+                    .id();
+                world.resource_mut::<Directory>().players.insert(id, player);
+                player
+            }
+        };
+        players.push(player);
+    }
+    let player_ids: Vec<PlayerId> = request.members.iter().map(|m| m.player).collect();
+    let size = players.len() as u8;
+    if let Some(mut ticket_players) = world.get_mut::<TicketPlayers>(entity) {
+        ticket_players.0 = players;
+    }
+    world
+        .resource_mut::<Directory>()
+        .tickets
+        .insert(request.ticket, entity);
+    let (key, entry) = {
+        let settings = world.resource::<Settings>();
+        let queue = &settings.0.queues[usize::from(plan.queue)];
+        pool_entry(queue, entity, &ticket, &plan.skill, &plan.pings, size, now)
+    };
+    world.resource_mut::<Pools>().0[usize::from(plan.queue)].insert_due(key, entry);
+    world.resource_mut::<Outbox>().push(Event::TicketQueued {
+        seq,
+        ticket: request.ticket,
+        queue: request.queue,
+        party: request.party,
+        players: player_ids,
+        at_ms: now,
+    });
+    Ok(())
+}
+
+fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, RejectReason> {
+    let config = &world.resource::<Settings>().0;
+    let queue_index =
+        config
+            .queue_index(&request.queue)
+            .ok_or_else(|| RejectReason::UnknownQueue {
+                queue: request.queue.clone(),
+            })?;
+    let queue = &config.queues[queue_index];
+    let directory = world.resource::<Directory>();
+    if request.members.is_empty() {
+        return Err(RejectReason::EmptyTicket);
+    }
+    if request.members.len() > usize::from(queue.max_party_size) {
+        return Err(RejectReason::PartyTooLarge {
+            size: request.members.len(),
+            max: queue.max_party_size,
+        });
+    }
+    let mut ids: Vec<PlayerId> = request.members.iter().map(|m| m.player).collect();
+    ids.sort_unstable();
+    if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(RejectReason::DuplicatePlayer { player: pair[0] });
+    }
+    for member in &request.members {
+        if !member.rating.is_valid() {
+            return Err(RejectReason::InvalidRating {
+                player: member.player,
+            });
+        }
+        if member.pings_ms.len() != config.regions.len() {
+            return Err(RejectReason::PingsDoNotMatchRegions {
+                player: member.player,
+                expected: config.regions.len(),
+                got: member.pings_ms.len(),
+            });
+        }
+    }
+    if directory.tickets.contains_key(&request.ticket) {
+        return Err(RejectReason::DuplicateTicket {
+            ticket: request.ticket,
+        });
+    }
+    let pool = &world.resource::<Pools>().0[queue_index];
+    if pool.len() >= queue.max_tickets as usize {
+        return Err(RejectReason::QueueFull {
+            queue: request.queue.clone(),
+            limit: queue.max_tickets,
+        });
+    }
+    let mut members = Vec::with_capacity(request.members.len());
+    for member in &request.members {
+        let existing = directory.players.get(&member.player).copied();
+        if let Some(entity) = existing {
+            check_player_is_free(world, entity, member.player)?;
+            let in_party = world
+                .get::<InParty>(entity)
+                .and_then(|in_party| world.get::<Party>(in_party.0))
+                .map(|party| party.id);
+            if let Some(party) = in_party
+                && request.party != Some(party)
+            {
+                return Err(RejectReason::PlayerInParty {
+                    player: member.player,
+                    party,
+                });
+            }
+        }
+        members.push((member.player, member.rating, member.rating.mu, existing));
+    }
+    match request.party {
+        None if request.members.len() > 1 => return Err(RejectReason::PartyRequired),
+        None => {}
+        Some(party) => {
+            let entity = directory
+                .parties
+                .get(&party)
+                .copied()
+                .ok_or(RejectReason::UnknownParty { party })?;
+            let mut party_ids = party_member_ids(world, entity);
+            party_ids.sort_unstable();
+            if party_ids != ids {
+                return Err(RejectReason::PartyMembersMismatch { party });
+            }
+        }
+    }
+    let ratings: SmallVec<[Rating; 8]> = request.members.iter().map(|m| m.rating).collect();
+    let combined = rating::party_rating(queue.party_rating, &ratings);
+    let mean = ratings.iter().map(|r| r.mu).sum::<f64>() / ratings.len() as f64;
+    for member in &mut members {
+        member.2 = member.1.mu + (combined - mean);
+    }
+    let pings = combine_pings(request);
+    if pings.best_ms == NO_PING || pings.best_ms > pings.own_max_ms {
+        return Err(RejectReason::NoReachableRegion);
+    }
+    Ok(EnqueuePlan {
+        queue: queue_index as u16,
+        skill: TicketSkill {
+            rating: combined,
+            sigma: rating::party_sigma(&ratings),
+        },
+        pings,
+        members,
+    })
+}
+
+/// A ticket plays where all its members can: per region, the worst member's ping.
+fn combine_pings(request: &EnqueueTicket) -> TicketPings {
+    let regions = request.members[0].pings_ms.len();
+    let pings_ms: Box<[u16]> = (0..regions)
+        .map(|region| {
+            request
+                .members
+                .iter()
+                .map(|member| member.pings_ms[region])
+                .max()
+                .unwrap_or(NO_PING)
+        })
+        .collect();
+    let best_ms = pings_ms.iter().copied().min().unwrap_or(NO_PING);
+    TicketPings {
+        pings_ms,
+        best_ms,
+        own_max_ms: request.max_ping_ms.unwrap_or(NO_PING - 1).min(NO_PING - 1),
+    }
+}
+
+/// Refuses a player already in a ticket or a match.
+fn check_player_is_free(
+    world: &World,
+    entity: Entity,
+    player: PlayerId,
+) -> Result<(), RejectReason> {
+    let Some(status) = world.get::<PlayerStatus>(entity) else {
+        return Ok(());
+    };
+    if let Some(ticket) = status.ticket.and_then(|t| world.get::<Ticket>(t)) {
+        return Err(RejectReason::PlayerAlreadyQueued {
+            player,
+            ticket: ticket.id,
+        });
+    }
+    if let Some(found) = status.in_match.and_then(|m| world.get::<Match>(m)) {
+        return Err(RejectReason::PlayerInMatch {
+            player,
+            match_id: found.id,
+        });
+    }
+    Ok(())
+}
+
+fn cancel(world: &mut World, ticket: TicketId) -> Result<(), RejectReason> {
+    let entity = world
+        .resource::<Directory>()
+        .tickets
+        .get(&ticket)
+        .copied()
+        .ok_or(RejectReason::UnknownTicket { ticket })?;
+    take_ticket_away(world, entity, RemovalReason::Cancelled);
+    Ok(())
+}
+
+/// Removes a ticket wherever it is: from its queue at once, or, if its match awaits acceptance,
+/// by cancelling that match (its players count as declining).
+fn take_ticket_away(world: &mut World, entity: Entity, reason: RemovalReason) {
+    match world.get::<TicketState>(entity).copied() {
+        Some(TicketState::Queued) => world_ops::remove_ticket(world, entity, reason),
+        Some(TicketState::Proposed(match_entity)) => {
+            let declined = world_ops::ticket_player_ids(world, entity);
+            cancel_proposal(world, match_entity, declined, Some((entity, reason)));
+        }
+        None => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parties
+
+fn party_member_ids(world: &World, party: Entity) -> Vec<PlayerId> {
+    world
+        .get::<PartyMembers>(party)
+        .map(|members| {
+            members
+                .iter()
+                .filter_map(|member| world.get::<Player>(member).map(|player| player.id))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn party_entity(world: &World, party: PartyId) -> Result<Entity, RejectReason> {
+    world
+        .resource::<Directory>()
+        .parties
+        .get(&party)
+        .copied()
+        .ok_or(RejectReason::UnknownParty { party })
+}
+
+/// The player's entity, spawned idle if the matcher does not know the player yet.
+fn player_entity(world: &mut World, player: PlayerId) -> Entity {
+    if let Some(entity) = world.resource::<Directory>().players.get(&player) {
+        return *entity;
+    }
+    let entity = world
+        .spawn((
+            Player { id: player },
+            PlayerRating(Rating::new(0.0, 1.0)),
+            PlayerStatus::default(),
+        ))
+        .id();
+    world
+        .resource_mut::<Directory>()
+        .players
+        .insert(player, entity);
+    entity
+}
+
+fn current_party(world: &World, player: PlayerId) -> Option<PartyId> {
+    let entity = world.resource::<Directory>().players.get(&player)?;
+    let party = world.get::<InParty>(*entity)?;
+    world.get::<Party>(party.0).map(|party| party.id)
+}
+
+fn create_party(world: &mut World, party: PartyId, leader: PlayerId) -> Result<(), RejectReason> {
+    let limit = world.resource::<Settings>().0.limits.max_parties;
+    let directory = world.resource::<Directory>();
+    if directory.parties.contains_key(&party) {
+        return Err(RejectReason::PartyExists { party });
+    }
+    if directory.parties.len() >= limit as usize {
+        return Err(RejectReason::TooManyParties { limit });
+    }
+    if let Some(existing) = current_party(world, leader) {
+        return Err(RejectReason::PlayerInParty {
+            player: leader,
+            party: existing,
+        });
+    }
+    let player = player_entity(world, leader);
+    let entity = world.spawn(Party { id: party, leader }).id();
+    world.entity_mut(player).insert(InParty(entity));
+    world
+        .resource_mut::<Directory>()
+        .parties
+        .insert(party, entity);
+    world
+        .resource_mut::<Outbox>()
+        .push(Event::PartyCreated { party, leader });
+    Ok(())
+}
+
+/// The party's members are queued or in a match.
+fn party_is_busy(world: &World, party: Entity) -> bool {
+    world.get::<PartyMembers>(party).is_some_and(|members| {
+        members.iter().any(|member| {
+            world
+                .get::<PlayerStatus>(member)
+                .is_some_and(|status| !status.is_idle())
+        })
+    })
+}
+
+/// A queued party's ticket: the ticket of any member that names this party.
+fn party_ticket(world: &World, party: Entity, party_id: PartyId) -> Option<Entity> {
+    let members = world.get::<PartyMembers>(party)?;
+    members.iter().find_map(|member| {
+        let ticket = world.get::<PlayerStatus>(member)?.ticket?;
+        (world.get::<Ticket>(ticket)?.party == Some(party_id)).then_some(ticket)
+    })
+}
+
+fn join_party(world: &mut World, party: PartyId, player: PlayerId) -> Result<(), RejectReason> {
+    let entity = party_entity(world, party)?;
+    if let Some(existing) = current_party(world, player) {
+        return Err(RejectReason::PlayerInParty {
+            player,
+            party: existing,
+        });
+    }
+    if party_is_busy(world, entity) {
+        return Err(RejectReason::PartyBusy { party });
+    }
+    let max = world.resource::<Settings>().0.limits.max_party_size;
+    let size = world.get::<PartyMembers>(entity).map_or(0, |m| m.len());
+    if size >= usize::from(max) {
+        return Err(RejectReason::PartyFull { party, max });
+    }
+    let member = player_entity(world, player);
+    world.entity_mut(member).insert(InParty(entity));
+    world
+        .resource_mut::<Outbox>()
+        .push(Event::PartyJoined { party, player });
+    Ok(())
+}
+
+fn leave_party(world: &mut World, party: PartyId, player: PlayerId) -> Result<(), RejectReason> {
+    let entity = party_entity(world, party)?;
+    if current_party(world, player) != Some(party) {
+        return Err(RejectReason::NotInParty { player, party });
+    }
+    if let Some(ticket) = party_ticket(world, entity, party) {
+        take_ticket_away(world, ticket, RemovalReason::PartyChanged);
+    }
+    let member = world.resource::<Directory>().players[&player];
+    world.entity_mut(member).remove::<InParty>();
+    world.resource_mut::<MaybeIdlePlayers>().0.push(member);
+    world
+        .resource_mut::<Outbox>()
+        .push(Event::PartyLeft { party, player });
+    let mut remaining = party_member_ids(world, entity);
+    if remaining.is_empty() {
+        world.despawn(entity);
+        world.resource_mut::<Directory>().parties.remove(&party);
+        world
+            .resource_mut::<Outbox>()
+            .push(Event::PartyDisbanded { party });
+    } else if let Some(mut found) = world.get_mut::<Party>(entity)
+        && found.leader == player
+    {
+        remaining.sort_unstable();
+        found.leader = remaining[0];
+    }
+    Ok(())
+}
+
+fn disband_party(world: &mut World, party: PartyId) -> Result<(), RejectReason> {
+    let entity = party_entity(world, party)?;
+    if let Some(ticket) = party_ticket(world, entity, party) {
+        take_ticket_away(world, ticket, RemovalReason::PartyChanged);
+    }
+    let members: Vec<Entity> = world
+        .get::<PartyMembers>(entity)
+        .map(|members| members.iter().collect())
+        .unwrap_or_default();
+    world.despawn(entity);
+    world.resource_mut::<MaybeIdlePlayers>().0.extend(members);
+    world.resource_mut::<Directory>().parties.remove(&party);
+    world
+        .resource_mut::<Outbox>()
+        .push(Event::PartyDisbanded { party });
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acceptance
+
+fn match_entity(world: &World, match_id: MatchId) -> Result<Entity, RejectReason> {
+    world
+        .resource::<Directory>()
+        .matches
+        .get(&match_id)
+        .copied()
+        .ok_or(RejectReason::UnknownMatch { match_id })
+}
+
+fn wrong_phase(world: &World, entity: Entity, match_id: MatchId) -> RejectReason {
+    RejectReason::WrongMatchPhase {
+        match_id,
+        phase: world
+            .get::<MatchPhase>(entity)
+            .map_or(crate::event::MatchPhaseName::Ending, MatchPhase::name),
+    }
+}
+
+/// The player's entity, if the player is in this match.
+fn member_of_match(
+    world: &World,
+    match_entity: Entity,
+    match_id: MatchId,
+    player: PlayerId,
+) -> Result<Entity, RejectReason> {
+    world
+        .resource::<Directory>()
+        .players
+        .get(&player)
+        .copied()
+        .filter(|entity| {
+            world
+                .get::<PlayerStatus>(*entity)
+                .is_some_and(|status| status.in_match == Some(match_entity))
+        })
+        .ok_or(RejectReason::NotInMatch { player, match_id })
+}
+
+fn accept_match(
+    world: &mut World,
+    match_id: MatchId,
+    player: PlayerId,
+) -> Result<(), RejectReason> {
+    let entity = match_entity(world, match_id)?;
+    member_of_match(world, entity, match_id, player)?;
+    let players_in_match = world
+        .get::<MatchRoster>(entity)
+        .map_or(0, |roster| roster.teams.iter().map(Vec::len).sum::<usize>());
+    let Some(MatchPhase::AwaitingAcceptance {
+        deadline_ms,
+        accepted,
+        tickets,
+    }) = world.get::<MatchPhase>(entity).cloned()
+    else {
+        return Err(wrong_phase(world, entity, match_id));
+    };
+    let Err(position) = accepted.binary_search(&player) else {
+        return Ok(()); // Accepting twice changes nothing.
+    };
+    let mut accepted = accepted;
+    accepted.insert(position, player);
+    world
+        .resource_mut::<Outbox>()
+        .push(Event::MatchAccepted { match_id, player });
+    if accepted.len() == players_in_match {
+        world
+            .resource_mut::<MatchDeadlines>()
+            .0
+            .cancel(deadline_ms, match_id);
+        *world
+            .get_mut::<MatchPhase>(entity)
+            .expect("the match was just read") = MatchPhase::Confirming { tickets };
+        world.resource_mut::<MatchesToStart>().0.push(entity);
+    } else if let Some(mut phase) = world.get_mut::<MatchPhase>(entity) {
+        *phase = MatchPhase::AwaitingAcceptance {
+            deadline_ms,
+            accepted,
+            tickets,
+        };
+    }
+    Ok(())
+}
+
+fn decline_match(
+    world: &mut World,
+    match_id: MatchId,
+    player: PlayerId,
+) -> Result<(), RejectReason> {
+    let entity = match_entity(world, match_id)?;
+    member_of_match(world, entity, match_id, player)?;
+    if !matches!(
+        world.get::<MatchPhase>(entity),
+        Some(MatchPhase::AwaitingAcceptance { .. } | MatchPhase::Closing)
+    ) {
+        return Err(wrong_phase(world, entity, match_id));
+    }
+    cancel_proposal(world, entity, vec![player], None);
+    Ok(())
+}
+
+/// Marks a proposed match as falling through (resolved in the resolve phase). If it is already
+/// falling through this tick, the new decliners join the earlier ones.
+pub fn cancel_proposal(
+    world: &mut World,
+    match_entity: Entity,
+    declined: Vec<PlayerId>,
+    cancelled: Option<(Entity, RemovalReason)>,
+) {
+    let phase = world.get::<MatchPhase>(match_entity).cloned();
+    match phase {
+        Some(MatchPhase::AwaitingAcceptance {
+            deadline_ms,
+            accepted,
+            tickets,
+        }) => {
+            let match_id = world
+                .get::<Match>(match_entity)
+                .expect("a match entity has Match")
+                .id;
+            world
+                .resource_mut::<MatchDeadlines>()
+                .0
+                .cancel(deadline_ms, match_id);
+            if let Some(mut phase) = world.get_mut::<MatchPhase>(match_entity) {
+                *phase = MatchPhase::Closing;
+            }
+            world
+                .resource_mut::<ProposalsToCancel>()
+                .0
+                .push(ProposalCancel {
+                    match_entity,
+                    tickets,
+                    accepted,
+                    declined,
+                    cancelled: cancelled.into_iter().collect(),
+                    timed_out: false,
+                });
+        }
+        Some(MatchPhase::Closing) => {
+            let mut pending = world.resource_mut::<ProposalsToCancel>();
+            if let Some(entry) = pending
+                .0
+                .iter_mut()
+                .find(|entry| entry.match_entity == match_entity)
+            {
+                entry.declined.extend(declined);
+                entry.cancelled.extend(cancelled);
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/// The session's deadline, if it is allocating or active.
+fn running_session(world: &World, match_id: MatchId) -> Result<(Entity, MatchPhase), RejectReason> {
+    let entity = match_entity(world, match_id)?;
+    match world.get::<MatchPhase>(entity) {
+        Some(phase @ (MatchPhase::Allocating { .. } | MatchPhase::Active { .. })) => {
+            Ok((entity, phase.clone()))
+        }
+        _ => Err(wrong_phase(world, entity, match_id)),
+    }
+}
+
+fn session_ready(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
+    let (entity, phase) = running_session(world, match_id)?;
+    let MatchPhase::Allocating { deadline_ms } = phase else {
+        return Ok(()); // Already active: ready twice changes nothing.
+    };
+    let timeout = world.resource::<Settings>().0.sessions.heartbeat_timeout_ms;
+    let new_deadline = now_ms(world).saturating_add(timeout);
+    world
+        .resource_mut::<MatchDeadlines>()
+        .0
+        .reschedule(deadline_ms, new_deadline, match_id);
+    *world
+        .get_mut::<MatchPhase>(entity)
+        .expect("the session was just read") = MatchPhase::Active {
+        deadline_ms: new_deadline,
+    };
+    world
+        .resource_mut::<Outbox>()
+        .push(Event::SessionActive { match_id });
+    Ok(())
+}
+
+fn heartbeat(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
+    let (entity, phase) = running_session(world, match_id)?;
+    let MatchPhase::Active { deadline_ms } = phase else {
+        return Err(wrong_phase(world, entity, match_id));
+    };
+    let timeout = world.resource::<Settings>().0.sessions.heartbeat_timeout_ms;
+    let new_deadline = now_ms(world).saturating_add(timeout);
+    world
+        .resource_mut::<MatchDeadlines>()
+        .0
+        .reschedule(deadline_ms, new_deadline, match_id);
+    *world
+        .get_mut::<MatchPhase>(entity)
+        .expect("the session was just read") = MatchPhase::Active {
+        deadline_ms: new_deadline,
+    };
+    Ok(())
+}
+
+/// Marks a running session to close at the end of the tick.
+fn close_session(
+    world: &mut World,
+    entity: Entity,
+    match_id: MatchId,
+    phase: &MatchPhase,
+    outcome: SessionOutcome,
+) {
+    if let Some(deadline_ms) = phase.deadline_ms() {
+        world
+            .resource_mut::<MatchDeadlines>()
+            .0
+            .cancel(deadline_ms, match_id);
+    }
+    if let Some(mut phase) = world.get_mut::<MatchPhase>(entity) {
+        *phase = MatchPhase::Closing;
+    }
+    world
+        .resource_mut::<SessionsToClose>()
+        .0
+        .push(SessionClose {
+            match_entity: entity,
+            outcome,
+        });
+}
+
+fn report_result(
+    world: &mut World,
+    match_id: MatchId,
+    placements: Vec<u32>,
+) -> Result<(), RejectReason> {
+    let (entity, phase) = running_session(world, match_id)?;
+    let teams = world
+        .get::<MatchRoster>(entity)
+        .map_or(0, |r| r.teams.len());
+    if placements.len() != teams || placements.contains(&0) {
+        return Err(RejectReason::InvalidPlacements {
+            teams,
+            got: placements.len(),
+        });
+    }
+    close_session(
+        world,
+        entity,
+        match_id,
+        &phase,
+        SessionOutcome::Result(placements),
+    );
+    Ok(())
+}
+
+fn end_session(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
+    let (entity, phase) = running_session(world, match_id)?;
+    close_session(world, entity, match_id, &phase, SessionOutcome::Ended);
+    Ok(())
+}
+
+fn leave_session(
+    world: &mut World,
+    match_id: MatchId,
+    player: PlayerId,
+) -> Result<(), RejectReason> {
+    let (entity, phase) = running_session(world, match_id)?;
+    let member = member_of_match(world, entity, match_id, player)?;
+    world_ops::free_player_from_match(world, member, entity);
+    let empty = {
+        let mut roster = world
+            .get_mut::<MatchRoster>(entity)
+            .expect("a session has a roster");
+        for team in &mut roster.teams {
+            team.retain(|p| *p != member);
+        }
+        roster.teams.iter().all(Vec::is_empty)
+    };
+    world
+        .resource_mut::<Outbox>()
+        .push(Event::PlayerLeftSession { match_id, player });
+    if empty {
+        close_session(
+            world,
+            entity,
+            match_id,
+            &phase,
+            SessionOutcome::Abandoned(crate::event::AbandonReason::Empty),
+        );
+    }
+    Ok(())
+}
+
+fn request_backfill(
+    world: &mut World,
+    match_id: MatchId,
+    open_slots: Vec<u8>,
+) -> Result<(), RejectReason> {
+    let (entity, _) = running_session(world, match_id)?;
+    let found = *world
+        .get::<Match>(entity)
+        .expect("a match entity has Match");
+    let (team_size, max_wait_ms) = {
+        let queue = &world.resource::<Settings>().0.queues[usize::from(found.queue)];
+        (queue.team_size, queue.backfill_max_wait_ms)
+    };
+    let invalid = |why: String| RejectReason::InvalidBackfill { match_id, why };
+    let roster = world
+        .get::<MatchRoster>(entity)
+        .expect("a session has a roster");
+    if open_slots.len() != roster.teams.len() {
+        return Err(invalid(format!(
+            "{} slot counts given for {} teams",
+            open_slots.len(),
+            roster.teams.len()
+        )));
+    }
+    for (team, (open, members)) in open_slots.iter().zip(&roster.teams).enumerate() {
+        if members.len() + usize::from(*open) > usize::from(team_size) {
+            return Err(invalid(format!(
+                "team {team} has {} players; {open} more would pass the team size of {team_size}",
+                members.len()
+            )));
+        }
+    }
+    if open_slots.iter().all(|open| *open == 0) {
+        return Err(invalid("no slot is open".into()));
+    }
+    world_ops::close_backfill(world, entity, BackfillCloseReason::Cancelled);
+    let now = now_ms(world);
+    let deadline_ms = now.saturating_add(max_wait_ms);
+    world.entity_mut(entity).insert(BackfillRequest {
+        open_slots,
+        requested_at_ms: now,
+        deadline_ms,
+    });
+    world.resource_mut::<Pools>().0[usize::from(found.queue)].add_backfill(now, match_id);
+    world
+        .resource_mut::<BackfillDeadlines>()
+        .0
+        .schedule(deadline_ms, match_id);
+    Ok(())
+}
+
+fn cancel_backfill(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
+    let entity = match_entity(world, match_id)?;
+    if world.get::<BackfillRequest>(entity).is_none() {
+        return Err(RejectReason::NoBackfillRequest { match_id });
+    }
+    world_ops::close_backfill(world, entity, BackfillCloseReason::Cancelled);
+    Ok(())
+}
+
+/// The record of a match (for the resolve phase).
+pub fn match_record(world: &World, entity: Entity) -> Option<&MatchRecord> {
+    world.get::<MatchRecord>(entity)
+}

@@ -1,0 +1,1152 @@
+//! One scenario per capability of the matcher core, each through the public API only:
+//! commands in, ticks, events out.
+
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
+
+use matchwright_ecs::config::{AcceptanceConfig, PartyRating, RatingSystem, SigmaWidening};
+use matchwright_ecs::event::{
+    AbandonReason, BackfillCloseReason, Limit, MatchCancelReason, RemovalReason,
+};
+use matchwright_ecs::invariants::check_match_summary;
+use matchwright_ecs::{
+    Command, Config, Curve, EnqueueTicket, Event, MatchId, MatchSummary, Matcher, NO_PING, PartyId,
+    PlayerId, QueueConfig, Rating, RejectReason, TicketId, TicketMember,
+};
+
+/// Pings to [eu-west, us-east, ap-southeast, sa-east] (the default regions).
+const EU: [u16; 4] = [30, 110, 250, 220];
+const US: [u16; 4] = [110, 30, 200, 150];
+
+struct Harness {
+    matcher: Matcher,
+    now: u64,
+    events: Vec<Event>,
+}
+
+impl Harness {
+    fn new(config: Config) -> Self {
+        Self {
+            matcher: Matcher::new(config, 1).unwrap(),
+            now: 0,
+            events: Vec::new(),
+        }
+    }
+
+    fn submit(&mut self, command: Command) -> u64 {
+        self.matcher.submit(command).unwrap().0
+    }
+
+    fn solo(&mut self, ticket: u64, queue: &str, mu: f64, pings: [u16; 4]) -> u64 {
+        self.submit(Command::Enqueue(EnqueueTicket::solo(
+            TicketId(ticket),
+            queue,
+            PlayerId(ticket),
+            Rating::new(mu, 100.0),
+            pings.to_vec(),
+        )))
+    }
+
+    fn party(&mut self, ticket: u64, queue: &str, party: u64, members: &[(u64, f64)]) {
+        self.submit(Command::CreateParty {
+            party: PartyId(party),
+            leader: PlayerId(members[0].0),
+        });
+        for (player, _) in &members[1..] {
+            self.submit(Command::JoinParty {
+                party: PartyId(party),
+                player: PlayerId(*player),
+            });
+        }
+        self.submit(Command::Enqueue(EnqueueTicket {
+            ticket: TicketId(ticket),
+            queue: queue.into(),
+            party: Some(PartyId(party)),
+            members: members
+                .iter()
+                .map(|(player, mu)| TicketMember {
+                    player: PlayerId(*player),
+                    rating: Rating::new(*mu, 100.0),
+                    pings_ms: EU.to_vec(),
+                })
+                .collect(),
+            max_ping_ms: None,
+        }));
+    }
+
+    /// Ticks at `now + step` and returns that tick's events (also kept in `events`).
+    fn tick(&mut self, step: u64) -> Vec<Event> {
+        self.now += step;
+        self.matcher.tick(self.now).unwrap();
+        let events: Vec<Event> = self.matcher.drain_events().collect();
+        for event in &events {
+            if let Event::MatchFormed { summary } | Event::MatchProposed { summary, .. } = event {
+                check_match_summary(summary, self.matcher.config()).unwrap();
+            }
+        }
+        self.events.extend(events.clone());
+        events
+    }
+
+    /// Ticks every `step` until `until`, returning all events.
+    fn run_until(&mut self, until: u64, step: u64) -> Vec<Event> {
+        let mut all = Vec::new();
+        while self.now < until {
+            all.extend(self.tick(step));
+        }
+        all
+    }
+
+    fn formed(&self) -> Vec<MatchSummary> {
+        self.events
+            .iter()
+            .filter_map(|event| match event {
+                Event::MatchFormed { summary } => Some(summary.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn rejection(&self, seq: u64) -> Option<RejectReason> {
+        self.events.iter().find_map(|event| match event {
+            Event::Rejected { seq: s, reason } if s.0 == seq => Some(reason.clone()),
+            _ => None,
+        })
+    }
+}
+
+/// Whether a rejection is the one expected.
+type IsExpected = fn(&RejectReason) -> bool;
+
+fn tickets_of(summary: &MatchSummary) -> Vec<u64> {
+    let mut ids: Vec<u64> = summary.tickets().map(|t| t.ticket.0).collect();
+    ids.sort();
+    ids
+}
+
+fn single_queue(queue: QueueConfig) -> Config {
+    Config {
+        queues: vec![queue],
+        ..Config::default()
+    }
+}
+
+fn duel() -> QueueConfig {
+    QueueConfig {
+        name: "duel".into(),
+        teams: 2,
+        team_size: 1,
+        max_party_size: 1,
+        ..QueueConfig::default()
+    }
+}
+
+#[test]
+fn close_ratings_match_at_once_in_the_shared_region() {
+    let mut harness = Harness::new(Config::default());
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    harness.solo(2, "duel-1v1", 1550.0, EU);
+    harness.tick(100);
+    let formed = harness.formed();
+    assert_eq!(formed.len(), 1);
+    assert_eq!(formed[0].region, "eu-west");
+    assert_eq!(tickets_of(&formed[0]), vec![1, 2]);
+    assert_eq!(harness.matcher.queued_tickets(), 0);
+}
+
+#[test]
+fn the_skill_window_widens_with_waiting_time() {
+    // Default curve: 100 -> 500 over 40 s, so a 300 gap is accepted after 20 s.
+    let mut harness = Harness::new(Config::default());
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    harness.solo(2, "duel-1v1", 1800.0, EU);
+    harness.run_until(19_900, 100);
+    assert!(
+        harness.formed().is_empty(),
+        "matched before the windows allowed it"
+    );
+    harness.run_until(26_000, 100);
+    let formed = harness.formed();
+    assert_eq!(formed.len(), 1, "never matched once the windows allowed it");
+    // Tried again within one review interval (25 MMR = 2.5 s) of the window allowing it.
+    assert!(
+        formed[0].formed_at_ms <= 22_600,
+        "{}",
+        formed[0].formed_at_ms
+    );
+    assert!(formed[0].tickets().all(|t| t.window_mmr >= 300.0));
+}
+
+#[test]
+fn exponential_and_step_curves_widen_too() {
+    for curve in [
+        Curve::Exponential {
+            start: 50.0,
+            end: 800.0,
+            over_ms: 40_000,
+        },
+        Curve::Steps {
+            steps: vec![
+                matchwright_ecs::curve::Step {
+                    after_ms: 0,
+                    value: 50.0,
+                },
+                matchwright_ecs::curve::Step {
+                    after_ms: 10_000,
+                    value: 400.0,
+                },
+            ],
+        },
+    ] {
+        let mut harness = Harness::new(single_queue(QueueConfig {
+            skill_window: curve.clone(),
+            ..duel()
+        }));
+        harness.solo(1, "duel", 1500.0, EU);
+        harness.solo(2, "duel", 1700.0, EU);
+        harness.run_until(60_000, 100);
+        let formed = harness.formed();
+        assert_eq!(formed.len(), 1, "{curve:?}");
+        let at = formed[0].formed_at_ms;
+        let opened = curve
+            .waited_ms_to_reach(200.0, matchwright_ecs::curve::Direction::NonDecreasing)
+            .unwrap();
+        assert!(
+            at >= opened && at <= opened + 5_100,
+            "{curve:?}: at {at}, window opened {opened}"
+        );
+    }
+}
+
+#[test]
+fn rating_uncertainty_can_widen_the_window() {
+    let queue = QueueConfig {
+        sigma_widening: SigmaWidening {
+            per_sigma: 0.5,
+            above_sigma: 100.0,
+        },
+        ..duel()
+    };
+    let mut harness = Harness::new(single_queue(queue));
+    for (ticket, mu) in [(1, 1500.0), (2, 1700.0)] {
+        harness.submit(Command::Enqueue(EnqueueTicket::solo(
+            TicketId(ticket),
+            "duel",
+            PlayerId(ticket),
+            Rating::new(mu, 400.0), // +150 MMR of window each
+            EU.to_vec(),
+        )));
+    }
+    harness.tick(100);
+    assert_eq!(
+        harness.formed().len(),
+        1,
+        "uncertain players get wider windows at once"
+    );
+}
+
+#[test]
+fn a_match_forms_only_in_a_region_every_member_accepts() {
+    // EU player and US player: each other's home is 110 ms away; the latency window
+    // (80 -> 200 over 30 s) reaches 110 after 7.5 s.
+    let mut harness = Harness::new(Config::default());
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    harness.solo(2, "duel-1v1", 1500.0, US);
+    harness.run_until(7_400, 100);
+    assert!(harness.formed().is_empty());
+    harness.run_until(9_000, 100);
+    let formed = harness.formed();
+    assert_eq!(formed.len(), 1);
+    assert!(formed[0].formed_at_ms >= 7_500);
+    let mut pings: Vec<u16> = formed[0].tickets().map(|t| t.ping_ms).collect();
+    pings.sort();
+    assert_eq!(
+        pings,
+        vec![30, 110],
+        "one plays at home, the other 110 ms away"
+    );
+    for ticket in formed[0].tickets() {
+        assert!(f64::from(ticket.ping_ms) <= ticket.ping_limit_ms);
+    }
+}
+
+#[test]
+fn a_ticket_never_plays_above_its_own_max_ping() {
+    // Each caps its ping at 100 ms: the other's home (110 ms away) is out for both, and no
+    // other region is within 100 ms of both. Without the caps they match (test above).
+    let mut harness = Harness::new(Config::default());
+    for (ticket, pings) in [(1, EU), (2, US)] {
+        let mut capped = EnqueueTicket::solo(
+            TicketId(ticket),
+            "duel-1v1",
+            PlayerId(ticket),
+            Rating::new(1500.0, 100.0),
+            pings.to_vec(),
+        );
+        capped.max_ping_ms = Some(100);
+        harness.submit(Command::Enqueue(capped));
+    }
+    harness.run_until(200_000, 500);
+    assert!(
+        harness.formed().is_empty(),
+        "the caps of 100 ms leave no common region"
+    );
+    // Both wait to their expiry.
+    harness.run_until(301_000, 500);
+    let expired = harness
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::TicketRemoved {
+                    reason: RemovalReason::Expired,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(expired, 2);
+}
+
+#[test]
+fn parties_land_whole_on_one_team() {
+    let mut harness = Harness::new(Config::default());
+    harness.party(1, "ranked-5v5", 1, &[(1, 1500.0), (2, 1520.0), (3, 1480.0)]);
+    harness.party(2, "ranked-5v5", 2, &[(4, 1500.0), (5, 1510.0)]);
+    harness.party(3, "ranked-5v5", 3, &[(6, 1490.0), (7, 1505.0)]);
+    for player in 8..=10 {
+        harness.solo(player, "ranked-5v5", 1500.0, EU);
+    }
+    harness.tick(100);
+    let formed = harness.formed();
+    assert_eq!(formed.len(), 1);
+    for team in &formed[0].teams {
+        assert_eq!(team.iter().map(|t| t.players.len()).sum::<usize>(), 5);
+    }
+    let team_of = |party: u64| {
+        formed[0]
+            .teams
+            .iter()
+            .position(|team| team.iter().any(|t| t.party == Some(PartyId(party))))
+            .unwrap()
+    };
+    // The three-stack needs two solos; the two duos go together with one solo.
+    assert_ne!(team_of(1), team_of(2));
+    assert_eq!(team_of(2), team_of(3));
+}
+
+#[test]
+fn party_ratings_aggregate_as_configured() {
+    let queue = QueueConfig {
+        name: "duo".into(),
+        teams: 2,
+        team_size: 2,
+        max_party_size: 2,
+        party_rating: PartyRating::Max,
+        ..QueueConfig::default()
+    };
+    let mut harness = Harness::new(single_queue(queue));
+    harness.party(1, "duo", 1, &[(1, 1300.0), (2, 1700.0)]);
+    harness.party(2, "duo", 2, &[(3, 1650.0), (4, 1750.0)]);
+    harness.tick(100);
+    let formed = harness.formed();
+    assert_eq!(
+        formed.len(),
+        1,
+        "max(1300, 1700) = 1700 is close to max(1650, 1750) = 1750"
+    );
+    let ratings: Vec<f64> = formed[0].tickets().map(|t| t.rating).collect();
+    assert!(ratings.contains(&1700.0) && ratings.contains(&1750.0));
+}
+
+#[test]
+fn teams_are_split_to_minimise_the_rating_gap() {
+    let mut harness = Harness::new(Config::default());
+    let ratings = [
+        1400.0, 1460.0, 1480.0, 1500.0, 1505.0, 1510.0, 1520.0, 1540.0, 1560.0, 1590.0,
+    ];
+    for (index, mu) in ratings.iter().enumerate() {
+        harness.solo(index as u64 + 1, "ranked-5v5", *mu, EU);
+    }
+    // They span 190 MMR: one match once every window is that wide (about 9 s).
+    harness.run_until(15_000, 100);
+    let formed = harness.formed();
+    assert_eq!(formed.len(), 1);
+    let sums: Vec<f64> = formed[0]
+        .teams
+        .iter()
+        .map(|team| team.iter().map(|t| t.rating).sum())
+        .collect();
+    let gap = (sums[0] - sums[1]).abs();
+    // Best possible over all 126 splits.
+    let mut best = f64::INFINITY;
+    for mask in 0_u32..1024 {
+        if mask.count_ones() == 5 {
+            let one: f64 = (0..10)
+                .filter(|i| mask >> i & 1 == 1)
+                .map(|i| ratings[i])
+                .sum();
+            let two: f64 = ratings.iter().sum::<f64>() - one;
+            best = best.min((one - two).abs());
+        }
+    }
+    assert!((gap - best).abs() < 1e-6, "gap {gap}, best {best}");
+}
+
+#[test]
+fn three_team_free_for_all() {
+    let mut harness = Harness::new(Config::default());
+    harness.party(1, "trios-ffa", 1, &[(1, 1500.0), (2, 1510.0), (3, 1490.0)]);
+    for player in 4..=9 {
+        harness.solo(player, "trios-ffa", 1480.0 + player as f64 * 5.0, EU);
+    }
+    harness.tick(100);
+    let formed = harness.formed();
+    assert_eq!(formed.len(), 1);
+    assert_eq!(formed[0].teams.len(), 3);
+    assert!(formed[0].quality > 0.0 && formed[0].quality <= 1.0);
+}
+
+#[test]
+fn the_quality_floor_holds_until_it_relaxes() {
+    // Two brand-new players (sigma 500): quality sqrt(2b^2 / (2b^2 + 2s^2)) = 0.447.
+    let queue = QueueConfig {
+        quality_floor: Curve::linear(0.6, 0.2, 20_000),
+        ..duel()
+    };
+    let mut harness = Harness::new(single_queue(queue));
+    for ticket in [1, 2] {
+        harness.submit(Command::Enqueue(EnqueueTicket::solo(
+            TicketId(ticket),
+            "duel",
+            PlayerId(ticket),
+            Rating::new(1500.0, 500.0),
+            EU.to_vec(),
+        )));
+    }
+    // The floor reaches 0.447 after (0.6 - 0.447) / 0.4 * 20 s = 7.6 s.
+    harness.run_until(7_500, 100);
+    assert!(harness.formed().is_empty());
+    harness.run_until(12_000, 100);
+    let formed = harness.formed();
+    assert_eq!(formed.len(), 1);
+    assert!(formed[0].quality >= formed[0].quality_floor);
+    assert!((formed[0].quality - 0.4472).abs() < 1e-3);
+}
+
+fn acceptance_duel(timeout_ms: u64) -> Config {
+    single_queue(QueueConfig {
+        acceptance: Some(AcceptanceConfig { timeout_ms }),
+        ..duel()
+    })
+}
+
+fn proposals(events: &[Event]) -> Vec<(MatchId, MatchSummary)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::MatchProposed { summary, .. } => Some((summary.match_id, summary.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn acceptance_by_everyone_starts_the_session() {
+    let mut harness = Harness::new(acceptance_duel(10_000));
+    harness.solo(1, "duel", 1500.0, EU);
+    harness.solo(2, "duel", 1500.0, EU);
+    let events = harness.tick(100);
+    let (match_id, _) = proposals(&events)[0].clone();
+    assert!(harness.formed().is_empty());
+    for player in [1, 2] {
+        harness.submit(Command::AcceptMatch {
+            match_id,
+            player: PlayerId(player),
+        });
+    }
+    harness.tick(100);
+    assert_eq!(harness.formed().len(), 1);
+    assert_eq!(harness.formed()[0].match_id, match_id);
+}
+
+#[test]
+fn a_decliner_leaves_and_the_others_go_back_keeping_their_wait() {
+    let mut harness = Harness::new(acceptance_duel(10_000));
+    harness.solo(1, "duel", 1500.0, EU);
+    harness.solo(2, "duel", 1500.0, EU);
+    let events = harness.tick(100);
+    let (match_id, _) = proposals(&events)[0].clone();
+    harness.submit(Command::AcceptMatch {
+        match_id,
+        player: PlayerId(1),
+    });
+    harness.submit(Command::DeclineMatch {
+        match_id,
+        player: PlayerId(2),
+    });
+    harness.solo(3, "duel", 1500.0, EU);
+    let events = harness.tick(1_000);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::MatchCancelled { reason: MatchCancelReason::Declined { players }, .. } if players == &vec![PlayerId(2)]
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TicketRemoved {
+            ticket: TicketId(2),
+            reason: RemovalReason::Declined,
+            ..
+        }
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TicketRequeued {
+            ticket: TicketId(1),
+            ..
+        }
+    )));
+    // Ticket 1 is back with its original enqueue time and is matched again with ticket 3.
+    let (_, summary) = proposals(&events)[0].clone();
+    let ticket_one = summary.tickets().find(|t| t.ticket == TicketId(1)).unwrap();
+    assert_eq!(ticket_one.enqueued_at_ms, 100);
+    assert_eq!(ticket_one.waited_ms, 1_000);
+}
+
+#[test]
+fn players_who_do_not_answer_in_time_leave_the_queue() {
+    let mut harness = Harness::new(acceptance_duel(5_000));
+    harness.solo(1, "duel", 1500.0, EU);
+    harness.solo(2, "duel", 1500.0, EU);
+    let events = harness.tick(100);
+    let (match_id, _) = proposals(&events)[0].clone();
+    harness.submit(Command::AcceptMatch {
+        match_id,
+        player: PlayerId(2),
+    });
+    let events = harness.run_until(5_200, 100);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::MatchCancelled { reason: MatchCancelReason::TimedOut { players }, .. } if players == &vec![PlayerId(1)]
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TicketRemoved {
+            ticket: TicketId(1),
+            reason: RemovalReason::AcceptanceTimedOut,
+            ..
+        }
+    )));
+    assert_eq!(
+        harness.matcher.queued_tickets(),
+        1,
+        "the player who accepted is back"
+    );
+}
+
+#[test]
+fn the_oldest_due_tickets_are_served_first() {
+    let mut config = acceptance_duel(60_000);
+    config.queues[0].max_matches_per_tick = 1;
+    let mut harness = Harness::new(config);
+    // t=100: A and B are proposed; t=200: B declines, A goes back with its wait from t=100.
+    harness.solo(1, "duel", 1000.0, EU);
+    harness.solo(2, "duel", 1000.0, EU);
+    let events = harness.tick(100);
+    let (match_id, _) = proposals(&events)[0].clone();
+    harness.submit(Command::DeclineMatch {
+        match_id,
+        player: PlayerId(2),
+    });
+    // Newer tickets that could match among themselves, and one partner for A.
+    harness.solo(3, "duel", 2000.0, EU);
+    harness.solo(4, "duel", 2000.0, EU);
+    harness.solo(5, "duel", 1000.0, EU);
+    let events = harness.tick(100);
+    let proposed = proposals(&events);
+    assert_eq!(proposed.len(), 1, "one match per tick");
+    assert_eq!(
+        tickets_of(&proposed[0].1),
+        vec![1, 5],
+        "the oldest ticket goes first"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::LimitReached {
+            limit: Limit::MatchesPerTick,
+            deferred: 2,
+            ..
+        }
+    )));
+    let events = harness.tick(100);
+    assert_eq!(
+        tickets_of(&proposals(&events)[0].1),
+        vec![3, 4],
+        "the rest next tick"
+    );
+}
+
+/// Starts a 2v2 session of solos 1..=4 and returns its id.
+fn running_duo_session(harness: &mut Harness) -> MatchId {
+    for player in 1..=4 {
+        harness.solo(player, "duo", 1500.0, EU);
+    }
+    harness.tick(100);
+    let match_id = harness.formed().last().expect("a 2v2 formed").match_id;
+    harness.submit(Command::SessionReady { match_id });
+    harness.tick(100);
+    match_id
+}
+
+fn duo_config() -> Config {
+    single_queue(QueueConfig {
+        name: "duo".into(),
+        teams: 2,
+        team_size: 2,
+        max_party_size: 2,
+        ..QueueConfig::default()
+    })
+}
+
+#[test]
+fn backfill_requests_go_before_new_matches() {
+    let mut harness = Harness::new(duo_config());
+    let match_id = running_duo_session(&mut harness);
+    let team_of_one = harness.formed()[0]
+        .teams
+        .iter()
+        .position(|team| team.iter().any(|t| t.ticket == TicketId(1)))
+        .unwrap();
+    harness.submit(Command::LeaveSession {
+        match_id,
+        player: PlayerId(1),
+    });
+    let mut slots = vec![0, 0];
+    slots[team_of_one] = 1;
+    harness.submit(Command::RequestBackfill {
+        match_id,
+        open_slots: slots,
+    });
+    // Four newcomers who could make a 2v2 of their own; one goes to the session first.
+    for player in 10..=13 {
+        harness.solo(player, "duo", 1500.0, EU);
+    }
+    let events = harness.tick(100);
+    let filled = events
+        .iter()
+        .position(|e| matches!(e, Event::BackfillFilled { .. }))
+        .expect("backfill filled");
+    assert!(
+        !events[..filled]
+            .iter()
+            .any(|e| matches!(e, Event::MatchFormed { .. })),
+        "backfill comes first"
+    );
+    let Event::BackfillFilled {
+        tickets,
+        open_slots,
+        ..
+    } = &events[filled]
+    else {
+        unreachable!()
+    };
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(usize::from(tickets[0].team), team_of_one);
+    assert_eq!(open_slots, &vec![0, 0]);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::BackfillClosed {
+            reason: BackfillCloseReason::Filled,
+            ..
+        }
+    )));
+    assert_eq!(
+        harness.matcher.queued_tickets(),
+        3,
+        "three newcomers wait for a fourth"
+    );
+}
+
+#[test]
+fn sessions_go_from_allocating_to_active_to_ended_and_ratings_move() {
+    let mut harness = Harness::new(duo_config());
+    let match_id = running_duo_session(&mut harness);
+    assert!(
+        harness
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::SessionActive { .. }))
+    );
+    harness.submit(Command::Heartbeat { match_id });
+    harness.tick(20_000);
+    harness.submit(Command::Heartbeat { match_id });
+    harness.tick(20_000);
+    harness.submit(Command::ReportResult {
+        match_id,
+        placements: vec![1, 2],
+    });
+    let events = harness.tick(100);
+    let updates = events
+        .iter()
+        .find_map(|e| match e {
+            Event::RatingsUpdated { updates, mode, .. } => {
+                assert_eq!(mode, "duo");
+                Some(updates.clone())
+            }
+            _ => None,
+        })
+        .expect("ratings updated");
+    assert_eq!(updates.len(), 4);
+    let winners: Vec<PlayerId> = harness.formed()[0].teams[0]
+        .iter()
+        .flat_map(|t| t.players.iter().map(|p| p.player))
+        .collect();
+    for update in updates {
+        let won = winners.contains(&update.player);
+        assert_eq!(update.after.mu > update.before.mu, won, "{update:?}");
+    }
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SessionEnded {
+            placements: Some(_),
+            ..
+        }
+    )));
+    assert_eq!(harness.matcher.live_matches(), 0);
+    // The players can queue again.
+    let seq = harness.solo(1, "duo", 1500.0, EU);
+    harness.tick(100);
+    assert!(harness.rejection(seq).is_none());
+}
+
+#[test]
+fn every_rating_system_can_be_selected() {
+    for system in [
+        RatingSystem::WengLin,
+        RatingSystem::TrueSkill,
+        RatingSystem::Glicko2,
+    ] {
+        let mut config = duo_config();
+        config.rating.system = system;
+        let mut harness = Harness::new(config);
+        let match_id = running_duo_session(&mut harness);
+        harness.submit(Command::ReportResult {
+            match_id,
+            placements: vec![2, 1],
+        });
+        let events = harness.tick(100);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::RatingsUpdated { .. })),
+            "{system:?}"
+        );
+    }
+}
+
+#[test]
+fn silent_game_servers_get_their_sessions_abandoned() {
+    let mut harness = Harness::new(duo_config());
+    for player in 1..=4 {
+        harness.solo(player, "duo", 1500.0, EU);
+    }
+    harness.tick(100);
+    let events = harness.run_until(31_000, 1_000);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SessionAbandoned {
+            reason: AbandonReason::AllocationTimedOut,
+            ..
+        }
+    )));
+    let match_id = running_duo_session(&mut harness);
+    let events = harness.run_until(harness.now + 31_000, 1_000);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SessionAbandoned { match_id: m, reason: AbandonReason::HeartbeatTimedOut } if *m == match_id
+    )));
+}
+
+#[test]
+fn cancel_and_expiry_take_tickets_out() {
+    let mut harness = Harness::new(Config::default());
+    harness.solo(1, "duel-1v1", 1000.0, EU);
+    harness.solo(2, "duel-1v1", 2000.0, EU);
+    harness.tick(100);
+    harness.submit(Command::Cancel {
+        ticket: TicketId(1),
+    });
+    let events = harness.tick(100);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TicketRemoved {
+            ticket: TicketId(1),
+            reason: RemovalReason::Cancelled,
+            waited_ms: 100
+        }
+    )));
+    let events = harness.run_until(300_100, 1_000);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TicketRemoved { ticket: TicketId(2), reason: RemovalReason::Expired, waited_ms }
+            if *waited_ms >= 300_000 && *waited_ms < 301_000
+    )));
+    assert_eq!(harness.matcher.queued_tickets(), 0);
+}
+
+#[test]
+fn bad_commands_are_rejected_with_the_reason_and_change_nothing() {
+    let mut harness = Harness::new(Config::default());
+    let good = harness.solo(1, "duel-1v1", 1500.0, EU);
+    let cases: Vec<(Command, IsExpected)> = vec![
+        (
+            Command::Enqueue(EnqueueTicket::solo(
+                TicketId(9),
+                "nope",
+                PlayerId(9),
+                Rating::new(1500.0, 100.0),
+                EU.to_vec(),
+            )),
+            |r| matches!(r, RejectReason::UnknownQueue { .. }),
+        ),
+        (
+            Command::Enqueue(EnqueueTicket::solo(
+                TicketId(1),
+                "duel-1v1",
+                PlayerId(9),
+                Rating::new(1500.0, 100.0),
+                EU.to_vec(),
+            )),
+            |r| matches!(r, RejectReason::DuplicateTicket { .. }),
+        ),
+        (
+            Command::Enqueue(EnqueueTicket::solo(
+                TicketId(9),
+                "duel-1v1",
+                PlayerId(1),
+                Rating::new(1500.0, 100.0),
+                EU.to_vec(),
+            )),
+            |r| {
+                matches!(
+                    r,
+                    RejectReason::PlayerAlreadyQueued {
+                        player: PlayerId(1),
+                        ticket: TicketId(1)
+                    }
+                )
+            },
+        ),
+        (
+            Command::Enqueue(EnqueueTicket::solo(
+                TicketId(9),
+                "duel-1v1",
+                PlayerId(9),
+                Rating::new(f64::NAN, 100.0),
+                EU.to_vec(),
+            )),
+            |r| matches!(r, RejectReason::InvalidRating { .. }),
+        ),
+        (
+            Command::Enqueue(EnqueueTicket::solo(
+                TicketId(9),
+                "duel-1v1",
+                PlayerId(9),
+                Rating::new(1500.0, -1.0),
+                EU.to_vec(),
+            )),
+            |r| matches!(r, RejectReason::InvalidRating { .. }),
+        ),
+        (
+            Command::Enqueue(EnqueueTicket::solo(
+                TicketId(9),
+                "duel-1v1",
+                PlayerId(9),
+                Rating::new(1500.0, 100.0),
+                vec![30],
+            )),
+            |r| {
+                matches!(
+                    r,
+                    RejectReason::PingsDoNotMatchRegions {
+                        expected: 4,
+                        got: 1,
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            Command::Enqueue(EnqueueTicket::solo(
+                TicketId(9),
+                "duel-1v1",
+                PlayerId(9),
+                Rating::new(1500.0, 100.0),
+                vec![NO_PING; 4],
+            )),
+            |r| matches!(r, RejectReason::NoReachableRegion),
+        ),
+        (
+            Command::Enqueue(EnqueueTicket {
+                ticket: TicketId(9),
+                queue: "duel-1v1".into(),
+                party: None,
+                members: vec![],
+                max_ping_ms: None,
+            }),
+            |r| matches!(r, RejectReason::EmptyTicket),
+        ),
+        (
+            Command::Enqueue(EnqueueTicket {
+                ticket: TicketId(9),
+                queue: "ranked-5v5".into(),
+                party: None,
+                members: (20..22)
+                    .map(|p| TicketMember {
+                        player: PlayerId(p),
+                        rating: Rating::new(1500.0, 100.0),
+                        pings_ms: EU.to_vec(),
+                    })
+                    .collect(),
+                max_ping_ms: None,
+            }),
+            |r| matches!(r, RejectReason::PartyRequired),
+        ),
+        (
+            Command::Enqueue(EnqueueTicket {
+                ticket: TicketId(9),
+                queue: "duel-1v1".into(),
+                party: None,
+                members: (20..22)
+                    .map(|p| TicketMember {
+                        player: PlayerId(p),
+                        rating: Rating::new(1500.0, 100.0),
+                        pings_ms: EU.to_vec(),
+                    })
+                    .collect(),
+                max_ping_ms: None,
+            }),
+            |r| matches!(r, RejectReason::PartyTooLarge { size: 2, max: 1 }),
+        ),
+        (
+            Command::Cancel {
+                ticket: TicketId(77),
+            },
+            |r| matches!(r, RejectReason::UnknownTicket { .. }),
+        ),
+        (
+            Command::AcceptMatch {
+                match_id: MatchId(77),
+                player: PlayerId(1),
+            },
+            |r| matches!(r, RejectReason::UnknownMatch { .. }),
+        ),
+        (
+            Command::JoinParty {
+                party: PartyId(77),
+                player: PlayerId(1),
+            },
+            |r| matches!(r, RejectReason::UnknownParty { .. }),
+        ),
+    ];
+    let mut seqs = Vec::new();
+    for (command, _) in &cases {
+        seqs.push(harness.submit(command.clone()));
+    }
+    harness.tick(100);
+    assert!(harness.rejection(good).is_none());
+    for ((command, expected), seq) in cases.iter().zip(seqs) {
+        let reason = harness
+            .rejection(seq)
+            .unwrap_or_else(|| panic!("{command:?} was not rejected"));
+        assert!(expected(&reason), "{command:?} rejected as {reason:?}");
+        assert!(!reason.to_string().is_empty());
+    }
+    assert_eq!(harness.matcher.queued_tickets(), 1);
+}
+
+#[test]
+fn party_commands_check_membership_and_state() {
+    let mut config = Config::default();
+    config.limits.max_parties = 1;
+    config.limits.max_party_size = 2;
+    for queue in &mut config.queues {
+        queue.max_party_size = queue.max_party_size.min(2);
+    }
+    let mut harness = Harness::new(config);
+    let create = harness.submit(Command::CreateParty {
+        party: PartyId(1),
+        leader: PlayerId(1),
+    });
+    let second = harness.submit(Command::CreateParty {
+        party: PartyId(2),
+        leader: PlayerId(5),
+    });
+    let join = harness.submit(Command::JoinParty {
+        party: PartyId(1),
+        player: PlayerId(2),
+    });
+    let full = harness.submit(Command::JoinParty {
+        party: PartyId(1),
+        player: PlayerId(3),
+    });
+    let twice = harness.submit(Command::CreateParty {
+        party: PartyId(1),
+        leader: PlayerId(4),
+    });
+    let mismatch = harness.submit(Command::Enqueue(EnqueueTicket {
+        ticket: TicketId(1),
+        queue: "ranked-5v5".into(),
+        party: Some(PartyId(1)),
+        members: vec![TicketMember {
+            player: PlayerId(1),
+            rating: Rating::new(1500.0, 100.0),
+            pings_ms: EU.to_vec(),
+        }],
+        max_ping_ms: None,
+    }));
+    let solo_in_party = harness.solo(2, "duel-1v1", 1500.0, EU);
+    harness.tick(100);
+    assert!(harness.rejection(create).is_none() && harness.rejection(join).is_none());
+    assert!(matches!(
+        harness.rejection(second),
+        Some(RejectReason::TooManyParties { limit: 1 })
+    ));
+    assert!(matches!(
+        harness.rejection(full),
+        Some(RejectReason::PartyFull { max: 2, .. })
+    ));
+    assert!(matches!(
+        harness.rejection(twice),
+        Some(RejectReason::PartyExists { .. })
+    ));
+    assert!(matches!(
+        harness.rejection(mismatch),
+        Some(RejectReason::PartyMembersMismatch { .. })
+    ));
+    assert!(matches!(
+        harness.rejection(solo_in_party),
+        Some(RejectReason::PlayerInParty { .. })
+    ));
+    // A queued party cannot change; leaving cancels its ticket.
+    harness.party_enqueue_existing();
+    let busy = harness.submit(Command::JoinParty {
+        party: PartyId(1),
+        player: PlayerId(9),
+    });
+    harness.submit(Command::LeaveParty {
+        party: PartyId(1),
+        player: PlayerId(2),
+    });
+    let events = harness.tick(100);
+    assert!(matches!(
+        harness.rejection(busy),
+        Some(RejectReason::PartyBusy { .. })
+    ));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TicketRemoved {
+            reason: RemovalReason::PartyChanged,
+            ..
+        }
+    )));
+    assert_eq!(harness.matcher.queued_tickets(), 0);
+}
+
+impl Harness {
+    /// Queues the existing party 1 (players 1 and 2) and ticks.
+    fn party_enqueue_existing(&mut self) {
+        self.submit(Command::Enqueue(EnqueueTicket {
+            ticket: TicketId(50),
+            queue: "ranked-5v5".into(),
+            party: Some(PartyId(1)),
+            members: [1, 2]
+                .iter()
+                .map(|p| TicketMember {
+                    player: PlayerId(*p),
+                    rating: Rating::new(1500.0, 100.0),
+                    pings_ms: EU.to_vec(),
+                })
+                .collect(),
+            max_ping_ms: None,
+        }));
+        self.tick(100);
+        assert_eq!(self.matcher.queued_tickets(), 1);
+    }
+}
+
+#[test]
+fn limits_reject_or_defer_with_a_clear_event() {
+    let mut config = Config::default();
+    config.limits.max_commands_per_tick = 3;
+    config.queues[0].max_tickets = 2;
+    let mut harness = Harness::new(config);
+    let seqs: Vec<u64> = (1..=4)
+        .map(|ticket| harness.solo(ticket, "duel-1v1", 1000.0 * ticket as f64, EU))
+        .collect();
+    harness.tick(100);
+    assert!(harness.rejection(seqs[0]).is_none() && harness.rejection(seqs[1]).is_none());
+    assert!(matches!(
+        harness.rejection(seqs[2]),
+        Some(RejectReason::QueueFull { limit: 2, .. })
+    ));
+    assert!(matches!(
+        harness.rejection(seqs[3]),
+        Some(RejectReason::TooManyCommands { limit: 3 })
+    ));
+}
+
+#[test]
+fn undrained_events_are_bounded() {
+    let mut config = Config::default();
+    config.limits.max_undrained_events = 2;
+    let mut matcher = Matcher::new(config, 1).unwrap();
+    for ticket in 0..2 {
+        matcher
+            .submit(Command::Cancel {
+                ticket: TicketId(ticket),
+            })
+            .unwrap();
+    }
+    matcher.tick(100).unwrap(); // two rejections, not drained
+    assert!(
+        matcher
+            .submit(Command::Cancel {
+                ticket: TicketId(5)
+            })
+            .is_err()
+    );
+    assert!(matcher.tick(200).is_err());
+    assert_eq!(matcher.drain_events().count(), 2);
+    assert!(matcher.tick(200).is_ok());
+}
+
+#[test]
+fn time_never_goes_backwards() {
+    let mut harness = Harness::new(Config::default());
+    harness.tick(1_000);
+    harness.matcher.tick(500).unwrap();
+    let events: Vec<Event> = harness.matcher.drain_events().collect();
+    assert_eq!(
+        events,
+        vec![Event::TimeWentBackwards {
+            given_ms: 500,
+            kept_ms: 1_000
+        }]
+    );
+    assert_eq!(harness.matcher.now_ms(), 1_000);
+}
+
+#[test]
+fn next_deadline_says_when_there_is_work() {
+    let mut harness = Harness::new(Config::default());
+    assert_eq!(harness.matcher.next_deadline(), None);
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    assert_eq!(harness.matcher.next_deadline(), Some(0), "a command waits");
+    harness.tick(100);
+    let next = harness
+        .matcher
+        .next_deadline()
+        .expect("the ticket will be reviewed");
+    assert!(next > 100 && next <= 100 + 5_000, "{next}");
+}
