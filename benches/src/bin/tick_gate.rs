@@ -1,0 +1,190 @@
+//! The tick-latency gate: holds a steady queue of N tickets, runs at least 1,000 ticks,
+//! records each tick in an HDR histogram, and fails (exit code 1) when the p99 is above the
+//! budget. Also measures a burst (N tickets arriving in one tick) and the heap bytes per
+//! queued ticket.
+//!
+//! `cargo run --release -p matchwright-benches --bin tick-gate -- --tickets 100000 --p99-budget-ms 10`
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool: printing is its output.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use matchwright_benches::alloc::CountingAllocator;
+use matchwright_benches::{SteadyConfig, SteadyState};
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator::new();
+
+/// Hold a steady queue, time every tick, and fail above a p99 budget.
+#[derive(Parser, Debug)]
+#[command(name = "tick-gate", version)]
+struct Args {
+    /// Tickets held in the queues.
+    #[arg(long, default_value_t = 100_000)]
+    tickets: usize,
+    /// Fail when the steady-state tick p99 is above this, in milliseconds.
+    #[arg(long)]
+    p99_budget_ms: Option<f64>,
+    /// Fail when the burst tick (all N tickets arriving at once) is above this, in milliseconds.
+    #[arg(long)]
+    burst_budget_ms: Option<f64>,
+    /// Ticks recorded (at least 1,000).
+    #[arg(long, default_value_t = 1_000)]
+    ticks: u32,
+    /// Ticks run before recording, to reach the steady state.
+    #[arg(long, default_value_t = 200)]
+    warmup_ticks: u32,
+    /// Share of the queue that turns over per tick.
+    #[arg(long, default_value_t = 0.01)]
+    churn: f64,
+    /// Virtual milliseconds per tick.
+    #[arg(long, default_value_t = 100)]
+    tick_ms: u64,
+    /// Seed of the matcher and the population.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1_000.0
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.ticks < 1_000 {
+        eprintln!(
+            "tick-gate: --ticks must be at least 1000 (got {})",
+            args.ticks
+        );
+        return ExitCode::from(2);
+    }
+    if !(args.churn > 0.0 && args.churn <= 1.0) || args.tickets == 0 {
+        eprintln!("tick-gate: --tickets must be above 0 and --churn within (0, 1]");
+        return ExitCode::from(2);
+    }
+    let baseline = ALLOCATOR.live_bytes();
+    let mut state = SteadyState::new(SteadyConfig {
+        tickets: args.tickets,
+        churn: args.churn,
+        tick_ms: args.tick_ms,
+        seed: args.seed,
+        ..SteadyConfig::default()
+    });
+    let burst = state.fill();
+    let queued_after_burst = state.matcher.queued_tickets();
+    let heap_after_burst = ALLOCATOR.live_bytes().saturating_sub(baseline);
+
+    let progress = ProgressBar::with_draw_target(
+        Some(u64::from(args.warmup_ticks + args.ticks)),
+        ProgressDrawTarget::stderr(),
+    );
+    progress.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} ticks {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.set_prefix("tick-gate");
+    for _ in 0..args.warmup_ticks {
+        state.step();
+        progress.inc(1);
+    }
+    // Microseconds, 3 significant figures, up to an hour.
+    let mut histogram =
+        Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds");
+    let (mut arrivals, mut matches, mut departures) = (0_u64, 0_u64, 0_u64);
+    let mut heap_peak = 0;
+    for _ in 0..args.ticks {
+        let step = state.step();
+        histogram.saturating_record(step.tick.as_micros().max(1) as u64);
+        arrivals += step.arrivals as u64;
+        matches += step.matches;
+        departures += step.departures as u64;
+        heap_peak = heap_peak.max(ALLOCATOR.live_bytes().saturating_sub(baseline));
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let queued = state.matcher.queued_tickets();
+    let heap_steady = ALLOCATOR.live_bytes().saturating_sub(baseline);
+    let ticks = f64::from(args.ticks);
+    let p = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1_000.0;
+    let p99 = p(0.99);
+
+    println!(
+        "tick-gate: {} tickets held, {} ticks recorded after {} warm-up, {} ms per tick, churn {}%",
+        args.tickets,
+        args.ticks,
+        args.warmup_ticks,
+        args.tick_ms,
+        args.churn * 100.0
+    );
+    println!(
+        "steady tick: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, mean {:.3} ms",
+        p(0.5),
+        p99,
+        histogram.max() as f64 / 1_000.0,
+        histogram.mean() / 1_000.0
+    );
+    println!(
+        "steady load: {:.0} arrivals, {:.0} departures, {:.1} matches per tick; {} tickets queued at the end; {} rejected commands",
+        arrivals as f64 / ticks,
+        departures as f64 / ticks,
+        matches as f64 / ticks,
+        queued,
+        state.rejected()
+    );
+    println!(
+        "burst: {} tickets arriving in one tick: {:.1} ms ({} matches formed, {} left queued)",
+        args.tickets,
+        millis(burst.tick),
+        burst.matches,
+        queued_after_burst
+    );
+    println!(
+        "memory: {:.0} bytes per queued ticket after the burst ({:.1} MiB for {} tickets); {:.0} at the steady state ({:.1} MiB, peak {:.1} MiB, sessions included)",
+        heap_after_burst as f64 / queued_after_burst.max(1) as f64,
+        heap_after_burst as f64 / 1_048_576.0,
+        queued_after_burst,
+        heap_steady as f64 / queued.max(1) as f64,
+        heap_steady as f64 / 1_048_576.0,
+        heap_peak as f64 / 1_048_576.0
+    );
+
+    println!("world: {:?}", state.matcher.counts());
+    let mut failed = false;
+    if state.rejected() > 0 {
+        eprintln!(
+            "tick-gate: FAIL: the matcher rejected {} commands of a valid workload",
+            state.rejected()
+        );
+        failed = true;
+    }
+    if let Some(budget) = args.p99_budget_ms {
+        if p99 > budget {
+            eprintln!("tick-gate: FAIL: p99 {p99:.3} ms is above the budget of {budget} ms");
+            failed = true;
+        } else {
+            println!("tick-gate: PASS: p99 {p99:.3} ms is within the budget of {budget} ms");
+        }
+    }
+    if let Some(budget) = args.burst_budget_ms {
+        let burst_ms = millis(burst.tick);
+        if burst_ms > budget {
+            eprintln!(
+                "tick-gate: FAIL: the burst took {burst_ms:.1} ms, above the budget of {budget} ms"
+            );
+            failed = true;
+        } else {
+            println!(
+                "tick-gate: PASS: the burst took {burst_ms:.1} ms, within the budget of {budget} ms"
+            );
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

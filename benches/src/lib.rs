@@ -1,0 +1,220 @@
+//! # matchwright-benches
+//!
+//! The steady-state workload the criterion benches and the `tick-gate` binary both drive, and
+//! a counting allocator for memory figures.
+//!
+//! Steady state: a queue of N tickets fed by the synthetic population of `matchwright-sim`.
+//! Each tick's arrivals equal the previous tick's departures (tickets matched, expired or
+//! cancelled), so the queue stays at N. With N in the hundreds of thousands every newcomer
+//! finds partners at once, so departures are set by each queue's `max_matches_per_tick`,
+//! chosen so that `churn` (default 1%) of the queue turns over per tick: at 10 ticks a second,
+//! 1% of 100,000 tickets is 10,000 tickets matched per second. Matched sessions report a
+//! result after `session_ticks` ticks (ratings are updated in the tick) and their parties are
+//! disbanded, so the world does not grow.
+
+pub mod alloc;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use matchwright_ecs::{Command, Config, Event, MatchId, Matcher, PartyId};
+use matchwright_sim::{Population, PopulationConfig};
+
+/// The steady state's knobs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SteadyConfig {
+    /// Tickets held in the queues.
+    pub tickets: usize,
+    /// Share of the queue that turns over per tick.
+    pub churn: f64,
+    /// Virtual time per tick.
+    pub tick_ms: u64,
+    /// How long a session lasts, in ticks, before its result.
+    pub session_ticks: u64,
+    /// Seed of the matcher and the population.
+    pub seed: u64,
+}
+
+impl Default for SteadyConfig {
+    fn default() -> Self {
+        Self {
+            tickets: 100_000,
+            churn: 0.01,
+            tick_ms: 100,
+            session_ticks: 50,
+            seed: 1,
+        }
+    }
+}
+
+/// The matcher configuration for a steady state: the default queues and regions, with
+/// per-tick match limits set to turn `churn` of the queue over per tick, and command limits
+/// raised to take the whole queue in one burst.
+pub fn matcher_config(steady: &SteadyConfig, population: &PopulationConfig) -> Config {
+    let mut config = Config::default();
+    let tickets = steady.tickets as f64;
+    config.limits.max_commands_per_tick = u32::try_from(steady.tickets.saturating_mul(4))
+        .unwrap_or(u32::MAX)
+        .max(200_000);
+    config.limits.max_undrained_events = config.limits.max_commands_per_tick;
+    config.limits.max_timer_wakes_per_tick = config.limits.max_commands_per_tick;
+    let total_share: f64 = population.queue_shares.iter().map(|(_, s)| s).sum();
+    let shaped = Population::new(0, population.clone(), &config).ok();
+    for (index, (name, share)) in population.queue_shares.iter().enumerate() {
+        let Some(queue) = config.queues.iter_mut().find(|q| &q.name == name) else {
+            continue;
+        };
+        let mean_party = shaped.as_ref().map_or(1.0, |p| p.mean_party_size(index));
+        let tickets_per_match = queue.players_per_match() as f64 / mean_party;
+        let churn_tickets = tickets * steady.churn * share / total_share;
+        let per_tick = (churn_tickets / tickets_per_match).ceil().max(1.0);
+        queue.max_matches_per_tick = per_tick as u32;
+        queue.max_anchor_attempts_per_tick = (per_tick as u32).saturating_mul(8).max(1_000);
+        queue.max_tickets = u32::try_from(steady.tickets.saturating_mul(2)).unwrap_or(u32::MAX);
+    }
+    config
+}
+
+/// What one steady-state tick did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Wall time of `Matcher::tick` alone.
+    pub tick: Duration,
+    /// Tickets that arrived.
+    pub arrivals: usize,
+    /// Matches formed.
+    pub matches: u64,
+    /// Tickets that left the queue.
+    pub departures: usize,
+}
+
+/// A running session and when the workload ends it.
+struct PendingSession {
+    ends_at_tick: u64,
+    match_id: MatchId,
+    teams: usize,
+    parties: Vec<PartyId>,
+}
+
+/// A matcher held at a steady queue size.
+pub struct SteadyState {
+    /// The matcher.
+    pub matcher: Matcher,
+    population: Population,
+    steady: SteadyConfig,
+    now_ms: u64,
+    ticks: u64,
+    /// Sessions to end, in the order they end.
+    sessions: VecDeque<PendingSession>,
+    rejected: u64,
+}
+
+impl SteadyState {
+    /// An empty matcher and its population.
+    pub fn new(steady: SteadyConfig) -> Self {
+        let population_config = PopulationConfig::default();
+        let config = matcher_config(&steady, &population_config);
+        let matcher =
+            Matcher::new(config.clone(), steady.seed).expect("the steady config is valid");
+        let population = Population::new(steady.seed, population_config, &config)
+            .expect("the default population matches the default queues");
+        Self {
+            matcher,
+            population,
+            steady,
+            now_ms: 0,
+            ticks: 0,
+            sessions: VecDeque::new(),
+            rejected: 0,
+        }
+    }
+
+    /// The steady-state knobs.
+    pub fn config(&self) -> &SteadyConfig {
+        &self.steady
+    }
+
+    /// Commands the matcher rejected so far (the workload is valid: this should stay 0).
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// Fills the queues to their size in one tick (a burst of arrivals); returns that tick.
+    pub fn fill(&mut self) -> StepReport {
+        self.step_with(self.steady.tickets)
+    }
+
+    /// One steady tick: as many arrivals as the queue is short of its size.
+    pub fn step(&mut self) -> StepReport {
+        let short = self
+            .steady
+            .tickets
+            .saturating_sub(self.matcher.queued_tickets());
+        self.step_with(short)
+    }
+
+    fn step_with(&mut self, arrivals: usize) -> StepReport {
+        self.ticks += 1;
+        self.now_ms += self.steady.tick_ms;
+        for _ in 0..arrivals {
+            for command in self.population.arrival().commands {
+                self.submit(command);
+            }
+        }
+        while self
+            .sessions
+            .front()
+            .is_some_and(|session| session.ends_at_tick <= self.ticks)
+        {
+            let Some(session) = self.sessions.pop_front() else {
+                break;
+            };
+            let match_id = session.match_id;
+            // Ready, then a result: each session goes through its whole life.
+            self.submit(Command::SessionReady { match_id });
+            let mut placements: Vec<u32> = (1..=session.teams as u32).collect();
+            placements.rotate_left((match_id.0 % session.teams as u64) as usize);
+            self.submit(Command::ReportResult {
+                match_id,
+                placements,
+            });
+            for party in session.parties {
+                self.submit(Command::DisbandParty { party });
+            }
+        }
+        let queued_before = self.matcher.queued_tickets() + arrivals;
+        let started = Instant::now();
+        let report = self
+            .matcher
+            .tick(self.now_ms)
+            .expect("events are drained every tick");
+        let tick = started.elapsed();
+        let events: Vec<Event> = self.matcher.drain_events().collect();
+        for event in events {
+            match event {
+                Event::MatchFormed { summary } => {
+                    self.sessions.push_back(PendingSession {
+                        ends_at_tick: self.ticks + self.steady.session_ticks,
+                        match_id: summary.match_id,
+                        teams: summary.teams.len(),
+                        parties: summary.tickets().filter_map(|t| t.party).collect(),
+                    });
+                }
+                Event::Rejected { .. } => self.rejected += 1,
+                _ => {}
+            }
+        }
+        StepReport {
+            tick,
+            arrivals,
+            matches: report.matches,
+            departures: queued_before.saturating_sub(self.matcher.queued_tickets()),
+        }
+    }
+
+    fn submit(&mut self, command: Command) {
+        self.matcher
+            .submit(command)
+            .expect("events are drained every tick");
+    }
+}
