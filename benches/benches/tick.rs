@@ -1,5 +1,5 @@
 //! Criterion benches of one steady-state tick at 1k, 10k and 100k queued tickets (the same
-//! workload as the tick gate: the queue held at size, 1% churn per tick).
+//! workload as the tick gate: the queue held at size, tickets waiting 30 s on average).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use matchwright_benches::{SteadyConfig, SteadyState};

@@ -1,12 +1,19 @@
-//! A global allocator wrapper that counts live heap bytes, for memory-per-ticket figures.
-//! The binaries that report memory install it with `#[global_allocator]`.
+//! The allocator the Matchwright binaries run on: mimalloc, counted.
+//!
+//! mimalloc, because a tick allocates and frees many small objects (commands, events,
+//! records): with the tick gate at 100,000 tickets, the steady tick's p50 went from 11.4 ms on
+//! glibc's malloc to 7.3 ms on mimalloc (same build otherwise).
+//!
+//! Counted, because the memory-per-ticket figures come from the live byte count.
 
 #![allow(unsafe_code)] // Implementing GlobalAlloc is unsafe by definition; each call forwards.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The system allocator, counting the bytes currently allocated.
+use mimalloc::MiMalloc;
+
+/// mimalloc, counting the bytes currently allocated.
 pub struct CountingAllocator {
     live: AtomicUsize,
 }
@@ -31,12 +38,12 @@ impl Default for CountingAllocator {
     }
 }
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
-// `System`'s guarantees hold; the counter is only bookkeeping.
+// SAFETY: every method forwards to `MiMalloc` with the caller's arguments unchanged, so its
+// guarantees hold; the counter is only bookkeeping.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded as is.
-        let pointer = unsafe { System.alloc(layout) };
+        let pointer = unsafe { MiMalloc.alloc(layout) };
         if !pointer.is_null() {
             self.live.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -45,13 +52,13 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
         // SAFETY: forwarded as is.
-        unsafe { System.dealloc(pointer, layout) };
+        unsafe { MiMalloc.dealloc(pointer, layout) };
         self.live.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded as is.
-        let pointer = unsafe { System.alloc_zeroed(layout) };
+        let pointer = unsafe { MiMalloc.alloc_zeroed(layout) };
         if !pointer.is_null() {
             self.live.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -60,7 +67,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded as is.
-        let moved = unsafe { System.realloc(pointer, layout, new_size) };
+        let moved = unsafe { MiMalloc.realloc(pointer, layout, new_size) };
         if !moved.is_null() {
             self.live.fetch_sub(layout.size(), Ordering::Relaxed);
             self.live.fetch_add(new_size, Ordering::Relaxed);

@@ -4,13 +4,17 @@
 //! a counting allocator for memory figures.
 //!
 //! Steady state: a queue of N tickets fed by the synthetic population of `matchwright-sim`.
-//! Each tick's arrivals equal the previous tick's departures (tickets matched, expired or
-//! cancelled), so the queue stays at N. With N in the hundreds of thousands every newcomer
-//! finds partners at once, so departures are set by each queue's `max_matches_per_tick`,
-//! chosen so that `churn` (default 1%) of the queue turns over per tick: at 10 ticks a second,
-//! 1% of 100,000 tickets is 10,000 tickets matched per second. Matched sessions report a
-//! result after `session_ticks` ticks (ratings are updated in the tick) and their parties are
-//! disbanded, so the world does not grow.
+//! Each tick's arrivals replace the previous tick's departures (tickets matched, expired or
+//! cancelled), so the queue stays at N. How many depart per tick follows from how long a ticket
+//! waits on average: by Little's law (N = arrival rate x mean wait), a queue of N whose tickets
+//! wait `mean_wait_ms` turns over `tick_ms / mean_wait_ms` of itself per tick. The default mean
+//! wait is the seeds' target time to match, 30 s: at 100 ms ticks, 1/300 of the queue (333
+//! tickets of 100,000) per tick. With N this large every newcomer finds partners at once, so
+//! the departures are held to that rate by each queue's `max_matches_per_tick` (set from the
+//! queue's share and its mean tickets per match), and the oldest tickets go first.
+//!
+//! Matched sessions report a result after `session_ticks` ticks (ratings are updated in the
+//! tick) and their parties are disbanded, so the world does not grow.
 
 pub mod alloc;
 
@@ -25,8 +29,8 @@ use matchwright_sim::{Population, PopulationConfig};
 pub struct SteadyConfig {
     /// Tickets held in the queues.
     pub tickets: usize,
-    /// Share of the queue that turns over per tick.
-    pub churn: f64,
+    /// How long a ticket waits on average; sets the share of the queue replaced per tick.
+    pub mean_wait_ms: u64,
     /// Virtual time per tick.
     pub tick_ms: u64,
     /// How long a session lasts, in ticks, before its result.
@@ -39,7 +43,7 @@ impl Default for SteadyConfig {
     fn default() -> Self {
         Self {
             tickets: 100_000,
-            churn: 0.01,
+            mean_wait_ms: 30_000,
             tick_ms: 100,
             session_ticks: 50,
             seed: 1,
@@ -47,8 +51,15 @@ impl Default for SteadyConfig {
     }
 }
 
+impl SteadyConfig {
+    /// The share of the queue replaced per tick: `tick_ms / mean_wait_ms`.
+    pub fn churn(&self) -> f64 {
+        self.tick_ms as f64 / self.mean_wait_ms.max(1) as f64
+    }
+}
+
 /// The matcher configuration for a steady state: the default queues and regions, with
-/// per-tick match limits set to turn `churn` of the queue over per tick, and command limits
+/// per-tick match limits set to replace `churn()` of the queue per tick, and command limits
 /// raised to take the whole queue in one burst.
 pub fn matcher_config(steady: &SteadyConfig, population: &PopulationConfig) -> Config {
     let mut config = Config::default();
@@ -66,7 +77,7 @@ pub fn matcher_config(steady: &SteadyConfig, population: &PopulationConfig) -> C
         };
         let mean_party = shaped.as_ref().map_or(1.0, |p| p.mean_party_size(index));
         let tickets_per_match = queue.players_per_match() as f64 / mean_party;
-        let churn_tickets = tickets * steady.churn * share / total_share;
+        let churn_tickets = tickets * steady.churn() * share / total_share;
         let per_tick = (churn_tickets / tickets_per_match).ceil().max(1.0);
         queue.max_matches_per_tick = per_tick as u32;
         queue.max_anchor_attempts_per_tick = (per_tick as u32).saturating_mul(8).max(1_000);

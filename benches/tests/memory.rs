@@ -14,7 +14,7 @@ static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 fn the_heap_does_not_grow_at_a_steady_state() {
     let mut state = SteadyState::new(SteadyConfig {
         tickets: 5_000,
-        churn: 0.02,
+        mean_wait_ms: 5_000,
         session_ticks: 20,
         ..SteadyConfig::default()
     });

@@ -3,6 +3,7 @@
 //! (windows, pings, quality, floors in force) that anyone can check a match was fair.
 
 use core::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +54,8 @@ pub enum Event {
     },
     /// A match was found in a queue with acceptance: its players must accept by `deadline_ms`.
     MatchProposed {
-        /// The match.
-        summary: MatchSummary,
+        /// The match (shared with the matcher's record of it).
+        summary: Arc<MatchSummary>,
         /// When unanswered players count as declining.
         deadline_ms: u64,
     },
@@ -74,8 +75,8 @@ pub enum Event {
     },
     /// A match is on: a session exists, waiting for its game server (`SessionReady`).
     MatchFormed {
-        /// The match.
-        summary: MatchSummary,
+        /// The match (shared with the matcher's record of it).
+        summary: Arc<MatchSummary>,
     },
     /// The session's game server is up.
     SessionActive {
@@ -180,11 +181,11 @@ pub struct MatchSummary {
     /// The match.
     pub match_id: MatchId,
     /// Its queue.
-    pub queue: String,
+    pub queue: Arc<str>,
     /// The game mode (for ratings).
-    pub mode: String,
+    pub mode: Arc<str>,
     /// The region it is hosted in, accepted by every ticket.
-    pub region: String,
+    pub region: Arc<str>,
     /// When it formed.
     pub formed_at_ms: u64,
     /// Its quality (draw probability of the teams), in `[0, 1]`.

@@ -11,10 +11,7 @@
 use bevy_ecs::prelude::*;
 use bevy_platform::collections::HashSet;
 
-use crate::components::{
-    Match, MatchPhase, MatchRecord, MatchRoster, Player, PlayerRating, PlayerStatus, Ticket,
-    TicketPings, TicketPlayers, TicketSkill, TicketState,
-};
+use crate::components::{Match, MatchPhase, MatchRecord, MatchRoster, Player, Ticket, TicketState};
 use crate::config::Config;
 use crate::event::MatchSummary;
 use crate::pool::{self, DUE, PoolKey};
@@ -27,7 +24,7 @@ pub fn check_match_summary(summary: &MatchSummary, config: &Config) -> Result<()
     let queue = config
         .queues
         .iter()
-        .find(|queue| queue.name == summary.queue)
+        .find(|queue| *queue.name == *summary.queue)
         .ok_or_else(|| format!("{}: unknown queue {}", summary.match_id, summary.queue))?;
     let region = config
         .region_index(&summary.region)
@@ -166,7 +163,7 @@ pub fn check_match_summary(summary: &MatchSummary, config: &Config) -> Result<()
 /// end of every tick.
 pub fn check_world(world: &mut World) {
     let now = world.resource::<Clock>().now_ms;
-    let config = world.resource::<Settings>().0.clone();
+    let config = world.resource::<Settings>().config.clone();
     check_pools(world, &config, now);
     check_membership(world);
     let mut matches = world.query::<(&Match, &MatchPhase, &MatchRecord)>();
@@ -201,23 +198,15 @@ fn check_pools(world: &mut World, config: &Config, now: u64) {
             assert_eq!(ticket.id, key.ticket);
             assert_eq!(usize::from(ticket.queue), queue_index);
             assert_eq!(ticket.enqueued_at_ms, entry.enqueued_at_ms);
-            assert_eq!(
-                world.get::<TicketState>(entry.entity),
-                Some(&TicketState::Queued)
-            );
-            let skill = world
-                .get::<TicketSkill>(entry.entity)
-                .expect("ticket skill");
-            assert_eq!(PoolKey::new(skill.rating, ticket.id), *key);
+            assert_eq!(ticket.state, TicketState::Queued);
+            assert_eq!(PoolKey::new(ticket.rating, ticket.id), *key);
             if entry.wake_at_ms != DUE {
                 assert!(
                     pool.has_wake(entry.wake_at_ms, key),
                     "{key:?} lost its wake timer"
                 );
             }
-            let pings = world
-                .get::<TicketPings>(entry.entity)
-                .expect("ticket pings");
+            let pings = &ticket.pings;
             let limit =
                 pool::ping_limit(queue, entry.waited_ms(now), pings.best_ms, pings.own_max_ms);
             let allowed = pool::regions_within(&pings.pings_ms, limit);
@@ -226,30 +215,25 @@ fn check_pools(world: &mut World, config: &Config, now: u64) {
                 0,
                 "{key:?} accepts regions ahead of its window"
             );
-            let size = world
-                .get::<TicketPlayers>(entry.entity)
-                .expect("players")
-                .0
-                .len();
-            assert_eq!(usize::from(entry.players), size);
-            players += size as u64;
+            assert_eq!(entry.players, ticket.size());
+            players += u64::from(ticket.size());
         }
         assert_eq!(players, pool.players());
         in_pools += pool.len();
     }
     let queued = world
-        .query::<&TicketState>()
+        .query::<&Ticket>()
         .iter(world)
-        .filter(|state| **state == TicketState::Queued)
+        .filter(|ticket| ticket.state == TicketState::Queued)
         .count();
     assert_eq!(queued, in_pools, "queued tickets outside the pools");
 }
 
 fn check_membership(world: &mut World) {
     let directory_players = world.resource::<Directory>().players.len();
-    let mut players = world.query::<(Entity, &Player, &PlayerStatus, &PlayerRating)>();
+    let mut players = world.query::<(Entity, &Player)>();
     let mut count = 0;
-    for (entity, player, status, _) in players.iter(world) {
+    for (entity, player) in players.iter(world) {
         count += 1;
         assert_eq!(
             world.resource::<Directory>().players.get(&player.id),
@@ -257,29 +241,39 @@ fn check_membership(world: &mut World) {
             "{} not in the directory",
             player.id
         );
-        if let Some(ticket) = status.ticket {
-            let members = world
-                .get::<TicketPlayers>(ticket)
+        if let Some(party) = player.party {
+            let found = world
+                .get::<crate::components::Party>(party)
+                .expect("the player's party exists");
+            assert!(
+                found.members.contains(&entity),
+                "{} not in its party",
+                player.id
+            );
+        }
+        if let Some(ticket) = player.ticket {
+            let found = world
+                .get::<Ticket>(ticket)
                 .expect("the player's ticket exists");
             assert!(
-                members.0.contains(&entity),
+                found.players.contains(&entity),
                 "{} not in its ticket",
                 player.id
             );
         }
-        if let Some(in_match) = status.in_match {
+        if let Some(in_match) = player.in_match {
             let roster = world
                 .get::<MatchRoster>(in_match)
                 .expect("the player's match exists");
             assert!(
-                roster.teams[usize::from(status.team)].contains(&entity),
+                roster.teams[usize::from(player.team)].contains(&entity),
                 "{} not on its team",
                 player.id
             );
-            if let Some(ticket) = status.ticket {
+            if let Some(ticket) = player.ticket {
                 assert_eq!(
-                    world.get::<TicketState>(ticket),
-                    Some(&TicketState::Proposed(in_match)),
+                    world.get::<Ticket>(ticket).map(|t| t.state),
+                    Some(TicketState::Proposed(in_match)),
                     "{} in a ticket and a match that is not the ticket's",
                     player.id
                 );
@@ -287,20 +281,42 @@ fn check_membership(world: &mut World) {
         }
     }
     assert_eq!(count, directory_players, "players outside the directory");
-    let mut tickets = world.query::<(Entity, &Ticket, &TicketPlayers)>();
+    let mut parties = world.query::<(Entity, &crate::components::Party)>();
+    let mut party_count = 0;
+    for (entity, party) in parties.iter(world) {
+        party_count += 1;
+        assert_eq!(
+            world.resource::<Directory>().parties.get(&party.id),
+            Some(&entity)
+        );
+        assert!(!party.members.is_empty(), "{} has no members", party.id);
+        for member in &party.members {
+            let player = world
+                .get::<Player>(*member)
+                .expect("a party's member exists");
+            assert_eq!(
+                player.party,
+                Some(entity),
+                "{} and its members disagree",
+                party.id
+            );
+        }
+    }
+    assert_eq!(party_count, world.resource::<Directory>().parties.len());
+    let mut tickets = world.query::<(Entity, &Ticket)>();
     let mut ticket_count = 0;
-    for (entity, ticket, members) in tickets.iter(world) {
+    for (entity, ticket) in tickets.iter(world) {
         ticket_count += 1;
         assert_eq!(
             world.resource::<Directory>().tickets.get(&ticket.id),
             Some(&entity)
         );
-        for member in &members.0 {
-            let status = world
-                .get::<PlayerStatus>(*member)
+        for member in &ticket.players {
+            let player = world
+                .get::<Player>(*member)
                 .expect("a ticket's player exists");
             assert_eq!(
-                status.ticket,
+                player.ticket,
                 Some(entity),
                 "{} and its players disagree",
                 ticket.id
@@ -318,11 +334,11 @@ fn check_membership(world: &mut World) {
         );
         for (team, members) in roster.teams.iter().enumerate() {
             for member in members {
-                let status = world
-                    .get::<PlayerStatus>(*member)
+                let player = world
+                    .get::<Player>(*member)
                     .expect("a match's player exists");
-                assert_eq!(status.in_match, Some(entity));
-                assert_eq!(usize::from(status.team), team);
+                assert_eq!(player.in_match, Some(entity));
+                assert_eq!(usize::from(player.team), team);
             }
         }
     }

@@ -67,6 +67,18 @@ use resources::{
     TickCounters,
 };
 
+/// Buffers (commands, events) keep this much capacity, or four times what they hold, between
+/// ticks; a burst's larger capacity is given back.
+const BUFFER_KEEP: usize = 4_096;
+
+/// Gives back a buffer's capacity when a burst left it far larger than the `used` items a
+/// tick now needs.
+fn trim_buffer<T>(buffer: &mut Vec<T>, used: usize) {
+    if buffer.capacity() > BUFFER_KEEP.max(used.saturating_mul(4)) {
+        buffer.shrink_to(BUFFER_KEEP.max(used.saturating_mul(2)));
+    }
+}
+
 /// Why `submit` refused a command outright (it gets no sequence number and is not applied).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SubmitError {
@@ -184,7 +196,7 @@ impl Matcher {
                 .map(|_| Default::default())
                 .collect(),
         ));
-        world.insert_resource(Settings(config));
+        world.insert_resource(Settings::new(config));
         world.insert_resource(Clock::default());
         world.insert_resource(Inbox::default());
         world.insert_resource(Outbox::default());
@@ -212,7 +224,7 @@ impl Matcher {
     /// (`RejectReason::TooManyCommands`). Refused outright only when the caller has left
     /// `limits.max_undrained_events` events undrained.
     pub fn submit(&mut self, command: Command) -> Result<CommandSeq, SubmitError> {
-        let limits = self.world.resource::<Settings>().0.limits.clone();
+        let limits = self.world.resource::<Settings>().config.limits.clone();
         let waiting = self.world.resource::<Outbox>().0.len();
         if waiting >= limits.max_undrained_events as usize {
             return Err(SubmitError::EventsNotDrained { waiting });
@@ -240,7 +252,7 @@ impl Matcher {
         let limit = self
             .world
             .resource::<Settings>()
-            .0
+            .config
             .limits
             .max_undrained_events as usize;
         let waiting = self.world.resource::<Outbox>().0.len();
@@ -271,6 +283,8 @@ impl Matcher {
         // Without an `App`, nothing else clears bevy's removed-component buffers: every despawn
         // would be remembered forever (about 300 KB a tick at 1% churn of 100k tickets).
         self.world.clear_trackers();
+        let used = self.world.resource::<TickCounters>().commands as usize;
+        trim_buffer(&mut self.world.resource_mut::<Inbox>().commands, used);
         let counters = self.world.resource::<TickCounters>();
         Ok(TickReport {
             tick,
@@ -291,7 +305,13 @@ impl Matcher {
 
     /// Every undrained event, oldest first.
     pub fn drain_events(&mut self) -> impl Iterator<Item = Event> + '_ {
-        core::mem::take(&mut self.world.resource_mut::<Outbox>().0).into_iter()
+        // Drained in place: the buffer keeps its capacity for the next tick (trimmed when a
+        // burst left it far larger than the ticks now need).
+        let outbox = &mut self.world.resource_mut::<Outbox>().into_inner().0;
+        if outbox.capacity() > BUFFER_KEEP.max(outbox.len().saturating_mul(4)) {
+            outbox.shrink_to(outbox.len().saturating_mul(2));
+        }
+        outbox.drain(..)
     }
 
     /// Events waiting to be drained.
@@ -304,7 +324,7 @@ impl Matcher {
     /// nothing will ever happen on its own.
     pub fn next_deadline(&self) -> Option<u64> {
         let now = self.now_ms();
-        let config = &self.world.resource::<Settings>().0;
+        let config = &self.world.resource::<Settings>().config;
         let pools = &self.world.resource::<Pools>().0;
         let mut next = [
             self.world.resource::<MatchDeadlines>().0.next_ms(),
@@ -338,12 +358,12 @@ impl Matcher {
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.world.resource::<Settings>().0
+        &self.world.resource::<Settings>().config
     }
 
     /// Each queue's size.
     pub fn queue_stats(&self) -> Vec<QueueStats> {
-        let config = &self.world.resource::<Settings>().0;
+        let config = &self.world.resource::<Settings>().config;
         self.world
             .resource::<Pools>()
             .0

@@ -13,6 +13,7 @@ use skillratings::{
     },
     weng_lin::{WengLinConfig, WengLinRating, weng_lin_multi_team},
 };
+use smallvec::SmallVec;
 
 use crate::config::{PartyRating, RatingConfig, RatingSystem};
 
@@ -93,19 +94,20 @@ pub fn party_sigma(members: &[Rating]) -> f64 {
 /// The quality of a match: the probability of a draw between the teams under the TrueSkill
 /// model (Herbrich et al.), in `[0, 1]`. Two teams use the closed form, more teams the matrix
 /// form. Anything that is not a number counts as 0.
-pub fn match_quality(teams: &[Vec<Rating>], beta: f64) -> f64 {
+pub fn match_quality<Team: AsRef<[Rating]>>(teams: &[Team], beta: f64) -> f64 {
     let config = TrueSkillConfig {
         beta,
         ..TrueSkillConfig::new()
     };
-    let converted: Vec<Vec<TrueSkillRating>> = teams
-        .iter()
-        .map(|team| team.iter().map(Rating::trueskill).collect())
-        .collect();
-    let quality = match converted.as_slice() {
-        [one, two] => match_quality_two_teams(one, two, &config),
+    let convert = |team: &Team| -> SmallVec<[TrueSkillRating; 16]> {
+        team.as_ref().iter().map(Rating::trueskill).collect()
+    };
+    let quality = match teams {
+        [one, two] => match_quality_two_teams(&convert(one), &convert(two), &config),
         _ => {
-            let slices: Vec<&[TrueSkillRating]> = converted.iter().map(Vec::as_slice).collect();
+            let converted: Vec<SmallVec<[TrueSkillRating; 16]>> =
+                teams.iter().map(convert).collect();
+            let slices: Vec<&[TrueSkillRating]> = converted.iter().map(|t| t.as_slice()).collect();
             match_quality_multi_team(&slices, &config, None).unwrap_or(0.0)
         }
     };

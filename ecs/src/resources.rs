@@ -3,6 +3,7 @@
 //! randomness from the seed given to `Matcher::new`.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 use bevy_platform::collections::HashMap;
@@ -24,9 +25,47 @@ pub struct Clock {
     pub ticks: u64,
 }
 
-/// The configuration (validated).
+/// The configuration (validated), and its names interned once so that events share them.
 #[derive(Resource, Debug)]
-pub struct Settings(pub Config);
+pub struct Settings {
+    /// The configuration.
+    pub config: Config,
+    /// Each queue's name, by queue index.
+    pub queue_names: Vec<Arc<str>>,
+    /// Each queue's game mode, by queue index.
+    pub mode_names: Vec<Arc<str>>,
+    /// Each region's name, by region index.
+    pub region_names: Vec<Arc<str>>,
+}
+
+impl Settings {
+    /// Settings for a validated config.
+    pub fn new(config: Config) -> Self {
+        Self {
+            queue_names: config
+                .queues
+                .iter()
+                .map(|q| Arc::from(q.name.as_str()))
+                .collect(),
+            mode_names: config
+                .queues
+                .iter()
+                .map(|q| Arc::from(q.mode_name()))
+                .collect(),
+            region_names: config
+                .regions
+                .iter()
+                .map(|r| Arc::from(r.as_str()))
+                .collect(),
+            config,
+        }
+    }
+
+    /// The config of the queue at `index`.
+    pub fn queue(&self, index: usize) -> &crate::config::QueueConfig {
+        &self.config.queues[index]
+    }
+}
 
 /// Commands submitted since the last tick, in order.
 #[derive(Resource, Debug, Default)]

@@ -7,6 +7,11 @@
 //! and lightest teams. Every search here is bounded and deterministic (ties go to the first
 //! candidate in a fixed order).
 
+use smallvec::SmallVec;
+
+/// Per-match scratch sized for common formats without touching the heap.
+type Small<T> = SmallVec<[T; 16]>;
+
 /// One party of a match, as team formation sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PartySlot {
@@ -26,7 +31,7 @@ const POLISH_ROUNDS: usize = 64;
 /// An assignment of parties (by their index) to teams that respects `team_size`, if one is found.
 /// Teams need not be full. Searches exhaustively within a node budget, so a "no" for an awkward
 /// mix of large parties may be a false negative, never a false yes.
-pub fn pack(sizes: &[u8], teams: usize, team_size: u8) -> Option<Vec<u8>> {
+pub fn pack(sizes: &[u8], teams: usize, team_size: u8) -> Option<Small<u8>> {
     let total: usize = sizes.iter().map(|size| usize::from(*size)).sum();
     if total > teams * usize::from(team_size) || sizes.iter().any(|size| *size > team_size) {
         return None;
@@ -40,8 +45,8 @@ pub fn pack(sizes: &[u8], teams: usize, team_size: u8) -> Option<Vec<u8>> {
         );
     }
     let order = order_by_size(sizes, None);
-    let mut remaining = vec![team_size; teams];
-    let mut assignment = vec![0_u8; sizes.len()];
+    let mut remaining: Small<u8> = SmallVec::from_elem(team_size, teams);
+    let mut assignment: Small<u8> = SmallVec::from_elem(0, sizes.len());
     let mut budget = PACK_NODE_BUDGET;
     pack_from(
         &order,
@@ -86,8 +91,8 @@ fn pack_from(
 }
 
 /// Party indices, largest party first, then heaviest, then by index.
-fn order_by_size(sizes: &[u8], weights: Option<&[f64]>) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..sizes.len()).collect();
+fn order_by_size(sizes: &[u8], weights: Option<&[f64]>) -> Small<usize> {
+    let mut order: Small<usize> = (0..sizes.len()).collect();
     order.sort_by(|a, b| {
         sizes[*b].cmp(&sizes[*a]).then_with(|| match weights {
             Some(weights) => weights[*b].total_cmp(&weights[*a]).then(a.cmp(b)),
@@ -100,7 +105,12 @@ fn order_by_size(sizes: &[u8], weights: Option<&[f64]>) -> Vec<usize> {
 /// Splits parties into `teams` full teams of `team_size`, minimising the gap between the
 /// heaviest and lightest team. Returns each party's team. `None` if no split into full teams
 /// was found. The caller guarantees the sizes add up to `teams * team_size`.
-pub fn split(parties: &[PartySlot], teams: usize, team_size: u8, exact_max: u8) -> Option<Vec<u8>> {
+pub fn split(
+    parties: &[PartySlot],
+    teams: usize,
+    team_size: u8,
+    exact_max: u8,
+) -> Option<Small<u8>> {
     debug_assert_eq!(
         parties.iter().map(|p| usize::from(p.size)).sum::<usize>(),
         teams * usize::from(team_size)
@@ -111,7 +121,7 @@ pub fn split(parties: &[PartySlot], teams: usize, team_size: u8, exact_max: u8) 
         return Some(assignment);
     }
     let mut assignment = split_differencing(parties, teams, team_size).or_else(|| {
-        let sizes: Vec<u8> = parties.iter().map(|p| p.size).collect();
+        let sizes: Small<u8> = parties.iter().map(|p| p.size).collect();
         pack(&sizes, teams, team_size)
     })?;
     polish(parties, teams, &mut assignment);
@@ -126,8 +136,8 @@ pub fn spread(parties: &[PartySlot], teams: usize, assignment: &[u8]) -> f64 {
     max - min
 }
 
-fn team_sums(parties: &[PartySlot], teams: usize, assignment: &[u8]) -> Vec<f64> {
-    let mut sums = vec![0.0; teams];
+fn team_sums(parties: &[PartySlot], teams: usize, assignment: &[u8]) -> Small<f64> {
+    let mut sums: Small<f64> = SmallVec::from_elem(0.0, teams);
     for (party, team) in parties.iter().zip(assignment) {
         sums[usize::from(*team)] += party.weight;
     }
@@ -135,37 +145,41 @@ fn team_sums(parties: &[PartySlot], teams: usize, assignment: &[u8]) -> Vec<f64>
 }
 
 /// Every split into full teams, within a leaf budget; the one with the smallest spread.
-fn split_exact(parties: &[PartySlot], teams: usize, team_size: u8) -> Option<Vec<u8>> {
-    let sizes: Vec<u8> = parties.iter().map(|p| p.size).collect();
-    let weights: Vec<f64> = parties.iter().map(|p| p.weight).collect();
+fn split_exact(parties: &[PartySlot], teams: usize, team_size: u8) -> Option<Small<u8>> {
+    let sizes: Small<u8> = parties.iter().map(|p| p.size).collect();
+    let weights: Small<f64> = parties.iter().map(|p| p.weight).collect();
     let mut search = ExactSearch {
         order: order_by_size(&sizes, Some(&weights)),
         parties,
-        remaining: vec![team_size; teams],
-        sums: vec![0.0; teams],
-        assignment: vec![0; parties.len()],
-        best: None,
+        remaining: SmallVec::from_elem(team_size, teams),
+        sums: SmallVec::from_elem(0.0, teams),
+        assignment: SmallVec::from_elem(0, parties.len()),
+        best: SmallVec::new(),
+        best_spread: f64::INFINITY,
         leaves_left: EXACT_SPLIT_LEAF_BUDGET,
         team_size,
     };
     search.run(0);
-    search.best.map(|(_, assignment)| assignment)
+    (!search.best.is_empty()).then_some(search.best)
 }
 
 struct ExactSearch<'a> {
-    order: Vec<usize>,
+    order: Small<usize>,
     parties: &'a [PartySlot],
-    remaining: Vec<u8>,
-    sums: Vec<f64>,
-    assignment: Vec<u8>,
-    best: Option<(f64, Vec<u8>)>,
+    remaining: Small<u8>,
+    /// Each team's total along the current path (restored exactly on the way back: each
+    /// level saves the value it overwrites).
+    sums: Small<f64>,
+    assignment: Small<u8>,
+    best: Small<u8>,
+    best_spread: f64,
     leaves_left: u32,
     team_size: u8,
 }
 
 impl ExactSearch<'_> {
     fn done(&self) -> bool {
-        self.leaves_left == 0 || self.best.as_ref().is_some_and(|(spread, _)| *spread <= 0.0)
+        self.leaves_left == 0 || self.best_spread <= 0.0
     }
 
     fn run(&mut self, position: usize) {
@@ -187,22 +201,24 @@ impl ExactSearch<'_> {
             {
                 continue;
             }
+            let saved = self.sums[team];
+            self.sums[team] = saved + self.parties[party].weight;
             self.remaining[team] -= size;
-            self.sums[team] += self.parties[party].weight;
             self.assignment[party] = team as u8;
             self.run(position + 1);
             self.remaining[team] += size;
-            self.sums[team] -= self.parties[party].weight;
+            self.sums[team] = saved;
         }
     }
 
     fn score_leaf(&mut self) {
         self.leaves_left = self.leaves_left.saturating_sub(1);
-        // Recomputed from scratch: the running sums pick up rounding from additions and
-        // subtractions, and the chosen split must not depend on that.
-        let spread = spread(self.parties, self.remaining.len(), &self.assignment);
-        if self.best.as_ref().is_none_or(|(best, _)| spread < *best) {
-            self.best = Some((spread, self.assignment.clone()));
+        let max = self.sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let min = self.sums.iter().copied().fold(f64::INFINITY, f64::min);
+        let spread = max - min;
+        if spread < self.best_spread {
+            self.best_spread = spread;
+            self.best.clone_from(&self.assignment);
         }
     }
 }
@@ -220,7 +236,7 @@ struct Bucket {
 /// partial solutions with the largest spread are merged, pairing the heaviest team of one with
 /// the lightest team of the other that still has room, which cancels their differences. `None`
 /// if capacities block a merge.
-fn split_differencing(parties: &[PartySlot], teams: usize, team_size: u8) -> Option<Vec<u8>> {
+fn split_differencing(parties: &[PartySlot], teams: usize, team_size: u8) -> Option<Small<u8>> {
     let mut solutions: Vec<Vec<Bucket>> = parties
         .iter()
         .enumerate()
@@ -277,7 +293,7 @@ fn split_differencing(parties: &[PartySlot], teams: usize, team_size: u8) -> Opt
     {
         return None;
     }
-    let mut assignment = vec![0_u8; parties.len()];
+    let mut assignment: Small<u8> = SmallVec::from_elem(0, parties.len());
     for (team, bucket) in solution.iter().enumerate() {
         for party in &bucket.parties {
             assignment[*party] = team as u8;

@@ -57,4 +57,4 @@ fn the_event_stream_hash_is_stable_across_builds() {
     );
 }
 
-const GOLDEN: &str = "73eb60dc950ef48c1c875e883b6493de97aeaef75a501a1c4bbff8fc8c6277e3";
+const GOLDEN: &str = "fe410e3c0cdd1450cc8d3e204ac4ae4fae74740181f985d5f14c8157eefca9be";

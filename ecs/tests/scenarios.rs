@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
 
+use std::sync::Arc;
+
 use matchwright_ecs::config::{AcceptanceConfig, PartyRating, RatingSystem, SigmaWidening};
 use matchwright_ecs::event::{
     AbandonReason, BackfillCloseReason, Limit, MatchCancelReason, RemovalReason,
@@ -96,11 +98,11 @@ impl Harness {
         all
     }
 
-    fn formed(&self) -> Vec<MatchSummary> {
+    fn formed(&self) -> Vec<Arc<MatchSummary>> {
         self.events
             .iter()
             .filter_map(|event| match event {
-                Event::MatchFormed { summary } => Some(summary.clone()),
+                Event::MatchFormed { summary } => Some(Arc::clone(summary)),
                 _ => None,
             })
             .collect()
@@ -148,7 +150,7 @@ fn close_ratings_match_at_once_in_the_shared_region() {
     harness.tick(100);
     let formed = harness.formed();
     assert_eq!(formed.len(), 1);
-    assert_eq!(formed[0].region, "eu-west");
+    assert_eq!(&*formed[0].region, "eu-west");
     assert_eq!(tickets_of(&formed[0]), vec![1, 2]);
     assert_eq!(harness.matcher.queued_tickets(), 0);
 }
@@ -441,11 +443,11 @@ fn acceptance_duel(timeout_ms: u64) -> Config {
     })
 }
 
-fn proposals(events: &[Event]) -> Vec<(MatchId, MatchSummary)> {
+fn proposals(events: &[Event]) -> Vec<(MatchId, Arc<MatchSummary>)> {
     events
         .iter()
         .filter_map(|event| match event {
-            Event::MatchProposed { summary, .. } => Some((summary.match_id, summary.clone())),
+            Event::MatchProposed { summary, .. } => Some((summary.match_id, Arc::clone(summary))),
             _ => None,
         })
         .collect()

@@ -9,16 +9,13 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{
-    BackfillRequest, Match, MatchRoster, Player, PlayerRating, PlayerStatus, Ticket, TicketPings,
-    TicketPlayers,
-};
+use crate::components::{BackfillRequest, Match, MatchRoster, Player, Ticket};
 use crate::event::{BackfillCloseReason, BackfilledTicket, Event, MatchedPlayer, MatchedTicket};
 use crate::ids::TicketId;
-use crate::pool::{self, PoolEntry, PoolKey};
+use crate::pool::{self, PoolKey};
 use crate::rating::{self, Rating};
 use crate::resources::{Directory, Outbox, Pools, Settings, TickCounters};
-use crate::systems::matching::{Candidate, gather};
+use crate::systems::matching::{Candidate, walk_outward};
 use crate::systems::world_ops::{self, now_ms};
 
 /// Serves every open backfill request, oldest first per queue.
@@ -41,16 +38,9 @@ pub fn fill_backfill_requests(world: &mut World) {
 
 /// A player's rating as matched (party offset included).
 fn matched_rating(world: &World, player: Entity) -> Rating {
-    let rating = world
-        .get::<PlayerRating>(player)
-        .map_or(Rating::new(0.0, 1.0), |rating| rating.0);
-    let matched_mu = world
-        .get::<PlayerStatus>(player)
-        .map_or(rating.mu, |status| status.matched_mu);
-    Rating {
-        mu: matched_mu,
-        ..rating
-    }
+    world
+        .get::<Player>(player)
+        .map_or(Rating::new(0.0, 1.0), Player::matched_rating)
 }
 
 fn fill_request(world: &mut World, queue_index: usize, match_entity: Entity) {
@@ -72,34 +62,25 @@ fn fill_request(world: &mut World, queue_index: usize, match_entity: Entity) {
         return;
     }
     let mean = members.iter().sum::<f64>() / members.len() as f64;
-    let gathered = {
+    let gathered: Vec<Candidate> = {
         let settings = world.resource::<Settings>();
-        let queue = &settings.0.queues[queue_index];
-        let anchor = Candidate {
-            key: PoolKey::new(mean, TicketId(u64::MAX)),
-            entry: PoolEntry {
-                entity: match_entity,
-                enqueued_at_ms: request.requested_at_ms,
-                wake_at_ms: pool::DUE,
-                sigma_bonus: 0.0,
-                regions: 1 << found.region,
-                players: 0,
-            },
-            rating: mean,
-            window: queue
-                .skill_window
-                .value_at(now.saturating_sub(request.requested_at_ms)),
-        };
-        let mut gathered = Vec::new();
-        gather(
+        let queue = settings.queue(queue_index);
+        let window = queue
+            .skill_window
+            .value_at(now.saturating_sub(request.requested_at_ms));
+        let region_bit = 1_u32 << found.region;
+        let centre = PoolKey::new(mean, TicketId(u64::MAX));
+        walk_outward(
             &world.resource::<Pools>().0[queue_index],
-            &anchor,
-            queue,
-            now,
-            usize::from(queue.max_candidates_per_anchor),
-            &mut gathered,
-        );
-        gathered
+            centre,
+            mean,
+            window,
+        )
+        .take(usize::from(queue.max_candidates_per_anchor))
+        .filter(|(_, entry)| entry.regions & region_bit != 0)
+        .map(|(key, entry)| Candidate::new(*key, *entry, queue, now))
+        .filter(|candidate| (candidate.rating - mean).abs() <= candidate.window)
+        .collect()
     };
     let mut open = request.open_slots.clone();
     let mut filled = Vec::new();
@@ -125,8 +106,8 @@ fn fill_request(world: &mut World, queue_index: usize, match_entity: Entity) {
         team_ratings = joined.team_ratings;
         let ticket_entity = candidate.entry.entity;
         let players = world
-            .get::<TicketPlayers>(ticket_entity)
-            .map(|p| p.0.clone())
+            .get::<Ticket>(ticket_entity)
+            .map(|ticket| ticket.players.clone())
             .unwrap_or_default();
         world.resource_mut::<Pools>().0[queue_index].remove(&candidate.key);
         world
@@ -134,10 +115,10 @@ fn fill_request(world: &mut World, queue_index: usize, match_entity: Entity) {
             .tickets
             .remove(&candidate.key.ticket);
         for player in &players {
-            if let Some(mut status) = world.get_mut::<PlayerStatus>(*player) {
-                status.ticket = None;
-                status.in_match = Some(match_entity);
-                status.team = joined.team;
+            if let Some(mut found) = world.get_mut::<Player>(*player) {
+                found.ticket = None;
+                found.in_match = Some(match_entity);
+                found.team = joined.team;
             }
             roster.teams[team].push(*player);
         }
@@ -183,23 +164,24 @@ fn try_join(
     team_ratings: &[Vec<Rating>],
     now: u64,
 ) -> Option<Joined> {
-    let config = &world.resource::<Settings>().0;
-    let queue = &config.queues[queue_index];
+    let settings = world.resource::<Settings>();
+    let config = &settings.config;
+    let queue = settings.queue(queue_index);
     let size = candidate.entry.players;
     let team_sum = |team: usize| team_ratings[team].iter().map(|r| r.mu).sum::<f64>();
     let team = (0..open.len())
         .filter(|team| open[*team] >= size)
         .min_by(|a, b| team_sum(*a).total_cmp(&team_sum(*b)).then(a.cmp(b)))?;
     let entity = candidate.entry.entity;
-    let pings = world.get::<TicketPings>(entity)?;
     let ticket = world.get::<Ticket>(entity)?;
+    let pings = &ticket.pings;
     let waited = candidate.entry.waited_ms(now);
     let ping_ms = pings.pings_ms[usize::from(found.region)];
     let ping_limit_ms = pool::ping_limit(queue, waited, pings.best_ms, pings.own_max_ms);
     if f64::from(ping_ms) > ping_limit_ms {
         return None;
     }
-    let players: Vec<Entity> = world.get::<TicketPlayers>(entity)?.0.to_vec();
+    let players = &ticket.players;
     let mut new_ratings = team_ratings.to_vec();
     new_ratings[team].extend(players.iter().map(|p| matched_rating(world, *p)));
     let quality = rating::match_quality(&new_ratings, config.rating.beta);
@@ -212,9 +194,10 @@ fn try_join(
         players: players
             .iter()
             .filter_map(|p| {
+                let found = world.get::<Player>(*p)?;
                 Some(MatchedPlayer {
-                    player: world.get::<Player>(*p)?.id,
-                    rating: world.get::<PlayerRating>(*p)?.0,
+                    player: found.id,
+                    rating: found.rating,
                 })
             })
             .collect(),

@@ -3,22 +3,22 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{InParty, Player, PlayerStatus};
+use crate::components::Player;
 use crate::resources::{Directory, MaybeIdlePlayers};
 
 /// Despawns players that became idle this tick.
 pub fn despawn_idle_players(world: &mut World) {
-    let candidates = core::mem::take(&mut world.resource_mut::<MaybeIdlePlayers>().0);
-    for entity in candidates {
-        let Some(status) = world.get::<PlayerStatus>(entity) else {
+    let mut candidates = core::mem::take(&mut world.resource_mut::<MaybeIdlePlayers>().0);
+    for entity in candidates.drain(..) {
+        let Some(player) = world.get::<Player>(entity) else {
             continue; // Already despawned (listed twice).
         };
-        if !status.is_idle() || world.get::<InParty>(entity).is_some() {
+        if !player.is_idle() {
             continue;
         }
-        if let Some(player) = world.get::<Player>(entity).copied() {
-            world.resource_mut::<Directory>().players.remove(&player.id);
-        }
+        let id = player.id;
+        world.resource_mut::<Directory>().players.remove(&id);
         world.despawn(entity);
     }
+    world.resource_mut::<MaybeIdlePlayers>().0 = candidates;
 }

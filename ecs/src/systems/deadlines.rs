@@ -3,7 +3,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{MatchPhase, TicketPings};
+use crate::components::{MatchPhase, Ticket};
 use crate::event::{AbandonReason, BackfillCloseReason, Event, Limit, RemovalReason};
 use crate::pool;
 use crate::resources::{
@@ -90,12 +90,12 @@ pub fn wake_tickets(world: &mut World) {
     let now = now_ms(world);
     let mut budget = world
         .resource::<Settings>()
-        .0
+        .config
         .limits
         .max_timer_wakes_per_tick as usize;
     let queue_count = world.resource::<Pools>().0.len();
     for queue_index in 0..queue_count {
-        let max_wait_ms = world.resource::<Settings>().0.queues[queue_index].max_wait_ms;
+        let max_wait_ms = world.resource::<Settings>().queue(queue_index).max_wait_ms;
         // The due set is oldest first: expired tickets are at its front.
         while budget > 0 {
             let pools = world.resource::<Pools>();
@@ -123,10 +123,11 @@ pub fn wake_tickets(world: &mut World) {
                 continue;
             }
             let regions = {
-                let pings = world
-                    .get::<TicketPings>(entry.entity)
-                    .expect("a ticket has pings");
-                let queue = &world.resource::<Settings>().0.queues[queue_index];
+                let pings = &world
+                    .get::<Ticket>(entry.entity)
+                    .expect("a queued ticket exists")
+                    .pings;
+                let queue = world.resource::<Settings>().queue(queue_index);
                 let limit =
                     pool::ping_limit(queue, entry.waited_ms(now), pings.best_ms, pings.own_max_ms);
                 pool::regions_within(&pings.pings_ms, limit)
@@ -136,9 +137,7 @@ pub fn wake_tickets(world: &mut World) {
         if budget == 0 {
             let deferred = world.resource::<Pools>().0[queue_index].count_wakes_due(now) as u64;
             if deferred > 0 {
-                let name = world.resource::<Settings>().0.queues[queue_index]
-                    .name
-                    .clone();
+                let name = world.resource::<Settings>().queue(queue_index).name.clone();
                 world.resource_mut::<Outbox>().push(Event::LimitReached {
                     queue: Some(name),
                     limit: Limit::TimerWakesPerTick,

@@ -7,13 +7,11 @@
 //! later commands in the same tick see the match as ending and are refused.
 
 use bevy_ecs::prelude::*;
-use bevy_ecs::relationship::RelationshipTarget;
 use smallvec::SmallVec;
 
 use crate::command::{Command, EnqueueTicket, NO_PING};
 use crate::components::{
-    BackfillRequest, InParty, Match, MatchPhase, MatchRecord, MatchRoster, Party, PartyMembers,
-    Player, PlayerRating, PlayerStatus, Ticket, TicketPings, TicketPlayers, TicketSkill,
+    BackfillRequest, Match, MatchPhase, MatchRoster, Party, Player, Ticket, TicketPings,
     TicketState,
 };
 use crate::event::{BackfillCloseReason, Event, RejectReason, RemovalReason};
@@ -24,19 +22,21 @@ use crate::resources::{
     Pools, ProposalCancel, ProposalsToCancel, SessionClose, SessionOutcome, SessionsToClose,
     Settings, TickCounters,
 };
-use crate::systems::world_ops::{self, now_ms, pool_entry};
+use crate::systems::world_ops::{self, now_ms};
 
 /// Applies every command submitted since the last tick.
 pub fn apply_commands(world: &mut World) {
-    let commands = core::mem::take(&mut world.resource_mut::<Inbox>().commands);
+    let mut commands = core::mem::take(&mut world.resource_mut::<Inbox>().commands);
     world.resource_mut::<TickCounters>().commands = commands.len() as u64;
-    for (seq, command) in commands {
+    for (seq, command) in commands.drain(..) {
         if let Err(reason) = apply_command(world, seq, command) {
             world
                 .resource_mut::<Outbox>()
                 .push(Event::Rejected { seq, reason });
         }
     }
+    // Hand the emptied buffer back, so its capacity serves the next tick.
+    world.resource_mut::<Inbox>().commands = commands;
 }
 
 fn apply_command(world: &mut World, seq: CommandSeq, command: Command) -> Result<(), RejectReason> {
@@ -71,10 +71,20 @@ fn apply_command(world: &mut World, seq: CommandSeq, command: Command) -> Result
 /// What `enqueue` will do, worked out before anything changes.
 struct EnqueuePlan {
     queue: u16,
-    skill: TicketSkill,
+    rating: f64,
+    sigma: f64,
     pings: TicketPings,
-    /// Per member: id, rating, matched rating, existing entity.
-    members: Vec<(PlayerId, Rating, f64, Option<Entity>)>,
+    members: SmallVec<[PlannedMember; 2]>,
+}
+
+/// A member of a ticket about to be queued.
+struct PlannedMember {
+    id: PlayerId,
+    rating: Rating,
+    /// The rating with the party offset (see `Player::matched_mu`).
+    matched_mu: f64,
+    /// The player's entity, if the matcher knows the player already (a party member).
+    existing: Option<Entity>,
 }
 
 fn enqueue(world: &mut World, seq: CommandSeq, request: EnqueueTicket) -> Result<(), RejectReason> {
@@ -85,55 +95,63 @@ fn enqueue(world: &mut World, seq: CommandSeq, request: EnqueueTicket) -> Result
         queue: plan.queue,
         party: request.party,
         enqueued_at_ms: now,
+        state: TicketState::Queued,
+        rating: plan.rating,
+        sigma: plan.sigma,
+        pings: plan.pings,
+        players: SmallVec::new(),
     };
-    let entity = world
-        .spawn((
-            ticket,
-            TicketState::Queued,
-            TicketPlayers(SmallVec::new()),
-            plan.skill,
-            plan.pings.clone(),
-        ))
-        .id();
+    let (key, mut entry) = {
+        let settings = world.resource::<Settings>();
+        let size = plan.members.len() as u8;
+        let queue = settings.queue(usize::from(plan.queue));
+        world_ops::pool_entry_from_parts(queue, Entity::PLACEHOLDER, &ticket, size, now)
+    };
+    // Spawned whole (its players are filled in below): no archetype move.
+    let entity = world.spawn(ticket).id();
+    entry.entity = entity;
     let mut players = SmallVec::<[Entity; 2]>::new();
-    for (id, rating, matched_mu, existing) in plan.members {
-        let status = PlayerStatus {
-            ticket: Some(entity),
-            in_match: None,
-            team: 0,
-            matched_mu,
-        };
+    let mut player_ids = Vec::with_capacity(plan.members.len());
+    for PlannedMember {
+        id,
+        rating,
+        matched_mu,
+        existing,
+    } in plan.members
+    {
         let player = match existing {
             Some(player) => {
-                world
-                    .entity_mut(player)
-                    .insert((PlayerRating(rating), status));
+                if let Some(mut found) = world.get_mut::<Player>(player) {
+                    found.rating = rating;
+                    found.matched_mu = matched_mu;
+                    found.ticket = Some(entity);
+                }
                 player
             }
             None => {
                 let player = world
-                    .spawn((Player { id }, PlayerRating(rating), status))
+                    .spawn(Player {
+                        rating,
+                        matched_mu,
+                        ticket: Some(entity),
+                        ..Player::new(id)
+                    })
                     .id();
                 world.resource_mut::<Directory>().players.insert(id, player);
                 player
             }
         };
         players.push(player);
+        player_ids.push(id);
     }
-    let player_ids: Vec<PlayerId> = request.members.iter().map(|m| m.player).collect();
-    let size = players.len() as u8;
-    if let Some(mut ticket_players) = world.get_mut::<TicketPlayers>(entity) {
-        ticket_players.0 = players;
-    }
+    world
+        .get_mut::<Ticket>(entity)
+        .expect("the ticket was just spawned")
+        .players = players;
     world
         .resource_mut::<Directory>()
         .tickets
         .insert(request.ticket, entity);
-    let (key, entry) = {
-        let settings = world.resource::<Settings>();
-        let queue = &settings.0.queues[usize::from(plan.queue)];
-        pool_entry(queue, entity, &ticket, &plan.skill, &plan.pings, size, now)
-    };
     world.resource_mut::<Pools>().0[usize::from(plan.queue)].insert_due(key, entry);
     world.resource_mut::<Outbox>().push(Event::TicketQueued {
         seq,
@@ -147,7 +165,7 @@ fn enqueue(world: &mut World, seq: CommandSeq, request: EnqueueTicket) -> Result
 }
 
 fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, RejectReason> {
-    let config = &world.resource::<Settings>().0;
+    let config = &world.resource::<Settings>().config;
     let queue_index =
         config
             .queue_index(&request.queue)
@@ -165,7 +183,7 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
             max: queue.max_party_size,
         });
     }
-    let mut ids: Vec<PlayerId> = request.members.iter().map(|m| m.player).collect();
+    let mut ids: SmallVec<[PlayerId; 8]> = request.members.iter().map(|m| m.player).collect();
     ids.sort_unstable();
     if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
         return Err(RejectReason::DuplicatePlayer { player: pair[0] });
@@ -196,14 +214,15 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
             limit: queue.max_tickets,
         });
     }
-    let mut members = Vec::with_capacity(request.members.len());
+    let mut members: SmallVec<[PlannedMember; 2]> = SmallVec::with_capacity(request.members.len());
     for member in &request.members {
         let existing = directory.players.get(&member.player).copied();
         if let Some(entity) = existing {
             check_player_is_free(world, entity, member.player)?;
             let in_party = world
-                .get::<InParty>(entity)
-                .and_then(|in_party| world.get::<Party>(in_party.0))
+                .get::<Player>(entity)
+                .and_then(|player| player.party)
+                .and_then(|party| world.get::<Party>(party))
                 .map(|party| party.id);
             if let Some(party) = in_party
                 && request.party != Some(party)
@@ -214,7 +233,12 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
                 });
             }
         }
-        members.push((member.player, member.rating, member.rating.mu, existing));
+        members.push(PlannedMember {
+            id: member.player,
+            rating: member.rating,
+            matched_mu: member.rating.mu,
+            existing,
+        });
     }
     match request.party {
         None if request.members.len() > 1 => return Err(RejectReason::PartyRequired),
@@ -225,7 +249,8 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
                 .get(&party)
                 .copied()
                 .ok_or(RejectReason::UnknownParty { party })?;
-            let mut party_ids = party_member_ids(world, entity);
+            let mut party_ids: SmallVec<[PlayerId; 8]> =
+                party_member_ids(world, entity).into_iter().collect();
             party_ids.sort_unstable();
             if party_ids != ids {
                 return Err(RejectReason::PartyMembersMismatch { party });
@@ -236,7 +261,7 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
     let combined = rating::party_rating(queue.party_rating, &ratings);
     let mean = ratings.iter().map(|r| r.mu).sum::<f64>() / ratings.len() as f64;
     for member in &mut members {
-        member.2 = member.1.mu + (combined - mean);
+        member.matched_mu = member.rating.mu + (combined - mean);
     }
     let pings = combine_pings(request);
     if pings.best_ms == NO_PING || pings.best_ms > pings.own_max_ms {
@@ -244,10 +269,8 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
     }
     Ok(EnqueuePlan {
         queue: queue_index as u16,
-        skill: TicketSkill {
-            rating: combined,
-            sigma: rating::party_sigma(&ratings),
-        },
+        rating: combined,
+        sigma: rating::party_sigma(&ratings),
         pings,
         members,
     })
@@ -256,7 +279,7 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
 /// A ticket plays where all its members can: per region, the worst member's ping.
 fn combine_pings(request: &EnqueueTicket) -> TicketPings {
     let regions = request.members[0].pings_ms.len();
-    let pings_ms: Box<[u16]> = (0..regions)
+    let pings_ms: SmallVec<[u16; 8]> = (0..regions)
         .map(|region| {
             request
                 .members
@@ -280,7 +303,7 @@ fn check_player_is_free(
     entity: Entity,
     player: PlayerId,
 ) -> Result<(), RejectReason> {
-    let Some(status) = world.get::<PlayerStatus>(entity) else {
+    let Some(status) = world.get::<Player>(entity) else {
         return Ok(());
     };
     if let Some(ticket) = status.ticket.and_then(|t| world.get::<Ticket>(t)) {
@@ -312,7 +335,7 @@ fn cancel(world: &mut World, ticket: TicketId) -> Result<(), RejectReason> {
 /// Removes a ticket wherever it is: from its queue at once, or, if its match awaits acceptance,
 /// by cancelling that match (its players count as declining).
 fn take_ticket_away(world: &mut World, entity: Entity, reason: RemovalReason) {
-    match world.get::<TicketState>(entity).copied() {
+    match world.get::<Ticket>(entity).map(|ticket| ticket.state) {
         Some(TicketState::Queued) => world_ops::remove_ticket(world, entity, reason),
         Some(TicketState::Proposed(match_entity)) => {
             let declined = world_ops::ticket_player_ids(world, entity);
@@ -327,11 +350,12 @@ fn take_ticket_away(world: &mut World, entity: Entity, reason: RemovalReason) {
 
 fn party_member_ids(world: &World, party: Entity) -> Vec<PlayerId> {
     world
-        .get::<PartyMembers>(party)
-        .map(|members| {
-            members
+        .get::<Party>(party)
+        .map(|party| {
+            party
+                .members
                 .iter()
-                .filter_map(|member| world.get::<Player>(member).map(|player| player.id))
+                .filter_map(|member| world.get::<Player>(*member).map(|player| player.id))
                 .collect()
         })
         .unwrap_or_default()
@@ -351,13 +375,7 @@ fn player_entity(world: &mut World, player: PlayerId) -> Entity {
     if let Some(entity) = world.resource::<Directory>().players.get(&player) {
         return *entity;
     }
-    let entity = world
-        .spawn((
-            Player { id: player },
-            PlayerRating(Rating::new(0.0, 1.0)),
-            PlayerStatus::default(),
-        ))
-        .id();
+    let entity = world.spawn(Player::new(player)).id();
     world
         .resource_mut::<Directory>()
         .players
@@ -367,12 +385,19 @@ fn player_entity(world: &mut World, player: PlayerId) -> Entity {
 
 fn current_party(world: &World, player: PlayerId) -> Option<PartyId> {
     let entity = world.resource::<Directory>().players.get(&player)?;
-    let party = world.get::<InParty>(*entity)?;
-    world.get::<Party>(party.0).map(|party| party.id)
+    let party = world.get::<Player>(*entity)?.party?;
+    world.get::<Party>(party).map(|party| party.id)
+}
+
+/// Sets (or clears) a player's party.
+fn set_party(world: &mut World, player: Entity, party: Option<Entity>) {
+    if let Some(mut found) = world.get_mut::<Player>(player) {
+        found.party = party;
+    }
 }
 
 fn create_party(world: &mut World, party: PartyId, leader: PlayerId) -> Result<(), RejectReason> {
-    let limit = world.resource::<Settings>().0.limits.max_parties;
+    let limit = world.resource::<Settings>().config.limits.max_parties;
     let directory = world.resource::<Directory>();
     if directory.parties.contains_key(&party) {
         return Err(RejectReason::PartyExists { party });
@@ -387,8 +412,16 @@ fn create_party(world: &mut World, party: PartyId, leader: PlayerId) -> Result<(
         });
     }
     let player = player_entity(world, leader);
-    let entity = world.spawn(Party { id: party, leader }).id();
-    world.entity_mut(player).insert(InParty(entity));
+    let mut members = SmallVec::new();
+    members.push(player);
+    let entity = world
+        .spawn(Party {
+            id: party,
+            leader,
+            members,
+        })
+        .id();
+    set_party(world, player, Some(entity));
     world
         .resource_mut::<Directory>()
         .parties
@@ -401,22 +434,20 @@ fn create_party(world: &mut World, party: PartyId, leader: PlayerId) -> Result<(
 
 /// The party's members are queued or in a match.
 fn party_is_busy(world: &World, party: Entity) -> bool {
-    world.get::<PartyMembers>(party).is_some_and(|members| {
-        members.iter().any(|member| {
-            world
-                .get::<PlayerStatus>(member)
-                .is_some_and(|status| !status.is_idle())
-        })
+    world.get::<Party>(party).is_some_and(|party| {
+        party
+            .members
+            .iter()
+            .any(|member| world.get::<Player>(*member).is_some_and(Player::is_busy))
     })
 }
 
-/// A queued party's ticket: the ticket of any member that names this party.
+/// A queued party's ticket. All members of a queued party are in its one ticket (a party
+/// member cannot queue apart from the party), so the first member's ticket tells.
 fn party_ticket(world: &World, party: Entity, party_id: PartyId) -> Option<Entity> {
-    let members = world.get::<PartyMembers>(party)?;
-    members.iter().find_map(|member| {
-        let ticket = world.get::<PlayerStatus>(member)?.ticket?;
-        (world.get::<Ticket>(ticket)?.party == Some(party_id)).then_some(ticket)
-    })
+    let first = *world.get::<Party>(party)?.members.first()?;
+    let ticket = world.get::<Player>(first)?.ticket?;
+    (world.get::<Ticket>(ticket)?.party == Some(party_id)).then_some(ticket)
 }
 
 fn join_party(world: &mut World, party: PartyId, player: PlayerId) -> Result<(), RejectReason> {
@@ -430,13 +461,16 @@ fn join_party(world: &mut World, party: PartyId, player: PlayerId) -> Result<(),
     if party_is_busy(world, entity) {
         return Err(RejectReason::PartyBusy { party });
     }
-    let max = world.resource::<Settings>().0.limits.max_party_size;
-    let size = world.get::<PartyMembers>(entity).map_or(0, |m| m.len());
+    let max = world.resource::<Settings>().config.limits.max_party_size;
+    let size = world.get::<Party>(entity).map_or(0, |p| p.members.len());
     if size >= usize::from(max) {
         return Err(RejectReason::PartyFull { party, max });
     }
     let member = player_entity(world, player);
-    world.entity_mut(member).insert(InParty(entity));
+    set_party(world, member, Some(entity));
+    if let Some(mut found) = world.get_mut::<Party>(entity) {
+        found.members.push(member);
+    }
     world
         .resource_mut::<Outbox>()
         .push(Event::PartyJoined { party, player });
@@ -452,23 +486,30 @@ fn leave_party(world: &mut World, party: PartyId, player: PlayerId) -> Result<()
         take_ticket_away(world, ticket, RemovalReason::PartyChanged);
     }
     let member = world.resource::<Directory>().players[&player];
-    world.entity_mut(member).remove::<InParty>();
+    set_party(world, member, None);
     world.resource_mut::<MaybeIdlePlayers>().0.push(member);
     world
         .resource_mut::<Outbox>()
         .push(Event::PartyLeft { party, player });
-    let mut remaining = party_member_ids(world, entity);
-    if remaining.is_empty() {
+    let remaining = {
+        let mut found = world.get_mut::<Party>(entity).expect("checked above");
+        found.members.retain(|m| *m != member);
+        found.members.len()
+    };
+    if remaining == 0 {
         world.despawn(entity);
         world.resource_mut::<Directory>().parties.remove(&party);
         world
             .resource_mut::<Outbox>()
             .push(Event::PartyDisbanded { party });
-    } else if let Some(mut found) = world.get_mut::<Party>(entity)
-        && found.leader == player
-    {
-        remaining.sort_unstable();
-        found.leader = remaining[0];
+    } else {
+        let mut ids = party_member_ids(world, entity);
+        ids.sort_unstable();
+        if let Some(mut found) = world.get_mut::<Party>(entity)
+            && found.leader == player
+        {
+            found.leader = ids[0];
+        }
     }
     Ok(())
 }
@@ -478,10 +519,13 @@ fn disband_party(world: &mut World, party: PartyId) -> Result<(), RejectReason> 
     if let Some(ticket) = party_ticket(world, entity, party) {
         take_ticket_away(world, ticket, RemovalReason::PartyChanged);
     }
-    let members: Vec<Entity> = world
-        .get::<PartyMembers>(entity)
-        .map(|members| members.iter().collect())
+    let members = world
+        .get::<Party>(entity)
+        .map(|found| found.members.clone())
         .unwrap_or_default();
+    for member in &members {
+        set_party(world, *member, None);
+    }
     world.despawn(entity);
     world.resource_mut::<MaybeIdlePlayers>().0.extend(members);
     world.resource_mut::<Directory>().parties.remove(&party);
@@ -526,8 +570,8 @@ fn member_of_match(
         .copied()
         .filter(|entity| {
             world
-                .get::<PlayerStatus>(*entity)
-                .is_some_and(|status| status.in_match == Some(match_entity))
+                .get::<Player>(*entity)
+                .is_some_and(|found| found.in_match == Some(match_entity))
         })
         .ok_or(RejectReason::NotInMatch { player, match_id })
 }
@@ -666,7 +710,11 @@ fn session_ready(world: &mut World, match_id: MatchId) -> Result<(), RejectReaso
     let MatchPhase::Allocating { deadline_ms } = phase else {
         return Ok(()); // Already active: ready twice changes nothing.
     };
-    let timeout = world.resource::<Settings>().0.sessions.heartbeat_timeout_ms;
+    let timeout = world
+        .resource::<Settings>()
+        .config
+        .sessions
+        .heartbeat_timeout_ms;
     let new_deadline = now_ms(world).saturating_add(timeout);
     world
         .resource_mut::<MatchDeadlines>()
@@ -688,7 +736,11 @@ fn heartbeat(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
     let MatchPhase::Active { deadline_ms } = phase else {
         return Err(wrong_phase(world, entity, match_id));
     };
-    let timeout = world.resource::<Settings>().0.sessions.heartbeat_timeout_ms;
+    let timeout = world
+        .resource::<Settings>()
+        .config
+        .sessions
+        .heartbeat_timeout_ms;
     let new_deadline = now_ms(world).saturating_add(timeout);
     world
         .resource_mut::<MatchDeadlines>()
@@ -801,7 +853,7 @@ fn request_backfill(
         .get::<Match>(entity)
         .expect("a match entity has Match");
     let (team_size, max_wait_ms) = {
-        let queue = &world.resource::<Settings>().0.queues[usize::from(found.queue)];
+        let queue = world.resource::<Settings>().queue(usize::from(found.queue));
         (queue.team_size, queue.backfill_max_wait_ms)
     };
     let invalid = |why: String| RejectReason::InvalidBackfill { match_id, why };
@@ -849,9 +901,4 @@ fn cancel_backfill(world: &mut World, match_id: MatchId) -> Result<(), RejectRea
     }
     world_ops::close_backfill(world, entity, BackfillCloseReason::Cancelled);
     Ok(())
-}
-
-/// The record of a match (for the resolve phase).
-pub fn match_record(world: &World, entity: Entity) -> Option<&MatchRecord> {
-    world.get::<MatchRecord>(entity)
 }

@@ -1,20 +1,25 @@
 //! Forming matches: the hot path of a tick.
 //!
 //! Per queue, due tickets are tried as anchors, oldest first. For an anchor:
-//! 1. gather: walk the rating index outward from the anchor's rating, nearest first, keeping
-//!    tickets that share a region with it and that it and they both accept (each inside the
-//!    other's skill window); stop at the anchor's window or `max_candidates_per_anchor`;
-//! 2. select: for each region the anchor accepts (best ping first), take gathered tickets
-//!    nearest first while every pair stays inside each other's windows and the parties can
-//!    still be packed into teams, until the match has exactly enough players;
-//! 3. split the parties into teams (exact or heuristic, see `teams`), score the match's quality
-//!    and compare it with the floor in force (at the longest wait among its tickets);
+//! 1. walk the rating index outward from the anchor's rating, nearest first, up to the
+//!    anchor's skill window and `max_candidates_per_anchor` tickets;
+//! 2. offer each ticket that shares a region with the anchor, and that the anchor and it both
+//!    accept (each inside the other's window), to one selection per region the anchor accepts:
+//!    a selection takes it if it is inside every chosen ticket's window and they its, the
+//!    parties can still be packed into teams, and it does not overfill the match;
+//! 3. when a selection has exactly enough players, split its parties into teams (exact or
+//!    heuristic, see `teams`), check every ping against the latency limit in force, score the
+//!    match and compare the quality with the floor in force (at the longest wait among its
+//!    tickets). If it passes, the walk ends; if not, that region is dropped for this anchor;
 //! 4. commit: the tickets leave the pool, the match entity is spawned (awaiting acceptance or
 //!    starting at the end of the tick).
 //!
-//! An anchor that finds nothing is parked until its windows will have widened (see
-//! `ReviewConfig`), a region opens to it, or it expires. Everything here reads the pool and a
-//! few components of the chosen tickets; nothing scans the queue.
+//! The walk stops as soon as one region's selection makes a match, so in a dense queue an
+//! anchor looks at little more than the tickets it takes. An anchor that finds nothing is
+//! parked until its windows will have widened (see `ReviewConfig`), a region opens to it, or
+//! it expires. Nothing here scans the queue.
+
+use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
@@ -22,8 +27,7 @@ use rand_core::Rng;
 use smallvec::SmallVec;
 
 use crate::components::{
-    Match, MatchPhase, MatchRecord, MatchRoster, Player, PlayerRating, PlayerStatus, Ticket,
-    TicketPings, TicketPlayers, TicketState,
+    Match, MatchPhase, MatchRecord, MatchRoster, Player, Ticket, TicketPings, TicketState,
 };
 use crate::config::QueueConfig;
 use crate::curve::Direction;
@@ -68,55 +72,78 @@ impl Candidate {
     }
 }
 
-/// Walks outward from the anchor's rating, nearest first, collecting tickets that share a
-/// region with the anchor and are mutually within windows with it. At most `limit` are kept
-/// and `4 * limit` looked at.
-pub fn gather(
-    pool: &QueuePool,
-    anchor: &Candidate,
-    queue: &QueueConfig,
-    now_ms: u64,
-    limit: usize,
-    out: &mut Vec<Candidate>,
-) {
-    out.clear();
-    let scan_limit = limit.saturating_mul(4);
-    let mut below = pool.below(anchor.key);
-    let mut above = pool.above(anchor.key);
-    let mut next_below = below.next();
-    let mut next_above = above.next();
-    let mut scanned = 0;
-    while out.len() < limit && scanned < scan_limit {
-        let take_below = match (next_below, next_above) {
+/// Queued tickets in order of distance from a rating, nearest first, up to a largest
+/// distance. Ties between the two sides go to the lower rating.
+pub struct OutwardWalk<'a, Below, Above>
+where
+    Below: Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+    Above: Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+{
+    centre: f64,
+    reach: f64,
+    below: Below,
+    above: Above,
+    next_below: Option<(&'a PoolKey, &'a PoolEntry)>,
+    next_above: Option<(&'a PoolKey, &'a PoolEntry)>,
+}
+
+/// A walk outward from `from` (which is skipped if queued), up to `reach` away from `centre`.
+pub fn walk_outward<'a>(
+    pool: &'a QueuePool,
+    from: PoolKey,
+    centre: f64,
+    reach: f64,
+) -> OutwardWalk<
+    'a,
+    impl Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+    impl Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+> {
+    let mut below = pool.below(from);
+    let mut above = pool.above(from);
+    OutwardWalk {
+        centre,
+        reach,
+        next_below: below.next(),
+        next_above: above.next(),
+        below,
+        above,
+    }
+}
+
+impl<'a, Below, Above> Iterator for OutwardWalk<'a, Below, Above>
+where
+    Below: Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+    Above: Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+{
+    type Item = (&'a PoolKey, &'a PoolEntry);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some((key, _)) = self.next_below
+            && self.centre - key.rating() > self.reach
+        {
+            self.next_below = None;
+        }
+        if let Some((key, _)) = self.next_above
+            && key.rating() - self.centre > self.reach
+        {
+            self.next_above = None;
+        }
+        let take_below = match (self.next_below, self.next_above) {
             (Some((low, _)), Some((high, _))) => {
-                anchor.rating - low.rating() <= high.rating() - anchor.rating
+                self.centre - low.rating() <= high.rating() - self.centre
             }
             (Some(_), None) => true,
             (None, Some(_)) => false,
-            (None, None) => break,
+            (None, None) => return None,
         };
-        let (key, entry) = if take_below {
-            let item = next_below.expect("checked above");
-            next_below = below.next();
+        if take_below {
+            let item = self.next_below;
+            self.next_below = self.below.next();
             item
         } else {
-            let item = next_above.expect("checked above");
-            next_above = above.next();
+            let item = self.next_above;
+            self.next_above = self.above.next();
             item
-        };
-        let candidate = Candidate::new(*key, *entry, queue, now_ms);
-        if (candidate.rating - anchor.rating).abs() > anchor.window {
-            // Everything further on this side is further still.
-            if take_below {
-                next_below = None;
-            } else {
-                next_above = None;
-            }
-            continue;
-        }
-        scanned += 1;
-        if entry.regions & anchor.entry.regions != 0 && candidate.mutually_within(anchor) {
-            out.push(candidate);
         }
     }
 }
@@ -129,47 +156,68 @@ fn can_pack(sizes: &[u8], queue: &QueueConfig) -> bool {
     teams::pack(sizes, usize::from(queue.teams), queue.team_size).is_some()
 }
 
-/// Chooses, nearest first, tickets for a match in one region. `chosen` starts with the anchor.
-pub fn select(
-    anchor: &Candidate,
-    gathered: &[Candidate],
-    region_bit: u32,
-    queue: &QueueConfig,
-    chosen: &mut Vec<Candidate>,
-) -> bool {
-    chosen.clear();
-    chosen.push(*anchor);
-    let need = queue.players_per_match();
-    let mut total = usize::from(anchor.entry.players);
-    let mut sizes: SmallVec<[u8; 16]> = SmallVec::new();
-    sizes.push(anchor.entry.players);
-    for candidate in gathered {
-        let size = usize::from(candidate.entry.players);
-        if candidate.entry.regions & region_bit == 0
-            || total + size > need
-            || !chosen.iter().all(|other| other.mutually_within(candidate))
-        {
-            continue;
-        }
-        sizes.push(candidate.entry.players);
-        if !can_pack(&sizes, queue) {
-            sizes.pop();
-            continue;
-        }
-        chosen.push(*candidate);
-        total += size;
-        if total == need {
-            return true;
+/// One region's selection, built while the walk goes on.
+pub struct RegionPick {
+    /// The region's index.
+    pub region: u8,
+    /// The chosen tickets, the anchor first.
+    pub chosen: SmallVec<[Candidate; 12]>,
+    sizes: SmallVec<[u8; 12]>,
+    players: usize,
+    /// A full selection for this region failed its split or quality: no more offers.
+    pub closed: bool,
+}
+
+impl RegionPick {
+    /// A selection holding only the anchor.
+    pub fn new(anchor: &Candidate, region: u8) -> Self {
+        let mut chosen = SmallVec::new();
+        chosen.push(*anchor);
+        let mut sizes = SmallVec::new();
+        sizes.push(anchor.entry.players);
+        Self {
+            region,
+            chosen,
+            sizes,
+            players: usize::from(anchor.entry.players),
+            closed: false,
         }
     }
-    false
+
+    /// Offers a ticket (already known to accept and be accepted by the anchor). Returns true
+    /// when the selection has just become a full match.
+    pub fn offer(&mut self, candidate: &Candidate, queue: &QueueConfig) -> bool {
+        let size = usize::from(candidate.entry.players);
+        if self.closed
+            || candidate.entry.regions & (1 << self.region) == 0
+            || self.players + size > queue.players_per_match()
+            || !self
+                .chosen
+                .iter()
+                .skip(1)
+                .all(|other| other.mutually_within(candidate))
+        {
+            return false;
+        }
+        self.sizes.push(candidate.entry.players);
+        if !can_pack(&self.sizes, queue) {
+            self.sizes.pop();
+            return false;
+        }
+        self.chosen.push(*candidate);
+        self.players += size;
+        self.players == queue.players_per_match()
+    }
 }
 
 /// A ticket of a match about to be committed.
 struct PlannedTicket {
     candidate: Candidate,
-    ticket: Ticket,
-    players: SmallVec<[(Entity, PlayerId, Rating, f64); 2]>,
+    entity: Entity,
+    id: crate::ids::TicketId,
+    party: Option<crate::ids::PartyId>,
+    enqueued_at_ms: u64,
+    players: SmallVec<[(Entity, PlayerId, Rating); 2]>,
     ping_ms: u16,
     ping_limit_ms: f64,
     team: u8,
@@ -196,54 +244,25 @@ pub struct Matching<'w, 's> {
     deadlines: ResMut<'w, MatchDeadlines>,
     to_start: ResMut<'w, MatchesToStart>,
     counters: ResMut<'w, TickCounters>,
-    tickets: Query<
-        'w,
-        's,
-        (
-            &'static Ticket,
-            &'static TicketPlayers,
-            &'static TicketPings,
-        ),
-    >,
-    ticket_states: Query<'w, 's, &'static mut TicketState>,
-    players: Query<
-        'w,
-        's,
-        (
-            &'static Player,
-            &'static PlayerRating,
-            &'static mut PlayerStatus,
-        ),
-    >,
+    tickets: Query<'w, 's, &'static mut Ticket>,
+    players: Query<'w, 's, &'static mut Player>,
     commands: Commands<'w, 's>,
 }
 
 /// Forms matches in every queue, oldest due tickets first, within the per-tick limits.
 pub fn form_matches(mut matching: Matching<'_, '_>) {
-    let queue_count = matching.pools.0.len();
-    let mut gathered = Vec::new();
-    let mut chosen = Vec::new();
-    for queue_index in 0..queue_count {
-        matching.form_in_queue(queue_index, &mut gathered, &mut chosen);
+    for queue_index in 0..matching.pools.0.len() {
+        matching.form_in_queue(queue_index);
     }
 }
 
 impl Matching<'_, '_> {
-    fn form_in_queue(
-        &mut self,
-        queue_index: usize,
-        gathered: &mut Vec<Candidate>,
-        chosen: &mut Vec<Candidate>,
-    ) {
+    fn form_in_queue(&mut self, queue_index: usize) {
         let now = self.clock.now_ms;
-        let max_matches = self.settings.0.limits.max_matches as usize;
-        let (max_formed, max_attempts) = {
-            let queue = &self.settings.0.queues[queue_index];
-            (
-                queue.max_matches_per_tick as u64,
-                queue.max_anchor_attempts_per_tick as u64,
-            )
-        };
+        let max_matches = self.settings.config.limits.max_matches as usize;
+        let queue = self.settings.queue(queue_index);
+        let max_formed = u64::from(queue.max_matches_per_tick);
+        let max_attempts = u64::from(queue.max_anchor_attempts_per_tick);
         let mut formed = 0_u64;
         let mut attempts = 0_u64;
         while let Some(due) = self.pools.0[queue_index].oldest_due() {
@@ -261,7 +280,7 @@ impl Matching<'_, '_> {
                 break;
             }
             attempts += 1;
-            match self.try_anchor(queue_index, due.key, now, gathered, chosen) {
+            match self.try_anchor(queue_index, due.key, now) {
                 Ok(plan) => {
                     self.commit(queue_index, plan, now);
                     formed += 1;
@@ -274,11 +293,11 @@ impl Matching<'_, '_> {
     }
 
     fn report_limit(&mut self, queue_index: usize, limit: Limit) {
-        let pool = &self.pools.0[queue_index];
+        let deferred = self.pools.0[queue_index].due_len() as u64;
         self.outbox.push(Event::LimitReached {
-            queue: Some(self.settings.0.queues[queue_index].name.clone()),
+            queue: Some(self.settings.queue(queue_index).name.clone()),
             limit,
-            deferred: pool.due_len() as u64,
+            deferred,
         });
         self.counters.limits.push((Some(queue_index as u16), limit));
     }
@@ -286,41 +305,52 @@ impl Matching<'_, '_> {
     /// Tries to build a match around the anchor. On failure, returns the regions the anchor
     /// accepts now (for parking).
     fn try_anchor(
-        &mut self,
+        &self,
         queue_index: usize,
         anchor_key: PoolKey,
         now: u64,
-        gathered: &mut Vec<Candidate>,
-        chosen: &mut Vec<Candidate>,
     ) -> Result<MatchPlan, u32> {
-        let queue = &self.settings.0.queues[queue_index];
+        let queue = self.settings.queue(queue_index);
         let pool = &self.pools.0[queue_index];
         let mut entry = *pool.get(&anchor_key).expect("due tickets are queued");
-        let (_, _, pings) = self
+        let pings = &self
             .tickets
             .get(entry.entity)
-            .expect("a queued ticket has its components");
+            .expect("a queued ticket exists")
+            .pings;
         let limit = pool::ping_limit(queue, entry.waited_ms(now), pings.best_ms, pings.own_max_ms);
         entry.regions = pool::regions_within(&pings.pings_ms, limit);
         let anchor = Candidate::new(anchor_key, entry, queue, now);
+        // One selection per accepted region, best ping first (it wins ties).
         let mut regions: SmallVec<[(u16, u8); 8]> = (0..pings.pings_ms.len())
             .filter(|region| entry.regions & (1 << region) != 0)
             .map(|region| (pings.pings_ms[region], region as u8))
             .collect();
         regions.sort_unstable();
-        gather(
-            pool,
-            &anchor,
-            queue,
-            now,
-            usize::from(queue.max_candidates_per_anchor),
-            gathered,
-        );
-        for (_, region) in regions {
-            if select(&anchor, gathered, 1 << region, queue, chosen)
-                && let Some(plan) = self.plan(queue_index, region, chosen, now)
-            {
-                return Ok(plan);
+        let mut picks: SmallVec<[RegionPick; 4]> = regions
+            .iter()
+            .map(|(_, region)| RegionPick::new(&anchor, *region))
+            .collect();
+        let walk = walk_outward(pool, anchor_key, anchor.rating, anchor.window)
+            .take(usize::from(queue.max_candidates_per_anchor));
+        for (key, candidate_entry) in walk {
+            if candidate_entry.regions & entry.regions == 0 {
+                continue;
+            }
+            let candidate = Candidate::new(*key, *candidate_entry, queue, now);
+            if !candidate.mutually_within(&anchor) {
+                continue;
+            }
+            for pick in &mut picks {
+                if pick.offer(&candidate, queue) {
+                    match self.plan(queue_index, pick.region, &pick.chosen, now) {
+                        Some(plan) => return Ok(plan),
+                        None => pick.closed = true,
+                    }
+                }
+            }
+            if picks.iter().all(|pick| pick.closed) {
+                break;
             }
         }
         Err(entry.regions)
@@ -334,10 +364,11 @@ impl Matching<'_, '_> {
         chosen: &[Candidate],
         now: u64,
     ) -> Option<MatchPlan> {
-        let queue = &self.settings.0.queues[queue_index];
+        let queue = self.settings.queue(queue_index);
         let mut tickets = Vec::with_capacity(chosen.len());
         for candidate in chosen {
-            let (ticket, ticket_players, pings) = self.tickets.get(candidate.entry.entity).ok()?;
+            let ticket = self.tickets.get(candidate.entry.entity).ok()?;
+            let pings = &ticket.pings;
             let ping_ms = pings.pings_ms[usize::from(region)];
             let ping_limit_ms = pool::ping_limit(
                 queue,
@@ -349,20 +380,23 @@ impl Matching<'_, '_> {
                 return None;
             }
             let mut players = SmallVec::new();
-            for player in &ticket_players.0 {
-                let (id, rating, status) = self.players.get(*player).ok()?;
-                players.push((*player, id.id, rating.0, status.matched_mu));
+            for player in &ticket.players {
+                let found = self.players.get(*player).ok()?;
+                players.push((*player, found.id, found.rating));
             }
             tickets.push(PlannedTicket {
                 candidate: *candidate,
-                ticket: *ticket,
+                entity: candidate.entry.entity,
+                id: ticket.id,
+                party: ticket.party,
+                enqueued_at_ms: ticket.enqueued_at_ms,
                 players,
                 ping_ms,
                 ping_limit_ms,
                 team: 0,
             });
         }
-        let slots: Vec<PartySlot> = tickets
+        let slots: SmallVec<[PartySlot; 12]> = tickets
             .iter()
             .map(|planned| PartySlot {
                 size: planned.candidate.entry.players,
@@ -376,19 +410,22 @@ impl Matching<'_, '_> {
             queue.team_size,
             queue.exact_split_max_tickets,
         )?;
+        let mut team_ratings: SmallVec<[SmallVec<[Rating; 8]>; 4]> =
+            (0..team_count).map(|_| SmallVec::new()).collect();
         for (planned, team) in tickets.iter_mut().zip(&assignment) {
             planned.team = *team;
-        }
-        let mut team_ratings = vec![Vec::new(); team_count];
-        for planned in &tickets {
-            for (_, _, rating, matched_mu) in &planned.players {
-                team_ratings[usize::from(planned.team)].push(Rating {
-                    mu: *matched_mu,
+            for (entity, _, rating) in &planned.players {
+                let matched_mu = self
+                    .players
+                    .get(*entity)
+                    .map_or(rating.mu, |p| p.matched_mu);
+                team_ratings[usize::from(*team)].push(Rating {
+                    mu: matched_mu,
                     ..*rating
                 });
             }
         }
-        let quality = rating::match_quality(&team_ratings, self.settings.0.rating.beta);
+        let quality = rating::match_quality(&team_ratings, self.settings.config.rating.beta);
         let longest_wait = chosen
             .iter()
             .map(|candidate| candidate.entry.waited_ms(now))
@@ -406,10 +443,10 @@ impl Matching<'_, '_> {
     fn commit(&mut self, queue_index: usize, mut plan: MatchPlan, now: u64) {
         let match_id = self.ids.take();
         let match_entity = self.commands.spawn_empty().id();
-        let team_count = usize::from(self.settings.0.queues[queue_index].teams);
+        let team_count = usize::from(self.settings.queue(queue_index).teams);
         // Which team gets which side is drawn from the seeded generator, so the anchor's team
         // is not always the first.
-        let mut sides: Vec<u8> = (0..team_count as u8).collect();
+        let mut sides: SmallVec<[u8; 8]> = (0..team_count as u8).collect();
         for index in (1..team_count).rev() {
             let other = (self.rng.0.next_u64() % (index as u64 + 1)) as usize;
             sides.swap(index, other);
@@ -418,37 +455,46 @@ impl Matching<'_, '_> {
             planned.team = sides[usize::from(planned.team)];
         }
         plan.tickets
-            .sort_by_key(|planned| (planned.team, planned.ticket.id));
+            .sort_by_key(|planned| (planned.team, planned.id));
         let pool = &mut self.pools.0[queue_index];
-        let mut summary_teams = vec![Vec::new(); team_count];
-        let mut roster = vec![Vec::new(); team_count];
+        let mut summary_teams: Vec<Vec<MatchedTicket>> =
+            (0..team_count).map(|_| Vec::new()).collect();
+        let mut roster: Vec<Vec<Entity>> = (0..team_count).map(|_| Vec::new()).collect();
         let mut ticket_entities = Vec::with_capacity(plan.tickets.len());
+        let accepting = self.settings.queue(queue_index).acceptance.is_some();
         for planned in &plan.tickets {
             let removed = pool.remove(&planned.candidate.key);
             assert!(
                 removed.is_some(),
-                "matched {} missing from pool",
-                planned.ticket.id
+                "matched {} missing from its pool",
+                planned.id
             );
             let team = usize::from(planned.team);
-            for (entity, _, _, _) in &planned.players {
-                let (_, _, mut status) = self
+            for (entity, _, _) in &planned.players {
+                let mut player = self
                     .players
                     .get_mut(*entity)
                     .expect("a ticket's players exist");
-                debug_assert!(status.in_match.is_none(), "a player in two matches");
-                status.in_match = Some(match_entity);
-                status.team = planned.team;
+                assert!(
+                    player.in_match.is_none(),
+                    "{} would be in two matches",
+                    player.id
+                );
+                player.in_match = Some(match_entity);
+                player.team = planned.team;
                 roster[team].push(*entity);
             }
-            ticket_entities.push(planned.candidate.entry.entity);
+            if accepting && let Ok(mut ticket) = self.tickets.get_mut(planned.entity) {
+                ticket.state = TicketState::Proposed(match_entity);
+            }
+            ticket_entities.push(planned.entity);
             summary_teams[team].push(MatchedTicket {
-                ticket: planned.ticket.id,
-                party: planned.ticket.party,
+                ticket: planned.id,
+                party: planned.party,
                 players: planned
                     .players
                     .iter()
-                    .map(|(_, player, rating, _)| MatchedPlayer {
+                    .map(|(_, player, rating)| MatchedPlayer {
                         player: *player,
                         rating: *rating,
                     })
@@ -457,32 +503,26 @@ impl Matching<'_, '_> {
                 window_mmr: planned.candidate.window,
                 ping_ms: planned.ping_ms,
                 ping_limit_ms: planned.ping_limit_ms,
-                enqueued_at_ms: planned.ticket.enqueued_at_ms,
+                enqueued_at_ms: planned.enqueued_at_ms,
                 waited_ms: planned.candidate.entry.waited_ms(now),
             });
         }
-        let queue = &self.settings.0.queues[queue_index];
-        let summary = MatchSummary {
+        let summary = Arc::new(MatchSummary {
             match_id,
-            queue: queue.name.clone(),
-            mode: queue.mode_name().to_owned(),
-            region: self.settings.0.regions[usize::from(plan.region)].clone(),
+            queue: Arc::clone(&self.settings.queue_names[queue_index]),
+            mode: Arc::clone(&self.settings.mode_names[queue_index]),
+            region: Arc::clone(&self.settings.region_names[usize::from(plan.region)]),
             formed_at_ms: now,
             quality: plan.quality,
             quality_floor: plan.quality_floor,
             teams: summary_teams,
-        };
-        let phase = match &queue.acceptance {
+        });
+        let phase = match &self.settings.queue(queue_index).acceptance {
             Some(acceptance) => {
                 let deadline_ms = now.saturating_add(acceptance.timeout_ms);
-                for ticket in &ticket_entities {
-                    if let Ok(mut state) = self.ticket_states.get_mut(*ticket) {
-                        *state = TicketState::Proposed(match_entity);
-                    }
-                }
                 self.deadlines.0.schedule(deadline_ms, match_id);
                 self.outbox.push(Event::MatchProposed {
-                    summary: summary.clone(),
+                    summary: Arc::clone(&summary),
                     deadline_ms,
                 });
                 MatchPhase::AwaitingAcceptance {
@@ -513,15 +553,14 @@ impl Matching<'_, '_> {
 
     /// Parks an anchor that found no match until it is worth trying again.
     fn park(&mut self, queue_index: usize, key: PoolKey, regions: u32, now: u64) {
-        let queue = &self.settings.0.queues[queue_index];
+        let queue = self.settings.queue(queue_index);
         let pool = &mut self.pools.0[queue_index];
         let entry = *pool.get(&key).expect("the anchor is queued");
-        let pings = self
+        let ticket = self
             .tickets
             .get(entry.entity)
-            .map(|(_, _, pings)| pings)
-            .expect("a queued ticket has pings");
-        let wake_at_ms = next_review_ms(queue, &entry, pings, regions, now);
+            .expect("a queued ticket exists");
+        let wake_at_ms = next_review_ms(queue, &entry, &ticket.pings, regions, now);
         pool.park(&key, wake_at_ms, regions);
     }
 }

@@ -4,7 +4,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{Match, MatchRoster, Player, PlayerRating};
+use crate::components::{Match, MatchRoster, Player};
 use crate::event::{BackfillCloseReason, Event, MatchCancelReason, RatingUpdate, RemovalReason};
 use crate::ids::PlayerId;
 use crate::rating::{self, Rating};
@@ -16,10 +16,11 @@ use crate::systems::world_ops;
 
 /// Cancels the proposals marked this tick.
 pub fn cancel_proposals(world: &mut World) {
-    let cancels = core::mem::take(&mut world.resource_mut::<ProposalsToCancel>().0);
-    for cancel in cancels {
+    let mut cancels = core::mem::take(&mut world.resource_mut::<ProposalsToCancel>().0);
+    for cancel in cancels.drain(..) {
         cancel_one_proposal(world, cancel);
     }
+    world.resource_mut::<ProposalsToCancel>().0 = cancels;
 }
 
 fn cancel_one_proposal(world: &mut World, cancel: ProposalCancel) {
@@ -100,10 +101,11 @@ fn cancel_one_proposal(world: &mut World, cancel: ProposalCancel) {
 
 /// Closes the sessions marked this tick.
 pub fn close_sessions(world: &mut World) {
-    let closes = core::mem::take(&mut world.resource_mut::<SessionsToClose>().0);
-    for close in closes {
+    let mut closes = core::mem::take(&mut world.resource_mut::<SessionsToClose>().0);
+    for close in closes.drain(..) {
         close_one_session(world, close);
     }
+    world.resource_mut::<SessionsToClose>().0 = closes;
 }
 
 fn close_one_session(world: &mut World, close: SessionClose) {
@@ -148,10 +150,11 @@ fn close_one_session(world: &mut World, close: SessionClose) {
 /// `RatingsUpdated`, by player id.
 fn update_ratings(world: &mut World, found: Match, teams: &[Vec<Entity>], placements: &[u32]) {
     let (rating_config, mode) = {
-        let config = &world.resource::<Settings>().0;
+        let settings = world.resource::<Settings>();
         (
-            config.rating.clone(),
-            config.queues[usize::from(found.queue)]
+            settings.config.rating.clone(),
+            settings
+                .queue(usize::from(found.queue))
                 .mode_name()
                 .to_owned(),
         )
@@ -173,8 +176,8 @@ fn update_ratings(world: &mut World, found: Match, teams: &[Vec<Entity>], placem
             team.iter()
                 .map(|player| {
                     world
-                        .get::<PlayerRating>(*player)
-                        .map_or(Rating::new(0.0, 1.0), |r| r.0)
+                        .get::<Player>(*player)
+                        .map_or(Rating::new(0.0, 1.0), |p| p.rating)
                 })
                 .collect()
         })
@@ -184,12 +187,10 @@ fn update_ratings(world: &mut World, found: Match, teams: &[Vec<Entity>], placem
     for (team_index, team) in rated_teams.iter().enumerate() {
         for (slot, player) in team.iter().enumerate() {
             let new_rating = after[team_index][slot];
-            if let Some(mut rating) = world.get_mut::<PlayerRating>(*player) {
-                rating.0 = new_rating;
-            }
-            if let Some(id) = world.get::<Player>(*player).map(|p| p.id) {
+            if let Some(mut found) = world.get_mut::<Player>(*player) {
+                found.rating = new_rating;
                 updates.push(RatingUpdate {
-                    player: id,
+                    player: found.id,
                     before: before[team_index][slot],
                     after: new_rating,
                 });

@@ -3,39 +3,39 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{Match, MatchPhase, MatchRecord, PlayerStatus, Ticket, TicketPlayers};
+use crate::components::{Match, MatchPhase, MatchRecord, Player, Ticket};
 use crate::event::Event;
 use crate::resources::{Directory, MatchDeadlines, MatchesToStart, Outbox, Settings};
 use crate::systems::world_ops::now_ms;
 
 /// Starts the matches confirmed this tick, in the order they were confirmed.
 pub fn start_matches(world: &mut World) {
-    let starting = core::mem::take(&mut world.resource_mut::<MatchesToStart>().0);
+    let mut starting = core::mem::take(&mut world.resource_mut::<MatchesToStart>().0);
     let now = now_ms(world);
     let timeout = world
         .resource::<Settings>()
-        .0
+        .config
         .sessions
         .allocation_timeout_ms;
-    for match_entity in starting {
+    for match_entity in starting.drain(..) {
         let Some(MatchPhase::Confirming { tickets }) =
             world.get::<MatchPhase>(match_entity).cloned()
         else {
             continue;
         };
         for ticket in tickets {
-            let players = world
-                .get::<TicketPlayers>(ticket)
-                .map(|players| players.0.clone())
-                .unwrap_or_default();
+            let Some((id, players)) = world
+                .get::<Ticket>(ticket)
+                .map(|found| (found.id, found.players.clone()))
+            else {
+                continue;
+            };
             for player in players {
-                if let Some(mut status) = world.get_mut::<PlayerStatus>(player) {
-                    status.ticket = None;
+                if let Some(mut found) = world.get_mut::<Player>(player) {
+                    found.ticket = None;
                 }
             }
-            if let Some(id) = world.get::<Ticket>(ticket).map(|t| t.id) {
-                world.resource_mut::<Directory>().tickets.remove(&id);
-            }
+            world.resource_mut::<Directory>().tickets.remove(&id);
             world.despawn(ticket);
         }
         let deadline_ms = now.saturating_add(timeout);
@@ -50,13 +50,15 @@ pub fn start_matches(world: &mut World) {
         *world
             .get_mut::<MatchPhase>(match_entity)
             .expect("read above") = MatchPhase::Allocating { deadline_ms };
-        let summary = world
-            .get::<MatchRecord>(match_entity)
-            .expect("a match has its record")
-            .0
-            .clone();
+        let summary = std::sync::Arc::clone(
+            &world
+                .get::<MatchRecord>(match_entity)
+                .expect("a match has its record")
+                .0,
+        );
         world
             .resource_mut::<Outbox>()
             .push(Event::MatchFormed { summary });
     }
+    world.resource_mut::<MatchesToStart>().0 = starting;
 }

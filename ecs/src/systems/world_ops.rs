@@ -4,13 +4,10 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{
-    BackfillRequest, Match, MatchPhase, Player, PlayerStatus, Ticket, TicketPings, TicketPlayers,
-    TicketSkill, TicketState,
-};
+use crate::components::{BackfillRequest, Match, Player, Ticket, TicketState};
 use crate::config::QueueConfig;
 use crate::event::{BackfillCloseReason, Event, RemovalReason};
-use crate::ids::MatchId;
+use crate::ids::{MatchId, PlayerId};
 use crate::pool::{self, PoolEntry, PoolKey};
 use crate::resources::{
     BackfillDeadlines, Clock, Directory, MaybeIdlePlayers, Outbox, Pools, Settings,
@@ -26,37 +23,43 @@ pub fn pool_entry(
     queue: &QueueConfig,
     entity: Entity,
     ticket: &Ticket,
-    skill: &TicketSkill,
-    pings: &TicketPings,
-    players: u8,
+    now_ms: u64,
+) -> (PoolKey, PoolEntry) {
+    pool_entry_from_parts(queue, entity, ticket, ticket.size(), now_ms)
+}
+
+/// As [`pool_entry`], with the ticket's size given (a ticket whose players are not filled in
+/// yet).
+pub fn pool_entry_from_parts(
+    queue: &QueueConfig,
+    entity: Entity,
+    ticket: &Ticket,
+    size: u8,
     now_ms: u64,
 ) -> (PoolKey, PoolEntry) {
     let waited_ms = now_ms.saturating_sub(ticket.enqueued_at_ms);
+    let pings = &ticket.pings;
     let limit = pool::ping_limit(queue, waited_ms, pings.best_ms, pings.own_max_ms);
     let entry = PoolEntry {
         entity,
         enqueued_at_ms: ticket.enqueued_at_ms,
         wake_at_ms: pool::DUE,
-        sigma_bonus: pool::sigma_bonus(queue, skill.sigma),
+        sigma_bonus: pool::sigma_bonus(queue, ticket.sigma),
         regions: pool::regions_within(&pings.pings_ms, limit),
-        players,
+        players: size,
     };
-    (PoolKey::new(skill.rating, ticket.id), entry)
+    (PoolKey::new(ticket.rating, ticket.id), entry)
 }
 
 /// Takes a ticket out for good (queued or proposed): out of its pool, its players freed, the
 /// entity despawned, `TicketRemoved` emitted.
 pub fn remove_ticket(world: &mut World, entity: Entity, reason: RemovalReason) {
     let now = now_ms(world);
-    let (Some(ticket), Some(state), Some(skill)) = (
-        world.get::<Ticket>(entity).copied(),
-        world.get::<TicketState>(entity).copied(),
-        world.get::<TicketSkill>(entity).copied(),
-    ) else {
+    let Some(ticket) = world.get::<Ticket>(entity).cloned() else {
         return;
     };
-    if state == TicketState::Queued {
-        let key = PoolKey::new(skill.rating, ticket.id);
+    if ticket.state == TicketState::Queued {
+        let key = PoolKey::new(ticket.rating, ticket.id);
         let removed = world.resource_mut::<Pools>().0[usize::from(ticket.queue)].remove(&key);
         assert!(
             removed.is_some(),
@@ -64,18 +67,17 @@ pub fn remove_ticket(world: &mut World, entity: Entity, reason: RemovalReason) {
             ticket.id
         );
     }
-    let players = world
-        .get::<TicketPlayers>(entity)
-        .map(|players| players.0.clone())
-        .unwrap_or_default();
-    for player in &players {
-        if let Some(mut status) = world.get_mut::<PlayerStatus>(*player)
-            && status.ticket == Some(entity)
+    for player in &ticket.players {
+        if let Some(mut found) = world.get_mut::<Player>(*player)
+            && found.ticket == Some(entity)
         {
-            status.ticket = None;
+            found.ticket = None;
         }
     }
-    world.resource_mut::<MaybeIdlePlayers>().0.extend(players);
+    world
+        .resource_mut::<MaybeIdlePlayers>()
+        .0
+        .extend(ticket.players.iter().copied());
     world.resource_mut::<Directory>().tickets.remove(&ticket.id);
     world.despawn(entity);
     world.resource_mut::<Outbox>().push(Event::TicketRemoved {
@@ -88,23 +90,21 @@ pub fn remove_ticket(world: &mut World, entity: Entity, reason: RemovalReason) {
 /// Puts a proposed ticket back in its queue with its original enqueue time, due at once.
 pub fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
     let now = now_ms(world);
-    let (Some(ticket), Some(skill), Some(pings), Some(players)) = (
-        world.get::<Ticket>(entity).copied(),
-        world.get::<TicketSkill>(entity).copied(),
-        world.get::<TicketPings>(entity).cloned(),
-        world.get::<TicketPlayers>(entity).map(|p| p.0.len() as u8),
-    ) else {
+    let Some(mut ticket) = world.get_mut::<Ticket>(entity) else {
         return;
     };
+    ticket.state = TicketState::Queued;
+    let ticket = ticket.clone();
     let (key, entry) = {
         let settings = world.resource::<Settings>();
-        let queue = &settings.0.queues[usize::from(ticket.queue)];
-        pool_entry(queue, entity, &ticket, &skill, &pings, players, now)
+        pool_entry(
+            settings.queue(usize::from(ticket.queue)),
+            entity,
+            &ticket,
+            now,
+        )
     };
     world.resource_mut::<Pools>().0[usize::from(ticket.queue)].insert_due(key, entry);
-    if let Some(mut state) = world.get_mut::<TicketState>(entity) {
-        *state = TicketState::Queued;
-    }
     world.resource_mut::<Outbox>().push(Event::TicketRequeued {
         ticket: ticket.id,
         match_id,
@@ -113,11 +113,11 @@ pub fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
 
 /// Takes a player out of its match (the roster is the caller's business).
 pub fn free_player_from_match(world: &mut World, player: Entity, match_entity: Entity) {
-    if let Some(mut status) = world.get_mut::<PlayerStatus>(player)
-        && status.in_match == Some(match_entity)
+    if let Some(mut found) = world.get_mut::<Player>(player)
+        && found.in_match == Some(match_entity)
     {
-        status.in_match = None;
-        status.team = 0;
+        found.in_match = None;
+        found.team = 0;
     }
     world.resource_mut::<MaybeIdlePlayers>().0.push(player);
 }
@@ -144,20 +144,15 @@ pub fn close_backfill(world: &mut World, match_entity: Entity, reason: BackfillC
 }
 
 /// The ids of a ticket's players.
-pub fn ticket_player_ids(world: &World, ticket: Entity) -> Vec<crate::ids::PlayerId> {
+pub fn ticket_player_ids(world: &World, ticket: Entity) -> Vec<PlayerId> {
     world
-        .get::<TicketPlayers>(ticket)
-        .map(|players| {
-            players
-                .0
+        .get::<Ticket>(ticket)
+        .map(|ticket| {
+            ticket
+                .players
                 .iter()
                 .filter_map(|player| world.get::<Player>(*player).map(|p| p.id))
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A match's phase, if the match exists.
-pub fn match_phase(world: &World, match_entity: Entity) -> Option<&MatchPhase> {
-    world.get::<MatchPhase>(match_entity)
 }

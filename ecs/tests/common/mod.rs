@@ -395,7 +395,7 @@ impl Workload {
                     self.sessions.insert(
                         summary.match_id,
                         Session {
-                            queue: summary.queue.clone(),
+                            queue: summary.queue.to_string(),
                             players: summary.players().collect(),
                             teams: summary
                                 .teams
@@ -722,7 +722,7 @@ impl Ledger {
                             .iter()
                             .map(|team| team.iter().map(|t| t.players.len()).sum())
                             .collect(),
-                        queue: summary.queue.clone(),
+                        queue: summary.queue.to_string(),
                     },
                 );
                 self.counts.matches_formed += 1;
