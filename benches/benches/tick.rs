@@ -2,8 +2,13 @@
 //! workload as the tick gate: the queue held at size, tickets waiting 30 s on average).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use matchwright_benches::alloc::CountingAllocator;
 use matchwright_benches::{SteadyConfig, SteadyState};
 use std::time::Duration;
+
+/// The same allocator as the tick gate (mimalloc; see `matchwright_benches::alloc`).
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 
 fn steady_tick(c: &mut Criterion) {
     let mut group = c.benchmark_group("steady_tick");
