@@ -26,10 +26,12 @@ pub fn check_match_summary(summary: &MatchSummary, config: &Config) -> Result<()
         .iter()
         .find(|queue| *queue.name == *summary.queue)
         .ok_or_else(|| format!("{}: unknown queue {}", summary.match_id, summary.queue))?;
-    let region = config
-        .region_index(&summary.region)
-        .ok_or_else(|| format!("{}: unknown region {}", summary.match_id, summary.region))?;
-    let _ = region;
+    if config.region_index(&summary.region).is_none() {
+        return Err(format!(
+            "{}: unknown region {}",
+            summary.match_id, summary.region
+        ));
+    }
     let fail = |what: String| Err(format!("{}: {what}", summary.match_id));
     if summary.teams.len() != usize::from(queue.teams) {
         return fail(format!(

@@ -224,19 +224,21 @@ impl Matcher {
     /// (`RejectReason::TooManyCommands`). Refused outright only when the caller has left
     /// `limits.max_undrained_events` events undrained.
     pub fn submit(&mut self, command: Command) -> Result<CommandSeq, SubmitError> {
-        let limits = self.world.resource::<Settings>().config.limits.clone();
+        let limits = &self.world.resource::<Settings>().config.limits;
+        let (max_events, max_commands) =
+            (limits.max_undrained_events, limits.max_commands_per_tick);
         let waiting = self.world.resource::<Outbox>().0.len();
-        if waiting >= limits.max_undrained_events as usize {
+        if waiting >= max_events as usize {
             return Err(SubmitError::EventsNotDrained { waiting });
         }
         let mut inbox = self.world.resource_mut::<Inbox>();
         let seq = CommandSeq(inbox.next_seq);
         inbox.next_seq += 1;
-        if inbox.commands.len() >= limits.max_commands_per_tick as usize {
+        if inbox.commands.len() >= max_commands as usize {
             self.world.resource_mut::<Outbox>().push(Event::Rejected {
                 seq,
                 reason: RejectReason::TooManyCommands {
-                    limit: limits.max_commands_per_tick,
+                    limit: max_commands,
                 },
             });
         } else {
@@ -344,7 +346,7 @@ impl Matcher {
             if let Some(at) = pool.next_wake_ms() {
                 consider(at);
             }
-            if !pool.backfill_requests().is_empty() {
+            if pool.has_backfill() {
                 consider(now.saturating_add(queue.review.min_interval_ms));
             }
         }

@@ -335,6 +335,11 @@ impl QueuePool {
         self.backfill.remove(&(requested_at_ms, match_id));
     }
 
+    /// Whether any backfill request is open.
+    pub fn has_backfill(&self) -> bool {
+        !self.backfill.is_empty()
+    }
+
     /// Open backfill requests, oldest first.
     pub fn backfill_requests(&self) -> Vec<(u64, MatchId)> {
         self.backfill.iter().copied().collect()
