@@ -67,11 +67,6 @@ impl Player {
         self.ticket.is_none() && self.in_match.is_none() && self.party.is_none()
     }
 
-    /// Whether the player is queued or in a match.
-    pub fn is_busy(&self) -> bool {
-        self.ticket.is_some() || self.in_match.is_some()
-    }
-
     /// The player's rating as matched (party offset included).
     pub fn matched_rating(&self) -> Rating {
         Rating {

@@ -15,6 +15,9 @@ pub const MAX_REGIONS: usize = 32;
 pub const MAX_PLAYERS_PER_MATCH: usize = 128;
 /// Above this many tickets in a match, the exact team split is never tried.
 pub const MAX_EXACT_SPLIT_TICKETS: u8 = 16;
+/// The longest duration any field may hold: ten years, in milliseconds. With matcher time at
+/// most `MAX_TIME_MS`, time plus any duration stays far from overflowing.
+pub const MAX_DURATION_MS: u64 = 10 * 365 * 24 * 60 * 60 * 1_000;
 
 /// A configuration the matcher cannot use: which field, and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -412,6 +415,12 @@ impl Config {
                 "allocation_timeout_ms and heartbeat_timeout_ms must be above 0",
             ));
         }
+        for (name, value) in [
+            ("allocation_timeout_ms", self.sessions.allocation_timeout_ms),
+            ("heartbeat_timeout_ms", self.sessions.heartbeat_timeout_ms),
+        ] {
+            check_duration(&format!("sessions.{name}"), value)?;
+        }
         if self.queues.is_empty() {
             return Err(ConfigError::new("queues", "at least one queue is needed"));
         }
@@ -629,6 +638,23 @@ impl Config {
         {
             return error("acceptance.timeout_ms", "must be above 0".into());
         }
+        let curves = [
+            ("skill_window", &queue.skill_window),
+            ("latency_window", &queue.latency_window),
+            ("quality_floor", &queue.quality_floor),
+        ];
+        for (name, curve) in curves {
+            check_duration(&format!("{field}.{name}"), curve.settles_after_ms())?;
+        }
+        let acceptance_ms = queue.acceptance.as_ref().map_or(0, |a| a.timeout_ms);
+        for (name, value) in [
+            ("max_wait_ms", queue.max_wait_ms),
+            ("backfill_max_wait_ms", queue.backfill_max_wait_ms),
+            ("acceptance.timeout_ms", acceptance_ms),
+            ("review.max_interval_ms", queue.review.max_interval_ms),
+        ] {
+            check_duration(&format!("{field}.{name}"), value)?;
+        }
         let review = &queue.review;
         let positive = |value: f64| value.is_finite() && value > 0.0;
         if !positive(review.window_step_mmr) || !positive(review.quality_step) {
@@ -648,6 +674,17 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Refuses a duration longer than [`MAX_DURATION_MS`].
+fn check_duration(field: &str, value: u64) -> Result<(), ConfigError> {
+    if value > MAX_DURATION_MS {
+        return Err(ConfigError::new(
+            field,
+            format!("{value} ms is longer than the limit of {MAX_DURATION_MS} ms (ten years)"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -725,6 +762,10 @@ mod tests {
             ),
             ("[limits]\nmax_parties = 0", "limits.max_parties"),
             ("[rating]\nbeta = -1.0", "rating.beta"),
+            (
+                "[[queues]]\nname = \"a\"\nmax_wait_ms = 18446744073709551615",
+                "queues[0].max_wait_ms",
+            ),
             ("[[queues]]\nname = \"a\"\nteamz = 2", "toml"),
         ];
         for (text, field) in cases {

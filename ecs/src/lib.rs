@@ -101,6 +101,10 @@ impl fmt::Display for SubmitError {
 
 impl std::error::Error for SubmitError {}
 
+/// The latest time `tick` accepts: 2^62 ms (about 146 million years), so that time plus any
+/// configured duration (at most `config::MAX_DURATION_MS`) never overflows.
+pub const MAX_TIME_MS: u64 = 1 << 62;
+
 /// Why `tick` did not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TickError {
@@ -109,6 +113,11 @@ pub enum TickError {
         /// Events waiting.
         waiting: usize,
     },
+    /// The time given is past [`MAX_TIME_MS`].
+    TimeOutOfRange {
+        /// The time given.
+        given_ms: u64,
+    },
 }
 
 impl fmt::Display for TickError {
@@ -116,6 +125,12 @@ impl fmt::Display for TickError {
         match self {
             Self::EventsNotDrained { waiting } => {
                 write!(f, "{waiting} events wait to be drained; drain them first")
+            }
+            Self::TimeOutOfRange { given_ms } => {
+                write!(
+                    f,
+                    "time {given_ms} ms is past the latest time accepted, {MAX_TIME_MS} ms"
+                )
             }
         }
     }
@@ -260,6 +275,9 @@ impl Matcher {
         let waiting = self.world.resource::<Outbox>().0.len();
         if waiting >= limit {
             return Err(TickError::EventsNotDrained { waiting });
+        }
+        if now_ms > MAX_TIME_MS {
+            return Err(TickError::TimeOutOfRange { given_ms: now_ms });
         }
         let (kept_ms, ticks) = {
             let clock = self.world.resource::<Clock>();

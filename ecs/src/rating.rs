@@ -44,8 +44,9 @@ impl Rating {
         }
     }
 
-    /// Whether the numbers make sense: finite, sigma and volatility above zero, and inside
-    /// generous bounds (|mu| <= 1e6, sigma <= 1e5) so that sums over a match stay exact enough.
+    /// Whether the numbers make sense: sigma and volatility above zero, and everything inside
+    /// generous bounds (|mu| <= 1e6, sigma <= 1e5, volatility <= 10) so that the rating
+    /// formulas stay finite and sums over a match stay exact enough.
     pub fn is_valid(&self) -> bool {
         self.mu.is_finite()
             && self.mu.abs() <= 1e6
@@ -54,6 +55,7 @@ impl Rating {
             && self.sigma <= 1e5
             && self.volatility.is_finite()
             && self.volatility > 0.0
+            && self.volatility <= 10.0
     }
 
     fn trueskill(&self) -> TrueSkillRating {
@@ -239,11 +241,13 @@ fn rate_glicko2(
                         volatility: player.volatility,
                     };
                     let after = glicko2_rating_period(&before, &results, &glicko2);
-                    Rating {
+                    let rating = Rating {
                         mu: after.rating,
                         sigma: after.deviation,
                         volatility: after.volatility,
-                    }
+                    };
+                    // As in `merge`: never poison a rating with a non-finite result.
+                    if rating.is_valid() { rating } else { *player }
                 })
                 .collect()
         })

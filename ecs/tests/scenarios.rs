@@ -1152,3 +1152,163 @@ fn next_deadline_says_when_there_is_work() {
         .expect("the ticket will be reviewed");
     assert!(next > 100 && next <= 100 + 5_000, "{next}");
 }
+
+/// Regression: a time near `u64::MAX` saturated a parked ticket's wake time into the "due"
+/// marker and panicked. Times past `MAX_TIME_MS` are refused; times up to it work.
+#[test]
+fn times_past_the_limit_are_refused_not_a_panic() {
+    let mut harness = Harness::new(Config::default());
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    assert_eq!(
+        harness.matcher.tick(u64::MAX - 100),
+        Err(matchwright_ecs::TickError::TimeOutOfRange {
+            given_ms: u64::MAX - 100
+        })
+    );
+    harness.matcher.tick(matchwright_ecs::MAX_TIME_MS).unwrap();
+    harness.matcher.tick(matchwright_ecs::MAX_TIME_MS).unwrap();
+    assert!(
+        harness
+            .matcher
+            .drain_events()
+            .any(|e| matches!(e, Event::TicketQueued { .. }))
+    );
+}
+
+/// Regression: once everyone had accepted earlier in the tick, a Cancel (or party change, or a
+/// decline of a session) for that match did nothing and said nothing.
+#[test]
+fn commands_for_a_match_already_starting_are_refused() {
+    let mut harness = Harness::new(acceptance_duel(10_000));
+    harness.solo(1, "duel", 1500.0, EU);
+    harness.solo(2, "duel", 1500.0, EU);
+    let events = harness.tick(100);
+    let (match_id, _) = proposals(&events)[0].clone();
+    for player in [1, 2] {
+        harness.submit(Command::AcceptMatch {
+            match_id,
+            player: PlayerId(player),
+        });
+    }
+    let cancel = harness.submit(Command::Cancel {
+        ticket: TicketId(1),
+    });
+    harness.tick(100);
+    assert!(matches!(
+        harness.rejection(cancel),
+        Some(RejectReason::WrongMatchPhase {
+            phase: matchwright_ecs::event::MatchPhaseName::Starting,
+            ..
+        })
+    ));
+    assert_eq!(
+        harness.formed().len(),
+        1,
+        "the match starts with both tickets"
+    );
+    harness.submit(Command::SessionReady { match_id });
+    harness.tick(100);
+    harness.submit(Command::EndSession { match_id });
+    let decline = harness.submit(Command::DeclineMatch {
+        match_id,
+        player: PlayerId(1),
+    });
+    harness.tick(100);
+    assert!(matches!(
+        harness.rejection(decline),
+        Some(RejectReason::WrongMatchPhase {
+            phase: matchwright_ecs::event::MatchPhaseName::Ending,
+            ..
+        })
+    ));
+}
+
+/// Regression: a requeued ticket kept its enqueue time but was matched again even when that
+/// made it older than its queue's maximum wait.
+#[test]
+fn a_requeued_ticket_past_its_max_wait_expires() {
+    let mut config = acceptance_duel(15_000);
+    config.queues[0].max_wait_ms = 10_000;
+    let mut harness = Harness::new(config);
+    harness.solo(1, "duel", 1500.0, EU);
+    harness.solo(2, "duel", 1500.0, EU);
+    let events = harness.tick(100);
+    let (match_id, _) = proposals(&events)[0].clone();
+    harness.submit(Command::AcceptMatch {
+        match_id,
+        player: PlayerId(2),
+    });
+    harness.tick(100);
+    harness.solo(3, "duel", 1500.0, EU);
+    let events = harness.run_until(15_200, 100);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TicketRemoved {
+            ticket: TicketId(2),
+            reason: RemovalReason::Expired,
+            ..
+        }
+    )));
+    assert!(
+        proposals(&events)
+            .iter()
+            .all(|(_, s)| s.tickets().all(|t| t.waited_ms < 10_000))
+    );
+}
+
+/// Regression: the shared timer budget always went to the first queue, so a later queue's
+/// tickets could go unserved (never woken, never expired) while the first stayed busy.
+#[test]
+fn the_timer_budget_serves_every_queue() {
+    let duel = |name: &str| QueueConfig {
+        name: name.into(),
+        max_wait_ms: 30_000,
+        ..duel()
+    };
+    let mut config = Config {
+        queues: vec![duel("a"), duel("b")],
+        ..Config::default()
+    };
+    config.limits.max_timer_wakes_per_tick = 1;
+    let mut harness = Harness::new(config);
+    harness.solo(1, "b", 1500.0, EU);
+    // Queue "a" gets a ticket nobody can match every second, so it always has timers due.
+    for second in 0..40_u64 {
+        harness.solo(100 + second, "a", 2_000.0 * (second + 1) as f64, EU);
+        harness.tick(1_000);
+    }
+    assert!(harness.events.iter().any(|e| matches!(
+        e,
+        Event::TicketRemoved { ticket: TicketId(1), reason: RemovalReason::Expired, waited_ms }
+            if *waited_ms <= 33_000
+    )));
+}
+
+/// A party member never queues apart from the party: a queued player cannot join or create one.
+#[test]
+fn a_queued_player_cannot_join_a_party() {
+    let mut harness = Harness::new(Config::default());
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    harness.tick(100);
+    let create = harness.submit(Command::CreateParty {
+        party: PartyId(1),
+        leader: PlayerId(1),
+    });
+    harness.submit(Command::CreateParty {
+        party: PartyId(2),
+        leader: PlayerId(2),
+    });
+    let join = harness.submit(Command::JoinParty {
+        party: PartyId(2),
+        player: PlayerId(1),
+    });
+    harness.tick(100);
+    assert!(matches!(
+        harness.rejection(create),
+        Some(RejectReason::PlayerAlreadyQueued { .. })
+    ));
+    assert!(matches!(
+        harness.rejection(join),
+        Some(RejectReason::PlayerAlreadyQueued { .. })
+    ));
+}

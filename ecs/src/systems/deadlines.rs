@@ -85,7 +85,8 @@ pub fn expire_backfill_requests(world: &mut World) {
 
 /// Tickets whose wake time came: expired ones leave; the others get their accepted regions
 /// brought up to date and become due. Tickets at the front of the due set (the oldest) that
-/// have waited the queue's maximum expire too.
+/// have waited the queue's maximum expire too. At most `limits.max_timer_wakes_per_tick` in
+/// all; the queue served first rotates from tick to tick.
 pub fn wake_tickets(world: &mut World) {
     let now = now_ms(world);
     let mut budget = world
@@ -94,7 +95,10 @@ pub fn wake_tickets(world: &mut World) {
         .limits
         .max_timer_wakes_per_tick as usize;
     let queue_count = world.resource::<Pools>().0.len();
-    for queue_index in 0..queue_count {
+    // The budget is shared; the queue served first rotates each tick so none is starved.
+    let first = (world.resource::<crate::resources::Clock>().ticks % queue_count as u64) as usize;
+    for offset in 0..queue_count {
+        let queue_index = (first + offset) % queue_count;
         let max_wait_ms = world.resource::<Settings>().queue(queue_index).max_wait_ms;
         // The due set is oldest first: expired tickets are at its front.
         while budget > 0 {

@@ -328,20 +328,27 @@ fn cancel(world: &mut World, ticket: TicketId) -> Result<(), RejectReason> {
         .get(&ticket)
         .copied()
         .ok_or(RejectReason::UnknownTicket { ticket })?;
-    take_ticket_away(world, entity, RemovalReason::Cancelled);
-    Ok(())
+    take_ticket_away(world, entity, RemovalReason::Cancelled)
 }
 
 /// Removes a ticket wherever it is: from its queue at once, or, if its match awaits acceptance,
-/// by cancelling that match (its players count as declining).
-fn take_ticket_away(world: &mut World, entity: Entity, reason: RemovalReason) {
+/// by cancelling that match (its players count as declining). Refused if its match is already
+/// starting (everyone accepted earlier in this tick).
+fn take_ticket_away(
+    world: &mut World,
+    entity: Entity,
+    reason: RemovalReason,
+) -> Result<(), RejectReason> {
     match world.get::<Ticket>(entity).map(|ticket| ticket.state) {
-        Some(TicketState::Queued) => world_ops::remove_ticket(world, entity, reason),
+        Some(TicketState::Queued) => {
+            world_ops::remove_ticket(world, entity, reason);
+            Ok(())
+        }
         Some(TicketState::Proposed(match_entity)) => {
             let declined = world_ops::ticket_player_ids(world, entity);
-            cancel_proposal(world, match_entity, declined, Some((entity, reason)));
+            cancel_proposal(world, match_entity, declined, Some((entity, reason)))
         }
-        None => {}
+        None => Ok(()),
     }
 }
 
@@ -411,6 +418,7 @@ fn create_party(world: &mut World, party: PartyId, leader: PlayerId) -> Result<(
             party: existing,
         });
     }
+    check_not_queued(world, leader)?;
     let player = player_entity(world, leader);
     let mut members = SmallVec::new();
     members.push(player);
@@ -432,14 +440,34 @@ fn create_party(world: &mut World, party: PartyId, leader: PlayerId) -> Result<(
     Ok(())
 }
 
-/// The party's members are queued or in a match.
+/// The party is queued (its members are in its ticket, queued or proposed). A party whose
+/// members are playing a session may still change: it is not queued.
 fn party_is_busy(world: &World, party: Entity) -> bool {
     world.get::<Party>(party).is_some_and(|party| {
-        party
-            .members
-            .iter()
-            .any(|member| world.get::<Player>(*member).is_some_and(Player::is_busy))
+        party.members.iter().any(|member| {
+            world
+                .get::<Player>(*member)
+                .is_some_and(|player| player.ticket.is_some())
+        })
     })
+}
+
+/// Refuses a player who is queued: a party member never queues apart from the party.
+fn check_not_queued(world: &World, player: PlayerId) -> Result<(), RejectReason> {
+    let Some(entity) = world.resource::<Directory>().players.get(&player) else {
+        return Ok(());
+    };
+    match world
+        .get::<Player>(*entity)
+        .and_then(|found| found.ticket)
+        .and_then(|ticket| world.get::<Ticket>(ticket))
+    {
+        Some(ticket) => Err(RejectReason::PlayerAlreadyQueued {
+            player,
+            ticket: ticket.id,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A queued party's ticket. All members of a queued party are in its one ticket (a party
@@ -461,6 +489,7 @@ fn join_party(world: &mut World, party: PartyId, player: PlayerId) -> Result<(),
     if party_is_busy(world, entity) {
         return Err(RejectReason::PartyBusy { party });
     }
+    check_not_queued(world, player)?;
     let max = world.resource::<Settings>().config.limits.max_party_size;
     let size = world.get::<Party>(entity).map_or(0, |p| p.members.len());
     if size >= usize::from(max) {
@@ -483,7 +512,8 @@ fn leave_party(world: &mut World, party: PartyId, player: PlayerId) -> Result<()
         return Err(RejectReason::NotInParty { player, party });
     }
     if let Some(ticket) = party_ticket(world, entity, party) {
-        take_ticket_away(world, ticket, RemovalReason::PartyChanged);
+        take_ticket_away(world, ticket, RemovalReason::PartyChanged)
+            .map_err(|_| RejectReason::PartyBusy { party })?;
     }
     let member = world.resource::<Directory>().players[&player];
     set_party(world, member, None);
@@ -517,7 +547,8 @@ fn leave_party(world: &mut World, party: PartyId, player: PlayerId) -> Result<()
 fn disband_party(world: &mut World, party: PartyId) -> Result<(), RejectReason> {
     let entity = party_entity(world, party)?;
     if let Some(ticket) = party_ticket(world, entity, party) {
-        take_ticket_away(world, ticket, RemovalReason::PartyChanged);
+        take_ticket_away(world, ticket, RemovalReason::PartyChanged)
+            .map_err(|_| RejectReason::PartyBusy { party })?;
     }
     let members = world
         .get::<Party>(entity)
@@ -628,35 +659,28 @@ fn decline_match(
 ) -> Result<(), RejectReason> {
     let entity = match_entity(world, match_id)?;
     member_of_match(world, entity, match_id, player)?;
-    if !matches!(
-        world.get::<MatchPhase>(entity),
-        Some(MatchPhase::AwaitingAcceptance { .. } | MatchPhase::Closing)
-    ) {
-        return Err(wrong_phase(world, entity, match_id));
-    }
-    cancel_proposal(world, entity, vec![player], None);
-    Ok(())
+    cancel_proposal(world, entity, vec![player], None)
 }
 
 /// Marks a proposed match as falling through (resolved in the resolve phase). If it is already
-/// falling through this tick, the new decliners join the earlier ones.
+/// falling through this tick, the new decliners join the earlier ones. Refused for a match that
+/// is starting (everyone accepted) or ending (a session, not a proposal).
 pub fn cancel_proposal(
     world: &mut World,
     match_entity: Entity,
     declined: Vec<PlayerId>,
     cancelled: Option<(Entity, RemovalReason)>,
-) {
-    let phase = world.get::<MatchPhase>(match_entity).cloned();
-    match phase {
+) -> Result<(), RejectReason> {
+    let match_id = world
+        .get::<Match>(match_entity)
+        .expect("a match entity has Match")
+        .id;
+    match world.get::<MatchPhase>(match_entity).cloned() {
         Some(MatchPhase::AwaitingAcceptance {
             deadline_ms,
             accepted,
             tickets,
         }) => {
-            let match_id = world
-                .get::<Match>(match_entity)
-                .expect("a match entity has Match")
-                .id;
             world
                 .resource_mut::<MatchDeadlines>()
                 .0
@@ -675,19 +699,23 @@ pub fn cancel_proposal(
                     cancelled: cancelled.into_iter().collect(),
                     timed_out: false,
                 });
+            Ok(())
         }
-        Some(MatchPhase::Closing) => {
+        _ => {
             let mut pending = world.resource_mut::<ProposalsToCancel>();
-            if let Some(entry) = pending
+            match pending
                 .0
                 .iter_mut()
                 .find(|entry| entry.match_entity == match_entity)
             {
-                entry.declined.extend(declined);
-                entry.cancelled.extend(cancelled);
+                Some(entry) => {
+                    entry.declined.extend(declined);
+                    entry.cancelled.extend(cancelled);
+                    Ok(())
+                }
+                None => Err(wrong_phase(world, match_entity, match_id)),
             }
         }
-        _ => {}
     }
 }
 

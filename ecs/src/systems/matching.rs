@@ -280,6 +280,16 @@ impl Matching<'_, '_> {
                 break;
             }
             attempts += 1;
+            let entry = *self.pools.0[queue_index]
+                .get(&due.key)
+                .expect("due tickets are queued");
+            if entry.waited_ms(now) >= self.settings.queue(queue_index).max_wait_ms {
+                // Expired but not yet taken out (the timer budget ran out this tick): it leaves
+                // at the next tick's timers, and is matched with nobody meanwhile.
+                let regions = entry.regions;
+                self.pools.0[queue_index].park(&due.key, now.saturating_add(1), regions);
+                continue;
+            }
             match self.try_anchor(queue_index, due.key, now) {
                 Ok(plan) => {
                     self.commit(queue_index, plan, now);
@@ -334,7 +344,9 @@ impl Matching<'_, '_> {
         let walk = walk_outward(pool, anchor_key, anchor.rating, anchor.window)
             .take(usize::from(queue.max_candidates_per_anchor));
         for (key, candidate_entry) in walk {
-            if candidate_entry.regions & entry.regions == 0 {
+            if candidate_entry.regions & entry.regions == 0
+                || candidate_entry.waited_ms(now) >= queue.max_wait_ms
+            {
                 continue;
             }
             let candidate = Candidate::new(*key, *candidate_entry, queue, now);
@@ -599,5 +611,7 @@ pub fn next_review_ms(
         wake = wake.min(entry.enqueued_at_ms.saturating_add(opens));
     }
     wake = wake.min(entry.enqueued_at_ms.saturating_add(queue.max_wait_ms));
-    wake.max(now_ms + 1)
+    // Time and durations are bounded (MAX_TIME_MS, MAX_DURATION_MS), so this never reaches the
+    // DUE marker; the clamp keeps it so whatever the inputs.
+    wake.max(now_ms.saturating_add(1)).min(pool::DUE - 1)
 }

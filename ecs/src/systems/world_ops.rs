@@ -87,7 +87,8 @@ pub fn remove_ticket(world: &mut World, entity: Entity, reason: RemovalReason) {
     });
 }
 
-/// Puts a proposed ticket back in its queue with its original enqueue time, due at once.
+/// Puts a proposed ticket back in its queue with its original enqueue time, due at once; or,
+/// if it has waited its queue's maximum meanwhile, takes it out as expired.
 pub fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
     let now = now_ms(world);
     let Some(mut ticket) = world.get_mut::<Ticket>(entity) else {
@@ -95,16 +96,19 @@ pub fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
     };
     ticket.state = TicketState::Queued;
     let ticket = ticket.clone();
-    let (key, entry) = {
-        let settings = world.resource::<Settings>();
-        pool_entry(
-            settings.queue(usize::from(ticket.queue)),
-            entity,
-            &ticket,
-            now,
-        )
+    let (key, entry, expired) = {
+        let queue = world
+            .resource::<Settings>()
+            .queue(usize::from(ticket.queue));
+        let (key, entry) = pool_entry(queue, entity, &ticket, now);
+        let expired = ticket.enqueued_at_ms.saturating_add(queue.max_wait_ms) <= now;
+        (key, entry, expired)
     };
     world.resource_mut::<Pools>().0[usize::from(ticket.queue)].insert_due(key, entry);
+    if expired {
+        remove_ticket(world, entity, RemovalReason::Expired);
+        return;
+    }
     world.resource_mut::<Outbox>().push(Event::TicketRequeued {
         ticket: ticket.id,
         match_id,
