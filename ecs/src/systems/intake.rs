@@ -738,21 +738,7 @@ fn session_ready(world: &mut World, match_id: MatchId) -> Result<(), RejectReaso
     let MatchPhase::Allocating { deadline_ms } = phase else {
         return Ok(()); // Already active: ready twice changes nothing.
     };
-    let timeout = world
-        .resource::<Settings>()
-        .config
-        .sessions
-        .heartbeat_timeout_ms;
-    let new_deadline = now_ms(world).saturating_add(timeout);
-    world
-        .resource_mut::<MatchDeadlines>()
-        .0
-        .reschedule(deadline_ms, new_deadline, match_id);
-    *world
-        .get_mut::<MatchPhase>(entity)
-        .expect("the session was just read") = MatchPhase::Active {
-        deadline_ms: new_deadline,
-    };
+    keep_alive(world, entity, match_id, deadline_ms);
     world
         .resource_mut::<Outbox>()
         .push(Event::SessionActive { match_id });
@@ -764,22 +750,25 @@ fn heartbeat(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
     let MatchPhase::Active { deadline_ms } = phase else {
         return Err(wrong_phase(world, entity, match_id));
     };
+    keep_alive(world, entity, match_id, deadline_ms);
+    Ok(())
+}
+
+/// Makes the session active with a fresh heartbeat deadline, replacing the one at `old_ms`.
+fn keep_alive(world: &mut World, entity: Entity, match_id: MatchId, old_ms: u64) {
     let timeout = world
         .resource::<Settings>()
         .config
         .sessions
         .heartbeat_timeout_ms;
-    let new_deadline = now_ms(world).saturating_add(timeout);
+    let deadline_ms = now_ms(world).saturating_add(timeout);
     world
         .resource_mut::<MatchDeadlines>()
         .0
-        .reschedule(deadline_ms, new_deadline, match_id);
-    *world
-        .get_mut::<MatchPhase>(entity)
-        .expect("the session was just read") = MatchPhase::Active {
-        deadline_ms: new_deadline,
-    };
-    Ok(())
+        .reschedule(old_ms, deadline_ms, match_id);
+    if let Some(mut phase) = world.get_mut::<MatchPhase>(entity) {
+        *phase = MatchPhase::Active { deadline_ms };
+    }
 }
 
 /// Marks a running session to close at the end of the tick.

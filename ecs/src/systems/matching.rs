@@ -290,7 +290,7 @@ impl Matching<'_, '_> {
                 self.pools.0[queue_index].park(&due.key, now.saturating_add(1), regions);
                 continue;
             }
-            match self.try_anchor(queue_index, due.key, now) {
+            match self.try_anchor(queue_index, due.key, entry, now) {
                 Ok(plan) => {
                     self.commit(queue_index, plan, now);
                     formed += 1;
@@ -318,11 +318,11 @@ impl Matching<'_, '_> {
         &self,
         queue_index: usize,
         anchor_key: PoolKey,
+        mut entry: PoolEntry,
         now: u64,
     ) -> Result<MatchPlan, u32> {
         let queue = self.settings.queue(queue_index);
         let pool = &self.pools.0[queue_index];
-        let mut entry = *pool.get(&anchor_key).expect("due tickets are queued");
         let pings = &self
             .tickets
             .get(entry.entity)

@@ -91,23 +91,24 @@ pub fn remove_ticket(world: &mut World, entity: Entity, reason: RemovalReason) {
 /// if it has waited its queue's maximum meanwhile, takes it out as expired.
 pub fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
     let now = now_ms(world);
-    let Some(mut ticket) = world.get_mut::<Ticket>(entity) else {
+    let Some(ticket) = world.get::<Ticket>(entity).cloned() else {
         return;
     };
-    ticket.state = TicketState::Queued;
-    let ticket = ticket.clone();
-    let (key, entry, expired) = {
-        let queue = world
-            .resource::<Settings>()
-            .queue(usize::from(ticket.queue));
-        let (key, entry) = pool_entry(queue, entity, &ticket, now);
-        let expired = ticket.enqueued_at_ms.saturating_add(queue.max_wait_ms) <= now;
-        (key, entry, expired)
-    };
-    world.resource_mut::<Pools>().0[usize::from(ticket.queue)].insert_due(key, entry);
-    if expired {
+    let queue = usize::from(ticket.queue);
+    let max_wait_ms = world.resource::<Settings>().queue(queue).max_wait_ms;
+    if ticket.enqueued_at_ms.saturating_add(max_wait_ms) <= now {
         remove_ticket(world, entity, RemovalReason::Expired);
         return;
+    }
+    let (key, entry) = pool_entry(
+        world.resource::<Settings>().queue(queue),
+        entity,
+        &ticket,
+        now,
+    );
+    world.resource_mut::<Pools>().0[queue].insert_due(key, entry);
+    if let Some(mut found) = world.get_mut::<Ticket>(entity) {
+        found.state = TicketState::Queued;
     }
     world.resource_mut::<Outbox>().push(Event::TicketRequeued {
         ticket: ticket.id,
