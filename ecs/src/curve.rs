@@ -110,11 +110,6 @@ impl Curve {
         }
     }
 
-    /// The final value, reached after [`Curve::settles_after_ms`].
-    pub fn final_value(&self) -> f64 {
-        self.value_at(self.settles_after_ms())
-    }
-
     /// The least waiting time at which the curve has reached `target` (gone at least as far as
     /// `target` in `direction`), or `None` if it never does.
     ///

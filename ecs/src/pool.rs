@@ -308,13 +308,6 @@ impl QueuePool {
         self.by_rating.iter()
     }
 
-    /// Whether `key` is in the due set.
-    pub fn is_due(&self, key: &PoolKey) -> bool {
-        self.by_rating
-            .get(key)
-            .is_some_and(|entry| entry.wake_at_ms == DUE)
-    }
-
     /// Whether `(wake_at_ms, key)` is among the wake timers.
     pub fn has_wake(&self, wake_at_ms: u64, key: &PoolKey) -> bool {
         self.wakes.contains(&(wake_at_ms, *key))

@@ -61,11 +61,6 @@ impl<K: Ord + Copy> DeadlineQueue<K> {
     pub fn is_empty(&self) -> bool {
         self.deadlines.is_empty()
     }
-
-    /// Whether this exact deadline is set.
-    pub fn contains(&self, at_ms: u64, key: K) -> bool {
-        self.deadlines.contains(&(at_ms, key))
-    }
 }
 
 #[cfg(test)]

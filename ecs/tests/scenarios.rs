@@ -453,13 +453,18 @@ fn proposals(events: &[Event]) -> Vec<(MatchId, Arc<MatchSummary>)> {
         .collect()
 }
 
-#[test]
-fn acceptance_by_everyone_starts_the_session() {
-    let mut harness = Harness::new(acceptance_duel(10_000));
+/// Queues two equal solos in an acceptance duel and returns the match proposed to them.
+fn propose_duel(harness: &mut Harness) -> MatchId {
     harness.solo(1, "duel", 1500.0, EU);
     harness.solo(2, "duel", 1500.0, EU);
     let events = harness.tick(100);
-    let (match_id, _) = proposals(&events)[0].clone();
+    proposals(&events)[0].0
+}
+
+#[test]
+fn acceptance_by_everyone_starts_the_session() {
+    let mut harness = Harness::new(acceptance_duel(10_000));
+    let match_id = propose_duel(&mut harness);
     assert!(harness.formed().is_empty());
     for player in [1, 2] {
         harness.submit(Command::AcceptMatch {
@@ -475,10 +480,7 @@ fn acceptance_by_everyone_starts_the_session() {
 #[test]
 fn a_decliner_leaves_and_the_others_go_back_keeping_their_wait() {
     let mut harness = Harness::new(acceptance_duel(10_000));
-    harness.solo(1, "duel", 1500.0, EU);
-    harness.solo(2, "duel", 1500.0, EU);
-    let events = harness.tick(100);
-    let (match_id, _) = proposals(&events)[0].clone();
+    let match_id = propose_duel(&mut harness);
     harness.submit(Command::AcceptMatch {
         match_id,
         player: PlayerId(1),
@@ -518,10 +520,7 @@ fn a_decliner_leaves_and_the_others_go_back_keeping_their_wait() {
 #[test]
 fn players_who_do_not_answer_in_time_leave_the_queue() {
     let mut harness = Harness::new(acceptance_duel(5_000));
-    harness.solo(1, "duel", 1500.0, EU);
-    harness.solo(2, "duel", 1500.0, EU);
-    let events = harness.tick(100);
-    let (match_id, _) = proposals(&events)[0].clone();
+    let match_id = propose_duel(&mut harness);
     harness.submit(Command::AcceptMatch {
         match_id,
         player: PlayerId(2),
@@ -1180,10 +1179,7 @@ fn times_past_the_limit_are_refused_not_a_panic() {
 #[test]
 fn commands_for_a_match_already_starting_are_refused() {
     let mut harness = Harness::new(acceptance_duel(10_000));
-    harness.solo(1, "duel", 1500.0, EU);
-    harness.solo(2, "duel", 1500.0, EU);
-    let events = harness.tick(100);
-    let (match_id, _) = proposals(&events)[0].clone();
+    let match_id = propose_duel(&mut harness);
     for player in [1, 2] {
         harness.submit(Command::AcceptMatch {
             match_id,
@@ -1230,10 +1226,7 @@ fn a_requeued_ticket_past_its_max_wait_expires() {
     let mut config = acceptance_duel(15_000);
     config.queues[0].max_wait_ms = 10_000;
     let mut harness = Harness::new(config);
-    harness.solo(1, "duel", 1500.0, EU);
-    harness.solo(2, "duel", 1500.0, EU);
-    let events = harness.tick(100);
-    let (match_id, _) = proposals(&events)[0].clone();
+    let match_id = propose_duel(&mut harness);
     harness.submit(Command::AcceptMatch {
         match_id,
         player: PlayerId(2),
