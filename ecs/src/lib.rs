@@ -44,6 +44,7 @@ pub mod invariants;
 pub mod pool;
 pub mod rating;
 pub mod resources;
+pub mod snapshot;
 pub mod systems;
 pub mod teams;
 pub mod timers;
@@ -60,6 +61,7 @@ pub use curve::Curve;
 pub use event::{Event, MatchSummary, RejectReason};
 pub use ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
 pub use rating::Rating;
+pub use snapshot::{Snapshot, SnapshotError};
 
 use resources::{
     BackfillDeadlines, Clock, Directory, Inbox, MatchDeadlines, MatchIds, MatchesToStart,
@@ -100,6 +102,26 @@ impl fmt::Display for SubmitError {
 }
 
 impl std::error::Error for SubmitError {}
+
+/// Why `Matcher::restore` failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RestoreError {
+    /// The config is not valid.
+    Config(ConfigError),
+    /// The snapshot does not fit the config or itself.
+    Snapshot(SnapshotError),
+}
+
+impl fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(error) => write!(f, "{error}"),
+            Self::Snapshot(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for RestoreError {}
 
 /// The latest time `tick` accepts: 2^62 ms (about 146 million years), so that time plus any
 /// configured duration (at most `config::MAX_DURATION_MS`) never overflows.
@@ -205,6 +227,30 @@ impl Matcher {
     /// A matcher with no tickets, at time 0. The config is validated first.
     pub fn new(config: Config, seed: u64) -> Result<Self, ConfigError> {
         config.validate()?;
+        Ok(Self::build(config, seed))
+    }
+
+    /// A matcher at the state a snapshot holds, under `config` (validated first). The config
+    /// need not be the one in force when the snapshot was taken, but it must still have every
+    /// queue and region the snapshot's tickets and matches refer to (by position). Given the
+    /// same config, the restored matcher emits exactly what the original would have: see
+    /// [`snapshot`].
+    pub fn restore(config: Config, snapshot: &Snapshot) -> Result<Self, RestoreError> {
+        config.validate().map_err(RestoreError::Config)?;
+        let mut matcher = Self::build(config, 0);
+        snapshot::import(&mut matcher.world, snapshot).map_err(RestoreError::Snapshot)?;
+        #[cfg(debug_assertions)]
+        invariants::check_world(&mut matcher.world);
+        Ok(matcher)
+    }
+
+    /// The whole state, for storage: see [`snapshot`]. Taken between ticks, with no command
+    /// waiting and every event drained.
+    pub fn snapshot(&self) -> Result<Snapshot, SnapshotError> {
+        snapshot::export(&self.world)
+    }
+
+    fn build(config: Config, seed: u64) -> Self {
         let mut world = World::new();
         world.insert_resource(Pools(
             (0..config.queues.len())
@@ -231,7 +277,7 @@ impl Matcher {
         if let Err(error) = schedule.initialize(&mut world) {
             panic!("the tick schedule does not build: {error}");
         }
-        Ok(Self { world, schedule })
+        Self { world, schedule }
     }
 
     /// Queues a command for the next tick and returns its sequence number. A command beyond

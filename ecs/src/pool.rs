@@ -210,6 +210,22 @@ impl QueuePool {
         self.players += u64::from(entry.players);
     }
 
+    /// Adds a ticket as it was when a snapshot was taken: due if `entry.wake_at_ms` is
+    /// [`DUE`], else waiting to wake then.
+    pub fn restore(&mut self, key: PoolKey, entry: PoolEntry) {
+        let previous = self.by_rating.insert(key, entry);
+        assert!(previous.is_none(), "{key:?} queued twice");
+        if entry.wake_at_ms == DUE {
+            self.due.insert(DueKey {
+                enqueued_at_ms: entry.enqueued_at_ms,
+                key,
+            });
+        } else {
+            self.wakes.insert((entry.wake_at_ms, key));
+        }
+        self.players += u64::from(entry.players);
+    }
+
     /// Removes a ticket, wherever it waits.
     pub fn remove(&mut self, key: &PoolKey) -> Option<PoolEntry> {
         let entry = self.by_rating.remove(key)?;
