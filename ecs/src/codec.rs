@@ -126,10 +126,29 @@ impl EventHasher {
         self.events
     }
 
+    /// The hash so far.
+    pub fn digest(&self) -> [u8; 32] {
+        *self.hasher.finalize().as_bytes()
+    }
+
     /// The hash so far, in hex.
     pub fn hex(&self) -> String {
         self.hasher.finalize().to_hex().to_string()
     }
+}
+
+/// Links one tick's event hash onto the hash of everything before it, so that one value
+/// (kept in every journal entry) stands for the whole event stream up to that tick.
+pub fn chain_hash(previous: &[u8; 32], tick: &[u8; 32]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(previous);
+    hasher.update(tick);
+    *hasher.finalize().as_bytes()
+}
+
+/// Hex of a hash.
+pub fn hex(hash: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*hash).to_hex().to_string()
 }
 
 #[cfg(test)]

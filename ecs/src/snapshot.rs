@@ -33,8 +33,8 @@ use crate::ids::{MatchId, PartyId, PlayerId, TicketId};
 use crate::pool::{PoolEntry, PoolKey};
 use crate::rating::Rating;
 use crate::resources::{
-    BackfillDeadlines, Clock, Directory, Inbox, MatchDeadlines, MatchIds, Outbox, Pools,
-    SeededRng, Settings,
+    BackfillDeadlines, Clock, Directory, Inbox, MatchDeadlines, MatchIds, Outbox, Pools, SeededRng,
+    Settings,
 };
 
 /// The matcher's state between two ticks. See the module comment.
@@ -275,7 +275,9 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
         .players
         .values()
         .map(|entity| {
-            let player = world.get::<Player>(*entity).expect("directory entry exists");
+            let player = world
+                .get::<Player>(*entity)
+                .expect("directory entry exists");
             PlayerRecord {
                 id: player.id,
                 rating: player.rating,
@@ -308,7 +310,9 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
         .tickets
         .values()
         .map(|entity| {
-            let ticket = world.get::<Ticket>(*entity).expect("directory entry exists");
+            let ticket = world
+                .get::<Ticket>(*entity)
+                .expect("directory entry exists");
             let (proposed_in, pool) = match ticket.state {
                 TicketState::Proposed(in_match) => (Some(match_id(in_match)), None),
                 TicketState::Queued => {
@@ -344,7 +348,10 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
     let mut matches = Vec::with_capacity(directory.matches.len());
     for entity in directory.matches.values() {
         let found = *world.get::<Match>(*entity).expect("directory entry exists");
-        let phase = match world.get::<MatchPhase>(*entity).expect("a match has a phase") {
+        let phase = match world
+            .get::<MatchPhase>(*entity)
+            .expect("a match has a phase")
+        {
             MatchPhase::AwaitingAcceptance {
                 deadline_ms,
                 accepted,
@@ -364,7 +371,9 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
                 panic!("{} is {transient:?} between ticks", found.id)
             }
         };
-        let roster = world.get::<MatchRoster>(*entity).expect("a match has a roster");
+        let roster = world
+            .get::<MatchRoster>(*entity)
+            .expect("a match has a roster");
         matches.push(MatchRecordState {
             id: found.id,
             queue: found.queue,
@@ -619,7 +628,10 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
             .schedule(deadline_ms, record.id);
         let mut match_entity = world.entity_mut(entity);
         *match_entity.get_mut::<MatchPhase>().expect("just spawned") = phase;
-        match_entity.get_mut::<MatchRoster>().expect("just spawned").teams = teams;
+        match_entity
+            .get_mut::<MatchRoster>()
+            .expect("just spawned")
+            .teams = teams;
         if let Some(request) = &record.backfill {
             match_entity.insert(BackfillRequest {
                 open_slots: request.open_slots.clone(),

@@ -1,0 +1,187 @@
+//! The records the store keeps, as plain serde types encoded by `matchwright_ecs::codec` (the
+//! one bincode module, with its format version byte). Our ids only; no bevy entity.
+
+use matchwright_ecs::{Command, MatchId, PlayerId, Rating};
+use serde::{Deserialize, Serialize};
+
+/// One tick in the journal: what went in, and a hash of what came out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The tick's number (the matcher's tick count after it ran).
+    pub tick: u64,
+    /// The time given to the tick.
+    pub now_ms: u64,
+    /// Every command submitted for the tick, in submission order (rejected ones too: a
+    /// rejection is an output).
+    pub commands: Vec<Command>,
+    /// How many events the tick emitted.
+    pub events: u64,
+    /// The hash of the tick's events (`codec::EventHasher` over them, in order).
+    pub event_hash: [u8; 32],
+    /// The hash of the whole event stream up to and including this tick
+    /// (`codec::chain_hash(previous chain, event_hash)`).
+    pub chain_hash: [u8; 32],
+}
+
+/// An account of the server's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The player it is.
+    pub player: PlayerId,
+    /// The login name (unique).
+    pub username: String,
+    /// The password hash (PHC string, e.g. argon2id).
+    pub password_hash: String,
+    /// The name others see.
+    pub display_name: String,
+    /// Preferred regions, best first.
+    pub regions: Vec<String>,
+    /// When it was created.
+    pub created_at_ms: u64,
+}
+
+/// A refresh token, kept by the hash of its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    /// Whose.
+    pub player: PlayerId,
+    /// Its family: every token rotated from one login. Reusing a rotated token revokes the family.
+    pub family: u64,
+    /// When it stops being valid.
+    pub expires_at_ms: u64,
+    /// Whether it has been rotated (used once) already.
+    pub rotated: bool,
+}
+
+/// A player's rating in one mode and season.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RatingRecord {
+    /// The rating.
+    pub rating: Rating,
+    /// Rated games played.
+    pub games: u64,
+    /// When it last changed.
+    pub updated_at_ms: u64,
+}
+
+/// Where a match is, as the store knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MatchState {
+    /// Proposed, waiting for acceptance.
+    Proposed,
+    /// Cancelled before it started (declined or timed out).
+    Cancelled,
+    /// Formed; waiting for a game server.
+    Allocating,
+    /// Being played.
+    Active,
+    /// Ended (with or without a result).
+    Ended,
+    /// Given up (allocation or heartbeat timed out).
+    Abandoned,
+}
+
+impl MatchState {
+    /// The name stored in Postgres.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proposed => "proposed",
+            Self::Cancelled => "cancelled",
+            Self::Allocating => "allocating",
+            Self::Active => "active",
+            Self::Ended => "ended",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    /// Whether the match is over (it can be pruned with the journal).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Cancelled | Self::Ended | Self::Abandoned)
+    }
+}
+
+/// A match and its session, as the store keeps it for the server and the mirror.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatchRow {
+    /// The match.
+    pub match_id: MatchId,
+    /// Its queue.
+    pub queue: String,
+    /// Its game mode.
+    pub mode: String,
+    /// Its region.
+    pub region: String,
+    /// When it formed.
+    pub formed_at_ms: u64,
+    /// Its quality.
+    pub quality: f64,
+    /// Its players: (player, team).
+    pub players: Vec<(PlayerId, u8)>,
+    /// Where it is.
+    pub state: MatchState,
+    /// When it last changed state.
+    pub updated_at_ms: u64,
+    /// Placements per team, when a result came.
+    pub placements: Option<Vec<u32>>,
+}
+
+/// One row for the Postgres mirror, queued in the outbox in the same transaction as the state
+/// change it mirrors. Upserts: applying a row twice, or an older row after a newer one of the
+/// same key, is harmless (see `mirror`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MirrorRow {
+    /// An account (the `players` table).
+    Player {
+        /// The player.
+        player: PlayerId,
+        /// Login name.
+        username: String,
+        /// Display name.
+        display_name: String,
+        /// When created.
+        created_at_ms: u64,
+    },
+    /// A rating (the `ratings` table).
+    Rating {
+        /// The player.
+        player: PlayerId,
+        /// The mode.
+        mode: String,
+        /// The season.
+        season: String,
+        /// The rating.
+        record: RatingRecord,
+    },
+    /// A match, its players and its session (the `matches`, `match_players` and `sessions`
+    /// tables).
+    Match(MatchRow),
+    /// One player's result in one match (the `match_history` table).
+    History {
+        /// The player.
+        player: PlayerId,
+        /// The match.
+        match_id: MatchId,
+        /// The mode.
+        mode: String,
+        /// The player's team's placement (0 = first).
+        placement: u32,
+        /// Rating before.
+        before: Rating,
+        /// Rating after.
+        after: Rating,
+        /// When.
+        at_ms: u64,
+    },
+}
+
+impl MirrorRow {
+    /// Its kind, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Player { .. } => "player",
+            Self::Rating { .. } => "rating",
+            Self::Match(_) => "match",
+            Self::History { .. } => "history",
+        }
+    }
+}

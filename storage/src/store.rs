@@ -1,0 +1,1482 @@
+//! The redb store: tables, opening and recovery, the per-tick group commit, accounts, and the
+//! outbox the Postgres mirror drains. See the crate documentation for what is durable when.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use matchwright_ecs::codec::{self, EventHasher};
+use matchwright_ecs::event::RatingUpdate;
+use matchwright_ecs::{Command, Config, Event, MatchId, MatchSummary, Matcher, PlayerId, Snapshot};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
+    WriteTransaction,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{StoreError, from_redb};
+use crate::records::{
+    Account, JournalEntry, MatchRow, MatchState, MirrorRow, RatingRecord, RefreshToken,
+};
+
+/// The store format this build writes and reads. A file of another format is refused.
+pub const STORE_FORMAT: u32 = 1;
+const MAGIC: &[u8] = b"matchwright-store";
+
+const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+const JOURNAL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("journal");
+const SNAPSHOTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("snapshots");
+const ACCOUNTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("accounts");
+const USERNAMES: TableDefinition<'_, &str, u64> = TableDefinition::new("usernames");
+const REFRESH_TOKENS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("refresh_tokens");
+const RATINGS: TableDefinition<'_, (u64, &str, &str), &[u8]> = TableDefinition::new("ratings");
+const MATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("matches");
+const HISTORY: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::new("history");
+const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox");
+
+const FORMAT_KEY: &str = "format";
+const NEXT_OUTBOX_KEY: &str = "next_outbox";
+
+/// How the store behaves. Every bound says what happens when it is reached.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreOptions {
+    /// The season new ratings are kept under.
+    pub season: String,
+    /// A snapshot is written with the tick after this many ticks since the last one.
+    pub snapshot_every_ticks: u64,
+    /// ... or after this many journaled commands since the last one, whichever comes first.
+    /// Recovery replays at most about this many commands.
+    pub snapshot_every_commands: u64,
+    /// Journal entries and snapshots older than this may be pruned (the newest snapshot and
+    /// the journal after it are never pruned: recovery needs them). Finished matches older
+    /// than this leave the `matches` table too.
+    pub journal_keep_ms: u64,
+    /// Whether rows are queued for the Postgres mirror. Off when no mirror is configured: the
+    /// server then runs on redb alone and the outbox stays empty.
+    pub mirror: bool,
+    /// The outbox's bound, in rows. At the bound, [`Store::admission`] refuses new work
+    /// (nothing is dropped); a tick in flight still commits.
+    pub outbox_limit: u64,
+    /// Match history kept per player in redb (the oldest goes first; Postgres keeps all).
+    pub history_per_player: u64,
+    /// redb's page cache.
+    pub cache_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            season: "default".into(),
+            snapshot_every_ticks: 6_000,
+            snapshot_every_commands: 200_000,
+            journal_keep_ms: 60 * 60 * 1_000,
+            mirror: false,
+            outbox_limit: 1_000_000,
+            history_per_player: 500,
+            cache_bytes: 256 << 20,
+        }
+    }
+}
+
+/// A snapshot as stored: the matcher's state, the config it ran under (as TOML: the config's
+/// tagged enums need a self-describing format), and where the event chain stood.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StoredSnapshot {
+    tick: u64,
+    now_ms: u64,
+    chain_hash: [u8; 32],
+    config_toml: String,
+    state: Snapshot,
+}
+
+impl StoredSnapshot {
+    fn config(&self, path: &Path) -> Result<Config, StoreError> {
+        Config::from_toml_str(&self.config_toml).map_err(|error| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("snapshot {} holds a config that does not load: {error}", self.tick),
+        })
+    }
+}
+
+/// What opening the store found and did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Whether the store was created now.
+    pub created: bool,
+    /// The tick of the snapshot recovery started from.
+    pub snapshot_tick: u64,
+    /// Journal ticks replayed after it.
+    pub replayed_ticks: u64,
+    /// Commands in those ticks.
+    pub replayed_commands: u64,
+    /// The last committed tick: the matcher is at it.
+    pub last_tick: u64,
+    /// The event chain hash at that tick.
+    pub chain_hash: [u8; 32],
+    /// Whether the config given differs from the one stored (the matcher now runs under the
+    /// given one, from a fresh snapshot).
+    pub config_changed: bool,
+    /// Tickets queued in the recovered matcher.
+    pub queued_tickets: usize,
+    /// Time taken, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// A store and the matcher recovered from it.
+#[derive(Debug)]
+pub struct Opened {
+    /// The store.
+    pub store: Store,
+    /// The matcher, at the store's last committed tick.
+    pub matcher: Matcher,
+    /// What recovery did.
+    pub recovery: RecoveryReport,
+}
+
+/// One tick handed to [`Store::commit_tick`]: what went in and what came out.
+#[derive(Clone, Copy, Debug)]
+pub struct TickInput<'a> {
+    /// The tick's number (from `TickReport::tick`).
+    pub tick: u64,
+    /// The time given to `Matcher::tick`.
+    pub now_ms: u64,
+    /// Every command submitted for it, in order.
+    pub commands: &'a [Command],
+    /// Every event it emitted, in order.
+    pub events: &'a [Event],
+}
+
+/// What a commit wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitReport {
+    /// The tick committed.
+    pub tick: u64,
+    /// The chain hash after it.
+    pub chain_hash: [u8; 32],
+    /// Whether a snapshot went with it.
+    pub snapshot: bool,
+    /// Outbox rows queued.
+    pub outbox_rows: u64,
+}
+
+/// Why the store refuses new work now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backpressure {
+    /// The outbox is at its bound: Postgres has been away too long.
+    OutboxFull {
+        /// Rows waiting.
+        rows: u64,
+        /// The bound.
+        limit: u64,
+    },
+    /// A write failed; restart to recover.
+    Failed(String),
+}
+
+impl std::fmt::Display for Backpressure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::OutboxFull { rows, limit } => write!(
+                f,
+                "the Postgres mirror is {rows} rows behind (bound {limit}); new work is refused \
+                 until it catches up"
+            ),
+            Self::Failed(cause) => write!(f, "the store failed ({cause}); restart to recover"),
+        }
+    }
+}
+
+/// The store. One per data directory; the tick loop owns it.
+#[derive(Debug)]
+pub struct Store {
+    db: Arc<Database>,
+    path: PathBuf,
+    options: StoreOptions,
+    config: Config,
+    last_tick: u64,
+    last_now_ms: u64,
+    chain_hash: [u8; 32],
+    ticks_since_snapshot: u64,
+    commands_since_snapshot: u64,
+    next_outbox: u64,
+    outbox: Arc<OutboxCounter>,
+    failed: Option<String>,
+}
+
+/// Outbox rows waiting, shared with the mirror's reader.
+#[derive(Debug, Default)]
+struct OutboxCounter {
+    rows: AtomicU64,
+    warned_level: AtomicU64,
+}
+
+impl OutboxCounter {
+    fn add(&self, rows: u64, limit: u64) {
+        let now = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        self.report(now, limit);
+    }
+
+    fn remove(&self, rows: u64, limit: u64) {
+        let now = self
+            .rows
+            .fetch_sub(rows, Ordering::Relaxed)
+            .saturating_sub(rows);
+        self.report(now, limit);
+    }
+
+    fn report(&self, rows: u64, limit: u64) {
+        metrics::gauge!("matchwright_outbox_rows").set(rows as f64);
+        // A log line each time the backlog crosses another tenth of the bound (and when it
+        // is back under a tenth), so an operator sees it grow without a line per tick.
+        let level = (rows.saturating_mul(10) / limit.max(1)).min(10);
+        let previous = self.warned_level.swap(level, Ordering::Relaxed);
+        if level > previous {
+            tracing::warn!(
+                rows,
+                limit,
+                "the Postgres mirror outbox is growing: {rows} rows waiting ({}% of its bound)",
+                level * 10
+            );
+        } else if level == 0 && previous > 0 {
+            tracing::info!(rows, "the Postgres mirror outbox has drained");
+        }
+    }
+}
+
+fn io_path_error(path: &Path, doing: &'static str, error: impl Into<redb::Error>) -> StoreError {
+    from_redb(path, doing, error.into())
+}
+
+fn decode_at<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: impl std::fmt::Display,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    codec::decode(bytes).map_err(|error| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("{what} does not decode: {error}"),
+    })
+}
+
+impl Store {
+    /// Opens the store at `path` (creating it, and a matcher from `config` and `seed`, if the
+    /// file does not exist) and recovers the matcher at the last committed tick: the newest
+    /// snapshot, then every journal entry after it replayed and checked against its event
+    /// hash. If `config` differs from the stored one, the recovered state continues under
+    /// `config` (and a snapshot under it is written at once).
+    pub fn open(
+        path: impl AsRef<Path>,
+        config: Config,
+        seed: u64,
+        options: StoreOptions,
+    ) -> Result<Opened, StoreError> {
+        let started = Instant::now();
+        let path = path.as_ref().to_path_buf();
+        let fresh = match std::fs::metadata(&path) {
+            Ok(meta) => meta.len() == 0,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => true,
+            Err(error) => {
+                return Err(StoreError::Io {
+                    path,
+                    doing: "reading",
+                    detail: error.to_string(),
+                    disk_full: false,
+                });
+            }
+        };
+        if !fresh {
+            check_header(&path)?;
+        }
+        let db = Database::builder()
+            .set_cache_size(options.cache_bytes)
+            .create(&path)
+            .map_err(|error| io_path_error(&path, "opening", error))?;
+        let mut store = Self {
+            db: Arc::new(db),
+            path,
+            options,
+            config: config.clone(),
+            last_tick: 0,
+            last_now_ms: 0,
+            chain_hash: [0; 32],
+            ticks_since_snapshot: 0,
+            commands_since_snapshot: 0,
+            next_outbox: 0,
+            outbox: Arc::default(),
+            failed: None,
+        };
+        let (matcher, mut recovery) = if fresh || !store.has_format()? {
+            if !fresh {
+                return Err(StoreError::Foreign {
+                    path: store.path,
+                    detail: "a redb database without Matchwright's format marker".into(),
+                });
+            }
+            store.create(config, seed)?
+        } else {
+            store.recover(config)?
+        };
+        recovery.elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            path = %store.path.display(),
+            created = recovery.created,
+            snapshot_tick = recovery.snapshot_tick,
+            replayed_ticks = recovery.replayed_ticks,
+            last_tick = recovery.last_tick,
+            queued_tickets = recovery.queued_tickets,
+            elapsed_ms = recovery.elapsed_ms,
+            "store open"
+        );
+        Ok(Opened {
+            store,
+            matcher,
+            recovery,
+        })
+    }
+
+    fn has_format(&self) -> Result<bool, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|error| io_path_error(&self.path, "reading", error))?;
+        let meta = match read.open_table(META) {
+            Ok(table) => table,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(false),
+            Err(error) => return Err(io_path_error(&self.path, "reading", error)),
+        };
+        let Some(format) = meta
+            .get(FORMAT_KEY)
+            .map_err(|error| io_path_error(&self.path, "reading", error))?
+        else {
+            return Ok(false);
+        };
+        let bytes = format.value();
+        let found = bytes
+            .strip_prefix(MAGIC)
+            .and_then(|rest| rest.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or_else(|| StoreError::Foreign {
+                path: self.path.clone(),
+                detail: "its format marker is not Matchwright's".into(),
+            })?;
+        if found != STORE_FORMAT {
+            return Err(StoreError::UnsupportedFormat {
+                path: self.path.clone(),
+                found,
+            });
+        }
+        Ok(true)
+    }
+
+    fn create(
+        &mut self,
+        config: Config,
+        seed: u64,
+    ) -> Result<(Matcher, RecoveryReport), StoreError> {
+        let matcher = Matcher::new(config.clone(), seed).map_err(|error| StoreError::Matcher {
+            path: self.path.clone(),
+            detail: error.to_string(),
+        })?;
+        let txn = self.begin_write()?;
+        let result = (|| -> Result<(), redb::Error> {
+            let mut meta = txn.open_table(META)?;
+            let mut marker = MAGIC.to_vec();
+            marker.extend_from_slice(&STORE_FORMAT.to_le_bytes());
+            meta.insert(FORMAT_KEY, marker.as_slice())?;
+            meta.insert(NEXT_OUTBOX_KEY, 0_u64.to_le_bytes().as_slice())?;
+            drop(meta);
+            // Every table exists from the start, so readers never meet a missing one.
+            txn.open_table(JOURNAL)?;
+            txn.open_table(ACCOUNTS)?;
+            txn.open_table(USERNAMES)?;
+            txn.open_table(REFRESH_TOKENS)?;
+            txn.open_table(RATINGS)?;
+            txn.open_table(MATCHES)?;
+            txn.open_table(HISTORY)?;
+            txn.open_table(OUTBOX)?;
+            Ok(())
+        })();
+        result.map_err(|error| self.fail("creating", error))?;
+        self.write_snapshot(&txn, &matcher, &config)?;
+        self.commit(txn)?;
+        let recovery = RecoveryReport {
+            created: true,
+            snapshot_tick: 0,
+            replayed_ticks: 0,
+            replayed_commands: 0,
+            last_tick: 0,
+            chain_hash: [0; 32],
+            config_changed: false,
+            queued_tickets: 0,
+            elapsed_ms: 0,
+        };
+        Ok((matcher, recovery))
+    }
+
+    fn recover(&mut self, config: Config) -> Result<(Matcher, RecoveryReport), StoreError> {
+        let path = self.path.clone();
+        let read_error = |error: redb::Error| from_redb(&path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let snapshots = read
+            .open_table(SNAPSHOTS)
+            .map_err(|e| read_error(e.into()))?;
+        let (_, newest) = snapshots
+            .last()
+            .map_err(|e| read_error(e.into()))?
+            .ok_or_else(|| StoreError::Corrupt {
+                path: path.clone(),
+                detail: "it holds no snapshot to recover from".into(),
+            })?;
+        let stored: StoredSnapshot = decode_at(&path, "the newest snapshot", newest.value())?;
+        drop(newest);
+        let stored_config = stored.config(&path)?;
+        let mut matcher =
+            Matcher::restore(stored_config.clone(), &stored.state).map_err(|error| {
+                StoreError::Matcher {
+                    path: path.clone(),
+                    detail: error.to_string(),
+                }
+            })?;
+        let mut chain = stored.chain_hash;
+        let mut last_tick = stored.tick;
+        let mut last_now_ms = stored.now_ms;
+        let (mut replayed_ticks, mut replayed_commands) = (0, 0);
+        let journal = read.open_table(JOURNAL).map_err(|e| read_error(e.into()))?;
+        let mut events = Vec::new();
+        for item in journal
+            .range(stored.tick + 1..)
+            .map_err(|e| read_error(e.into()))?
+        {
+            let (tick, bytes) = item.map_err(|e| read_error(e.into()))?;
+            let tick = tick.value();
+            let entry: JournalEntry =
+                decode_at(&path, format_args!("journal entry {tick}"), bytes.value())?;
+            if entry.tick != last_tick + 1 || tick != entry.tick {
+                return Err(StoreError::Corrupt {
+                    path: path.clone(),
+                    detail: format!(
+                        "journal entry {tick} follows tick {last_tick} (holes are not possible \
+                         in a store written by Matchwright)"
+                    ),
+                });
+            }
+            let report = replay_tick(&mut matcher, &entry, &mut events).map_err(|detail| {
+                StoreError::JournalDiverged {
+                    path: path.clone(),
+                    tick,
+                    detail,
+                }
+            })?;
+            let (hash, count) = report;
+            if hash != entry.event_hash || count != entry.events {
+                return Err(StoreError::JournalDiverged {
+                    path: path.clone(),
+                    tick,
+                    detail: format!(
+                        "recorded {} events hashing {}, replay gave {count} hashing {}",
+                        entry.events,
+                        codec::hex(&entry.event_hash),
+                        codec::hex(&hash)
+                    ),
+                });
+            }
+            chain = codec::chain_hash(&chain, &hash);
+            if chain != entry.chain_hash {
+                return Err(StoreError::Corrupt {
+                    path: path.clone(),
+                    detail: format!("journal entry {tick} has a chain hash that does not follow"),
+                });
+            }
+            last_tick = tick;
+            last_now_ms = entry.now_ms;
+            replayed_ticks += 1;
+            replayed_commands += entry.commands.len() as u64;
+        }
+        let meta = read.open_table(META).map_err(|e| read_error(e.into()))?;
+        self.next_outbox = match meta
+            .get(NEXT_OUTBOX_KEY)
+            .map_err(|e| read_error(e.into()))?
+        {
+            Some(bytes) => {
+                u64::from_le_bytes(bytes.value().try_into().map_err(|_| StoreError::Corrupt {
+                    path: path.clone(),
+                    detail: "the outbox counter is not 8 bytes".into(),
+                })?)
+            }
+            None => 0,
+        };
+        let outbox_rows = read
+            .open_table(OUTBOX)
+            .and_then(|table| Ok(table.len()?))
+            .map_err(|e| read_error(e.into()))?;
+        drop((snapshots, journal, meta));
+        drop(read);
+
+        self.last_tick = last_tick;
+        self.last_now_ms = last_now_ms;
+        self.chain_hash = chain;
+        self.ticks_since_snapshot = replayed_ticks;
+        self.commands_since_snapshot = replayed_commands;
+        self.config = stored_config.clone();
+        self.outbox.add(outbox_rows, self.options.outbox_limit);
+        let config_changed = stored_config != config;
+        if config_changed {
+            let state = matcher.snapshot().map_err(|error| StoreError::Matcher {
+                path: path.clone(),
+                detail: error.to_string(),
+            })?;
+            matcher =
+                Matcher::restore(config.clone(), &state).map_err(|error| StoreError::Matcher {
+                    path: path.clone(),
+                    detail: format!("the new config does not fit the stored state: {error}"),
+                })?;
+            let txn = self.begin_write()?;
+            self.write_snapshot(&txn, &matcher, &config)?;
+            self.commit(txn)?;
+            self.config = config;
+            tracing::info!(
+                tick = last_tick,
+                "the config changed; a snapshot under it was written"
+            );
+        }
+        let recovery = RecoveryReport {
+            created: false,
+            snapshot_tick: stored.tick,
+            replayed_ticks,
+            replayed_commands,
+            last_tick,
+            chain_hash: chain,
+            config_changed,
+            queued_tickets: matcher.queued_tickets(),
+            elapsed_ms: 0,
+        };
+        Ok((matcher, recovery))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The last committed tick.
+    pub fn last_tick(&self) -> u64 {
+        self.last_tick
+    }
+
+    /// The event chain hash at the last committed tick.
+    pub fn chain_hash(&self) -> [u8; 32] {
+        self.chain_hash
+    }
+
+    /// The options.
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
+    }
+
+    /// Whether new work may be taken now. Check before accepting a command from a client:
+    /// refused when the mirror outbox is at its bound or a write has failed.
+    pub fn admission(&self) -> Result<(), Backpressure> {
+        if let Some(cause) = &self.failed {
+            return Err(Backpressure::Failed(cause.clone()));
+        }
+        let rows = self.outbox.rows.load(Ordering::Relaxed);
+        if self.options.mirror && rows >= self.options.outbox_limit {
+            return Err(Backpressure::OutboxFull {
+                rows,
+                limit: self.options.outbox_limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// Outbox rows waiting for the mirror.
+    pub fn outbox_rows(&self) -> u64 {
+        self.outbox.rows.load(Ordering::Relaxed)
+    }
+
+    /// A handle the mirror task reads the outbox through (and acknowledges rows with).
+    pub fn outbox_reader(&self) -> OutboxReader {
+        OutboxReader {
+            db: Arc::clone(&self.db),
+            path: self.path.clone(),
+            counter: Arc::clone(&self.outbox),
+            limit: self.options.outbox_limit,
+        }
+    }
+
+    fn fail(&mut self, doing: &'static str, error: impl Into<redb::Error>) -> StoreError {
+        let error = from_redb(&self.path, doing, error.into());
+        if self.failed.is_none() {
+            self.failed = Some(error.to_string());
+            tracing::error!(path = %self.path.display(), %error, "store write failed");
+        }
+        error
+    }
+
+    fn begin_write(&mut self) -> Result<WriteTransaction, StoreError> {
+        if let Some(cause) = &self.failed {
+            return Err(StoreError::Failed {
+                path: self.path.clone(),
+                cause: cause.clone(),
+            });
+        }
+        self.db
+            .begin_write()
+            .map_err(|error| self.fail("writing", error))
+    }
+
+    fn commit(&mut self, txn: WriteTransaction) -> Result<(), StoreError> {
+        txn.commit()
+            .map_err(|error| self.fail("committing to", error))
+    }
+
+    fn write_snapshot(
+        &mut self,
+        txn: &WriteTransaction,
+        matcher: &Matcher,
+        config: &Config,
+    ) -> Result<(), StoreError> {
+        let state = matcher.snapshot().map_err(|error| StoreError::Matcher {
+            path: self.path.clone(),
+            detail: error.to_string(),
+        })?;
+        let stored = StoredSnapshot {
+            tick: self.last_tick,
+            now_ms: self.last_now_ms,
+            chain_hash: self.chain_hash,
+            config_toml: config.to_toml_string(),
+            state,
+        };
+        let bytes = codec::encode(&stored);
+        let result = (|| -> Result<(), redb::Error> {
+            txn.open_table(SNAPSHOTS)?
+                .insert(self.last_tick, bytes.as_slice())?;
+            Ok(())
+        })();
+        result.map_err(|error| self.fail("writing a snapshot to", error))?;
+        self.ticks_since_snapshot = 0;
+        self.commands_since_snapshot = 0;
+        Ok(())
+    }
+
+    /// Commits one tick in one redb transaction: its journal entry, the state its events
+    /// change (matches, ratings, history), its outbox rows, and a snapshot when one is due.
+    /// Returns once the transaction is durable (fsynced): only then may the tick's commands be
+    /// acknowledged and its events published. On an error nothing of the tick is committed,
+    /// and the store takes no more writes: restart, and recovery brings the matcher back to
+    /// the last committed tick (the caller's matcher has run ahead of it and must be dropped).
+    pub fn commit_tick(
+        &mut self,
+        input: TickInput<'_>,
+        matcher: &Matcher,
+    ) -> Result<CommitReport, StoreError> {
+        if input.tick != self.last_tick + 1 {
+            return Err(StoreError::TickOutOfOrder {
+                expected: self.last_tick + 1,
+                given: input.tick,
+            });
+        }
+        let mut hasher = EventHasher::new();
+        for event in input.events {
+            hasher.add(event);
+        }
+        let event_hash = hasher.digest();
+        let chain_hash = codec::chain_hash(&self.chain_hash, &event_hash);
+        let entry = JournalEntry {
+            tick: input.tick,
+            now_ms: input.now_ms,
+            commands: input.commands.to_vec(),
+            events: input.events.len() as u64,
+            event_hash,
+            chain_hash,
+        };
+        let txn = self.begin_write()?;
+        let mut next_outbox = self.next_outbox;
+        let written = (|| -> Result<u64, redb::Error> {
+            txn.open_table(JOURNAL)?
+                .insert(input.tick, codec::encode(&entry).as_slice())?;
+            let mut rows = Vec::new();
+            apply_events(&txn, &self.options, input.now_ms, input.events, &mut rows)?;
+            let queued = rows.len() as u64;
+            if self.options.mirror && !rows.is_empty() {
+                let mut outbox = txn.open_table(OUTBOX)?;
+                for row in &rows {
+                    outbox.insert(next_outbox, codec::encode(row).as_slice())?;
+                    next_outbox += 1;
+                }
+                txn.open_table(META)?
+                    .insert(NEXT_OUTBOX_KEY, next_outbox.to_le_bytes().as_slice())?;
+            }
+            Ok(queued)
+        })();
+        let queued = written.map_err(|error| self.fail("writing tick to", error))?;
+        // Counted as if committed; if the commit fails the store stops taking writes anyway.
+        let (previous_tick, previous_now, previous_chain) =
+            (self.last_tick, self.last_now_ms, self.chain_hash);
+        self.last_tick = input.tick;
+        self.last_now_ms = input.now_ms;
+        self.chain_hash = chain_hash;
+        self.ticks_since_snapshot += 1;
+        self.commands_since_snapshot += input.commands.len() as u64;
+        let snapshot = self.ticks_since_snapshot >= self.options.snapshot_every_ticks
+            || self.commands_since_snapshot >= self.options.snapshot_every_commands;
+        let config = self.config.clone();
+        let outcome = (|| {
+            if snapshot {
+                self.write_snapshot(&txn, matcher, &config)?;
+            }
+            self.commit(txn)
+        })();
+        if let Err(error) = outcome {
+            self.last_tick = previous_tick;
+            self.last_now_ms = previous_now;
+            self.chain_hash = previous_chain;
+            return Err(error);
+        }
+        if self.options.mirror {
+            self.outbox.add(queued, self.options.outbox_limit);
+        }
+        self.next_outbox = next_outbox;
+        metrics::counter!("matchwright_store_ticks_committed").increment(1);
+        Ok(CommitReport {
+            tick: input.tick,
+            chain_hash,
+            snapshot,
+            outbox_rows: if self.options.mirror { queued } else { 0 },
+        })
+    }
+
+    /// Deletes journal entries and snapshots older than `journal_keep_ms` before `now_ms`, and
+    /// finished matches as old. Keeps the newest snapshot old enough to be a base, and every
+    /// journal entry after it, so the store still recovers and still replays from that base.
+    /// Returns the journal entries deleted.
+    pub fn prune(&mut self, now_ms: u64) -> Result<u64, StoreError> {
+        let cutoff = now_ms.saturating_sub(self.options.journal_keep_ms);
+        let txn = self.begin_write()?;
+        let result = (|| -> Result<u64, redb::Error> {
+            let mut snapshots = txn.open_table(SNAPSHOTS)?;
+            // The base: the newest snapshot taken at or before the cutoff.
+            let mut base = None;
+            for item in snapshots.iter()? {
+                let (tick, bytes) = item?;
+                let stored: StoredSnapshot = codec::decode(bytes.value())
+                    .map_err(|e| redb::Error::Corrupted(format!("snapshot: {e}")))?;
+                if stored.now_ms <= cutoff {
+                    base = Some(tick.value());
+                } else {
+                    break;
+                }
+            }
+            let Some(base) = base else {
+                return Ok(0);
+            };
+            snapshots.retain_in(..base, |_, _| false)?;
+            let mut journal = txn.open_table(JOURNAL)?;
+            let before = journal.len()?;
+            journal.retain_in(..=base, |_, _| false)?;
+            let pruned = before - journal.len()?;
+            let mut matches = txn.open_table(MATCHES)?;
+            let mut old = Vec::new();
+            for item in matches.iter()? {
+                let (id, bytes) = item?;
+                let row: MatchRow = codec::decode(bytes.value())
+                    .map_err(|e| redb::Error::Corrupted(format!("match: {e}")))?;
+                if row.state.is_final() && row.updated_at_ms <= cutoff {
+                    old.push(id.value());
+                }
+            }
+            for id in old {
+                matches.remove(id)?;
+            }
+            Ok(pruned)
+        })();
+        let pruned = result.map_err(|error| self.fail("pruning", error))?;
+        self.commit(txn)?;
+        Ok(pruned)
+    }
+
+    /// Reads journal entries from `from_tick` on, in order, calling `visit` for each (the
+    /// replay tool's export reads the journal this way). Stops early if `visit` returns false.
+    pub fn read_journal(
+        &self,
+        from_tick: u64,
+        mut visit: impl FnMut(JournalEntry) -> bool,
+    ) -> Result<(), StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let journal = read.open_table(JOURNAL).map_err(|e| read_error(e.into()))?;
+        for item in journal
+            .range(from_tick..)
+            .map_err(|e| read_error(e.into()))?
+        {
+            let (tick, bytes) = item.map_err(|e| read_error(e.into()))?;
+            let entry = decode_at(
+                &self.path,
+                format_args!("journal entry {}", tick.value()),
+                bytes.value(),
+            )?;
+            if !visit(entry) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The oldest snapshot kept (the base the journal can be replayed from): its tick, the
+    /// config it ran under, and the state.
+    pub fn base_snapshot(&self) -> Result<(u64, Config, Snapshot), StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let snapshots = read
+            .open_table(SNAPSHOTS)
+            .map_err(|e| read_error(e.into()))?;
+        let (tick, bytes) = snapshots
+            .first()
+            .map_err(|e| read_error(e.into()))?
+            .ok_or_else(|| StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: "it holds no snapshot".into(),
+            })?;
+        let stored: StoredSnapshot = decode_at(
+            &self.path,
+            format_args!("snapshot {}", tick.value()),
+            bytes.value(),
+        )?;
+        let config = stored.config(&self.path)?;
+        Ok((stored.tick, config, stored.state))
+    }
+
+    /// Journal entries kept.
+    pub fn journal_len(&self) -> Result<u64, StoreError> {
+        self.table_len(JOURNAL)
+    }
+
+    /// Snapshots kept.
+    pub fn snapshot_count(&self) -> Result<u64, StoreError> {
+        self.table_len(SNAPSHOTS)
+    }
+
+    fn table_len<K: redb::Key + 'static>(
+        &self,
+        table: TableDefinition<'_, K, &'static [u8]>,
+    ) -> Result<u64, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let table = read.open_table(table).map_err(|e| read_error(e.into()))?;
+        table.len().map_err(|e| read_error(e.into()))
+    }
+
+    // ---- Accounts and tokens (each write its own durable transaction) ----
+
+    /// Creates an account; refused if the username is taken.
+    pub fn create_account(&mut self, account: &Account) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        let result = (|| -> Result<bool, redb::Error> {
+            let mut names = txn.open_table(USERNAMES)?;
+            if names.get(account.username.as_str())?.is_some() {
+                return Ok(false);
+            }
+            names.insert(account.username.as_str(), account.player.0)?;
+            txn.open_table(ACCOUNTS)?
+                .insert(account.player.0, codec::encode(account).as_slice())?;
+            Ok(true)
+        })();
+        let created = result.map_err(|error| self.fail("writing an account to", error))?;
+        if !created {
+            return Err(StoreError::UsernameTaken(account.username.clone()));
+        }
+        self.queue_rows(
+            &txn,
+            &[MirrorRow::Player {
+                player: account.player,
+                username: account.username.clone(),
+                display_name: account.display_name.clone(),
+                created_at_ms: account.created_at_ms,
+            }],
+        )?;
+        self.commit(txn)
+    }
+
+    /// Replaces an account (same player and username).
+    pub fn update_account(&mut self, account: &Account) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        let result = (|| -> Result<(), redb::Error> {
+            txn.open_table(ACCOUNTS)?
+                .insert(account.player.0, codec::encode(account).as_slice())?;
+            Ok(())
+        })();
+        result.map_err(|error| self.fail("writing an account to", error))?;
+        self.queue_rows(
+            &txn,
+            &[MirrorRow::Player {
+                player: account.player,
+                username: account.username.clone(),
+                display_name: account.display_name.clone(),
+                created_at_ms: account.created_at_ms,
+            }],
+        )?;
+        self.commit(txn)
+    }
+
+    fn queue_rows(&mut self, txn: &WriteTransaction, rows: &[MirrorRow]) -> Result<(), StoreError> {
+        if !self.options.mirror || rows.is_empty() {
+            return Ok(());
+        }
+        let mut next = self.next_outbox;
+        let result = (|| -> Result<(), redb::Error> {
+            let mut outbox = txn.open_table(OUTBOX)?;
+            for row in rows {
+                outbox.insert(next, codec::encode(row).as_slice())?;
+                next += 1;
+            }
+            txn.open_table(META)?
+                .insert(NEXT_OUTBOX_KEY, next.to_le_bytes().as_slice())?;
+            Ok(())
+        })();
+        result.map_err(|error| self.fail("writing the outbox of", error))?;
+        self.next_outbox = next;
+        self.outbox
+            .add(rows.len() as u64, self.options.outbox_limit);
+        Ok(())
+    }
+
+    /// An account by player.
+    pub fn account(&self, player: PlayerId) -> Result<Option<Account>, StoreError> {
+        self.get_decoded(ACCOUNTS, player.0, "account")
+    }
+
+    /// An account by username.
+    pub fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let names = read
+            .open_table(USERNAMES)
+            .map_err(|e| read_error(e.into()))?;
+        let Some(player) = names.get(username).map_err(|e| read_error(e.into()))? else {
+            return Ok(None);
+        };
+        self.account(PlayerId(player.value()))
+    }
+
+    /// Stores a refresh token under the hash of its secret.
+    pub fn put_refresh_token(
+        &mut self,
+        hash: &[u8; 32],
+        token: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        let result = (|| -> Result<(), redb::Error> {
+            txn.open_table(REFRESH_TOKENS)?
+                .insert(hash.as_slice(), codec::encode(token).as_slice())?;
+            Ok(())
+        })();
+        result.map_err(|error| self.fail("writing a token to", error))?;
+        self.commit(txn)
+    }
+
+    /// A refresh token by the hash of its secret.
+    pub fn refresh_token(&self, hash: &[u8; 32]) -> Result<Option<RefreshToken>, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let table = read
+            .open_table(REFRESH_TOKENS)
+            .map_err(|e| read_error(e.into()))?;
+        match table
+            .get(hash.as_slice())
+            .map_err(|e| read_error(e.into()))?
+        {
+            Some(bytes) => Ok(Some(decode_at(
+                &self.path,
+                "a refresh token",
+                bytes.value(),
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes every refresh token of a family (on logout, or when a rotated token is reused)
+    /// and every expired token. Returns how many went.
+    pub fn revoke_token_family(&mut self, family: u64, now_ms: u64) -> Result<u64, StoreError> {
+        let txn = self.begin_write()?;
+        let result = (|| -> Result<u64, redb::Error> {
+            let mut table = txn.open_table(REFRESH_TOKENS)?;
+            let before = table.len()?;
+            table.retain(|_, bytes| {
+                codec::decode::<RefreshToken>(bytes)
+                    .is_ok_and(|token| token.family != family && token.expires_at_ms > now_ms)
+            })?;
+            Ok(before - table.len()?)
+        })();
+        let revoked = result.map_err(|error| self.fail("revoking tokens in", error))?;
+        self.commit(txn)?;
+        Ok(revoked)
+    }
+
+    // ---- State derived from events ----
+
+    /// A player's rating in a mode, this season.
+    pub fn rating(&self, player: PlayerId, mode: &str) -> Result<Option<RatingRecord>, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let table = read.open_table(RATINGS).map_err(|e| read_error(e.into()))?;
+        let key = (player.0, mode, self.options.season.as_str());
+        match table.get(key).map_err(|e| read_error(e.into()))? {
+            Some(bytes) => Ok(Some(decode_at(&self.path, "a rating", bytes.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A match as the store knows it.
+    pub fn match_row(&self, match_id: MatchId) -> Result<Option<MatchRow>, StoreError> {
+        self.get_decoded(MATCHES, match_id.0, "match")
+    }
+
+    /// Every match row (for tests and tools; the server reads by id).
+    pub fn match_rows(&self) -> Result<Vec<MatchRow>, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let table = read.open_table(MATCHES).map_err(|e| read_error(e.into()))?;
+        let mut rows = Vec::new();
+        for item in table.iter().map_err(|e| read_error(e.into()))? {
+            let (_, bytes) = item.map_err(|e| read_error(e.into()))?;
+            rows.push(decode_at(&self.path, "a match", bytes.value())?);
+        }
+        Ok(rows)
+    }
+
+    /// Every rating this season: (player, mode, record).
+    pub fn ratings(&self) -> Result<Vec<(PlayerId, String, RatingRecord)>, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let table = read.open_table(RATINGS).map_err(|e| read_error(e.into()))?;
+        let mut rows = Vec::new();
+        for item in table.iter().map_err(|e| read_error(e.into()))? {
+            let (key, bytes) = item.map_err(|e| read_error(e.into()))?;
+            let (player, mode, season) = key.value();
+            if season == self.options.season {
+                let record = decode_at(&self.path, "a rating", bytes.value())?;
+                rows.push((PlayerId(player), mode.to_string(), record));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Rated history rows kept for a player, newest first.
+    pub fn history(&self, player: PlayerId) -> Result<Vec<MirrorRow>, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let table = read.open_table(HISTORY).map_err(|e| read_error(e.into()))?;
+        let mut rows = Vec::new();
+        for item in table
+            .range((player.0, 0)..=(player.0, u64::MAX))
+            .map_err(|e| read_error(e.into()))?
+            .rev()
+        {
+            let (_, bytes) = item.map_err(|e| read_error(e.into()))?;
+            rows.push(decode_at(&self.path, "a history row", bytes.value())?);
+        }
+        Ok(rows)
+    }
+
+    fn get_decoded<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<'_, u64, &'static [u8]>,
+        key: u64,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let table = read.open_table(table).map_err(|e| read_error(e.into()))?;
+        match table.get(key).map_err(|e| read_error(e.into()))? {
+            Some(bytes) => Ok(Some(decode_at(
+                &self.path,
+                format_args!("{what} {key}"),
+                bytes.value(),
+            )?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Re-runs one journaled tick; returns the hash and number of its events.
+fn replay_tick(
+    matcher: &mut Matcher,
+    entry: &JournalEntry,
+    events: &mut Vec<Event>,
+) -> Result<([u8; 32], u64), String> {
+    for command in &entry.commands {
+        matcher
+            .submit(command.clone())
+            .map_err(|error| format!("a command was refused: {error}"))?;
+    }
+    let report = matcher
+        .tick(entry.now_ms)
+        .map_err(|error| format!("the tick was refused: {error}"))?;
+    if report.tick != entry.tick {
+        return Err(format!(
+            "the matcher ran tick {} for entry {}",
+            report.tick, entry.tick
+        ));
+    }
+    events.clear();
+    events.extend(matcher.drain_events());
+    let mut hasher = EventHasher::new();
+    for event in events.iter() {
+        hasher.add(event);
+    }
+    Ok((hasher.digest(), events.len() as u64))
+}
+
+/// Checks the first bytes of an existing file before redb opens it: redb trusts a cleanly
+/// closed file and may panic on one damaged outside it, and names a foreign file only
+/// vaguely. Our file starts with redb's magic number.
+fn check_header(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    const REDB_MAGIC: &[u8] = b"redb";
+    let mut head = [0_u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut file| file.read(&mut head));
+    match read {
+        Ok(n) if n == head.len() && head == REDB_MAGIC => Ok(()),
+        Ok(_) => Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            detail: "it does not start with redb's magic number".into(),
+        }),
+        Err(error) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            doing: "reading",
+            detail: error.to_string(),
+            disk_full: false,
+        }),
+    }
+}
+
+/// Applies a tick's events to the derived tables (matches, ratings, history) and collects the
+/// rows to mirror.
+fn apply_events(
+    txn: &WriteTransaction,
+    options: &StoreOptions,
+    now_ms: u64,
+    events: &[Event],
+    rows: &mut Vec<MirrorRow>,
+) -> Result<(), redb::Error> {
+    let mut matches = txn.open_table(MATCHES)?;
+    let mut load = |id: MatchId,
+                    matches: &mut redb::Table<'_, u64, &[u8]>|
+     -> Result<Option<MatchRow>, redb::Error> {
+        match matches.get(id.0)? {
+            Some(bytes) => {
+                Ok(Some(codec::decode(bytes.value()).map_err(|e| {
+                    redb::Error::Corrupted(format!("match {}: {e}", id.0))
+                })?))
+            }
+            None => Ok(None),
+        }
+    };
+    let mut save = |row: MatchRow,
+                    matches: &mut redb::Table<'_, u64, &[u8]>,
+                    rows: &mut Vec<MirrorRow>|
+     -> Result<(), redb::Error> {
+        matches.insert(row.match_id.0, codec::encode(&row).as_slice())?;
+        if options.mirror {
+            rows.push(MirrorRow::Match(row));
+        }
+        Ok(())
+    };
+    for event in events {
+        match event {
+            Event::MatchProposed { summary, .. } => {
+                save(
+                    new_match_row(summary, MatchState::Proposed),
+                    &mut matches,
+                    rows,
+                )?;
+            }
+            Event::MatchFormed { summary } => {
+                save(
+                    new_match_row(summary, MatchState::Allocating),
+                    &mut matches,
+                    rows,
+                )?;
+            }
+            Event::MatchCancelled { match_id, .. } => {
+                set_state(
+                    &mut load,
+                    &mut save,
+                    &mut matches,
+                    rows,
+                    *match_id,
+                    MatchState::Cancelled,
+                    now_ms,
+                    None,
+                )?;
+            }
+            Event::SessionActive { match_id } => {
+                set_state(
+                    &mut load,
+                    &mut save,
+                    &mut matches,
+                    rows,
+                    *match_id,
+                    MatchState::Active,
+                    now_ms,
+                    None,
+                )?;
+            }
+            Event::SessionEnded {
+                match_id,
+                placements,
+            } => {
+                set_state(
+                    &mut load,
+                    &mut save,
+                    &mut matches,
+                    rows,
+                    *match_id,
+                    MatchState::Ended,
+                    now_ms,
+                    placements.clone(),
+                )?;
+            }
+            Event::SessionAbandoned { match_id, .. } => {
+                set_state(
+                    &mut load,
+                    &mut save,
+                    &mut matches,
+                    rows,
+                    *match_id,
+                    MatchState::Abandoned,
+                    now_ms,
+                    None,
+                )?;
+            }
+            Event::BackfillFilled {
+                match_id, tickets, ..
+            } => {
+                if let Some(mut row) = load(*match_id, &mut matches)? {
+                    for placed in tickets {
+                        for player in &placed.ticket.players {
+                            row.players.push((player.player, placed.team));
+                        }
+                    }
+                    row.updated_at_ms = now_ms;
+                    save(row, &mut matches, rows)?;
+                }
+            }
+            Event::RatingsUpdated {
+                match_id,
+                mode,
+                updates,
+            } => {
+                let row = load(*match_id, &mut matches)?;
+                rate(
+                    txn,
+                    options,
+                    now_ms,
+                    *match_id,
+                    mode,
+                    updates,
+                    row.as_ref(),
+                    rows,
+                )?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn new_match_row(summary: &MatchSummary, state: MatchState) -> MatchRow {
+    MatchRow {
+        match_id: summary.match_id,
+        queue: summary.queue.to_string(),
+        mode: summary.mode.to_string(),
+        region: summary.region.to_string(),
+        formed_at_ms: summary.formed_at_ms,
+        quality: summary.quality,
+        players: summary
+            .teams
+            .iter()
+            .enumerate()
+            .flat_map(|(team, tickets)| {
+                tickets.iter().flat_map(move |ticket| {
+                    ticket.players.iter().map(move |p| (p.player, team as u8))
+                })
+            })
+            .collect(),
+        state,
+        updated_at_ms: summary.formed_at_ms,
+        placements: None,
+    }
+}
+
+#[allow(clippy::type_complexity)]
+fn set_state(
+    load: &mut impl FnMut(
+        MatchId,
+        &mut redb::Table<'_, u64, &[u8]>,
+    ) -> Result<Option<MatchRow>, redb::Error>,
+    save: &mut impl FnMut(
+        MatchRow,
+        &mut redb::Table<'_, u64, &[u8]>,
+        &mut Vec<MirrorRow>,
+    ) -> Result<(), redb::Error>,
+    matches: &mut redb::Table<'_, u64, &[u8]>,
+    rows: &mut Vec<MirrorRow>,
+    match_id: MatchId,
+    state: MatchState,
+    now_ms: u64,
+    placements: Option<Vec<u32>>,
+) -> Result<(), redb::Error> {
+    if let Some(mut row) = load(match_id, matches)? {
+        row.state = state;
+        row.updated_at_ms = now_ms;
+        if placements.is_some() {
+            row.placements = placements;
+        }
+        save(row, matches, rows)?;
+    }
+    Ok(())
+}
+
+fn rate(
+    txn: &WriteTransaction,
+    options: &StoreOptions,
+    now_ms: u64,
+    match_id: MatchId,
+    mode: &str,
+    updates: &[RatingUpdate],
+    row: Option<&MatchRow>,
+    rows: &mut Vec<MirrorRow>,
+) -> Result<(), redb::Error> {
+    let mut ratings = txn.open_table(RATINGS)?;
+    let mut history = txn.open_table(HISTORY)?;
+    let season = options.season.as_str();
+    for update in updates {
+        let key = (update.player.0, mode, season);
+        let games = match ratings.get(key)? {
+            Some(bytes) => {
+                codec::decode::<RatingRecord>(bytes.value())
+                    .map_err(|e| redb::Error::Corrupted(format!("rating: {e}")))?
+                    .games
+            }
+            None => 0,
+        };
+        let record = RatingRecord {
+            rating: update.after,
+            games: games + 1,
+            updated_at_ms: now_ms,
+        };
+        ratings.insert(key, codec::encode(&record).as_slice())?;
+        let placement = row
+            .and_then(|row| {
+                let team = row.players.iter().find(|(p, _)| *p == update.player)?.1;
+                row.placements.as_ref()?.get(usize::from(team)).copied()
+            })
+            .unwrap_or(u32::MAX);
+        let entry = MirrorRow::History {
+            player: update.player,
+            match_id,
+            mode: mode.to_string(),
+            placement,
+            before: update.before,
+            after: update.after,
+            at_ms: now_ms,
+        };
+        history.insert(
+            (update.player.0, match_id.0),
+            codec::encode(&entry).as_slice(),
+        )?;
+        // Bounded per player: the oldest rows go (Postgres keeps them all).
+        let kept = history
+            .range((update.player.0, 0)..=(update.player.0, u64::MAX))?
+            .count() as u64;
+        if kept > options.history_per_player {
+            let excess = kept - options.history_per_player;
+            let oldest: Vec<u64> = history
+                .range((update.player.0, 0)..=(update.player.0, u64::MAX))?
+                .take(excess as usize)
+                .map(|item| item.map(|(key, _)| key.value().1))
+                .collect::<Result<_, _>>()?;
+            for id in oldest {
+                history.remove((update.player.0, id))?;
+            }
+        }
+        if options.mirror {
+            rows.push(MirrorRow::Rating {
+                player: update.player,
+                mode: mode.to_string(),
+                season: season.to_string(),
+                record,
+            });
+            rows.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// The mirror's handle on the outbox: reads rows in order and deletes them once Postgres has
+/// them. Shares the database with the store (redb readers never block the writer).
+#[derive(Clone, Debug)]
+pub struct OutboxReader {
+    db: Arc<Database>,
+    path: PathBuf,
+    counter: Arc<OutboxCounter>,
+    limit: u64,
+}
+
+impl OutboxReader {
+    /// Up to `limit` rows after sequence number `after` (or from the first, if `None`), in order.
+    pub fn read_batch(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, MirrorRow)>, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let table = read.open_table(OUTBOX).map_err(|e| read_error(e.into()))?;
+        let start = after.map_or(0, |seq| seq + 1);
+        let mut rows = Vec::with_capacity(limit.min(65_536));
+        for item in table
+            .range(start..)
+            .map_err(|e| read_error(e.into()))?
+            .take(limit)
+        {
+            let (seq, bytes) = item.map_err(|e| read_error(e.into()))?;
+            let seq = seq.value();
+            rows.push((
+                seq,
+                decode_at(&self.path, format_args!("outbox row {seq}"), bytes.value())?,
+            ));
+        }
+        Ok(rows)
+    }
+
+    /// Deletes every row up to and including `upto` (Postgres has committed them).
+    pub fn acknowledge(&self, upto: u64) -> Result<(), StoreError> {
+        let write_error =
+            |error: redb::Error| from_redb(&self.path, "acknowledging the outbox of", error);
+        let txn = self.db.begin_write().map_err(|e| write_error(e.into()))?;
+        let deleted = {
+            let mut table = txn.open_table(OUTBOX).map_err(|e| write_error(e.into()))?;
+            let before = table.len().map_err(|e| write_error(e.into()))?;
+            table
+                .retain_in(..=upto, |_, _| false)
+                .map_err(|e| write_error(e.into()))?;
+            before - table.len().map_err(|e| write_error(e.into()))?
+        };
+        txn.commit().map_err(|e| write_error(e.into()))?;
+        self.counter.remove(deleted, self.limit);
+        Ok(())
+    }
+
+    /// Rows waiting.
+    pub fn rows(&self) -> u64 {
+        self.counter.rows.load(Ordering::Relaxed)
+    }
+}
+
+/// How long a commit took, for the tick loop's metrics.
+pub fn record_commit_time(elapsed: Duration) {
+    metrics::histogram!("matchwright_store_commit_seconds").record(elapsed.as_secs_f64());
+}
