@@ -50,6 +50,11 @@ pub struct Snapshot {
     pub next_match_id: u64,
     /// The random generator's position.
     pub rng: RngState,
+    /// The config's queue names, by index, when the snapshot was taken (restoring maps
+    /// tickets and matches to queues by name).
+    pub queues: Vec<String>,
+    /// The config's region names, by index (pings are per region, by index).
+    pub regions: Vec<String>,
     /// Every player, by id.
     pub players: Vec<PlayerRecord>,
     /// Every party, by id.
@@ -402,7 +407,10 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
     matches.sort_unstable_by_key(|m| m.id);
 
     let clock = world.resource::<Clock>();
+    let config = &world.resource::<Settings>().config;
     Ok(Snapshot {
+        queues: config.queues.iter().map(|q| q.name.clone()).collect(),
+        regions: config.regions.clone(),
         now_ms: clock.now_ms,
         ticks: clock.ticks,
         next_command_seq: world.resource::<Inbox>().next_seq,
@@ -422,9 +430,36 @@ fn inconsistent(why: String) -> SnapshotError {
 /// Fills a fresh matcher's world (config and resources in place, no entities) from a
 /// snapshot. See [`Matcher::restore`](crate::Matcher::restore).
 pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), SnapshotError> {
-    let (queues, regions) = {
+    let (queue_map, regions) = {
         let config = &world.resource::<Settings>().config;
-        (config.queues.len(), config.regions.len())
+        // The snapshot's queue index -> this config's, by name.
+        let map: Vec<Option<u16>> = snapshot
+            .queues
+            .iter()
+            .map(|name| config.queue_index(name).map(|index| index as u16))
+            .collect();
+        (map, config.regions.clone())
+    };
+    let holds_anything = !snapshot.tickets.is_empty() || !snapshot.matches.is_empty();
+    if holds_anything && snapshot.regions != regions {
+        return Err(inconsistent(format!(
+            "the regions changed from {:?} to {regions:?} while tickets or matches exist",
+            snapshot.regions
+        )));
+    }
+    let regions = regions.len();
+    let map_queue = |queue: u16, what: &dyn fmt::Display| -> Result<u16, SnapshotError> {
+        let name = snapshot.queues.get(usize::from(queue));
+        queue_map
+            .get(usize::from(queue))
+            .copied()
+            .flatten()
+            .ok_or_else(|| {
+                inconsistent(format!(
+                    "{what} is in queue {}, which is not in the config",
+                    name.map_or("(unnamed)", String::as_str)
+                ))
+            })
     };
     {
         let mut clock = world.resource_mut::<Clock>();
@@ -456,10 +491,11 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
         }
     }
     for record in &snapshot.matches {
-        if usize::from(record.queue) >= queues || usize::from(record.region) >= regions {
+        let queue = map_queue(record.queue, &record.id)?;
+        if usize::from(record.region) >= regions {
             return Err(inconsistent(format!(
-                "{} names queue {} or region {}, not in the config",
-                record.id, record.queue, record.region
+                "{} names region {}, not in the config",
+                record.id, record.region
             )));
         }
         let phase = MatchPhase::Closing; // filled in below, once tickets exist
@@ -467,7 +503,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
             .spawn((
                 Match {
                     id: record.id,
-                    queue: record.queue,
+                    queue,
                     region: record.region,
                 },
                 phase,
@@ -480,12 +516,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
         }
     }
     for record in &snapshot.tickets {
-        if usize::from(record.queue) >= queues {
-            return Err(inconsistent(format!(
-                "{} names queue {}, not in the config",
-                record.id, record.queue
-            )));
-        }
+        let queue = map_queue(record.queue, &record.id)?;
         if record.pings_ms.len() != regions {
             return Err(inconsistent(format!(
                 "{} has {} pings for {regions} regions",
@@ -510,7 +541,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
         let entity = world
             .spawn(Ticket {
                 id: record.id,
-                queue: record.queue,
+                queue,
                 party: record.party,
                 enqueued_at_ms: record.enqueued_at_ms,
                 state,
@@ -537,7 +568,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                     regions: slot.regions,
                     players: record.players.len() as u8,
                 };
-                world.resource_mut::<Pools>().0[usize::from(record.queue)]
+                world.resource_mut::<Pools>().0[usize::from(queue)]
                     .restore(PoolKey::new(record.rating, record.id), entry);
             }
             (None, Some(_)) => {}
@@ -642,7 +673,8 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                 .resource_mut::<BackfillDeadlines>()
                 .0
                 .schedule(request.deadline_ms, record.id);
-            world.resource_mut::<Pools>().0[usize::from(record.queue)]
+            let queue = map_queue(record.queue, &record.id)?;
+            world.resource_mut::<Pools>().0[usize::from(queue)]
                 .add_backfill(request.requested_at_ms, record.id);
         }
     }

@@ -292,6 +292,42 @@ impl Store {
             .set_cache_size(options.cache_bytes)
             .create(&path)
             .map_err(|error| io_path_error(&path, "opening", error))?;
+        Self::finish_open(db, path, fresh, config, seed, options, started)
+    }
+
+    /// As [`Store::open`], on a redb storage backend of the caller's (tests use one that
+    /// fails like a full disk). `label` names it in errors.
+    pub fn open_with_backend(
+        label: impl AsRef<Path>,
+        backend: impl redb::StorageBackend,
+        config: Config,
+        seed: u64,
+        options: StoreOptions,
+    ) -> Result<Opened, StoreError> {
+        let started = Instant::now();
+        let path = label.as_ref().to_path_buf();
+        let fresh = backend.len().map_err(|error| StoreError::Io {
+            path: path.clone(),
+            doing: "reading",
+            detail: error.to_string(),
+            disk_full: false,
+        })? == 0;
+        let db = Database::builder()
+            .set_cache_size(options.cache_bytes)
+            .create_with_backend(backend)
+            .map_err(|error| io_path_error(&path, "opening", error))?;
+        Self::finish_open(db, path, fresh, config, seed, options, started)
+    }
+
+    fn finish_open(
+        db: Database,
+        path: PathBuf,
+        fresh: bool,
+        config: Config,
+        seed: u64,
+        options: StoreOptions,
+        started: Instant,
+    ) -> Result<Opened, StoreError> {
         let mut store = Self {
             db: Arc::new(db),
             path,

@@ -1,0 +1,348 @@
+//! The store on its own: bad files get clear errors naming the file, a config change is
+//! carried over, pruning keeps recovery possible, accounts and tokens persist.
+
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
+
+use matchwright_ecs::{Command, Config, EnqueueTicket, Event, Matcher, PlayerId, Rating, TicketId};
+use matchwright_storage::{Account, RefreshToken, Store, StoreError, StoreOptions, TickInput};
+
+fn enqueue(ticket: u64, player: u64) -> Command {
+    Command::Enqueue(EnqueueTicket::solo(
+        TicketId(ticket),
+        "duel-1v1",
+        PlayerId(player),
+        Rating::new(1500.0, 100.0),
+        vec![30, 90, 200, 250],
+    ))
+}
+
+/// Runs and commits `ticks` ticks, each enqueuing two players (who match each other).
+fn run(store: &mut Store, matcher: &mut Matcher, ticks: u64) {
+    for _ in 0..ticks {
+        let tick = store.last_tick() + 1;
+        let commands = vec![enqueue(tick * 2, tick * 2), enqueue(tick * 2 + 1, tick * 2 + 1)];
+        for command in &commands {
+            matcher.submit(command.clone()).unwrap();
+        }
+        let now_ms = tick * 1_000;
+        let report = matcher.tick(now_ms).unwrap();
+        let events: Vec<Event> = matcher.drain_events().collect();
+        store
+            .commit_tick(
+                TickInput {
+                    tick: report.tick,
+                    now_ms,
+                    commands: &commands,
+                    events: &events,
+                },
+                matcher,
+            )
+            .unwrap();
+    }
+}
+
+fn options() -> StoreOptions {
+    StoreOptions {
+        snapshot_every_ticks: 10,
+        ..StoreOptions::default()
+    }
+}
+
+#[test]
+fn a_foreign_file_is_refused_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "hello, I am not a database").unwrap();
+    let error = Store::open(&path, Config::default(), 1, options()).unwrap_err();
+    assert!(matches!(error, StoreError::Foreign { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("notes.txt") && message.contains("not a Matchwright store"), "{message}");
+    // Nothing was lost: the file is untouched.
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello, I am not a database");
+}
+
+#[test]
+fn a_redb_file_that_is_not_ours_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let table: redb::TableDefinition<'_, u64, u64> = redb::TableDefinition::new("theirs");
+            txn.open_table(table).unwrap().insert(1, 2).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let error = Store::open(&path, Config::default(), 1, options()).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("other.redb") && message.contains("format marker"), "{message}");
+}
+
+#[test]
+fn a_damaged_file_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    {
+        let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+        run(&mut opened.store, &mut opened.matcher, 25);
+    }
+    // Flip bytes across the middle of the file (pages, not the header).
+    let mut bytes = std::fs::read(&path).unwrap();
+    let len = bytes.len();
+    for byte in &mut bytes[len / 3..len / 3 + 4096.min(len / 3)] {
+        *byte ^= 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let outcome = std::panic::catch_unwind(|| Store::open(&path, Config::default(), 1, options()));
+    let result = outcome.expect("opening a damaged store panicked");
+    match result {
+        Err(error) => {
+            let message = error.to_string();
+            assert!(message.contains("store.redb"), "{message}");
+        }
+        // The damaged pages may be free ones; then the store must still be whole.
+        Ok(opened) => assert_eq!(opened.recovery.last_tick, 25),
+    }
+
+    // A truncated file.
+    let path = dir.path().join("cut.redb");
+    {
+        let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+        run(&mut opened.store, &mut opened.matcher, 5);
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let outcome = std::panic::catch_unwind(|| Store::open(&path, Config::default(), 1, options()));
+    if let Err(error) = outcome.expect("opening a truncated store panicked") {
+        assert!(error.to_string().contains("cut.redb"), "{error}");
+    }
+}
+
+#[test]
+fn recovery_replays_the_journal_after_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let chain = {
+        let mut opened = Store::open(&path, Config::default(), 7, options()).unwrap();
+        run(&mut opened.store, &mut opened.matcher, 23);
+        opened.store.chain_hash()
+    };
+    let opened = Store::open(&path, Config::default(), 7, options()).unwrap();
+    let recovery = &opened.recovery;
+    assert!(!recovery.created);
+    assert_eq!(recovery.snapshot_tick, 20);
+    assert_eq!(recovery.replayed_ticks, 3);
+    assert_eq!(recovery.last_tick, 23);
+    assert_eq!(recovery.chain_hash, chain);
+    // 23 ticks of two players who match each other: 23 matches, none queued.
+    assert_eq!(opened.matcher.live_matches(), 23);
+    assert_eq!(opened.store.match_rows().unwrap().len(), 23);
+}
+
+#[test]
+fn a_tick_out_of_order_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opened = Store::open(dir.path().join("s.redb"), Config::default(), 1, options()).unwrap();
+    let error = opened
+        .store
+        .commit_tick(
+            TickInput {
+                tick: 5,
+                now_ms: 0,
+                commands: &[],
+                events: &[],
+            },
+            &opened.matcher,
+        )
+        .unwrap_err();
+    assert!(matches!(error, StoreError::TickOutOfOrder { expected: 1, given: 5 }), "{error}");
+}
+
+#[test]
+fn a_changed_config_carries_the_state_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    {
+        let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+        run(&mut opened.store, &mut opened.matcher, 5);
+    }
+    let mut changed = Config::default();
+    changed.queues[0].max_wait_ms += 1_000;
+    let opened = Store::open(&path, changed.clone(), 1, options()).unwrap();
+    assert!(opened.recovery.config_changed);
+    assert_eq!(opened.matcher.config(), &changed);
+    assert_eq!(opened.matcher.live_matches(), 5);
+    drop(opened);
+    // The new config is the stored one now.
+    let opened = Store::open(&path, changed, 1, options()).unwrap();
+    assert!(!opened.recovery.config_changed);
+
+    // A config without a queue the state uses is refused, saying why.
+    let mut fewer = Config::default();
+    fewer.queues.retain(|queue| queue.name != "duel-1v1");
+    drop(opened);
+    let error = Store::open(&path, fewer, 1, options()).unwrap_err();
+    assert!(error.to_string().contains("does not fit"), "{error}");
+}
+
+#[test]
+fn pruning_keeps_a_base_to_recover_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let options = StoreOptions {
+        snapshot_every_ticks: 10,
+        journal_keep_ms: 15_000,
+        ..StoreOptions::default()
+    };
+    let chain = {
+        let mut opened = Store::open(&path, Config::default(), 3, options.clone()).unwrap();
+        run(&mut opened.store, &mut opened.matcher, 47);
+        assert_eq!(opened.store.journal_len().unwrap(), 47);
+        // Now is 47 s; keep 15 s: the base is the snapshot at tick 30 (30 s).
+        let pruned = opened.store.prune(47_000).unwrap();
+        assert_eq!(pruned, 30);
+        assert_eq!(opened.store.journal_len().unwrap(), 17);
+        let (base, _, _) = opened.store.base_snapshot().unwrap();
+        assert_eq!(base, 30);
+        opened.store.chain_hash()
+    };
+    let opened = Store::open(&path, Config::default(), 3, options).unwrap();
+    assert_eq!(opened.recovery.last_tick, 47);
+    assert_eq!(opened.recovery.chain_hash, chain);
+}
+
+#[test]
+fn accounts_and_tokens_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let account = Account {
+        player: PlayerId(42),
+        username: "ada".into(),
+        password_hash: "$argon2id$v=19$...".into(),
+        display_name: "Ada".into(),
+        regions: vec!["eu-west".into()],
+        created_at_ms: 5,
+    };
+    let token = RefreshToken {
+        player: PlayerId(42),
+        family: 9,
+        expires_at_ms: 1_000,
+        rotated: false,
+    };
+    {
+        let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+        opened.store.create_account(&account).unwrap();
+        let taken = opened.store.create_account(&Account {
+            player: PlayerId(43),
+            ..account.clone()
+        });
+        assert!(matches!(taken, Err(StoreError::UsernameTaken(_))));
+        opened.store.put_refresh_token(&[7; 32], &token).unwrap();
+    }
+    let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+    assert_eq!(opened.store.account_by_username("ada").unwrap(), Some(account));
+    assert_eq!(opened.store.account(PlayerId(43)).unwrap(), None);
+    assert_eq!(opened.store.refresh_token(&[7; 32]).unwrap(), Some(token));
+    assert_eq!(opened.store.revoke_token_family(9, 0).unwrap(), 1);
+    assert_eq!(opened.store.refresh_token(&[7; 32]).unwrap(), None);
+}
+
+#[test]
+fn a_second_process_cannot_open_a_store_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let _first = Store::open(&path, Config::default(), 1, options()).unwrap();
+    let error = Store::open(&path, Config::default(), 1, options()).unwrap_err();
+    assert!(matches!(error, StoreError::InUse { .. }), "{error:?}");
+}
+
+/// A file backend that fails every write with "no space left on device" once told to.
+#[derive(Debug)]
+struct FillableDisk {
+    file: redb::backends::FileBackend,
+    full: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FillableDisk {
+    fn check(&self) -> Result<(), std::io::Error> {
+        if self.full.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(std::io::Error::from_raw_os_error(28)) // ENOSPC
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl redb::StorageBackend for FillableDisk {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.file.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.file.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.check()?;
+        self.file.set_len(len)
+    }
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        self.check()?;
+        self.file.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.check()?;
+        self.file.write(offset, data)
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_tick_says_why_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let full = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .unwrap();
+    let disk = FillableDisk {
+        file: redb::backends::FileBackend::new(file).unwrap(),
+        full: std::sync::Arc::clone(&full),
+    };
+    let acknowledged = {
+        let mut opened =
+            Store::open_with_backend(&path, disk, Config::default(), 1, options()).unwrap();
+        run(&mut opened.store, &mut opened.matcher, 12);
+        let acknowledged = opened.store.chain_hash();
+        full.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (store, matcher) = (&mut opened.store, &mut opened.matcher);
+        let commands = vec![enqueue(1_000, 1_000)];
+        matcher.submit(commands[0].clone()).unwrap();
+        let report = matcher.tick(13_000).unwrap();
+        let events: Vec<Event> = matcher.drain_events().collect();
+        let error = store
+            .commit_tick(
+                TickInput {
+                    tick: report.tick,
+                    now_ms: 13_000,
+                    commands: &commands,
+                    events: &events,
+                },
+                matcher,
+            )
+            .unwrap_err();
+        assert!(error.is_disk_full(), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains("disk is full") && message.contains("store.redb"), "{message}");
+        assert_eq!(store.last_tick(), 12);
+        // The store takes no more work until it is reopened.
+        assert!(store.admission().is_err());
+        acknowledged
+    };
+    // Space again: reopening recovers exactly the acknowledged ticks.
+    let opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+    assert_eq!(opened.recovery.last_tick, 12);
+    assert_eq!(opened.recovery.chain_hash, acknowledged);
+}
