@@ -163,7 +163,7 @@ pub enum MirrorRow {
         match_id: MatchId,
         /// The mode.
         mode: String,
-        /// The player's team's placement (0 = first).
+        /// The player's team's placement (1 = first; `u32::MAX` if unknown).
         placement: u32,
         /// Rating before.
         before: Rating,

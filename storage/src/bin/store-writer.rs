@@ -61,7 +61,7 @@ fn commands_for(seed: u64, tick: u64) -> Vec<Command> {
             },
             93..=96 => Command::ReportResult {
                 match_id: recent_match(&mut rng),
-                placements: vec![0, 1],
+                placements: vec![1, 2],
             },
             _ => Command::CreateParty {
                 party: PartyId(rng.random_range(0..500)),
