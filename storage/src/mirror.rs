@@ -192,6 +192,18 @@ impl Mirror {
         &self.pool
     }
 
+    /// Drops a schema and everything in it (tests and benchmarks clean up with it).
+    pub async fn drop_schema(&self, schema: &str) -> Result<(), MirrorError> {
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            schema.replace('"', "\"\"")
+        )))
+        .execute(&self.pool)
+        .await
+        .map_err(|error| classify(&self.target, error))?;
+        Ok(())
+    }
+
     /// The last outbox sequence number applied, if any.
     pub async fn high_water(&self) -> Result<Option<u64>, MirrorError> {
         let value: Option<i64> =

@@ -94,7 +94,10 @@ impl StoredSnapshot {
     fn config(&self, path: &Path) -> Result<Config, StoreError> {
         Config::from_toml_str(&self.config_toml).map_err(|error| StoreError::Corrupt {
             path: path.to_path_buf(),
-            detail: format!("snapshot {} holds a config that does not load: {error}", self.tick),
+            detail: format!(
+                "snapshot {} holds a config that does not load: {error}",
+                self.tick
+            ),
         })
     }
 }

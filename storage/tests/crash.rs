@@ -3,7 +3,7 @@
 //! Compared with an uninterrupted run of the same stream, nothing committed is lost, nothing
 //! is half-applied, no player is in two matches, and the event hash chain continues exactly.
 
-#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::print_stderr)] // Tests: a failed unwrap is a failed test.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -155,8 +155,13 @@ fn sigkill_at_random_points_loses_nothing_and_replays_exactly() {
         kills += 1;
         assert!(kills < 500, "the writer never finished");
     }
-    eprintln!("{kills} kills, {recoveries_mid_journal} recoveries replayed journal after a snapshot");
-    assert!(kills >= 10, "only {kills} kills: the test did not test much");
+    eprintln!(
+        "{kills} kills, {recoveries_mid_journal} recoveries replayed journal after a snapshot"
+    );
+    assert!(
+        kills >= 10,
+        "only {kills} kills: the test did not test much"
+    );
     assert!(
         recoveries_mid_journal > 0,
         "no recovery replayed journal entries after a snapshot"

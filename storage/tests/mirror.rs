@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{ChaosProxy, database_url, unique_schema, upstream_of, url_via};
-use matchwright_ecs::{Command, Config, EnqueueTicket, Event, MatchId, Matcher, PlayerId, Rating, TicketId};
+use matchwright_ecs::{
+    Command, Config, EnqueueTicket, Event, MatchId, Matcher, PlayerId, Rating, TicketId,
+};
 use matchwright_storage::mirror::{self, Mirror, MirrorError, MirrorOptions};
 use matchwright_storage::{Account, MatchState, Store, StoreOptions, TickInput};
 use sqlx::Row;
@@ -52,9 +54,6 @@ fn run_ticks(store: &mut Store, matcher: &mut Matcher, ticks: u64, formed: &mut 
         for event in &events {
             if let Event::MatchFormed { summary } = event {
                 formed.push(summary.match_id);
-            }
-            if std::env::var("DEBUG_EVENTS").is_ok() && !matches!(event, Event::TicketQueued { .. }) {
-                eprintln!("{event:?}");
             }
         }
         let input = TickInput {
@@ -98,7 +97,13 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
         mirror: true,
         ..StoreOptions::default()
     };
-    let opened = Store::open(dir.path().join("s.redb"), Config::default(), 5, store_options).unwrap();
+    let opened = Store::open(
+        dir.path().join("s.redb"),
+        Config::default(),
+        5,
+        store_options,
+    )
+    .unwrap();
     let (mut store, mut matcher) = (opened.store, opened.matcher);
     for player in 0..50 {
         store
@@ -143,11 +148,17 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
     let pool = pool.pool();
 
     let ratings = store.ratings().unwrap();
-    assert!(ratings.len() > 100, "too few ratings to compare: {}", ratings.len());
-    let rows = sqlx::query("SELECT player_id, mode, mu, sigma, games FROM ratings WHERE season = 'default'")
-        .fetch_all(pool)
-        .await
-        .unwrap();
+    assert!(
+        ratings.len() > 100,
+        "too few ratings to compare: {}",
+        ratings.len()
+    );
+    let rows = sqlx::query(
+        "SELECT player_id, mode, mu, sigma, games FROM ratings WHERE season = 'default'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
     let mirrored: BTreeMap<(i64, String), (f64, f64, i64)> = rows
         .iter()
         .map(|row| {
@@ -182,7 +193,10 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
         .fetch_one(pool)
         .await
         .unwrap();
-    assert_eq!(players as usize, matches.iter().map(|m| m.players.len()).sum::<usize>());
+    assert_eq!(
+        players as usize,
+        matches.iter().map(|m| m.players.len()).sum::<usize>()
+    );
     let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM players")
         .fetch_one(pool)
         .await
@@ -195,10 +209,12 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
     let rated: u64 = ratings.iter().map(|(_, _, r)| r.games).sum();
     assert_eq!(history as u64, rated);
 
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
-        .execute(pool)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -206,9 +222,15 @@ async fn an_unreachable_postgres_is_a_clear_error() {
     let mut options = MirrorOptions::new("postgres://postgres@127.0.0.1:1/test");
     options.connect_timeout = Duration::from_secs(2);
     let error = Mirror::connect(&options).await.unwrap_err();
-    assert!(matches!(error, MirrorError::Unreachable { .. }), "{error:?}");
+    assert!(
+        matches!(error, MirrorError::Unreachable { .. }),
+        "{error:?}"
+    );
     let message = error.to_string();
-    assert!(message.contains("127.0.0.1:1") && message.contains("unreachable"), "{message}");
+    assert!(
+        message.contains("127.0.0.1:1") && message.contains("unreachable"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -225,6 +247,8 @@ async fn wrong_credentials_are_a_clear_error() {
 
 #[tokio::test]
 async fn a_bad_url_is_a_clear_error() {
-    let error = Mirror::connect(&MirrorOptions::new("postgres://[::1")).await.unwrap_err();
+    let error = Mirror::connect(&MirrorOptions::new("postgres://[::1"))
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("not valid"), "{error}");
 }

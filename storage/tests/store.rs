@@ -20,7 +20,10 @@ fn enqueue(ticket: u64, player: u64) -> Command {
 fn run(store: &mut Store, matcher: &mut Matcher, ticks: u64) {
     for _ in 0..ticks {
         let tick = store.last_tick() + 1;
-        let commands = vec![enqueue(tick * 2, tick * 2), enqueue(tick * 2 + 1, tick * 2 + 1)];
+        let commands = vec![
+            enqueue(tick * 2, tick * 2),
+            enqueue(tick * 2 + 1, tick * 2 + 1),
+        ];
         for command in &commands {
             matcher.submit(command.clone()).unwrap();
         }
@@ -56,9 +59,15 @@ fn a_foreign_file_is_refused_and_named() {
     let error = Store::open(&path, Config::default(), 1, options()).unwrap_err();
     assert!(matches!(error, StoreError::Foreign { .. }), "{error:?}");
     let message = error.to_string();
-    assert!(message.contains("notes.txt") && message.contains("not a Matchwright store"), "{message}");
+    assert!(
+        message.contains("notes.txt") && message.contains("not a Matchwright store"),
+        "{message}"
+    );
     // Nothing was lost: the file is untouched.
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello, I am not a database");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "hello, I am not a database"
+    );
 }
 
 #[test]
@@ -76,7 +85,10 @@ fn a_redb_file_that_is_not_ours_is_refused() {
     }
     let error = Store::open(&path, Config::default(), 1, options()).unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("other.redb") && message.contains("format marker"), "{message}");
+    assert!(
+        message.contains("other.redb") && message.contains("format marker"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -143,7 +155,8 @@ fn recovery_replays_the_journal_after_the_snapshot() {
 #[test]
 fn a_tick_out_of_order_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut opened = Store::open(dir.path().join("s.redb"), Config::default(), 1, options()).unwrap();
+    let mut opened =
+        Store::open(dir.path().join("s.redb"), Config::default(), 1, options()).unwrap();
     let error = opened
         .store
         .commit_tick(
@@ -156,7 +169,16 @@ fn a_tick_out_of_order_is_refused() {
             &opened.matcher,
         )
         .unwrap_err();
-    assert!(matches!(error, StoreError::TickOutOfOrder { expected: 1, given: 5 }), "{error}");
+    assert!(
+        matches!(
+            error,
+            StoreError::TickOutOfOrder {
+                expected: 1,
+                given: 5
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[test]
@@ -241,7 +263,10 @@ fn accounts_and_tokens_persist() {
         opened.store.put_refresh_token(&[7; 32], &token).unwrap();
     }
     let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
-    assert_eq!(opened.store.account_by_username("ada").unwrap(), Some(account));
+    assert_eq!(
+        opened.store.account_by_username("ada").unwrap(),
+        Some(account)
+    );
     assert_eq!(opened.store.account(PlayerId(43)).unwrap(), None);
     assert_eq!(opened.store.refresh_token(&[7; 32]).unwrap(), Some(token));
     assert_eq!(opened.store.revoke_token_family(9, 0).unwrap(), 1);
@@ -335,7 +360,10 @@ fn a_full_disk_fails_the_tick_says_why_and_loses_nothing_acknowledged() {
             .unwrap_err();
         assert!(error.is_disk_full(), "{error:?}");
         let message = error.to_string();
-        assert!(message.contains("disk is full") && message.contains("store.redb"), "{message}");
+        assert!(
+            message.contains("disk is full") && message.contains("store.redb"),
+            "{message}"
+        );
         assert_eq!(store.last_tick(), 12);
         // The store takes no more work until it is reopened.
         assert!(store.admission().is_err());

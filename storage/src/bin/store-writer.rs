@@ -131,7 +131,12 @@ fn main() -> ExitCode {
         };
         match store.commit_tick(input, &matcher) {
             Ok(commit) => {
-                let _ = writeln!(out, "committed {} {}", commit.tick, codec::hex(&commit.chain_hash));
+                let _ = writeln!(
+                    out,
+                    "committed {} {}",
+                    commit.tick,
+                    codec::hex(&commit.chain_hash)
+                );
                 let _ = out.flush();
             }
             Err(error) => {

@@ -91,7 +91,10 @@ pub fn url_via(url: &str, addr: SocketAddr) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let credentials = authority.rsplit_once('@').map(|(c, _)| format!("{c}@"));
-    format!("{scheme}://{}{addr}/{path}", credentials.unwrap_or_default())
+    format!(
+        "{scheme}://{}{addr}/{path}",
+        credentials.unwrap_or_default()
+    )
 }
 
 /// The upstream address of a URL (host:port, default port 5432).
