@@ -182,7 +182,10 @@ impl SteadyState {
             };
             let match_id = session.match_id;
             // Ready, then a result: each session goes through its whole life.
-            self.submit(Command::SessionReady { match_id });
+            self.submit(Command::SessionReady {
+                match_id,
+                server: String::new(),
+            });
             let mut placements: Vec<u32> = (1..=session.teams as u32).collect();
             placements.rotate_left((match_id.0 % session.teams as u64) as usize);
             self.submit(Command::ReportResult {

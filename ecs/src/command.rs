@@ -67,6 +67,16 @@ pub enum Command {
     SessionReady {
         /// The session.
         match_id: MatchId,
+        /// Where it is played (the game server's address, as the allocator gave it); carried
+        /// into `SessionActive` so the journal and the store know it. May be empty.
+        server: String,
+    },
+    /// No game server could be found for a session still allocating: it is abandoned
+    /// (`AbandonReason::AllocationFailed`) without rating anyone. The shell puts its tickets
+    /// back in their queues, keeping their waiting time (`EnqueueTicket::waiting_since_ms`).
+    AllocationFailed {
+        /// The session.
+        match_id: MatchId,
     },
     /// The game server is alive; resets the session's heartbeat deadline.
     Heartbeat {
@@ -121,6 +131,11 @@ pub struct EnqueueTicket {
     pub members: Vec<TicketMember>,
     /// The highest ping the ticket accepts in any region, whatever the queue allows.
     pub max_ping_ms: Option<u16>,
+    /// When the ticket started waiting, if earlier than now: a ticket put back in its queue by
+    /// the shell (its match found no game server) keeps its waiting time. A time after now
+    /// counts as now; a ticket that has waited its queue's `max_wait_ms` expires at once.
+    #[serde(default)]
+    pub waiting_since_ms: Option<u64>,
 }
 
 /// One player of a ticket.
@@ -154,6 +169,7 @@ impl EnqueueTicket {
                 pings_ms,
             }],
             max_ping_ms: None,
+            waiting_since_ms: None,
         }
     }
 }

@@ -32,7 +32,8 @@ pub enum Event {
         party: Option<PartyId>,
         /// Its players.
         players: Vec<PlayerId>,
-        /// When it entered, in matcher time.
+        /// When it started waiting, in matcher time: now, or the earlier
+        /// `EnqueueTicket::waiting_since_ms` of a ticket put back in its queue.
         at_ms: u64,
     },
     /// A ticket left its queue without a match.
@@ -82,6 +83,8 @@ pub enum Event {
     SessionActive {
         /// The session.
         match_id: MatchId,
+        /// Where it is played, from `SessionReady`.
+        server: String,
     },
     /// The session is over.
     SessionEnded {
@@ -300,6 +303,8 @@ pub enum AbandonReason {
     AllocationTimedOut,
     /// No heartbeat within `sessions.heartbeat_timeout_ms`.
     HeartbeatTimedOut,
+    /// The shell found no game server for it (`Command::AllocationFailed`).
+    AllocationFailed,
     /// Every player left.
     Empty,
 }

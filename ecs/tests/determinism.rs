@@ -57,4 +57,4 @@ fn the_event_stream_hash_is_stable_across_builds() {
     );
 }
 
-const GOLDEN: &str = "fe410e3c0cdd1450cc8d3e204ac4ae4fae74740181f985d5f14c8157eefca9be";
+const GOLDEN: &str = "80acede1a5b7f38e953c6b3cf7d1ffdfc4400168440a4da387ff5795a4368e63";

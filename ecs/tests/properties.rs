@@ -128,6 +128,7 @@ fn op() -> impl Strategy<Value = Op> {
                 party,
                 members,
                 max_ping_ms,
+                waiting_since_ms: None,
             })
         });
     prop_oneof![
@@ -139,7 +140,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => party().prop_map(|party| Op::Command(Command::DisbandParty { party })),
         4 => (match_id(), player()).prop_map(|(match_id, player)| Op::Command(Command::AcceptMatch { match_id, player })),
         1 => (match_id(), player()).prop_map(|(match_id, player)| Op::Command(Command::DeclineMatch { match_id, player })),
-        2 => match_id().prop_map(|match_id| Op::Command(Command::SessionReady { match_id })),
+        2 => match_id().prop_map(|match_id| Op::Command(Command::SessionReady { match_id, server: format!("10.0.0.{}:7777", match_id.0 % 250) })),
         2 => match_id().prop_map(|match_id| Op::Command(Command::Heartbeat { match_id })),
         2 => (match_id(), proptest::collection::vec(0_u32..4, 0..4))
             .prop_map(|(match_id, placements)| Op::Command(Command::ReportResult { match_id, placements })),

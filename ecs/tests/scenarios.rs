@@ -72,6 +72,7 @@ impl Harness {
                 })
                 .collect(),
             max_ping_ms: None,
+            waiting_since_ms: None,
         }));
     }
 
@@ -594,7 +595,10 @@ fn running_duo_session(harness: &mut Harness) -> MatchId {
     }
     harness.tick(100);
     let match_id = harness.formed().last().expect("a 2v2 formed").match_id;
-    harness.submit(Command::SessionReady { match_id });
+    harness.submit(Command::SessionReady {
+        match_id,
+        server: String::new(),
+    });
     harness.tick(100);
     match_id
 }
@@ -769,6 +773,92 @@ fn silent_game_servers_get_their_sessions_abandoned() {
 }
 
 #[test]
+fn a_failed_allocation_abandons_the_session_and_requeued_tickets_keep_their_wait() {
+    let mut harness = Harness::new(Config::default());
+    harness.tick(10_000);
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    harness.solo(2, "duel-1v1", 1500.0, EU);
+    harness.tick(100);
+    let summary = harness.formed().last().cloned().expect("a duel formed");
+    let match_id = summary.match_id;
+    let first_since = summary
+        .tickets()
+        .find(|t| t.ticket == TicketId(1))
+        .unwrap()
+        .enqueued_at_ms;
+    // Only a session still allocating can fail allocation.
+    let seq = harness.submit(Command::AllocationFailed { match_id });
+    let events = harness.tick(100);
+    assert_eq!(harness.rejection(seq), None);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SessionAbandoned { match_id: m, reason: AbandonReason::AllocationFailed } if *m == match_id
+    )));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::RatingsUpdated { .. })),
+        "nobody is rated"
+    );
+    let again = harness.submit(Command::AllocationFailed { match_id });
+    harness.tick(100);
+    assert!(matches!(
+        harness.rejection(again),
+        Some(RejectReason::UnknownMatch { .. })
+    ));
+    // The shell puts the tickets back with their first enqueue time: waiting time is kept,
+    // and a time in the future counts as now.
+    for matched in summary.tickets() {
+        let player = matched.players[0].player;
+        let mut ticket = EnqueueTicket::solo(
+            matched.ticket,
+            "duel-1v1",
+            player,
+            Rating::new(1500.0, 100.0),
+            EU.to_vec(),
+        );
+        ticket.waiting_since_ms = Some(if player == PlayerId(1) {
+            matched.enqueued_at_ms
+        } else {
+            u64::MAX
+        });
+        harness.submit(Command::Enqueue(ticket));
+    }
+    let now = harness.now + 100;
+    let events = harness.tick(100);
+    let queued: Vec<(TicketId, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TicketQueued { ticket, at_ms, .. } => Some((*ticket, *at_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(queued, vec![(TicketId(1), first_since), (TicketId(2), now)]);
+    let rematched = harness.formed().last().cloned().unwrap();
+    assert_ne!(rematched.match_id, match_id);
+    let waited: Vec<u64> = rematched.tickets().map(|t| t.waited_ms).collect();
+    assert!(waited.contains(&(now - first_since)), "{waited:?}");
+    // A session that is active cannot fail allocation.
+    harness.submit(Command::SessionReady {
+        match_id: rematched.match_id,
+        server: "10.0.0.9:7777".into(),
+    });
+    let events = harness.tick(100);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SessionActive { server, .. } if server == "10.0.0.9:7777"
+    )));
+    let late = harness.submit(Command::AllocationFailed {
+        match_id: rematched.match_id,
+    });
+    harness.tick(100);
+    assert!(matches!(
+        harness.rejection(late),
+        Some(RejectReason::WrongMatchPhase { .. })
+    ));
+}
+
+#[test]
 fn cancel_and_expiry_take_tickets_out() {
     let mut harness = Harness::new(Config::default());
     harness.solo(1, "duel-1v1", 1000.0, EU);
@@ -894,6 +984,7 @@ fn bad_commands_are_rejected_with_the_reason_and_change_nothing() {
                 party: None,
                 members: vec![],
                 max_ping_ms: None,
+                waiting_since_ms: None,
             }),
             |r| matches!(r, RejectReason::EmptyTicket),
         ),
@@ -910,6 +1001,7 @@ fn bad_commands_are_rejected_with_the_reason_and_change_nothing() {
                     })
                     .collect(),
                 max_ping_ms: None,
+                waiting_since_ms: None,
             }),
             |r| matches!(r, RejectReason::PartyRequired),
         ),
@@ -926,6 +1018,7 @@ fn bad_commands_are_rejected_with_the_reason_and_change_nothing() {
                     })
                     .collect(),
                 max_ping_ms: None,
+                waiting_since_ms: None,
             }),
             |r| matches!(r, RejectReason::PartyTooLarge { size: 2, max: 1 }),
         ),
@@ -1005,6 +1098,7 @@ fn party_commands_check_membership_and_state() {
             pings_ms: EU.to_vec(),
         }],
         max_ping_ms: None,
+        waiting_since_ms: None,
     }));
     let solo_in_party = harness.solo(2, "duel-1v1", 1500.0, EU);
     harness.tick(100);
@@ -1070,6 +1164,7 @@ impl Harness {
                 })
                 .collect(),
             max_ping_ms: None,
+            waiting_since_ms: None,
         }));
         self.tick(100);
         assert_eq!(self.matcher.queued_tickets(), 1);
@@ -1202,7 +1297,10 @@ fn commands_for_a_match_already_starting_are_refused() {
         1,
         "the match starts with both tickets"
     );
-    harness.submit(Command::SessionReady { match_id });
+    harness.submit(Command::SessionReady {
+        match_id,
+        server: String::new(),
+    });
     harness.tick(100);
     harness.submit(Command::EndSession { match_id });
     let decline = harness.submit(Command::DeclineMatch {

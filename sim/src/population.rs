@@ -241,6 +241,7 @@ impl Population {
             party,
             members,
             max_ping_ms,
+            waiting_since_ms: None,
         }));
         Arrival {
             commands,

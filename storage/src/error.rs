@@ -78,6 +78,8 @@ pub enum StoreError {
     },
     /// An account with this username exists already.
     UsernameTaken(String),
+    /// An account with this player id exists already.
+    PlayerTaken(matchwright_ecs::PlayerId),
 }
 
 impl fmt::Display for StoreError {
@@ -138,6 +140,7 @@ impl fmt::Display for StoreError {
                 )
             }
             Self::UsernameTaken(name) => write!(f, "the username {name:?} is taken"),
+            Self::PlayerTaken(player) => write!(f, "an account for {player} exists already"),
         }
     }
 }

@@ -52,11 +52,13 @@
 //!    journal after it.
 
 pub mod error;
+pub mod handle;
 pub mod mirror;
 pub mod records;
 pub mod store;
 
 pub use error::StoreError;
+pub use handle::{Rotation, StoreHandle};
 pub use records::{
     Account, JournalEntry, MatchRow, MatchState, MirrorRow, RatingRecord, RefreshToken,
 };

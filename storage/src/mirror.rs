@@ -259,7 +259,7 @@ struct Columns {
     ratings: BTreeMap<(u64, String, String), RatingValues>,
     matches: BTreeMap<u64, (String, String, String, i64, f64)>,
     match_players: BTreeMap<(u64, u64), i16>,
-    sessions: BTreeMap<u64, (String, i64, Option<String>)>,
+    sessions: BTreeMap<u64, (String, i64, Option<String>, Option<String>)>,
     history: BTreeMap<(u64, u64), HistoryValues>,
 }
 
@@ -325,6 +325,7 @@ fn columns(batch: &[(u64, MirrorRow)]) -> Columns {
                         row.state.as_str().to_string(),
                         row.updated_at_ms as i64,
                         placements,
+                        row.server.clone(),
                     ),
                 );
             }
@@ -456,23 +457,26 @@ async fn write_batch(
         .bind(players.2)
         .execute(&mut **tx)
         .await?;
-        let mut sessions = (vec![], vec![], vec![], vec![]);
-        for (match_id, (state, at, placements)) in &c.sessions {
+        let mut sessions = (vec![], vec![], vec![], vec![], vec![]);
+        for (match_id, (state, at, placements, server)) in &c.sessions {
             sessions.0.push(id(*match_id));
             sessions.1.push(state.clone());
             sessions.2.push(*at);
             sessions.3.push(placements.clone());
+            sessions.4.push(server.clone());
         }
         sqlx::query(
-            "INSERT INTO sessions (match_id, state, updated_at_ms, placements) \
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[]) \
+            "INSERT INTO sessions (match_id, state, updated_at_ms, placements, server_address) \
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[]) \
              ON CONFLICT (match_id) DO UPDATE SET state = EXCLUDED.state, \
-             updated_at_ms = EXCLUDED.updated_at_ms, placements = EXCLUDED.placements",
+             updated_at_ms = EXCLUDED.updated_at_ms, placements = EXCLUDED.placements, \
+             server_address = COALESCE(EXCLUDED.server_address, sessions.server_address)",
         )
         .bind(sessions.0)
         .bind(sessions.1)
         .bind(sessions.2)
         .bind(sessions.3)
+        .bind(sessions.4)
         .execute(&mut **tx)
         .await?;
     }

@@ -123,6 +123,8 @@ pub struct MatchRow {
     pub updated_at_ms: u64,
     /// Placements per team, when a result came.
     pub placements: Option<Vec<u32>>,
+    /// The game server's address, once the session is active.
+    pub server: Option<String>,
 }
 
 /// One row for the Postgres mirror, queued in the outbox in the same transaction as the state

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use matchwright_ecs::codec::{self, EventHasher};
 use matchwright_ecs::event::RatingUpdate;
-use matchwright_ecs::{Command, Config, Event, MatchId, MatchSummary, Matcher, PlayerId, Snapshot};
+use matchwright_ecs::{Command, Config, Event, MatchId, MatchSummary, Matcher, Snapshot};
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
     WriteTransaction,
@@ -16,23 +16,24 @@ use redb::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{StoreError, from_redb};
-use crate::records::{
-    Account, JournalEntry, MatchRow, MatchState, MirrorRow, RatingRecord, RefreshToken,
-};
+use crate::handle::StoreHandle;
+use crate::records::{JournalEntry, MatchRow, MatchState, MirrorRow, RatingRecord};
 
 /// The store format this build writes and reads. A file of another format is refused.
-pub const STORE_FORMAT: u32 = 1;
+pub const STORE_FORMAT: u32 = 2;
 const MAGIC: &[u8] = b"matchwright-store";
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const JOURNAL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("journal");
 const SNAPSHOTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("snapshots");
-const ACCOUNTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("accounts");
-const USERNAMES: TableDefinition<'_, &str, u64> = TableDefinition::new("usernames");
-const REFRESH_TOKENS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("refresh_tokens");
-const RATINGS: TableDefinition<'_, (u64, &str, &str), &[u8]> = TableDefinition::new("ratings");
-const MATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("matches");
-const HISTORY: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::new("history");
+pub(crate) const ACCOUNTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("accounts");
+pub(crate) const USERNAMES: TableDefinition<'_, &str, u64> = TableDefinition::new("usernames");
+pub(crate) const REFRESH_TOKENS: TableDefinition<'_, &[u8], &[u8]> =
+    TableDefinition::new("refresh_tokens");
+pub(crate) const RATINGS: TableDefinition<'_, (u64, &str, &str), &[u8]> =
+    TableDefinition::new("ratings");
+pub(crate) const MATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("matches");
+pub(crate) const HISTORY: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::new("history");
 const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox");
 
 const FORMAT_KEY: &str = "format";
@@ -202,20 +203,19 @@ pub struct Store {
     chain_hash: [u8; 32],
     ticks_since_snapshot: u64,
     commands_since_snapshot: u64,
-    next_outbox: u64,
     outbox: Arc<OutboxCounter>,
     failed: Option<String>,
 }
 
 /// Outbox rows waiting, shared with the mirror's reader.
 #[derive(Debug, Default)]
-struct OutboxCounter {
+pub(crate) struct OutboxCounter {
     rows: AtomicU64,
     warned_level: AtomicU64,
 }
 
 impl OutboxCounter {
-    fn add(&self, rows: u64, limit: u64) {
+    pub(crate) fn add(&self, rows: u64, limit: u64) {
         let now = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
         self.report(now, limit);
     }
@@ -251,7 +251,7 @@ fn io_path_error(path: &Path, doing: &'static str, error: impl Into<redb::Error>
     from_redb(path, doing, error.into())
 }
 
-fn decode_at<T: serde::de::DeserializeOwned>(
+pub(crate) fn decode_at<T: serde::de::DeserializeOwned>(
     path: &Path,
     what: impl std::fmt::Display,
     bytes: &[u8],
@@ -341,7 +341,6 @@ impl Store {
             chain_hash: [0; 32],
             ticks_since_snapshot: 0,
             commands_since_snapshot: 0,
-            next_outbox: 0,
             outbox: Arc::default(),
             failed: None,
         };
@@ -533,7 +532,8 @@ impl Store {
             replayed_commands += entry.commands.len() as u64;
         }
         let meta = read.open_table(META).map_err(|e| read_error(e.into()))?;
-        self.next_outbox = match meta
+        // Checked here so a damaged counter is found at start, not at the first write.
+        let _next_outbox: u64 = match meta
             .get(NEXT_OUTBOX_KEY)
             .map_err(|e| read_error(e.into()))?
         {
@@ -634,6 +634,19 @@ impl Store {
         self.outbox.rows.load(Ordering::Relaxed)
     }
 
+    /// A handle for request handlers: reads, and the writes that are not part of a tick
+    /// (accounts, refresh tokens). See [`StoreHandle`].
+    pub fn handle(&self) -> StoreHandle {
+        StoreHandle {
+            db: Arc::clone(&self.db),
+            path: self.path.clone(),
+            season: self.options.season.clone(),
+            mirror: self.options.mirror,
+            outbox: Arc::clone(&self.outbox),
+            outbox_limit: self.options.outbox_limit,
+        }
+    }
+
     /// A handle the mirror task reads the outbox through (and acknowledges rows with).
     pub fn outbox_reader(&self) -> OutboxReader {
         OutboxReader {
@@ -731,21 +744,14 @@ impl Store {
             chain_hash,
         };
         let txn = self.begin_write()?;
-        let mut next_outbox = self.next_outbox;
         let written = (|| -> Result<u64, redb::Error> {
             txn.open_table(JOURNAL)?
                 .insert(input.tick, codec::encode(&entry).as_slice())?;
             let mut rows = Vec::new();
             apply_events(&txn, &self.options, input.now_ms, input.events, &mut rows)?;
             let queued = rows.len() as u64;
-            if self.options.mirror && !rows.is_empty() {
-                let mut outbox = txn.open_table(OUTBOX)?;
-                for row in &rows {
-                    outbox.insert(next_outbox, codec::encode(row).as_slice())?;
-                    next_outbox += 1;
-                }
-                txn.open_table(META)?
-                    .insert(NEXT_OUTBOX_KEY, next_outbox.to_le_bytes().as_slice())?;
+            if self.options.mirror {
+                append_outbox(&txn, &rows)?;
             }
             Ok(queued)
         })();
@@ -776,7 +782,6 @@ impl Store {
         if self.options.mirror {
             self.outbox.add(queued, self.options.outbox_limit);
         }
-        self.next_outbox = next_outbox;
         metrics::counter!("matchwright_store_ticks_committed").increment(1);
         Ok(CommitReport {
             tick: input.tick,
@@ -905,237 +910,32 @@ impl Store {
         let table = read.open_table(table).map_err(|e| read_error(e.into()))?;
         table.len().map_err(|e| read_error(e.into()))
     }
+}
 
-    // ---- Accounts and tokens (each write its own durable transaction) ----
-
-    /// Creates an account; refused if the username is taken.
-    pub fn create_account(&mut self, account: &Account) -> Result<(), StoreError> {
-        let txn = self.begin_write()?;
-        let result = (|| -> Result<bool, redb::Error> {
-            let mut names = txn.open_table(USERNAMES)?;
-            if names.get(account.username.as_str())?.is_some() {
-                return Ok(false);
-            }
-            names.insert(account.username.as_str(), account.player.0)?;
-            txn.open_table(ACCOUNTS)?
-                .insert(account.player.0, codec::encode(account).as_slice())?;
-            Ok(true)
-        })();
-        let created = result.map_err(|error| self.fail("writing an account to", error))?;
-        if !created {
-            return Err(StoreError::UsernameTaken(account.username.clone()));
-        }
-        self.queue_rows(
-            &txn,
-            &[MirrorRow::Player {
-                player: account.player,
-                username: account.username.clone(),
-                display_name: account.display_name.clone(),
-                created_at_ms: account.created_at_ms,
-            }],
-        )?;
-        self.commit(txn)
+/// Appends rows to the outbox inside `txn`, numbered after the last number handed out. The
+/// counter lives in `meta`, inside the transaction, so every writer (the tick, account writes)
+/// numbers its rows in commit order.
+pub(crate) fn append_outbox(txn: &WriteTransaction, rows: &[MirrorRow]) -> Result<(), redb::Error> {
+    if rows.is_empty() {
+        return Ok(());
     }
-
-    /// Replaces an account (same player and username).
-    pub fn update_account(&mut self, account: &Account) -> Result<(), StoreError> {
-        let txn = self.begin_write()?;
-        let result = (|| -> Result<(), redb::Error> {
-            txn.open_table(ACCOUNTS)?
-                .insert(account.player.0, codec::encode(account).as_slice())?;
-            Ok(())
-        })();
-        result.map_err(|error| self.fail("writing an account to", error))?;
-        self.queue_rows(
-            &txn,
-            &[MirrorRow::Player {
-                player: account.player,
-                username: account.username.clone(),
-                display_name: account.display_name.clone(),
-                created_at_ms: account.created_at_ms,
-            }],
-        )?;
-        self.commit(txn)
+    let mut meta = txn.open_table(META)?;
+    let mut next = match meta.get(NEXT_OUTBOX_KEY)? {
+        Some(bytes) => u64::from_le_bytes(
+            bytes
+                .value()
+                .try_into()
+                .map_err(|_| redb::Error::Corrupted("the outbox counter is not 8 bytes".into()))?,
+        ),
+        None => 0,
+    };
+    let mut outbox = txn.open_table(OUTBOX)?;
+    for row in rows {
+        outbox.insert(next, codec::encode(row).as_slice())?;
+        next += 1;
     }
-
-    fn queue_rows(&mut self, txn: &WriteTransaction, rows: &[MirrorRow]) -> Result<(), StoreError> {
-        if !self.options.mirror || rows.is_empty() {
-            return Ok(());
-        }
-        let mut next = self.next_outbox;
-        let result = (|| -> Result<(), redb::Error> {
-            let mut outbox = txn.open_table(OUTBOX)?;
-            for row in rows {
-                outbox.insert(next, codec::encode(row).as_slice())?;
-                next += 1;
-            }
-            txn.open_table(META)?
-                .insert(NEXT_OUTBOX_KEY, next.to_le_bytes().as_slice())?;
-            Ok(())
-        })();
-        result.map_err(|error| self.fail("writing the outbox of", error))?;
-        self.next_outbox = next;
-        self.outbox
-            .add(rows.len() as u64, self.options.outbox_limit);
-        Ok(())
-    }
-
-    /// An account by player.
-    pub fn account(&self, player: PlayerId) -> Result<Option<Account>, StoreError> {
-        self.get_decoded(ACCOUNTS, player.0, "account")
-    }
-
-    /// An account by username.
-    pub fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
-        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
-        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let names = read
-            .open_table(USERNAMES)
-            .map_err(|e| read_error(e.into()))?;
-        let Some(player) = names.get(username).map_err(|e| read_error(e.into()))? else {
-            return Ok(None);
-        };
-        self.account(PlayerId(player.value()))
-    }
-
-    /// Stores a refresh token under the hash of its secret.
-    pub fn put_refresh_token(
-        &mut self,
-        hash: &[u8; 32],
-        token: &RefreshToken,
-    ) -> Result<(), StoreError> {
-        let txn = self.begin_write()?;
-        let result = (|| -> Result<(), redb::Error> {
-            txn.open_table(REFRESH_TOKENS)?
-                .insert(hash.as_slice(), codec::encode(token).as_slice())?;
-            Ok(())
-        })();
-        result.map_err(|error| self.fail("writing a token to", error))?;
-        self.commit(txn)
-    }
-
-    /// A refresh token by the hash of its secret.
-    pub fn refresh_token(&self, hash: &[u8; 32]) -> Result<Option<RefreshToken>, StoreError> {
-        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
-        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let table = read
-            .open_table(REFRESH_TOKENS)
-            .map_err(|e| read_error(e.into()))?;
-        match table
-            .get(hash.as_slice())
-            .map_err(|e| read_error(e.into()))?
-        {
-            Some(bytes) => Ok(Some(decode_at(
-                &self.path,
-                "a refresh token",
-                bytes.value(),
-            )?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Deletes every refresh token of a family (on logout, or when a rotated token is reused)
-    /// and every expired token. Returns how many went.
-    pub fn revoke_token_family(&mut self, family: u64, now_ms: u64) -> Result<u64, StoreError> {
-        let txn = self.begin_write()?;
-        let result = (|| -> Result<u64, redb::Error> {
-            let mut table = txn.open_table(REFRESH_TOKENS)?;
-            let before = table.len()?;
-            table.retain(|_, bytes| {
-                codec::decode::<RefreshToken>(bytes)
-                    .is_ok_and(|token| token.family != family && token.expires_at_ms > now_ms)
-            })?;
-            Ok(before - table.len()?)
-        })();
-        let revoked = result.map_err(|error| self.fail("revoking tokens in", error))?;
-        self.commit(txn)?;
-        Ok(revoked)
-    }
-
-    // ---- State derived from events ----
-
-    /// A player's rating in a mode, this season.
-    pub fn rating(&self, player: PlayerId, mode: &str) -> Result<Option<RatingRecord>, StoreError> {
-        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
-        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let table = read.open_table(RATINGS).map_err(|e| read_error(e.into()))?;
-        let key = (player.0, mode, self.options.season.as_str());
-        match table.get(key).map_err(|e| read_error(e.into()))? {
-            Some(bytes) => Ok(Some(decode_at(&self.path, "a rating", bytes.value())?)),
-            None => Ok(None),
-        }
-    }
-
-    /// A match as the store knows it.
-    pub fn match_row(&self, match_id: MatchId) -> Result<Option<MatchRow>, StoreError> {
-        self.get_decoded(MATCHES, match_id.0, "match")
-    }
-
-    /// Every match row (for tests and tools; the server reads by id).
-    pub fn match_rows(&self) -> Result<Vec<MatchRow>, StoreError> {
-        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
-        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let table = read.open_table(MATCHES).map_err(|e| read_error(e.into()))?;
-        let mut rows = Vec::new();
-        for item in table.iter().map_err(|e| read_error(e.into()))? {
-            let (_, bytes) = item.map_err(|e| read_error(e.into()))?;
-            rows.push(decode_at(&self.path, "a match", bytes.value())?);
-        }
-        Ok(rows)
-    }
-
-    /// Every rating this season: (player, mode, record).
-    pub fn ratings(&self) -> Result<Vec<(PlayerId, String, RatingRecord)>, StoreError> {
-        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
-        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let table = read.open_table(RATINGS).map_err(|e| read_error(e.into()))?;
-        let mut rows = Vec::new();
-        for item in table.iter().map_err(|e| read_error(e.into()))? {
-            let (key, bytes) = item.map_err(|e| read_error(e.into()))?;
-            let (player, mode, season) = key.value();
-            if season == self.options.season {
-                let record = decode_at(&self.path, "a rating", bytes.value())?;
-                rows.push((PlayerId(player), mode.to_string(), record));
-            }
-        }
-        Ok(rows)
-    }
-
-    /// Rated history rows kept for a player, newest first.
-    pub fn history(&self, player: PlayerId) -> Result<Vec<MirrorRow>, StoreError> {
-        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
-        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let table = read.open_table(HISTORY).map_err(|e| read_error(e.into()))?;
-        let mut rows = Vec::new();
-        for item in table
-            .range((player.0, 0)..=(player.0, u64::MAX))
-            .map_err(|e| read_error(e.into()))?
-            .rev()
-        {
-            let (_, bytes) = item.map_err(|e| read_error(e.into()))?;
-            rows.push(decode_at(&self.path, "a history row", bytes.value())?);
-        }
-        Ok(rows)
-    }
-
-    fn get_decoded<T: serde::de::DeserializeOwned>(
-        &self,
-        table: TableDefinition<'_, u64, &'static [u8]>,
-        key: u64,
-        what: &str,
-    ) -> Result<Option<T>, StoreError> {
-        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
-        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let table = read.open_table(table).map_err(|e| read_error(e.into()))?;
-        match table.get(key).map_err(|e| read_error(e.into()))? {
-            Some(bytes) => Ok(Some(decode_at(
-                &self.path,
-                format_args!("{what} {key}"),
-                bytes.value(),
-            )?)),
-            None => Ok(None),
-        }
-    }
+    meta.insert(NEXT_OUTBOX_KEY, next.to_le_bytes().as_slice())?;
+    Ok(())
 }
 
 /// Re-runs one journaled tick; returns the hash and number of its events.
@@ -1250,7 +1050,11 @@ fn apply_events(
                     None,
                 )?;
             }
-            Event::SessionActive { match_id } => {
+            Event::SessionActive { match_id, server } => {
+                if let Some(mut row) = load(*match_id, &mut matches)? {
+                    row.server = Some(server.clone());
+                    save(row, &mut matches, rows)?;
+                }
                 set_state(
                     &mut load,
                     &mut save,
@@ -1346,6 +1150,7 @@ fn new_match_row(summary: &MatchSummary, state: MatchState) -> MatchRow {
         state,
         updated_at_ms: summary.formed_at_ms,
         placements: None,
+        server: None,
     }
 }
 

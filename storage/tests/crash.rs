@@ -182,7 +182,7 @@ fn sigkill_at_random_points_loses_nothing_and_replays_exactly() {
     let mut matcher = opened.matcher;
     matcher.check_invariants();
     let mut live: BTreeMap<PlayerId, u64> = BTreeMap::new();
-    for row in opened.store.match_rows().unwrap() {
+    for row in opened.store.handle().match_rows().unwrap() {
         if !row.state.is_final() {
             for (player, _) in &row.players {
                 if let Some(other) = live.insert(*player, row.match_id.0) {
@@ -195,6 +195,7 @@ fn sigkill_at_random_points_loses_nothing_and_replays_exactly() {
         let reference = Store::open(&reference_path, Config::default(), SEED, options()).unwrap();
         reference
             .store
+            .handle()
             .match_rows()
             .unwrap()
             .iter()

@@ -32,7 +32,10 @@ fn tick_commands(tick: u64, formed: &mut Vec<MatchId>) -> Vec<Command> {
         )));
     }
     for match_id in formed.drain(..) {
-        commands.push(Command::SessionReady { match_id });
+        commands.push(Command::SessionReady {
+            match_id,
+            server: format!("10.1.0.{}:7777", match_id.0 % 200),
+        });
         commands.push(Command::ReportResult {
             match_id,
             placements: vec![1, 2],
@@ -107,6 +110,7 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
     let (mut store, mut matcher) = (opened.store, opened.matcher);
     for player in 0..50 {
         store
+            .handle()
             .create_account(&Account {
                 player: PlayerId(player),
                 username: format!("player{player}"),
@@ -147,7 +151,7 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
     let pool = Mirror::connect(&direct).await.unwrap();
     let pool = pool.pool();
 
-    let ratings = store.ratings().unwrap();
+    let ratings = store.handle().ratings().unwrap();
     assert!(
         ratings.len() > 100,
         "too few ratings to compare: {}",
@@ -178,16 +182,22 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
         );
     }
 
-    let matches = store.match_rows().unwrap();
-    let sessions = sqlx::query("SELECT match_id, state FROM sessions")
+    let matches = store.handle().match_rows().unwrap();
+    let sessions = sqlx::query("SELECT match_id, state, server_address FROM sessions")
         .fetch_all(pool)
         .await
         .unwrap();
-    let sessions: BTreeMap<i64, String> = sessions.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let sessions: BTreeMap<i64, (String, Option<String>)> = sessions
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
     assert_eq!(sessions.len(), matches.len());
     for row in &matches {
-        assert_eq!(sessions[&(row.match_id.0 as i64)], row.state.as_str());
+        let (state, server) = &sessions[&(row.match_id.0 as i64)];
+        assert_eq!(state, row.state.as_str());
+        assert_eq!(server, &row.server, "{}", row.match_id);
     }
+    assert!(matches.iter().any(|row| row.server.is_some()));
     assert!(matches.iter().any(|row| row.state == MatchState::Ended));
     let players: i64 = sqlx::query_scalar("SELECT count(*) FROM match_players")
         .fetch_one(pool)

@@ -149,7 +149,7 @@ fn recovery_replays_the_journal_after_the_snapshot() {
     assert_eq!(recovery.chain_hash, chain);
     // 23 ticks of two players who match each other: 23 matches, none queued.
     assert_eq!(opened.matcher.live_matches(), 23);
-    assert_eq!(opened.store.match_rows().unwrap().len(), 23);
+    assert_eq!(opened.store.handle().match_rows().unwrap().len(), 23);
 }
 
 #[test]
@@ -253,24 +253,31 @@ fn accounts_and_tokens_persist() {
         rotated: false,
     };
     {
-        let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
-        opened.store.create_account(&account).unwrap();
-        let taken = opened.store.create_account(&Account {
+        let opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+        opened.store.handle().create_account(&account).unwrap();
+        let taken = opened.store.handle().create_account(&Account {
             player: PlayerId(43),
             ..account.clone()
         });
         assert!(matches!(taken, Err(StoreError::UsernameTaken(_))));
-        opened.store.put_refresh_token(&[7; 32], &token).unwrap();
+        opened
+            .store
+            .handle()
+            .put_refresh_token(&[7; 32], &token)
+            .unwrap();
     }
-    let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+    let opened = Store::open(&path, Config::default(), 1, options()).unwrap();
     assert_eq!(
-        opened.store.account_by_username("ada").unwrap(),
+        opened.store.handle().account_by_username("ada").unwrap(),
         Some(account)
     );
-    assert_eq!(opened.store.account(PlayerId(43)).unwrap(), None);
-    assert_eq!(opened.store.refresh_token(&[7; 32]).unwrap(), Some(token));
-    assert_eq!(opened.store.revoke_token_family(9, 0).unwrap(), 1);
-    assert_eq!(opened.store.refresh_token(&[7; 32]).unwrap(), None);
+    assert_eq!(opened.store.handle().account(PlayerId(43)).unwrap(), None);
+    assert_eq!(
+        opened.store.handle().refresh_token(&[7; 32]).unwrap(),
+        Some(token)
+    );
+    assert_eq!(opened.store.handle().revoke_token_family(9, 0).unwrap(), 1);
+    assert_eq!(opened.store.handle().refresh_token(&[7; 32]).unwrap(), None);
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::components::{
     BackfillRequest, Match, MatchPhase, MatchRoster, Party, Player, Ticket, TicketPings,
     TicketState,
 };
-use crate::event::{BackfillCloseReason, Event, RejectReason, RemovalReason};
+use crate::event::{AbandonReason, BackfillCloseReason, Event, RejectReason, RemovalReason};
 use crate::ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
 use crate::rating::{self, Rating};
 use crate::resources::{
@@ -49,7 +49,8 @@ fn apply_command(world: &mut World, seq: CommandSeq, command: Command) -> Result
         Command::DisbandParty { party } => disband_party(world, party),
         Command::AcceptMatch { match_id, player } => accept_match(world, match_id, player),
         Command::DeclineMatch { match_id, player } => decline_match(world, match_id, player),
-        Command::SessionReady { match_id } => session_ready(world, match_id),
+        Command::SessionReady { match_id, server } => session_ready(world, match_id, server),
+        Command::AllocationFailed { match_id } => allocation_failed(world, match_id),
         Command::Heartbeat { match_id } => heartbeat(world, match_id),
         Command::ReportResult {
             match_id,
@@ -90,11 +91,12 @@ struct PlannedMember {
 fn enqueue(world: &mut World, seq: CommandSeq, request: EnqueueTicket) -> Result<(), RejectReason> {
     let plan = plan_enqueue(world, &request)?;
     let now = now_ms(world);
+    let enqueued_at_ms = request.waiting_since_ms.map_or(now, |since| since.min(now));
     let ticket = Ticket {
         id: request.ticket,
         queue: plan.queue,
         party: request.party,
-        enqueued_at_ms: now,
+        enqueued_at_ms,
         state: TicketState::Queued,
         rating: plan.rating,
         sigma: plan.sigma,
@@ -159,7 +161,7 @@ fn enqueue(world: &mut World, seq: CommandSeq, request: EnqueueTicket) -> Result
         queue: request.queue,
         party: request.party,
         players: player_ids,
-        at_ms: now,
+        at_ms: enqueued_at_ms,
     });
     Ok(())
 }
@@ -733,7 +735,7 @@ fn running_session(world: &World, match_id: MatchId) -> Result<(Entity, MatchPha
     }
 }
 
-fn session_ready(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
+fn session_ready(world: &mut World, match_id: MatchId, server: String) -> Result<(), RejectReason> {
     let (entity, phase) = running_session(world, match_id)?;
     let MatchPhase::Allocating { deadline_ms } = phase else {
         return Ok(()); // Already active: ready twice changes nothing.
@@ -741,7 +743,22 @@ fn session_ready(world: &mut World, match_id: MatchId) -> Result<(), RejectReaso
     keep_alive(world, entity, match_id, deadline_ms);
     world
         .resource_mut::<Outbox>()
-        .push(Event::SessionActive { match_id });
+        .push(Event::SessionActive { match_id, server });
+    Ok(())
+}
+
+fn allocation_failed(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
+    let (entity, phase) = running_session(world, match_id)?;
+    if !matches!(phase, MatchPhase::Allocating { .. }) {
+        return Err(wrong_phase(world, entity, match_id));
+    }
+    close_session(
+        world,
+        entity,
+        match_id,
+        &phase,
+        SessionOutcome::Abandoned(AbandonReason::AllocationFailed),
+    );
     Ok(())
 }
 
@@ -854,7 +871,7 @@ fn leave_session(
             entity,
             match_id,
             &phase,
-            SessionOutcome::Abandoned(crate::event::AbandonReason::Empty),
+            SessionOutcome::Abandoned(AbandonReason::Empty),
         );
     }
     Ok(())

@@ -248,6 +248,7 @@ impl Workload {
             party,
             members,
             max_ping_ms: self.rng.chance(0.1).then(|| 90 + self.rng.below(60) as u16),
+            waiting_since_ms: None,
         }));
         commands
     }
@@ -261,7 +262,10 @@ impl Workload {
             }
             if !session.active {
                 if self.rng.chance(0.6) {
-                    commands.push(Command::SessionReady { match_id });
+                    commands.push(Command::SessionReady {
+                        match_id,
+                        server: String::new(),
+                    });
                     if let Some(s) = self.sessions.get_mut(&match_id) {
                         s.active = true;
                     }
@@ -324,6 +328,7 @@ impl Workload {
                 party: None,
                 members: vec![],
                 max_ping_ms: None,
+                waiting_since_ms: None,
             }),
             2 => {
                 let player = PlayerId(1_000_000 + self.rng.below(10));

@@ -40,6 +40,7 @@ fn commands_for(seed: u64, tick: u64) -> Vec<Command> {
                         pings_ms: pings,
                     }],
                     max_ping_ms: None,
+                    waiting_since_ms: None,
                 })
             }
             55..=61 => Command::Cancel {
@@ -55,6 +56,7 @@ fn commands_for(seed: u64, tick: u64) -> Vec<Command> {
             },
             83..=88 => Command::SessionReady {
                 match_id: recent_match(&mut rng),
+                server: "127.0.0.1:7777".into(),
             },
             89..=92 => Command::Heartbeat {
                 match_id: recent_match(&mut rng),

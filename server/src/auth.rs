@@ -1,0 +1,321 @@
+//! Authentication: password hashes (argon2id), access tokens (HS256 JWT, 15 minutes by
+//! default), refresh tokens (random, stored by hash, rotated on every use; a reused one
+//! revokes its family), session tokens for game servers (HS256 JWT under a separate secret,
+//! verifiable offline), and the extractors that guard the routes: [`AuthPlayer`] for players
+//! and [`GameServer`] for game servers.
+
+use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use matchwright_ecs::{MatchId, PlayerId};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Issuer of every token.
+pub const ISSUER: &str = "matchwright";
+/// Audience of access tokens.
+pub const ACCESS_AUDIENCE: &str = "matchwright-api";
+/// Audience of session tokens.
+pub const SESSION_AUDIENCE: &str = "matchwright-game-server";
+
+/// Hashes a password (argon2id, default parameters, random salt). Slow by design: run it
+/// off the async runtime (`spawn_blocking`).
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(ApiError::internal)
+}
+
+/// Whether `password` matches the stored PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
+}
+
+/// A PHC string to verify against when the username is unknown, so a login for an unknown
+/// name costs the same time as one with a wrong password.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password, never valid").unwrap_or_default())
+}
+
+/// The claims of an access token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The player id, as a decimal string (JWT subjects are strings).
+    pub sub: String,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at (Unix s).
+    pub iat: u64,
+    /// Expires (Unix s).
+    pub exp: u64,
+}
+
+/// The claims of a session token: who may join which match on which server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// The player id, as a decimal string.
+    pub sub: String,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// The match.
+    pub match_id: u64,
+    /// The player's team.
+    pub team: u8,
+    /// The game server's address.
+    pub server: String,
+    /// Issued at (Unix s).
+    pub iat: u64,
+    /// Expires (Unix s).
+    pub exp: u64,
+}
+
+/// Signs an access token for `player`, valid `ttl_s` seconds from `now_s`.
+pub fn access_token(secret: &[u8], player: PlayerId, now_s: u64, ttl_s: u64) -> String {
+    let claims = AccessClaims {
+        sub: player.0.to_string(),
+        iss: ISSUER.into(),
+        aud: ACCESS_AUDIENCE.into(),
+        iat: now_s,
+        exp: now_s + ttl_s,
+    };
+    sign(secret, &claims)
+}
+
+/// Signs a session token.
+pub fn session_token(secret: &[u8], claims: &SessionClaims) -> String {
+    sign(secret, claims)
+}
+
+fn sign<T: Serialize>(secret: &[u8], claims: &T) -> String {
+    // HS256 over our own plain claims cannot fail to encode.
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap_or_default()
+}
+
+fn validation(audience: &str) -> Validation {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+    validation
+}
+
+/// Checks an access token; the player it names.
+pub fn verify_access_token(secret: &[u8], token: &str) -> Result<PlayerId, ApiError> {
+    let data = jsonwebtoken::decode::<AccessClaims>(
+        token,
+        &DecodingKey::from_secret(secret),
+        &validation(ACCESS_AUDIENCE),
+    )
+    .map_err(|error| match error.kind() {
+        ErrorKind::ExpiredSignature => ApiError::unauthorized(
+            "token_expired",
+            "the access token has expired; refresh it with POST /v1/auth/refresh",
+        ),
+        _ => ApiError::unauthorized("invalid_token", "the access token is not valid"),
+    })?;
+    data.claims
+        .sub
+        .parse()
+        .map(PlayerId)
+        .map_err(|_| ApiError::unauthorized("invalid_token", "the access token is not valid"))
+}
+
+/// Checks a session token (what a game server does, offline, with the session secret).
+pub fn verify_session_token(
+    secret: &[u8],
+    token: &str,
+) -> Result<SessionClaims, jsonwebtoken::errors::Error> {
+    jsonwebtoken::decode::<SessionClaims>(
+        token,
+        &DecodingKey::from_secret(secret),
+        &validation(SESSION_AUDIENCE),
+    )
+    .map(|data| data.claims)
+}
+
+/// A new refresh token: the secret handed to the client, and the hash it is stored under.
+pub fn new_refresh_token() -> Result<(String, [u8; 32]), ApiError> {
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    Ok((
+        URL_SAFE_NO_PAD.encode(bytes),
+        *blake3::hash(&bytes).as_bytes(),
+    ))
+}
+
+/// The hash a refresh token is stored under; a token that is not ours is `invalid_token`.
+pub fn refresh_token_hash(token: &str) -> Result<[u8; 32], ApiError> {
+    let invalid = || ApiError::unauthorized("invalid_token", "the refresh token is not valid");
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    if bytes.len() != 32 {
+        return Err(invalid());
+    }
+    Ok(*blake3::hash(&bytes).as_bytes())
+}
+
+/// A random 63-bit family id (ids go to Postgres BIGINT).
+pub fn new_family() -> Result<u64, ApiError> {
+    let mut bytes = [0_u8; 8];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    Ok(u64::from_le_bytes(bytes) >> 1)
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// The access token of a request: the `Authorization: Bearer` header, or (for WebSocket
+/// clients, which cannot set headers in browsers) an `access_token` query parameter.
+fn access_token_of(parts: &Parts) -> Option<String> {
+    if let Some(token) = bearer(parts) {
+        return Some(token.to_string());
+    }
+    parts.uri.query()?.split('&').find_map(|pair| {
+        pair.strip_prefix("access_token=")
+            .map(|token| token.to_string())
+    })
+}
+
+/// An authenticated player (from a valid access token). Missing, malformed, forged or expired
+/// tokens are refused with 401 and a code that says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthPlayer(pub PlayerId);
+
+impl FromRequestParts<AppState> for AuthPlayer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = access_token_of(parts) else {
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "send an access token as `Authorization: Bearer TOKEN` (POST /v1/auth/login)",
+            ));
+        };
+        verify_access_token(&state.secrets.jwt, &token).map(Self)
+    }
+}
+
+/// A game server, authenticated by the server key of the config (`Authorization: Bearer KEY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GameServer;
+
+impl FromRequestParts<AppState> for GameServer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(key) = bearer(parts) else {
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "game servers send the server key as `Authorization: Bearer KEY`",
+            ));
+        };
+        if constant_time_eq(key.as_bytes(), state.secrets.game_server_key.as_bytes()) {
+            Ok(Self)
+        } else {
+            Err(ApiError::unauthorized(
+                "invalid_token",
+                "the game-server key is not valid",
+            ))
+        }
+    }
+}
+
+/// Compares without leaking where the first difference is.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The session token of `player` for a match on `server`.
+pub fn session_claims(
+    player: PlayerId,
+    match_id: MatchId,
+    team: u8,
+    server: &str,
+    now_s: u64,
+    ttl_s: u64,
+) -> SessionClaims {
+    SessionClaims {
+        sub: player.0.to_string(),
+        iss: ISSUER.into(),
+        aud: SESSION_AUDIENCE.into(),
+        match_id: match_id.0,
+        team,
+        server: server.to_string(),
+        iat: now_s,
+        exp: now_s + ttl_s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn access_tokens_round_trip_and_refuse_expired_forged_and_foreign() {
+        let now = 1_800_000_000;
+        let token = access_token(SECRET, PlayerId(42), now, 900);
+        assert_eq!(verify_access_token(SECRET, &token), Ok(PlayerId(42)));
+        let expired = access_token(SECRET, PlayerId(42), 1_000, 900);
+        assert_eq!(
+            verify_access_token(SECRET, &expired)
+                .unwrap_err()
+                .body
+                .error,
+            "token_expired"
+        );
+        let forged = access_token(b"another secret, 32 bytes long!!!", PlayerId(42), now, 900);
+        assert_eq!(
+            verify_access_token(SECRET, &forged).unwrap_err().body.error,
+            "invalid_token"
+        );
+        // A session token is not an access token, though signed the same way.
+        let claims = session_claims(PlayerId(42), MatchId(1), 0, "a:1", now, 900);
+        let session = session_token(SECRET, &claims);
+        assert!(verify_access_token(SECRET, &session).is_err());
+        assert_eq!(verify_session_token(SECRET, &session).unwrap(), claims);
+    }
+
+    #[test]
+    fn passwords_verify_and_refresh_tokens_hash_stably() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("x", "not a phc string"));
+        let (token, hash) = new_refresh_token().unwrap();
+        assert_eq!(refresh_token_hash(&token).unwrap(), hash);
+        assert!(refresh_token_hash("short").is_err());
+        assert!(new_family().unwrap() < 1 << 63);
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+    }
+}

@@ -1,0 +1,267 @@
+//! Errors as clients see them: every error is JSON `{"error": CODE, "message": TEXT}`, plus
+//! `"field"` when one field is at fault, with the status that says whose fault it is. This
+//! module also holds the JSON body and path extractors that turn axum's own rejections into
+//! that shape, and the mapping from the matcher's rejection reasons.
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use matchwright_ecs::RejectReason;
+use matchwright_storage::StoreError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable, machine-readable code, e.g. `invalid_token`, `already_queued`.
+    pub error: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The request field at fault, when there is one (e.g. `pings.eu-west`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its body.
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: code.to_string(),
+                message: message.into(),
+                field: None,
+            },
+        }
+    }
+
+    /// The same error, naming the field at fault.
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.body.field = Some(field.into());
+        self
+    }
+
+    /// 400.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 401.
+    pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 403.
+    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    /// 404.
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 409.
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 422, naming the field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).field(field)
+    }
+
+    /// 503: the server cannot take the request now; retrying later may work.
+    pub fn unavailable(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+
+    /// 500, logged: a fault of ours, not the client's.
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        tracing::error!(%message, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to handle the request; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UsernameTaken(name) => {
+                Self::conflict("username_taken", format!("the username {name:?} is taken"))
+                    .field("username")
+            }
+            StoreError::Io {
+                disk_full: true, ..
+            } => Self::unavailable(
+                "storage_full",
+                "the server's disk is full; nothing was changed",
+            ),
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// A JSON body whose rejections are [`ApiError`]s: 400 for malformed JSON, 415 for a missing
+/// `Content-Type: application/json`, 413 over the body limit, 422 naming the field for a
+/// well-formed body of the wrong shape.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let text = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonDataError(_) => {
+            // serde's message names the path: "...: missing field `x`" or "x: invalid type...".
+            let field = field_of_serde_message(&text);
+            let error = ApiError::new(status, "invalid_body", text);
+            match field {
+                Some(field) => error.field(field),
+                None => error,
+            }
+        }
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(status, "malformed_json", text),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            status,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            "body_too_large",
+            "the request body is larger than the server accepts",
+        ),
+        _ => ApiError::new(status, "unreadable_body", text),
+    }
+}
+
+/// The field a serde error is about: `missing field `x`` or `unknown field `x``, or the
+/// path prefix `a.b: ...` that `serde_path_to_error` style messages carry.
+fn field_of_serde_message(text: &str) -> Option<String> {
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(start) = text.find(marker) {
+            let rest = &text[start + marker.len()..];
+            return rest.find('`').map(|end| rest[..end].to_string());
+        }
+    }
+    // "Failed to deserialize the JSON body into the target type: pings.eu: invalid type..."
+    let after = text.split_once("target type: ")?.1;
+    let (path, _) = after.split_once(": ")?;
+    (!path.contains(' ') && !path.is_empty()).then(|| path.to_string())
+}
+
+/// A path parameter whose rejection is a 400 naming it.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(path_rejection(&rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: &PathRejection) -> ApiError {
+    ApiError::bad_request(
+        "invalid_path",
+        format!("{}; ids are unsigned integers", rejection.body_text()),
+    )
+    .field("id")
+}
+
+/// The status and code for a command the matcher rejected.
+pub fn rejected(reason: &RejectReason) -> ApiError {
+    let message = reason.to_string();
+    match reason {
+        RejectReason::TooManyCommands { .. } => ApiError::unavailable("busy", message),
+        RejectReason::QueueFull { .. } => ApiError::unavailable("queue_full", message),
+        RejectReason::UnknownQueue { .. } => ApiError::invalid("queue", message),
+        RejectReason::PingsDoNotMatchRegions { .. } | RejectReason::NoReachableRegion => {
+            ApiError::invalid("pings", message)
+        }
+        RejectReason::InvalidRating { .. } => ApiError::internal(message),
+        RejectReason::PlayerAlreadyQueued { .. } | RejectReason::DuplicateTicket { .. } => {
+            ApiError::conflict("already_queued", message)
+        }
+        RejectReason::PlayerInMatch { .. } => ApiError::conflict("in_match", message),
+        RejectReason::UnknownTicket { .. } => ApiError::not_found("not_queued", message),
+        RejectReason::UnknownMatch { .. } => ApiError::not_found("unknown_match", message),
+        RejectReason::NotInMatch { .. } => ApiError::forbidden("not_your_match", message),
+        RejectReason::WrongMatchPhase { .. } => ApiError::conflict("wrong_match_phase", message),
+        RejectReason::InvalidPlacements { .. } => ApiError::invalid("placements", message),
+        RejectReason::InvalidBackfill { .. } => ApiError::invalid("open_slots", message),
+        RejectReason::NoBackfillRequest { .. } => {
+            ApiError::conflict("no_backfill_request", message)
+        }
+        RejectReason::EmptyTicket
+        | RejectReason::PartyTooLarge { .. }
+        | RejectReason::DuplicatePlayer { .. }
+        | RejectReason::PartyRequired
+        | RejectReason::PartyMembersMismatch { .. }
+        | RejectReason::UnknownParty { .. }
+        | RejectReason::PartyExists { .. }
+        | RejectReason::TooManyParties { .. }
+        | RejectReason::PlayerInParty { .. }
+        | RejectReason::NotInParty { .. }
+        | RejectReason::PartyFull { .. }
+        | RejectReason::PartyBusy { .. } => ApiError::conflict("party", message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        assert_eq!(
+            field_of_serde_message("Failed to deserialize: missing field `queue` at line 1"),
+            Some("queue".into())
+        );
+        assert_eq!(
+            field_of_serde_message(
+                "Failed to deserialize the JSON body into the target type: pings.eu-west: invalid value: integer `70000`"
+            ),
+            Some("pings.eu-west".into())
+        );
+        assert_eq!(field_of_serde_message("something else"), None);
+    }
+}

@@ -1,0 +1,213 @@
+//! Game-server allocation: which server hosts a formed match.
+//!
+//! [`Allocator`] is the seam: the tick loop asks it for a server when a match forms and tells
+//! it when a session is over. [`StaticFleet`] allocates from the `[fleet]` of the config
+//! (addresses and capacity per region). An Agones allocator would implement the same trait;
+//! since Agones answers over the network, it would run its requests off the tick thread and
+//! feed the answers back as `SessionReady` / `AllocationFailed` commands, which is exactly what
+//! the tick loop does with a static fleet's immediate answer.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use matchwright_ecs::MatchId;
+
+use crate::settings::FleetSection;
+
+/// Why no server was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllocationError {
+    /// The region has no servers at all.
+    NoServers {
+        /// The region.
+        region: String,
+    },
+    /// Every server of the region is full.
+    Full {
+        /// The region.
+        region: String,
+        /// Sessions it hosts at most.
+        capacity: u64,
+    },
+}
+
+impl fmt::Display for AllocationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoServers { region } => write!(f, "no game servers in region `{region}`"),
+            Self::Full { region, capacity } => write!(
+                f,
+                "every game server in region `{region}` is full ({capacity} sessions)"
+            ),
+        }
+    }
+}
+
+/// Finds game servers for matches.
+pub trait Allocator: Send {
+    /// A server (its address) for `match_id` in `region`, reserved until [`Allocator::release`].
+    fn allocate(&mut self, match_id: MatchId, region: &str) -> Result<String, AllocationError>;
+
+    /// The session is over: its server's slot is free again. Unknown matches are ignored.
+    fn release(&mut self, match_id: MatchId);
+
+    /// At start: `match_id` is already running on `address` (recovered from the store).
+    fn adopt(&mut self, match_id: MatchId, address: &str);
+
+    /// Sessions hosted now.
+    fn in_use(&self) -> usize;
+}
+
+#[derive(Debug)]
+struct Slot {
+    region: String,
+    address: String,
+    capacity: u32,
+    used: u32,
+}
+
+/// A fixed list of servers with a capacity each.
+#[derive(Debug)]
+pub struct StaticFleet {
+    servers: Vec<Slot>,
+    assigned: HashMap<MatchId, usize>,
+}
+
+impl StaticFleet {
+    /// The fleet of a config.
+    pub fn new(fleet: &FleetSection) -> Self {
+        Self {
+            servers: fleet
+                .servers
+                .iter()
+                .map(|server| Slot {
+                    region: server.region.clone(),
+                    address: server.address.clone(),
+                    capacity: server.capacity,
+                    used: 0,
+                })
+                .collect(),
+            assigned: HashMap::new(),
+        }
+    }
+}
+
+impl Allocator for StaticFleet {
+    fn allocate(&mut self, match_id: MatchId, region: &str) -> Result<String, AllocationError> {
+        if let Some(&index) = self.assigned.get(&match_id) {
+            return Ok(self.servers[index].address.clone());
+        }
+        // The server of the region with the most free room; the first on ties.
+        let mut best: Option<(usize, u32)> = None;
+        let mut capacity = 0_u64;
+        for (index, slot) in self.servers.iter().enumerate() {
+            if slot.region != region {
+                continue;
+            }
+            capacity += u64::from(slot.capacity);
+            let free = slot.capacity - slot.used;
+            if free > 0 && best.is_none_or(|(_, most)| free > most) {
+                best = Some((index, free));
+            }
+        }
+        match best {
+            Some((index, _)) => {
+                self.servers[index].used += 1;
+                self.assigned.insert(match_id, index);
+                Ok(self.servers[index].address.clone())
+            }
+            None if capacity == 0 => Err(AllocationError::NoServers {
+                region: region.to_string(),
+            }),
+            None => Err(AllocationError::Full {
+                region: region.to_string(),
+                capacity,
+            }),
+        }
+    }
+
+    fn release(&mut self, match_id: MatchId) {
+        if let Some(index) = self.assigned.remove(&match_id) {
+            let slot = &mut self.servers[index];
+            assert!(slot.used > 0, "a released slot was in use");
+            slot.used -= 1;
+        }
+    }
+
+    fn adopt(&mut self, match_id: MatchId, address: &str) {
+        if self.assigned.contains_key(&match_id) {
+            return;
+        }
+        // The server may be over capacity now (the config shrank); it just takes no more.
+        if let Some(index) = self.servers.iter().position(|s| s.address == address) {
+            self.servers[index].used += 1;
+            self.assigned.insert(match_id, index);
+        }
+    }
+
+    fn in_use(&self) -> usize {
+        self.assigned.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::FleetServer;
+
+    fn fleet() -> StaticFleet {
+        StaticFleet::new(&FleetSection {
+            servers: vec![
+                FleetServer {
+                    region: "eu".into(),
+                    address: "a:1".into(),
+                    capacity: 1,
+                },
+                FleetServer {
+                    region: "eu".into(),
+                    address: "b:1".into(),
+                    capacity: 2,
+                },
+            ],
+        })
+    }
+
+    #[test]
+    fn allocates_the_roomiest_server_until_full_then_says_why() {
+        let mut fleet = fleet();
+        assert_eq!(fleet.allocate(MatchId(1), "eu").unwrap(), "b:1");
+        assert_eq!(
+            fleet.allocate(MatchId(1), "eu").unwrap(),
+            "b:1",
+            "idempotent"
+        );
+        assert_eq!(fleet.allocate(MatchId(2), "eu").unwrap(), "a:1");
+        assert_eq!(fleet.allocate(MatchId(3), "eu").unwrap(), "b:1");
+        assert_eq!(
+            fleet.allocate(MatchId(4), "eu"),
+            Err(AllocationError::Full {
+                region: "eu".into(),
+                capacity: 3
+            })
+        );
+        assert_eq!(
+            fleet.allocate(MatchId(4), "us"),
+            Err(AllocationError::NoServers {
+                region: "us".into()
+            })
+        );
+        fleet.release(MatchId(2));
+        fleet.release(MatchId(2));
+        assert_eq!(fleet.in_use(), 2);
+        assert_eq!(fleet.allocate(MatchId(4), "eu").unwrap(), "a:1");
+    }
+
+    #[test]
+    fn adopted_sessions_count_against_capacity() {
+        let mut fleet = fleet();
+        fleet.adopt(MatchId(7), "b:1");
+        fleet.adopt(MatchId(8), "b:1");
+        assert_eq!(fleet.allocate(MatchId(9), "eu").unwrap(), "a:1");
+        assert!(fleet.allocate(MatchId(10), "eu").is_err());
+    }
+}

@@ -1,0 +1,30 @@
+//! # matchwright-server: the `matchwright` binary
+//!
+//! One process replaces the seeds' gateway, profile, matchmaker and session services. It is
+//! the IO shell around the pure matcher core (see ARCHITECTURE.md):
+//!
+//! - [`tick`]: the one thread that owns the matcher and the redb store. Commands gathered
+//!   during a tick interval are applied by one tick and committed in one transaction; only then
+//!   are clients answered and events pushed (group commit).
+//! - [`api`]: the HTTP API under `/v1` (axum), documented by utoipa; [`app`] builds the
+//!   router from those annotations, so `/openapi.json` matches the routes exactly.
+//! - [`auth`]: argon2 passwords, JWT access tokens, rotating refresh tokens, session tokens.
+//! - [`view`]: where each player and match is, as of the last commit, for handlers to read.
+//! - [`hub`]: live events over WebSocket, with a bounded buffer per socket.
+//! - [`fleet`]: game-server allocation behind the [`fleet::Allocator`] trait.
+//! - [`settings`]: the config file (`[server]`, `[fleet]` and the matcher's config) and secrets.
+//! - [`error`]: every error as JSON `{"error", "message", "field"}`.
+//!
+//! Departure from ARCHITECTURE.md: the HTTP server lives here, not in `transport`. The
+//! `transport` crate arrives with QUIC (issue 7), which owns a wire protocol of its own; the
+//! HTTP API's JSON bodies are the server's, and moving them later is a file move.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod fleet;
+pub mod hub;
+pub mod settings;
+pub mod tick;
+pub mod view;

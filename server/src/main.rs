@@ -1,0 +1,159 @@
+//! The `matchwright` command: `matchwright serve` runs the server.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use matchwright_server::app::{self, ServeOptions};
+use matchwright_server::settings::Settings;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Matchwright: a deterministic matchmaking server.
+#[derive(Debug, Parser)]
+#[command(name = "matchwright", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// Run the server: HTTP API, tick loop, redb store (and a Postgres mirror if given).
+    Serve(ServeArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The config file (TOML): the matcher's config plus [server] and [fleet]. Default: the
+    /// built-in defaults (config/matchwright.toml lists them).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where the data lives (redb file, generated secrets).
+    #[arg(long, default_value = "./matchwright-data")]
+    data_dir: PathBuf,
+    /// The HTTP address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// Mirror to this Postgres (e.g. postgres://postgres@127.0.0.1:5432/test).
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Log lines as text or JSON (filter with RUST_LOG, default `info`).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Commands::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format);
+    let settings = match &args.config {
+        Some(path) => match Settings::load(path) {
+            Ok(settings) => settings,
+            Err(error) => {
+                eprintln!("matchwright: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Settings::default(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("matchwright-io")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("matchwright: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        let started = app::start(ServeOptions {
+            settings,
+            data_dir: args.data_dir.clone(),
+            postgres: args.postgres.clone(),
+        })?;
+        let listener = tokio::net::TcpListener::bind(args.http)
+            .await
+            .map_err(|error| format!("cannot listen on {}: {error}", args.http))?;
+        let address = listener.local_addr().map_err(|error| error.to_string())?;
+        let recovery = &started.recovery;
+        println!(
+            "matchwright: listening on http://{address} (data: {}, tick {}, {} tickets queued{})",
+            args.data_dir.display(),
+            recovery.last_tick,
+            recovery.queued_tickets,
+            if args.postgres.is_some() {
+                ", mirroring to Postgres"
+            } else {
+                ""
+            }
+        );
+        if let Some(file) = &started.secrets_file {
+            println!(
+                "matchwright: secrets (game-server key, session-token secret) in {}",
+                file.display()
+            );
+        }
+        let _ = std::io::stdout().flush();
+        app::serve(started, listener, shutdown_signal()).await
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("matchwright: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("stopping: finishing the current tick");
+}

@@ -1,0 +1,445 @@
+//! The server's configuration file and its secrets.
+//!
+//! One TOML file holds the matcher's config (exactly as `config/matchwright.toml`: regions,
+//! limits, rating, sessions, queues) plus two tables of the server's own: `[server]` (tick
+//! interval, token lifetimes, bounds, secrets) and `[fleet]` (the game servers to allocate
+//! from). Every field has a default, so an empty file, or no file, is a working server.
+//! Unknown fields are errors, named with their table, like the matcher's.
+//!
+//! Secrets (the JWT signing key, the session-token key game servers verify with, and the key
+//! game servers authenticate with) come from `[server]` when set there, or else from
+//! `secrets.toml` in the data directory, which the first start creates with fresh random
+//! values (mode 0600), so tokens stay valid across restarts.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use matchwright_ecs::{Config, ConfigError};
+use serde::{Deserialize, Serialize};
+
+/// Everything the server is configured with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings {
+    /// The matcher's config.
+    pub matcher: Config,
+    /// The server's own settings.
+    pub server: ServerSection,
+    /// The game servers.
+    pub fleet: FleetSection,
+}
+
+/// `[server]`: the tick loop, tokens, bounds and secrets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// Commands that arrive within one interval are applied by one tick and committed together.
+    pub tick_interval_ms: u64,
+    /// The matcher's seed (its tie-breaks and random choices).
+    pub seed: u64,
+    /// The season ratings are kept under.
+    pub season: String,
+    /// Request bodies larger than this are refused with 413.
+    pub body_limit_bytes: usize,
+    /// Access tokens (JWT) live this long.
+    pub access_token_ttl_s: u64,
+    /// Refresh tokens live this long.
+    pub refresh_token_ttl_s: u64,
+    /// Session tokens (for the game server) live this long.
+    pub session_token_ttl_s: u64,
+    /// Commands waiting for the next tick; beyond it requests get 503 `busy`.
+    pub max_pending_commands: usize,
+    /// Live-event sockets one player may hold; another is refused with 409.
+    pub max_sockets_per_player: usize,
+    /// Events buffered per socket; a client that falls this far behind is disconnected (it
+    /// reconnects and reads its state with `GET /v1/queue`).
+    pub socket_buffer: usize,
+    /// The JWT signing secret (at least 32 bytes). Default: from `secrets.toml`.
+    pub jwt_secret: Option<String>,
+    /// The session-token secret game servers verify tokens with (at least 32 bytes).
+    pub session_secret: Option<String>,
+    /// The key game servers authenticate with (`Authorization: Bearer KEY`; at least 32 bytes).
+    pub game_server_key: Option<String>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            tick_interval_ms: 100,
+            seed: 1,
+            season: "default".into(),
+            body_limit_bytes: 64 * 1024,
+            access_token_ttl_s: 15 * 60,
+            refresh_token_ttl_s: 30 * 24 * 60 * 60,
+            session_token_ttl_s: 60 * 60,
+            max_pending_commands: 100_000,
+            max_sockets_per_player: 4,
+            socket_buffer: 256,
+            jwt_secret: None,
+            session_secret: None,
+            game_server_key: None,
+        }
+    }
+}
+
+/// `[fleet]`: game servers by region.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetSection {
+    /// The servers. When empty, the development fleet is used: one `127.0.0.1:7777` per region
+    /// with room for 1,000 sessions (the server says so at start).
+    pub servers: Vec<FleetServer>,
+}
+
+/// One game server (or one address fronting several) and how many sessions it hosts at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetServer {
+    /// Its region, one of the config's `regions`.
+    pub region: String,
+    /// The address players connect to, e.g. `203.0.113.7:7777`.
+    pub address: String,
+    /// Sessions it hosts at once.
+    pub capacity: u32,
+}
+
+impl FleetSection {
+    /// The development fleet: one local address per region.
+    pub fn development(regions: &[String]) -> Self {
+        Self {
+            servers: regions
+                .iter()
+                .map(|region| FleetServer {
+                    region: region.clone(),
+                    address: "127.0.0.1:7777".into(),
+                    capacity: 1_000,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Why a config file did not load: the file, and the field at fault.
+#[derive(Debug)]
+pub struct SettingsError {
+    /// The file, if any.
+    pub path: Option<PathBuf>,
+    /// What is wrong, naming the field.
+    pub error: ConfigError,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "config {}: {}", path.display(), self.error),
+            None => write!(f, "config: {}", self.error),
+        }
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl Settings {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError {
+            path: Some(path.to_path_buf()),
+            error: ConfigError::new("", format!("cannot read the file: {error}")),
+        })?;
+        Self::from_toml_str(&text).map_err(|error| SettingsError {
+            path: Some(path.to_path_buf()),
+            error,
+        })
+    }
+
+    /// Parses and checks a config.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|error: toml::de::Error| ConfigError::new("", error.to_string()))?;
+        let server = match table.remove("server") {
+            Some(value) => value
+                .try_into::<ServerSection>()
+                .map_err(|error| ConfigError::new("server", error.to_string()))?,
+            None => ServerSection::default(),
+        };
+        let fleet = match table.remove("fleet") {
+            Some(value) => value
+                .try_into::<FleetSection>()
+                .map_err(|error| ConfigError::new("fleet", error.to_string()))?,
+            None => FleetSection::default(),
+        };
+        let matcher = Config::from_toml_str(&table.to_string())?;
+        let settings = Self {
+            matcher,
+            server,
+            fleet,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks the server's and the fleet's fields (the matcher's config checks itself).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let server = &self.server;
+        if !(1..=10_000).contains(&server.tick_interval_ms) {
+            return Err(ConfigError::new(
+                "server.tick_interval_ms",
+                "must be between 1 and 10000",
+            ));
+        }
+        if server.season.is_empty() || server.season.len() > 64 {
+            return Err(ConfigError::new(
+                "server.season",
+                "must be 1 to 64 characters",
+            ));
+        }
+        if !(256..=16 << 20).contains(&server.body_limit_bytes) {
+            return Err(ConfigError::new(
+                "server.body_limit_bytes",
+                "must be between 256 and 16777216",
+            ));
+        }
+        for (field, value) in [
+            ("server.access_token_ttl_s", server.access_token_ttl_s),
+            ("server.refresh_token_ttl_s", server.refresh_token_ttl_s),
+            ("server.session_token_ttl_s", server.session_token_ttl_s),
+        ] {
+            if !(1..=365 * 24 * 60 * 60).contains(&value) {
+                return Err(ConfigError::new(field, "must be between 1 s and a year"));
+            }
+        }
+        for (field, value) in [
+            ("server.max_pending_commands", server.max_pending_commands),
+            (
+                "server.max_sockets_per_player",
+                server.max_sockets_per_player,
+            ),
+            ("server.socket_buffer", server.socket_buffer),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(field, "must be at least 1"));
+            }
+        }
+        for (field, value) in [
+            ("server.jwt_secret", &server.jwt_secret),
+            ("server.session_secret", &server.session_secret),
+            ("server.game_server_key", &server.game_server_key),
+        ] {
+            if value.as_ref().is_some_and(|secret| secret.len() < 32) {
+                return Err(ConfigError::new(field, "must be at least 32 bytes"));
+            }
+        }
+        for (index, entry) in self.fleet.servers.iter().enumerate() {
+            if self.matcher.region_index(&entry.region).is_none() {
+                return Err(ConfigError::new(
+                    format!("fleet.servers[{index}].region"),
+                    format!(
+                        "`{}` is not one of the configured regions {:?}",
+                        entry.region, self.matcher.regions
+                    ),
+                ));
+            }
+            if entry.address.is_empty() {
+                return Err(ConfigError::new(
+                    format!("fleet.servers[{index}].address"),
+                    "must not be empty",
+                ));
+            }
+            if entry.capacity == 0 {
+                return Err(ConfigError::new(
+                    format!("fleet.servers[{index}].capacity"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The fleet to allocate from: the configured one, or the development fleet.
+    pub fn effective_fleet(&self) -> FleetSection {
+        if self.fleet.servers.is_empty() {
+            FleetSection::development(&self.matcher.regions)
+        } else {
+            self.fleet.clone()
+        }
+    }
+}
+
+/// The secrets in force.
+#[derive(Clone)]
+pub struct Secrets {
+    /// Signs access tokens.
+    pub jwt: Vec<u8>,
+    /// Signs session tokens.
+    pub session: Vec<u8>,
+    /// Game servers present it.
+    pub game_server_key: String,
+    /// Where the generated ones are kept, if any are.
+    pub file: Option<PathBuf>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secrets")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `secrets.toml` in the data directory.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretsFile {
+    jwt_secret: String,
+    session_secret: String,
+    game_server_key: String,
+}
+
+/// A fresh random secret, URL-safe base64 of 32 bytes from the OS.
+pub fn random_secret() -> Result<String, String> {
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes).map_err(|error| format!("the OS gave no randomness: {error}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+impl Secrets {
+    /// The secrets from `[server]`, the rest from `DATA_DIR/secrets.toml` (created if missing).
+    pub fn load(server: &ServerSection, data_dir: &Path) -> Result<Self, String> {
+        let all_given = server.jwt_secret.is_some()
+            && server.session_secret.is_some()
+            && server.game_server_key.is_some();
+        let (stored, file) = if all_given {
+            (None, None)
+        } else {
+            let path = data_dir.join("secrets.toml");
+            (Some(read_or_create_secrets(&path)?), Some(path))
+        };
+        let pick = |given: &Option<String>, from_file: Option<&String>| {
+            given.clone().or_else(|| from_file.cloned())
+        };
+        let jwt = pick(&server.jwt_secret, stored.as_ref().map(|s| &s.jwt_secret));
+        let session = pick(
+            &server.session_secret,
+            stored.as_ref().map(|s| &s.session_secret),
+        );
+        let key = pick(
+            &server.game_server_key,
+            stored.as_ref().map(|s| &s.game_server_key),
+        );
+        match (jwt, session, key) {
+            (Some(jwt), Some(session), Some(game_server_key)) => Ok(Self {
+                jwt: jwt.into_bytes(),
+                session: session.into_bytes(),
+                game_server_key,
+                file,
+            }),
+            _ => Err("secrets are missing".into()),
+        }
+    }
+}
+
+fn read_or_create_secrets(path: &Path) -> Result<SecretsFile, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let file: SecretsFile = toml::from_str(&text)
+                .map_err(|error| format!("{} does not load: {error}", path.display()))?;
+            for (name, value) in [
+                ("jwt_secret", &file.jwt_secret),
+                ("session_secret", &file.session_secret),
+                ("game_server_key", &file.game_server_key),
+            ] {
+                if value.len() < 32 {
+                    return Err(format!(
+                        "{}: {name} must be at least 32 bytes",
+                        path.display()
+                    ));
+                }
+            }
+            Ok(file)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let file = SecretsFile {
+                jwt_secret: random_secret()?,
+                session_secret: random_secret()?,
+                game_server_key: random_secret()?,
+            };
+            let text = format!(
+                "# Generated by the first `matchwright serve`; keep it private. The game-server key\n\
+                 # is what game servers send as `Authorization: Bearer ...`; the session secret is\n\
+                 # what they verify players' session tokens (HS256 JWT) with.\n{}",
+                toml::to_string(&file).map_err(|error| error.to_string())?
+            );
+            write_private(path, &text)
+                .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+            Ok(file)
+        }
+        Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        assert_eq!(Settings::from_toml_str("").unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn the_shipped_matcher_config_loads_as_a_server_config() {
+        let text = include_str!("../../config/matchwright.toml");
+        assert_eq!(Settings::from_toml_str(text).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let error = Settings::from_toml_str("[server]\ntick_interval_ms = 0\n").unwrap_err();
+        assert_eq!(error.field, "server.tick_interval_ms");
+        let error = Settings::from_toml_str("[server]\ntick_intervl_ms = 5\n").unwrap_err();
+        assert_eq!(error.field, "server");
+        assert!(error.message.contains("tick_intervl_ms"), "{error}");
+        let error = Settings::from_toml_str(
+            "[[fleet.servers]]\nregion = \"mars\"\naddress = \"a:1\"\ncapacity = 1\n",
+        )
+        .unwrap_err();
+        assert_eq!(error.field, "fleet.servers[0].region");
+        let error = Settings::from_toml_str("regions = []\n").unwrap_err();
+        assert!(error.field.starts_with("regions"), "{error}");
+        let error = Settings::from_toml_str("[server]\njwt_secret = \"short\"\n").unwrap_err();
+        assert_eq!(error.field, "server.jwt_secret");
+    }
+
+    #[test]
+    fn secrets_are_generated_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Secrets::load(&ServerSection::default(), dir.path()).unwrap();
+        let again = Secrets::load(&ServerSection::default(), dir.path()).unwrap();
+        assert_eq!(first.jwt, again.jwt);
+        assert_eq!(first.game_server_key, again.game_server_key);
+        assert_ne!(first.jwt, first.session);
+        let given = ServerSection {
+            game_server_key: Some("k".repeat(40)),
+            ..ServerSection::default()
+        };
+        let mixed = Secrets::load(&given, dir.path()).unwrap();
+        assert_eq!(mixed.game_server_key, "k".repeat(40));
+        assert_eq!(mixed.jwt, first.jwt);
+    }
+}

@@ -1,0 +1,953 @@
+//! The tick loop: the one thread that owns the matcher and the store.
+//!
+//! Request handlers hand it commands through a bounded channel ([`TickHandle::submit`]) and
+//! wait. Every `server.tick_interval_ms` it applies the commands gathered since the last tick
+//! in one `Matcher::tick`, commits the tick (journal entry, derived state, outbox) in one redb
+//! transaction, and only then answers the handlers, updates the live view, pushes live events
+//! and asks the fleet for game servers (group commit: an answered command survives `kill -9`).
+//!
+//! Bounds: the channel holds `server.max_pending_commands` jobs; beyond it `submit` answers
+//! 503 `busy` at once. The matcher bounds commands per tick itself (`TooManyCommands`, 503).
+//! If a commit fails, the loop answers every waiting request with 503, marks the server not
+//! ready and stops: the matcher has run ahead of the store, and a restart recovers exactly the
+//! committed state.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use matchwright_ecs::command::TicketMember;
+use matchwright_ecs::event::{AbandonReason, MatchCancelReason, RemovalReason};
+use matchwright_ecs::{
+    Command, CommandSeq, EnqueueTicket, Event, MatchId, Matcher, NO_PING, PlayerId, RejectReason,
+    TicketId,
+};
+use matchwright_storage::{MatchState, Store, TickInput};
+use tokio::sync::{oneshot, watch};
+
+use crate::auth;
+use crate::error::{ApiError, rejected};
+use crate::fleet::Allocator;
+use crate::hub::{Hub, LiveEvent, MatchPlayerBody};
+use crate::settings::{Secrets, Settings};
+use crate::view::{MatchStage, TicketView, View};
+
+/// Now, as Unix milliseconds (the matcher's clock in the server).
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// What a committed command did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The tick that applied it.
+    pub tick: u64,
+    /// Its sequence number.
+    pub seq: CommandSeq,
+}
+
+type Reply = oneshot::Sender<Result<Applied, ApiError>>;
+
+enum Job {
+    Command { command: Command, reply: Reply },
+}
+
+/// The handlers' side of the tick loop.
+#[derive(Clone, Debug)]
+pub struct TickHandle {
+    sender: SyncSender<Job>,
+}
+
+impl TickHandle {
+    /// Submits a command for the next tick and waits until that tick has committed. A command
+    /// the matcher rejected comes back as the matching [`ApiError`].
+    pub async fn submit(&self, command: Command) -> Result<Applied, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .try_send(Job::Command { command, reply })
+            .map_err(|error| match error {
+                TrySendError::Full(_) => ApiError::unavailable(
+                    "busy",
+                    "the server has more commands waiting than it takes; retry shortly",
+                ),
+                TrySendError::Disconnected(_) => {
+                    ApiError::unavailable("stopping", "the server is stopping")
+                }
+            })?;
+        answer
+            .await
+            .map_err(|_| ApiError::unavailable("stopping", "the server is stopping"))?
+    }
+}
+
+/// What readiness depends on, written by the tick loop.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// When the last tick committed (Unix ms; 0 before the first).
+    pub last_tick_ms: AtomicU64,
+    /// The last committed tick.
+    pub last_tick: AtomicU64,
+    /// Why the server is not ready, if it is not (a failed commit, a full outbox).
+    pub not_ready: Mutex<Option<String>>,
+}
+
+impl Health {
+    fn set_not_ready(&self, reason: Option<String>) {
+        *self
+            .not_ready
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = reason;
+    }
+
+    /// Why the server is not ready now, if it is not.
+    pub fn not_ready(&self, tick_interval_ms: u64) -> Option<String> {
+        if let Some(reason) = self
+            .not_ready
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+        {
+            return Some(reason);
+        }
+        let last = self.last_tick_ms.load(Ordering::Relaxed);
+        let stale_after = (tick_interval_ms * 20).max(2_000);
+        if last == 0 {
+            Some("the tick loop has not ticked yet".into())
+        } else if unix_ms().saturating_sub(last) > stale_after {
+            Some(format!(
+                "the tick loop has not ticked for {} ms",
+                unix_ms() - last
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// Everything the tick loop shares with the handlers.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    /// The live view.
+    pub view: Arc<RwLock<View>>,
+    /// Live-event sockets.
+    pub hub: Arc<Hub>,
+    /// Readiness.
+    pub health: Arc<Health>,
+}
+
+/// The loop's state. Runs on its own thread ([`TickLoop::spawn`]).
+pub struct TickLoop {
+    matcher: Matcher,
+    store: Store,
+    allocator: Box<dyn Allocator>,
+    settings: Arc<Settings>,
+    secrets: Secrets,
+    shared: Shared,
+    receiver: Receiver<Job>,
+    /// Commands submitted for the next tick, in order, and who waits for each.
+    commands: Vec<Command>,
+    pending: Vec<(CommandSeq, Option<Reply>)>,
+    events: Vec<Event>,
+    /// Enqueue commands waiting for their tick, by sequence number.
+    enqueue_requests: HashMap<CommandSeq, EnqueueTicket>,
+    /// Every live ticket's enqueue command (to put it back in its queue, keeping its waiting
+    /// time, when its match finds no game server).
+    tickets: HashMap<TicketId, EnqueueTicket>,
+    /// The tickets of matches waiting for a game server.
+    allocating: HashMap<MatchId, Vec<EnqueueTicket>>,
+    /// The tickets of matches whose allocation failed, re-enqueued once the session closed.
+    requeue_after: HashMap<MatchId, Vec<EnqueueTicket>>,
+    /// Matches formed per second, over the last ten seconds.
+    recent_matches: VecDeque<(u64, u64)>,
+    last_prune: Instant,
+    last_upkeep: Instant,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl std::fmt::Debug for TickLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TickLoop")
+            .field("tick", &self.store.last_tick())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The running loop: its thread, and how to stop it.
+#[derive(Debug)]
+pub struct Running {
+    /// The thread; it returns when told to stop, or after a failed commit (with the error).
+    pub thread: std::thread::JoinHandle<Result<(), String>>,
+    /// Tells it to stop after committing what it has.
+    pub stop: watch::Sender<bool>,
+}
+
+impl TickLoop {
+    /// Builds the loop on a recovered matcher and its store: rebuilds the live view, adopts
+    /// the sessions already running, and resolves sessions recovered mid-allocation.
+    pub fn new(
+        matcher: Matcher,
+        store: Store,
+        allocator: Box<dyn Allocator>,
+        settings: Arc<Settings>,
+        secrets: Secrets,
+        shared: Shared,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Result<(Self, TickHandle), String> {
+        let (sender, receiver) = sync_channel(settings.server.max_pending_commands);
+        let mut tick_loop = Self {
+            matcher,
+            store,
+            allocator,
+            settings,
+            secrets,
+            shared,
+            receiver,
+            commands: Vec::new(),
+            pending: Vec::new(),
+            events: Vec::new(),
+            enqueue_requests: HashMap::new(),
+            tickets: HashMap::new(),
+            allocating: HashMap::new(),
+            requeue_after: HashMap::new(),
+            recent_matches: VecDeque::new(),
+            last_prune: Instant::now(),
+            last_upkeep: Instant::now(),
+            metrics,
+        };
+        tick_loop.recover()?;
+        Ok((tick_loop, TickHandle { sender }))
+    }
+
+    fn recover(&mut self) -> Result<(), String> {
+        let snapshot = self
+            .matcher
+            .snapshot()
+            .map_err(|error| format!("cannot read the recovered matcher: {error}"))?;
+        let rows = self
+            .store
+            .handle()
+            .match_rows()
+            .map_err(|error| error.to_string())?;
+        let mut servers = HashMap::new();
+        for row in &rows {
+            if row.state == MatchState::Active
+                && let Some(server) = &row.server
+            {
+                servers.insert(row.match_id, server.clone());
+                self.allocator.adopt(row.match_id, server);
+            }
+        }
+        *self.view_mut() = View::from_snapshot(&snapshot, &servers);
+        // Each live ticket's enqueue command, rebuilt (a ticket's pings are its members'
+        // worst, which is what the matcher keeps).
+        let ratings: HashMap<PlayerId, _> = snapshot
+            .players
+            .iter()
+            .map(|player| (player.id, player.rating))
+            .collect();
+        for ticket in &snapshot.tickets {
+            let Some(queue) = snapshot.queues.get(usize::from(ticket.queue)) else {
+                continue;
+            };
+            let members = ticket
+                .players
+                .iter()
+                .map(|player| TicketMember {
+                    player: *player,
+                    rating: ratings
+                        .get(player)
+                        .copied()
+                        .unwrap_or(self.settings.matcher.rating.initial),
+                    pings_ms: ticket.pings_ms.clone(),
+                })
+                .collect();
+            let own_max = (ticket.own_max_ms < NO_PING - 1).then_some(ticket.own_max_ms);
+            self.tickets.insert(
+                ticket.id,
+                EnqueueTicket {
+                    ticket: ticket.id,
+                    queue: queue.clone(),
+                    party: ticket.party,
+                    members,
+                    max_ping_ms: own_max,
+                    waiting_since_ms: Some(ticket.enqueued_at_ms),
+                },
+            );
+        }
+        // Sessions that were waiting for a game server when the server stopped: allocate now.
+        // Their tickets are gone from the matcher, so if no server is free they cannot go back
+        // to the queue; their players are told (`match_cancelled`) and queue again.
+        let allocating: Vec<(MatchId, String)> = snapshot
+            .matches
+            .iter()
+            .filter(|record| {
+                matches!(
+                    record.phase,
+                    matchwright_ecs::snapshot::PhaseRecord::Allocating { .. }
+                )
+            })
+            .map(|record| (record.id, record.summary.region.to_string()))
+            .collect();
+        for (match_id, region) in allocating {
+            self.allocate(match_id, &region);
+        }
+        Ok(())
+    }
+
+    fn view_mut(&self) -> std::sync::RwLockWriteGuard<'_, View> {
+        self.shared
+            .view
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts the loop on its own thread.
+    pub fn spawn(self) -> Result<Running, String> {
+        let (stop, stopped) = watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name("tick-loop".into())
+            .spawn(move || self.run(&stopped))
+            .map_err(|error| format!("cannot start the tick thread: {error}"))?;
+        Ok(Running { thread, stop })
+    }
+
+    fn run(mut self, stopped: &watch::Receiver<bool>) -> Result<(), String> {
+        let interval = Duration::from_millis(self.settings.server.tick_interval_ms);
+        let mut next_tick = Instant::now() + interval;
+        loop {
+            let mut disconnected = false;
+            loop {
+                let now = Instant::now();
+                if now >= next_tick || *stopped.borrow() {
+                    break;
+                }
+                // Wake at least every 50 ms to notice a stop.
+                let wait = (next_tick - now).min(Duration::from_millis(50));
+                match self.receiver.recv_timeout(wait) {
+                    Ok(job) => self.take(job),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => {
+                        disconnected = true;
+                        break;
+                    }
+                }
+            }
+            let stopping = disconnected || *stopped.borrow();
+            if stopping {
+                // Take what is already waiting, so every accepted request gets its answer.
+                while let Ok(job) = self.receiver.try_recv() {
+                    self.take(job);
+                }
+            }
+            self.run_tick()?;
+            if stopping {
+                tracing::info!(tick = self.store.last_tick(), "tick loop stopped");
+                return Ok(());
+            }
+            next_tick += interval;
+            let now = Instant::now();
+            if next_tick < now {
+                // Fell behind (a slow tick or commit): start the next interval from now rather
+                // than running a burst of ticks.
+                metrics::counter!("matchwright_ticks_late").increment(1);
+                next_tick = now + interval;
+            }
+        }
+    }
+
+    /// Takes a job: submits its command to the matcher for the next tick.
+    fn take(&mut self, job: Job) {
+        let Job::Command { command, reply } = job;
+        if let Err(backpressure) = self.store.admission() {
+            let _ = reply.send(Err(ApiError::unavailable(
+                "backpressure",
+                backpressure.to_string(),
+            )));
+            return;
+        }
+        self.submit(command, Some(reply));
+    }
+
+    fn submit(&mut self, command: Command, reply: Option<Reply>) {
+        let enqueue = match &command {
+            Command::Enqueue(ticket) => Some(ticket.clone()),
+            _ => None,
+        };
+        match self.matcher.submit(command.clone()) {
+            Ok(seq) => {
+                if let Some(ticket) = enqueue {
+                    self.enqueue_requests.insert(seq, ticket);
+                }
+                self.commands.push(command);
+                self.pending.push((seq, reply));
+            }
+            Err(error) => {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(ApiError::unavailable("busy", error.to_string())));
+                }
+            }
+        }
+    }
+
+    /// One tick: run, commit, then answer, update the view, publish, allocate.
+    fn run_tick(&mut self) -> Result<(), String> {
+        let now_ms = unix_ms().max(self.matcher.now_ms());
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "tick",
+            tick = self.store.last_tick() + 1,
+            commands = self.commands.len()
+        );
+        let _entered = span.enter();
+        let report = match self.matcher.tick(now_ms) {
+            Ok(report) => report,
+            Err(error) => return Err(self.fail(format!("the matcher refused a tick: {error}"))),
+        };
+        self.events.clear();
+        self.events.extend(self.matcher.drain_events());
+        let ran = started.elapsed();
+        let commit = self.store.commit_tick(
+            TickInput {
+                tick: report.tick,
+                now_ms,
+                commands: &self.commands,
+                events: &self.events,
+            },
+            &self.matcher,
+        );
+        let committed = started.elapsed();
+        if let Err(error) = commit {
+            return Err(self.fail(format!("tick {} was not committed: {error}", report.tick)));
+        }
+        matchwright_storage::store::record_commit_time(committed - ran);
+        self.commands.clear();
+        let answers = self.answers();
+        self.publish(now_ms);
+        // Answered after the view is updated, so a client that reads its state right after
+        // its command returns sees the command's effect.
+        for (reply, answer) in answers {
+            let _ = reply.send(answer);
+        }
+        self.observe(now_ms, committed);
+        self.shared
+            .health
+            .last_tick
+            .store(report.tick, Ordering::Relaxed);
+        self.shared
+            .health
+            .last_tick_ms
+            .store(unix_ms(), Ordering::Relaxed);
+        self.shared
+            .health
+            .set_not_ready(self.store.admission().err().map(|b| b.to_string()));
+        if self.last_prune.elapsed() > Duration::from_secs(60) {
+            self.last_prune = Instant::now();
+            if let Err(error) = self.store.prune(now_ms) {
+                return Err(self.fail(format!("pruning the journal failed: {error}")));
+            }
+        }
+        if report.commands > 0 || report.matches > 0 {
+            tracing::debug!(
+                commands = report.commands,
+                matches = report.matches,
+                events = report.events,
+                ms = committed.as_secs_f64() * 1e3,
+                "tick committed"
+            );
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, reason: String) -> String {
+        tracing::error!(%reason, "the tick loop stops; restart the server to recover");
+        self.shared.health.set_not_ready(Some(reason.clone()));
+        for (_, reply) in self.pending.drain(..) {
+            if let Some(reply) = reply {
+                let _ = reply.send(Err(ApiError::unavailable(
+                    "store_failed",
+                    "the server could not store the change; nothing was applied",
+                )));
+            }
+        }
+        reason
+    }
+
+    /// The answers to the requests of the committed tick (internal commands' rejections are
+    /// logged here).
+    fn answers(&mut self) -> Vec<(Reply, Result<Applied, ApiError>)> {
+        let mut answers = Vec::with_capacity(self.pending.len());
+        let mut rejections: HashMap<CommandSeq, &RejectReason> = HashMap::new();
+        for event in &self.events {
+            match event {
+                Event::Rejected { seq, reason } => {
+                    rejections.insert(*seq, reason);
+                }
+                Event::TicketQueued { seq, ticket, .. } => {
+                    if let Some(request) = self.enqueue_requests.remove(seq) {
+                        self.tickets.insert(*ticket, request);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let tick = self.store.last_tick();
+        let internal_rejected: Vec<TicketId> = self
+            .pending
+            .iter()
+            .filter(|(seq, reply)| reply.is_none() && rejections.contains_key(seq))
+            .filter_map(|(seq, _)| self.enqueue_requests.get(seq).map(|t| t.ticket))
+            .collect();
+        if !internal_rejected.is_empty() {
+            let mut view = self.view_mut();
+            for ticket in internal_rejected {
+                view.forget_ticket(ticket);
+            }
+        }
+        self.enqueue_requests.clear();
+        for (seq, reply) in self.pending.drain(..) {
+            let answer = match rejections.get(&seq) {
+                Some(reason) => Err(rejected(reason)),
+                None => Ok(Applied { tick, seq }),
+            };
+            match reply {
+                Some(reply) => answers.push((reply, answer)),
+                None => {
+                    if let Err(error) = answer {
+                        tracing::warn!(%seq, error = %error.body.message, "an internal command was rejected");
+                    }
+                }
+            }
+        }
+        answers
+    }
+
+    /// Updates the view and pushes live events, event by event (each sees the view as it
+    /// was just before it); then asks the fleet for servers and re-enqueues tickets whose
+    /// match found none.
+    fn publish(&mut self, now_ms: u64) {
+        let events = std::mem::take(&mut self.events);
+        let mut to_allocate = Vec::new();
+        let mut to_requeue = Vec::new();
+        {
+            let view_lock = Arc::clone(&self.shared.view);
+            let mut view = view_lock
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for event in &events {
+                self.push_live(event, &view, now_ms);
+                match event {
+                    Event::TicketRemoved { ticket, .. } => {
+                        self.tickets.remove(ticket);
+                    }
+                    Event::MatchFormed { summary } => {
+                        let tickets = summary
+                            .tickets()
+                            .filter_map(|matched| {
+                                let mut request = self.tickets.remove(&matched.ticket)?;
+                                request.waiting_since_ms = Some(matched.enqueued_at_ms);
+                                Some(request)
+                            })
+                            .collect();
+                        self.allocating.insert(summary.match_id, tickets);
+                        to_allocate.push((summary.match_id, summary.region.to_string()));
+                    }
+                    Event::BackfillFilled { tickets, .. } => {
+                        for placed in tickets {
+                            self.tickets.remove(&placed.ticket.ticket);
+                        }
+                    }
+                    Event::SessionAbandoned {
+                        match_id,
+                        reason: AbandonReason::AllocationFailed,
+                    } => {
+                        self.allocator.release(*match_id);
+                        if let Some(tickets) = self.requeue_after.remove(match_id) {
+                            to_requeue.extend(tickets);
+                        }
+                    }
+                    Event::SessionEnded { match_id, .. }
+                    | Event::SessionAbandoned { match_id, .. } => {
+                        self.allocator.release(*match_id);
+                        self.allocating.remove(match_id);
+                        self.requeue_after.remove(match_id);
+                    }
+                    _ => {}
+                }
+                view.apply_one(event);
+                if let Event::SessionAbandoned {
+                    reason: AbandonReason::AllocationFailed,
+                    ..
+                } = event
+                {
+                    for ticket in &to_requeue {
+                        view.expect_requeue(
+                            ticket.ticket,
+                            TicketView {
+                                players: ticket.members.iter().map(|m| m.player).collect(),
+                                queue: ticket.queue.clone(),
+                                since_ms: ticket.waiting_since_ms.unwrap_or(now_ms),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        self.events = events;
+        for (match_id, region) in to_allocate {
+            self.allocate(match_id, &region);
+        }
+        for ticket in to_requeue {
+            self.submit(Command::Enqueue(ticket), None);
+        }
+    }
+
+    /// Asks the fleet for a server: on success the session becomes active next tick; on
+    /// failure it is abandoned next tick and its tickets go back to their queues after.
+    fn allocate(&mut self, match_id: MatchId, region: &str) {
+        match self.allocator.allocate(match_id, region) {
+            Ok(server) => {
+                self.allocating.remove(&match_id);
+                self.submit(Command::SessionReady { match_id, server }, None);
+            }
+            Err(error) => {
+                tracing::warn!(%match_id, %error, "no game server; the match goes back to the queue");
+                metrics::counter!("matchwright_allocation_failures").increment(1);
+                if let Some(tickets) = self.allocating.remove(&match_id) {
+                    self.requeue_after.insert(match_id, tickets);
+                }
+                self.submit(Command::AllocationFailed { match_id }, None);
+            }
+        }
+    }
+
+    fn send_to_match(&self, view: &View, match_id: MatchId, event: &LiveEvent) {
+        if let Some(found) = view.match_view(match_id) {
+            for (player, _) in &found.players {
+                self.shared.hub.send(*player, event);
+            }
+        }
+    }
+
+    /// The live events one core event means, to the players it concerns.
+    fn push_live(&self, event: &Event, view: &View, now_ms: u64) {
+        let hub = &self.shared.hub;
+        match event {
+            Event::TicketQueued {
+                ticket,
+                queue,
+                players,
+                at_ms,
+                ..
+            } => {
+                let live = LiveEvent::Queued {
+                    ticket_id: ticket.0,
+                    queue: queue.clone(),
+                    waiting_since_ms: *at_ms,
+                };
+                for player in players {
+                    hub.send(*player, &live);
+                }
+            }
+            Event::TicketRemoved {
+                ticket,
+                reason,
+                waited_ms,
+            } => {
+                if let Some(found) = view.ticket(*ticket) {
+                    let live = LiveEvent::QueueLeft {
+                        ticket_id: ticket.0,
+                        reason: removal_name(*reason).into(),
+                        waited_ms: *waited_ms,
+                    };
+                    for player in &found.players {
+                        hub.send(*player, &live);
+                    }
+                }
+            }
+            Event::TicketRequeued { ticket, match_id } => {
+                if let Some(found) = view.ticket(*ticket) {
+                    let live = LiveEvent::Requeued {
+                        ticket_id: ticket.0,
+                        match_id: match_id.0,
+                    };
+                    for player in &found.players {
+                        hub.send(*player, &live);
+                    }
+                }
+            }
+            Event::MatchProposed {
+                summary,
+                deadline_ms,
+            } => self.push_match_found(summary, "awaiting_acceptance", Some(*deadline_ms)),
+            Event::MatchFormed { summary } => {
+                self.push_match_found(summary, "allocating", None);
+            }
+            Event::MatchAccepted { match_id, player } => self.send_to_match(
+                view,
+                *match_id,
+                &LiveEvent::MatchAccepted {
+                    match_id: match_id.0,
+                    player_id: player.0,
+                },
+            ),
+            Event::MatchCancelled { match_id, reason } => {
+                let (name, players) = match reason {
+                    MatchCancelReason::Declined { players } => ("declined", players),
+                    MatchCancelReason::TimedOut { players } => ("timed_out", players),
+                };
+                self.send_to_match(
+                    view,
+                    *match_id,
+                    &LiveEvent::MatchCancelled {
+                        match_id: match_id.0,
+                        reason: name.into(),
+                        players: players.iter().map(|p| p.0).collect(),
+                    },
+                );
+            }
+            Event::SessionActive { match_id, server } => {
+                if let Some(found) = view.match_view(*match_id) {
+                    for (player, team) in &found.players {
+                        if hub.is_connected(*player) {
+                            let (token, expires) =
+                                self.session_token(*player, *match_id, *team, server, now_ms);
+                            hub.send(
+                                *player,
+                                &LiveEvent::SessionReady {
+                                    match_id: match_id.0,
+                                    server: server.clone(),
+                                    session_token: token,
+                                    token_expires_at_ms: expires,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            Event::SessionEnded {
+                match_id,
+                placements,
+            } => self.send_to_match(
+                view,
+                *match_id,
+                &LiveEvent::SessionEnded {
+                    match_id: match_id.0,
+                    placements: placements.clone(),
+                },
+            ),
+            Event::SessionAbandoned { match_id, reason } => {
+                let reason = match reason {
+                    AbandonReason::AllocationTimedOut => "allocation_timed_out",
+                    AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
+                    AbandonReason::AllocationFailed => "allocation_failed",
+                    AbandonReason::Empty => "empty",
+                };
+                self.send_to_match(
+                    view,
+                    *match_id,
+                    &LiveEvent::SessionAbandoned {
+                        match_id: match_id.0,
+                        reason: reason.into(),
+                    },
+                );
+            }
+            Event::BackfillFilled {
+                match_id, tickets, ..
+            } => {
+                if let Some(found) = view.match_view(*match_id) {
+                    for placed in tickets {
+                        for player in &placed.ticket.players {
+                            let live = LiveEvent::MatchFound {
+                                match_id: match_id.0,
+                                state: found.stage.name().into(),
+                                queue: found.summary.queue.to_string(),
+                                mode: found.summary.mode.to_string(),
+                                region: found.summary.region.to_string(),
+                                quality: found.summary.quality,
+                                your_team: placed.team,
+                                players: found
+                                    .players
+                                    .iter()
+                                    .map(|(p, t)| MatchPlayerBody {
+                                        player_id: p.0,
+                                        team: *t,
+                                    })
+                                    .collect(),
+                                accept_by_ms: None,
+                            };
+                            hub.send(player.player, &live);
+                            if let MatchStage::Active { server } = &found.stage {
+                                let (token, expires) = self.session_token(
+                                    player.player,
+                                    *match_id,
+                                    placed.team,
+                                    server,
+                                    now_ms,
+                                );
+                                hub.send(
+                                    player.player,
+                                    &LiveEvent::SessionReady {
+                                        match_id: match_id.0,
+                                        server: server.clone(),
+                                        session_token: token,
+                                        token_expires_at_ms: expires,
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Event::RatingsUpdated {
+                match_id,
+                mode,
+                updates,
+            } => {
+                for update in updates {
+                    hub.send(
+                        update.player,
+                        &LiveEvent::RatingsChanged {
+                            match_id: match_id.0,
+                            mode: mode.clone(),
+                            before: update.before.into(),
+                            after: update.after.into(),
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push_match_found(
+        &self,
+        summary: &matchwright_ecs::MatchSummary,
+        state: &str,
+        accept_by_ms: Option<u64>,
+    ) {
+        let players: Vec<MatchPlayerBody> = summary
+            .teams
+            .iter()
+            .enumerate()
+            .flat_map(|(team, tickets)| {
+                tickets.iter().flat_map(move |ticket| {
+                    ticket.players.iter().map(move |p| MatchPlayerBody {
+                        player_id: p.player.0,
+                        team: team as u8,
+                    })
+                })
+            })
+            .collect();
+        for body in &players {
+            let player = PlayerId(body.player_id);
+            if !self.shared.hub.is_connected(player) {
+                continue;
+            }
+            self.shared.hub.send(
+                player,
+                &LiveEvent::MatchFound {
+                    match_id: summary.match_id.0,
+                    state: state.into(),
+                    queue: summary.queue.to_string(),
+                    mode: summary.mode.to_string(),
+                    region: summary.region.to_string(),
+                    quality: summary.quality,
+                    your_team: body.team,
+                    players: players.clone(),
+                    accept_by_ms,
+                },
+            );
+        }
+    }
+
+    fn session_token(
+        &self,
+        player: PlayerId,
+        match_id: MatchId,
+        team: u8,
+        server: &str,
+        now_ms: u64,
+    ) -> (String, u64) {
+        let ttl_s = self.settings.server.session_token_ttl_s;
+        let claims = auth::session_claims(player, match_id, team, server, now_ms / 1_000, ttl_s);
+        let expires = claims.exp * 1_000;
+        (auth::session_token(&self.secrets.session, &claims), expires)
+    }
+
+    /// Metrics of the committed tick.
+    fn observe(&mut self, now_ms: u64, took: Duration) {
+        metrics::histogram!("matchwright_tick_duration_seconds").record(took.as_secs_f64());
+        let mut formed = 0_u64;
+        for event in &self.events {
+            let (summary, proposed) = match event {
+                Event::MatchProposed { summary, .. } => (summary, true),
+                Event::MatchFormed { summary } => (summary, false),
+                _ => continue,
+            };
+            let queue = summary.queue.to_string();
+            if !proposed {
+                formed += 1;
+                metrics::counter!("matchwright_matches_total", "queue" => queue.clone())
+                    .increment(1);
+            }
+            // Time to match and quality once per match: at its proposal, or at its forming
+            // in a queue without acceptance.
+            let needs_acceptance = self
+                .settings
+                .matcher
+                .queues
+                .iter()
+                .any(|q| q.name == *summary.queue && q.acceptance.is_some());
+            if proposed || !needs_acceptance {
+                metrics::histogram!("matchwright_match_quality", "queue" => queue.clone())
+                    .record(summary.quality);
+                for ticket in summary.tickets() {
+                    metrics::histogram!("matchwright_time_to_match_seconds", "queue" => queue.clone())
+                        .record(ticket.waited_ms as f64 / 1e3);
+                }
+            }
+        }
+        self.recent_matches.push_back((now_ms, formed));
+        while self
+            .recent_matches
+            .front()
+            .is_some_and(|(at, _)| now_ms.saturating_sub(*at) > 10_000)
+        {
+            self.recent_matches.pop_front();
+        }
+        let window_s = self.recent_matches.front().map_or(1.0, |(at, _)| {
+            (now_ms.saturating_sub(*at)).max(1_000) as f64 / 1e3
+        });
+        let total: u64 = self.recent_matches.iter().map(|(_, n)| n).sum();
+        metrics::gauge!("matchwright_matches_per_second").set(total as f64 / window_s);
+        for stats in self.matcher.queue_stats() {
+            metrics::gauge!("matchwright_queue_depth", "queue" => stats.name.clone())
+                .set(stats.tickets as f64);
+            metrics::gauge!("matchwright_queue_players", "queue" => stats.name)
+                .set(stats.players as f64);
+        }
+        metrics::gauge!("matchwright_live_matches").set(self.matcher.live_matches() as f64);
+        metrics::gauge!("matchwright_mirror_lag_rows").set(self.store.outbox_rows() as f64);
+        metrics::gauge!("matchwright_sessions_hosted").set(self.allocator.in_use() as f64);
+        if self.last_upkeep.elapsed() > Duration::from_secs(5) {
+            self.last_upkeep = Instant::now();
+            if let Some(handle) = &self.metrics {
+                handle.run_upkeep();
+            }
+        }
+    }
+}
+
+fn removal_name(reason: RemovalReason) -> &'static str {
+    match reason {
+        RemovalReason::Cancelled => "cancelled",
+        RemovalReason::Expired => "expired",
+        RemovalReason::Declined => "declined",
+        RemovalReason::AcceptanceTimedOut => "acceptance_timed_out",
+        RemovalReason::PartyChanged => "party_changed",
+    }
+}

@@ -1,0 +1,378 @@
+//! The live view: where each player is (queued, proposed, in a match) and what each live match
+//! is, as of the last committed tick. The tick loop is its only writer (after each commit,
+//! from that tick's events); request handlers read it to answer `GET /v1/queue` and
+//! `GET /v1/session/{id}` and to check who may act on what, without waiting for a tick.
+//! It is derived state: at start it is rebuilt from the recovered matcher and the store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use matchwright_ecs::event::{MatchSummary, RemovalReason};
+use matchwright_ecs::snapshot::{PhaseRecord, Snapshot};
+use matchwright_ecs::{Event, MatchId, PlayerId, TicketId};
+
+/// A queued ticket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TicketView {
+    /// Its players.
+    pub players: Vec<PlayerId>,
+    /// Its queue.
+    pub queue: String,
+    /// When it started waiting (matcher time, Unix ms).
+    pub since_ms: u64,
+}
+
+/// Where a player is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlayerStatus {
+    /// Waiting in a queue.
+    Queued(TicketId),
+    /// In a proposed match (awaiting acceptance); the ticket waits with it.
+    Proposed(TicketId, MatchId),
+    /// In a session (allocating or active).
+    InMatch(MatchId),
+}
+
+/// A live match's phase.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MatchStage {
+    /// Waiting for its players to accept by `deadline_ms`.
+    AwaitingAcceptance {
+        /// The deadline.
+        deadline_ms: u64,
+        /// Who accepted, in order.
+        accepted: Vec<PlayerId>,
+    },
+    /// Waiting for a game server.
+    Allocating,
+    /// Being played on `server`.
+    Active {
+        /// The game server's address.
+        server: String,
+    },
+}
+
+impl MatchStage {
+    /// The name clients see.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::AwaitingAcceptance { .. } => "awaiting_acceptance",
+            Self::Allocating => "allocating",
+            Self::Active { .. } => "active",
+        }
+    }
+}
+
+/// A live match.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchView {
+    /// How it was formed.
+    pub summary: Arc<MatchSummary>,
+    /// Its players now, with their teams (backfill adds, leaving removes).
+    pub players: Vec<(PlayerId, u8)>,
+    /// Where it is.
+    pub stage: MatchStage,
+}
+
+impl MatchView {
+    /// Whether `player` plays in it.
+    pub fn has_player(&self, player: PlayerId) -> bool {
+        self.players.iter().any(|(p, _)| *p == player)
+    }
+
+    /// The team of `player`.
+    pub fn team_of(&self, player: PlayerId) -> Option<u8> {
+        self.players
+            .iter()
+            .find(|(p, _)| *p == player)
+            .map(|(_, t)| *t)
+    }
+}
+
+/// The view.
+#[derive(Debug, Default)]
+pub struct View {
+    players: HashMap<PlayerId, PlayerStatus>,
+    tickets: HashMap<TicketId, TicketView>,
+    matches: HashMap<MatchId, MatchView>,
+}
+
+fn roster(summary: &MatchSummary) -> Vec<(PlayerId, u8)> {
+    summary
+        .teams
+        .iter()
+        .enumerate()
+        .flat_map(|(team, tickets)| {
+            tickets
+                .iter()
+                .flat_map(move |ticket| ticket.players.iter().map(move |p| (p.player, team as u8)))
+        })
+        .collect()
+}
+
+impl View {
+    /// The view of a recovered matcher's state; `servers` gives the address of each active
+    /// session (from the store).
+    pub fn from_snapshot(snapshot: &Snapshot, servers: &HashMap<MatchId, String>) -> Self {
+        let mut view = Self::default();
+        for ticket in &snapshot.tickets {
+            let queue = snapshot
+                .queues
+                .get(usize::from(ticket.queue))
+                .cloned()
+                .unwrap_or_default();
+            view.tickets.insert(
+                ticket.id,
+                TicketView {
+                    players: ticket.players.clone(),
+                    queue,
+                    since_ms: ticket.enqueued_at_ms,
+                },
+            );
+            for player in &ticket.players {
+                let status = match ticket.proposed_in {
+                    Some(match_id) => PlayerStatus::Proposed(ticket.id, match_id),
+                    None => PlayerStatus::Queued(ticket.id),
+                };
+                view.players.insert(*player, status);
+            }
+        }
+        for record in &snapshot.matches {
+            let stage = match &record.phase {
+                PhaseRecord::AwaitingAcceptance {
+                    deadline_ms,
+                    accepted,
+                    ..
+                } => MatchStage::AwaitingAcceptance {
+                    deadline_ms: *deadline_ms,
+                    accepted: accepted.clone(),
+                },
+                PhaseRecord::Active { .. } => MatchStage::Active {
+                    server: servers.get(&record.id).cloned().unwrap_or_default(),
+                },
+                _ => MatchStage::Allocating,
+            };
+            let players: Vec<(PlayerId, u8)> = record
+                .teams
+                .iter()
+                .enumerate()
+                .flat_map(|(team, players)| players.iter().map(move |p| (*p, team as u8)))
+                .collect();
+            if !matches!(stage, MatchStage::AwaitingAcceptance { .. }) {
+                for (player, _) in &players {
+                    view.players
+                        .insert(*player, PlayerStatus::InMatch(record.id));
+                }
+            }
+            view.matches.insert(
+                record.id,
+                MatchView {
+                    summary: Arc::new(record.summary.clone()),
+                    players,
+                    stage,
+                },
+            );
+        }
+        view
+    }
+
+    /// Where `player` is; `None` when idle.
+    pub fn status(&self, player: PlayerId) -> Option<PlayerStatus> {
+        self.players.get(&player).copied()
+    }
+
+    /// A queued (or proposed) ticket.
+    pub fn ticket(&self, ticket: TicketId) -> Option<&TicketView> {
+        self.tickets.get(&ticket)
+    }
+
+    /// A live match.
+    pub fn match_view(&self, match_id: MatchId) -> Option<&MatchView> {
+        self.matches.get(&match_id)
+    }
+
+    /// Live matches.
+    pub fn live_matches(&self) -> usize {
+        self.matches.len()
+    }
+
+    /// Tickets queued or proposed.
+    pub fn tickets(&self) -> usize {
+        self.tickets.len()
+    }
+
+    /// Applies one committed tick's events.
+    pub fn apply(&mut self, events: &[Event]) {
+        for event in events {
+            self.apply_one(event);
+        }
+    }
+
+    fn free_players_of(&mut self, match_id: MatchId) {
+        if let Some(found) = self.matches.get(&match_id) {
+            for (player, _) in &found.players {
+                if matches!(self.players.get(player), Some(PlayerStatus::InMatch(m)) if *m == match_id)
+                {
+                    self.players.remove(player);
+                }
+            }
+        }
+    }
+
+    /// Shows `ticket` as queued again before its re-enqueue command has run: a match that
+    /// found no game server puts its tickets back one tick after the session closed, and
+    /// its players should not look idle in between.
+    pub fn expect_requeue(&mut self, ticket: TicketId, found: TicketView) {
+        for player in &found.players {
+            self.players.insert(*player, PlayerStatus::Queued(ticket));
+        }
+        self.tickets.insert(ticket, found);
+    }
+
+    /// Forgets a ticket whose expected re-enqueue was rejected.
+    pub fn forget_ticket(&mut self, ticket: TicketId) {
+        if let Some(found) = self.tickets.remove(&ticket) {
+            for player in &found.players {
+                if self.players.get(player) == Some(&PlayerStatus::Queued(ticket)) {
+                    self.players.remove(player);
+                }
+            }
+        }
+    }
+
+    /// Applies one committed event.
+    pub fn apply_one(&mut self, event: &Event) {
+        match event {
+            Event::TicketQueued {
+                ticket,
+                queue,
+                players,
+                at_ms,
+                ..
+            } => {
+                for player in players {
+                    self.players.insert(*player, PlayerStatus::Queued(*ticket));
+                }
+                self.tickets.insert(
+                    *ticket,
+                    TicketView {
+                        players: players.clone(),
+                        queue: queue.clone(),
+                        since_ms: *at_ms,
+                    },
+                );
+            }
+            Event::TicketRemoved { ticket, reason, .. } => {
+                if let Some(found) = self.tickets.remove(ticket) {
+                    for player in &found.players {
+                        if matches!(
+                            self.players.get(player),
+                            Some(PlayerStatus::Queued(t) | PlayerStatus::Proposed(t, _)) if t == ticket
+                        ) {
+                            self.players.remove(player);
+                        }
+                    }
+                }
+                let _: &RemovalReason = reason;
+            }
+            Event::TicketRequeued { ticket, .. } => {
+                if let Some(found) = self.tickets.get(ticket) {
+                    for player in &found.players {
+                        self.players.insert(*player, PlayerStatus::Queued(*ticket));
+                    }
+                }
+            }
+            Event::MatchProposed {
+                summary,
+                deadline_ms,
+            } => {
+                for matched in summary.tickets() {
+                    for player in &matched.players {
+                        self.players.insert(
+                            player.player,
+                            PlayerStatus::Proposed(matched.ticket, summary.match_id),
+                        );
+                    }
+                }
+                self.matches.insert(
+                    summary.match_id,
+                    MatchView {
+                        summary: Arc::clone(summary),
+                        players: roster(summary),
+                        stage: MatchStage::AwaitingAcceptance {
+                            deadline_ms: *deadline_ms,
+                            accepted: Vec::new(),
+                        },
+                    },
+                );
+            }
+            Event::MatchAccepted { match_id, player } => {
+                if let Some(MatchView {
+                    stage: MatchStage::AwaitingAcceptance { accepted, .. },
+                    ..
+                }) = self.matches.get_mut(match_id)
+                    && !accepted.contains(player)
+                {
+                    accepted.push(*player);
+                }
+            }
+            Event::MatchCancelled { match_id, .. } => {
+                // The tickets' own events (requeued or removed) follow and say where each goes.
+                self.matches.remove(match_id);
+            }
+            Event::MatchFormed { summary } => {
+                for matched in summary.tickets() {
+                    self.tickets.remove(&matched.ticket);
+                }
+                let players = roster(summary);
+                for (player, _) in &players {
+                    self.players
+                        .insert(*player, PlayerStatus::InMatch(summary.match_id));
+                }
+                self.matches.insert(
+                    summary.match_id,
+                    MatchView {
+                        summary: Arc::clone(summary),
+                        players,
+                        stage: MatchStage::Allocating,
+                    },
+                );
+            }
+            Event::SessionActive { match_id, server } => {
+                if let Some(found) = self.matches.get_mut(match_id) {
+                    found.stage = MatchStage::Active {
+                        server: server.clone(),
+                    };
+                }
+            }
+            Event::SessionEnded { match_id, .. } | Event::SessionAbandoned { match_id, .. } => {
+                self.free_players_of(*match_id);
+                self.matches.remove(match_id);
+            }
+            Event::PlayerLeftSession { match_id, player } => {
+                if let Some(found) = self.matches.get_mut(match_id) {
+                    found.players.retain(|(p, _)| p != player);
+                }
+                if matches!(self.players.get(player), Some(PlayerStatus::InMatch(m)) if m == match_id)
+                {
+                    self.players.remove(player);
+                }
+            }
+            Event::BackfillFilled {
+                match_id, tickets, ..
+            } => {
+                for placed in tickets {
+                    self.tickets.remove(&placed.ticket.ticket);
+                    for player in &placed.ticket.players {
+                        self.players
+                            .insert(player.player, PlayerStatus::InMatch(*match_id));
+                        if let Some(found) = self.matches.get_mut(match_id) {
+                            found.players.push((player.player, placed.team));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Router tests: the real router, tick loop and redb store in this process, driven with
+//! `tower::ServiceExt::oneshot` (no sockets). They cover the error contract, the OpenAPI
+//! document against the routes, authentication and its refusals, queue validation, and a
+//! failed game-server allocation putting players back in the queue with their waiting time.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use matchwright_server::app::{self, ServeOptions, Started};
+use matchwright_server::auth;
+use matchwright_server::settings::Settings;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+const JWT_SECRET: &str = "router-test-jwt-secret-0123456789abcdef";
+const SERVER_KEY: &str = "router-test-game-server-key-0123456789";
+
+struct TestServer {
+    router: Router,
+    started: Option<Started>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    fn start(extra_config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[server]\ntick_interval_ms = 20\njwt_secret = \"{JWT_SECRET}\"\n\
+             session_secret = \"router-test-session-secret-0123456789ab\"\n\
+             game_server_key = \"{SERVER_KEY}\"\nbody_limit_bytes = 4096\n{extra_config}"
+        );
+        let settings = Settings::from_toml_str(&text).unwrap();
+        let started = app::start(ServeOptions {
+            settings,
+            data_dir: dir.path().to_path_buf(),
+            postgres: None,
+        })
+        .unwrap();
+        Self {
+            router: started.router.clone(),
+            started: Some(started),
+            _dir: dir,
+        }
+    }
+
+    async fn raw(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+            None => request.body(Body::empty()).unwrap(),
+        };
+        self.raw(request).await
+    }
+
+    async fn register(&self, name: &str) -> (u64, String, String) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/v1/auth/register",
+                None,
+                Some(json!({"username": name, "password": "correct horse battery"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["player_id"].as_u64().unwrap(),
+            body["access_token"].as_str().unwrap().to_string(),
+            body["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(started) = self.started.take() {
+            let _ = started.tick_loop.stop.send(true);
+            let _ = started.tick_loop.thread.join();
+        }
+    }
+}
+
+fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
+    let server = TestServer::start("");
+    let (status, document) = server.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let routes = app::documented_routes(&document.to_string());
+    let mut listed: Vec<String> = routes.iter().map(|(m, p)| format!("{m} {p}")).collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "DELETE /v1/queue",
+            "GET /healthz",
+            "GET /metrics",
+            "GET /openapi.json",
+            "GET /readyz",
+            "GET /v1/events",
+            "GET /v1/profile/me",
+            "GET /v1/queue",
+            "GET /v1/session/{match_id}",
+            "PATCH /v1/profile/me",
+            "POST /v1/auth/login",
+            "POST /v1/auth/logout",
+            "POST /v1/auth/refresh",
+            "POST /v1/auth/register",
+            "POST /v1/match/{id}/accept",
+            "POST /v1/match/{id}/decline",
+            "POST /v1/queue",
+            "POST /v1/server/session/{id}/backfill",
+            "POST /v1/server/session/{id}/heartbeat",
+            "POST /v1/server/session/{id}/result",
+        ]
+    );
+    // Every documented route is served: none falls through to the 404 or 405 fallback.
+    for (method, path) in &routes {
+        let path = path.replace("{id}", "1").replace("{match_id}", "1");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let (status, body) = server.call(method.clone(), &path, None, None).await;
+        assert_ne!(body["error"], "no_route", "{method} {path}");
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+    }
+    // And something undocumented is not.
+    let (status, body) = server.call(Method::GET, "/v1/nothing", None, None).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "no_route");
+    let (status, body) = server.call(Method::PUT, "/v1/queue", None, None).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_and_paths_get_json_errors_naming_the_field() {
+    let server = TestServer::start("");
+    let (_, token, _) = server.register("ada").await;
+    let post = |path: &str, body: &str, content_type: Option<&str>| {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        request.body(Body::from(body.to_string())).unwrap()
+    };
+    let json_type = Some("application/json");
+    let (status, body) = server.raw(post("/v1/queue", "{not json", json_type)).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "malformed_json");
+    let (status, body) = server.raw(post("/v1/queue", "{}", None)).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    let (status, body) = server
+        .raw(post("/v1/queue", r#"{"pings": {}}"#, json_type))
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    );
+    assert_eq!(body["field"], "queue", "{body}");
+    let (status, body) = server
+        .raw(post(
+            "/v1/queue",
+            r#"{"queue": "duel-1v1", "pings": {"eu-west": 70000}}"#,
+            json_type,
+        ))
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    );
+    assert_eq!(body["field"], "pings.eu-west", "{body}");
+    let huge = format!(r#"{{"queue": "{}", "pings": {{}}}}"#, "x".repeat(10_000));
+    let (status, body) = server.raw(post("/v1/queue", &huge, json_type)).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+    );
+    let (status, body) = server
+        .call(Method::POST, "/v1/match/abc/accept", Some(&token), None)
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_path");
+    assert_eq!(body["field"], "id");
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v1/queue",
+            Some(&token),
+            Some(json!({"queue": "no-such-queue", "pings": {"eu-west": 20}})),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_eq!(body["field"], "queue");
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v1/queue",
+            Some(&token),
+            Some(json!({"queue": "duel-1v1", "pings": {"mars": 20}})),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_eq!(body["field"], "pings.mars");
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v1/queue",
+            Some(&token),
+            Some(json!({"queue": "duel-1v1", "pings": {}})),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_eq!(body["field"], "pings");
+    let (status, body) = server
+        .call(
+            Method::PATCH,
+            "/v1/profile/me",
+            Some(&token),
+            Some(json!({"regions": ["eu-west", "mars"]})),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_eq!(body["field"], "regions[1]");
+    // Nothing was changed by any of it.
+    let (status, body) = server
+        .call(Method::GET, "/v1/queue", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "idle");
+    let (_, profile) = server
+        .call(Method::GET, "/v1/profile/me", Some(&token), None)
+        .await;
+    assert_eq!(profile["regions"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_log_in_refresh_with_rotation_and_a_reused_token_revokes_the_family() {
+    let server = TestServer::start("");
+    let (player, _, first_refresh) = server.register("grace").await;
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"username": "grace", "password": "another password"})),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::CONFLICT, "username_taken");
+    assert_eq!(body["field"], "username");
+    for (username, password, field) in [
+        ("x", "long enough pw", "username"),
+        ("bad name!", "long enough pw", "username"),
+        ("fine_name", "short", "password"),
+    ] {
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/v1/auth/register",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        );
+        assert_eq!(body["field"], field);
+    }
+    for (username, password) in [("grace", "wrong password"), ("nobody", "whatever pw")] {
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        );
+    }
+    let (status, login) = server
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"username": "grace", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(login["player_id"], player);
+    assert_eq!(login["expires_in"], 900);
+    // Rotation: the first refresh works and gives a new token; reusing the old one is refused
+    // and revokes the whole family, so the new one stops working too.
+    let refresh = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .call(
+                    Method::POST,
+                    "/v1/auth/refresh",
+                    None,
+                    Some(json!({ "refresh_token": token })),
+                )
+                .await
+        }
+    };
+    let (status, rotated) = refresh(first_refresh.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let second = rotated["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(second, first_refresh);
+    let (status, body) = server
+        .call(
+            Method::GET,
+            "/v1/profile/me",
+            Some(rotated["access_token"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["username"], "grace");
+    let (status, body) = refresh(first_refresh).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "token_reused");
+    let (status, body) = refresh(second).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "invalid_token");
+    let (status, body) = refresh("not a token".into()).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "invalid_token");
+    // The login's family is separate and still works; logout revokes it.
+    let login_refresh = login["refresh_token"].as_str().unwrap().to_string();
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/v1/auth/logout",
+            None,
+            Some(json!({ "refresh_token": login_refresh })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = refresh(login_refresh).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_expired_and_forged_tokens_and_wrong_server_keys_are_refused() {
+    let server = TestServer::start("");
+    let (player, token, _) = server.register("eve").await;
+    let expired = auth::access_token(
+        JWT_SECRET.as_bytes(),
+        matchwright_ecs::PlayerId(player),
+        1_000_000,
+        900,
+    );
+    let forged = auth::access_token(
+        b"not the server's secret, but long enough",
+        matchwright_ecs::PlayerId(player),
+        matchwright_server::tick::unix_ms() / 1_000,
+        900,
+    );
+    for (method, path) in [
+        (Method::GET, "/v1/profile/me"),
+        (Method::GET, "/v1/queue"),
+        (Method::DELETE, "/v1/queue"),
+        (Method::GET, "/v1/session/1"),
+        (Method::POST, "/v1/match/1/accept"),
+        (Method::GET, "/v1/events"),
+    ] {
+        let (status, body) = server.call(method.clone(), path, None, None).await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED, "missing_token");
+        let (status, body) = server
+            .call(method.clone(), path, Some(&expired), None)
+            .await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED, "token_expired");
+        let (status, body) = server.call(method.clone(), path, Some(&forged), None).await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+    for path in [
+        "/v1/server/session/1/heartbeat",
+        "/v1/server/session/1/result",
+        "/v1/server/session/1/backfill",
+    ] {
+        let (status, body) = server.call(Method::POST, path, None, None).await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED, "missing_token");
+        // A player's token is not a server key.
+        let (status, body) = server.call(Method::POST, path, Some(&token), None).await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v1/server/session/1/heartbeat",
+            Some(SERVER_KEY),
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "unknown_match");
+}
+
+async fn wait_for(server: &TestServer, token: &str, want: &str) -> Value {
+    for _ in 0..200 {
+        let (_, body) = server
+            .call(Method::GET, "/v1/queue", Some(token), None)
+            .await;
+        if body["status"] == want {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never reached {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_status_windows_and_cancel() {
+    let server = TestServer::start("");
+    let (_, token, _) = server.register("alan").await;
+    let request = json!({"queue": "ranked-5v5", "pings": {"eu-west": 30, "us-east": 110}});
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v1/queue",
+            Some(&token),
+            Some(request.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "queued");
+    assert_eq!(body["queue"], "ranked-5v5");
+    assert!(body["windows"]["skill_mmr"].as_f64().unwrap() >= 100.0);
+    assert!(body["windows"]["quality_floor"].as_f64().unwrap() <= 0.4);
+    let (status, body) = server
+        .call(Method::POST, "/v1/queue", Some(&token), Some(request))
+        .await;
+    assert_error(status, &body, StatusCode::CONFLICT, "already_queued");
+    let (status, body) = server
+        .call(Method::DELETE, "/v1/queue", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    wait_for(&server, &token, "idle").await;
+    let (status, body) = server
+        .call(Method::DELETE, "/v1/queue", Some(&token), None)
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_match_without_a_game_server_goes_back_to_the_queue_keeping_waiting_time() {
+    // One server slot in eu-west: the first duel gets it, the second finds none.
+    let server = TestServer::start(
+        "[[fleet.servers]]\nregion = \"eu-west\"\naddress = \"10.0.0.1:7777\"\ncapacity = 1\n",
+    );
+    let mut players = Vec::new();
+    for name in ["player1", "player2", "player3", "player4"] {
+        let (id, token, _) = server.register(name).await;
+        players.push((id, token));
+    }
+    let mut since = Vec::new();
+    for (_, token) in &players[..2] {
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/v1/queue",
+                Some(token),
+                Some(json!({"queue": "duel-1v1", "pings": {"eu-west": 20}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let first = wait_for(&server, &players[0].1, "in_match").await;
+    let match_id = first["match_id"].as_u64().unwrap();
+    // Wait until it is active on the one server.
+    for _ in 0..200 {
+        let (_, session) = server
+            .call(
+                Method::GET,
+                &format!("/v1/session/{match_id}"),
+                Some(&players[0].1),
+                None,
+            )
+            .await;
+        if session["state"] == "active" {
+            assert_eq!(session["server"], "10.0.0.1:7777");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The other player may not read that session.
+    let (status, body) = server
+        .call(
+            Method::GET,
+            &format!("/v1/session/{match_id}"),
+            Some(&players[2].1),
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "not_your_match");
+    for (_, token) in &players[2..] {
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/v1/queue",
+                Some(token),
+                Some(json!({"queue": "duel-1v1", "pings": {"eu-west": 20}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        since.push(body["waiting_since_ms"].as_u64());
+    }
+    // They match, find no server, and are queued again with their first waiting time (and
+    // match again, and fail again, while the one server is busy).
+    assert!(since[0].is_some());
+    let mut requeued = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while requeued.len() < 3 && std::time::Instant::now() < deadline {
+        let (_, body) = server
+            .call(Method::GET, "/v1/queue", Some(&players[2].1), None)
+            .await;
+        assert_ne!(
+            body["status"], "idle",
+            "a requeued player never looks idle: {body}"
+        );
+        if body["status"] == "queued" && !requeued.contains(&body["waiting_ms"]) {
+            requeued.push(body["waiting_ms"].clone());
+            assert_eq!(body["waiting_since_ms"].as_u64(), since[0], "{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(
+        requeued.len(),
+        3,
+        "requeued with the first waiting time each time"
+    );
+    // The first session ends: the server is free, and the waiting pair gets it.
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("/v1/server/session/{match_id}/result"),
+            Some(SERVER_KEY),
+            Some(json!({"winner": 0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, status_after) = server
+        .call(Method::GET, "/v1/queue", Some(&players[0].1), None)
+        .await;
+    assert_eq!(status_after["status"], "idle");
+    let placed = wait_for(&server, &players[3].1, "in_match").await;
+    assert_ne!(placed["match_id"].as_u64().unwrap(), match_id);
+}

@@ -1,0 +1,441 @@
+//! `StoreHandle`: the store's door for request handlers, beside the tick loop's [`Store`].
+//! It reads (accounts, ratings, matches, history) and writes the records that are not part of
+//! a tick (accounts, refresh tokens), each write its own durable transaction. redb runs one
+//! write transaction at a time and readers never block the writer, so handlers and the tick
+//! loop share the file safely; mirror rows are numbered inside each transaction (see
+//! `store::append_outbox`). A failed write here returns its error and leaves nothing half
+//! done; unlike a failed tick, it does not stop the store.
+//!
+//! [`Store`]: crate::Store
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use matchwright_ecs::codec;
+use matchwright_ecs::{MatchId, PlayerId};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
+
+use crate::error::{StoreError, from_redb};
+use crate::records::{Account, MatchRow, MirrorRow, RatingRecord, RefreshToken};
+use crate::store::{
+    ACCOUNTS, HISTORY, MATCHES, OutboxCounter, RATINGS, REFRESH_TOKENS, USERNAMES, append_outbox,
+    decode_at,
+};
+
+/// A shareable handle on the store for request handlers. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct StoreHandle {
+    pub(crate) db: Arc<Database>,
+    pub(crate) path: PathBuf,
+    pub(crate) season: String,
+    pub(crate) mirror: bool,
+    pub(crate) outbox: Arc<OutboxCounter>,
+    pub(crate) outbox_limit: u64,
+}
+
+/// What rotating a refresh token found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was valid: it is now spent and the new one stored in its family.
+    Rotated {
+        /// Whose.
+        player: PlayerId,
+        /// The family.
+        family: u64,
+    },
+    /// The token had been rotated already: someone replayed it. The whole family is revoked.
+    Reused {
+        /// Whose.
+        player: PlayerId,
+        /// The family revoked.
+        family: u64,
+    },
+    /// The token has expired (it is deleted).
+    Expired,
+    /// No such token (never issued, revoked, or logged out).
+    Unknown,
+}
+
+impl StoreHandle {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The season ratings are kept under.
+    pub fn season(&self) -> &str {
+        &self.season
+    }
+
+    fn write_error(&self, doing: &'static str) -> impl Fn(redb::Error) -> StoreError + '_ {
+        move |error| from_redb(&self.path, doing, error)
+    }
+
+    fn read_error(&self) -> impl Fn(redb::Error) -> StoreError + '_ {
+        move |error| from_redb(&self.path, "reading", error)
+    }
+
+    fn begin_write(&self, doing: &'static str) -> Result<WriteTransaction, StoreError> {
+        self.db
+            .begin_write()
+            .map_err(|error| from_redb(&self.path, doing, error.into()))
+    }
+
+    fn commit(
+        &self,
+        txn: WriteTransaction,
+        doing: &'static str,
+        rows: u64,
+    ) -> Result<(), StoreError> {
+        txn.commit()
+            .map_err(|error| from_redb(&self.path, doing, error.into()))?;
+        if self.mirror {
+            self.outbox.add(rows, self.outbox_limit);
+        }
+        Ok(())
+    }
+
+    fn player_row(account: &Account) -> MirrorRow {
+        MirrorRow::Player {
+            player: account.player,
+            username: account.username.clone(),
+            display_name: account.display_name.clone(),
+            created_at_ms: account.created_at_ms,
+        }
+    }
+
+    // ---- Accounts and tokens ----
+
+    /// Creates an account; refused with [`StoreError::UsernameTaken`] if the username is
+    /// taken, and with [`StoreError::PlayerTaken`] if the player id is.
+    pub fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        let doing = "writing an account to";
+        let txn = self.begin_write(doing)?;
+        let result = (|| -> Result<Option<StoreError>, redb::Error> {
+            let mut names = txn.open_table(USERNAMES)?;
+            if names.get(account.username.as_str())?.is_some() {
+                return Ok(Some(StoreError::UsernameTaken(account.username.clone())));
+            }
+            let mut accounts = txn.open_table(ACCOUNTS)?;
+            if accounts.get(account.player.0)?.is_some() {
+                return Ok(Some(StoreError::PlayerTaken(account.player)));
+            }
+            names.insert(account.username.as_str(), account.player.0)?;
+            accounts.insert(account.player.0, codec::encode(account).as_slice())?;
+            if self.mirror {
+                append_outbox(&txn, &[Self::player_row(account)])?;
+            }
+            Ok(None)
+        })();
+        if let Some(refused) = result.map_err(self.write_error(doing))? {
+            return Err(refused);
+        }
+        self.commit(txn, doing, 1)
+    }
+
+    /// Replaces an account (same player and username).
+    pub fn update_account(&self, account: &Account) -> Result<(), StoreError> {
+        let doing = "writing an account to";
+        let txn = self.begin_write(doing)?;
+        let result = (|| -> Result<(), redb::Error> {
+            txn.open_table(ACCOUNTS)?
+                .insert(account.player.0, codec::encode(account).as_slice())?;
+            if self.mirror {
+                append_outbox(&txn, &[Self::player_row(account)])?;
+            }
+            Ok(())
+        })();
+        result.map_err(self.write_error(doing))?;
+        self.commit(txn, doing, 1)
+    }
+
+    /// The highest player id of any account (new accounts take the next one).
+    pub fn last_player_id(&self) -> Result<Option<PlayerId>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(ACCOUNTS)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let last = table.last().map_err(|e| self.read_error()(e.into()))?;
+        Ok(last.map(|(key, _)| PlayerId(key.value())))
+    }
+
+    /// An account by player.
+    pub fn account(&self, player: PlayerId) -> Result<Option<Account>, StoreError> {
+        self.get_decoded(ACCOUNTS, player.0, "account")
+    }
+
+    /// An account by username.
+    pub fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let names = read
+            .open_table(USERNAMES)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let Some(player) = names
+            .get(username)
+            .map_err(|e| self.read_error()(e.into()))?
+        else {
+            return Ok(None);
+        };
+        self.account(PlayerId(player.value()))
+    }
+
+    /// Stores a refresh token under the hash of its secret.
+    pub fn put_refresh_token(
+        &self,
+        hash: &[u8; 32],
+        token: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        let doing = "writing a token to";
+        let txn = self.begin_write(doing)?;
+        let result = (|| -> Result<(), redb::Error> {
+            txn.open_table(REFRESH_TOKENS)?
+                .insert(hash.as_slice(), codec::encode(token).as_slice())?;
+            Ok(())
+        })();
+        result.map_err(self.write_error(doing))?;
+        self.commit(txn, doing, 0)
+    }
+
+    /// A refresh token by the hash of its secret.
+    pub fn refresh_token(&self, hash: &[u8; 32]) -> Result<Option<RefreshToken>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(REFRESH_TOKENS)
+            .map_err(|e| self.read_error()(e.into()))?;
+        match table
+            .get(hash.as_slice())
+            .map_err(|e| self.read_error()(e.into()))?
+        {
+            Some(bytes) => Ok(Some(decode_at(
+                &self.path,
+                "a refresh token",
+                bytes.value(),
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Spends the token hashed `old` and stores `new` (valid until `expires_at_ms`) in its
+    /// family, in one transaction, so two concurrent rotations of one token cannot both
+    /// succeed. A token rotated before is a replay: its whole family is revoked.
+    pub fn rotate_refresh_token(
+        &self,
+        old: &[u8; 32],
+        new: &[u8; 32],
+        expires_at_ms: u64,
+        now_ms: u64,
+    ) -> Result<Rotation, StoreError> {
+        let doing = "rotating a token in";
+        let txn = self.begin_write(doing)?;
+        let result = (|| -> Result<Rotation, redb::Error> {
+            let mut table = txn.open_table(REFRESH_TOKENS)?;
+            let found = match table.get(old.as_slice())? {
+                Some(bytes) => Some(
+                    codec::decode::<RefreshToken>(bytes.value())
+                        .map_err(|e| redb::Error::Corrupted(format!("a refresh token: {e}")))?,
+                ),
+                None => None,
+            };
+            let Some(mut token) = found else {
+                return Ok(Rotation::Unknown);
+            };
+            if token.rotated {
+                let family = token.family;
+                table.retain(|_, bytes| {
+                    codec::decode::<RefreshToken>(bytes).is_ok_and(|t| t.family != family)
+                })?;
+                return Ok(Rotation::Reused {
+                    player: token.player,
+                    family,
+                });
+            }
+            if token.expires_at_ms <= now_ms {
+                table.remove(old.as_slice())?;
+                return Ok(Rotation::Expired);
+            }
+            token.rotated = true;
+            table.insert(old.as_slice(), codec::encode(&token).as_slice())?;
+            let fresh = RefreshToken {
+                player: token.player,
+                family: token.family,
+                expires_at_ms,
+                rotated: false,
+            };
+            table.insert(new.as_slice(), codec::encode(&fresh).as_slice())?;
+            Ok(Rotation::Rotated {
+                player: token.player,
+                family: token.family,
+            })
+        })();
+        let rotation = result.map_err(self.write_error(doing))?;
+        if rotation == Rotation::Unknown {
+            txn.abort()
+                .map_err(|error| from_redb(&self.path, doing, error.into()))?;
+        } else {
+            self.commit(txn, doing, 0)?;
+        }
+        Ok(rotation)
+    }
+
+    /// Deletes every refresh token of a family (on logout, or when a rotated token is reused)
+    /// and every expired token. Returns how many went.
+    pub fn revoke_token_family(&self, family: u64, now_ms: u64) -> Result<u64, StoreError> {
+        let doing = "revoking tokens in";
+        let txn = self.begin_write(doing)?;
+        let result = (|| -> Result<u64, redb::Error> {
+            let mut table = txn.open_table(REFRESH_TOKENS)?;
+            let before = table.len()?;
+            table.retain(|_, bytes| {
+                codec::decode::<RefreshToken>(bytes)
+                    .is_ok_and(|token| token.family != family && token.expires_at_ms > now_ms)
+            })?;
+            Ok(before - table.len()?)
+        })();
+        let revoked = result.map_err(self.write_error(doing))?;
+        self.commit(txn, doing, 0)?;
+        Ok(revoked)
+    }
+
+    // ---- State derived from events ----
+
+    /// A player's rating in a mode, this season.
+    pub fn rating(&self, player: PlayerId, mode: &str) -> Result<Option<RatingRecord>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(RATINGS)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let key = (player.0, mode, self.season.as_str());
+        match table.get(key).map_err(|e| self.read_error()(e.into()))? {
+            Some(bytes) => Ok(Some(decode_at(&self.path, "a rating", bytes.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A player's ratings this season, by mode.
+    pub fn ratings_of(&self, player: PlayerId) -> Result<Vec<(String, RatingRecord)>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(RATINGS)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let mut rows = Vec::new();
+        let range = table
+            .range((player.0, "", "")..(player.0.saturating_add(1), "", ""))
+            .map_err(|e| self.read_error()(e.into()))?;
+        for item in range {
+            let (key, bytes) = item.map_err(|e| self.read_error()(e.into()))?;
+            let (found, mode, season) = key.value();
+            if found == player.0 && season == self.season {
+                rows.push((
+                    mode.to_string(),
+                    decode_at(&self.path, "a rating", bytes.value())?,
+                ));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Every rating this season: (player, mode, record).
+    pub fn ratings(&self) -> Result<Vec<(PlayerId, String, RatingRecord)>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(RATINGS)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let mut rows = Vec::new();
+        for item in table.iter().map_err(|e| self.read_error()(e.into()))? {
+            let (key, bytes) = item.map_err(|e| self.read_error()(e.into()))?;
+            let (player, mode, season) = key.value();
+            if season == self.season {
+                let record = decode_at(&self.path, "a rating", bytes.value())?;
+                rows.push((PlayerId(player), mode.to_string(), record));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A match as the store knows it.
+    pub fn match_row(&self, match_id: MatchId) -> Result<Option<MatchRow>, StoreError> {
+        self.get_decoded(MATCHES, match_id.0, "match")
+    }
+
+    /// Every match row (for tests, tools and the server's start; handlers read by id).
+    pub fn match_rows(&self) -> Result<Vec<MatchRow>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(MATCHES)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let mut rows = Vec::new();
+        for item in table.iter().map_err(|e| self.read_error()(e.into()))? {
+            let (_, bytes) = item.map_err(|e| self.read_error()(e.into()))?;
+            rows.push(decode_at(&self.path, "a match", bytes.value())?);
+        }
+        Ok(rows)
+    }
+
+    /// Rated history rows kept for a player, newest first.
+    pub fn history(&self, player: PlayerId) -> Result<Vec<MirrorRow>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(HISTORY)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let mut rows = Vec::new();
+        for item in table
+            .range((player.0, 0)..=(player.0, u64::MAX))
+            .map_err(|e| self.read_error()(e.into()))?
+            .rev()
+        {
+            let (_, bytes) = item.map_err(|e| self.read_error()(e.into()))?;
+            rows.push(decode_at(&self.path, "a history row", bytes.value())?);
+        }
+        Ok(rows)
+    }
+
+    fn get_decoded<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<'_, u64, &'static [u8]>,
+        key: u64,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(table)
+            .map_err(|e| self.read_error()(e.into()))?;
+        match table.get(key).map_err(|e| self.read_error()(e.into()))? {
+            Some(bytes) => Ok(Some(decode_at(
+                &self.path,
+                format_args!("{what} {key}"),
+                bytes.value(),
+            )?)),
+            None => Ok(None),
+        }
+    }
+}
