@@ -676,6 +676,26 @@ fn proposed_match(state: &AppState, player: PlayerId, match_id: MatchId) -> Resu
     Ok(())
 }
 
+/// Accepts or declines a proposed match the caller plays in.
+async fn answer_match(
+    state: &AppState,
+    player: PlayerId,
+    match_id: MatchId,
+    accept: bool,
+) -> Result<axum::Json<Done>, ApiError> {
+    proposed_match(state, player, match_id)?;
+    let (command, status) = if accept {
+        (Command::AcceptMatch { match_id, player }, "accepted")
+    } else {
+        (Command::DeclineMatch { match_id, player }, "declined")
+    };
+    state.ticks.submit(command).await?;
+    Ok(axum::Json(Done {
+        status: status.into(),
+        match_id: Some(match_id.0),
+    }))
+}
+
 /// Accepts a proposed match.
 #[utoipa::path(post, path = "/v1/match/{id}/accept", tag = "queue", security(("bearer" = [])),
     params(("id" = u64, Path, description = "The match")),
@@ -690,16 +710,7 @@ pub async fn accept_match(
     AuthPlayer(player): AuthPlayer,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<axum::Json<Done>, ApiError> {
-    let match_id = MatchId(id);
-    proposed_match(&state, player, match_id)?;
-    state
-        .ticks
-        .submit(Command::AcceptMatch { match_id, player })
-        .await?;
-    Ok(axum::Json(Done {
-        status: "accepted".into(),
-        match_id: Some(id),
-    }))
+    answer_match(&state, player, MatchId(id), true).await
 }
 
 /// Declines a proposed match: the caller leaves the queue; everyone else goes back with
@@ -717,16 +728,7 @@ pub async fn decline_match(
     AuthPlayer(player): AuthPlayer,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<axum::Json<Done>, ApiError> {
-    let match_id = MatchId(id);
-    proposed_match(&state, player, match_id)?;
-    state
-        .ticks
-        .submit(Command::DeclineMatch { match_id, player })
-        .await?;
-    Ok(axum::Json(Done {
-        status: "declined".into(),
-        match_id: Some(id),
-    }))
+    answer_match(&state, player, MatchId(id), false).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -829,17 +829,11 @@ impl TickLoop {
         state: &str,
         accept_by_ms: Option<u64>,
     ) {
-        let players: Vec<MatchPlayerBody> = summary
-            .teams
-            .iter()
-            .enumerate()
-            .flat_map(|(team, tickets)| {
-                tickets.iter().flat_map(move |ticket| {
-                    ticket.players.iter().map(move |p| MatchPlayerBody {
-                        player_id: p.player.0,
-                        team: team as u8,
-                    })
-                })
+        let players: Vec<MatchPlayerBody> = crate::view::roster(summary)
+            .into_iter()
+            .map(|(player, team)| MatchPlayerBody {
+                player_id: player.0,
+                team,
             })
             .collect();
         for body in &players {

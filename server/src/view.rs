@@ -97,7 +97,8 @@ pub struct View {
     matches: HashMap<MatchId, MatchView>,
 }
 
-fn roster(summary: &MatchSummary) -> Vec<(PlayerId, u8)> {
+/// Every player of a formed match with their team, team by team.
+pub fn roster(summary: &MatchSummary) -> Vec<(PlayerId, u8)> {
     summary
         .teams
         .iter()
