@@ -62,7 +62,7 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// Appends a value's encoding (without a version byte) to `out`.
-fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) {
+pub fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) {
     // Our types serialize plain structs, enums, numbers, strings and sequences: encoding into a
     // Vec cannot fail, so a failure is a bug worth stopping for.
     bincode::serde::encode_into_std_write(value, out, config())

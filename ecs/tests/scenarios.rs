@@ -158,21 +158,22 @@ fn close_ratings_match_at_once_in_the_shared_region() {
 
 #[test]
 fn the_skill_window_widens_with_waiting_time() {
-    // Default curve: 100 -> 500 over 40 s, so a 300 gap is accepted after 20 s.
+    // Default curve: linear 75 -> 350 over 60 s, so a 300 gap is accepted after 49.1 s.
     let mut harness = Harness::new(Config::default());
     harness.solo(1, "duel-1v1", 1500.0, EU);
     harness.solo(2, "duel-1v1", 1800.0, EU);
-    harness.run_until(19_900, 100);
+    harness.run_until(49_000, 100);
     assert!(
         harness.formed().is_empty(),
         "matched before the windows allowed it"
     );
-    harness.run_until(26_000, 100);
+    harness.run_until(60_000, 100);
     let formed = harness.formed();
     assert_eq!(formed.len(), 1, "never matched once the windows allowed it");
-    // Tried again within one review interval (25 MMR = 2.5 s) of the window allowing it.
+    // Tried again within one review interval (25 MMR = 5.5 s, capped at the 5 s maximum
+    // interval) of the window allowing it.
     assert!(
-        formed[0].formed_at_ms <= 22_600,
+        formed[0].formed_at_ms <= 54_300,
         "{}",
         formed[0].formed_at_ms
     );
@@ -371,8 +372,8 @@ fn teams_are_split_to_minimise_the_rating_gap() {
     for (index, mu) in ratings.iter().enumerate() {
         harness.solo(index as u64 + 1, "ranked-5v5", *mu, EU);
     }
-    // They span 190 MMR: one match once every window is that wide (about 9 s).
-    harness.run_until(15_000, 100);
+    // They span 190 MMR: one match once every window is that wide (about 25 s).
+    harness.run_until(35_000, 100);
     let formed = harness.formed();
     assert_eq!(formed.len(), 1);
     let sums: Vec<f64> = formed[0]

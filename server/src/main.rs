@@ -1,4 +1,5 @@
-//! The `matchwright` command: `matchwright serve` runs the server.
+//! The `matchwright` command: `matchwright serve` runs the server; `matchwright sim ...` runs
+//! the deterministic simulator (`matchwright_sim::cli`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -26,6 +27,9 @@ struct Cli {
 enum Commands {
     /// Run the server: HTTP API, tick loop, redb store (and a Postgres mirror if given).
     Serve(ServeArgs),
+    /// Simulate players around the matcher in virtual time: run, sweep or compare scenarios.
+    #[command(subcommand)]
+    Sim(matchwright_sim::cli::SimCommand),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -70,6 +74,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Commands::Serve(args) => serve(args),
+        Commands::Sim(command) => {
+            let mut stdout = std::io::stdout();
+            match matchwright_sim::cli::execute(command, &mut stdout) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("matchwright sim: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 

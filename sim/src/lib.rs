@@ -1,10 +1,27 @@
-//! # matchwright-sim
+//! # matchwright-sim: the deterministic simulator
 //!
-//! The simulation side of Matchwright. For now it holds the synthetic player population that
-//! both the benchmarks and (next) the simulator feed to the matcher core, so that performance
-//! runs and tuning runs see the same kind of traffic (FoundationDB's habit of one workload for
-//! simulation and performance).
+//! Designers tune matching (widening curves, floors, limits) here before shipping it: a
+//! scenario (`scenario`) describes a population and a period; the world (`world`) runs the very
+//! same `matchwright_ecs` matcher in virtual time, with simulated players and game servers
+//! around it, as fast as the CPU allows; the run's report (`metrics`) and charts (`plot`) say
+//! what players got: time to match, quality, fairness by true skill, abandons, ratings.
+//! Baselines (`baseline`) put the matching rules of the systems we replace on the same
+//! population; sweeps and comparisons (`sweep`, `cli`) put runs side by side.
+//!
+//! Runs are deterministic: the same scenario and seed give the same event stream
+//! (`events_sha256`) and the same report, apart from `wall_s`.
+//!
+//! `population` is the simpler arrival stream the benchmarks use.
 
+pub mod baseline;
+pub mod cli;
+pub mod engine;
+pub mod metrics;
+pub mod plot;
 pub mod population;
+pub mod scenario;
+pub mod sweep;
+pub mod world;
 
 pub use population::{Arrival, Population, PopulationConfig};
+pub use scenario::Scenario;
