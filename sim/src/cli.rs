@@ -493,12 +493,14 @@ fn sweep_command(args: SweepArgs, out: &mut dyn std::io::Write) -> Result<(), St
         .iter()
         .enumerate()
         .map(|(index, report)| Point {
-            label: runs[index]
-                .0
-                .rsplit('.')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            label: settings[index]
+                .iter()
+                .map(|(key, value)| {
+                    let field = key.rsplit('.').next().unwrap_or(key);
+                    format!("{field}={value}")
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
             ttm_s: report.ttm_s.mean,
             quality: report.quality.mean,
             highlight: front.contains(&index),
