@@ -13,7 +13,10 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use matchwright_ecs::{Command, EnqueueTicket, MatchId, NO_PING, PlayerId, TicketId};
+use matchwright_ecs::command::TicketMember;
+use matchwright_ecs::{
+    Command, EnqueueTicket, MatchId, NO_PING, PartyId, PlayerId, Rating, TicketId,
+};
 use matchwright_storage::{Account, RefreshToken, Rotation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -355,7 +358,7 @@ fn profile_body(state: &AppState, account: &Account) -> Result<ProfileResponse, 
     })
 }
 
-fn account_of(state: &AppState, player: PlayerId) -> Result<Account, ApiError> {
+pub(crate) fn account_of(state: &AppState, player: PlayerId) -> Result<Account, ApiError> {
     state.store.account(player)?.ok_or_else(|| {
         ApiError::unauthorized("unknown_player", "the token's account does not exist")
     })
@@ -534,13 +537,15 @@ fn queue_status(state: &AppState, player: PlayerId) -> QueueStatus {
     status
 }
 
-/// Joins a queue (solo).
+/// Joins a queue: solo, or, when the caller leads a party whose other members are all ready,
+/// the whole party as one ticket (it lands on one team).
 #[utoipa::path(post, path = "/v1/queue", tag = "queue", security(("bearer" = [])),
     request_body = EnqueueRequest,
     responses(
         (status = 201, description = "Queued (the status as of the tick that queued it)", body = QueueStatus),
         (status = 401, description = "No valid access token", body = ErrorBody),
-        (status = 409, description = "Already queued or in a match", body = ErrorBody),
+        (status = 403, description = "In a party the caller does not lead", body = ErrorBody),
+        (status = 409, description = "Already queued or in a match, or party members not ready", body = ErrorBody),
         (status = 422, description = "Unknown queue or region, or no region reachable", body = ErrorBody),
         (status = 503, description = "The server is busy or the queue is full", body = ErrorBody)))]
 pub async fn enqueue(
@@ -560,8 +565,52 @@ pub async fn enqueue(
         ));
     };
     let account = account_of(&state, player)?;
+    let pings = check_pings(&state, &account, &request.pings)?;
+    let mode = config.queues[queue_index].mode_name();
+    let rating_of = |player: PlayerId| -> Result<Rating, ApiError> {
+        Ok(state
+            .store
+            .rating(player, mode)?
+            .map_or(config.rating.initial, |record| record.rating))
+    };
+    let party = state.view().party_of(player);
+    let ticket = match party {
+        None => {
+            let mut ticket = EnqueueTicket::solo(
+                TicketId(player.0),
+                request.queue.clone(),
+                player,
+                rating_of(player)?,
+                pings,
+            );
+            ticket.max_ping_ms = request.max_ping_ms;
+            ticket
+        }
+        Some(party) => party_ticket(&state, player, party, &request, pings, &rating_of)?,
+    };
+    let party_id = ticket.party;
+    state.ticks.submit(Command::Enqueue(ticket)).await?;
+    if let Some(party) = party_id {
+        // The ready check is spent: the next queue needs a new one.
+        state.shared.lobby.clear_ready(party);
+        crate::party::push_party(&state, party, "queued", player, &[]);
+    }
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(queue_status(&state, player)),
+    ))
+}
+
+/// Checks `pings` (region -> ms) against the config and the account's preferred regions,
+/// and returns them in region order ([`NO_PING`] for the rest).
+pub(crate) fn check_pings(
+    state: &AppState,
+    account: &Account,
+    given: &BTreeMap<String, u16>,
+) -> Result<Vec<u16>, ApiError> {
+    let config = &state.settings.matcher;
     let mut pings = vec![NO_PING; config.regions.len()];
-    for (region, ping) in &request.pings {
+    for (region, ping) in given {
         let Some(index) = config.region_index(region) else {
             return Err(ApiError::invalid(
                 &format!("pings.{region}"),
@@ -587,24 +636,136 @@ pub async fn enqueue(
             "give a ping for at least one region (of your preferred regions, if you set any)",
         ));
     }
-    let mode = config.queues[queue_index].mode_name();
-    let rating = state
-        .store
-        .rating(player, mode)?
-        .map_or(config.rating.initial, |record| record.rating);
-    let mut ticket = EnqueueTicket::solo(
-        TicketId(player.0),
-        request.queue.clone(),
-        player,
-        rating,
-        pings,
-    );
-    ticket.max_ping_ms = request.max_ping_ms;
-    state.ticks.submit(Command::Enqueue(ticket)).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(queue_status(&state, player)),
-    ))
+    Ok(pings)
+}
+
+/// The ticket of the caller's party: only its leader queues it, and only once every other
+/// member is ready. Each member plays with their own rating and the pings they readied with
+/// (the leader's when they gave none, kept to their own preferred regions).
+fn party_ticket(
+    state: &AppState,
+    leader: PlayerId,
+    party: PartyId,
+    request: &EnqueueRequest,
+    leader_pings: Vec<u16>,
+    rating_of: &dyn Fn(PlayerId) -> Result<Rating, ApiError>,
+) -> Result<EnqueueTicket, ApiError> {
+    let members = {
+        let view = state.view();
+        let found = view.party(party).ok_or_else(|| {
+            ApiError::conflict("party", format!("party {} no longer exists", party.0))
+        })?;
+        if found.leader != leader {
+            return Err(ApiError::forbidden(
+                "not_party_leader",
+                format!(
+                    "you are in party {}; only its leader (player {}) queues it",
+                    party.0, found.leader.0
+                ),
+            ));
+        }
+        found.members.clone()
+    };
+    let ready = state.shared.lobby.ready(party);
+    let waiting: Vec<u64> = members
+        .iter()
+        .filter(|member| **member != leader && !ready.contains_key(member))
+        .map(|member| member.0)
+        .collect();
+    if !waiting.is_empty() {
+        return Err(ApiError::conflict(
+            "party_not_ready",
+            format!(
+                "these members are not ready: {waiting:?} (POST /v1/party/{}/ready)",
+                party.0
+            ),
+        ));
+    }
+    let mut ticket_members = Vec::with_capacity(members.len());
+    for member in &members {
+        let pings = if *member == leader {
+            leader_pings.clone()
+        } else {
+            let account = account_of(state, *member)?;
+            let own = ready.get(member).filter(|pings| !pings.is_empty());
+            match own {
+                Some(own) => check_pings(state, &account, own)?,
+                None => {
+                    let mut pings = leader_pings.clone();
+                    for (index, region) in state.settings.matcher.regions.iter().enumerate() {
+                        if !account.regions.is_empty() && !account.regions.contains(region) {
+                            pings[index] = NO_PING;
+                        }
+                    }
+                    pings
+                }
+            }
+        };
+        ticket_members.push(TicketMember {
+            player: *member,
+            rating: rating_of(*member)?,
+            pings_ms: pings,
+        });
+    }
+    Ok(EnqueueTicket {
+        ticket: TicketId(leader.0),
+        queue: request.queue.clone(),
+        party: Some(party),
+        members: ticket_members,
+        max_ping_ms: request.max_ping_ms,
+        waiting_since_ms: None,
+    })
+}
+
+/// One queue, as clients see it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct QueueInfo {
+    /// Its name (`POST /v1/queue`'s `queue`).
+    pub name: String,
+    /// The game mode its ratings and leaderboard belong to.
+    pub mode: String,
+    /// Teams per match.
+    pub teams: u8,
+    /// Players per team.
+    pub team_size: u8,
+    /// The largest party it takes.
+    pub max_party_size: u8,
+    /// Whether players must accept a found match.
+    pub acceptance: bool,
+}
+
+/// `GET /v1/queues`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct QueuesResponse {
+    /// The regions matches are hosted in (`pings` keys).
+    pub regions: Vec<String>,
+    /// The season ratings are kept under now.
+    pub season: String,
+    /// The queues.
+    pub queues: Vec<QueueInfo>,
+}
+
+/// The queues, regions and season this server runs.
+#[utoipa::path(get, path = "/v1/queues", tag = "queue",
+    responses((status = 200, description = "The queues", body = QueuesResponse)))]
+pub async fn list_queues(State(state): State<AppState>) -> axum::Json<QueuesResponse> {
+    let config = &state.settings.matcher;
+    axum::Json(QueuesResponse {
+        regions: config.regions.clone(),
+        season: state.store.season().to_string(),
+        queues: config
+            .queues
+            .iter()
+            .map(|queue| QueueInfo {
+                name: queue.name.clone(),
+                mode: queue.mode_name().to_string(),
+                teams: queue.teams,
+                team_size: queue.team_size,
+                max_party_size: queue.max_party_size,
+                acceptance: queue.acceptance.is_some(),
+            })
+            .collect(),
+    })
 }
 
 /// Where the caller is: queued (with waiting time and the windows in force), awaiting

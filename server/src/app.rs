@@ -21,13 +21,15 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api;
 use crate::error::{ApiError, ErrorBody};
 use crate::fleet::StaticFleet;
 use crate::hub::{Hub, LiveEvent};
+use crate::lobby::Lobby;
+use crate::ratelimit::RateLimiter;
 use crate::settings::{Secrets, Settings};
 use crate::tick::{Health, Running, Shared, TickHandle, TickLoop};
 use crate::view::View;
+use crate::{api, boards, party};
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -50,6 +52,10 @@ pub struct AppInner {
     pub metrics: PrometheusHandle,
     /// The next player id to hand out.
     pub next_player: AtomicU64,
+    /// The next party id to hand out.
+    pub next_party: AtomicU64,
+    /// Request rate limits.
+    pub rate_limiter: Arc<RateLimiter>,
     /// `/openapi.json`, set once the router is built.
     pub openapi_json: OnceLock<String>,
 }
@@ -105,7 +111,7 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(
         title = "Matchwright",
-        description = "The Matchwright matchmaking server: accounts, queues, matches, sessions and live events. Every error is JSON {\"error\": CODE, \"message\": TEXT} (plus \"field\" when one field is at fault)."
+        description = "The Matchwright matchmaking server: accounts, parties, queues, matches, sessions, leaderboards and live events. Requests are rate limited per player and per IP (429 with Retry-After). Every error is JSON {\"error\": CODE, \"message\": TEXT} (plus \"field\" when one field is at fault)."
     ),
     modifiers(&SecuritySchemes),
     components(schemas(ErrorBody, LiveEvent))
@@ -121,9 +127,20 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(api::logout))
         .routes(routes!(api::get_profile, api::patch_profile))
         .routes(routes!(api::enqueue, api::get_queue, api::leave_queue))
+        .routes(routes!(api::list_queues))
         .routes(routes!(api::accept_match))
         .routes(routes!(api::decline_match))
         .routes(routes!(api::get_session))
+        .routes(routes!(party::create_party, party::my_party))
+        .routes(routes!(party::get_party))
+        .routes(routes!(party::invite))
+        .routes(routes!(party::join))
+        .routes(routes!(party::leave))
+        .routes(routes!(party::kick))
+        .routes(routes!(party::ready))
+        .routes(routes!(party::chat))
+        .routes(routes!(boards::leaderboard))
+        .routes(routes!(boards::history))
         .routes(routes!(api::heartbeat))
         .routes(routes!(api::report_result))
         .routes(routes!(api::request_backfill))
@@ -141,6 +158,10 @@ pub fn router(state: AppState) -> Router {
     router
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::limit_requests,
+        ))
         .layer(middleware::from_fn(observe_request))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
@@ -307,6 +328,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
             settings.server.max_sockets_per_player,
         )),
         health: Arc::new(Health::default()),
+        lobby: Arc::new(Lobby::new(settings.lobby.clone())),
     };
     if settings.fleet.servers.is_empty() {
         tracing::warn!(
@@ -329,6 +351,17 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         spawn_mirror(url, outbox, running.stop.subscribe());
     }
     let secrets_file = secrets.file.clone();
+    // Party ids: above any party alive, and above any id an earlier run could have handed out
+    // (it started from its own start time and hands out far fewer than one per millisecond).
+    let next_party = shared
+        .view
+        .read()
+        .map_err(|_| "the view is poisoned".to_string())?
+        .max_party_id()
+        .map_or(0, |party| party.0 + 1)
+        .max(crate::tick::unix_ms());
+    let rate_limiter = Arc::new(RateLimiter::new(&settings.rate_limits));
+    crate::ratelimit::spawn_sweeper(Arc::clone(&rate_limiter));
     let state = AppState(Arc::new(AppInner {
         settings,
         secrets,
@@ -337,6 +370,8 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         shared,
         metrics,
         next_player: AtomicU64::new(next_player),
+        next_party: AtomicU64::new(next_party),
+        rate_limiter,
         openapi_json: OnceLock::new(),
     }));
     let router = router(state.clone());

@@ -181,8 +181,8 @@ pub fn new_family() -> Result<u64, ApiError> {
     Ok(u64::from_le_bytes(bytes) >> 1)
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -192,10 +192,16 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// The access token of a request: the `Authorization: Bearer` header, or (for WebSocket
 /// clients, which cannot set headers in browsers) an `access_token` query parameter.
 fn access_token_of(parts: &Parts) -> Option<String> {
-    if let Some(token) = bearer(parts) {
+    access_token_in(&parts.headers, &parts.uri)
+}
+
+/// The access token a request carries: `Authorization: Bearer`, or the `access_token` query
+/// parameter (for browsers' WebSockets).
+pub fn access_token_in(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    if let Some(token) = bearer(headers) {
         return Some(token.to_string());
     }
-    parts.uri.query()?.split('&').find_map(|pair| {
+    uri.query()?.split('&').find_map(|pair| {
         pair.strip_prefix("access_token=")
             .map(|token| token.to_string())
     })
@@ -228,7 +234,7 @@ impl FromRequestParts<AppState> for GameServer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(key) = bearer(parts) else {
+        let Some(key) = bearer(&parts.headers) else {
             return Err(ApiError::unauthorized(
                 "missing_token",
                 "game servers send the server key as `Authorization: Bearer KEY`",

@@ -184,6 +184,32 @@ fn field_of_serde_message(text: &str) -> Option<String> {
     (!path.contains(' ') && !path.is_empty()).then(|| path.to_string())
 }
 
+/// Query parameters whose rejection is a 422 naming the parameter.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                let error = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_query",
+                    text.clone(),
+                );
+                Err(match field_of_serde_message(&text) {
+                    Some(field) => error.field(field),
+                    None => error,
+                })
+            }
+        }
+    }
+}
+
 /// A path parameter whose rejection is a 400 naming it.
 #[derive(Clone, Copy, Debug)]
 pub struct ApiPath<T>(pub T);

@@ -146,6 +146,35 @@ pub enum LiveEvent {
         /// `allocation_timed_out`, `heartbeat_timed_out`, `allocation_failed` or `empty`.
         reason: String,
     },
+    /// Your party changed: `change` is `created`, `joined`, `left`, `kicked`, `invited`,
+    /// `ready`, `not_ready`, `queued` or `disbanded`, about `player_id`; `party` is the party
+    /// as it is now (after a `left` or `kicked`, the player concerned is told too).
+    PartyUpdated {
+        /// What changed.
+        change: String,
+        /// Who it concerns.
+        player_id: u64,
+        /// The party now.
+        party: crate::lobby::PartyBody,
+    },
+    /// You are invited to a party: `POST /v1/party/{party_id}/join` before `expires_at_ms`.
+    PartyInvite {
+        /// The party.
+        party_id: u64,
+        /// Who invited you (its leader).
+        from_player_id: u64,
+        /// Their display name.
+        from_display_name: String,
+        /// When the invite expires (Unix ms).
+        expires_at_ms: u64,
+    },
+    /// A chat line in your party.
+    PartyChat {
+        /// The party.
+        party_id: u64,
+        /// The line.
+        line: crate::lobby::ChatLine,
+    },
     /// Your rating changed after a result.
     RatingsChanged {
         /// The match.

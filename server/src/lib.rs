@@ -8,6 +8,11 @@
 //!   are clients answered and events pushed (group commit).
 //! - [`api`]: the HTTP API under `/v1` (axum), documented by utoipa; [`app`] builds the
 //!   router from those annotations, so `/openapi.json` matches the routes exactly.
+//! - [`party`] and [`lobby`]: parties (membership through the matcher; invites, ready checks
+//!   and chat in the lobby), pushed to members as live events.
+//! - [`boards`]: leaderboards by conservative rating and match history, cursor-paginated.
+//! - [`ratelimit`]: governor token buckets per player and per IP, per route class (429).
+//! - [`load`]: `matchwright load`, the load generator that drives a real server over HTTP.
 //! - [`auth`]: argon2 passwords, JWT access tokens, rotating refresh tokens, session tokens.
 //! - [`view`]: where each player and match is, as of the last commit, for handlers to read.
 //! - [`hub`]: live events over WebSocket, with a bounded buffer per socket.
@@ -22,9 +27,14 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod boards;
 pub mod error;
 pub mod fleet;
 pub mod hub;
+pub mod load;
+pub mod lobby;
+pub mod party;
+pub mod ratelimit;
 pub mod settings;
 pub mod tick;
 pub mod view;

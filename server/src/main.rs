@@ -27,6 +27,9 @@ struct Cli {
 enum Commands {
     /// Run the server: HTTP API, tick loop, redb store (and a Postgres mirror if given).
     Serve(ServeArgs),
+    /// Load a running server: players queue, accept and play over HTTP and WebSocket; prints
+    /// requests/s, latency per route, enqueue -> match-found latency and errors.
+    Load(matchwright_server::load::LoadArgs),
     /// Simulate players around the matcher in virtual time: run, sweep or compare scenarios.
     #[command(subcommand)]
     Sim(matchwright_sim::cli::SimCommand),
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Commands::Serve(args) => serve(args),
+        Commands::Load(args) => load(args),
         Commands::Sim(command) => {
             let mut stdout = std::io::stdout();
             match matchwright_sim::cli::execute(command, &mut stdout) {
@@ -170,4 +174,40 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("stopping: finishing the current tick");
+}
+
+fn load(args: matchwright_server::load::LoadArgs) -> ExitCode {
+    init_logging(LogFormat::Text);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("matchwright load: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = args.json.clone();
+    match runtime.block_on(matchwright_server::load::run(args)) {
+        Ok(report) => {
+            let mut stdout = std::io::stdout();
+            if let Err(error) = matchwright_server::load::print_report(&report, &mut stdout) {
+                eprintln!("matchwright load: cannot print the report: {error}");
+                return ExitCode::FAILURE;
+            }
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+                if let Err(error) = std::fs::write(&path, text) {
+                    eprintln!("matchwright load: cannot write {}: {error}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("matchwright load: {error}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -28,6 +28,96 @@ pub struct Settings {
     pub server: ServerSection,
     /// The game servers.
     pub fleet: FleetSection,
+    /// Parties' invites, chat and ready checks.
+    pub lobby: LobbySection,
+    /// Request rate limits.
+    pub rate_limits: RateLimitSection,
+}
+
+/// `[lobby]`: the bounds of what the lobby keeps per party (see `lobby`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LobbySection {
+    /// Pending invites per party; another is refused with 409 `too_many_invites`.
+    pub max_invites: usize,
+    /// An invite expires this long after it was sent.
+    pub invite_ttl_s: u64,
+    /// Recent chat lines kept per party (shown by `GET /v1/party/{id}`); the oldest goes.
+    pub chat_history: usize,
+    /// The longest chat line, in characters; a longer one is refused with 422.
+    pub max_chat_chars: usize,
+}
+
+impl Default for LobbySection {
+    fn default() -> Self {
+        Self {
+            max_invites: 16,
+            invite_ttl_s: 300,
+            chat_history: 50,
+            max_chat_chars: 200,
+        }
+    }
+}
+
+/// One route class's limits: requests per minute per player (authenticated requests) and per
+/// client IP (every request), each a token bucket that holds a minute's worth and refills
+/// evenly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests per minute per player; 0 turns the per-player limit off.
+    pub per_player_per_minute: u32,
+    /// Requests per minute per client IP; 0 turns the per-IP limit off.
+    pub per_ip_per_minute: u32,
+}
+
+/// `[rate_limits]`: limits per route class. Over a limit the answer is 429 with
+/// `Retry-After` (seconds). Health, readiness, metrics and the OpenAPI document are not
+/// limited.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSection {
+    /// Whether limits apply at all.
+    pub enabled: bool,
+    /// Reads: player `GET` routes (profile, queue, sessions, parties, leaderboards, history,
+    /// the live-event socket). The seeds' 100 per minute.
+    pub read: RateLimit,
+    /// Writes: player `POST`, `PATCH` and `DELETE` routes. The seeds' 30 per minute.
+    pub write: RateLimit,
+    /// Accounts: register, login, refresh, logout (per IP only: there is no player yet).
+    pub auth: RateLimit,
+    /// Game servers: heartbeats, results and backfill (per IP: one host runs many sessions).
+    pub game_server: RateLimit,
+    /// The header that carries the client's address when a proxy stands in front (e.g.
+    /// `x-forwarded-for`, whose first address is used, or `x-real-ip`). Default: none, the
+    /// socket's peer address. Set it only behind a proxy that sets the header: clients can
+    /// write any value into it.
+    pub client_ip_header: Option<String>,
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            read: RateLimit {
+                per_player_per_minute: 100,
+                per_ip_per_minute: 100,
+            },
+            write: RateLimit {
+                per_player_per_minute: 30,
+                per_ip_per_minute: 30,
+            },
+            auth: RateLimit {
+                per_player_per_minute: 0,
+                per_ip_per_minute: 30,
+            },
+            game_server: RateLimit {
+                per_player_per_minute: 0,
+                per_ip_per_minute: 60_000,
+            },
+            client_ip_header: None,
+        }
+    }
 }
 
 /// `[server]`: the tick loop, tokens, bounds and secrets.
@@ -170,11 +260,25 @@ impl Settings {
                 .map_err(|error| ConfigError::new("fleet", error.to_string()))?,
             None => FleetSection::default(),
         };
+        let lobby = match table.remove("lobby") {
+            Some(value) => value
+                .try_into::<LobbySection>()
+                .map_err(|error| ConfigError::new("lobby", error.to_string()))?,
+            None => LobbySection::default(),
+        };
+        let rate_limits = match table.remove("rate_limits") {
+            Some(value) => value
+                .try_into::<RateLimitSection>()
+                .map_err(|error| ConfigError::new("rate_limits", error.to_string()))?,
+            None => RateLimitSection::default(),
+        };
         let matcher = Config::from_toml_str(&table.to_string())?;
         let settings = Self {
             matcher,
             server,
             fleet,
+            lobby,
+            rate_limits,
         };
         settings.validate()?;
         Ok(settings)
@@ -230,6 +334,36 @@ impl Settings {
             if value.as_ref().is_some_and(|secret| secret.len() < 32) {
                 return Err(ConfigError::new(field, "must be at least 32 bytes"));
             }
+        }
+        for (field, value, range) in [
+            ("lobby.max_invites", self.lobby.max_invites, 1..=1_000),
+            ("lobby.chat_history", self.lobby.chat_history, 0..=1_000),
+            (
+                "lobby.max_chat_chars",
+                self.lobby.max_chat_chars,
+                1..=10_000,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::new(
+                    field,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        }
+        if !(1..=7 * 24 * 60 * 60).contains(&self.lobby.invite_ttl_s) {
+            return Err(ConfigError::new(
+                "lobby.invite_ttl_s",
+                "must be between 1 s and a week",
+            ));
+        }
+        if let Some(header) = &self.rate_limits.client_ip_header
+            && axum::http::HeaderName::from_bytes(header.as_bytes()).is_err()
+        {
+            return Err(ConfigError::new(
+                "rate_limits.client_ip_header",
+                format!("`{header}` is not a header name"),
+            ));
         }
         for (index, entry) in self.fleet.servers.iter().enumerate() {
             if self.matcher.region_index(&entry.region).is_none() {

@@ -137,6 +137,8 @@ pub struct Shared {
     pub hub: Arc<Hub>,
     /// Readiness.
     pub health: Arc<Health>,
+    /// Parties' invites, ready checks and chat.
+    pub lobby: Arc<crate::lobby::Lobby>,
 }
 
 /// The loop's state. Runs on its own thread ([`TickLoop::spawn`]).
@@ -577,7 +579,15 @@ impl TickLoop {
                     }
                     _ => {}
                 }
+                let disbanded_members = match event {
+                    Event::PartyDisbanded { party } => view
+                        .party(*party)
+                        .map(|found| found.members.clone())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
                 view.apply_one(event);
+                self.push_party(event, &view, &disbanded_members, now_ms);
                 if let Event::SessionAbandoned {
                     reason: AbandonReason::AllocationFailed,
                     ..
@@ -621,6 +631,82 @@ impl TickLoop {
                 }
                 self.submit(Command::AllocationFailed { match_id }, None);
             }
+        }
+    }
+
+    /// After a party event is in the view: the lobby follows (a membership change clears the
+    /// ready check; a party that is gone loses its lobby state) and the members are told.
+    fn push_party(&self, event: &Event, view: &View, disbanded_members: &[PlayerId], now_ms: u64) {
+        let lobby = &self.shared.lobby;
+        let (party, change, player, extra) = match event {
+            Event::PartyCreated { party, leader } => (*party, "created", *leader, None),
+            Event::PartyJoined { party, player } => {
+                lobby.clear_ready(*party);
+                (*party, "joined", *player, None)
+            }
+            Event::PartyLeft { party, player } => {
+                lobby.clear_ready(*party);
+                let kicked = lobby.take_kicked(*party, *player);
+                (
+                    *party,
+                    if kicked { "kicked" } else { "left" },
+                    *player,
+                    Some(*player),
+                )
+            }
+            Event::PartyDisbanded { party } => {
+                lobby.forget(*party);
+                let live = LiveEvent::PartyUpdated {
+                    change: "disbanded".into(),
+                    player_id: 0,
+                    party: crate::lobby::PartyBody {
+                        party_id: party.0,
+                        leader_id: 0,
+                        status: "disbanded".into(),
+                        members: Vec::new(),
+                        invited: Vec::new(),
+                        chat: Vec::new(),
+                    },
+                };
+                for member in disbanded_members {
+                    self.shared.hub.send(*member, &live);
+                }
+                return;
+            }
+            _ => return,
+        };
+        let Some(body) = lobby.body(view, party, now_ms) else {
+            // The last member left: the party is gone (its `disbanded` follows).
+            if let Some(player) = extra {
+                let live = LiveEvent::PartyUpdated {
+                    change: change.into(),
+                    player_id: player.0,
+                    party: crate::lobby::PartyBody {
+                        party_id: party.0,
+                        leader_id: 0,
+                        status: "disbanded".into(),
+                        members: Vec::new(),
+                        invited: Vec::new(),
+                        chat: Vec::new(),
+                    },
+                };
+                self.shared.hub.send(player, &live);
+            }
+            return;
+        };
+        let recipients: Vec<PlayerId> = body
+            .members
+            .iter()
+            .map(|member| PlayerId(member.player_id))
+            .chain(extra)
+            .collect();
+        let live = LiveEvent::PartyUpdated {
+            change: change.into(),
+            player_id: player.0,
+            party: body,
+        };
+        for recipient in recipients {
+            self.shared.hub.send(recipient, &live);
         }
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use matchwright_ecs::event::{MatchSummary, RemovalReason};
 use matchwright_ecs::snapshot::{PhaseRecord, Snapshot};
-use matchwright_ecs::{Event, MatchId, PlayerId, TicketId};
+use matchwright_ecs::{Event, MatchId, PartyId, PlayerId, TicketId};
 
 /// A queued ticket.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,12 +89,24 @@ impl MatchView {
     }
 }
 
+/// A party, as the matcher keeps it (membership and leader; the lobby keeps invites, ready
+/// checks and chat).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartyView {
+    /// Its leader.
+    pub leader: PlayerId,
+    /// Its members, in joining order (the leader among them).
+    pub members: Vec<PlayerId>,
+}
+
 /// The view.
 #[derive(Debug, Default)]
 pub struct View {
     players: HashMap<PlayerId, PlayerStatus>,
     tickets: HashMap<TicketId, TicketView>,
     matches: HashMap<MatchId, MatchView>,
+    parties: HashMap<PartyId, PartyView>,
+    party_of: HashMap<PlayerId, PartyId>,
 }
 
 /// Every player of a formed match with their team, team by team.
@@ -174,7 +186,34 @@ impl View {
                 },
             );
         }
+        for party in &snapshot.parties {
+            for member in &party.members {
+                view.party_of.insert(*member, party.id);
+            }
+            view.parties.insert(
+                party.id,
+                PartyView {
+                    leader: party.leader,
+                    members: party.members.clone(),
+                },
+            );
+        }
         view
+    }
+
+    /// A party.
+    pub fn party(&self, party: PartyId) -> Option<&PartyView> {
+        self.parties.get(&party)
+    }
+
+    /// The party `player` is in.
+    pub fn party_of(&self, player: PlayerId) -> Option<PartyId> {
+        self.party_of.get(&player).copied()
+    }
+
+    /// The highest party id in use (new parties take higher ones).
+    pub fn max_party_id(&self) -> Option<PartyId> {
+        self.parties.keys().max().copied()
     }
 
     /// Where `player` is; `None` when idle.
@@ -369,6 +408,45 @@ impl View {
                             .insert(player.player, PlayerStatus::InMatch(*match_id));
                         if let Some(found) = self.matches.get_mut(match_id) {
                             found.players.push((player.player, placed.team));
+                        }
+                    }
+                }
+            }
+            Event::PartyCreated { party, leader } => {
+                self.party_of.insert(*leader, *party);
+                self.parties.insert(
+                    *party,
+                    PartyView {
+                        leader: *leader,
+                        members: vec![*leader],
+                    },
+                );
+            }
+            Event::PartyJoined { party, player } => {
+                if let Some(found) = self.parties.get_mut(party) {
+                    found.members.push(*player);
+                    self.party_of.insert(*player, *party);
+                }
+            }
+            Event::PartyLeft { party, player } => {
+                if let Some(found) = self.parties.get_mut(party) {
+                    found.members.retain(|member| member != player);
+                    // The matcher's rule: a leader who leaves hands over to the lowest id.
+                    if found.leader == *player
+                        && let Some(next) = found.members.iter().min()
+                    {
+                        found.leader = *next;
+                    }
+                }
+                if self.party_of.get(player) == Some(party) {
+                    self.party_of.remove(player);
+                }
+            }
+            Event::PartyDisbanded { party } => {
+                if let Some(found) = self.parties.remove(party) {
+                    for member in found.members {
+                        if self.party_of.get(&member) == Some(party) {
+                            self.party_of.remove(&member);
                         }
                     }
                 }

@@ -20,7 +20,18 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 const SERVER_KEY: &str = "e2e-game-server-key-0123456789abcdefgh";
 const SESSION_SECRET: &str = "e2e-session-secret-0123456789abcdefghij";
 
+/// Per-IP limits off: every test client shares 127.0.0.1. Per-player limits stay at the
+/// defaults.
+const NO_IP_LIMITS: &str = "\n[rate_limits]\nread = { per_player_per_minute = 100, per_ip_per_minute = 0 }\n\
+     write = { per_player_per_minute = 30, per_ip_per_minute = 0 }\n\
+     auth = { per_ip_per_minute = 0 }\n";
+
 fn write_config(dir: &Path) -> std::path::PathBuf {
+    write_config_with(dir, NO_IP_LIMITS)
+}
+
+/// The test config plus `extra` TOML tables.
+fn write_config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
     // The shipped defaults, with acceptance on in ranked-5v5 and a fleet.
     let shipped = include_str!("../../config/matchwright.toml");
     let marker = "name = \"ranked-5v5\"\n";
@@ -32,7 +43,7 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
     let text = format!(
         "{config}\n[server]\ntick_interval_ms = 50\ngame_server_key = \"{SERVER_KEY}\"\n\
          session_secret = \"{SESSION_SECRET}\"\n\n\
-         [[fleet.servers]]\nregion = \"eu-west\"\naddress = \"198.51.100.7:7777\"\ncapacity = 4\n"
+         [[fleet.servers]]\nregion = \"eu-west\"\naddress = \"198.51.100.7:7777\"\ncapacity = 4\n{extra}"
     );
     let path = dir.join("matchwright.toml");
     std::fs::write(&path, text).unwrap();
@@ -449,4 +460,566 @@ fn a_bad_config_is_a_clear_message_and_a_failing_exit() {
         !dir.path().join("data").exists(),
         "nothing was created for a bad config"
     );
+}
+
+async fn wait_ready(client: &Client) {
+    for _ in 0..200 {
+        let (status, _) = client
+            .call(reqwest::Method::GET, "/readyz", None, None)
+            .await;
+        if status == StatusCode::OK {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server never became ready");
+}
+
+async fn post(
+    client: &Client,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    client
+        .call(reqwest::Method::POST, path, Some(token), body)
+        .await
+}
+
+/// The next `party_updated` with this change.
+async fn party_change(socket: &mut Socket, change: &str) -> Value {
+    loop {
+        let event = wait_event(socket, "party_updated").await;
+        if event["change"] == change {
+            return event;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_invites_readies_queues_together_lands_on_one_team_and_chats() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let server = Server::start(&dir.path().join("data"), &config);
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    wait_ready(&client).await;
+    let mut players = Vec::new();
+    for index in 0..10 {
+        let (id, token) = client.register(&format!("member{index}")).await;
+        let socket = connect_events(&client.base, &token).await;
+        players.push((id, token, socket));
+    }
+    let ids: Vec<u64> = players.iter().map(|p| p.0).collect();
+    let tokens: Vec<String> = players.iter().map(|p| p.1.clone()).collect();
+    let pings = json!({"eu-west": 30});
+
+    // The leader creates the party and invites two players.
+    let (status, party) = post(&client, "/v1/party", &tokens[0], None).await;
+    assert_eq!(status, StatusCode::CREATED, "{party}");
+    let party_id = party["party_id"].as_u64().unwrap();
+    assert_eq!(party["leader_id"], ids[0]);
+    party_change(&mut players[0].2, "created").await;
+    let base = format!("/v1/party/{party_id}");
+    for invitee in [1, 2] {
+        let (status, body) = post(
+            &client,
+            &format!("{base}/invite"),
+            &tokens[0],
+            Some(json!({"player_id": ids[invitee]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let invite = wait_event(&mut players[invitee].2, "party_invite").await;
+        assert_eq!(invite["party_id"], party_id);
+        assert_eq!(invite["from_player_id"], ids[0]);
+    }
+    // Only the leader invites; only the invited join; outsiders cannot look.
+    let (status, body) = post(
+        &client,
+        &format!("{base}/invite"),
+        &tokens[1],
+        Some(json!({"player_id": ids[3]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = post(&client, &format!("{base}/join"), &tokens[3], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "not_invited");
+    let (status, _) = client
+        .call(reqwest::Method::GET, &base, Some(&tokens[3]), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for member in [1, 2] {
+        let (status, body) = post(&client, &format!("{base}/join"), &tokens[member], None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let joined = party_change(&mut players[0].2, "joined").await;
+        assert_eq!(joined["player_id"], ids[member]);
+    }
+
+    // A member who leaves a queued party takes it out of the queue.
+    for member in [1, 2] {
+        let (status, body) = post(
+            &client,
+            &format!("{base}/ready"),
+            &tokens[member],
+            Some(json!({"pings": pings})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = post(
+        &client,
+        "/v1/queue",
+        &tokens[0],
+        Some(json!({"queue": "ranked-5v5", "pings": pings})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let queued = wait_event(&mut players[1].2, "queued").await;
+    let (status, body) = post(&client, &format!("{base}/leave"), &tokens[2], None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let left = wait_event(&mut players[0].2, "queue_left").await;
+    assert_eq!(left["ticket_id"], queued["ticket_id"]);
+    assert_eq!(left["reason"], "party_changed");
+    let (_, status_now) = client
+        .call(reqwest::Method::GET, "/v1/queue", Some(&tokens[1]), None)
+        .await;
+    assert_eq!(status_now["status"], "idle", "{status_now}");
+
+    // The leader kicks a member; the kicked player is told.
+    let (status, body) = post(
+        &client,
+        &format!("{base}/kick"),
+        &tokens[0],
+        Some(json!({"player_id": ids[1]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let kicked = party_change(&mut players[1].2, "kicked").await;
+    assert_eq!(kicked["player_id"], ids[1]);
+    assert_eq!(kicked["party"]["members"].as_array().unwrap().len(), 1);
+
+    // Back together: invite, join, and the queue waits for every member to be ready.
+    for member in [1, 2] {
+        let (status, body) = post(
+            &client,
+            &format!("{base}/invite"),
+            &tokens[0],
+            Some(json!({"player_id": ids[member]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = post(&client, &format!("{base}/join"), &tokens[member], None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let queue_body = json!({"queue": "ranked-5v5", "pings": pings});
+    let (status, body) = post(&client, "/v1/queue", &tokens[0], Some(queue_body.clone())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "party_not_ready");
+    let (status, body) = post(&client, "/v1/queue", &tokens[1], Some(queue_body.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "not_party_leader");
+    for member in [1, 2] {
+        let (status, body) = post(
+            &client,
+            &format!("{base}/ready"),
+            &tokens[member],
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let ready = party_change(&mut players[0].2, "ready").await;
+    assert_eq!(ready["party"]["party_id"], party_id);
+
+    // Chat reaches every member.
+    let (status, body) = post(
+        &client,
+        &format!("{base}/chat"),
+        &tokens[1],
+        Some(json!({"text": "gl hf"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for member in [0, 2] {
+        let line = wait_event(&mut players[member].2, "party_chat").await;
+        assert_eq!(line["line"]["text"], "gl hf");
+        assert_eq!(line["line"]["player_id"], ids[1]);
+    }
+    let (status, body) = post(
+        &client,
+        &format!("{base}/chat"),
+        &tokens[1],
+        Some(json!({"text": "x".repeat(500)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, shown) = client
+        .call(reqwest::Method::GET, &base, Some(&tokens[2]), None)
+        .await;
+    assert_eq!(shown["members"].as_array().unwrap().len(), 3, "{shown}");
+    assert_eq!(shown["chat"][0]["text"], "gl hf");
+
+    // The party queues as one ticket, with seven solos.
+    let (status, body) = post(&client, "/v1/queue", &tokens[0], Some(queue_body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for token in &tokens[3..] {
+        let (status, body) = post(&client, "/v1/queue", token, Some(queue_body.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let mut teams = Vec::new();
+    let mut match_id = 0;
+    for (_, _, socket) in &mut players {
+        let found = wait_event(socket, "match_found").await;
+        teams.push(found["your_team"].as_u64().unwrap());
+        match_id = found["match_id"].as_u64().unwrap();
+    }
+    assert_eq!(teams[0], teams[1], "the party plays on one team: {teams:?}");
+    assert_eq!(teams[0], teams[2], "the party plays on one team: {teams:?}");
+    for token in &tokens {
+        let (status, body) = post(
+            &client,
+            &format!("/v1/match/{match_id}/accept"),
+            token,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    wait_event(&mut players[0].2, "session_ready").await;
+    let (status, body) = post(
+        &client,
+        &format!("/v1/server/session/{match_id}/result"),
+        SERVER_KEY,
+        Some(json!({"winner": teams[0]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    wait_event(&mut players[0].2, "ratings_changed").await;
+
+    // The match is in the leader's history, and the winners lead the leaderboard.
+    let (status, history) = client
+        .call(
+            reqwest::Method::GET,
+            "/v1/matches/history",
+            Some(&tokens[0]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(history["matches"][0]["match_id"], match_id);
+    assert_eq!(history["matches"][0]["placement"], 1);
+    assert_eq!(history["next_cursor"], Value::Null);
+    let (status, board) = client
+        .call(
+            reqwest::Method::GET,
+            "/v1/leaderboard/default?mode=ranked&limit=5",
+            Some(&tokens[0]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    let top: Vec<u64> = board["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["player_id"].as_u64().unwrap())
+        .collect();
+    assert!(
+        top.contains(&ids[0]),
+        "the winning leader is in the top five: {board}"
+    );
+    assert!(board["next_cursor"].is_string());
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaderboards_rank_by_conservative_rating_and_page_with_cursors() {
+    use matchwright_ecs::{PlayerId, Rating};
+    use matchwright_storage::{Account, RatingRecord, Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // 250 rated players, written into the store before the server opens it.
+    let settings = matchwright_server::settings::Settings::load(&config).unwrap();
+    {
+        let opened = Store::open(
+            data.join("matchwright.redb"),
+            settings.matcher.clone(),
+            settings.server.seed,
+            StoreOptions::default(),
+        )
+        .unwrap();
+        let handle = opened.store.handle();
+        let mut rows = Vec::new();
+        for n in 1..=250_u64 {
+            handle
+                .create_account(&Account {
+                    player: PlayerId(n),
+                    username: format!("ranked{n}"),
+                    password_hash: "unused".into(),
+                    display_name: format!("Ranked {n}"),
+                    regions: Vec::new(),
+                    created_at_ms: 0,
+                })
+                .unwrap();
+            // mu - 3 sigma is spread; a high mu with a high sigma ranks below a lower, surer one.
+            let rating = Rating::new(
+                1000.0 + (n * 37 % 250) as f64 * 4.0,
+                50.0 + (n % 7) as f64 * 30.0,
+            );
+            rows.push((
+                PlayerId(n),
+                RatingRecord {
+                    rating,
+                    games: n,
+                    updated_at_ms: 0,
+                },
+            ));
+        }
+        handle.import_ratings("ranked", "default", &rows).unwrap();
+    }
+    let server = Server::start(&data, &config);
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    wait_ready(&client).await;
+    let (_, token) = client.register("reader").await;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => {
+                format!("/v1/leaderboard/default?mode=ranked&limit=100&cursor={cursor}")
+            }
+            None => "/v1/leaderboard/default?mode=ranked&limit=100".to_string(),
+        };
+        let (status, page) = client
+            .call(reqwest::Method::GET, &path, Some(&token), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for entry in page["entries"].as_array().unwrap() {
+            seen.push((
+                entry["rank"].as_u64().unwrap(),
+                entry["player_id"].as_u64().unwrap(),
+                entry["rating"]["conservative"].as_f64().unwrap(),
+                entry["display_name"].as_str().unwrap().to_string(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 250, "every player exactly once");
+    let ranks: Vec<u64> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(ranks, (1..=250).collect::<Vec<_>>());
+    assert!(
+        seen.windows(2).all(|pair| pair[0].2 >= pair[1].2),
+        "best conservative rating first"
+    );
+    let mut players: Vec<u64> = seen.iter().map(|s| s.1).collect();
+    players.sort_unstable();
+    players.dedup();
+    assert_eq!(players.len(), 250);
+    assert_eq!(seen[0].3, format!("Ranked {}", seen[0].1));
+    // Bad input is named.
+    for (path, field) in [
+        ("/v1/leaderboard/default?mode=nope", "mode"),
+        ("/v1/leaderboard/default?mode=ranked&limit=0", "limit"),
+        (
+            "/v1/leaderboard/default?mode=ranked&cursor=garbage",
+            "cursor",
+        ),
+        ("/v1/matches/history?cursor=x", "cursor"),
+    ] {
+        let (status, body) = client
+            .call(reqwest::Method::GET, path, Some(&token), None)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+        assert_eq!(body["field"], field, "{path}: {body}");
+    }
+    // Another season is empty, not an error.
+    let (status, body) = client
+        .call(
+            reqwest::Method::GET,
+            "/v1/leaderboard/season-9?mode=ranked",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["entries"].as_array().unwrap().len(), 0);
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_limit_gets_429_with_retry_after_and_others_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with(
+        dir.path(),
+        "\n[rate_limits]\nwrite = { per_player_per_minute = 5, per_ip_per_minute = 0 }\n\
+         auth = { per_ip_per_minute = 4 }\n",
+    );
+    let server = Server::start(&dir.path().join("data"), &config);
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    wait_ready(&client).await;
+    let (_, greedy) = client.register("greedy").await;
+    let (_, polite) = client.register("polite").await;
+    let patch = json!({"display_name": "Greedy"});
+    for _ in 0..5 {
+        let (status, body) = client
+            .call(
+                reqwest::Method::PATCH,
+                "/v1/profile/me",
+                Some(&greedy),
+                Some(patch.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let response = client
+        .http
+        .patch(format!("{}/v1/profile/me", client.base))
+        .bearer_auth(&greedy)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=12).contains(&retry_after),
+        "one write comes back every 12 s: {retry_after}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    // Reads are another bucket; another player is not affected.
+    let (status, _) = client
+        .call(reqwest::Method::GET, "/v1/profile/me", Some(&greedy), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = client
+        .call(
+            reqwest::Method::PATCH,
+            "/v1/profile/me",
+            Some(&polite),
+            Some(json!({"display_name": "Polite"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Accounts are limited per address: two registrations and two logins, then 429.
+    let login = json!({"username": "polite", "password": "a good long password"});
+    for expected in [
+        StatusCode::OK,
+        StatusCode::OK,
+        StatusCode::TOO_MANY_REQUESTS,
+    ] {
+        let (status, body) = client
+            .call(
+                reqwest::Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(login.clone()),
+            )
+            .await;
+        assert_eq!(status, expected, "{body}");
+    }
+    // Health is never limited.
+    for _ in 0..20 {
+        let (status, _) = client
+            .call(reqwest::Method::GET, "/healthz", None, None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    server.kill();
+}
+
+#[test]
+fn a_short_load_run_plays_matches_and_reports_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let server = Server::start(&dir.path().join("data"), &config);
+    let report = dir.path().join("load.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
+        .args([
+            "load",
+            "--http",
+            &server.base,
+            "--players",
+            "12",
+            "--duration",
+            "6",
+        ])
+        .args([
+            "--queue",
+            "duel-1v1",
+            "--game-ms",
+            "1500",
+            "--think-ms",
+            "500",
+            "--quiet",
+        ])
+        .args(["--server-key", SERVER_KEY, "--json"])
+        .arg(&report)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "load failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for route in [
+        "| POST /v1/queue |",
+        "| GET /v1/leaderboard/{season} |",
+        "| all |",
+        "enqueue -> match found",
+    ] {
+        assert!(stdout.contains(route), "{route} missing from:\n{stdout}");
+    }
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(report["matches"].as_u64().unwrap() >= 3, "{report}");
+    assert!(report["results_posted"].as_u64().unwrap() >= 1, "{report}");
+    assert!(
+        report["match_found_samples"].as_u64().unwrap() >= 6,
+        "{report}"
+    );
+    assert_eq!(report["errors"], 0, "{report}");
+    // Bad input: no such queue is a clear error and exit 2.
+    let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
+        .args([
+            "load",
+            "--http",
+            &server.base,
+            "--players",
+            "1",
+            "--duration",
+            "1",
+        ])
+        .args([
+            "--queue",
+            "no-such-queue",
+            "--server-key",
+            SERVER_KEY,
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("duel-1v1"), "names the queues: {stderr}");
 }

@@ -19,6 +19,7 @@ use redb::{
 };
 
 use crate::error::{StoreError, from_redb};
+use crate::leaderboard::{self, LEADERBOARD, LeaderboardCursor, LeaderboardEntry, LeaderboardPage};
 use crate::records::{Account, MatchRow, MirrorRow, RatingRecord, RefreshToken};
 use crate::store::{
     ACCOUNTS, HISTORY, MATCHES, OutboxCounter, RATINGS, REFRESH_TOKENS, USERNAMES, append_outbox,
@@ -414,6 +415,195 @@ impl StoreHandle {
             rows.push(decode_at(&self.path, "a history row", bytes.value())?);
         }
         Ok(rows)
+    }
+
+    /// One page of rated history for a player, newest first: at most `limit` rows of
+    /// matches older than `before` (all when `None`). The second value is the match id to pass
+    /// as `before` for the next page, when there may be one.
+    pub fn history_page(
+        &self,
+        player: PlayerId,
+        before: Option<MatchId>,
+        limit: usize,
+    ) -> Result<(Vec<MirrorRow>, Option<MatchId>), StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = read
+            .open_table(HISTORY)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let end = before.map_or(u64::MAX, |id| id.0);
+        let mut rows = Vec::with_capacity(limit.min(256));
+        let mut last = None;
+        let range = table
+            .range((player.0, 0)..(player.0, end))
+            .map_err(|e| self.read_error()(e.into()))?;
+        let mut more = false;
+        for item in range.rev() {
+            let (key, bytes) = item.map_err(|e| self.read_error()(e.into()))?;
+            if rows.len() == limit {
+                more = true;
+                break;
+            }
+            last = Some(MatchId(key.value().1));
+            rows.push(decode_at(&self.path, "a history row", bytes.value())?);
+        }
+        // `(player, u64::MAX)` itself lies outside the half-open range; no match id is that big.
+        Ok((rows, if more { last } else { None }))
+    }
+
+    /// One page of a season's leaderboard in `mode`, best conservative rating first: at most
+    /// `limit` entries after `after` (from the top when `None`), with display names.
+    pub fn leaderboard_page(
+        &self,
+        season: &str,
+        mode: &str,
+        after: Option<LeaderboardCursor>,
+        limit: usize,
+    ) -> Result<LeaderboardPage, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let board = read
+            .open_table(LEADERBOARD)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let accounts = read
+            .open_table(ACCOUNTS)
+            .map_err(|e| self.read_error()(e.into()))?;
+        let start = after.map_or((0, 0), |cursor| (cursor.key, cursor.player));
+        let range = board
+            .range((season, mode, start.0, start.1)..=(season, mode, u64::MAX, u64::MAX))
+            .map_err(|e| self.read_error()(e.into()))?;
+        let mut rank = after.map_or(0, |cursor| cursor.rank);
+        let mut entries = Vec::with_capacity(limit.min(1_000));
+        let mut more = false;
+        for item in range {
+            let (key, bytes) = item.map_err(|e| self.read_error()(e.into()))?;
+            let (_, _, rank_key, player) = key.value();
+            if after.is_some_and(|cursor| (cursor.key, cursor.player) == (rank_key, player)) {
+                continue;
+            }
+            if entries.len() == limit {
+                more = true;
+                break;
+            }
+            rank += 1;
+            let record: RatingRecord = decode_at(&self.path, "a leaderboard entry", bytes.value())?;
+            let display_name = match accounts
+                .get(player)
+                .map_err(|e| self.read_error()(e.into()))?
+            {
+                Some(bytes) => {
+                    decode_at::<Account>(
+                        &self.path,
+                        format_args!("account {player}"),
+                        bytes.value(),
+                    )?
+                    .display_name
+                }
+                None => String::new(),
+            };
+            entries.push(LeaderboardEntry {
+                rank,
+                player: PlayerId(player),
+                display_name,
+                record,
+            });
+        }
+        let next = match entries.last() {
+            Some(last) if more => Some(LeaderboardCursor {
+                rank: last.rank,
+                key: leaderboard::rank_key(last.record.rating),
+                player: last.player.0,
+            }),
+            _ => None,
+        };
+        Ok(LeaderboardPage { entries, next })
+    }
+
+    /// Creates accounts in bulk, in one transaction (an import from another system, or a
+    /// benchmark's population). Refused as a whole, writing nothing, if any username or
+    /// player id is taken.
+    pub fn import_accounts(&self, accounts: &[Account]) -> Result<(), StoreError> {
+        let doing = "importing accounts into";
+        let txn = self.begin_write(doing)?;
+        let result = (|| -> Result<Option<StoreError>, redb::Error> {
+            let mut names = txn.open_table(USERNAMES)?;
+            let mut table = txn.open_table(ACCOUNTS)?;
+            let mut mirrored = Vec::new();
+            for account in accounts {
+                if names.get(account.username.as_str())?.is_some() {
+                    return Ok(Some(StoreError::UsernameTaken(account.username.clone())));
+                }
+                if table.get(account.player.0)?.is_some() {
+                    return Ok(Some(StoreError::PlayerTaken(account.player)));
+                }
+                names.insert(account.username.as_str(), account.player.0)?;
+                table.insert(account.player.0, codec::encode(account).as_slice())?;
+                if self.mirror {
+                    mirrored.push(Self::player_row(account));
+                }
+            }
+            drop((names, table));
+            append_outbox(&txn, &mirrored)?;
+            Ok(None)
+        })();
+        if let Some(refused) = result.map_err(self.write_error(doing))? {
+            // Dropping the transaction aborts it: nothing of the import is written.
+            return Err(refused);
+        }
+        let mirrored = if self.mirror {
+            accounts.len() as u64
+        } else {
+            0
+        };
+        self.commit(txn, doing, mirrored)
+    }
+
+    /// Writes ratings in bulk for `mode` and `season` (an import from another system, or a
+    /// benchmark's population), indexing them for the leaderboard, in one transaction.
+    /// Existing ratings of these players are replaced.
+    pub fn import_ratings(
+        &self,
+        mode: &str,
+        season: &str,
+        rows: &[(PlayerId, RatingRecord)],
+    ) -> Result<(), StoreError> {
+        let doing = "importing ratings into";
+        let txn = self.begin_write(doing)?;
+        let result = (|| -> Result<(), redb::Error> {
+            let mut ratings = txn.open_table(RATINGS)?;
+            let mut board = txn.open_table(LEADERBOARD)?;
+            let mut mirrored = Vec::new();
+            for (player, record) in rows {
+                let key = (player.0, mode, season);
+                let old = match ratings.get(key)? {
+                    Some(bytes) => Some(
+                        codec::decode::<RatingRecord>(bytes.value())
+                            .map_err(|e| redb::Error::Corrupted(format!("rating: {e}")))?
+                            .rating,
+                    ),
+                    None => None,
+                };
+                ratings.insert(key, codec::encode(record).as_slice())?;
+                leaderboard::index(&mut board, season, mode, *player, old, record)?;
+                if self.mirror {
+                    mirrored.push(MirrorRow::Rating {
+                        player: *player,
+                        mode: mode.to_string(),
+                        season: season.to_string(),
+                        record: *record,
+                    });
+                }
+            }
+            drop((ratings, board));
+            append_outbox(&txn, &mirrored)
+        })();
+        result.map_err(self.write_error(doing))?;
+        let mirrored = if self.mirror { rows.len() as u64 } else { 0 };
+        self.commit(txn, doing, mirrored)
     }
 
     fn get_decoded<T: serde::de::DeserializeOwned>(

@@ -53,6 +53,7 @@
 
 pub mod error;
 pub mod handle;
+pub mod leaderboard;
 pub mod mirror;
 pub mod records;
 pub mod store;

@@ -353,7 +353,9 @@ impl Store {
             }
             store.create(config, seed)?
         } else {
-            store.recover(config)?
+            let recovered = store.recover(config)?;
+            store.build_leaderboard_if_missing()?;
+            recovered
         };
         recovery.elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::info!(
@@ -433,6 +435,7 @@ impl Store {
             txn.open_table(MATCHES)?;
             txn.open_table(HISTORY)?;
             txn.open_table(OUTBOX)?;
+            txn.open_table(crate::leaderboard::LEADERBOARD)?;
             Ok(())
         })();
         result.map_err(|error| self.fail("creating", error))?;
@@ -450,6 +453,21 @@ impl Store {
             elapsed_ms: 0,
         };
         Ok((matcher, recovery))
+    }
+
+    /// Stores written before the leaderboard index get it built from their ratings.
+    fn build_leaderboard_if_missing(&mut self) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        let built = crate::leaderboard::build_if_missing(&txn, RATINGS)
+            .map_err(|error| self.fail("indexing the leaderboard of", error))?;
+        self.commit(txn)?;
+        if built > 0 {
+            tracing::info!(
+                entries = built,
+                "built the leaderboard index from the ratings"
+            );
+        }
+        Ok(())
     }
 
     fn recover(&mut self, config: Config) -> Result<(Matcher, RecoveryReport), StoreError> {
@@ -1111,7 +1129,18 @@ fn apply_events(
                 mode,
                 updates,
             } => {
-                let row = load(*match_id, &mut matches)?;
+                let mut row = load(*match_id, &mut matches)?;
+                // The core rates before it ends the session (both in this tick): take the
+                // placements from the session's end so history knows who placed where.
+                if let Some(row) = row.as_mut().filter(|row| row.placements.is_none()) {
+                    row.placements = events.iter().find_map(|later| match later {
+                        Event::SessionEnded {
+                            match_id: ended,
+                            placements,
+                        } if ended == match_id => placements.clone(),
+                        _ => None,
+                    });
+                }
                 rate(
                     txn,
                     options,
@@ -1195,23 +1224,31 @@ fn rate(
 ) -> Result<(), redb::Error> {
     let mut ratings = txn.open_table(RATINGS)?;
     let mut history = txn.open_table(HISTORY)?;
+    let mut leaderboard = txn.open_table(crate::leaderboard::LEADERBOARD)?;
     let season = options.season.as_str();
     for update in updates {
         let key = (update.player.0, mode, season);
-        let games = match ratings.get(key)? {
-            Some(bytes) => {
+        let old = match ratings.get(key)? {
+            Some(bytes) => Some(
                 codec::decode::<RatingRecord>(bytes.value())
-                    .map_err(|e| redb::Error::Corrupted(format!("rating: {e}")))?
-                    .games
-            }
-            None => 0,
+                    .map_err(|e| redb::Error::Corrupted(format!("rating: {e}")))?,
+            ),
+            None => None,
         };
         let record = RatingRecord {
             rating: update.after,
-            games: games + 1,
+            games: old.map_or(0, |old| old.games) + 1,
             updated_at_ms: now_ms,
         };
         ratings.insert(key, codec::encode(&record).as_slice())?;
+        crate::leaderboard::index(
+            &mut leaderboard,
+            season,
+            mode,
+            update.player,
+            old.map(|old| old.rating),
+            &record,
+        )?;
         let placement = row
             .and_then(|row| {
                 let team = row.players.iter().find(|(p, _)| *p == update.player)?.1;

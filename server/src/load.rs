@@ -1,0 +1,854 @@
+//! `matchwright load`: a load generator that drives a real server the way players and game
+//! servers do, over HTTP and the live-event WebSocket, and measures it.
+//!
+//! It registers `--players` accounts (or logs them in when they exist), opens each one's
+//! event socket, and keeps every player cycling for `--duration` seconds: enqueue, wait for
+//! `match_found` on the socket (accepting when the queue asks), wait for the session, play,
+//! glance at the profile and the leaderboard, think, and queue again. It also acts as the game
+//! servers: `--game-ms` after a session starts it posts the result (with the game-server key),
+//! so ratings, history and leaderboards move as they would in production.
+//!
+//! It reports, per route: requests, requests per second, p50/p99/max latency, and errors by
+//! status; plus enqueue -> match-found latency (from sending `POST /v1/queue` to the socket's
+//! `match_found`), all in HdrHistograms. Setup (registration, which is argon2 on the server and
+//! slow by design) is not measured. A progress line runs unless `--quiet`.
+//!
+//! Bounds: one task and one socket per player; the HTTP client keeps at most
+//! `--max-connections` idle connections; each histogram is fixed-size (1 µs to 1 h, 3
+//! significant digits).
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+/// `matchwright load` options.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LoadArgs {
+    /// The server's HTTP address, e.g. `127.0.0.1:8080` or `http://127.0.0.1:8080`.
+    #[arg(long)]
+    pub http: String,
+    /// Concurrent players.
+    #[arg(long, default_value_t = 100)]
+    pub players: usize,
+    /// Seconds of measured load (after setup).
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    /// The game mode to play: its first queue is used (default: the server's first queue).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// The queue to play, by name (instead of `--mode`).
+    #[arg(long, conflicts_with = "mode")]
+    pub queue: Option<String>,
+    /// The game-server key, to post results as the game servers. Default: the
+    /// `MATCHWRIGHT_GAME_SERVER_KEY` variable, else `secrets.toml` in `--data-dir`.
+    #[arg(long)]
+    pub server_key: Option<String>,
+    /// The server's data directory (to read the game-server key from its `secrets.toml`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// How long a fake game lasts before its result is posted (ms).
+    #[arg(long, default_value_t = 5_000)]
+    pub game_ms: u64,
+    /// How long a player waits between a game and the next queue (ms).
+    #[arg(long, default_value_t = 1_000)]
+    pub think_ms: u64,
+    /// Usernames are this prefix and the player's number.
+    #[arg(long, default_value = "load-")]
+    pub prefix: String,
+    /// Registrations and logins in flight at once during setup.
+    #[arg(long, default_value_t = 32)]
+    pub setup_concurrency: usize,
+    /// Idle HTTP connections kept to the server.
+    #[arg(long, default_value_t = 1_024)]
+    pub max_connections: usize,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+const PASSWORD: &str = "load-generator-password";
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs .. 1 h at 3 significant digits: fixed size, never resizes.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3)
+        .expect("1 us .. 1 h at 3 digits is a valid histogram")
+}
+
+#[derive(Default)]
+struct RouteStats {
+    latency: Option<Histogram<u64>>,
+    errors: BTreeMap<String, u64>,
+    /// The first error body seen per status, to say what went wrong.
+    samples: BTreeMap<String, String>,
+}
+
+/// Everything measured, shared by the players' tasks.
+#[derive(Default)]
+struct Measurements {
+    routes: Mutex<BTreeMap<String, RouteStats>>,
+    match_found: Mutex<Option<Histogram<u64>>>,
+    requests: AtomicU64,
+    errors: AtomicU64,
+    matches: AtomicU64,
+    results: AtomicU64,
+    measuring: AtomicBool,
+}
+
+impl Measurements {
+    fn record(&self, route: &str, took: Duration, status: Result<u16, String>, body: &Value) {
+        if !self.measuring.load(Ordering::Relaxed) {
+            return;
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stats = routes.entry(route.to_string()).or_default();
+        let micros = (took.as_micros() as u64).clamp(1, 3_600_000_000);
+        let _ = stats.latency.get_or_insert_with(histogram).record(micros);
+        let failed = match status {
+            Ok(code) if (200..300).contains(&code) => None,
+            Ok(code) => Some(code.to_string()),
+            Err(kind) => Some(kind),
+        };
+        if let Some(key) = failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            *stats.errors.entry(key.clone()).or_default() += 1;
+            stats.samples.entry(key).or_insert_with(|| body.to_string());
+        }
+    }
+
+    fn record_match_found(&self, took: Duration) {
+        if !self.measuring.load(Ordering::Relaxed) {
+            return;
+        }
+        let micros = (took.as_micros() as u64).clamp(1, 3_600_000_000);
+        let mut found = self
+            .match_found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = found.get_or_insert_with(histogram).record(micros);
+    }
+}
+
+/// One route's line of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteReport {
+    /// `METHOD /path` (ids as `{id}`).
+    pub route: String,
+    /// Requests sent.
+    pub requests: u64,
+    /// Per second of the measured window.
+    pub per_second: f64,
+    /// Latency percentiles (ms).
+    pub p50_ms: f64,
+    /// 99th percentile (ms).
+    pub p99_ms: f64,
+    /// Slowest (ms).
+    pub max_ms: f64,
+    /// Failed requests by status (or `transport`).
+    pub errors: BTreeMap<String, u64>,
+    /// The first error body per status.
+    pub error_samples: BTreeMap<String, String>,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    /// Players driven.
+    pub players: usize,
+    /// The queue played.
+    pub queue: String,
+    /// Seconds measured.
+    pub seconds: f64,
+    /// Every route, then `all`.
+    pub routes: Vec<RouteReport>,
+    /// Enqueue -> match found (ms): samples, p50, p99, max.
+    pub match_found_samples: u64,
+    /// Median.
+    pub match_found_p50_ms: f64,
+    /// 99th percentile.
+    pub match_found_p99_ms: f64,
+    /// Slowest.
+    pub match_found_max_ms: f64,
+    /// Matches seen forming.
+    pub matches: u64,
+    /// Results posted as the game servers.
+    pub results_posted: u64,
+    /// Failed requests (any route).
+    pub errors: u64,
+}
+
+struct Target {
+    base: String,
+    ws_base: String,
+    http: reqwest::Client,
+    server_key: String,
+    queue: String,
+    mode: String,
+    season: String,
+    pings: Value,
+    acceptance: bool,
+    game_ms: u64,
+    think_ms: u64,
+    measured: Arc<Measurements>,
+    /// Matches whose result is scheduled already.
+    results_scheduled: Mutex<HashSet<u64>>,
+    deadline: Mutex<Option<Instant>>,
+}
+
+impl Target {
+    /// Sends one request and records it under `route`; the JSON answer (Null if none) and
+    /// the status, or `None` on a transport failure.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        route: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Option<(u16, Value)> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let started = Instant::now();
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let value = response.json::<Value>().await.unwrap_or(Value::Null);
+                Ok((status, value))
+            }
+            Err(error) => Err(error),
+        };
+        let took = started.elapsed();
+        match answer {
+            Ok((status, value)) => {
+                self.measured.record(route, took, Ok(status), &value);
+                Some((status, value))
+            }
+            Err(_) => {
+                self.measured
+                    .record(route, took, Err("transport".into()), &Value::Null);
+                None
+            }
+        }
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
+}
+
+/// Why `load` could not run.
+#[derive(Debug)]
+pub struct LoadError(pub String);
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn game_server_key(args: &LoadArgs) -> Result<String, LoadError> {
+    if let Some(key) = &args.server_key {
+        return Ok(key.clone());
+    }
+    if let Ok(key) = std::env::var("MATCHWRIGHT_GAME_SERVER_KEY")
+        && !key.is_empty()
+    {
+        return Ok(key);
+    }
+    let Some(dir) = &args.data_dir else {
+        return Err(LoadError(
+            "give the game-server key: --server-key KEY, MATCHWRIGHT_GAME_SERVER_KEY, or --data-dir DIR of the server (its secrets.toml)".into(),
+        ));
+    };
+    let path = dir.join("secrets.toml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| LoadError(format!("cannot read {}: {error}", path.display())))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|error| LoadError(format!("{} is not TOML: {error}", path.display())))?;
+    table
+        .get("game_server_key")
+        .and_then(|value| value.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| LoadError(format!("{} has no game_server_key", path.display())))
+}
+
+/// Runs the load and returns its report (printed by [`print_report`]).
+pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
+    if args.players == 0 {
+        return Err(LoadError("--players must be at least 1".into()));
+    }
+    if args.duration == 0 {
+        return Err(LoadError("--duration must be at least 1 second".into()));
+    }
+    let server_key = game_server_key(&args)?;
+    let base = if args.http.starts_with("http://") {
+        args.http.trim_end_matches('/').to_string()
+    } else if args.http.contains("://") {
+        return Err(LoadError(format!(
+            "--http {}: only http:// is spoken (put TLS in front of the server, not between it and this tool)",
+            args.http
+        )));
+    } else {
+        format!("http://{}", args.http.trim_end_matches('/'))
+    };
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.max_connections)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|error| LoadError(format!("cannot build the HTTP client: {error}")))?;
+    let info: Value = http
+        .get(format!("{base}/v1/queues"))
+        .send()
+        .await
+        .map_err(|error| LoadError(format!("the server at {base} does not answer: {error}")))?
+        .json()
+        .await
+        .map_err(|error| LoadError(format!("GET {base}/v1/queues is not JSON: {error}")))?;
+    let queues = info["queues"].as_array().cloned().unwrap_or_default();
+    let chosen = queues.iter().find(|queue| match (&args.queue, &args.mode) {
+        (Some(name), _) => queue["name"] == name.as_str(),
+        (None, Some(mode)) => queue["mode"] == mode.as_str(),
+        (None, None) => true,
+    });
+    let Some(chosen) = chosen else {
+        let names: Vec<String> = queues
+            .iter()
+            .map(|q| format!("{} (mode {})", q["name"], q["mode"]))
+            .collect();
+        return Err(LoadError(format!(
+            "no such queue or mode on the server; it runs {}",
+            names.join(", ")
+        )));
+    };
+    let regions: Vec<String> = info["regions"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(home) = regions.first() else {
+        return Err(LoadError("the server lists no regions".into()));
+    };
+    let target = Arc::new(Target {
+        ws_base: base.replacen("http://", "ws://", 1),
+        base,
+        http,
+        server_key,
+        queue: chosen["name"].as_str().unwrap_or_default().to_string(),
+        mode: chosen["mode"].as_str().unwrap_or_default().to_string(),
+        season: info["season"].as_str().unwrap_or("default").to_string(),
+        pings: json!({ home.as_str(): 20 }),
+        acceptance: chosen["acceptance"].as_bool().unwrap_or(false),
+        game_ms: args.game_ms,
+        think_ms: args.think_ms,
+        measured: Arc::new(Measurements::default()),
+        results_scheduled: Mutex::new(HashSet::new()),
+        deadline: Mutex::new(None),
+    });
+
+    // Setup: accounts and sockets, not measured.
+    let progress = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(args.players as u64)
+    };
+    progress.set_message("registering players and opening their sockets");
+    let gate = Arc::new(tokio::sync::Semaphore::new(args.setup_concurrency.max(1)));
+    let mut setups = tokio::task::JoinSet::new();
+    for index in 0..args.players {
+        let target = Arc::clone(&target);
+        let gate = Arc::clone(&gate);
+        let name = format!("{}{index}", args.prefix);
+        let progress = progress.clone();
+        setups.spawn(async move {
+            let _permit = gate.acquire().await;
+            let player = set_up_player(&target, &name).await;
+            progress.inc(1);
+            player
+        });
+    }
+    let mut players = Vec::with_capacity(args.players);
+    while let Some(joined) = setups.join_next().await {
+        match joined {
+            Ok(Ok(player)) => players.push(player),
+            Ok(Err(error)) => return Err(error),
+            Err(error) => return Err(LoadError(format!("a setup task failed: {error}"))),
+        }
+    }
+    progress.finish_and_clear();
+
+    // The measured run.
+    let started = Instant::now();
+    let duration = Duration::from_secs(args.duration);
+    *target
+        .deadline
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(started + duration);
+    target.measured.measuring.store(true, Ordering::Relaxed);
+    let mut tasks = tokio::task::JoinSet::new();
+    for player in players {
+        let target = Arc::clone(&target);
+        tasks.spawn(async move { play(target, player).await });
+    }
+    let ticker = if args.quiet {
+        None
+    } else {
+        let target = Arc::clone(&target);
+        Some(tokio::spawn(async move {
+            let bar = indicatif::ProgressBar::new(duration.as_secs());
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let measured = &target.measured;
+                let elapsed = started.elapsed().as_secs_f64().max(0.001);
+                bar.set_position(started.elapsed().as_secs().min(duration.as_secs()));
+                bar.set_message(format!(
+                    "{:.0} req/s, {} matches, {} errors",
+                    measured.requests.load(Ordering::Relaxed) as f64 / elapsed,
+                    measured.matches.load(Ordering::Relaxed),
+                    measured.errors.load(Ordering::Relaxed)
+                ));
+                if started.elapsed() >= duration {
+                    bar.finish_and_clear();
+                    return;
+                }
+            }
+        }))
+    };
+    tokio::time::sleep(duration).await;
+    target.measured.measuring.store(false, Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(ticker) = ticker {
+        let _ = ticker.await;
+    }
+    // Players wind down (leave the queue) within a few seconds; do not wait for games.
+    let wind_down = tokio::time::timeout(Duration::from_secs(10), async {
+        while tasks.join_next().await.is_some() {}
+    });
+    if wind_down.await.is_err() {
+        tasks.abort_all();
+    }
+    Ok(report(&target, args.players, seconds))
+}
+
+struct LoadPlayer {
+    token: String,
+    socket: Socket,
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn set_up_player(target: &Target, name: &str) -> Result<LoadPlayer, LoadError> {
+    let body = json!({"username": name, "password": PASSWORD});
+    let mut token = None;
+    for attempt in 0..20 {
+        let registered = target
+            .call(
+                reqwest::Method::POST,
+                "POST /v1/auth/register",
+                "/v1/auth/register",
+                None,
+                Some(&body),
+            )
+            .await;
+        let answer = match registered {
+            Some((409, _)) => {
+                target
+                    .call(
+                        reqwest::Method::POST,
+                        "POST /v1/auth/login",
+                        "/v1/auth/login",
+                        None,
+                        Some(&body),
+                    )
+                    .await
+            }
+            other => other,
+        };
+        match answer {
+            Some((200 | 201, value)) => {
+                token = value["access_token"].as_str().map(str::to_string);
+                break;
+            }
+            Some((429 | 503, _)) | None => {
+                tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
+            }
+            Some((status, value)) => {
+                return Err(LoadError(format!(
+                    "cannot register or log in {name}: {status} {value}"
+                )));
+            }
+        }
+    }
+    let token = token.ok_or_else(|| {
+        LoadError(format!(
+            "cannot register or log in {name}: the server kept refusing (rate limits? raise [rate_limits].auth.per_ip_per_minute for load runs)"
+        ))
+    })?;
+    let mut request = format!("{}/v1/events", target.ws_base)
+        .into_client_request()
+        .map_err(|error| LoadError(format!("bad events address: {error}")))?;
+    let header = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| LoadError("a token is not a header value".into()))?;
+    request.headers_mut().insert("authorization", header);
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|error| LoadError(format!("cannot open {name}'s event socket: {error}")))?;
+    Ok(LoadPlayer { token, socket })
+}
+
+/// What the socket said while waiting.
+enum Waited {
+    /// The session is over (ended or abandoned), or the ticket left the queue.
+    Done,
+    /// Nothing for a long while, or the socket closed.
+    Lost,
+}
+
+/// One player's loop until the deadline.
+async fn play(target: Arc<Target>, mut player: LoadPlayer) {
+    let enqueue = json!({"queue": target.queue, "pings": target.pings});
+    let board = format!(
+        "/v1/leaderboard/{}?mode={}&limit=20",
+        target.season, target.mode
+    );
+    while !target.past_deadline() {
+        let sent = Instant::now();
+        let answer = target
+            .call(
+                reqwest::Method::POST,
+                "POST /v1/queue",
+                "/v1/queue",
+                Some(&player.token),
+                Some(&enqueue),
+            )
+            .await;
+        match answer {
+            Some((201, _)) => {}
+            Some((409, _)) => {
+                // Still queued or in a match from before (the server re-queues a match that
+                // found no game server): find out where, and wait there.
+                let status = target
+                    .call(
+                        reqwest::Method::GET,
+                        "GET /v1/queue",
+                        "/v1/queue",
+                        Some(&player.token),
+                        None,
+                    )
+                    .await;
+                let idle = status.is_some_and(|(_, body)| body["status"] == "idle");
+                if idle {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                } else if matches!(
+                    wait_for_game(&target, &mut player, None).await,
+                    Waited::Lost
+                ) {
+                    return;
+                }
+                continue;
+            }
+            Some((429, _)) | Some((503, _)) | None => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Some(_) => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        }
+        if matches!(
+            wait_for_game(&target, &mut player, Some(sent)).await,
+            Waited::Lost
+        ) {
+            return;
+        }
+        let _ = target
+            .call(
+                reqwest::Method::GET,
+                "GET /v1/profile/me",
+                "/v1/profile/me",
+                Some(&player.token),
+                None,
+            )
+            .await;
+        let _ = target
+            .call(
+                reqwest::Method::GET,
+                "GET /v1/leaderboard/{season}",
+                &board,
+                Some(&player.token),
+                None,
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(target.think_ms)).await;
+    }
+}
+
+/// Waits on the socket until this player's game is over; accepts matches and schedules
+/// results on the way. Leaves the queue at the deadline.
+async fn wait_for_game(
+    target: &Arc<Target>,
+    player: &mut LoadPlayer,
+    sent: Option<Instant>,
+) -> Waited {
+    let mut found_at: Option<Instant> = None;
+    let mut idle_for = Duration::ZERO;
+    let step = Duration::from_millis(500);
+    loop {
+        if target.past_deadline() && found_at.is_none() {
+            let _ = target
+                .call(
+                    reqwest::Method::DELETE,
+                    "DELETE /v1/queue",
+                    "/v1/queue",
+                    Some(&player.token),
+                    None,
+                )
+                .await;
+            return Waited::Done;
+        }
+        let next = tokio::time::timeout(step, player.socket.next()).await;
+        let message = match next {
+            Err(_) => {
+                idle_for += step;
+                if idle_for > Duration::from_secs(120) {
+                    return Waited::Lost;
+                }
+                continue;
+            }
+            Ok(None | Some(Err(_))) => return Waited::Lost,
+            Ok(Some(Ok(message))) => message,
+        };
+        idle_for = Duration::ZERO;
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        match event["type"].as_str() {
+            Some("match_found") => {
+                if found_at.is_none() {
+                    found_at = Some(Instant::now());
+                    if let Some(sent) = sent {
+                        target.measured.record_match_found(sent.elapsed());
+                    }
+                }
+                let match_id = event["match_id"].as_u64().unwrap_or_default();
+                if event["state"] == "awaiting_acceptance" && target.acceptance {
+                    let path = format!("/v1/match/{match_id}/accept");
+                    let _ = target
+                        .call(
+                            reqwest::Method::POST,
+                            "POST /v1/match/{id}/accept",
+                            &path,
+                            Some(&player.token),
+                            None,
+                        )
+                        .await;
+                }
+            }
+            Some("match_cancelled") => {
+                // Our ticket goes back to its queue (a `requeued` follows) or leaves it.
+                found_at = None;
+            }
+            Some("session_ready") => {
+                let match_id = event["match_id"].as_u64().unwrap_or_default();
+                schedule_result(target, match_id);
+            }
+            Some("session_abandoned") if event["reason"] == "allocation_failed" => {
+                // No game server was free: the server puts our ticket back in its queue.
+                found_at = None;
+            }
+            Some("session_ended" | "session_abandoned" | "queue_left") => return Waited::Done,
+            _ => {}
+        }
+    }
+}
+
+/// Posts the match's result `game_ms` from now, once per match, as its game server.
+fn schedule_result(target: &Arc<Target>, match_id: u64) {
+    let first = target
+        .results_scheduled
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(match_id);
+    if !first {
+        return;
+    }
+    target.measured.matches.fetch_add(1, Ordering::Relaxed);
+    let target = Arc::clone(target);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(target.game_ms)).await;
+        let path = format!("/v1/server/session/{match_id}/result");
+        let body = json!({"winner": match_id % 2});
+        let key = target.server_key.clone();
+        let answer = target
+            .call(
+                reqwest::Method::POST,
+                "POST /v1/server/session/{id}/result",
+                &path,
+                Some(&key),
+                Some(&body),
+            )
+            .await;
+        if matches!(answer, Some((200, _))) {
+            target.measured.results.fetch_add(1, Ordering::Relaxed);
+        }
+        target
+            .results_scheduled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&match_id);
+    });
+}
+
+fn millis(histogram: &Histogram<u64>, quantile: f64) -> f64 {
+    histogram.value_at_quantile(quantile) as f64 / 1e3
+}
+
+fn report(target: &Target, players: usize, seconds: f64) -> LoadReport {
+    let measured = &target.measured;
+    let routes = measured
+        .routes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut all = histogram();
+    let mut all_errors: BTreeMap<String, u64> = BTreeMap::new();
+    let mut lines = Vec::new();
+    for (route, stats) in routes.iter() {
+        let Some(latency) = &stats.latency else {
+            continue;
+        };
+        let _ = all.add(latency);
+        for (status, count) in &stats.errors {
+            *all_errors.entry(status.clone()).or_default() += count;
+        }
+        lines.push(RouteReport {
+            route: route.clone(),
+            requests: latency.len(),
+            per_second: latency.len() as f64 / seconds,
+            p50_ms: millis(latency, 0.5),
+            p99_ms: millis(latency, 0.99),
+            max_ms: latency.max() as f64 / 1e3,
+            errors: stats.errors.clone(),
+            error_samples: stats.samples.clone(),
+        });
+    }
+    lines.push(RouteReport {
+        route: "all".into(),
+        requests: all.len(),
+        per_second: all.len() as f64 / seconds,
+        p50_ms: millis(&all, 0.5),
+        p99_ms: millis(&all, 0.99),
+        max_ms: all.max() as f64 / 1e3,
+        errors: all_errors,
+        error_samples: BTreeMap::new(),
+    });
+    let found = measured
+        .match_found
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let empty = histogram();
+    let found = found.as_ref().unwrap_or(&empty);
+    LoadReport {
+        players,
+        queue: target.queue.clone(),
+        seconds,
+        routes: lines,
+        match_found_samples: found.len(),
+        match_found_p50_ms: millis(found, 0.5),
+        match_found_p99_ms: millis(found, 0.99),
+        match_found_max_ms: found.max() as f64 / 1e3,
+        matches: measured.matches.load(Ordering::Relaxed),
+        results_posted: measured.results.load(Ordering::Relaxed),
+        errors: measured.errors.load(Ordering::Relaxed),
+    }
+}
+
+/// Prints the report as a table.
+pub fn print_report(report: &LoadReport, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "matchwright load: {} players on {} for {:.1} s",
+        report.players, report.queue, report.seconds
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| route | requests | req/s | p50 ms | p99 ms | max ms | errors |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---|")?;
+    for line in &report.routes {
+        let errors = if line.errors.is_empty() {
+            "-".to_string()
+        } else {
+            line.errors
+                .iter()
+                .map(|(status, count)| format!("{status}: {count}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            out,
+            "| {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {} |",
+            line.route,
+            line.requests,
+            line.per_second,
+            line.p50_ms,
+            line.p99_ms,
+            line.max_ms,
+            errors
+        )?;
+    }
+    for line in &report.routes {
+        for (status, body) in &line.error_samples {
+            writeln!(out, "first {status} on {}: {body}", line.route)?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "enqueue -> match found: {} samples, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        report.match_found_samples,
+        report.match_found_p50_ms,
+        report.match_found_p99_ms,
+        report.match_found_max_ms
+    )?;
+    writeln!(
+        out,
+        "matches started: {}, results posted: {}, failed requests: {}",
+        report.matches, report.results_posted, report.errors
+    )?;
+    out.flush()
+}
