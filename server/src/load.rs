@@ -5,8 +5,10 @@
 //! event socket, and keeps every player cycling for `--duration` seconds: enqueue, wait for
 //! `match_found` on the socket (accepting when the queue asks), wait for the session, play,
 //! glance at the profile and the leaderboard, think, and queue again. It also acts as the game
-//! servers: `--game-ms` after a session starts it posts the result (with the game-server key),
-//! so ratings, history and leaderboards move as they would in production.
+//! servers: about `--game-ms` after a session starts it posts the result (with the game-server
+//! key), so ratings, history and leaderboards move as they would in production. Think times
+//! and game lengths vary from half to one and a half times their setting, and players start
+//! spread over one cycle, so the load is steady rather than a herd moving in step.
 //!
 //! It reports, per route: requests, requests per second, p50/p99/max latency, and errors by
 //! status; plus enqueue -> match-found latency (from sending `POST /v1/queue` to the socket's
@@ -202,7 +204,7 @@ struct Target {
     queue: String,
     mode: String,
     season: String,
-    pings: Value,
+    regions: Vec<String>,
     acceptance: bool,
     game_ms: u64,
     think_ms: u64,
@@ -223,6 +225,21 @@ impl Target {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Option<(u16, Value)> {
+        self.call_expecting(method, route, path, token, body, &[])
+            .await
+    }
+
+    /// As [`Target::call`], where the statuses in `expected` are answers, not failures (a
+    /// player leaving the queue at the end of the run may just have been matched: 409).
+    async fn call_expecting(
+        &self,
+        method: reqwest::Method,
+        route: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        expected: &[u16],
+    ) -> Option<(u16, Value)> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -242,7 +259,12 @@ impl Target {
         let took = started.elapsed();
         match answer {
             Ok((status, value)) => {
-                self.measured.record(route, took, Ok(status), &value);
+                let counted = if expected.contains(&status) {
+                    200
+                } else {
+                    status
+                };
+                self.measured.record(route, took, Ok(counted), &value);
                 Some((status, value))
             }
             Err(_) => {
@@ -354,9 +376,9 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
                 .collect()
         })
         .unwrap_or_default();
-    let Some(home) = regions.first() else {
+    if regions.is_empty() {
         return Err(LoadError("the server lists no regions".into()));
-    };
+    }
     let target = Arc::new(Target {
         ws_base: base.replacen("http://", "ws://", 1),
         base,
@@ -365,7 +387,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
         queue: chosen["name"].as_str().unwrap_or_default().to_string(),
         mode: chosen["mode"].as_str().unwrap_or_default().to_string(),
         season: info["season"].as_str().unwrap_or("default").to_string(),
-        pings: json!({ home.as_str(): 20 }),
+        regions,
         acceptance: chosen["acceptance"].as_bool().unwrap_or(false),
         game_ms: args.game_ms,
         think_ms: args.think_ms,
@@ -390,7 +412,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
         let progress = progress.clone();
         setups.spawn(async move {
             let _permit = gate.acquire().await;
-            let player = set_up_player(&target, &name).await;
+            let player = set_up_player(&target, &name, index).await;
             progress.inc(1);
             player
         });
@@ -448,10 +470,22 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
     if let Some(ticker) = ticker {
         let _ = ticker.await;
     }
-    // Players wind down (leave the queue) within a few seconds; do not wait for games.
-    let wind_down = tokio::time::timeout(Duration::from_secs(10), async {
-        while tasks.join_next().await.is_some() {}
-    });
+    // Players wind down: the queued leave the queue, and games in progress get their results
+    // (so the next run does not find its players still in a session).
+    let wind_down = tokio::time::timeout(
+        Duration::from_millis(args.game_ms * 2) + Duration::from_secs(10),
+        async {
+            while tasks.join_next().await.is_some() {}
+            while !target
+                .results_scheduled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_empty()
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        },
+    );
     if wind_down.await.is_err() {
         tasks.abort_all();
     }
@@ -459,6 +493,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
 }
 
 struct LoadPlayer {
+    home: usize,
     token: String,
     socket: Socket,
 }
@@ -466,7 +501,7 @@ struct LoadPlayer {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn set_up_player(target: &Target, name: &str) -> Result<LoadPlayer, LoadError> {
+async fn set_up_player(target: &Target, name: &str, home: usize) -> Result<LoadPlayer, LoadError> {
     let body = json!({"username": name, "password": PASSWORD});
     let mut token = None;
     for attempt in 0..20 {
@@ -523,7 +558,11 @@ async fn set_up_player(target: &Target, name: &str) -> Result<LoadPlayer, LoadEr
     let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .map_err(|error| LoadError(format!("cannot open {name}'s event socket: {error}")))?;
-    Ok(LoadPlayer { token, socket })
+    Ok(LoadPlayer {
+        home,
+        token,
+        socket,
+    })
 }
 
 /// What the socket said while waiting.
@@ -536,12 +575,31 @@ enum Waited {
 
 /// One player's loop until the deadline.
 async fn play(target: Arc<Target>, mut player: LoadPlayer) {
-    let enqueue = json!({"queue": target.queue, "pings": target.pings});
+    // Players live near one region each (round robin): 20 ms there, 120 ms elsewhere.
+    let pings: serde_json::Map<String, Value> = target
+        .regions
+        .iter()
+        .enumerate()
+        .map(|(index, region)| {
+            let ping = if index == player.home % target.regions.len() {
+                20
+            } else {
+                120
+            };
+            (region.clone(), json!(ping))
+        })
+        .collect();
+    let enqueue = json!({"queue": target.queue, "pings": pings});
     let board = format!(
         "/v1/leaderboard/{}?mode={}&limit=20",
         target.season, target.mode
     );
+    // Start out of step: somewhere within one think-and-play cycle.
+    let cycle_ms = target.think_ms + target.game_ms;
+    let mut draws = (player.home as u64) << 32;
+    tokio::time::sleep(jittered(cycle_ms, draws) / 2).await;
     while !target.past_deadline() {
+        draws += 1;
         let sent = Instant::now();
         let answer = target
             .call(
@@ -610,7 +668,7 @@ async fn play(target: Arc<Target>, mut player: LoadPlayer) {
                 None,
             )
             .await;
-        tokio::time::sleep(Duration::from_millis(target.think_ms)).await;
+        tokio::time::sleep(jittered(target.think_ms, draws)).await;
     }
 }
 
@@ -619,7 +677,7 @@ async fn play(target: Arc<Target>, mut player: LoadPlayer) {
 async fn wait_for_game(
     target: &Arc<Target>,
     player: &mut LoadPlayer,
-    sent: Option<Instant>,
+    mut sent: Option<Instant>,
 ) -> Waited {
     let mut found_at: Option<Instant> = None;
     let mut idle_for = Duration::ZERO;
@@ -627,12 +685,13 @@ async fn wait_for_game(
     loop {
         if target.past_deadline() && found_at.is_none() {
             let _ = target
-                .call(
+                .call_expecting(
                     reqwest::Method::DELETE,
                     "DELETE /v1/queue",
                     "/v1/queue",
                     Some(&player.token),
                     None,
+                    &[404, 409],
                 )
                 .await;
             return Waited::Done;
@@ -660,7 +719,9 @@ async fn wait_for_game(
             Some("match_found") => {
                 if found_at.is_none() {
                     found_at = Some(Instant::now());
-                    if let Some(sent) = sent {
+                    // Once per enqueue: a match that falls through and forms again is not a
+                    // second sample.
+                    if let Some(sent) = sent.take() {
                         target.measured.record_match_found(sent.elapsed());
                     }
                 }
@@ -709,7 +770,7 @@ fn schedule_result(target: &Arc<Target>, match_id: u64) {
     target.measured.matches.fetch_add(1, Ordering::Relaxed);
     let target = Arc::clone(target);
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(target.game_ms)).await;
+        tokio::time::sleep(jittered(target.game_ms, match_id)).await;
         let path = format!("/v1/server/session/{match_id}/result");
         let body = json!({"winner": match_id % 2});
         let key = target.server_key.clone();
@@ -731,6 +792,17 @@ fn schedule_result(target: &Arc<Target>, match_id: u64) {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&match_id);
     });
+}
+
+/// A duration drawn evenly from half to one and a half times `base_ms` (splitmix64 over
+/// `seed`): players out of step, as real ones are, rather than a herd that moves at once.
+fn jittered(base_ms: u64, seed: u64) -> Duration {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    let unit = (z >> 11) as f64 / (1_u64 << 53) as f64;
+    Duration::from_millis((base_ms as f64 * (0.5 + unit)) as u64)
 }
 
 fn millis(histogram: &Histogram<u64>, quantile: f64) -> f64 {

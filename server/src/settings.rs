@@ -543,6 +543,16 @@ mod tests {
     }
 
     #[test]
+    fn the_load_config_loads_with_ip_limits_off_and_player_limits_on() {
+        let settings = Settings::from_toml_str(include_str!("../../config/load.toml")).unwrap();
+        assert_eq!(settings.rate_limits.write.per_ip_per_minute, 0);
+        assert_eq!(settings.rate_limits.write.per_player_per_minute, 30);
+        assert_eq!(settings.rate_limits.read.per_player_per_minute, 100);
+        assert!(settings.matcher.queue_index("load-duel").is_some());
+        assert_eq!(settings.fleet.servers.len(), 4);
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let error = Settings::from_toml_str("[server]\ntick_interval_ms = 0\n").unwrap_err();
         assert_eq!(error.field, "server.tick_interval_ms");

@@ -950,7 +950,14 @@ async fn a_client_over_its_rate_limit_gets_429_with_retry_after_and_others_do_no
 #[test]
 fn a_short_load_run_plays_matches_and_reports_every_route() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
+    // Load players live in every region: give each region game servers.
+    let mut extra = NO_IP_LIMITS.to_string();
+    for (region, port) in [("us-east", 7778), ("ap-southeast", 7779), ("sa-east", 7780)] {
+        extra.push_str(&format!(
+            "\n[[fleet.servers]]\nregion = \"{region}\"\naddress = \"198.51.100.7:{port}\"\ncapacity = 8\n"
+        ));
+    }
+    let config = write_config_with(dir.path(), &extra);
     let server = Server::start(&dir.path().join("data"), &config);
     let report = dir.path().join("load.json");
     let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
