@@ -697,6 +697,15 @@ fn party_ticket(
                             pings[index] = NO_PING;
                         }
                     }
+                    if pings.iter().all(|ping| *ping == NO_PING) {
+                        return Err(ApiError::conflict(
+                            "party_no_region",
+                            format!(
+                                "player {} plays only in {:?}, where you gave no ping; they can ready up with their own pings",
+                                member.0, account.regions
+                            ),
+                        ));
+                    }
                     pings
                 }
             }

@@ -156,14 +156,16 @@ impl RateLimiter {
             return Ok(());
         };
         let now = self.clock.now();
-        if let Some(limiter) = &buckets.per_ip {
-            limiter
-                .check_key(&ip)
-                .map_err(|refused| refused.wait_time_from(now))?;
-        }
+        // The player's own bucket first, so a player refused for their own excess does not
+        // also drain the budget of everyone behind the same address.
         if let (Some(limiter), Some(player)) = (&buckets.per_player, player) {
             limiter
                 .check_key(&player)
+                .map_err(|refused| refused.wait_time_from(now))?;
+        }
+        if let Some(limiter) = &buckets.per_ip {
+            limiter
+                .check_key(&ip)
                 .map_err(|refused| refused.wait_time_from(now))?;
         }
         Ok(())
@@ -176,12 +178,13 @@ impl RateLimiter {
         }
     }
 
-    /// The client's address: the configured header's (first) address when set and valid,
-    /// else the socket's peer.
+    /// The client's address: the configured header's last address when set and valid (the
+    /// one our proxy appended; earlier ones are whatever the client wrote), else the socket's
+    /// peer.
     fn client_ip(&self, request: &Request, peer: Option<IpAddr>) -> IpAddr {
         let from_header = self.client_ip_header.as_deref().and_then(|name| {
             let value = request.headers().get(name)?.to_str().ok()?;
-            value.split(',').next()?.trim().parse::<IpAddr>().ok()
+            value.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
         });
         from_header
             .or(peer)

@@ -89,7 +89,8 @@ pub struct RateLimitSection {
     /// Game servers: heartbeats, results and backfill (per IP: one host runs many sessions).
     pub game_server: RateLimit,
     /// The header that carries the client's address when a proxy stands in front (e.g.
-    /// `x-forwarded-for`, whose first address is used, or `x-real-ip`). Default: none, the
+    /// `x-forwarded-for`, whose last address, the one the proxy appended, is used, or
+    /// `x-real-ip`). Default: none, the
     /// socket's peer address. Set it only behind a proxy that sets the header: clients can
     /// write any value into it.
     pub client_ip_header: Option<String>,

@@ -437,6 +437,10 @@ impl View {
                     {
                         found.leader = *next;
                     }
+                    // The last one out ends the party (its `PartyDisbanded` follows).
+                    if found.members.is_empty() {
+                        self.parties.remove(party);
+                    }
                 }
                 if self.party_of.get(player) == Some(party) {
                     self.party_of.remove(player);

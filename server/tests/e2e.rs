@@ -632,8 +632,23 @@ async fn a_party_invites_readies_queues_together_lands_on_one_team_and_chats() {
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let ready = party_change(&mut players[0].2, "ready").await;
-    assert_eq!(ready["party"]["party_id"], party_id);
+    let mut readied = Vec::new();
+    while readied.len() < 2 {
+        let ready = party_change(&mut players[0].2, "ready").await;
+        assert_eq!(ready["party"]["party_id"], party_id);
+        readied.push(ready["player_id"].as_u64().unwrap());
+        if readied.len() == 2 {
+            let members = ready["party"]["members"].as_array().unwrap();
+            assert_eq!(members.len(), 3, "{ready}");
+            for member in members {
+                assert_eq!(member["ready"], member["player_id"] != ids[0], "{ready}");
+            }
+        }
+    }
+    readied.sort_unstable();
+    let mut expected = vec![ids[1], ids[2]];
+    expected.sort_unstable();
+    assert_eq!(readied, expected);
 
     // Chat reaches every member.
     let (status, body) = post(

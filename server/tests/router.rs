@@ -131,8 +131,13 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "GET /openapi.json",
             "GET /readyz",
             "GET /v1/events",
+            "GET /v1/leaderboard/{season}",
+            "GET /v1/matches/history",
+            "GET /v1/party",
+            "GET /v1/party/{id}",
             "GET /v1/profile/me",
             "GET /v1/queue",
+            "GET /v1/queues",
             "GET /v1/session/{match_id}",
             "PATCH /v1/profile/me",
             "POST /v1/auth/login",
@@ -141,6 +146,13 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "POST /v1/auth/register",
             "POST /v1/match/{id}/accept",
             "POST /v1/match/{id}/decline",
+            "POST /v1/party",
+            "POST /v1/party/{id}/chat",
+            "POST /v1/party/{id}/invite",
+            "POST /v1/party/{id}/join",
+            "POST /v1/party/{id}/kick",
+            "POST /v1/party/{id}/leave",
+            "POST /v1/party/{id}/ready",
             "POST /v1/queue",
             "POST /v1/server/session/{id}/backfill",
             "POST /v1/server/session/{id}/heartbeat",
@@ -149,7 +161,10 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     );
     // Every documented route is served: none falls through to the 404 or 405 fallback.
     for (method, path) in &routes {
-        let path = path.replace("{id}", "1").replace("{match_id}", "1");
+        let path = path
+            .replace("{id}", "1")
+            .replace("{match_id}", "1")
+            .replace("{season}", "default");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let (status, body) = server.call(method.clone(), &path, None, None).await;
         assert_ne!(body["error"], "no_route", "{method} {path}");

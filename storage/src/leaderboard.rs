@@ -71,7 +71,8 @@ impl LeaderboardCursor {
         }
         let key = u64::from_str_radix(key_text, 16).ok()?;
         let player = parts.next()?.parse().ok()?;
-        if parts.next().is_some() || rank == 0 {
+        // Ranks count players: anything near u64::MAX is not a cursor we gave out.
+        if parts.next().is_some() || rank == 0 || rank > 1 << 48 {
             return None;
         }
         Some(Self { rank, key, player })
@@ -189,6 +190,7 @@ mod tests {
             "x.0000000000000000.1",
             "1.00.1",
             "1.0000000000000000.1.2",
+            "18446744073709551615.0000000000000000.1",
         ] {
             assert_eq!(LeaderboardCursor::decode(bad), None, "{bad:?}");
         }
