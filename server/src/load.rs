@@ -84,6 +84,14 @@ pub struct LoadArgs {
 
 const PASSWORD: &str = "load-generator-password";
 
+/// Locks a mutex; a panic elsewhere while holding it leaves plain counters and maps that are
+/// still usable, so a poisoned lock is taken as it is.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn histogram() -> Histogram<u64> {
     // 1 µs .. 1 h at 3 significant digits: fixed size, never resizes.
     Histogram::new_with_bounds(1, 3_600_000_000, 3)
@@ -116,10 +124,7 @@ impl Measurements {
             return;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let mut routes = self
-            .routes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut routes = locked(&self.routes);
         let stats = routes.entry(route.to_string()).or_default();
         let micros = (took.as_micros() as u64).clamp(1, 3_600_000_000);
         let _ = stats.latency.get_or_insert_with(histogram).record(micros);
@@ -140,10 +145,7 @@ impl Measurements {
             return;
         }
         let micros = (took.as_micros() as u64).clamp(1, 3_600_000_000);
-        let mut found = self
-            .match_found
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut found = locked(&self.match_found);
         let _ = found.get_or_insert_with(histogram).record(micros);
     }
 }
@@ -276,10 +278,7 @@ impl Target {
     }
 
     fn past_deadline(&self) -> bool {
-        self.deadline
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some_and(|deadline| Instant::now() >= deadline)
+        locked(&self.deadline).is_some_and(|deadline| Instant::now() >= deadline)
     }
 }
 
@@ -430,10 +429,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
     // The measured run.
     let started = Instant::now();
     let duration = Duration::from_secs(args.duration);
-    *target
-        .deadline
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(started + duration);
+    *locked(&target.deadline) = Some(started + duration);
     target.measured.measuring.store(true, Ordering::Relaxed);
     let mut tasks = tokio::task::JoinSet::new();
     for player in players {
@@ -476,12 +472,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
         Duration::from_millis(args.game_ms * 2) + Duration::from_secs(10),
         async {
             while tasks.join_next().await.is_some() {}
-            while !target
-                .results_scheduled
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .is_empty()
-            {
+            while !locked(&target.results_scheduled).is_empty() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         },
@@ -759,11 +750,7 @@ async fn wait_for_game(
 
 /// Posts the match's result `game_ms` from now, once per match, as its game server.
 fn schedule_result(target: &Arc<Target>, match_id: u64) {
-    let first = target
-        .results_scheduled
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(match_id);
+    let first = locked(&target.results_scheduled).insert(match_id);
     if !first {
         return;
     }
@@ -786,11 +773,7 @@ fn schedule_result(target: &Arc<Target>, match_id: u64) {
         if matches!(answer, Some((200, _))) {
             target.measured.results.fetch_add(1, Ordering::Relaxed);
         }
-        target
-            .results_scheduled
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&match_id);
+        locked(&target.results_scheduled).remove(&match_id);
     });
 }
 
@@ -811,10 +794,7 @@ fn millis(histogram: &Histogram<u64>, quantile: f64) -> f64 {
 
 fn report(target: &Target, players: usize, seconds: f64) -> LoadReport {
     let measured = &target.measured;
-    let routes = measured
-        .routes
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let routes = locked(&measured.routes);
     let mut all = histogram();
     let mut all_errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut lines = Vec::new();
@@ -847,10 +827,7 @@ fn report(target: &Target, players: usize, seconds: f64) -> LoadReport {
         errors: all_errors,
         error_samples: BTreeMap::new(),
     });
-    let found = measured
-        .match_found
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = locked(&measured.match_found);
     let empty = histogram();
     let found = found.as_ref().unwrap_or(&empty);
     LoadReport {

@@ -62,6 +62,20 @@ pub struct PartyBody {
     pub chat: Vec<ChatLine>,
 }
 
+impl PartyBody {
+    /// A party that no longer exists: no leader, no members.
+    pub fn disbanded(party: PartyId) -> Self {
+        Self {
+            party_id: party.0,
+            leader_id: 0,
+            status: "disbanded".into(),
+            members: Vec::new(),
+            invited: Vec::new(),
+            chat: Vec::new(),
+        }
+    }
+}
+
 /// Why the lobby refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LobbyRefusal {

@@ -659,14 +659,7 @@ impl TickLoop {
                 let live = LiveEvent::PartyUpdated {
                     change: "disbanded".into(),
                     player_id: 0,
-                    party: crate::lobby::PartyBody {
-                        party_id: party.0,
-                        leader_id: 0,
-                        status: "disbanded".into(),
-                        members: Vec::new(),
-                        invited: Vec::new(),
-                        chat: Vec::new(),
-                    },
+                    party: crate::lobby::PartyBody::disbanded(*party),
                 };
                 for member in disbanded_members {
                     self.shared.hub.send(*member, &live);
@@ -681,14 +674,7 @@ impl TickLoop {
                 let live = LiveEvent::PartyUpdated {
                     change: change.into(),
                     player_id: player.0,
-                    party: crate::lobby::PartyBody {
-                        party_id: party.0,
-                        leader_id: 0,
-                        status: "disbanded".into(),
-                        members: Vec::new(),
-                        invited: Vec::new(),
-                        chat: Vec::new(),
-                    },
+                    party: crate::lobby::PartyBody::disbanded(party),
                 };
                 self.shared.hub.send(player, &live);
             }
