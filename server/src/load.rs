@@ -231,6 +231,12 @@ impl Target {
             .await
     }
 
+    /// A player's `GET`.
+    async fn get(&self, route: &str, path: &str, token: &str) -> Option<(u16, Value)> {
+        self.call(reqwest::Method::GET, route, path, Some(token), None)
+            .await
+    }
+
     /// As [`Target::call`], where the statuses in `expected` are answers, not failures (a
     /// player leaving the queue at the end of the run may just have been matched: 409).
     async fn call_expecting(
@@ -607,13 +613,7 @@ async fn play(target: Arc<Target>, mut player: LoadPlayer) {
                 // Still queued or in a match from before (the server re-queues a match that
                 // found no game server): find out where, and wait there.
                 let status = target
-                    .call(
-                        reqwest::Method::GET,
-                        "GET /v1/queue",
-                        "/v1/queue",
-                        Some(&player.token),
-                        None,
-                    )
+                    .get("GET /v1/queue", "/v1/queue", &player.token)
                     .await;
                 let idle = status.is_some_and(|(_, body)| body["status"] == "idle");
                 if idle {
@@ -642,22 +642,10 @@ async fn play(target: Arc<Target>, mut player: LoadPlayer) {
             return;
         }
         let _ = target
-            .call(
-                reqwest::Method::GET,
-                "GET /v1/profile/me",
-                "/v1/profile/me",
-                Some(&player.token),
-                None,
-            )
+            .get("GET /v1/profile/me", "/v1/profile/me", &player.token)
             .await;
         let _ = target
-            .call(
-                reqwest::Method::GET,
-                "GET /v1/leaderboard/{season}",
-                &board,
-                Some(&player.token),
-                None,
-            )
+            .get("GET /v1/leaderboard/{season}", &board, &player.token)
             .await;
         tokio::time::sleep(jittered(target.think_ms, draws)).await;
     }
