@@ -1,6 +1,6 @@
-//! Binary encoding of commands and events: the one module in the workspace that calls bincode
-//! (pinned to 2.0.1; swap it here and nowhere else). Every encoding starts with a format
-//! version byte, so that readers of stored journals and traces can tell formats apart.
+//! Binary encoding of commands and events, through `matchwright_codec` (the one crate that
+//! calls bincode). Every encoding starts with a format version byte, so that readers of
+//! stored journals and traces can tell formats apart.
 //!
 //! Also the event-stream hash: blake3 over the encoded events, the same across runs, builds
 //! and machines for the same input (bincode's standard configuration is little-endian with
@@ -14,10 +14,6 @@ use crate::event::Event;
 
 /// The format version written before every encoding.
 pub const FORMAT_VERSION: u8 = 1;
-
-fn config() -> bincode::config::Configuration {
-    bincode::config::standard()
-}
 
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,10 +59,7 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Appends a value's encoding (without a version byte) to `out`.
 pub fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) {
-    // Our types serialize plain structs, enums, numbers, strings and sequences: encoding into a
-    // Vec cannot fail, so a failure is a bug worth stopping for.
-    bincode::serde::encode_into_std_write(value, out, config())
-        .expect("encoding plain data into memory cannot fail");
+    matchwright_codec::encode_into(value, out);
 }
 
 /// Decodes what [`encode`] wrote.
@@ -75,8 +68,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     if version != FORMAT_VERSION {
         return Err(CodecError::UnknownVersion { found: version });
     }
-    let (value, used) = bincode::serde::decode_from_slice(body, config())
-        .map_err(|error| CodecError::Malformed(error.to_string()))?;
+    let (value, used) = matchwright_codec::decode_prefix(body)
+        .map_err(|error| CodecError::Malformed(error.0))?;
     if used != body.len() {
         return Err(CodecError::TrailingBytes {
             count: body.len() - used,

@@ -1246,7 +1246,7 @@ pub async fn events(
 async fn pump_events(
     mut socket: WebSocket,
     player: PlayerId,
-    mut receiver: tokio::sync::mpsc::Receiver<String>,
+    mut receiver: tokio::sync::mpsc::Receiver<std::sync::Arc<LiveEvent>>,
 ) {
     let welcome = LiveEvent::Welcome {
         player_id: player.0,
@@ -1260,7 +1260,10 @@ async fn pump_events(
     loop {
         tokio::select! {
             next = receiver.recv() => match next {
-                Some(text) => {
+                Some(event) => {
+                    let Ok(text) = serde_json::to_string(event.as_ref()) else {
+                        return;
+                    };
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         return;
                     }

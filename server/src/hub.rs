@@ -9,7 +9,7 @@
 //! sockets.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use matchwright_ecs::PlayerId;
@@ -190,7 +190,7 @@ pub enum LiveEvent {
 
 struct Socket {
     id: u64,
-    sender: mpsc::Sender<String>,
+    sender: mpsc::Sender<Arc<LiveEvent>>,
 }
 
 /// Why a socket was refused.
@@ -223,8 +223,9 @@ impl std::fmt::Debug for Hub {
 pub struct Subscription {
     /// Its id, for [`Hub::unsubscribe`].
     pub id: u64,
-    /// Messages, JSON-encoded.
-    pub receiver: mpsc::Receiver<String>,
+    /// Events, shared between a player's sockets (each transport encodes its own form: JSON
+    /// on the WebSocket, wire frames over QUIC).
+    pub receiver: mpsc::Receiver<Arc<LiveEvent>>,
 }
 
 impl Hub {
@@ -278,7 +279,7 @@ impl Hub {
         }
     }
 
-    /// Whether `player` has a socket (events for others are not even encoded).
+    /// Whether `player` has a socket (events for others are not even built).
     pub fn is_connected(&self, player: PlayerId) -> bool {
         self.lock().contains_key(&player)
     }
@@ -289,10 +290,8 @@ impl Hub {
         let Some(list) = sockets.get_mut(&player) else {
             return;
         };
-        let Ok(text) = serde_json::to_string(event) else {
-            return;
-        };
-        list.retain(|socket| match socket.sender.try_send(text.clone()) {
+        let shared = Arc::new(event.clone());
+        list.retain(|socket| match socket.sender.try_send(Arc::clone(&shared)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::info!(%player, "dropping a live-event socket that fell behind");

@@ -12,6 +12,8 @@
 //!   and chat in the lobby), pushed to members as live events.
 //! - [`boards`]: leaderboards by conservative rating and match history, cursor-paginated.
 //! - [`ratelimit`]: governor token buckets per player and per IP, per route class (429).
+//! - [`quic`]: game clients over QUIC (`matchwright_transport`'s wire), answered by the same
+//!   handlers as the HTTP routes and fed by the same hub.
 //! - [`load`]: `matchwright load`, the load generator that drives a real server over HTTP.
 //! - [`auth`]: argon2 passwords, JWT access tokens, rotating refresh tokens, session tokens.
 //! - [`view`]: where each player and match is, as of the last commit, for handlers to read.
@@ -21,8 +23,9 @@
 //! - [`error`]: every error as JSON `{"error", "message", "field"}`.
 //!
 //! Departure from ARCHITECTURE.md: the HTTP server lives here, not in `transport`. The
-//! `transport` crate arrives with QUIC (issue 7), which owns a wire protocol of its own; the
-//! HTTP API's JSON bodies are the server's, and moving them later is a file move.
+//! `transport` crate owns the wire protocol, the QUIC server and the client SDK (whose HTTP
+//! backend speaks this API); the HTTP API's JSON bodies are the server's, and moving the
+//! HTTP server later is a file move.
 
 pub mod api;
 pub mod app;
@@ -34,6 +37,7 @@ pub mod hub;
 pub mod load;
 pub mod lobby;
 pub mod party;
+pub mod quic;
 pub mod ratelimit;
 pub mod settings;
 pub mod tick;

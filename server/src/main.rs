@@ -7,9 +7,11 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use matchwright_server::app::{self, ServeOptions};
+use matchwright_server::quic;
 use matchwright_server::settings::Settings;
 
 #[global_allocator]
@@ -53,6 +55,13 @@ struct ServeArgs {
     /// The HTTP address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     http: SocketAddr,
+    /// The QUIC address for game clients (port 0 picks a free one; the address and the
+    /// certificate's SHA-256 fingerprint are printed).
+    #[arg(long, default_value = "127.0.0.1:4433")]
+    quic: SocketAddr,
+    /// Serve HTTP only.
+    #[arg(long)]
+    no_quic: bool,
     /// Mirror to this Postgres (e.g. postgres://postgres@127.0.0.1:5432/test).
     #[arg(long)]
     postgres: Option<String>,
@@ -142,8 +151,32 @@ fn serve(args: ServeArgs) -> ExitCode {
                 file.display()
             );
         }
+        let quic = if args.no_quic {
+            None
+        } else {
+            let (identity, development) =
+                quic::identity(&started.state.settings.quic, &args.data_dir)?;
+            let server = quic::bind(args.quic, &identity, &started.state)?;
+            println!(
+                "matchwright: quic on {} (ALPN matchwright/1, certificate sha256 {}{})",
+                server.local_addr()?,
+                server.fingerprint(),
+                if development {
+                    ", a development certificate kept in the data directory"
+                } else {
+                    ""
+                }
+            );
+            let close = server.closer();
+            tokio::spawn(server.serve(Arc::new(quic::Bridge::new(started.state.clone()))));
+            Some(close)
+        };
         let _ = std::io::stdout().flush();
-        app::serve(started, listener, shutdown_signal()).await
+        let outcome = app::serve(started, listener, shutdown_signal()).await;
+        if let Some(close) = quic {
+            close();
+        }
+        outcome
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,6 +32,54 @@ pub struct Settings {
     pub lobby: LobbySection,
     /// Request rate limits.
     pub rate_limits: RateLimitSection,
+    /// Game clients over QUIC.
+    pub quic: QuicSection,
+}
+
+/// `[quic]`: the QUIC listener's certificate and its limits per connection (the address is
+/// `serve --quic`). Without `cert` and `key` the server makes a self-signed development
+/// certificate on first start (kept in the data directory) and prints its SHA-256
+/// fingerprint for clients to pin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuicSection {
+    /// The certificate chain (PEM; a relative path is from the working directory).
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub key: Option<PathBuf>,
+    /// The largest frame accepted or sent; a longer one closes the stream with
+    /// `frame_too_large`.
+    pub max_frame_bytes: usize,
+    /// Request streams one connection may hold open.
+    pub max_streams_per_connection: u32,
+    /// Requests of one connection answered at once; then the server stops reading the
+    /// connection's stream until one is answered.
+    pub max_in_flight_per_connection: usize,
+    /// Requests per second per connection (a burst of one second's worth); over it the answer
+    /// is 429 `rate_limited`. 0 turns it off. `[rate_limits]` applies as well.
+    pub requests_per_second_per_connection: u32,
+    /// Connections at once; more are refused.
+    pub max_connections: usize,
+    /// A connection silent this long is closed (clients ping every `keep_alive_s`).
+    pub idle_timeout_s: u64,
+    /// Keep-alive interval.
+    pub keep_alive_s: u64,
+}
+
+impl Default for QuicSection {
+    fn default() -> Self {
+        Self {
+            cert: None,
+            key: None,
+            max_frame_bytes: 64 * 1024,
+            max_streams_per_connection: 4,
+            max_in_flight_per_connection: 64,
+            requests_per_second_per_connection: 200,
+            max_connections: 20_000,
+            idle_timeout_s: 30,
+            keep_alive_s: 10,
+        }
+    }
 }
 
 /// `[lobby]`: the bounds of what the lobby keeps per party (see `lobby`).
@@ -273,6 +321,12 @@ impl Settings {
                 .map_err(|error| ConfigError::new("rate_limits", error.to_string()))?,
             None => RateLimitSection::default(),
         };
+        let quic = match table.remove("quic") {
+            Some(value) => value
+                .try_into::<QuicSection>()
+                .map_err(|error| ConfigError::new("quic", error.to_string()))?,
+            None => QuicSection::default(),
+        };
         let matcher = Config::from_toml_str(&table.to_string())?;
         let settings = Self {
             matcher,
@@ -280,6 +334,7 @@ impl Settings {
             fleet,
             lobby,
             rate_limits,
+            quic,
         };
         settings.validate()?;
         Ok(settings)
@@ -356,6 +411,42 @@ impl Settings {
             return Err(ConfigError::new(
                 "lobby.invite_ttl_s",
                 "must be between 1 s and a week",
+            ));
+        }
+        let quic = &self.quic;
+        if quic.cert.is_some() != quic.key.is_some() {
+            return Err(ConfigError::new(
+                if quic.cert.is_some() { "quic.key" } else { "quic.cert" },
+                "give both quic.cert and quic.key, or neither (a development certificate)",
+            ));
+        }
+        for (field, value, range) in [
+            ("quic.max_frame_bytes", quic.max_frame_bytes, 256..=16 << 20),
+            (
+                "quic.max_streams_per_connection",
+                quic.max_streams_per_connection as usize,
+                1..=1_000,
+            ),
+            (
+                "quic.max_in_flight_per_connection",
+                quic.max_in_flight_per_connection,
+                1..=100_000,
+            ),
+            ("quic.max_connections", quic.max_connections, 1..=1_000_000),
+            ("quic.idle_timeout_s", quic.idle_timeout_s as usize, 1..=3_600),
+            ("quic.keep_alive_s", quic.keep_alive_s as usize, 1..=3_600),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::new(
+                    field,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        }
+        if quic.keep_alive_s >= quic.idle_timeout_s {
+            return Err(ConfigError::new(
+                "quic.keep_alive_s",
+                "must be shorter than quic.idle_timeout_s, or idle connections are closed",
             ));
         }
         if let Some(header) = &self.rate_limits.client_ip_header

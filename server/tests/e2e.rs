@@ -53,12 +53,14 @@ fn write_config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
 struct Server {
     child: Child,
     base: String,
+    /// The QUIC address and the certificate fingerprint the server printed.
+    quic: (std::net::SocketAddr, String),
 }
 
 impl Server {
     fn start(data_dir: &Path, config: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_matchwright"))
-            .args(["serve", "--http", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--http", "127.0.0.1:0", "--quic", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--config")
             .arg(config)
@@ -76,9 +78,26 @@ impl Server {
             .find(|word| word.starts_with("http://"))
             .unwrap_or_else(|| panic!("no address in {first:?}"))
             .to_string();
+        // "matchwright: quic on 127.0.0.1:PORT (ALPN matchwright/1, certificate sha256 HEX, ...)"
+        let second = lines
+            .by_ref()
+            .map(Result::unwrap)
+            .find(|line| line.starts_with("matchwright: quic on"))
+            .expect("the server prints its QUIC address");
+        let words: Vec<&str> = second.split_whitespace().collect();
+        let at = words.iter().position(|word| *word == "on").unwrap() + 1;
+        let quic_addr = words[at].parse().unwrap();
+        let at = words.iter().position(|word| *word == "sha256").unwrap() + 1;
+        let fingerprint = words[at]
+            .trim_end_matches([',', ')'])
+            .to_string();
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self { child, base }
+        Self {
+            child,
+            base,
+            quic: (quic_addr, fingerprint),
+        }
     }
 
     fn kill(mut self) {
@@ -444,7 +463,7 @@ fn a_bad_config_is_a_clear_message_and_a_failing_exit() {
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[server]\ntick_interval_ms = 0\n").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
-        .args(["serve", "--http", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--http", "127.0.0.1:0", "--quic", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
         .arg("--config")
         .arg(&config)
@@ -1044,4 +1063,324 @@ fn a_short_load_run_plays_matches_and_reports_every_route() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("duel-1v1"), "names the queues: {stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// QUIC (the SDK over both transports, and raw frames for bad input)
+
+use matchwright_transport::codec as wire_codec;
+use matchwright_transport::wire::{self, Event};
+
+async fn sdk_quic(server: &Server) -> matchwright_transport::Client {
+    let (addr, fingerprint) = &server.quic;
+    matchwright_transport::Client::connect_quic(*addr, fingerprint)
+        .await
+        .unwrap()
+}
+
+/// The next event that `wanted` picks out (others are skipped), within 10 s.
+async fn sdk_event<T>(
+    events: &mut matchwright_transport::EventStream,
+    mut wanted: impl FnMut(&Event) -> Option<T>,
+) -> T {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the event stream is open")
+            .unwrap();
+        if let Some(found) = wanted(&event) {
+            return found;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_and_http_players_party_up_queue_and_play_one_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let server = Server::start(&dir.path().join("data"), &config);
+    wait_ready(&Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    })
+    .await;
+    let pings = [("eu-west", 30)];
+
+    // Ten players: even ones over QUIC, odd ones over HTTP, all through the SDK.
+    let mut clients = Vec::new();
+    let mut streams = Vec::new();
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        let client = if n % 2 == 0 {
+            sdk_quic(&server).await
+        } else {
+            matchwright_transport::Client::connect_http(&server.base)
+                .await
+                .unwrap()
+        };
+        let tokens = client
+            .register(&format!("mixed{n}"), "a good long password", None)
+            .await
+            .unwrap();
+        let mut events = client.events().unwrap();
+        let welcome = sdk_event(&mut events, |event| match event {
+            Event::Welcome { player_id } => Some(*player_id),
+            _ => None,
+        })
+        .await;
+        assert_eq!(welcome, tokens.player_id);
+        ids.push(tokens.player_id);
+        clients.push(client);
+        streams.push(events);
+    }
+    assert_eq!(clients[0].transport(), "quic");
+    assert_eq!(clients[1].transport(), "http");
+
+    // A party across transports: player 0 (QUIC) leads, player 1 (HTTP) joins.
+    let party = clients[0].create_party().await.unwrap();
+    clients[0].invite(party.party_id, ids[1]).await.unwrap();
+    let invite = sdk_event(&mut streams[1], |event| match event {
+        Event::PartyInvite {
+            party_id,
+            from_player_id,
+            ..
+        } => Some((*party_id, *from_player_id)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(invite, (party.party_id, ids[0]));
+    let joined = clients[1].join(party.party_id).await.unwrap();
+    assert_eq!(joined.members.len(), 2);
+    sdk_event(&mut streams[0], |event| match event {
+        Event::PartyUpdated { change, .. } if change == "joined" => Some(()),
+        _ => None,
+    })
+    .await;
+    clients[1].ready(party.party_id, true, &pings).await.unwrap();
+    clients[0].chat(party.party_id, "glhf").await.unwrap();
+    let line = sdk_event(&mut streams[1], |event| match event {
+        Event::PartyChat { line, .. } => Some(line.text.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(line, "glhf");
+    // A member does not queue the party; the error is the same over HTTP as over QUIC.
+    let refused = clients[1].enqueue("ranked-5v5", &pings).await.unwrap_err();
+    assert_eq!(refused.code(), Some("not_party_leader"));
+    let status = clients[0].enqueue("ranked-5v5", &pings).await.unwrap();
+    assert_eq!(status.status, "queued");
+    for client in &clients[2..] {
+        client.enqueue("ranked-5v5", &pings).await.unwrap();
+    }
+
+    // Everyone hears of one match, accepts it over their transport, and gets the session.
+    let mut match_ids = Vec::new();
+    let mut teams = Vec::new();
+    for events in &mut streams {
+        let (match_id, team) = sdk_event(events, |event| match event {
+            Event::MatchFound {
+                match_id,
+                state,
+                your_team,
+                ..
+            } if state == "awaiting_acceptance" => Some((*match_id, *your_team)),
+            _ => None,
+        })
+        .await;
+        match_ids.push(match_id);
+        teams.push(team);
+    }
+    assert!(match_ids.iter().all(|id| *id == match_ids[0]), "{match_ids:?}");
+    assert_eq!(teams[0], teams[1], "the party plays on one team");
+    for client in &clients {
+        let done = client.accept(match_ids[0]).await.unwrap();
+        assert_eq!(done.status, "accepted");
+    }
+    for (n, events) in streams.iter_mut().enumerate() {
+        let (server_address, token) = sdk_event(events, |event| match event {
+            Event::SessionReady {
+                server,
+                session_token,
+                ..
+            } => Some((server.clone(), session_token.clone())),
+            _ => None,
+        })
+        .await;
+        assert_eq!(server_address, "198.51.100.7:7777", "player {n}");
+        assert!(!token.is_empty());
+    }
+    // The session over QUIC and over HTTP says the same.
+    let over_quic = clients[0].session(match_ids[0]).await.unwrap();
+    let over_http = clients[1].session(match_ids[0]).await.unwrap();
+    assert_eq!(over_quic.state, "active");
+    assert_eq!(over_quic.players, over_http.players);
+    assert_eq!(over_quic.players.len(), 10);
+    let status = clients[2].queue_status().await.unwrap();
+    assert_eq!(status.status, "in_match");
+    server.kill();
+}
+
+/// Opens a stream, writes `bytes` (then finishes, if asked), and reads what the server sends
+/// until it closes the stream.
+async fn raw_exchange(
+    connection: &quinn::Connection,
+    bytes: &[u8],
+    finish: bool,
+) -> Vec<wire::ServerMessage> {
+    let (mut send, mut recv) = connection.open_bi().await.unwrap();
+    // The server may stop reading before all of it arrived; that is its answer too.
+    let _ = send.write_all(bytes).await;
+    if finish {
+        let _ = send.finish();
+    }
+    let received = tokio::time::timeout(Duration::from_secs(10), recv.read_to_end(1 << 20))
+        .await
+        .expect("the server closes the stream within 10 s")
+        .expect("the stream ends cleanly");
+    let mut messages = Vec::new();
+    let mut rest = received.as_slice();
+    while let Some((body, next)) = wire_codec::split_frame(rest, wire_codec::MAX_FRAME_BYTES).unwrap() {
+        messages.push(wire_codec::decode_server(body).unwrap());
+        rest = next;
+    }
+    messages
+}
+
+fn protocol_error_code(messages: &[wire::ServerMessage]) -> String {
+    match messages {
+        [wire::ServerMessage::ProtocolError(error)] => error.code.clone(),
+        [wire::ServerMessage::Failed { error, .. }] => error.code.clone(),
+        other => panic!("expected one error frame, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let server = Server::start(&dir.path().join("data"), &config);
+    wait_ready(&Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    })
+    .await;
+    // A well-behaved player, busy throughout.
+    let good = sdk_quic(&server).await;
+    good.register("steady", "a good long password", None)
+        .await
+        .unwrap();
+
+    let (addr, fingerprint) = &server.quic;
+    let crypto = matchwright_transport::quic::tls::client_crypto(fingerprint).unwrap();
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(crypto).unwrap();
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(quinn::ClientConfig::new(std::sync::Arc::new(crypto)));
+    let connection = endpoint.connect(*addr, "localhost").unwrap().await.unwrap();
+    assert_eq!(
+        connection
+            .handshake_data()
+            .unwrap()
+            .downcast::<quinn::crypto::rustls::HandshakeData>()
+            .unwrap()
+            .protocol
+            .unwrap(),
+        b"matchwright/1"
+    );
+
+    let frame = |message: &wire::ClientMessage| {
+        wire_codec::frame(message, wire_codec::MAX_FRAME_BYTES).unwrap()
+    };
+    let status = wire::ClientMessage {
+        id: 1,
+        request: wire::Request::QueueStatus,
+    };
+    // Garbage.
+    let garbage = [5, 0, 0, 0, wire_codec::PROTOCOL_VERSION, 0xff, 0xfe, 0xfd, 0xfc];
+    assert_eq!(
+        protocol_error_code(&raw_exchange(&connection, &garbage, false).await),
+        "malformed_message"
+    );
+    // A truncated frame: the client finishes its side inside a frame.
+    let whole = frame(&status);
+    assert_eq!(
+        protocol_error_code(&raw_exchange(&connection, &whole[..whole.len() - 1], true).await),
+        "truncated_frame"
+    );
+    // An oversize frame: refused from its length prefix.
+    let mut oversize = (10_000_000u32).to_le_bytes().to_vec();
+    oversize.extend_from_slice(&[wire_codec::PROTOCOL_VERSION; 64]);
+    assert_eq!(
+        protocol_error_code(&raw_exchange(&connection, &oversize, false).await),
+        "frame_too_large"
+    );
+    // An unknown message kind.
+    let mut unknown = Vec::new();
+    wire_codec::encode_frame(&(9u64, 250u32), wire_codec::MAX_FRAME_BYTES, &mut unknown).unwrap();
+    assert_eq!(
+        protocol_error_code(&raw_exchange(&connection, &unknown, false).await),
+        "unknown_message"
+    );
+    // Another protocol version.
+    let mut other_version = frame(&status);
+    other_version[wire_codec::LENGTH_BYTES] = wire_codec::PROTOCOL_VERSION + 1;
+    assert_eq!(
+        protocol_error_code(&raw_exchange(&connection, &other_version, false).await),
+        "unsupported_version"
+    );
+    // A request before authentication.
+    let answer = raw_exchange(&connection, &frame(&status), false).await;
+    assert!(
+        matches!(&answer[..], [wire::ServerMessage::Failed { id: 1, error }] if error.code == "not_authenticated" && error.status == 401),
+        "{answer:?}"
+    );
+
+    // The same connection still works on a new stream: log in, then ask.
+    let login = wire::ClientMessage {
+        id: 2,
+        request: wire::Request::Register {
+            username: "recovered".into(),
+            password: "a good long password".into(),
+            display_name: None,
+        },
+    };
+    let mut both = frame(&login);
+    both.extend_from_slice(&frame(&wire::ClientMessage { id: 3, ..status.clone() }));
+    let (mut send, mut recv) = connection.open_bi().await.unwrap();
+    send.write_all(&frame(&login)).await.unwrap();
+    let mut prefix = [0u8; 4];
+    recv.read_exact(&mut prefix).await.unwrap();
+    let mut body = vec![0u8; u32::from_le_bytes(prefix) as usize];
+    recv.read_exact(&mut body).await.unwrap();
+    assert!(matches!(
+        wire_codec::decode_server(&body).unwrap(),
+        wire::ServerMessage::Response { id: 2, response: wire::Response::Tokens(_) }
+    ));
+    send.write_all(&frame(&wire::ClientMessage { id: 3, ..status.clone() }))
+        .await
+        .unwrap();
+    send.finish().unwrap();
+    let rest = recv.read_to_end(1 << 20).await.unwrap();
+    let (body, _) = wire_codec::split_frame(&rest, wire_codec::MAX_FRAME_BYTES)
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        wire_codec::decode_server(body).unwrap(),
+        wire::ServerMessage::Response { id: 3, response: wire::Response::QueueStatus(_) }
+    ));
+    drop(both);
+
+    // And the well-behaved player never noticed.
+    let queues = good.queues().await.unwrap();
+    assert!(queues.queues.iter().any(|queue| queue.name == "duel-1v1"));
+    assert_eq!(good.queue_status().await.unwrap().status, "idle");
+    // A wrong pin is refused at the handshake.
+    let wrong = "00".repeat(32);
+    let refused = matchwright_transport::Client::connect_quic(*addr, &wrong).await;
+    assert!(
+        matches!(&refused, Err(matchwright_transport::ClientError::Connection(why)) if why.contains("handshake")),
+        "{refused:?}"
+    );
+    connection.close(0u32.into(), b"done");
+    server.kill();
 }

@@ -1,0 +1,322 @@
+//! The client SDK: one async API over QUIC ([`Client::connect_quic`]) or HTTP
+//! ([`Client::connect_http`]). Both speak the [`crate::wire`] types: the QUIC client sends
+//! them as frames, the HTTP client maps each request to its `/v1` route and reads the JSON
+//! answers and the `/v1/events` WebSocket into the same types.
+//!
+//! After a login (or register, or authenticate) the client receives the player's live events;
+//! take them once with [`Client::events`]. Events arriving before that wait in a buffer of
+//! [`EVENT_BUFFER`]; a client that never reads them stops reading from the server, which then
+//! drops its event stream (the stream ends with `events_lagged`).
+
+mod http;
+mod quic;
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+use tokio::sync::mpsc;
+
+use crate::wire::{
+    Done, EnqueueRequest, Event, Party, PartyAck, QueueList, QueueStatus, Request, Response,
+    Session, Tokens, WireError,
+};
+
+/// Events buffered before the application reads them.
+pub const EVENT_BUFFER: usize = 1024;
+
+/// Why a call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientError {
+    /// The server refused the request (the same code and status over both transports).
+    Server(WireError),
+    /// The connection could not be made or was lost.
+    Connection(String),
+    /// The server sent something this client cannot read (another protocol version?).
+    Protocol(String),
+    /// A local misuse: events taken twice, a bad argument.
+    Usage(String),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Server(error) => write!(f, "the server refused: {error}"),
+            Self::Connection(why) => write!(f, "connection: {why}"),
+            Self::Protocol(why) => write!(f, "protocol: {why}"),
+            Self::Usage(why) => write!(f, "usage: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl ClientError {
+    /// The server's error code, when the server refused.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Server(error) => Some(&error.code),
+            _ => None,
+        }
+    }
+}
+
+/// What a call returns.
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+enum Backend {
+    Quic(quic::QuicClient),
+    Http(http::HttpClient),
+}
+
+/// A connection to a Matchwright server, over QUIC or HTTP.
+pub struct Client {
+    backend: Backend,
+    events: Mutex<Option<mpsc::Receiver<Result<Event>>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("transport", &self.transport())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A player's live events, in order. `None` once the server ended the stream.
+#[derive(Debug)]
+pub struct EventStream {
+    receiver: mpsc::Receiver<Result<Event>>,
+}
+
+impl EventStream {
+    /// The next event.
+    pub async fn next(&mut self) -> Option<Result<Event>> {
+        self.receiver.recv().await
+    }
+}
+
+impl futures_util::Stream for EventStream {
+    type Item = Result<Event>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
+macro_rules! expect {
+    ($response:expr, $variant:ident) => {
+        match $response {
+            Response::$variant(value) => Ok(value),
+            other => Err(ClientError::Protocol(format!(
+                "expected {} in answer, got {other:?}",
+                stringify!($variant)
+            ))),
+        }
+    };
+}
+
+impl Client {
+    /// Connects over QUIC to `addr`, trusting only the certificate whose SHA-256 is
+    /// `fingerprint` (64 hex digits, as `matchwright serve` prints it).
+    pub async fn connect_quic(addr: SocketAddr, fingerprint: &str) -> Result<Self> {
+        let (events_in, events) = mpsc::channel(EVENT_BUFFER);
+        let backend = quic::QuicClient::connect(addr, fingerprint, events_in).await?;
+        Ok(Self {
+            backend: Backend::Quic(backend),
+            events: Mutex::new(Some(events)),
+        })
+    }
+
+    /// Connects over HTTP to `base_url` (e.g. `http://127.0.0.1:8080`); events come over the
+    /// `/v1/events` WebSocket once logged in.
+    pub async fn connect_http(base_url: &str) -> Result<Self> {
+        let (events_in, events) = mpsc::channel(EVENT_BUFFER);
+        let backend = http::HttpClient::new(base_url, events_in)?;
+        Ok(Self {
+            backend: Backend::Http(backend),
+            events: Mutex::new(Some(events)),
+        })
+    }
+
+    /// `quic` or `http`.
+    pub fn transport(&self) -> &'static str {
+        match self.backend {
+            Backend::Quic(_) => "quic",
+            Backend::Http(_) => "http",
+        }
+    }
+
+    /// Sends one request and waits for its answer.
+    pub async fn call(&self, request: Request) -> Result<Response> {
+        match &self.backend {
+            Backend::Quic(client) => client.call(request).await,
+            Backend::Http(client) => client.call(request).await,
+        }
+    }
+
+    /// The player's live events (once per client; they start with `Welcome` after login).
+    pub fn events(&self) -> Result<EventStream> {
+        let receiver = self
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| ClientError::Usage("the event stream was taken already".into()))?;
+        Ok(EventStream { receiver })
+    }
+
+    /// Creates an account and logs in.
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<Tokens> {
+        let request = Request::Register {
+            username: username.into(),
+            password: password.into(),
+            display_name: display_name.map(Into::into),
+        };
+        expect!(self.call(request).await?, Tokens)
+    }
+
+    /// Logs in.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Tokens> {
+        let request = Request::Login {
+            username: username.into(),
+            password: password.into(),
+        };
+        expect!(self.call(request).await?, Tokens)
+    }
+
+    /// Authenticates with an access token from an earlier login; returns the player.
+    pub async fn authenticate(&self, access_token: &str) -> Result<u64> {
+        let request = Request::Authenticate {
+            access_token: access_token.into(),
+        };
+        match self.call(request).await? {
+            Response::Authenticated { player_id } => Ok(player_id),
+            other => Err(ClientError::Protocol(format!(
+                "expected Authenticated in answer, got {other:?}"
+            ))),
+        }
+    }
+
+    /// The queues, regions and season.
+    pub async fn queues(&self) -> Result<QueueList> {
+        expect!(self.call(Request::Queues).await?, Queues)
+    }
+
+    /// Joins `queue` with the round-trip time to each region (ms).
+    pub async fn enqueue(&self, queue: &str, pings: &[(&str, u16)]) -> Result<QueueStatus> {
+        let request = Request::Enqueue(EnqueueRequest {
+            queue: queue.into(),
+            pings: pings
+                .iter()
+                .map(|(region, ping)| ((*region).to_string(), *ping))
+                .collect(),
+            max_ping_ms: None,
+        });
+        expect!(self.call(request).await?, QueueStatus)
+    }
+
+    /// Where the player is.
+    pub async fn queue_status(&self) -> Result<QueueStatus> {
+        expect!(self.call(Request::QueueStatus).await?, QueueStatus)
+    }
+
+    /// Leaves the queue.
+    pub async fn cancel(&self) -> Result<Done> {
+        expect!(self.call(Request::Cancel).await?, Done)
+    }
+
+    /// Accepts a proposed match.
+    pub async fn accept(&self, match_id: u64) -> Result<Done> {
+        expect!(self.call(Request::Accept { match_id }).await?, Done)
+    }
+
+    /// Declines a proposed match.
+    pub async fn decline(&self, match_id: u64) -> Result<Done> {
+        expect!(self.call(Request::Decline { match_id }).await?, Done)
+    }
+
+    /// A match's session: the game server and the session token, once active.
+    pub async fn session(&self, match_id: u64) -> Result<Session> {
+        expect!(self.call(Request::Session { match_id }).await?, Session)
+    }
+
+    /// Creates a party led by the player.
+    pub async fn create_party(&self) -> Result<Party> {
+        expect!(self.call(Request::CreateParty).await?, Party)
+    }
+
+    /// The player's party.
+    pub async fn my_party(&self) -> Result<Party> {
+        expect!(self.call(Request::MyParty).await?, Party)
+    }
+
+    /// A party the player is in or invited to.
+    pub async fn party(&self, party_id: u64) -> Result<Party> {
+        expect!(self.call(Request::Party { party_id }).await?, Party)
+    }
+
+    /// Invites a player (leader only).
+    pub async fn invite(&self, party_id: u64, player_id: u64) -> Result<PartyAck> {
+        let request = Request::Invite {
+            party_id,
+            player_id,
+        };
+        expect!(self.call(request).await?, PartyAck)
+    }
+
+    /// Joins a party the player is invited to.
+    pub async fn join(&self, party_id: u64) -> Result<Party> {
+        expect!(self.call(Request::Join { party_id }).await?, Party)
+    }
+
+    /// Leaves a party.
+    pub async fn leave_party(&self, party_id: u64) -> Result<PartyAck> {
+        expect!(self.call(Request::LeaveParty { party_id }).await?, PartyAck)
+    }
+
+    /// Removes a member (leader only).
+    pub async fn kick(&self, party_id: u64, player_id: u64) -> Result<PartyAck> {
+        let request = Request::Kick {
+            party_id,
+            player_id,
+        };
+        expect!(self.call(request).await?, PartyAck)
+    }
+
+    /// Readies up (or not) with the player's own pings.
+    pub async fn ready(&self, party_id: u64, ready: bool, pings: &[(&str, u16)]) -> Result<Party> {
+        let request = Request::Ready {
+            party_id,
+            ready,
+            pings: pings
+                .iter()
+                .map(|(region, ping)| ((*region).to_string(), *ping))
+                .collect(),
+        };
+        expect!(self.call(request).await?, Party)
+    }
+
+    /// Says something to the party.
+    pub async fn chat(&self, party_id: u64, text: &str) -> Result<PartyAck> {
+        let request = Request::Chat {
+            party_id,
+            text: text.into(),
+        };
+        expect!(self.call(request).await?, PartyAck)
+    }
+
+    /// Closes the connection (QUIC) or the event socket (HTTP).
+    pub fn close(&self) {
+        match &self.backend {
+            Backend::Quic(client) => client.close(),
+            Backend::Http(client) => client.close(),
+        }
+    }
+}

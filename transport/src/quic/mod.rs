@@ -1,0 +1,4 @@
+//! QUIC: the server ([`server`]) and TLS ([`tls`]: identities, fingerprints, pinning).
+
+pub mod server;
+pub mod tls;

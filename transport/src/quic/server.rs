@@ -1,0 +1,528 @@
+//! The QUIC server: TLS 1.3 with ALPN `matchwright/1`, requests on bidirectional streams with
+//! correlated responses, live events on one unidirectional stream per authenticated
+//! connection. It knows the wire, not the matcher: a [`Handler`] (the `matchwright` server)
+//! answers each request and supplies each player's events.
+//!
+//! Per connection it bounds everything that grows:
+//! - streams: at most `max_bidi_streams` open request streams; clients may open no
+//!   unidirectional stream (QUIC flow control enforces both);
+//! - frames: at most `max_frame_bytes`; a longer length prefix is refused before any of the
+//!   frame is read;
+//! - requests in flight: at most `max_in_flight`; then the server stops reading the stream
+//!   until one is answered (backpressure, nothing is dropped);
+//! - requests per second: a token bucket; a request over it is answered `rate_limited` (429).
+//!
+//! Bad input (garbage, a truncated or oversize frame, an unknown message kind, another protocol
+//! version) gets a [`ServerMessage::ProtocolError`] frame, then the stream is closed; a request
+//! before authentication gets a `not_authenticated` failure and its stream is closed. Other
+//! streams and other connections carry on. An idle connection is closed after
+//! `idle_timeout`; clients keep theirs alive with pings.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use quinn::crypto::rustls::QuicServerConfig;
+use quinn::{Connection, Endpoint, RecvStream, SendStream, VarInt};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::codec::{self, FrameError, LENGTH_BYTES};
+use crate::quic::tls::{self, Identity};
+use crate::wire::{ClientMessage, Event, Request, Response, ServerMessage, WireError};
+
+/// QUIC application error codes (stream resets and connection closes).
+pub mod close_code {
+    /// Normal close.
+    pub const DONE: u32 = 0;
+    /// The peer sent something that is not the protocol.
+    pub const PROTOCOL: u32 = 1;
+    /// The server is shutting down.
+    pub const SHUTDOWN: u32 = 2;
+    /// Too many connections.
+    pub const BUSY: u32 = 3;
+}
+
+/// What one connection may use.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// The largest frame accepted or sent.
+    pub max_frame_bytes: usize,
+    /// Request streams a connection may hold open at once.
+    pub max_bidi_streams: u32,
+    /// Requests of one connection being answered at once.
+    pub max_in_flight: usize,
+    /// Requests per second per connection (burst: one second's worth); 0 turns it off.
+    pub requests_per_second: u32,
+    /// Connections at once; more are refused.
+    pub max_connections: usize,
+    /// A connection silent this long is closed.
+    pub idle_timeout: Duration,
+    /// Keep-alive ping interval (both ends).
+    pub keep_alive: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: codec::MAX_FRAME_BYTES,
+            max_bidi_streams: 4,
+            max_in_flight: 64,
+            requests_per_second: 200,
+            max_connections: 20_000,
+            idle_timeout: Duration::from_secs(30),
+            keep_alive: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A player's live events, as the [`Handler`] supplies them.
+pub trait EventFeed: Send + 'static {
+    /// The next event; `None` when the feed ended (the player fell too far behind, or the
+    /// server is shutting down): the event stream is then closed with `events_lagged`.
+    fn next(&mut self) -> impl Future<Output = Option<Event>> + Send;
+}
+
+/// Answers requests: the `matchwright` server implements it over its API.
+pub trait Handler: Send + Sync + 'static {
+    /// The feed of a player's events.
+    type Events: EventFeed;
+
+    /// Answers `request` from `peer`, authenticated as `player` (None before authentication:
+    /// then only [`Request::is_public`] requests reach here). A [`Response::Tokens`] or
+    /// [`Response::Authenticated`] authenticates the connection as that player.
+    fn handle(
+        &self,
+        peer: SocketAddr,
+        player: Option<u64>,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, WireError>> + Send;
+
+    /// Registers for `player`'s events (called once the connection authenticates, before the
+    /// authenticating response is sent, so no event after it is missed).
+    fn subscribe(&self, player: u64) -> Result<Self::Events, WireError>;
+}
+
+/// A bound QUIC endpoint, ready to [`QuicServer::serve`].
+#[derive(Debug)]
+pub struct QuicServer {
+    endpoint: Endpoint,
+    fingerprint: String,
+    limits: Limits,
+}
+
+impl QuicServer {
+    /// Binds `addr` (port 0 picks a free one) with `identity`. Needs a tokio runtime.
+    pub fn bind(addr: SocketAddr, identity: &Identity, limits: Limits) -> Result<Self, String> {
+        let crypto = QuicServerConfig::try_from(tls::server_crypto(identity)?)
+            .map_err(|error| format!("the TLS config cannot serve QUIC: {error}"))?;
+        let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+        config.transport_config(Arc::new(transport_config(&limits, true)?));
+        let endpoint = Endpoint::server(config, addr)
+            .map_err(|error| format!("cannot listen for QUIC on {addr}: {error}"))?;
+        Ok(Self {
+            endpoint,
+            fingerprint: identity.fingerprint(),
+            limits,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr, String> {
+        self.endpoint
+            .local_addr()
+            .map_err(|error| format!("the QUIC socket has no address: {error}"))
+    }
+
+    /// The SHA-256 fingerprint of its certificate (what clients pin).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// A handle that closes the endpoint (every connection, with [`close_code::SHUTDOWN`]).
+    pub fn closer(&self) -> impl Fn() + Send + Sync + 'static {
+        let endpoint = self.endpoint.clone();
+        move || endpoint.close(VarInt::from_u32(close_code::SHUTDOWN), b"shutting down")
+    }
+
+    /// Accepts connections until the endpoint is closed.
+    pub async fn serve<H: Handler>(self, handler: Arc<H>) {
+        let connections = Arc::new(AtomicUsize::new(0));
+        let limits = Arc::new(self.limits);
+        while let Some(incoming) = self.endpoint.accept().await {
+            if connections.load(Ordering::Relaxed) >= limits.max_connections {
+                metrics::counter!("matchwright_quic_connections_refused").increment(1);
+                incoming.refuse();
+                continue;
+            }
+            connections.fetch_add(1, Ordering::Relaxed);
+            let handler = Arc::clone(&handler);
+            let limits = Arc::clone(&limits);
+            let connections = Arc::clone(&connections);
+            tokio::spawn(async move {
+                let peer = incoming.remote_address();
+                match incoming.await {
+                    Ok(connection) => {
+                        metrics::gauge!("matchwright_quic_connections").increment(1.0);
+                        serve_connection(connection, handler, limits).await;
+                        metrics::gauge!("matchwright_quic_connections").decrement(1.0);
+                    }
+                    Err(error) => tracing::debug!(%peer, %error, "QUIC handshake failed"),
+                }
+                connections.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
+        self.endpoint.wait_idle().await;
+    }
+}
+
+/// The transport parameters: idle timeout, keep-alive, stream limits.
+pub(crate) fn transport_config(
+    limits: &Limits,
+    server: bool,
+) -> Result<quinn::TransportConfig, String> {
+    let mut config = quinn::TransportConfig::default();
+    let idle = quinn::IdleTimeout::try_from(limits.idle_timeout)
+        .map_err(|_| format!("the idle timeout {:?} is too long", limits.idle_timeout))?;
+    config
+        .max_idle_timeout(Some(idle))
+        .keep_alive_interval(Some(limits.keep_alive));
+    if server {
+        // Clients open request streams; only the server opens unidirectional (event) streams.
+        config
+            .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_bidi_streams))
+            .max_concurrent_uni_streams(VarInt::from_u32(0));
+    } else {
+        config
+            .max_concurrent_bidi_streams(VarInt::from_u32(0))
+            .max_concurrent_uni_streams(VarInt::from_u32(1));
+    }
+    Ok(config)
+}
+
+/// What one connection shares between its streams.
+struct ConnectionState {
+    peer: SocketAddr,
+    connection: Connection,
+    player: Mutex<Option<u64>>,
+    rate: Option<governor::DefaultDirectRateLimiter>,
+    in_flight: Arc<Semaphore>,
+    limits: Arc<Limits>,
+}
+
+impl ConnectionState {
+    fn player(&self) -> Option<u64> {
+        *self
+            .player
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+async fn serve_connection<H: Handler>(connection: Connection, handler: Arc<H>, limits: Arc<Limits>) {
+    let rate = NonZeroU32::new(limits.requests_per_second)
+        .map(|per_second| governor::RateLimiter::direct(governor::Quota::per_second(per_second)));
+    let state = Arc::new(ConnectionState {
+        peer: connection.remote_address(),
+        connection: connection.clone(),
+        player: Mutex::new(None),
+        rate,
+        in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
+        limits,
+    });
+    loop {
+        match connection.accept_bi().await {
+            Ok((send, recv)) => {
+                let state = Arc::clone(&state);
+                let handler = Arc::clone(&handler);
+                tokio::spawn(serve_stream(send, recv, state, handler));
+            }
+            Err(error) => {
+                tracing::debug!(peer = %state.peer, %error, "QUIC connection ended");
+                return;
+            }
+        }
+    }
+}
+
+enum Outgoing {
+    Frame(Vec<u8>),
+    /// Finish the stream after the frames before this.
+    Finish,
+}
+
+/// Writes a stream's frames in order; finishes it on [`Outgoing::Finish`] or when every
+/// sender is gone.
+async fn write_frames(mut send: SendStream, mut frames: mpsc::Receiver<Outgoing>) {
+    while let Some(outgoing) = frames.recv().await {
+        match outgoing {
+            Outgoing::Frame(bytes) => {
+                if send.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+            Outgoing::Finish => break,
+        }
+    }
+    let _ = send.finish();
+}
+
+/// Encodes `message` for the stream; a message over the frame limit becomes an error frame
+/// (it is the server's own output, so this is a bug or an absurd stored value, not the
+/// client's fault).
+fn encode(message: &ServerMessage, max: usize) -> Vec<u8> {
+    match codec::frame(message, max) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::warn!(%error, "a server message is over the frame limit");
+            let id = match message {
+                ServerMessage::Response { id, .. } | ServerMessage::Failed { id, .. } => *id,
+                _ => 0,
+            };
+            let fallback = ServerMessage::Failed {
+                id,
+                error: WireError::new(500, "response_too_large", error.to_string()),
+            };
+            codec::frame(&fallback, max).unwrap_or_default()
+        }
+    }
+}
+
+/// Reads one frame body; `Ok(None)` at a clean end of stream (between frames).
+async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
+    let mut prefix = [0u8; LENGTH_BYTES];
+    match recv.read_exact(&mut prefix).await {
+        Ok(()) => {}
+        Err(quinn::ReadExactError::FinishedEarly(0)) => return Ok(None),
+        Err(quinn::ReadExactError::FinishedEarly(got)) => {
+            return Err(FrameError::Truncated {
+                expected: LENGTH_BYTES,
+                got,
+            });
+        }
+        Err(quinn::ReadExactError::ReadError(error)) => {
+            return Err(FrameError::Malformed(format!("the stream failed: {error}")));
+        }
+    }
+    let length = codec::body_length(prefix, max)?;
+    let mut body = vec![0u8; length];
+    match recv.read_exact(&mut body).await {
+        Ok(()) => Ok(Some(body)),
+        Err(quinn::ReadExactError::FinishedEarly(got)) => Err(FrameError::Truncated {
+            expected: LENGTH_BYTES + length,
+            got: LENGTH_BYTES + got,
+        }),
+        Err(quinn::ReadExactError::ReadError(error)) => {
+            Err(FrameError::Malformed(format!("the stream failed: {error}")))
+        }
+    }
+}
+
+async fn serve_stream<H: Handler>(
+    send: SendStream,
+    mut recv: RecvStream,
+    state: Arc<ConnectionState>,
+    handler: Arc<H>,
+) {
+    let max = state.limits.max_frame_bytes;
+    let (out, frames) = mpsc::channel(state.limits.max_in_flight + 2);
+    tokio::spawn(write_frames(send, frames));
+    loop {
+        let body = match read_frame(&mut recv, max).await {
+            Ok(Some(body)) => body,
+            Ok(None) => break,
+            Err(error) => {
+                refuse_stream(&out, &mut recv, &state, error.to_wire()).await;
+                return;
+            }
+        };
+        let ClientMessage { id, request } = match codec::decode_client(&body) {
+            Ok(message) => message,
+            Err(error) => {
+                refuse_stream(&out, &mut recv, &state, error.to_wire()).await;
+                return;
+            }
+        };
+        metrics::counter!("matchwright_quic_requests", "request" => request.name()).increment(1);
+        let player = state.player();
+        if player.is_none() && !request.is_public() {
+            let error = WireError::new(
+                401,
+                "not_authenticated",
+                format!(
+                    "`{}` needs an authenticated connection: send Login, Register or Authenticate first",
+                    request.name()
+                ),
+            );
+            let failed = ServerMessage::Failed { id, error };
+            let _ = out.send(Outgoing::Frame(encode(&failed, max))).await;
+            let _ = out.send(Outgoing::Finish).await;
+            let _ = recv.stop(VarInt::from_u32(close_code::PROTOCOL));
+            return;
+        }
+        if let Some(rate) = &state.rate
+            && rate.check().is_err()
+        {
+            metrics::counter!("matchwright_quic_rate_limited").increment(1);
+            let error = WireError::new(
+                429,
+                "rate_limited",
+                format!(
+                    "over {} requests per second on this connection; slow down",
+                    state.limits.requests_per_second
+                ),
+            );
+            let failed = ServerMessage::Failed { id, error };
+            if out.send(Outgoing::Frame(encode(&failed, max))).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        // Backpressure: stop reading until a request in flight is answered.
+        let Ok(permit) = Arc::clone(&state.in_flight).acquire_owned().await else {
+            return;
+        };
+        let state = Arc::clone(&state);
+        let handler = Arc::clone(&handler);
+        let out = out.clone();
+        tokio::spawn(async move {
+            let message = answer(&state, handler.as_ref(), player, id, request).await;
+            let _ = out.send(Outgoing::Frame(encode(&message, max))).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Sends a protocol error, then closes both directions of the stream.
+async fn refuse_stream(
+    out: &mpsc::Sender<Outgoing>,
+    recv: &mut RecvStream,
+    state: &ConnectionState,
+    error: WireError,
+) {
+    metrics::counter!("matchwright_quic_protocol_errors", "code" => error.code.clone())
+        .increment(1);
+    tracing::info!(peer = %state.peer, code = %error.code, message = %error.message, "closing a QUIC stream on bad input");
+    let message = ServerMessage::ProtocolError(error);
+    let _ = out
+        .send(Outgoing::Frame(encode(&message, state.limits.max_frame_bytes)))
+        .await;
+    let _ = out.send(Outgoing::Finish).await;
+    let _ = recv.stop(VarInt::from_u32(close_code::PROTOCOL));
+}
+
+/// Answers one request; authenticates the connection on a login.
+async fn answer<H: Handler>(
+    state: &ConnectionState,
+    handler: &H,
+    player: Option<u64>,
+    id: u64,
+    request: Request,
+) -> ServerMessage {
+    let result = handler.handle(state.peer, player, request).await;
+    let result = match result {
+        Ok(response @ (Response::Tokens(_) | Response::Authenticated { .. })) => {
+            let player = match &response {
+                Response::Tokens(tokens) => tokens.player_id,
+                Response::Authenticated { player_id } => *player_id,
+                _ => unreachable!("matched above"),
+            };
+            authenticate(state, handler, player).await.map(|()| response)
+        }
+        other => other,
+    };
+    match result {
+        Ok(response) => ServerMessage::Response { id, response },
+        Err(error) => ServerMessage::Failed { id, error },
+    }
+}
+
+/// Marks the connection as `player`'s and opens its event stream (once).
+async fn authenticate<H: Handler>(
+    state: &ConnectionState,
+    handler: &H,
+    player: u64,
+) -> Result<(), WireError> {
+    {
+        let current = state
+            .player
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *current {
+            Some(existing) if existing == player => return Ok(()),
+            Some(existing) => {
+                return Err(WireError::new(
+                    409,
+                    "already_authenticated",
+                    format!(
+                        "this connection is player {existing}'s; open another connection for player {player}"
+                    ),
+                ));
+            }
+            None => {}
+        }
+    }
+    let feed = handler.subscribe(player)?;
+    let mut events = state.connection.open_uni().await.map_err(|error| {
+        WireError::new(
+            503,
+            "connection_closed",
+            format!("cannot open the event stream: {error}"),
+        )
+    })?;
+    let max = state.limits.max_frame_bytes;
+    let welcome = encode(
+        &ServerMessage::Event(Event::Welcome { player_id: player }),
+        max,
+    );
+    events.write_all(&welcome).await.map_err(|error| {
+        WireError::new(
+            503,
+            "connection_closed",
+            format!("cannot write the event stream: {error}"),
+        )
+    })?;
+    {
+        let mut current = state
+            .player
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.is_some() {
+            // A concurrent login won the race; its event stream serves the connection.
+            let _ = events.reset(VarInt::from_u32(close_code::DONE));
+            return Err(WireError::new(
+                409,
+                "already_authenticated",
+                "this connection authenticated concurrently; send one login at a time",
+            ));
+        }
+        *current = Some(player);
+    }
+    tokio::spawn(pump_events(events, feed, max));
+    Ok(())
+}
+
+async fn pump_events<F: EventFeed>(mut events: SendStream, mut feed: F, max: usize) {
+    loop {
+        match feed.next().await {
+            Some(event) => {
+                let bytes = encode(&ServerMessage::Event(event), max);
+                if events.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+            None => {
+                let lagged = ServerMessage::ProtocolError(WireError::new(
+                    409,
+                    "events_lagged",
+                    "events were not read fast enough; reconnect and ask for QueueStatus",
+                ));
+                let _ = events.write_all(&encode(&lagged, max)).await;
+                let _ = events.finish();
+                return;
+            }
+        }
+    }
+}
