@@ -15,7 +15,13 @@
 //! `match_found`), all in HdrHistograms. Setup (registration, which is argon2 on the server and
 //! slow by design) is not measured. A progress line runs unless `--quiet`.
 //!
-//! Bounds: one task and one socket per player; the HTTP client keeps at most
+//! With `--quic ADDR`, players speak QUIC through the client SDK (`matchwright_transport`):
+//! register or log in, enqueue, accept, cancel and read their queue status over one QUIC
+//! connection each, with events on its event stream. The game servers' results and the queue
+//! listing still go over `--http` (game servers speak HTTP). Routes are reported as `QUIC
+//! enqueue`, `QUIC accept`, and so on, beside the HTTP ones.
+//!
+//! Bounds: one task and one socket (or QUIC connection) per player; the HTTP client keeps at most
 //! `--max-connections` idle connections; each histogram is fixed-size (1 µs to 1 h, 3
 //! significant digits).
 
@@ -32,6 +38,8 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use matchwright_transport::wire::Event;
+use matchwright_transport::{Client, ClientError, EventStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 /// `matchwright load` options.
@@ -74,6 +82,14 @@ pub struct LoadArgs {
     /// Idle HTTP connections kept to the server.
     #[arg(long, default_value_t = 1_024)]
     pub max_connections: usize,
+    /// Players speak QUIC to this address (through the client SDK) instead of HTTP; results
+    /// and the queue listing still use `--http`.
+    #[arg(long)]
+    pub quic: Option<std::net::SocketAddr>,
+    /// The server certificate's SHA-256 fingerprint, for `--quic` (printed by `matchwright
+    /// serve`). Default: that of the development certificate in `--data-dir`.
+    #[arg(long)]
+    pub fingerprint: Option<String>,
     /// Also write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -198,7 +214,18 @@ pub struct LoadReport {
     pub errors: u64,
 }
 
+/// How players reach the server.
+#[derive(Clone, Debug)]
+enum Transport {
+    Http,
+    Quic {
+        addr: std::net::SocketAddr,
+        fingerprint: String,
+    },
+}
+
 struct Target {
+    transport: Transport,
     base: String,
     ws_base: String,
     http: reqwest::Client,
@@ -279,6 +306,41 @@ impl Target {
                 self.measured
                     .record(route, took, Err("transport".into()), &Value::Null);
                 None
+            }
+        }
+    }
+
+    /// Times one SDK call and records it under `route` (statuses in `expected` count as
+    /// answers); the value, or the status it failed with (`None`: no answer at all).
+    async fn sdk<T>(
+        &self,
+        route: &str,
+        call: impl Future<Output = Result<T, ClientError>>,
+        expected: &[u16],
+    ) -> Result<T, Option<u16>> {
+        let started = Instant::now();
+        let answer = call.await;
+        let took = started.elapsed();
+        match answer {
+            Ok(value) => {
+                self.measured.record(route, took, Ok(200), &Value::Null);
+                Ok(value)
+            }
+            Err(ClientError::Server(error)) => {
+                let counted = if expected.contains(&error.status) {
+                    200
+                } else {
+                    error.status
+                };
+                let body = json!({"error": error.code, "message": error.message});
+                self.measured.record(route, took, Ok(counted), &body);
+                Err(Some(error.status))
+            }
+            Err(other) => {
+                let body = json!({"error": other.to_string()});
+                self.measured
+                    .record(route, took, Err("transport".into()), &body);
+                Err(None)
             }
         }
     }
@@ -384,7 +446,15 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
     if regions.is_empty() {
         return Err(LoadError("the server lists no regions".into()));
     }
+    let transport = match args.quic {
+        None => Transport::Http,
+        Some(addr) => Transport::Quic {
+            addr,
+            fingerprint: quic_fingerprint(&args)?,
+        },
+    };
     let target = Arc::new(Target {
+        transport,
         ws_base: base.replacen("http://", "ws://", 1),
         base,
         http,
@@ -491,14 +561,83 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
 
 struct LoadPlayer {
     home: usize,
-    token: String,
-    socket: Socket,
+    connection: Connection,
+}
+
+/// A player's line to the server.
+enum Connection {
+    Http { token: String, socket: Socket },
+    Quic { client: Client, events: EventStream },
+}
+
+/// The fingerprint to pin: `--fingerprint`, else the development certificate's in
+/// `--data-dir`.
+fn quic_fingerprint(args: &LoadArgs) -> Result<String, LoadError> {
+    if let Some(given) = &args.fingerprint {
+        return matchwright_transport::quic::tls::parse_fingerprint(given).map_err(LoadError);
+    }
+    let Some(dir) = &args.data_dir else {
+        return Err(LoadError(
+            "--quic needs --fingerprint HEX (matchwright serve prints it) or --data-dir of the server (its development certificate)".into(),
+        ));
+    };
+    let cert = dir.join("quic-dev-cert.pem");
+    let key = dir.join("quic-dev-key.pem");
+    matchwright_transport::quic::tls::Identity::from_pem_files(&cert, &key)
+        .map(|identity| identity.fingerprint())
+        .map_err(|error| LoadError(format!("--quic without --fingerprint: {error}")))
+}
+
+/// Registers `name` over QUIC (or logs in when it exists) and takes its event stream.
+async fn set_up_quic_player(
+    target: &Target,
+    addr: std::net::SocketAddr,
+    fingerprint: &str,
+    name: &str,
+) -> Result<Connection, LoadError> {
+    let client = Client::connect_quic(addr, fingerprint)
+        .await
+        .map_err(|error| LoadError(format!("{name} cannot connect over QUIC: {error}")))?;
+    for attempt in 0..20 {
+        let registered = target
+            .sdk("QUIC register", client.register(name, PASSWORD, None), &[409])
+            .await;
+        let answer = match registered {
+            Err(Some(409)) => {
+                target
+                    .sdk("QUIC login", client.login(name, PASSWORD), &[])
+                    .await
+            }
+            other => other,
+        };
+        match answer {
+            Ok(_) => {
+                let events = client.events().map_err(|error| LoadError(error.to_string()))?;
+                return Ok(Connection::Quic { client, events });
+            }
+            Err(Some(429 | 503) | None) => {
+                tokio::time::sleep(Duration::from_millis(250 * (attempt + 1))).await;
+            }
+            Err(Some(status)) => {
+                return Err(LoadError(format!(
+                    "cannot register or log in {name} over QUIC: {status}"
+                )));
+            }
+        }
+    }
+    Err(LoadError(format!(
+        "cannot register or log in {name} over QUIC: the server kept refusing"
+    )))
 }
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn set_up_player(target: &Target, name: &str, home: usize) -> Result<LoadPlayer, LoadError> {
+    if let Transport::Quic { addr, fingerprint } = &target.transport {
+        let connection = set_up_quic_player(target, *addr, fingerprint, name).await?;
+        return Ok(LoadPlayer { home, connection });
+    }
     let body = json!({"username": name, "password": PASSWORD});
     let mut token = None;
     for attempt in 0..20 {
@@ -557,9 +696,140 @@ async fn set_up_player(target: &Target, name: &str, home: usize) -> Result<LoadP
         .map_err(|error| LoadError(format!("cannot open {name}'s event socket: {error}")))?;
     Ok(LoadPlayer {
         home,
-        token,
-        socket,
+        connection: Connection::Http { token, socket },
     })
+}
+
+impl LoadPlayer {
+    /// Joins the queue: the status it got (201 queued), or `None` with no answer.
+    async fn enqueue(&self, target: &Target, pings: &[(String, u16)]) -> Option<u16> {
+        match &self.connection {
+            Connection::Http { token, .. } => {
+                let pings: serde_json::Map<String, Value> = pings
+                    .iter()
+                    .map(|(region, ping)| (region.clone(), json!(ping)))
+                    .collect();
+                let body = json!({"queue": target.queue, "pings": pings});
+                target
+                    .call(
+                        reqwest::Method::POST,
+                        "POST /v1/queue",
+                        "/v1/queue",
+                        Some(token),
+                        Some(&body),
+                    )
+                    .await
+                    .map(|(status, _)| status)
+            }
+            Connection::Quic { client, .. } => {
+                let pings: Vec<(&str, u16)> =
+                    pings.iter().map(|(r, p)| (r.as_str(), *p)).collect();
+                match target
+                    .sdk("QUIC enqueue", client.enqueue(&target.queue, &pings), &[])
+                    .await
+                {
+                    Ok(_) => Some(201),
+                    Err(status) => status,
+                }
+            }
+        }
+    }
+
+    /// Whether the server has this player idle (neither queued nor in a match).
+    async fn is_idle(&self, target: &Target) -> bool {
+        match &self.connection {
+            Connection::Http { token, .. } => target
+                .get("GET /v1/queue", "/v1/queue", token)
+                .await
+                .is_some_and(|(_, body)| body["status"] == "idle"),
+            Connection::Quic { client, .. } => target
+                .sdk("QUIC queue_status", client.queue_status(), &[])
+                .await
+                .is_ok_and(|status| status.status == "idle"),
+        }
+    }
+
+    /// What a player glances at between games.
+    async fn browse(&self, target: &Target, board: &str) {
+        match &self.connection {
+            Connection::Http { token, .. } => {
+                let _ = target
+                    .get("GET /v1/profile/me", "/v1/profile/me", token)
+                    .await;
+                let _ = target
+                    .get("GET /v1/leaderboard/{season}", board, token)
+                    .await;
+            }
+            Connection::Quic { client, .. } => {
+                let _ = target
+                    .sdk("QUIC queue_status", client.queue_status(), &[])
+                    .await;
+            }
+        }
+    }
+
+    async fn accept(&self, target: &Target, match_id: u64) {
+        match &self.connection {
+            Connection::Http { token, .. } => {
+                let path = format!("/v1/match/{match_id}/accept");
+                let _ = target
+                    .call(
+                        reqwest::Method::POST,
+                        "POST /v1/match/{id}/accept",
+                        &path,
+                        Some(token),
+                        None,
+                    )
+                    .await;
+            }
+            Connection::Quic { client, .. } => {
+                let _ = target
+                    .sdk("QUIC accept", client.accept(match_id), &[])
+                    .await;
+            }
+        }
+    }
+
+    /// Leaves the queue at the end of the run (it may just have been matched: 404/409 are
+    /// answers).
+    async fn leave_queue(&self, target: &Target) {
+        match &self.connection {
+            Connection::Http { token, .. } => {
+                let _ = target
+                    .call_expecting(
+                        reqwest::Method::DELETE,
+                        "DELETE /v1/queue",
+                        "/v1/queue",
+                        Some(token),
+                        None,
+                        &[404, 409],
+                    )
+                    .await;
+            }
+            Connection::Quic { client, .. } => {
+                let _ = target
+                    .sdk("QUIC cancel", client.cancel(), &[404, 409])
+                    .await;
+            }
+        }
+    }
+
+    /// The next event within `step`: `Ok(None)` when none came, `Err` when the line is gone.
+    async fn next_event(&mut self, step: Duration) -> Result<Option<Event>, ()> {
+        match &mut self.connection {
+            Connection::Http { socket, .. } => match tokio::time::timeout(step, socket.next()).await {
+                Err(_) => Ok(None),
+                Ok(None | Some(Err(_))) => Err(()),
+                Ok(Some(Ok(Message::Text(text)))) => Ok(Event::from_json(text.as_str()).ok()),
+                Ok(Some(Ok(_))) => Ok(None),
+            },
+            Connection::Quic { events, .. } => match tokio::time::timeout(step, events.next()).await {
+                Err(_) => Ok(None),
+                Ok(None | Some(Err(_))) => Err(()),
+                Ok(Some(Ok(event))) => Ok(Some(event)),
+            },
+        }
+    }
 }
 
 /// What the socket said while waiting.
@@ -573,7 +843,7 @@ enum Waited {
 /// One player's loop until the deadline.
 async fn play(target: Arc<Target>, mut player: LoadPlayer) {
     // Players live near one region each (round robin): 20 ms there, 120 ms elsewhere.
-    let pings: serde_json::Map<String, Value> = target
+    let pings: Vec<(String, u16)> = target
         .regions
         .iter()
         .enumerate()
@@ -583,10 +853,9 @@ async fn play(target: Arc<Target>, mut player: LoadPlayer) {
             } else {
                 120
             };
-            (region.clone(), json!(ping))
+            (region.clone(), ping)
         })
         .collect();
-    let enqueue = json!({"queue": target.queue, "pings": pings});
     let board = format!(
         "/v1/leaderboard/{}?mode={}&limit=20",
         target.season, target.mode
@@ -598,25 +867,12 @@ async fn play(target: Arc<Target>, mut player: LoadPlayer) {
     while !target.past_deadline() {
         draws += 1;
         let sent = Instant::now();
-        let answer = target
-            .call(
-                reqwest::Method::POST,
-                "POST /v1/queue",
-                "/v1/queue",
-                Some(&player.token),
-                Some(&enqueue),
-            )
-            .await;
-        match answer {
-            Some((201, _)) => {}
-            Some((409, _)) => {
+        match player.enqueue(&target, &pings).await {
+            Some(201) => {}
+            Some(409) => {
                 // Still queued or in a match from before (the server re-queues a match that
                 // found no game server): find out where, and wait there.
-                let status = target
-                    .get("GET /v1/queue", "/v1/queue", &player.token)
-                    .await;
-                let idle = status.is_some_and(|(_, body)| body["status"] == "idle");
-                if idle {
+                if player.is_idle(&target).await {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 } else if matches!(
                     wait_for_game(&target, &mut player, None).await,
@@ -626,7 +882,7 @@ async fn play(target: Arc<Target>, mut player: LoadPlayer) {
                 }
                 continue;
             }
-            Some((429, _)) | Some((503, _)) | None => {
+            Some(429 | 503) | None => {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -641,12 +897,7 @@ async fn play(target: Arc<Target>, mut player: LoadPlayer) {
         ) {
             return;
         }
-        let _ = target
-            .get("GET /v1/profile/me", "/v1/profile/me", &player.token)
-            .await;
-        let _ = target
-            .get("GET /v1/leaderboard/{season}", &board, &player.token)
-            .await;
+        player.browse(&target, &board).await;
         tokio::time::sleep(jittered(target.think_ms, draws)).await;
     }
 }
@@ -663,39 +914,25 @@ async fn wait_for_game(
     let step = Duration::from_millis(500);
     loop {
         if target.past_deadline() && found_at.is_none() {
-            let _ = target
-                .call_expecting(
-                    reqwest::Method::DELETE,
-                    "DELETE /v1/queue",
-                    "/v1/queue",
-                    Some(&player.token),
-                    None,
-                    &[404, 409],
-                )
-                .await;
+            player.leave_queue(target).await;
             return Waited::Done;
         }
-        let next = tokio::time::timeout(step, player.socket.next()).await;
-        let message = match next {
-            Err(_) => {
+        let event = match player.next_event(step).await {
+            Ok(None) => {
                 idle_for += step;
                 if idle_for > Duration::from_secs(120) {
                     return Waited::Lost;
                 }
                 continue;
             }
-            Ok(None | Some(Err(_))) => return Waited::Lost,
-            Ok(Some(Ok(message))) => message,
+            Err(()) => return Waited::Lost,
+            Ok(Some(event)) => event,
         };
         idle_for = Duration::ZERO;
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else {
-            continue;
-        };
-        match event["type"].as_str() {
-            Some("match_found") => {
+        match event {
+            Event::MatchFound {
+                match_id, state, ..
+            } => {
                 if found_at.is_none() {
                     found_at = Some(Instant::now());
                     // Once per enqueue: a match that falls through and forms again is not a
@@ -704,33 +941,24 @@ async fn wait_for_game(
                         target.measured.record_match_found(sent.elapsed());
                     }
                 }
-                let match_id = event["match_id"].as_u64().unwrap_or_default();
-                if event["state"] == "awaiting_acceptance" && target.acceptance {
-                    let path = format!("/v1/match/{match_id}/accept");
-                    let _ = target
-                        .call(
-                            reqwest::Method::POST,
-                            "POST /v1/match/{id}/accept",
-                            &path,
-                            Some(&player.token),
-                            None,
-                        )
-                        .await;
+                if state == "awaiting_acceptance" && target.acceptance {
+                    player.accept(target, match_id).await;
                 }
             }
-            Some("match_cancelled") => {
+            Event::MatchCancelled { .. } => {
                 // Our ticket goes back to its queue (a `requeued` follows) or leaves it.
                 found_at = None;
             }
-            Some("session_ready") => {
-                let match_id = event["match_id"].as_u64().unwrap_or_default();
+            Event::SessionReady { match_id, .. } => {
                 schedule_result(target, match_id);
             }
-            Some("session_abandoned") if event["reason"] == "allocation_failed" => {
+            Event::SessionAbandoned { reason, .. } if reason == "allocation_failed" => {
                 // No game server was free: the server puts our ticket back in its queue.
                 found_at = None;
             }
-            Some("session_ended" | "session_abandoned" | "queue_left") => return Waited::Done,
+            Event::SessionEnded { .. } | Event::SessionAbandoned { .. } | Event::QueueLeft { .. } => {
+                return Waited::Done;
+            }
             _ => {}
         }
     }

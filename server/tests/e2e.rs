@@ -993,53 +993,69 @@ fn a_short_load_run_plays_matches_and_reports_every_route() {
     }
     let config = write_config_with(dir.path(), &extra);
     let server = Server::start(&dir.path().join("data"), &config);
-    let report = dir.path().join("load.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
-        .args([
-            "load",
-            "--http",
-            &server.base,
-            "--players",
-            "12",
-            "--duration",
-            "6",
-        ])
-        .args([
-            "--queue",
-            "duel-1v1",
-            "--game-ms",
-            "1500",
-            "--think-ms",
-            "500",
-            "--quiet",
-        ])
-        .args(["--server-key", SERVER_KEY, "--json"])
-        .arg(&report)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "load failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for route in [
-        "| POST /v1/queue |",
-        "| GET /v1/leaderboard/{season} |",
-        "| all |",
-        "enqueue -> match found",
+    // Players over HTTP, then over QUIC (through the SDK; the fingerprint comes from the
+    // server's data directory).
+    let quic_addr = server.quic.0.to_string();
+    let data_dir = dir.path().join("data");
+    for (transport, extra, rows) in [
+        (
+            "http",
+            vec!["--prefix", "http-"],
+            vec!["| POST /v1/queue |", "| GET /v1/leaderboard/{season} |"],
+        ),
+        (
+            "quic",
+            vec!["--prefix", "quic-", "--quic", quic_addr.as_str()],
+            vec!["| QUIC enqueue |", "| QUIC queue_status |"],
+        ),
     ] {
-        assert!(stdout.contains(route), "{route} missing from:\n{stdout}");
+        let report = dir.path().join(format!("load-{transport}.json"));
+        let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
+            .args([
+                "load",
+                "--http",
+                &server.base,
+                "--players",
+                "12",
+                "--duration",
+                "6",
+            ])
+            .args([
+                "--queue",
+                "duel-1v1",
+                "--game-ms",
+                "1500",
+                "--think-ms",
+                "500",
+                "--quiet",
+            ])
+            .args(&extra)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--server-key", SERVER_KEY, "--json"])
+            .arg(&report)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{transport} load failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for route in rows.iter().chain(&["| all |", "enqueue -> match found"]) {
+            assert!(stdout.contains(route), "{route} missing from:\n{stdout}");
+        }
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert!(report["matches"].as_u64().unwrap() >= 3, "{transport}: {report}");
+        assert!(report["results_posted"].as_u64().unwrap() >= 1, "{transport}: {report}");
+        assert!(
+            report["match_found_samples"].as_u64().unwrap() >= 6,
+            "{transport}: {report}"
+        );
+        assert_eq!(report["errors"], 0, "{transport}: {report}");
     }
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert!(report["matches"].as_u64().unwrap() >= 3, "{report}");
-    assert!(report["results_posted"].as_u64().unwrap() >= 1, "{report}");
-    assert!(
-        report["match_found_samples"].as_u64().unwrap() >= 6,
-        "{report}"
-    );
-    assert_eq!(report["errors"], 0, "{report}");
     // Bad input: no such queue is a clear error and exit 2.
     let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
         .args([
