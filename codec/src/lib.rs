@@ -41,7 +41,8 @@ pub fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) {
 
 /// Decodes a value from the start of `bytes`; returns it and how many bytes it used.
 pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), DecodeError> {
-    bincode::serde::decode_from_slice(bytes, config()).map_err(|error| DecodeError(error.to_string()))
+    bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|error| DecodeError(error.to_string()))
 }
 
 /// Decodes a value that must use all of `bytes`.
@@ -77,7 +78,12 @@ mod tests {
         assert_eq!(back, (7, "seven".to_string()));
         let first: u64 = peek(&bytes).unwrap();
         assert_eq!(first, 7);
-        assert!(decode_exact::<u64>(&bytes).unwrap_err().0.contains("left after"));
+        assert!(
+            decode_exact::<u64>(&bytes)
+                .unwrap_err()
+                .0
+                .contains("left after")
+        );
         assert!(decode_exact::<(u64, String)>(&bytes[..3]).is_err());
     }
 }

@@ -68,8 +68,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     if version != FORMAT_VERSION {
         return Err(CodecError::UnknownVersion { found: version });
     }
-    let (value, used) = matchwright_codec::decode_prefix(body)
-        .map_err(|error| CodecError::Malformed(error.0))?;
+    let (value, used) =
+        matchwright_codec::decode_prefix(body).map_err(|error| CodecError::Malformed(error.0))?;
     if used != body.len() {
         return Err(CodecError::TrailingBytes {
             count: body.len() - used,

@@ -9,8 +9,8 @@
 //! sockets.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use matchwright_ecs::PlayerId;
 use serde::{Deserialize, Serialize};

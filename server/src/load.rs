@@ -35,11 +35,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use hdrhistogram::Histogram;
+use matchwright_transport::wire::Event;
+use matchwright_transport::{Client, ClientError, EventStream, QuicEndpoint};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use matchwright_transport::wire::Event;
-use matchwright_transport::{Client, ClientError, EventStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 /// `matchwright load` options.
@@ -86,6 +86,9 @@ pub struct LoadArgs {
     /// and the queue listing still use `--http`.
     #[arg(long)]
     pub quic: Option<std::net::SocketAddr>,
+    /// Client UDP sockets the `--quic` players' connections are spread over.
+    #[arg(long, default_value_t = 16)]
+    pub quic_endpoints: usize,
     /// The server certificate's SHA-256 fingerprint, for `--quic` (printed by `matchwright
     /// serve`). Default: that of the development certificate in `--data-dir`.
     #[arg(long)]
@@ -221,6 +224,9 @@ enum Transport {
     Quic {
         addr: std::net::SocketAddr,
         fingerprint: String,
+        /// The UDP sockets the players' connections share (each is read by one task, so a
+        /// few spread the work; one per player would cost a socket and buffers each).
+        endpoints: Vec<QuicEndpoint>,
     },
 }
 
@@ -451,6 +457,10 @@ pub async fn run(args: LoadArgs) -> Result<LoadReport, LoadError> {
         Some(addr) => Transport::Quic {
             addr,
             fingerprint: quic_fingerprint(&args)?,
+            endpoints: (0..args.quic_endpoints.max(1))
+                .map(|_| QuicEndpoint::for_server(addr))
+                .collect::<Result<_, _>>()
+                .map_err(|error| LoadError(format!("--quic: {error}")))?,
         },
     };
     let target = Arc::new(Target {
@@ -591,16 +601,21 @@ fn quic_fingerprint(args: &LoadArgs) -> Result<String, LoadError> {
 /// Registers `name` over QUIC (or logs in when it exists) and takes its event stream.
 async fn set_up_quic_player(
     target: &Target,
+    endpoint: &QuicEndpoint,
     addr: std::net::SocketAddr,
     fingerprint: &str,
     name: &str,
 ) -> Result<Connection, LoadError> {
-    let client = Client::connect_quic(addr, fingerprint)
+    let client = Client::connect_quic_via(endpoint, addr, fingerprint)
         .await
         .map_err(|error| LoadError(format!("{name} cannot connect over QUIC: {error}")))?;
     for attempt in 0..20 {
         let registered = target
-            .sdk("QUIC register", client.register(name, PASSWORD, None), &[409])
+            .sdk(
+                "QUIC register",
+                client.register(name, PASSWORD, None),
+                &[409],
+            )
             .await;
         let answer = match registered {
             Err(Some(409)) => {
@@ -612,7 +627,9 @@ async fn set_up_quic_player(
         };
         match answer {
             Ok(_) => {
-                let events = client.events().map_err(|error| LoadError(error.to_string()))?;
+                let events = client
+                    .events()
+                    .map_err(|error| LoadError(error.to_string()))?;
                 return Ok(Connection::Quic { client, events });
             }
             Err(Some(429 | 503) | None) => {
@@ -634,8 +651,14 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn set_up_player(target: &Target, name: &str, home: usize) -> Result<LoadPlayer, LoadError> {
-    if let Transport::Quic { addr, fingerprint } = &target.transport {
-        let connection = set_up_quic_player(target, *addr, fingerprint, name).await?;
+    if let Transport::Quic {
+        addr,
+        fingerprint,
+        endpoints,
+    } = &target.transport
+    {
+        let endpoint = &endpoints[home % endpoints.len()];
+        let connection = set_up_quic_player(target, endpoint, *addr, fingerprint, name).await?;
         return Ok(LoadPlayer { home, connection });
     }
     let body = json!({"username": name, "password": PASSWORD});
@@ -722,8 +745,7 @@ impl LoadPlayer {
                     .map(|(status, _)| status)
             }
             Connection::Quic { client, .. } => {
-                let pings: Vec<(&str, u16)> =
-                    pings.iter().map(|(r, p)| (r.as_str(), *p)).collect();
+                let pings: Vec<(&str, u16)> = pings.iter().map(|(r, p)| (r.as_str(), *p)).collect();
                 match target
                     .sdk("QUIC enqueue", client.enqueue(&target.queue, &pings), &[])
                     .await
@@ -817,17 +839,21 @@ impl LoadPlayer {
     /// The next event within `step`: `Ok(None)` when none came, `Err` when the line is gone.
     async fn next_event(&mut self, step: Duration) -> Result<Option<Event>, ()> {
         match &mut self.connection {
-            Connection::Http { socket, .. } => match tokio::time::timeout(step, socket.next()).await {
-                Err(_) => Ok(None),
-                Ok(None | Some(Err(_))) => Err(()),
-                Ok(Some(Ok(Message::Text(text)))) => Ok(Event::from_json(text.as_str()).ok()),
-                Ok(Some(Ok(_))) => Ok(None),
-            },
-            Connection::Quic { events, .. } => match tokio::time::timeout(step, events.next()).await {
-                Err(_) => Ok(None),
-                Ok(None | Some(Err(_))) => Err(()),
-                Ok(Some(Ok(event))) => Ok(Some(event)),
-            },
+            Connection::Http { socket, .. } => {
+                match tokio::time::timeout(step, socket.next()).await {
+                    Err(_) => Ok(None),
+                    Ok(None | Some(Err(_))) => Err(()),
+                    Ok(Some(Ok(Message::Text(text)))) => Ok(Event::from_json(text.as_str()).ok()),
+                    Ok(Some(Ok(_))) => Ok(None),
+                }
+            }
+            Connection::Quic { events, .. } => {
+                match tokio::time::timeout(step, events.next()).await {
+                    Err(_) => Ok(None),
+                    Ok(None | Some(Err(_))) => Err(()),
+                    Ok(Some(Ok(event))) => Ok(Some(event)),
+                }
+            }
         }
     }
 }
@@ -956,7 +982,9 @@ async fn wait_for_game(
                 // No game server was free: the server puts our ticket back in its queue.
                 found_at = None;
             }
-            Event::SessionEnded { .. } | Event::SessionAbandoned { .. } | Event::QueueLeft { .. } => {
+            Event::SessionEnded { .. }
+            | Event::SessionAbandoned { .. }
+            | Event::QueueLeft { .. } => {
                 return Waited::Done;
             }
             _ => {}

@@ -64,6 +64,10 @@ pub struct QuicSection {
     pub idle_timeout_s: u64,
     /// Keep-alive interval.
     pub keep_alive_s: u64,
+    /// The UDP socket's receive and send buffers; the kernel caps them at
+    /// `net.core.rmem_max` and `wmem_max`. Too small drops packets in bursts of many clients,
+    /// and each drop costs a retransmission timeout.
+    pub socket_buffer_bytes: usize,
 }
 
 impl Default for QuicSection {
@@ -78,6 +82,7 @@ impl Default for QuicSection {
             max_connections: 20_000,
             idle_timeout_s: 30,
             keep_alive_s: 10,
+            socket_buffer_bytes: 4 << 20,
         }
     }
 }
@@ -416,7 +421,11 @@ impl Settings {
         let quic = &self.quic;
         if quic.cert.is_some() != quic.key.is_some() {
             return Err(ConfigError::new(
-                if quic.cert.is_some() { "quic.key" } else { "quic.cert" },
+                if quic.cert.is_some() {
+                    "quic.key"
+                } else {
+                    "quic.cert"
+                },
                 "give both quic.cert and quic.key, or neither (a development certificate)",
             ));
         }
@@ -433,7 +442,16 @@ impl Settings {
                 1..=100_000,
             ),
             ("quic.max_connections", quic.max_connections, 1..=1_000_000),
-            ("quic.idle_timeout_s", quic.idle_timeout_s as usize, 1..=3_600),
+            (
+                "quic.socket_buffer_bytes",
+                quic.socket_buffer_bytes,
+                64 << 10..=1 << 30,
+            ),
+            (
+                "quic.idle_timeout_s",
+                quic.idle_timeout_s as usize,
+                1..=3_600,
+            ),
             ("quic.keep_alive_s", quic.keep_alive_s as usize, 1..=3_600),
         ] {
             if !range.contains(&value) {
@@ -642,6 +660,26 @@ mod tests {
         assert_eq!(settings.rate_limits.read.per_player_per_minute, 100);
         assert!(settings.matcher.queue_index("load-duel").is_some());
         assert_eq!(settings.fleet.servers.len(), 4);
+    }
+
+    #[test]
+    fn the_quic_bench_config_loads_with_every_limit_off() {
+        let text = include_str!("../../config/quic-bench.toml");
+        let settings = Settings::from_toml_str(text).unwrap();
+        assert!(!settings.rate_limits.enabled);
+        assert_eq!(settings.quic.requests_per_second_per_connection, 0);
+        assert_eq!(settings.quic.max_in_flight_per_connection, 256);
+    }
+
+    #[test]
+    fn quic_settings_are_checked() {
+        let half = Settings::from_toml_str("[quic]\ncert = \"cert.pem\"\n").unwrap_err();
+        assert_eq!(half.field, "quic.key");
+        let keep_alive =
+            Settings::from_toml_str("[quic]\nidle_timeout_s = 5\nkeep_alive_s = 5\n").unwrap_err();
+        assert_eq!(keep_alive.field, "quic.keep_alive_s");
+        let frame = Settings::from_toml_str("[quic]\nmax_frame_bytes = 10\n").unwrap_err();
+        assert_eq!(frame.field, "quic.max_frame_bytes");
     }
 
     #[test]

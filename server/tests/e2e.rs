@@ -60,7 +60,14 @@ struct Server {
 impl Server {
     fn start(data_dir: &Path, config: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_matchwright"))
-            .args(["serve", "--http", "127.0.0.1:0", "--quic", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "serve",
+                "--http",
+                "127.0.0.1:0",
+                "--quic",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .arg("--config")
             .arg(config)
@@ -88,9 +95,7 @@ impl Server {
         let at = words.iter().position(|word| *word == "on").unwrap() + 1;
         let quic_addr = words[at].parse().unwrap();
         let at = words.iter().position(|word| *word == "sha256").unwrap() + 1;
-        let fingerprint = words[at]
-            .trim_end_matches([',', ')'])
-            .to_string();
+        let fingerprint = words[at].trim_end_matches([',', ')']).to_string();
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Self {
@@ -463,7 +468,14 @@ fn a_bad_config_is_a_clear_message_and_a_failing_exit() {
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[server]\ntick_interval_ms = 0\n").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
-        .args(["serve", "--http", "127.0.0.1:0", "--quic", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--quic",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(dir.path().join("data"))
         .arg("--config")
         .arg(&config)
@@ -1048,8 +1060,14 @@ fn a_short_load_run_plays_matches_and_reports_every_route() {
         }
         let report: Value =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        assert!(report["matches"].as_u64().unwrap() >= 3, "{transport}: {report}");
-        assert!(report["results_posted"].as_u64().unwrap() >= 1, "{transport}: {report}");
+        assert!(
+            report["matches"].as_u64().unwrap() >= 3,
+            "{transport}: {report}"
+        );
+        assert!(
+            report["results_posted"].as_u64().unwrap() >= 1,
+            "{transport}: {report}"
+        );
         assert!(
             report["match_found_samples"].as_u64().unwrap() >= 6,
             "{transport}: {report}"
@@ -1173,7 +1191,10 @@ async fn quic_and_http_players_party_up_queue_and_play_one_match() {
         _ => None,
     })
     .await;
-    clients[1].ready(party.party_id, true, &pings).await.unwrap();
+    clients[1]
+        .ready(party.party_id, true, &pings)
+        .await
+        .unwrap();
     clients[0].chat(party.party_id, "glhf").await.unwrap();
     let line = sdk_event(&mut streams[1], |event| match event {
         Event::PartyChat { line, .. } => Some(line.text.clone()),
@@ -1207,7 +1228,10 @@ async fn quic_and_http_players_party_up_queue_and_play_one_match() {
         match_ids.push(match_id);
         teams.push(team);
     }
-    assert!(match_ids.iter().all(|id| *id == match_ids[0]), "{match_ids:?}");
+    assert!(
+        match_ids.iter().all(|id| *id == match_ids[0]),
+        "{match_ids:?}"
+    );
     assert_eq!(teams[0], teams[1], "the party plays on one team");
     for client in &clients {
         let done = client.accept(match_ids[0]).await.unwrap();
@@ -1256,7 +1280,9 @@ async fn raw_exchange(
         .expect("the stream ends cleanly");
     let mut messages = Vec::new();
     let mut rest = received.as_slice();
-    while let Some((body, next)) = wire_codec::split_frame(rest, wire_codec::MAX_FRAME_BYTES).unwrap() {
+    while let Some((body, next)) =
+        wire_codec::split_frame(rest, wire_codec::MAX_FRAME_BYTES).unwrap()
+    {
         messages.push(wire_codec::decode_server(body).unwrap());
         rest = next;
     }
@@ -1312,7 +1338,17 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
         request: wire::Request::QueueStatus,
     };
     // Garbage.
-    let garbage = [5, 0, 0, 0, wire_codec::PROTOCOL_VERSION, 0xff, 0xfe, 0xfd, 0xfc];
+    let garbage = [
+        5,
+        0,
+        0,
+        0,
+        wire_codec::PROTOCOL_VERSION,
+        0xff,
+        0xfe,
+        0xfd,
+        0xfc,
+    ];
     assert_eq!(
         protocol_error_code(&raw_exchange(&connection, &garbage, false).await),
         "malformed_message"
@@ -1361,7 +1397,10 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
         },
     };
     let mut both = frame(&login);
-    both.extend_from_slice(&frame(&wire::ClientMessage { id: 3, ..status.clone() }));
+    both.extend_from_slice(&frame(&wire::ClientMessage {
+        id: 3,
+        ..status.clone()
+    }));
     let (mut send, mut recv) = connection.open_bi().await.unwrap();
     send.write_all(&frame(&login)).await.unwrap();
     let mut prefix = [0u8; 4];
@@ -1370,11 +1409,17 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
     recv.read_exact(&mut body).await.unwrap();
     assert!(matches!(
         wire_codec::decode_server(&body).unwrap(),
-        wire::ServerMessage::Response { id: 2, response: wire::Response::Tokens(_) }
+        wire::ServerMessage::Response {
+            id: 2,
+            response: wire::Response::Tokens(_)
+        }
     ));
-    send.write_all(&frame(&wire::ClientMessage { id: 3, ..status.clone() }))
-        .await
-        .unwrap();
+    send.write_all(&frame(&wire::ClientMessage {
+        id: 3,
+        ..status.clone()
+    }))
+    .await
+    .unwrap();
     send.finish().unwrap();
     let rest = recv.read_to_end(1 << 20).await.unwrap();
     let (body, _) = wire_codec::split_frame(&rest, wire_codec::MAX_FRAME_BYTES)
@@ -1382,7 +1427,10 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
         .unwrap();
     assert!(matches!(
         wire_codec::decode_server(body).unwrap(),
-        wire::ServerMessage::Response { id: 3, response: wire::Response::QueueStatus(_) }
+        wire::ServerMessage::Response {
+            id: 3,
+            response: wire::Response::QueueStatus(_)
+        }
     ));
     drop(both);
 
@@ -1390,6 +1438,17 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
     let queues = good.queues().await.unwrap();
     assert!(queues.queues.iter().any(|queue| queue.name == "duel-1v1"));
     assert_eq!(good.queue_status().await.unwrap().status, "idle");
+    // Clients that come and go do not keep their event subscriptions: the same player logs
+    // in on more fresh connections than it may hold event streams at once.
+    for _ in 0..6 {
+        let client = sdk_quic(&server).await;
+        client
+            .login("steady", "a good long password")
+            .await
+            .unwrap();
+        client.close();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // A wrong pin is refused at the handshake.
     let wrong = "00".repeat(32);
     let refused = matchwright_transport::Client::connect_quic(*addr, &wrong).await;

@@ -40,7 +40,12 @@ async fn run(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(error) => return Err(error.into()),
     };
-    println!("{} player {} over {}", user, tokens.player_id, client.transport());
+    println!(
+        "{} player {} over {}",
+        user,
+        tokens.player_id,
+        client.transport()
+    );
     let queues = client.queues().await?;
     let queue = arg(&args, "--queue").unwrap_or_else(|| queues.queues[0].name.clone());
     let pings: Vec<(&str, u16)> = queues.regions.iter().map(|r| (r.as_str(), 40)).collect();

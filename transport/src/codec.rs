@@ -157,9 +157,12 @@ pub fn body_length(prefix: [u8; LENGTH_BYTES], max: usize) -> Result<usize, Fram
     Ok(length)
 }
 
+/// A frame's body (version byte and message) and the bytes after the frame.
+pub type Split<'a> = (&'a [u8], &'a [u8]);
+
 /// Splits the first whole frame off `bytes`: its body (version byte and message) and the
 /// rest. `Ok(None)` when `bytes` is empty.
-pub fn split_frame(bytes: &[u8], max: usize) -> Result<Option<(&[u8], &[u8])>, FrameError> {
+pub fn split_frame(bytes: &[u8], max: usize) -> Result<Option<Split<'_>>, FrameError> {
     if bytes.is_empty() {
         return Ok(None);
     }
@@ -192,8 +195,8 @@ pub fn decode_client(body: &[u8]) -> Result<ClientMessage, FrameError> {
     let message = versioned(body)?;
     // A request's leading fields are its id and its kind (the enum's variant index): peek at
     // them first, so an unknown kind is told apart from garbage.
-    let (_, kind): (u64, u32) = matchwright_codec::peek(message)
-        .map_err(|error| FrameError::Malformed(error.0))?;
+    let (_, kind): (u64, u32) =
+        matchwright_codec::peek(message).map_err(|error| FrameError::Malformed(error.0))?;
     if kind >= Request::KINDS {
         return Err(FrameError::UnknownKind { kind });
     }
@@ -202,7 +205,8 @@ pub fn decode_client(body: &[u8]) -> Result<ClientMessage, FrameError> {
 
 /// Decodes a server frame's body (version byte and message).
 pub fn decode_server(body: &[u8]) -> Result<ServerMessage, FrameError> {
-    matchwright_codec::decode_exact(versioned(body)?).map_err(|error| FrameError::Malformed(error.0))
+    matchwright_codec::decode_exact(versioned(body)?)
+        .map_err(|error| FrameError::Malformed(error.0))
 }
 
 /// Decodes every client frame in `bytes` until the first error (which ends the list, as it
@@ -274,7 +278,9 @@ mod tests {
         // Oversize: refused from the prefix alone.
         let mut huge = (1_000_000u32).to_le_bytes().to_vec();
         huge.push(PROTOCOL_VERSION);
-        let error = decode_client_stream(&huge, MAX_FRAME_BYTES).remove(0).unwrap_err();
+        let error = decode_client_stream(&huge, MAX_FRAME_BYTES)
+            .remove(0)
+            .unwrap_err();
         assert_eq!(error.code(), "frame_too_large");
         assert!(error.to_string().contains("1000000 bytes"));
         // A wrong version.

@@ -53,4 +53,4 @@ pub mod codec;
 pub mod quic;
 pub mod wire;
 
-pub use client::{Client, ClientError, EventStream};
+pub use client::{Client, ClientError, EventStream, QuicEndpoint};

@@ -76,14 +76,14 @@ fn players() -> impl Strategy<Value = Vec<MatchPlayer>> {
 }
 
 fn chat_line() -> impl Strategy<Value = ChatLine> {
-    (any::<u64>(), text(), text(), any::<u64>()).prop_map(|(player_id, display_name, text, at_ms)| {
-        ChatLine {
+    (any::<u64>(), text(), text(), any::<u64>()).prop_map(
+        |(player_id, display_name, text, at_ms)| ChatLine {
             player_id,
             display_name,
             text,
             at_ms,
-        }
-    })
+        },
+    )
 }
 
 fn party() -> impl Strategy<Value = Party> {
@@ -104,14 +104,16 @@ fn party() -> impl Strategy<Value = Party> {
         vec(any::<u64>(), 0..4),
         vec(chat_line(), 0..3),
     )
-        .prop_map(|(party_id, leader_id, status, members, invited, chat)| Party {
-            party_id,
-            leader_id,
-            status,
-            members,
-            invited,
-            chat,
-        })
+        .prop_map(
+            |(party_id, leader_id, status, members, invited, chat)| Party {
+                party_id,
+                leader_id,
+                status,
+                members,
+                invited,
+                chat,
+            },
+        )
 }
 
 fn rating() -> impl Strategy<Value = Rating> {
@@ -167,22 +169,28 @@ fn response() -> impl Strategy<Value = Response> {
             }
         ),
         any::<u64>().prop_map(|player_id| Response::Authenticated { player_id }),
-        (vec(text(), 0..4), text(), vec((text(), text(), any::<[u8; 3]>(), any::<bool>()), 0..3))
+        (
+            vec(text(), 0..4),
+            text(),
+            vec((text(), text(), any::<[u8; 3]>(), any::<bool>()), 0..3)
+        )
             .prop_map(|(regions, season, queues)| Response::Queues(QueueList {
                 regions,
                 season,
                 queues: queues
                     .into_iter()
-                    .map(|(name, mode, [teams, team_size, max_party_size], acceptance)| {
-                        QueueInfo {
-                            name,
-                            mode,
-                            teams,
-                            team_size,
-                            max_party_size,
-                            acceptance,
+                    .map(
+                        |(name, mode, [teams, team_size, max_party_size], acceptance)| {
+                            QueueInfo {
+                                name,
+                                mode,
+                                teams,
+                                team_size,
+                                max_party_size,
+                                acceptance,
+                            }
                         }
-                    })
+                    )
                     .collect(),
             })),
         queue_status().prop_map(Response::QueueStatus),
@@ -244,7 +252,17 @@ fn event() -> impl Strategy<Value = Event> {
             option::of(id())
         )
             .prop_map(
-                |(match_id, state, queue, mode, region, quality, your_team, players, accept_by_ms)| {
+                |(
+                    match_id,
+                    state,
+                    queue,
+                    mode,
+                    region,
+                    quality,
+                    your_team,
+                    players,
+                    accept_by_ms,
+                )| {
                     Event::MatchFound {
                         match_id,
                         state,
@@ -281,11 +299,12 @@ fn event() -> impl Strategy<Value = Event> {
                 token_expires_at_ms
             }
         ),
-        (id(), option::of(vec(any::<u32>(), 0..4)))
-            .prop_map(|(match_id, placements)| Event::SessionEnded {
+        (id(), option::of(vec(any::<u32>(), 0..4))).prop_map(|(match_id, placements)| {
+            Event::SessionEnded {
                 match_id,
-                placements
-            }),
+                placements,
+            }
+        }),
         (id(), text()).prop_map(|(match_id, reason)| Event::SessionAbandoned { match_id, reason }),
         (text(), id(), party()).prop_map(|(change, player_id, party)| Event::PartyUpdated {
             change,
@@ -325,7 +344,8 @@ fn wire_error() -> impl Strategy<Value = WireError> {
 
 fn server_message() -> impl Strategy<Value = ServerMessage> {
     prop_oneof![
-        (any::<u64>(), response()).prop_map(|(id, response)| ServerMessage::Response { id, response }),
+        (any::<u64>(), response())
+            .prop_map(|(id, response)| ServerMessage::Response { id, response }),
         (any::<u64>(), wire_error()).prop_map(|(id, error)| ServerMessage::Failed { id, error }),
         wire_error().prop_map(ServerMessage::ProtocolError),
         event().prop_map(ServerMessage::Event),

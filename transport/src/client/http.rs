@@ -256,7 +256,9 @@ impl HttpClient {
             }
             while let Some(message) = socket.next().await {
                 let item = match message {
-                    Ok(Message::Text(text)) => Event::from_json(text.as_str()).map_err(ClientError::Protocol),
+                    Ok(Message::Text(text)) => {
+                        Event::from_json(text.as_str()).map_err(ClientError::Protocol)
+                    }
                     Ok(Message::Close(frame)) => {
                         if let Some(frame) = frame
                             && u16::from(frame.code) == 1008

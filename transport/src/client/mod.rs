@@ -11,6 +11,8 @@
 mod http;
 mod quic;
 
+pub use quic::QuicEndpoint;
+
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -121,8 +123,22 @@ impl Client {
     /// Connects over QUIC to `addr`, trusting only the certificate whose SHA-256 is
     /// `fingerprint` (64 hex digits, as `matchwright serve` prints it).
     pub async fn connect_quic(addr: SocketAddr, fingerprint: &str) -> Result<Self> {
+        Self::quic(None, addr, fingerprint).await
+    }
+
+    /// As [`Client::connect_quic`], through a shared endpoint (one UDP socket for many
+    /// clients: what a load tool or a bot host wants).
+    pub async fn connect_quic_via(
+        endpoint: &QuicEndpoint,
+        addr: SocketAddr,
+        fingerprint: &str,
+    ) -> Result<Self> {
+        Self::quic(Some(endpoint), addr, fingerprint).await
+    }
+
+    async fn quic(via: Option<&QuicEndpoint>, addr: SocketAddr, fingerprint: &str) -> Result<Self> {
         let (events_in, events) = mpsc::channel(EVENT_BUFFER);
-        let backend = quic::QuicClient::connect(addr, fingerprint, events_in).await?;
+        let backend = quic::QuicClient::connect(via, addr, fingerprint, events_in).await?;
         Ok(Self {
             backend: Backend::Quic(backend),
             events: Mutex::new(Some(events)),

@@ -12,14 +12,57 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{ClientError, Result};
 use crate::codec::{self, LENGTH_BYTES};
-use crate::quic::server::{Limits, close_code, transport_config};
+use crate::quic::server::{Limits, close_code, transport_config, udp_socket};
 use crate::quic::tls;
 use crate::wire::{ClientMessage, Event, Request, Response, ServerMessage};
 
 type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Result<Response>>>>>>;
 
-pub(super) struct QuicClient {
+/// A UDP socket many QUIC [`super::Client`]s share: one per process is plenty, and a load
+/// tool with thousands of clients needs it (each endpoint holds its own socket and buffers).
+#[derive(Clone, Debug)]
+pub struct QuicEndpoint {
     endpoint: Endpoint,
+}
+
+impl QuicEndpoint {
+    /// Binds a client endpoint on `local` (`0.0.0.0:0` for IPv4 servers, `[::]:0` for IPv6).
+    /// Needs a tokio runtime.
+    pub fn bind(local: SocketAddr) -> Result<Self> {
+        let failed = |error: std::io::Error| {
+            ClientError::Connection(format!("cannot open a UDP socket: {error}"))
+        };
+        let socket = udp_socket(local, Limits::default().socket_buffer_bytes).map_err(failed)?;
+        let endpoint = Endpoint::new(
+            quinn::EndpointConfig::default(),
+            None,
+            socket,
+            Arc::new(quinn::TokioRuntime),
+        )
+        .map_err(failed)?;
+        Ok(Self { endpoint })
+    }
+
+    /// A client endpoint on any local port of `server`'s address family.
+    pub fn for_server(server: SocketAddr) -> Result<Self> {
+        let local: SocketAddr = if server.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        };
+        Self::bind(local)
+    }
+
+    /// Closes every connection made through it.
+    pub fn close(&self) {
+        self.endpoint
+            .close(VarInt::from_u32(close_code::DONE), b"client closed");
+    }
+}
+
+pub(super) struct QuicClient {
+    /// The endpoint, when this client made its own (it closes it with itself).
+    own_endpoint: Option<QuicEndpoint>,
     connection: Connection,
     send: tokio::sync::Mutex<SendStream>,
     pending: Pending,
@@ -35,6 +78,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl QuicClient {
     pub(super) async fn connect(
+        via: Option<&QuicEndpoint>,
         addr: SocketAddr,
         fingerprint: &str,
         events: mpsc::Sender<Result<Event>>,
@@ -46,18 +90,21 @@ impl QuicClient {
         config.transport_config(Arc::new(
             transport_config(&Limits::default(), false).map_err(ClientError::Usage)?,
         ));
-        let local: SocketAddr = if addr.is_ipv4() {
-            SocketAddr::from(([0, 0, 0, 0], 0))
-        } else {
-            SocketAddr::from(([0u16; 8], 0))
+        let own_endpoint = match via {
+            Some(_) => None,
+            None => Some(QuicEndpoint::for_server(addr)?),
         };
-        let endpoint = Endpoint::client(local)
-            .map_err(|error| ClientError::Connection(format!("cannot open a UDP socket: {error}")))?;
+        let endpoint = via.or(own_endpoint.as_ref()).map(|shared| &shared.endpoint);
+        let Some(endpoint) = endpoint else {
+            return Err(ClientError::Usage("no QUIC endpoint".into()));
+        };
         let connection = endpoint
             .connect_with(config, addr, "localhost")
             .map_err(|error| ClientError::Connection(format!("cannot connect to {addr}: {error}")))?
             .await
-            .map_err(|error| ClientError::Connection(format!("QUIC handshake with {addr}: {error}")))?;
+            .map_err(|error| {
+                ClientError::Connection(format!("QUIC handshake with {addr}: {error}"))
+            })?;
         let (send, recv) = connection
             .open_bi()
             .await
@@ -67,7 +114,7 @@ impl QuicClient {
         tokio::spawn(read_answers(recv, Arc::clone(&pending), max_frame));
         tokio::spawn(read_events(connection.clone(), events, max_frame));
         Ok(Self {
-            endpoint,
+            own_endpoint,
             connection,
             send: tokio::sync::Mutex::new(send),
             pending,
@@ -85,7 +132,11 @@ impl QuicClient {
             Some(pending) => {
                 pending.insert(id, answer);
             }
-            None => return Err(ClientError::Connection("the request stream is closed".into())),
+            None => {
+                return Err(ClientError::Connection(
+                    "the request stream is closed".into(),
+                ));
+            }
         }
         let written = self.send.lock().await.write_all(&bytes).await;
         if let Err(error) = written {
@@ -94,16 +145,24 @@ impl QuicClient {
             }
             return Err(ClientError::Connection(format!("cannot send: {error}")));
         }
-        answered
-            .await
-            .map_err(|_| ClientError::Connection("the connection closed before the answer".into()))?
+        answered.await.map_err(|_| {
+            ClientError::Connection("the connection closed before the answer".into())
+        })?
     }
 
     pub(super) fn close(&self) {
         self.connection
             .close(VarInt::from_u32(close_code::DONE), b"client closed");
-        self.endpoint
-            .close(VarInt::from_u32(close_code::DONE), b"client closed");
+        if let Some(endpoint) = &self.own_endpoint {
+            endpoint.close();
+        }
+    }
+}
+
+impl Drop for QuicClient {
+    fn drop(&mut self) {
+        // The reader tasks hold the connection: close it, or keep-alives would hold it open.
+        self.close();
     }
 }
 
@@ -115,8 +174,8 @@ async fn read_body(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>>
         Err(quinn::ReadExactError::FinishedEarly(0)) => return Ok(None),
         Err(error) => return Err(ClientError::Connection(format!("reading: {error}"))),
     }
-    let length =
-        codec::body_length(prefix, max).map_err(|error| ClientError::Protocol(error.to_string()))?;
+    let length = codec::body_length(prefix, max)
+        .map_err(|error| ClientError::Protocol(error.to_string()))?;
     let mut body = vec![0u8; length];
     recv.read_exact(&mut body)
         .await
@@ -128,7 +187,9 @@ async fn read_answers(mut recv: RecvStream, pending: Pending, max: usize) {
     let failure = loop {
         let body = match read_body(&mut recv, max).await {
             Ok(Some(body)) => body,
-            Ok(None) => break ClientError::Connection("the server closed the request stream".into()),
+            Ok(None) => {
+                break ClientError::Connection("the server closed the request stream".into());
+            }
             Err(error) => break error,
         };
         let message = match codec::decode_server(&body) {

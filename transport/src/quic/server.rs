@@ -62,6 +62,11 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Keep-alive ping interval (both ends).
     pub keep_alive: Duration,
+    /// The UDP socket's receive and send buffers (the kernel caps them at
+    /// `net.core.rmem_max`/`wmem_max`). Every connection's packets pass this one socket: a
+    /// small buffer drops packets in bursts, and QUIC's loss recovery turns drops into
+    /// latency of hundreds of ms.
+    pub socket_buffer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -74,6 +79,7 @@ impl Default for Limits {
             max_connections: 20_000,
             idle_timeout: Duration::from_secs(30),
             keep_alive: Duration::from_secs(10),
+            socket_buffer_bytes: 4 << 20,
         }
     }
 }
@@ -120,8 +126,15 @@ impl QuicServer {
             .map_err(|error| format!("the TLS config cannot serve QUIC: {error}"))?;
         let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
         config.transport_config(Arc::new(transport_config(&limits, true)?));
-        let endpoint = Endpoint::server(config, addr)
+        let socket = udp_socket(addr, limits.socket_buffer_bytes)
             .map_err(|error| format!("cannot listen for QUIC on {addr}: {error}"))?;
+        let endpoint = Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(config),
+            socket,
+            Arc::new(quinn::TokioRuntime),
+        )
+        .map_err(|error| format!("cannot listen for QUIC on {addr}: {error}"))?;
         Ok(Self {
             endpoint,
             fingerprint: identity.fingerprint(),
@@ -178,6 +191,25 @@ impl QuicServer {
     }
 }
 
+/// A UDP socket bound to `addr` with receive and send buffers of `buffer_bytes` (as far as
+/// the kernel allows).
+pub(crate) fn udp_socket(
+    addr: SocketAddr,
+    buffer_bytes: usize,
+) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        // Dual-stack where the system allows; an IPv6-only system refuses, which is fine.
+        let _ = socket.set_only_v6(false);
+    }
+    // Best effort: a smaller buffer than asked still works, just drops more in bursts.
+    let _ = socket.set_recv_buffer_size(buffer_bytes);
+    let _ = socket.set_send_buffer_size(buffer_bytes);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
 /// The transport parameters: idle timeout, keep-alive, stream limits.
 pub(crate) fn transport_config(
     limits: &Limits,
@@ -221,7 +253,11 @@ impl ConnectionState {
     }
 }
 
-async fn serve_connection<H: Handler>(connection: Connection, handler: Arc<H>, limits: Arc<Limits>) {
+async fn serve_connection<H: Handler>(
+    connection: Connection,
+    handler: Arc<H>,
+    limits: Arc<Limits>,
+) {
     let rate = NonZeroU32::new(limits.requests_per_second)
         .map(|per_second| governor::RateLimiter::direct(governor::Quota::per_second(per_second)));
     let state = Arc::new(ConnectionState {
@@ -290,8 +326,22 @@ fn encode(message: &ServerMessage, max: usize) -> Vec<u8> {
     }
 }
 
+/// Why no frame was read.
+enum ReadFailure {
+    /// The bytes are not a frame: answer with a protocol error.
+    Frame(FrameError),
+    /// The peer reset the stream or the connection is gone: nobody to answer.
+    Gone,
+}
+
+impl From<FrameError> for ReadFailure {
+    fn from(error: FrameError) -> Self {
+        Self::Frame(error)
+    }
+}
+
 /// Reads one frame body; `Ok(None)` at a clean end of stream (between frames).
-async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
+async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>, ReadFailure> {
     let mut prefix = [0u8; LENGTH_BYTES];
     match recv.read_exact(&mut prefix).await {
         Ok(()) => {}
@@ -300,11 +350,10 @@ async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>
             return Err(FrameError::Truncated {
                 expected: LENGTH_BYTES,
                 got,
-            });
+            }
+            .into());
         }
-        Err(quinn::ReadExactError::ReadError(error)) => {
-            return Err(FrameError::Malformed(format!("the stream failed: {error}")));
-        }
+        Err(quinn::ReadExactError::ReadError(_)) => return Err(ReadFailure::Gone),
     }
     let length = codec::body_length(prefix, max)?;
     let mut body = vec![0u8; length];
@@ -313,10 +362,9 @@ async fn read_frame(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>
         Err(quinn::ReadExactError::FinishedEarly(got)) => Err(FrameError::Truncated {
             expected: LENGTH_BYTES + length,
             got: LENGTH_BYTES + got,
-        }),
-        Err(quinn::ReadExactError::ReadError(error)) => {
-            Err(FrameError::Malformed(format!("the stream failed: {error}")))
         }
+        .into()),
+        Err(quinn::ReadExactError::ReadError(_)) => Err(ReadFailure::Gone),
     }
 }
 
@@ -332,8 +380,8 @@ async fn serve_stream<H: Handler>(
     loop {
         let body = match read_frame(&mut recv, max).await {
             Ok(Some(body)) => body,
-            Ok(None) => break,
-            Err(error) => {
+            Ok(None) | Err(ReadFailure::Gone) => break,
+            Err(ReadFailure::Frame(error)) => {
                 refuse_stream(&out, &mut recv, &state, error.to_wire()).await;
                 return;
             }
@@ -375,7 +423,11 @@ async fn serve_stream<H: Handler>(
                 ),
             );
             let failed = ServerMessage::Failed { id, error };
-            if out.send(Outgoing::Frame(encode(&failed, max))).await.is_err() {
+            if out
+                .send(Outgoing::Frame(encode(&failed, max)))
+                .await
+                .is_err()
+            {
                 return;
             }
             continue;
@@ -407,7 +459,10 @@ async fn refuse_stream(
     tracing::info!(peer = %state.peer, code = %error.code, message = %error.message, "closing a QUIC stream on bad input");
     let message = ServerMessage::ProtocolError(error);
     let _ = out
-        .send(Outgoing::Frame(encode(&message, state.limits.max_frame_bytes)))
+        .send(Outgoing::Frame(encode(
+            &message,
+            state.limits.max_frame_bytes,
+        )))
         .await;
     let _ = out.send(Outgoing::Finish).await;
     let _ = recv.stop(VarInt::from_u32(close_code::PROTOCOL));
@@ -429,7 +484,9 @@ async fn answer<H: Handler>(
                 Response::Authenticated { player_id } => *player_id,
                 _ => unreachable!("matched above"),
             };
-            authenticate(state, handler, player).await.map(|()| response)
+            authenticate(state, handler, player)
+                .await
+                .map(|()| response)
         }
         other => other,
     };
@@ -500,13 +557,24 @@ async fn authenticate<H: Handler>(
         }
         *current = Some(player);
     }
-    tokio::spawn(pump_events(events, feed, max));
+    tokio::spawn(pump_events(events, feed, max, state.connection.clone()));
     Ok(())
 }
 
-async fn pump_events<F: EventFeed>(mut events: SendStream, mut feed: F, max: usize) {
+/// Writes the player's events until the feed ends or the connection goes (then the feed is
+/// dropped, which unsubscribes it: a gone client holds no subscription).
+async fn pump_events<F: EventFeed>(
+    mut events: SendStream,
+    mut feed: F,
+    max: usize,
+    connection: Connection,
+) {
     loop {
-        match feed.next().await {
+        let next = tokio::select! {
+            next = feed.next() => next,
+            _ = connection.closed() => return,
+        };
+        match next {
             Some(event) => {
                 let bytes = encode(&ServerMessage::Event(event), max);
                 if events.write_all(&bytes).await.is_err() {

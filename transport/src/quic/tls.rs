@@ -251,7 +251,11 @@ mod tests {
             .map(|pair| String::from_utf8(pair.to_vec()).unwrap().to_uppercase())
             .collect();
         assert_eq!(parse_fingerprint(&colons.join(":")).unwrap(), fingerprint);
-        assert!(parse_fingerprint("abc").unwrap_err().contains("64 hex digits"));
+        assert!(
+            parse_fingerprint("abc")
+                .unwrap_err()
+                .contains("64 hex digits")
+        );
         assert!(server_crypto(&identity).is_ok());
         assert!(client_crypto(&fingerprint).is_ok());
     }
