@@ -19,6 +19,30 @@ fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
+/// The most bytes one decode may claim for its strings and sequences. Bincode sizes a
+/// string's buffer from the length the bytes announce before it reads the string, so without
+/// a limit a few forged bytes could ask for terabytes and abort the process. Stored values
+/// (journals, snapshots, traces) stay far below this.
+pub const DECODE_LIMIT: usize = 1 << 30;
+
+/// The limit for bytes from the network: no wire frame is larger (`[quic] max_frame_bytes` is
+/// at most 16 MiB), so no honest message claims more.
+pub const WIRE_DECODE_LIMIT: usize = 16 << 20;
+
+type Limited<const N: usize> = bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<N>,
+>;
+
+fn stored() -> Limited<DECODE_LIMIT> {
+    config().with_limit::<DECODE_LIMIT>()
+}
+
+fn wire() -> Limited<WIRE_DECODE_LIMIT> {
+    config().with_limit::<WIRE_DECODE_LIMIT>()
+}
+
 /// Why bytes did not decode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError(pub String);
@@ -41,8 +65,22 @@ pub fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) {
 
 /// Decodes a value from the start of `bytes`; returns it and how many bytes it used.
 pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), DecodeError> {
-    bincode::serde::decode_from_slice(bytes, config())
+    bincode::serde::decode_from_slice(bytes, stored())
         .map_err(|error| DecodeError(error.to_string()))
+}
+
+/// As [`decode_exact`], for bytes from the network: strings and sequences may claim at most
+/// [`WIRE_DECODE_LIMIT`] bytes in all.
+pub fn decode_wire<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let (value, used) = bincode::serde::decode_from_slice(bytes, wire())
+        .map_err(|error| DecodeError(error.to_string()))?;
+    if used != bytes.len() {
+        return Err(DecodeError(format!(
+            "{} bytes left after the value",
+            bytes.len() - used
+        )));
+    }
+    Ok(value)
 }
 
 /// Decodes a value that must use all of `bytes`.
@@ -85,5 +123,15 @@ mod tests {
                 .contains("left after")
         );
         assert!(decode_exact::<(u64, String)>(&bytes[..3]).is_err());
+    }
+
+    #[test]
+    fn a_forged_length_is_refused_not_allocated() {
+        // A string announcing 2^40 bytes (varint marker 253: a u64 follows), then nothing.
+        let mut bytes = vec![253];
+        bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        assert!(decode_wire::<String>(&bytes).is_err());
+        assert!(decode_exact::<String>(&bytes).is_err());
+        assert!(decode_wire::<Vec<String>>(&bytes).is_err());
     }
 }

@@ -45,6 +45,7 @@ pub fn limits(settings: &QuicSection) -> Limits {
         max_connections: settings.max_connections,
         idle_timeout: Duration::from_secs(settings.idle_timeout_s),
         keep_alive: Duration::from_secs(settings.keep_alive_s),
+        login_timeout: Duration::from_secs(settings.idle_timeout_s),
         socket_buffer_bytes: settings.socket_buffer_bytes,
     }
 }

@@ -60,7 +60,9 @@ pub struct QuicSection {
     pub requests_per_second_per_connection: u32,
     /// Connections at once; more are refused.
     pub max_connections: usize,
-    /// A connection silent this long is closed (clients ping every `keep_alive_s`).
+    /// A connection silent this long is closed (clients ping every `keep_alive_s`; the
+    /// server sends no pings of its own). A connection that has not logged in this long after
+    /// it opened is closed too.
     pub idle_timeout_s: u64,
     /// Keep-alive interval.
     pub keep_alive_s: u64,

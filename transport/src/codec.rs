@@ -200,13 +200,12 @@ pub fn decode_client(body: &[u8]) -> Result<ClientMessage, FrameError> {
     if kind >= Request::KINDS {
         return Err(FrameError::UnknownKind { kind });
     }
-    matchwright_codec::decode_exact(message).map_err(|error| FrameError::Malformed(error.0))
+    matchwright_codec::decode_wire(message).map_err(|error| FrameError::Malformed(error.0))
 }
 
 /// Decodes a server frame's body (version byte and message).
 pub fn decode_server(body: &[u8]) -> Result<ServerMessage, FrameError> {
-    matchwright_codec::decode_exact(versioned(body)?)
-        .map_err(|error| FrameError::Malformed(error.0))
+    matchwright_codec::decode_wire(versioned(body)?).map_err(|error| FrameError::Malformed(error.0))
 }
 
 /// Decodes every client frame in `bytes` until the first error (which ends the list, as it
@@ -304,6 +303,14 @@ mod tests {
                 .as_ref()
                 .unwrap_err()
                 .code(),
+            "malformed_message"
+        );
+        // A login whose username announces 2^40 bytes: refused, not allocated.
+        let mut forged = vec![PROTOCOL_VERSION, 1, 1]; // version, id 1, kind 1 (Login)
+        forged.push(253);
+        forged.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        assert_eq!(
+            decode_client(&forged).unwrap_err().code(),
             "malformed_message"
         );
         // Zero length.

@@ -18,6 +18,8 @@ pub(super) struct HttpClient {
     http: reqwest::Client,
     base: String,
     token: Mutex<Option<String>>,
+    /// The player logged in, once one is.
+    player: Mutex<Option<u64>>,
     events: Mutex<Option<mpsc::Sender<Result<Event>>>>,
     socket: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -149,6 +151,7 @@ impl HttpClient {
             http,
             base,
             token: Mutex::new(None),
+            player: Mutex::new(None),
             events: Mutex::new(Some(events)),
             socket: Mutex::new(None),
         })
@@ -188,12 +191,13 @@ impl HttpClient {
         let response = match request {
             Request::Register { .. } | Request::Login { .. } => {
                 let tokens: crate::wire::Tokens = read(&bytes)?;
-                self.authenticated(&tokens.access_token).await?;
+                self.authenticated(tokens.player_id, &tokens.access_token)
+                    .await?;
                 Response::Tokens(tokens)
             }
             Request::Authenticate { access_token } => {
                 let profile: Profile = read(&bytes)?;
-                self.authenticated(&access_token).await?;
+                self.authenticated(profile.player_id, &access_token).await?;
                 Response::Authenticated {
                     player_id: profile.player_id,
                 }
@@ -219,11 +223,46 @@ impl HttpClient {
 
     /// Keeps the token and opens the event socket (once): returns after its `welcome`, so
     /// no event after the login is missed.
-    async fn authenticated(&self, token: &str) -> Result<()> {
+    async fn authenticated(&self, player: u64, token: &str) -> Result<()> {
+        {
+            let mut current = lock(&self.player);
+            match *current {
+                Some(existing) if existing != player => {
+                    return Err(ClientError::Server(WireError::new(
+                        409,
+                        "already_authenticated",
+                        format!(
+                            "this client is player {existing}'s; make another client for player {player}"
+                        ),
+                    )));
+                }
+                _ => *current = Some(player),
+            }
+        }
         *lock(&self.token) = Some(token.to_string());
         let Some(events) = lock(&self.events).take() else {
             return Ok(());
         };
+        match self.open_events(token, &events).await {
+            Ok(task) => {
+                *lock(&self.socket) = Some(task);
+                Ok(())
+            }
+            Err(error) => {
+                // Logged in, but without events: a later login or authenticate tries again.
+                *lock(&self.events) = Some(events);
+                Err(error)
+            }
+        }
+    }
+
+    /// Opens `/v1/events` and returns the task that forwards its events.
+    async fn open_events(
+        &self,
+        token: &str,
+        events: &mpsc::Sender<Result<Event>>,
+    ) -> Result<tokio::task::JoinHandle<()>> {
+        let events = events.clone();
         let url = format!("ws{}/v1/events", self.base.trim_start_matches("http"));
         let mut request = url
             .as_str()
@@ -282,8 +321,7 @@ impl HttpClient {
                 }
             }
         });
-        *lock(&self.socket) = Some(task);
-        Ok(())
+        Ok(task)
     }
 
     pub(super) fn close(&self) {

@@ -64,7 +64,8 @@ pub(super) struct QuicClient {
     /// The endpoint, when this client made its own (it closes it with itself).
     own_endpoint: Option<QuicEndpoint>,
     connection: Connection,
-    send: tokio::sync::Mutex<SendStream>,
+    /// Whole frames to the writer task (a call cancelled mid-way never leaves half a frame).
+    frames: mpsc::Sender<Vec<u8>>,
     pending: Pending,
     next_id: AtomicU64,
     max_frame: usize,
@@ -111,12 +112,19 @@ impl QuicClient {
             .map_err(|error| ClientError::Connection(format!("cannot open a stream: {error}")))?;
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let max_frame = codec::MAX_FRAME_BYTES;
-        tokio::spawn(read_answers(recv, Arc::clone(&pending), max_frame));
-        tokio::spawn(read_events(connection.clone(), events, max_frame));
+        let (frames, outgoing) = mpsc::channel(256);
+        tokio::spawn(write_requests(send, outgoing));
+        tokio::spawn(read_answers(
+            recv,
+            Arc::clone(&pending),
+            READ_LIMIT,
+            connection.clone(),
+        ));
+        tokio::spawn(read_events(connection.clone(), events, READ_LIMIT));
         Ok(Self {
             own_endpoint,
             connection,
-            send: tokio::sync::Mutex::new(send),
+            frames,
             pending,
             next_id: AtomicU64::new(1),
             max_frame,
@@ -138,12 +146,15 @@ impl QuicClient {
                 ));
             }
         }
-        let written = self.send.lock().await.write_all(&bytes).await;
-        if let Err(error) = written {
-            if let Some(pending) = lock(&self.pending).as_mut() {
-                pending.remove(&id);
-            }
-            return Err(ClientError::Connection(format!("cannot send: {error}")));
+        // If this call is dropped before its answer, its id is forgotten.
+        let _forget = Forget {
+            pending: &self.pending,
+            id,
+        };
+        if self.frames.send(bytes).await.is_err() {
+            return Err(ClientError::Connection(
+                "the request stream is closed".into(),
+            ));
         }
         answered.await.map_err(|_| {
             ClientError::Connection("the connection closed before the answer".into())
@@ -166,6 +177,33 @@ impl Drop for QuicClient {
     }
 }
 
+/// The largest frame the client reads: the most a server may be configured to send.
+const READ_LIMIT: usize = 16 << 20;
+
+/// Removes a call's id from the pending map when the call ends, answered or not.
+struct Forget<'a> {
+    pending: &'a Pending,
+    id: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = lock(self.pending).as_mut() {
+            pending.remove(&self.id);
+        }
+    }
+}
+
+/// Writes whole request frames in order.
+async fn write_requests(mut send: SendStream, mut frames: mpsc::Receiver<Vec<u8>>) {
+    while let Some(bytes) = frames.recv().await {
+        if send.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+    let _ = send.finish();
+}
+
 /// Reads one frame body from `recv`; `Ok(None)` at a clean end.
 async fn read_body(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>> {
     let mut prefix = [0u8; LENGTH_BYTES];
@@ -183,7 +221,7 @@ async fn read_body(recv: &mut RecvStream, max: usize) -> Result<Option<Vec<u8>>>
     Ok(Some(body))
 }
 
-async fn read_answers(mut recv: RecvStream, pending: Pending, max: usize) {
+async fn read_answers(mut recv: RecvStream, pending: Pending, max: usize, connection: Connection) {
     let failure = loop {
         let body = match read_body(&mut recv, max).await {
             Ok(Some(body)) => body,
@@ -214,6 +252,8 @@ async fn read_answers(mut recv: RecvStream, pending: Pending, max: usize) {
     for (_, answer) in waiting {
         let _ = answer.send(Err(failure.clone()));
     }
+    // Without its request stream the client can do nothing: let the connection go.
+    connection.close(VarInt::from_u32(close_code::DONE), b"request stream ended");
 }
 
 async fn read_events(connection: Connection, events: mpsc::Sender<Result<Event>>, max: usize) {

@@ -60,8 +60,11 @@ pub struct Limits {
     pub max_connections: usize,
     /// A connection silent this long is closed.
     pub idle_timeout: Duration,
-    /// Keep-alive ping interval (both ends).
+    /// The clients' keep-alive ping interval (the server sends none: a silent client idles
+    /// out).
     pub keep_alive: Duration,
+    /// A connection that has not logged in this long after it opened is closed.
+    pub login_timeout: Duration,
     /// The UDP socket's receive and send buffers (the kernel caps them at
     /// `net.core.rmem_max`/`wmem_max`). Every connection's packets pass this one socket: a
     /// small buffer drops packets in bursts, and QUIC's loss recovery turns drops into
@@ -79,6 +82,7 @@ impl Default for Limits {
             max_connections: 20_000,
             idle_timeout: Duration::from_secs(30),
             keep_alive: Duration::from_secs(10),
+            login_timeout: Duration::from_secs(30),
             socket_buffer_bytes: 4 << 20,
         }
     }
@@ -218,15 +222,26 @@ pub(crate) fn transport_config(
     let mut config = quinn::TransportConfig::default();
     let idle = quinn::IdleTimeout::try_from(limits.idle_timeout)
         .map_err(|_| format!("the idle timeout {:?} is too long", limits.idle_timeout))?;
-    config
-        .max_idle_timeout(Some(idle))
-        .keep_alive_interval(Some(limits.keep_alive));
+    config.max_idle_timeout(Some(idle));
     if server {
         // Clients open request streams; only the server opens unidirectional (event) streams.
+        // The server sends no keep-alives of its own: a client that stops pinging goes idle
+        // and is closed. Receive windows bound what one connection can make the server
+        // buffer while it is not reading (its in-flight limit is reached): two frames per
+        // stream, and no datagrams.
+        let frame = limits.max_frame_bytes as u64;
+        let stream_window = VarInt::from_u64(2 * frame).unwrap_or(VarInt::MAX);
+        let connection_window =
+            VarInt::from_u64(2 * frame * u64::from(limits.max_bidi_streams)).unwrap_or(VarInt::MAX);
         config
             .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_bidi_streams))
-            .max_concurrent_uni_streams(VarInt::from_u32(0));
+            .max_concurrent_uni_streams(VarInt::from_u32(0))
+            .stream_receive_window(stream_window)
+            .receive_window(connection_window)
+            .send_window((4 * frame).max(1 << 20))
+            .datagram_receive_buffer_size(None);
     } else {
+        config.keep_alive_interval(Some(limits.keep_alive));
         config
             .max_concurrent_bidi_streams(VarInt::from_u32(0))
             .max_concurrent_uni_streams(VarInt::from_u32(1));
@@ -235,21 +250,36 @@ pub(crate) fn transport_config(
 }
 
 /// What one connection shares between its streams.
+/// Where a connection is in logging in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Auth {
+    Anonymous,
+    /// A login was answered and its event stream is being opened.
+    Opening,
+    Player(u64),
+}
+
 struct ConnectionState {
     peer: SocketAddr,
     connection: Connection,
-    player: Mutex<Option<u64>>,
+    auth: Mutex<Auth>,
     rate: Option<governor::DefaultDirectRateLimiter>,
     in_flight: Arc<Semaphore>,
     limits: Arc<Limits>,
 }
 
 impl ConnectionState {
-    fn player(&self) -> Option<u64> {
-        *self
-            .player
+    fn auth(&self) -> std::sync::MutexGuard<'_, Auth> {
+        self.auth
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn player(&self) -> Option<u64> {
+        match *self.auth() {
+            Auth::Player(player) => Some(player),
+            Auth::Anonymous | Auth::Opening => None,
+        }
     }
 }
 
@@ -263,10 +293,25 @@ async fn serve_connection<H: Handler>(
     let state = Arc::new(ConnectionState {
         peer: connection.remote_address(),
         connection: connection.clone(),
-        player: Mutex::new(None),
+        auth: Mutex::new(Auth::Anonymous),
         rate,
         in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
         limits,
+    });
+    // A connection that never logs in does not hold a slot for long.
+    let deadline = Arc::clone(&state);
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(deadline.limits.login_timeout) => {
+                if deadline.player().is_none() {
+                    deadline.connection.close(
+                        VarInt::from_u32(close_code::PROTOCOL),
+                        b"not logged in in time",
+                    );
+                }
+            }
+            _ = deadline.connection.closed() => {}
+        }
     });
     loop {
         match connection.accept_bi().await {
@@ -283,23 +328,13 @@ async fn serve_connection<H: Handler>(
     }
 }
 
-enum Outgoing {
-    Frame(Vec<u8>),
-    /// Finish the stream after the frames before this.
-    Finish,
-}
-
-/// Writes a stream's frames in order; finishes it on [`Outgoing::Finish`] or when every
-/// sender is gone.
-async fn write_frames(mut send: SendStream, mut frames: mpsc::Receiver<Outgoing>) {
-    while let Some(outgoing) = frames.recv().await {
-        match outgoing {
-            Outgoing::Frame(bytes) => {
-                if send.write_all(&bytes).await.is_err() {
-                    return;
-                }
-            }
-            Outgoing::Finish => break,
+/// Writes a stream's frames in order, and finishes the stream once every sender is gone: the
+/// reader's (at the end of the stream, or on bad input) and those of requests still being
+/// answered, so an answer under way is never cut off.
+async fn write_frames(mut send: SendStream, mut frames: mpsc::Receiver<Vec<u8>>) {
+    while let Some(bytes) = frames.recv().await {
+        if send.write_all(&bytes).await.is_err() {
+            return;
         }
     }
     let _ = send.finish();
@@ -405,8 +440,7 @@ async fn serve_stream<H: Handler>(
                 ),
             );
             let failed = ServerMessage::Failed { id, error };
-            let _ = out.send(Outgoing::Frame(encode(&failed, max))).await;
-            let _ = out.send(Outgoing::Finish).await;
+            let _ = out.send(encode(&failed, max)).await;
             let _ = recv.stop(VarInt::from_u32(close_code::PROTOCOL));
             return;
         }
@@ -423,11 +457,7 @@ async fn serve_stream<H: Handler>(
                 ),
             );
             let failed = ServerMessage::Failed { id, error };
-            if out
-                .send(Outgoing::Frame(encode(&failed, max)))
-                .await
-                .is_err()
-            {
+            if out.send(encode(&failed, max)).await.is_err() {
                 return;
             }
             continue;
@@ -441,7 +471,7 @@ async fn serve_stream<H: Handler>(
         let out = out.clone();
         tokio::spawn(async move {
             let message = answer(&state, handler.as_ref(), player, id, request).await;
-            let _ = out.send(Outgoing::Frame(encode(&message, max))).await;
+            let _ = out.send(encode(&message, max)).await;
             drop(permit);
         });
     }
@@ -449,7 +479,7 @@ async fn serve_stream<H: Handler>(
 
 /// Sends a protocol error, then closes both directions of the stream.
 async fn refuse_stream(
-    out: &mpsc::Sender<Outgoing>,
+    out: &mpsc::Sender<Vec<u8>>,
     recv: &mut RecvStream,
     state: &ConnectionState,
     error: WireError,
@@ -459,12 +489,8 @@ async fn refuse_stream(
     tracing::info!(peer = %state.peer, code = %error.code, message = %error.message, "closing a QUIC stream on bad input");
     let message = ServerMessage::ProtocolError(error);
     let _ = out
-        .send(Outgoing::Frame(encode(
-            &message,
-            state.limits.max_frame_bytes,
-        )))
+        .send(encode(&message, state.limits.max_frame_bytes))
         .await;
-    let _ = out.send(Outgoing::Finish).await;
     let _ = recv.stop(VarInt::from_u32(close_code::PROTOCOL));
 }
 
@@ -496,20 +522,18 @@ async fn answer<H: Handler>(
     }
 }
 
-/// Marks the connection as `player`'s and opens its event stream (once).
+/// Marks the connection as `player`'s and opens its event stream (once). The connection is
+/// claimed before the stream is opened, so two logins in flight cannot both open one.
 async fn authenticate<H: Handler>(
     state: &ConnectionState,
     handler: &H,
     player: u64,
 ) -> Result<(), WireError> {
     {
-        let current = state
-            .player
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match *current {
-            Some(existing) if existing == player => return Ok(()),
-            Some(existing) => {
+        let mut auth = state.auth();
+        match *auth {
+            Auth::Player(existing) if existing == player => return Ok(()),
+            Auth::Player(existing) => {
                 return Err(WireError::new(
                     409,
                     "already_authenticated",
@@ -518,45 +542,56 @@ async fn authenticate<H: Handler>(
                     ),
                 ));
             }
-            None => {}
+            Auth::Opening => {
+                return Err(WireError::new(
+                    409,
+                    "login_in_progress",
+                    "another login on this connection is being completed; send one login at a time",
+                ));
+            }
+            Auth::Anonymous => *auth = Auth::Opening,
         }
     }
-    let feed = handler.subscribe(player)?;
-    let mut events = state.connection.open_uni().await.map_err(|error| {
+    match open_events(state, handler, player).await {
+        Ok(()) => {
+            *state.auth() = Auth::Player(player);
+            Ok(())
+        }
+        Err(error) => {
+            *state.auth() = Auth::Anonymous;
+            Err(error)
+        }
+    }
+}
+
+/// Subscribes to `player`'s events and opens the event stream with its `Welcome`.
+async fn open_events<H: Handler>(
+    state: &ConnectionState,
+    handler: &H,
+    player: u64,
+) -> Result<(), WireError> {
+    let closed = |error: &dyn std::fmt::Display| {
         WireError::new(
             503,
             "connection_closed",
             format!("cannot open the event stream: {error}"),
         )
-    })?;
+    };
+    let feed = handler.subscribe(player)?;
+    let mut events = state
+        .connection
+        .open_uni()
+        .await
+        .map_err(|error| closed(&error))?;
     let max = state.limits.max_frame_bytes;
     let welcome = encode(
         &ServerMessage::Event(Event::Welcome { player_id: player }),
         max,
     );
-    events.write_all(&welcome).await.map_err(|error| {
-        WireError::new(
-            503,
-            "connection_closed",
-            format!("cannot write the event stream: {error}"),
-        )
-    })?;
-    {
-        let mut current = state
-            .player
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if current.is_some() {
-            // A concurrent login won the race; its event stream serves the connection.
-            let _ = events.reset(VarInt::from_u32(close_code::DONE));
-            return Err(WireError::new(
-                409,
-                "already_authenticated",
-                "this connection authenticated concurrently; send one login at a time",
-            ));
-        }
-        *current = Some(player);
-    }
+    events
+        .write_all(&welcome)
+        .await
+        .map_err(|error| closed(&error))?;
     tokio::spawn(pump_events(events, feed, max, state.connection.clone()));
     Ok(())
 }
@@ -576,7 +611,15 @@ async fn pump_events<F: EventFeed>(
         };
         match next {
             Some(event) => {
-                let bytes = encode(&ServerMessage::Event(event), max);
+                // An event over the frame limit (a party's chat of long lines under a small
+                // limit) is skipped, not turned into an error on the event stream.
+                let bytes = match codec::frame(&ServerMessage::Event(event), max) {
+                    Ok(bytes) => bytes,
+                    Err(error) => {
+                        tracing::warn!(%error, "skipping an event over the frame limit");
+                        continue;
+                    }
+                };
                 if events.write_all(&bytes).await.is_err() {
                     return;
                 }
