@@ -583,19 +583,11 @@ enum Connection {
 /// The fingerprint to pin: `--fingerprint`, else the development certificate's in
 /// `--data-dir`.
 fn quic_fingerprint(args: &LoadArgs) -> Result<String, LoadError> {
-    if let Some(given) = &args.fingerprint {
-        return matchwright_transport::quic::tls::parse_fingerprint(given).map_err(LoadError);
-    }
-    let Some(dir) = &args.data_dir else {
-        return Err(LoadError(
-            "--quic needs --fingerprint HEX (matchwright serve prints it) or --data-dir of the server (its development certificate)".into(),
-        ));
-    };
-    let cert = dir.join("quic-dev-cert.pem");
-    let key = dir.join("quic-dev-key.pem");
-    matchwright_transport::quic::tls::Identity::from_pem_files(&cert, &key)
-        .map(|identity| identity.fingerprint())
-        .map_err(|error| LoadError(format!("--quic without --fingerprint: {error}")))
+    matchwright_transport::quic::tls::pinned_fingerprint(
+        args.fingerprint.as_deref(),
+        args.data_dir.as_deref(),
+    )
+    .map_err(|error| LoadError(format!("--quic: {error}")))
 }
 
 /// Registers `name` over QUIC (or logs in when it exists) and takes its event stream.

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use matchwright_transport::quic::tls::{Identity, parse_fingerprint};
+use matchwright_transport::quic::tls::pinned_fingerprint;
 use matchwright_transport::{Client, QuicEndpoint};
 
 #[global_allocator]
@@ -80,18 +80,7 @@ struct Totals {
 }
 
 fn fingerprint(args: &Args) -> Result<String, String> {
-    if let Some(given) = &args.fingerprint {
-        return parse_fingerprint(given);
-    }
-    let dir = args
-        .data_dir
-        .as_ref()
-        .ok_or("give --fingerprint HEX or --data-dir of the server")?;
-    Identity::from_pem_files(
-        &dir.join("quic-dev-cert.pem"),
-        &dir.join("quic-dev-key.pem"),
-    )
-    .map(|identity| identity.fingerprint())
+    pinned_fingerprint(args.fingerprint.as_deref(), args.data_dir.as_deref())
 }
 
 async fn connect(

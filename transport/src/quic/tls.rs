@@ -60,8 +60,8 @@ impl Identity {
     /// if there, else made self-signed and written, so the fingerprint clients pinned
     /// survives restarts. Delete the files to get a new one.
     pub fn development(dir: &Path) -> Result<Self, String> {
-        let cert = dir.join("quic-dev-cert.pem");
-        let key = dir.join("quic-dev-key.pem");
+        let cert = dir.join(DEV_CERT_FILE);
+        let key = dir.join(DEV_KEY_FILE);
         if cert.exists() && key.exists() {
             return Self::from_pem_files(&cert, &key);
         }
@@ -95,6 +95,31 @@ impl Identity {
     pub fn fingerprint(&self) -> String {
         fingerprint_of(&self.chain[0])
     }
+}
+
+/// The development certificate's file in a server's data directory.
+pub const DEV_CERT_FILE: &str = "quic-dev-cert.pem";
+/// Its private key's file.
+pub const DEV_KEY_FILE: &str = "quic-dev-key.pem";
+
+/// The fingerprint a client pins: `given` (64 hex digits), else that of the development
+/// certificate in the server's `data_dir` (only the certificate is read, not the key).
+pub fn pinned_fingerprint(given: Option<&str>, data_dir: Option<&Path>) -> Result<String, String> {
+    if let Some(given) = given {
+        return parse_fingerprint(given);
+    }
+    let Some(dir) = data_dir else {
+        return Err(
+            "give the server's certificate fingerprint (matchwright serve prints it) or its data directory (its development certificate)".into(),
+        );
+    };
+    let cert = dir.join(DEV_CERT_FILE);
+    let first = CertificateDer::pem_file_iter(&cert)
+        .map_err(|error| format!("cannot read {}: {error}", cert.display()))?
+        .next()
+        .ok_or_else(|| format!("{} holds no certificate", cert.display()))?
+        .map_err(|error| format!("{} is not PEM: {error}", cert.display()))?;
+    Ok(fingerprint_of(&first))
 }
 
 /// Writes a file only its owner can read.
@@ -278,6 +303,17 @@ mod tests {
         let made = Identity::development(&dir).unwrap();
         let again = Identity::development(&dir).unwrap();
         assert_eq!(made.fingerprint(), again.fingerprint());
+        // A client pins it from the data directory, or from what it was given.
+        assert_eq!(
+            pinned_fingerprint(None, Some(&dir)).unwrap(),
+            made.fingerprint()
+        );
+        assert!(pinned_fingerprint(Some("xyz"), Some(&dir)).is_err());
+        assert!(
+            pinned_fingerprint(None, None)
+                .unwrap_err()
+                .contains("fingerprint")
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
