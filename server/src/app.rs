@@ -269,6 +269,8 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// The Postgres mirror, if any.
     pub postgres: Option<String>,
+    /// `--record`: write the tick loop's input stream as trace segments.
+    pub record: Option<crate::record::RecordOptions>,
 }
 
 /// A started server: the router to serve, and its background parts.
@@ -293,6 +295,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         settings,
         data_dir,
         postgres,
+        record,
     } = options;
     std::fs::create_dir_all(&data_dir).map_err(|error| {
         format!(
@@ -337,6 +340,9 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
     }
     let fleet = StaticFleet::new(&settings.effective_fleet());
     let outbox = opened.store.outbox_reader();
+    let recorder = record
+        .map(|options| crate::record::Recorder::start(options, settings.server.seed))
+        .transpose()?;
     let (tick_loop, ticks) = TickLoop::new(
         opened.matcher,
         opened.store,
@@ -345,6 +351,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         secrets.clone(),
         shared.clone(),
         Some(metrics.clone()),
+        recorder,
     )?;
     let running = tick_loop.spawn()?;
     if let Some(url) = postgres {

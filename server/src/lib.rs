@@ -39,6 +39,8 @@ pub mod lobby;
 pub mod party;
 pub mod quic;
 pub mod ratelimit;
+pub mod record;
 pub mod settings;
 pub mod tick;
+pub mod trace;
 pub mod view;

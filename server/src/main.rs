@@ -1,5 +1,6 @@
 //! The `matchwright` command: `matchwright serve` runs the server; `matchwright sim ...` runs
-//! the deterministic simulator (`matchwright_sim::cli`).
+//! the deterministic simulator (`matchwright_sim::cli`); `matchwright replay` and
+//! `matchwright trace export` are the trace tools (`matchwright_server::trace`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use matchwright_server::app::{self, ServeOptions};
 use matchwright_server::quic;
+use matchwright_server::record::RecordOptions;
 use matchwright_server::settings::Settings;
 
 #[global_allocator]
@@ -35,6 +37,13 @@ enum Commands {
     /// Simulate players around the matcher in virtual time: run, sweep or compare scenarios.
     #[command(subcommand)]
     Sim(matchwright_sim::cli::SimCommand),
+    /// Re-run the matcher from recorded traces and check every tick's events (exit 0
+    /// identical, 1 divergent with a diff, 2 bad input); `--config NEW.toml` compares another
+    /// config on the same inputs; `--bless` re-records a trace after a deliberate change.
+    Replay(matchwright_server::trace::ReplayArgs),
+    /// Trace tools: `trace export` turns a stopped server's journal into a trace.
+    #[command(subcommand)]
+    Trace(matchwright_server::trace::TraceCommand),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -68,6 +77,19 @@ struct ServeArgs {
     /// Log lines as text or JSON (filter with RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Record every committed tick's input as trace segments in this directory, for
+    /// `matchwright replay` (each segment replays on its own).
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// With --record: a segment is closed at this size.
+    #[arg(long, value_name = "MB", default_value_t = 256, requires = "record")]
+    record_segment_mb: u64,
+    /// With --record: segments kept; the oldest are deleted.
+    #[arg(long, value_name = "N", default_value_t = 16, requires = "record")]
+    record_keep: usize,
+    /// With --record: keep each tick's events in the trace, not only their hash.
+    #[arg(long, requires = "record")]
+    record_events: bool,
 }
 
 fn init_logging(format: LogFormat) {
@@ -87,6 +109,10 @@ fn main() -> ExitCode {
     match cli.command {
         Commands::Serve(args) => serve(args),
         Commands::Load(args) => load(args),
+        Commands::Replay(args) => finish(&matchwright_server::trace::replay(&args)),
+        Commands::Trace(matchwright_server::trace::TraceCommand::Export(args)) => {
+            finish(&matchwright_server::trace::export(&args))
+        }
         Commands::Sim(command) => {
             let mut stdout = std::io::stdout();
             match matchwright_sim::cli::execute(command, &mut stdout) {
@@ -98,6 +124,16 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Prints a trace tool's report (to stderr for bad input) and exits with its code.
+fn finish(outcome: &matchwright_server::trace::Outcome) -> ExitCode {
+    if outcome.code == 2 {
+        eprint!("{}", outcome.report);
+    } else {
+        print!("{}", outcome.report);
+    }
+    ExitCode::from(outcome.code)
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
@@ -128,6 +164,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             settings,
             data_dir: args.data_dir.clone(),
             postgres: args.postgres.clone(),
+            record: args.record.clone().map(|dir| RecordOptions {
+                dir,
+                segment_bytes: args.record_segment_mb.saturating_mul(1 << 20),
+                keep_segments: args.record_keep,
+                with_events: args.record_events,
+            }),
         })?;
         let listener = tokio::net::TcpListener::bind(args.http)
             .await
@@ -171,6 +213,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             tokio::spawn(server.serve(Arc::new(quic::Bridge::new(started.state.clone()))));
             Some(close)
         };
+        if let Some(dir) = &args.record {
+            println!(
+                "matchwright: recording trace segments in {} (replay with `matchwright replay {}`)",
+                dir.display(),
+                dir.display()
+            );
+        }
         let _ = std::io::stdout().flush();
         let outcome = app::serve(started, listener, shutdown_signal()).await;
         if let Some(close) = quic {

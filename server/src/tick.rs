@@ -31,6 +31,7 @@ use crate::auth;
 use crate::error::{ApiError, rejected};
 use crate::fleet::Allocator;
 use crate::hub::{Hub, LiveEvent, MatchPlayerBody};
+use crate::record::Recorder;
 use crate::settings::{Secrets, Settings};
 use crate::view::{MatchStage, TicketView, View};
 
@@ -168,6 +169,8 @@ pub struct TickLoop {
     last_prune: Instant,
     last_upkeep: Instant,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// `serve --record`: the committed ticks, as trace segments.
+    recorder: Option<Recorder>,
 }
 
 impl std::fmt::Debug for TickLoop {
@@ -198,7 +201,12 @@ impl TickLoop {
         secrets: Secrets,
         shared: Shared,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+        mut recorder: Option<Recorder>,
     ) -> Result<(Self, TickHandle), String> {
+        // The first segment's base: the recovered state, before recovery submits anything.
+        if let Some(recorder) = &mut recorder {
+            recorder.between_ticks(&matcher);
+        }
         let (sender, receiver) = sync_channel(settings.server.max_pending_commands);
         let mut tick_loop = Self {
             matcher,
@@ -219,6 +227,7 @@ impl TickLoop {
             last_prune: Instant::now(),
             last_upkeep: Instant::now(),
             metrics,
+            recorder,
         };
         tick_loop.recover()?;
         Ok((tick_loop, TickHandle { sender }))
@@ -426,6 +435,11 @@ impl TickLoop {
             return Err(self.fail(format!("tick {} was not committed: {error}", report.tick)));
         }
         matchwright_storage::store::record_commit_time(committed - ran);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.tick(report.tick, now_ms, &self.commands, &self.events);
+            // Before answering and publishing, which may submit the next tick's commands.
+            recorder.between_ticks(&self.matcher);
+        }
         self.commands.clear();
         let answers = self.answers();
         self.publish(now_ms);

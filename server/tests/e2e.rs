@@ -59,6 +59,11 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path, config: &Path) -> Self {
+        Self::start_with(data_dir, config, &[])
+    }
+
+    /// Starts the server with `extra` arguments to `serve`.
+    fn start_with(data_dir: &Path, config: &Path, extra: &[&std::ffi::OsStr]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_matchwright"))
             .args([
                 "serve",
@@ -71,6 +76,7 @@ impl Server {
             .arg(data_dir)
             .arg("--config")
             .arg(config)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -108,6 +114,18 @@ impl Server {
     fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Stops the server as an operator would (SIGTERM) and waits for it: it commits what it
+    /// has and flushes its trace segments.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "the server stopped with {exit}");
     }
 }
 
@@ -1457,5 +1475,150 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
         "{refused:?}"
     );
     connection.close(0u32.into(), b"done");
+    server.kill();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record and replay
+
+/// Runs `matchwright` with `args`; returns the exit code, stdout and stderr.
+fn matchwright(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_matchwright"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The number after `word ` in `text`.
+fn number_after(text: &str, word: &str) -> u64 {
+    let at = text
+        .find(&format!("{word} "))
+        .unwrap_or_else(|| panic!("no `{word}` in {text}"));
+    text[at + word.len() + 1..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_recorded_serve_run_replays_identically_and_so_does_its_exported_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = NO_IP_LIMITS.to_string();
+    for (region, port) in [("us-east", 7778), ("ap-southeast", 7779), ("sa-east", 7780)] {
+        extra.push_str(&format!(
+            "\n[[fleet.servers]]\nregion = \"{region}\"\naddress = \"198.51.100.7:{port}\"\ncapacity = 8\n"
+        ));
+    }
+    let config = write_config_with(dir.path(), &extra);
+    let data_dir = dir.path().join("data");
+    let traces = dir.path().join("traces");
+    let server = Server::start_with(
+        &data_dir,
+        &config,
+        &[
+            "--record".as_ref(),
+            traces.as_os_str(),
+            "--record-events".as_ref(),
+        ],
+    );
+    // Clients play: queue, accept, play, post results, read profiles and boards.
+    let (code, stdout, stderr) = matchwright(&[
+        "load".as_ref(),
+        "--http".as_ref(),
+        server.base.as_ref(),
+        "--players".as_ref(),
+        "12".as_ref(),
+        "--duration".as_ref(),
+        "5".as_ref(),
+        "--queue".as_ref(),
+        "duel-1v1".as_ref(),
+        "--game-ms".as_ref(),
+        "1000".as_ref(),
+        "--think-ms".as_ref(),
+        "300".as_ref(),
+        "--quiet".as_ref(),
+        "--server-key".as_ref(),
+        SERVER_KEY.as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "load failed: {stdout}\n{stderr}");
+    server.stop();
+
+    // The recording replays tick for tick.
+    let (code, stdout, stderr) =
+        matchwright(&["replay".as_ref(), traces.as_os_str(), "--quiet".as_ref()]);
+    assert_eq!(code, Some(0), "replay failed: {stdout}\n{stderr}");
+    assert!(stdout.contains(": identical"), "{stdout}");
+    assert!(stdout.contains("with events"), "{stdout}");
+    assert!(number_after(&stdout, "matches") >= 3, "{stdout}");
+    assert!(number_after(&stdout, "commands") >= 20, "{stdout}");
+
+    // So does the journal, exported from the stopped server's store (its events re-derived
+    // and checked against the journal's hashes).
+    let exported = dir.path().join("journal.mwtrace");
+    let (code, stdout, stderr) = matchwright(&[
+        "trace".as_ref(),
+        "export".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+        "--out".as_ref(),
+        exported.as_os_str(),
+        "--events".as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "export failed: {stdout}\n{stderr}");
+    assert!(stdout.contains("exported ticks 1.."), "{stdout}");
+    let (code, stdout, stderr) =
+        matchwright(&["replay".as_ref(), exported.as_os_str(), "--quiet".as_ref()]);
+    assert_eq!(
+        code,
+        Some(0),
+        "replay of the export failed: {stdout}\n{stderr}"
+    );
+    assert!(number_after(&stdout, "matches") >= 3, "{stdout}");
+
+    // A damaged copy is a clear error naming the byte, and exit 2.
+    let mut bytes = std::fs::read(&exported).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    let damaged = dir.path().join("damaged.mwtrace");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let (code, _, stderr) =
+        matchwright(&["replay".as_ref(), damaged.as_os_str(), "--quiet".as_ref()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("FAILED") && stderr.contains("at byte"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("replayed identically before this"),
+        "{stderr}"
+    );
+    // And so is a truncated one (cut inside its last frame).
+    let bytes = std::fs::read(&exported).unwrap();
+    let truncated = dir.path().join("truncated.mwtrace");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 3]).unwrap();
+    let (code, _, stderr) =
+        matchwright(&["replay".as_ref(), truncated.as_os_str(), "--quiet".as_ref()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("truncated"), "{stderr}");
+    // A store a server holds is not exported from.
+    let server = Server::start(&data_dir, &config);
+    let (code, _, stderr) = matchwright(&[
+        "trace".as_ref(),
+        "export".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+        "--out".as_ref(),
+        dir.path().join("busy.mwtrace").as_os_str(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("open in another process"), "{stderr}");
     server.kill();
 }

@@ -38,6 +38,7 @@ impl TestServer {
             settings,
             data_dir: dir.path().to_path_buf(),
             postgres: None,
+            record: None,
         })
         .unwrap();
         Self {

@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// Writes the matcher's input stream, tick by tick, as a trace for the replay tool.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// With --record: keeps each tick's events in the trace, not only their hash (a divergent
+    /// replay then shows a diff of them; the trace is larger).
+    #[arg(long, requires = "record")]
+    pub record_events: bool,
     /// No progress bar (for CI and scripts).
     #[arg(long)]
     pub quiet: bool,
@@ -183,7 +187,7 @@ pub fn simulate(
     matcher: &str,
     seed: u64,
     bar: &ProgressBar,
-    record: Option<&Path>,
+    record: Option<(&Path, bool)>,
 ) -> Result<RunOutput, String> {
     let engine = engine::build(matcher, &scenario.matcher, seed)?;
     let world = World::new(scenario, engine, seed);
@@ -197,7 +201,7 @@ pub fn simulate(
             done as f64 / elapsed
         ));
     };
-    let Some(path) = record else {
+    let Some((path, with_events)) = record else {
         return world.run(&mut progress, None);
     };
     if matcher != "matchwright" {
@@ -208,17 +212,20 @@ pub fn simulate(
     let file = fs::File::create(path)
         .map_err(|error| format!("cannot create trace {}: {error}", path.display()))?;
     let header = TraceHeader {
-        trace_format: matchwright_replay::TRACE_FORMAT,
-        matcher_version: env!("CARGO_PKG_VERSION").to_string(),
+        matcher_version: matchwright_replay::MATCHER_VERSION.to_string(),
         config_toml: scenario.matcher.to_toml_string(),
         seed,
         source: format!("sim:{}", scenario.name),
+        base: None,
+        with_events,
     };
     let mut writer =
         Some(TraceWriter::new(BufWriter::new(file), &header).map_err(|error| error.to_string())?);
+    let mut tick = 0;
     let mut observer =
         |now_ms: u64, commands: &[matchwright_ecs::Command], events: &[matchwright_ecs::Event]| {
-            let frame = TickFrame::new(now_ms, commands.to_vec(), events);
+            tick += 1;
+            let frame = TickFrame::new(tick, now_ms, commands.to_vec(), events, with_events);
             match writer.as_mut() {
                 Some(writer) => writer.tick(&frame).map_err(|error| error.to_string()),
                 None => Ok(()),
@@ -356,7 +363,15 @@ fn run(args: RunArgs, out: &mut dyn std::io::Write) -> Result<(), String> {
         ticks,
         format!("{} {}", scenario.name, args.matcher),
     );
-    let output = simulate(&scenario, &args.matcher, seed, &bar, args.record.as_deref())?;
+    let output = simulate(
+        &scenario,
+        &args.matcher,
+        seed,
+        &bar,
+        args.record
+            .as_deref()
+            .map(|path| (path, args.record_events)),
+    )?;
     bar.finish_and_clear();
     write_run(&dir, &scenario, &output)?;
     let _ = writeln!(out, "{}", summary_line(&output.report));

@@ -11,6 +11,8 @@
 //! Runs are deterministic: the same scenario and seed give the same event stream
 //! (`events_sha256`) and the same report, apart from `wall_s`.
 //!
+//! `whatif` replays a recorded trace under another config and compares what players got.
+//!
 //! `population` is the simpler arrival stream the benchmarks use.
 
 pub mod baseline;
@@ -21,6 +23,7 @@ pub mod plot;
 pub mod population;
 pub mod scenario;
 pub mod sweep;
+pub mod whatif;
 pub mod world;
 
 pub use population::{Arrival, Population, PopulationConfig};

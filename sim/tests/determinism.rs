@@ -7,11 +7,11 @@
 use std::path::Path;
 
 use indicatif::ProgressBar;
-use matchwright_ecs::codec::EventHasher;
-use matchwright_ecs::{Config, Matcher};
-use matchwright_replay::TraceReader;
+use matchwright_ecs::Config;
+use matchwright_replay::{Check, TraceReader, replay};
 use matchwright_sim::cli::simulate;
 use matchwright_sim::scenario::{self, Scenario};
+use matchwright_sim::whatif;
 
 fn scenario(file: &str, duration_s: u32) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,43 +59,88 @@ fn baselines_are_deterministic_too() {
 fn a_recorded_trace_replays_tick_for_tick() {
     let small = scenario("small-population.toml", 600);
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("run.trace");
+    let path = dir.path().join("run.mwtrace");
     let output = simulate(
         &small,
         "matchwright",
         5,
         &ProgressBar::hidden(),
-        Some(&path),
+        Some((&path, false)),
     )
     .unwrap();
     let file = std::fs::File::open(&path).unwrap();
-    let mut reader = TraceReader::new(std::io::BufReader::new(file)).unwrap();
+    let reader = TraceReader::new(std::io::BufReader::new(file)).unwrap();
     assert_eq!(reader.header().seed, 5);
     assert_eq!(reader.header().source, "sim:small-population");
+    assert!(!reader.header().with_events);
     let config = Config::from_toml_str(&reader.header().config_toml).unwrap();
     assert_eq!(config, small.matcher);
-    let mut matcher = Matcher::new(config, reader.header().seed).unwrap();
-    let (mut ticks, mut commands) = (0u64, 0u64);
-    while let Some(frame) = reader.next_tick().unwrap() {
-        for command in frame.commands {
-            matcher.submit(command).unwrap();
-            commands += 1;
-        }
-        matcher.tick(frame.now_ms).unwrap();
-        let mut hasher = EventHasher::new();
-        for event in matcher.drain_events() {
-            hasher.add(&event);
-        }
-        assert_eq!(
-            hasher.digest(),
-            frame.events_hash,
-            "tick at {} ms diverged",
-            frame.now_ms
-        );
-        ticks += 1;
+    let summary = replay(reader, Check::Verify, |_, _| Ok(())).unwrap();
+    assert_eq!(summary.ticks, output.report.ticks);
+    assert_eq!(summary.commands, output.report.commands);
+    assert_eq!(summary.matches, output.report.matches);
+}
+
+#[test]
+fn a_what_if_compares_the_recorded_config_with_another_on_the_same_inputs() {
+    let small = scenario("small-population.toml", 600);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.mwtrace");
+    let output = simulate(
+        &small,
+        "matchwright",
+        5,
+        &ProgressBar::hidden(),
+        Some((&path, true)),
+    )
+    .unwrap();
+    // A stricter quality floor: better matches, found later.
+    let mut stricter = small.matcher.clone();
+    for queue in &mut stricter.queues {
+        queue.quality_floor = matchwright_ecs::Curve::Linear {
+            start: 0.6,
+            end: 0.6,
+            over_ms: 1,
+        };
     }
-    assert_eq!(ticks, output.report.ticks);
-    assert_eq!(commands, output.report.commands);
+    let out = dir.path().join("whatif");
+    let (result, table) = whatif::what_if(&path, stricter, &out, |_, _| {}).unwrap();
+    assert_eq!(result.recorded.matches, output.report.matches);
+    assert_eq!(
+        result.recorded.players_matched,
+        output.report.players_matched
+    );
+    assert!(
+        result.candidate.quality.p10 > result.recorded.quality.p10,
+        "{table}"
+    );
+    assert!(
+        result.candidate.ttm_s.mean > result.recorded.ttm_s.mean,
+        "{table}"
+    );
+    // The recording's own run rejects nothing the simulator sent.
+    assert_eq!(result.recorded.rejected_commands, 0, "{table}");
+    assert_eq!(result.recorded.unmatched_commands, 0, "{table}");
+    for row in [
+        "time to match p99 (s)",
+        "quality mean",
+        "team gap mean (MMR)",
+        "abandons",
+        "matches",
+        "commands without a match",
+    ] {
+        assert!(table.contains(row), "{row} missing from\n{table}");
+    }
+    for file in [
+        "whatif.json",
+        "matches.png",
+        "ttm.png",
+        "quality.png",
+        "ttm-recorded.png",
+        "ttm-new.png",
+    ] {
+        assert!(out.join(file).exists(), "{file} not written");
+    }
 }
 
 #[test]
@@ -107,7 +152,7 @@ fn a_baseline_cannot_be_recorded() {
         "fifo",
         1,
         &ProgressBar::hidden(),
-        Some(&dir.path().join("x")),
+        Some((&dir.path().join("x"), false)),
     )
     .err()
     .unwrap();

@@ -64,6 +64,6 @@ pub use records::{
     Account, JournalEntry, MatchRow, MatchState, MirrorRow, RatingRecord, RefreshToken,
 };
 pub use store::{
-    Backpressure, CommitReport, Opened, OutboxReader, RecoveryReport, STORE_FORMAT, Store,
-    StoreOptions, TickInput,
+    Backpressure, CommitReport, ExportBase, JournalExport, Opened, OutboxReader, RecoveryReport,
+    STORE_FORMAT, Store, StoreOptions, TickInput,
 };

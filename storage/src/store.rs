@@ -1361,3 +1361,129 @@ impl OutboxReader {
 pub fn record_commit_time(elapsed: Duration) {
     metrics::histogram!("matchwright_store_commit_seconds").record(elapsed.as_secs_f64());
 }
+
+/// The store opened read-only, for `matchwright trace export`: the journal and the snapshot it
+/// starts from, read without recovering or writing anything. Refused (`StoreError::InUse`)
+/// while a server holds the file.
+pub struct JournalExport {
+    db: redb::ReadOnlyDatabase,
+    path: PathBuf,
+}
+
+/// Where an export starts: a snapshot, and the journal after it.
+#[derive(Clone, Debug)]
+pub struct ExportBase {
+    /// The snapshot's tick; the export's first tick is the one after.
+    pub tick: u64,
+    /// The matcher time of that tick.
+    pub now_ms: u64,
+    /// The config the journal after it ran under.
+    pub config: Config,
+    /// The matcher's state.
+    pub state: Snapshot,
+    /// When the journal kept before `tick` ran under another config (the server was restarted
+    /// with a new one), the oldest snapshot kept: that part cannot replay under this config
+    /// and is left out.
+    pub other_config_from: Option<u64>,
+}
+
+impl JournalExport {
+    /// Opens the store at `path` read-only.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Err(error) = std::fs::metadata(&path) {
+            return Err(StoreError::Io {
+                path,
+                doing: "reading",
+                detail: error.to_string(),
+                disk_full: false,
+            });
+        }
+        check_header(&path)?;
+        let db = redb::ReadOnlyDatabase::open(&path)
+            .map_err(|error| from_redb(&path, "opening", error.into()))?;
+        Ok(Self { db, path })
+    }
+
+    /// The snapshot the export starts from: the oldest kept under the config in force now.
+    pub fn base(&self) -> Result<ExportBase, StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let snapshots = read
+            .open_table(SNAPSHOTS)
+            .map_err(|e| read_error(e.into()))?;
+        // Newest first: walk back while the config stays the newest one's.
+        let mut base: Option<StoredSnapshot> = None;
+        let mut other_config_from = None;
+        for item in snapshots.iter().map_err(|e| read_error(e.into()))?.rev() {
+            let (tick, bytes) = item.map_err(|e| read_error(e.into()))?;
+            let stored: StoredSnapshot = decode_at(
+                &self.path,
+                format_args!("snapshot {}", tick.value()),
+                bytes.value(),
+            )?;
+            match &base {
+                Some(newer) if newer.config_toml != stored.config_toml => {
+                    // The oldest snapshot of all, for the message.
+                    other_config_from = snapshots
+                        .first()
+                        .map_err(|e| read_error(e.into()))?
+                        .map(|(tick, _)| tick.value());
+                    break;
+                }
+                _ => base = Some(stored),
+            }
+        }
+        let base = base.ok_or_else(|| StoreError::Corrupt {
+            path: self.path.clone(),
+            detail: "it holds no snapshot to export from".into(),
+        })?;
+        let config = base.config(&self.path)?;
+        Ok(ExportBase {
+            tick: base.tick,
+            now_ms: base.now_ms,
+            config,
+            state: base.state,
+            other_config_from,
+        })
+    }
+
+    /// Visits every journal entry after `base_tick`, in order; `visit` may stop the walk with
+    /// an error of its own (returned as `Err(Err(..))`).
+    pub fn entries<E>(
+        &self,
+        base_tick: u64,
+        mut visit: impl FnMut(JournalEntry) -> Result<(), E>,
+    ) -> Result<u64, Result<StoreError, E>> {
+        let read_error = |error: redb::Error| Ok(from_redb(&self.path, "reading", error));
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let journal = read.open_table(JOURNAL).map_err(|e| read_error(e.into()))?;
+        let mut expected = base_tick + 1;
+        for item in journal
+            .range(base_tick + 1..)
+            .map_err(|e| read_error(e.into()))?
+        {
+            let (tick, bytes) = item.map_err(|e| read_error(e.into()))?;
+            let entry: JournalEntry = decode_at(
+                &self.path,
+                format_args!("journal entry {}", tick.value()),
+                bytes.value(),
+            )
+            .map_err(Ok)?;
+            if entry.tick != expected {
+                return Err(Ok(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!(
+                        "journal entry {} follows tick {} (holes are not possible in a store \
+                         written by Matchwright)",
+                        entry.tick,
+                        expected - 1
+                    ),
+                }));
+            }
+            expected += 1;
+            visit(entry).map_err(Err)?;
+        }
+        Ok(expected - 1 - base_tick)
+    }
+}

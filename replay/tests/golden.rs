@@ -1,0 +1,39 @@
+//! The golden traces (`replay/traces/*.mwtrace`, recorded from the shipped simulator scenarios
+//! with their events) replay tick for tick under this build. A deliberate change of behaviour
+//! re-records them with `matchwright replay --bless replay/traces` (see the README); CI also
+//! replays them through the `matchwright` binary.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use matchwright_replay::{Check, TraceReader, replay};
+
+#[test]
+fn every_golden_trace_replays_identically() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces");
+    let mut traces: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "mwtrace"))
+        .collect();
+    traces.sort();
+    assert!(
+        traces.len() >= 4,
+        "golden traces missing from {}",
+        dir.display()
+    );
+    for path in traces {
+        let file = std::fs::File::open(&path).unwrap();
+        let reader = TraceReader::new(std::io::BufReader::new(file)).unwrap();
+        assert!(reader.header().with_events, "{}", path.display());
+        assert!(
+            reader.header().source.starts_with("sim:"),
+            "{}",
+            path.display()
+        );
+        let summary = replay(reader, Check::Verify, |_, _| Ok(()))
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        assert!(summary.matches > 0, "{}: {summary:?}", path.display());
+    }
+}

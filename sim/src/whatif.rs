@@ -1,0 +1,528 @@
+//! What-if: a trace's recorded inputs replayed under the config they were recorded with and
+//! under another, and what players would have got under each, side by side: time to match,
+//! quality, team gap, matches, abandons. Measured from the events alone (a trace knows
+//! nothing of true skill, so the team gap here is by rating, as the matcher saw it).
+//!
+//! The two runs go in step, tick by tick, from one read of the trace. The inputs are replayed
+//! as they were recorded, except that commands naming a match (accept, decline, the game
+//! servers' ready, heartbeat and result) are carried over to the match their players are in
+//! under the new config (`Translator`). Players do not otherwise react to the other config:
+//! they queue, accept and leave when they did. The table counts the commands the new run
+//! rejected, and those whose match has no counterpart there, so a reader sees how far the
+//! recorded inputs stopped making sense.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use matchwright_ecs::event::{BackfilledTicket, RemovalReason};
+use matchwright_ecs::{Command, Config, Event, MatchId, PlayerId};
+use matchwright_replay::replayer::starting_matcher;
+use matchwright_replay::{Divergence, ReplayError, TickFrame, TraceReader, hash_events};
+use serde::Serialize;
+
+use crate::metrics::{self, Dist, HighTail, LowTail, TtmSummary};
+use crate::plot;
+
+/// Bucket width of the charts over time, in ms.
+const MINUTE_MS: u64 = 60_000;
+
+/// One minute of a run: matches, summed quality, summed wait of matched players in ms,
+/// matched players.
+type Minute = (u64, f64, f64, u64);
+
+/// What one config gave, folded from its events.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    ttm_ms: Dist,
+    quality: Dist,
+    team_gap: Dist,
+    matches: u64,
+    players_matched: u64,
+    tickets_matched: u64,
+    tickets_queued: u64,
+    abandons: BTreeMap<String, u64>,
+    rejected: u64,
+    /// Commands for a recorded match with no counterpart in this run (not submitted).
+    unmatched_commands: u64,
+    start_ms: Option<u64>,
+    /// Per minute since the trace's first tick: (matches, summed quality, summed wait of
+    /// matched players in ms, matched players).
+    per_minute: BTreeMap<u64, Minute>,
+}
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Self {
+            ttm_ms: metrics::ttm_dist(),
+            quality: metrics::unit_dist(),
+            team_gap: Dist::new(10_000.0, 10.0),
+            matches: 0,
+            players_matched: 0,
+            tickets_matched: 0,
+            tickets_queued: 0,
+            abandons: BTreeMap::new(),
+            rejected: 0,
+            unmatched_commands: 0,
+            start_ms: None,
+            per_minute: BTreeMap::new(),
+        }
+    }
+}
+
+impl Outcome {
+    /// Folds one tick's events in.
+    pub fn observe(&mut self, frame: &TickFrame, events: &[Event]) {
+        let start = *self.start_ms.get_or_insert(frame.now_ms);
+        let minute = frame.now_ms.saturating_sub(start) / MINUTE_MS;
+        for event in events {
+            match event {
+                Event::MatchFormed { summary } => {
+                    self.matches += 1;
+                    self.quality.record(summary.quality);
+                    let slot = self.per_minute.entry(minute).or_default();
+                    slot.0 += 1;
+                    slot.1 += summary.quality;
+                    let mut means = Vec::with_capacity(summary.teams.len());
+                    for team in &summary.teams {
+                        let (mut sum, mut count) = (0.0, 0u64);
+                        for ticket in team {
+                            let players = ticket.players.len() as u64;
+                            self.tickets_matched += 1;
+                            self.ttm_ms.record_n(ticket.waited_ms as f64, players);
+                            self.players_matched += players;
+                            slot.2 += ticket.waited_ms as f64 * players as f64;
+                            slot.3 += players;
+                            for player in &ticket.players {
+                                sum += player.rating.mu;
+                                count += 1;
+                            }
+                        }
+                        means.push(sum / count.max(1) as f64);
+                    }
+                    let high = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let low = means.iter().copied().fold(f64::INFINITY, f64::min);
+                    if high.is_finite() && low.is_finite() {
+                        self.team_gap.record(high - low);
+                    }
+                }
+                Event::TicketQueued { .. } => self.tickets_queued += 1,
+                Event::TicketRemoved { reason, .. } => {
+                    let name = match reason {
+                        RemovalReason::Cancelled => "cancelled",
+                        RemovalReason::Expired => "expired",
+                        RemovalReason::Declined => "declined",
+                        RemovalReason::AcceptanceTimedOut => "acceptance_timed_out",
+                        RemovalReason::PartyChanged => "party_changed",
+                    };
+                    *self.abandons.entry(name.into()).or_default() += 1;
+                }
+                Event::Rejected { .. } => self.rejected += 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// The numbers the table shows.
+    pub fn report(&self) -> OutcomeReport {
+        let abandoned: u64 = self.abandons.values().sum();
+        OutcomeReport {
+            matches: self.matches,
+            players_matched: self.players_matched,
+            tickets_queued: self.tickets_queued,
+            ttm_s: metrics::ttm_summary(&self.ttm_ms),
+            quality: LowTail {
+                mean: metrics::round(self.quality.mean()),
+                p10: self.quality.quantile(0.10),
+            },
+            team_gap_mmr: HighTail {
+                mean: metrics::round(self.team_gap.mean()),
+                p99: self.team_gap.quantile(0.99),
+            },
+            abandoned,
+            abandon_rate: metrics::ratio(abandoned, abandoned + self.tickets_matched),
+            abandons: self.abandons.clone(),
+            rejected_commands: self.rejected,
+            unmatched_commands: self.unmatched_commands,
+        }
+    }
+
+    fn series(&self, value: impl Fn(&Minute) -> Option<f64>) -> Vec<(f64, f64)> {
+        self.per_minute
+            .iter()
+            .filter_map(|(minute, slot)| value(slot).map(|v| ((*minute * 60) as f64, v)))
+            .collect()
+    }
+}
+
+/// One config's numbers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutcomeReport {
+    /// Matches formed.
+    pub matches: u64,
+    /// Players matched.
+    pub players_matched: u64,
+    /// Tickets that entered a queue.
+    pub tickets_queued: u64,
+    /// Time to match per matched player, in seconds.
+    pub ttm_s: TtmSummary,
+    /// Match quality (draw probability by rating).
+    pub quality: LowTail,
+    /// Difference between the strongest and weakest team's mean rating, in MMR.
+    pub team_gap_mmr: HighTail,
+    /// Tickets that left their queue unmatched.
+    pub abandoned: u64,
+    /// Tickets that left unmatched over tickets that left (matched or not).
+    pub abandon_rate: f64,
+    /// Unmatched departures by reason.
+    pub abandons: BTreeMap<String, u64>,
+    /// Recorded commands the matcher rejected.
+    pub rejected_commands: u64,
+    /// Recorded commands for a match that has no counterpart under this config (its players
+    /// are in no match here), so not submitted.
+    pub unmatched_commands: u64,
+}
+
+/// The what-if's result, written as `whatif.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct WhatIf {
+    /// The trace.
+    pub trace: String,
+    /// Ticks and commands replayed.
+    pub ticks: u64,
+    /// Commands replayed.
+    pub commands: u64,
+    /// Matcher time the trace covers, in seconds.
+    pub span_s: f64,
+    /// Under the config the trace was recorded with.
+    pub recorded: OutcomeReport,
+    /// Under the config given.
+    pub candidate: OutcomeReport,
+}
+
+/// Replays `path` under its own config (checking it, so the baseline is what really
+/// happened) and, in step with it, under `config`; writes `whatif.json` and the charts into
+/// `out`, and returns the comparison table.
+pub fn what_if(
+    path: &Path,
+    config: Config,
+    out: &Path,
+    mut progress: impl FnMut(&str, &TickFrame),
+) -> Result<(WhatIf, String), ReplayError> {
+    let file = fs::File::open(path)
+        .map_err(|error| ReplayError::Setup(format!("cannot open {}: {error}", path.display())))?;
+    let mut reader = TraceReader::new(std::io::BufReader::with_capacity(1 << 20, file))?;
+    let base = reader.take_base();
+    let mut recorded_matcher = starting_matcher(reader.header(), base.as_ref(), None)?;
+    let mut candidate_matcher = starting_matcher(reader.header(), base.as_ref(), Some(config))?;
+    drop(base);
+    let (from_ms, mut to_ms) = (recorded_matcher.now_ms(), recorded_matcher.now_ms());
+    let (mut recorded, mut candidate) = (Outcome::default(), Outcome::default());
+    let mut translator = Translator::default();
+    let (mut ticks, mut commands) = (0u64, 0u64);
+    let (mut recorded_events, mut candidate_events) = (Vec::new(), Vec::new());
+    while let Some(frame) = reader.next_tick()? {
+        let frame_offset = reader.frame_offset();
+        let refused = |detail: String| ReplayError::Matcher {
+            tick: frame.tick,
+            frame_offset,
+            detail,
+        };
+        progress("replaying both configs", &frame);
+        // The recording, checked.
+        for command in &frame.commands {
+            recorded_matcher
+                .submit(command.clone())
+                .map_err(|error| refused(error.to_string()))?;
+        }
+        recorded_matcher
+            .tick(frame.now_ms)
+            .map_err(|error| refused(error.to_string()))?;
+        recorded_events.clear();
+        recorded_events.extend(recorded_matcher.drain_events());
+        let actual_hash = hash_events(&recorded_events);
+        if actual_hash != frame.events_hash || recorded_events.len() as u64 != frame.event_count {
+            return Err(ReplayError::Diverged(Box::new(Divergence {
+                tick: frame.tick,
+                now_ms: frame.now_ms,
+                frame_offset,
+                ticks_before: ticks,
+                expected_hash: frame.events_hash,
+                expected_count: frame.event_count,
+                actual_hash,
+                actual_count: recorded_events.len() as u64,
+                commands: frame.commands,
+                expected: frame.events,
+                actual: recorded_events,
+            })));
+        }
+        translator.learn_recorded(&recorded_events);
+        // The same inputs under the new config, match ids translated.
+        for command in &frame.commands {
+            match translator.translate(command) {
+                Some(command) => {
+                    candidate_matcher
+                        .submit(command)
+                        .map_err(|error| refused(error.to_string()))?;
+                }
+                None => candidate.unmatched_commands += 1,
+            }
+        }
+        candidate_matcher
+            .tick(frame.now_ms)
+            .map_err(|error| refused(error.to_string()))?;
+        candidate_events.clear();
+        candidate_events.extend(candidate_matcher.drain_events());
+        translator.learn_candidate(&candidate_events);
+        recorded.observe(&frame, &recorded_events);
+        candidate.observe(&frame, &candidate_events);
+        ticks += 1;
+        commands += frame.commands.len() as u64;
+        to_ms = frame.now_ms;
+    }
+    let result = WhatIf {
+        trace: path.display().to_string(),
+        ticks,
+        commands,
+        span_s: to_ms.saturating_sub(from_ms) as f64 / 1_000.0,
+        recorded: recorded.report(),
+        candidate: candidate.report(),
+    };
+    write_outputs(out, &result, &recorded, &candidate).map_err(ReplayError::Setup)?;
+    let table = table(&result);
+    Ok((result, table))
+}
+
+/// Carries the recorded match ids in commands (accept, decline, game-server calls) over to
+/// the candidate run's matches: a command for a recorded match goes to the candidate match
+/// its player (or, for a game-server call, any of the recorded match's players) is in now.
+/// Memory: the matches live in each run, forgotten when they end.
+#[derive(Debug, Default)]
+struct Translator {
+    /// Recorded match -> its players.
+    recorded: HashMap<MatchId, Vec<PlayerId>>,
+    /// Player -> the candidate match the player is in.
+    candidate_of: HashMap<PlayerId, MatchId>,
+    /// Candidate match -> its players.
+    candidate: HashMap<MatchId, Vec<PlayerId>>,
+}
+
+impl Translator {
+    fn learn_recorded(&mut self, events: &[Event]) {
+        for event in events {
+            match event {
+                Event::MatchProposed { summary, .. } | Event::MatchFormed { summary } => {
+                    self.recorded
+                        .insert(summary.match_id, summary.players().collect());
+                }
+                Event::BackfillFilled {
+                    match_id, tickets, ..
+                } => {
+                    if let Some(players) = self.recorded.get_mut(match_id) {
+                        players.extend(backfilled(tickets));
+                    }
+                }
+                Event::MatchCancelled { match_id, .. }
+                | Event::SessionEnded { match_id, .. }
+                | Event::SessionAbandoned { match_id, .. } => {
+                    self.recorded.remove(match_id);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn learn_candidate(&mut self, events: &[Event]) {
+        for event in events {
+            match event {
+                Event::MatchProposed { summary, .. } | Event::MatchFormed { summary } => {
+                    let players: Vec<PlayerId> = summary.players().collect();
+                    for player in &players {
+                        self.candidate_of.insert(*player, summary.match_id);
+                    }
+                    self.candidate.insert(summary.match_id, players);
+                }
+                Event::BackfillFilled {
+                    match_id, tickets, ..
+                } => {
+                    for player in backfilled(tickets) {
+                        self.candidate_of.insert(player, *match_id);
+                        self.candidate.entry(*match_id).or_default().push(player);
+                    }
+                }
+                Event::PlayerLeftSession { match_id, player }
+                    if self.candidate_of.get(player) == Some(match_id) =>
+                {
+                    self.candidate_of.remove(player);
+                }
+                Event::MatchCancelled { match_id, .. }
+                | Event::SessionEnded { match_id, .. }
+                | Event::SessionAbandoned { match_id, .. } => {
+                    for player in self.candidate.remove(match_id).unwrap_or_default() {
+                        if self.candidate_of.get(&player) == Some(match_id) {
+                            self.candidate_of.remove(&player);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The command for the candidate run, or `None` when its match has no counterpart there.
+    fn translate(&self, command: &Command) -> Option<Command> {
+        let player_match = |player: &PlayerId| self.candidate_of.get(player).copied();
+        let session_match = |recorded: &MatchId| {
+            self.recorded
+                .get(recorded)?
+                .iter()
+                .find_map(|player| self.candidate_of.get(player).copied())
+        };
+        let mut command = command.clone();
+        match &mut command {
+            Command::AcceptMatch { match_id, player }
+            | Command::DeclineMatch { match_id, player }
+            | Command::LeaveSession { match_id, player } => *match_id = player_match(player)?,
+            Command::SessionReady { match_id, .. }
+            | Command::AllocationFailed { match_id }
+            | Command::Heartbeat { match_id }
+            | Command::ReportResult { match_id, .. }
+            | Command::EndSession { match_id }
+            | Command::RequestBackfill { match_id, .. }
+            | Command::CancelBackfill { match_id } => *match_id = session_match(match_id)?,
+            _ => {}
+        }
+        Some(command)
+    }
+}
+
+fn backfilled(tickets: &[BackfilledTicket]) -> impl Iterator<Item = PlayerId> + '_ {
+    tickets
+        .iter()
+        .flat_map(|ticket| ticket.ticket.players.iter().map(|player| player.player))
+}
+
+fn write_outputs(
+    out: &Path,
+    result: &WhatIf,
+    recorded: &Outcome,
+    candidate: &Outcome,
+) -> Result<(), String> {
+    fs::create_dir_all(out).map_err(|error| format!("cannot create {}: {error}", out.display()))?;
+    let json = serde_json::to_string_pretty(result).map_err(|error| error.to_string())?;
+    fs::write(out.join("whatif.json"), json + "\n").map_err(|error| {
+        format!(
+            "cannot write {}: {error}",
+            out.join("whatif.json").display()
+        )
+    })?;
+    let both = |value: &dyn Fn(&Minute) -> Option<f64>| {
+        vec![
+            ("recorded config".to_string(), recorded.series(value)),
+            ("new config".to_string(), candidate.series(value)),
+        ]
+    };
+    plot::lines(
+        &out.join("matches"),
+        "Matches formed per minute",
+        "matches",
+        &both(&|slot| Some(slot.0 as f64)),
+    )?;
+    plot::lines(
+        &out.join("ttm"),
+        "Mean time to match of players matched each minute",
+        "seconds",
+        &both(&|slot| (slot.3 > 0).then(|| slot.2 / slot.3 as f64 / 1_000.0)),
+    )?;
+    plot::lines(
+        &out.join("quality"),
+        "Mean quality of matches formed each minute",
+        "quality",
+        &both(&|slot| (slot.0 > 0).then(|| slot.1 / slot.0 as f64)),
+    )?;
+    for (name, outcome) in [("recorded", recorded), ("new", candidate)] {
+        let upper = outcome.ttm_ms.quantile(0.99).max(1_000.0);
+        let width = upper / 40.0;
+        let bins: Vec<(f64, u64)> = outcome
+            .ttm_ms
+            .bins(upper, 40)
+            .into_iter()
+            .map(|(start, count)| (start / 1_000.0, count))
+            .collect();
+        plot::histogram(
+            &out.join(format!("ttm-{name}")),
+            &format!("Time to match, {name} config"),
+            "seconds",
+            &bins,
+            width / 1_000.0,
+        )?;
+    }
+    Ok(())
+}
+
+/// The comparison as a table: one row per measure, the change in the last column.
+pub fn table(result: &WhatIf) -> String {
+    let (a, b) = (&result.recorded, &result.candidate);
+    let rows: Vec<(&str, f64, f64, usize)> = vec![
+        ("matches", a.matches as f64, b.matches as f64, 0),
+        (
+            "players matched",
+            a.players_matched as f64,
+            b.players_matched as f64,
+            0,
+        ),
+        ("time to match mean (s)", a.ttm_s.mean, b.ttm_s.mean, 2),
+        ("time to match p50 (s)", a.ttm_s.p50, b.ttm_s.p50, 2),
+        ("time to match p90 (s)", a.ttm_s.p90, b.ttm_s.p90, 2),
+        ("time to match p99 (s)", a.ttm_s.p99, b.ttm_s.p99, 2),
+        ("quality mean", a.quality.mean, b.quality.mean, 3),
+        ("quality p10", a.quality.p10, b.quality.p10, 3),
+        (
+            "team gap mean (MMR)",
+            a.team_gap_mmr.mean,
+            b.team_gap_mmr.mean,
+            1,
+        ),
+        (
+            "team gap p99 (MMR)",
+            a.team_gap_mmr.p99,
+            b.team_gap_mmr.p99,
+            1,
+        ),
+        ("abandons", a.abandoned as f64, b.abandoned as f64, 0),
+        ("abandon rate", a.abandon_rate, b.abandon_rate, 3),
+        (
+            "rejected commands",
+            a.rejected_commands as f64,
+            b.rejected_commands as f64,
+            0,
+        ),
+        (
+            "commands without a match",
+            a.unmatched_commands as f64,
+            b.unmatched_commands as f64,
+            0,
+        ),
+    ];
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<24} {:>14} {:>14} {:>14}",
+        "measure", "recorded", "new config", "change"
+    );
+    for (name, before, after, digits) in rows {
+        let change = after - before;
+        let relative = if before.abs() > f64::EPSILON {
+            format!(" ({:+.1}%)", change / before * 100.0)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{name:<24} {before:>14.digits$} {after:>14.digits$} {:>14}",
+            format!("{change:+.digits$}{relative}")
+        );
+    }
+    out
+}
