@@ -82,11 +82,31 @@ impl TickFrame {
         events: &[Event],
         keep_events: bool,
     ) -> Self {
+        Self::with_hash(
+            tick,
+            now_ms,
+            commands,
+            events,
+            hash_events(events),
+            keep_events,
+        )
+    }
+
+    /// As [`TickFrame::new`], with the events' hash already computed (the server's store
+    /// hashes each tick's events for its journal).
+    pub fn with_hash(
+        tick: u64,
+        now_ms: u64,
+        commands: Vec<Command>,
+        events: &[Event],
+        events_hash: [u8; 32],
+        keep_events: bool,
+    ) -> Self {
         Self {
             tick,
             now_ms,
             commands,
-            events_hash: hash_events(events),
+            events_hash,
             event_count: events.len() as u64,
             events: keep_events.then(|| events.to_vec()),
         }

@@ -284,8 +284,9 @@ pub fn replay<R: Read>(
     Ok(summary)
 }
 
-/// Runs one frame's tick; returns the tick number the matcher ran.
-fn run_tick(
+/// Runs one frame's tick: submits its commands, runs the tick at its time and checks the
+/// tick number; `events` receives what the matcher emitted. Returns the tick number.
+pub fn run_tick(
     matcher: &mut Matcher,
     frame: &TickFrame,
     frame_offset: u64,
@@ -461,9 +462,9 @@ max_party_size = 1
         assert!(summary.matches >= 5, "{summary:?}");
     }
 
-    /// A trace whose header names one config and whose ticks were recorded under another: the
-    /// replay diverges at the first tick the change shows in.
-    fn changed_behaviour(with_events: bool) -> Divergence {
+    /// A trace whose header names one config and whose ticks were recorded under another (2v2
+    /// duels): as if the matcher's behaviour had changed since it was recorded.
+    fn stale_trace(with_events: bool) -> Vec<u8> {
         let mut recorded_under = config();
         recorded_under.queues[0].team_size = 2;
         let bytes = record(&recorded_under, with_events);
@@ -474,7 +475,12 @@ max_party_size = 1
         while let Some(frame) = reader.next_tick().unwrap() {
             writer.tick(&frame).unwrap();
         }
-        match verify(&writer.finish().unwrap()) {
+        writer.finish().unwrap()
+    }
+
+    /// The replay of a stale trace diverges at the first tick the change shows in.
+    fn changed_behaviour(with_events: bool) -> Divergence {
+        match verify(&stale_trace(with_events)) {
             Err(ReplayError::Diverged(divergence)) => *divergence,
             other => panic!("expected a divergence, got {other:?}"),
         }
@@ -520,17 +526,7 @@ max_party_size = 1
 
     #[test]
     fn blessing_rerecords_the_expected_events() {
-        let mut recorded_under = config();
-        recorded_under.queues[0].team_size = 2;
-        let bytes = record(&recorded_under, true);
-        let mut reader = TraceReader::new(bytes.as_slice()).unwrap();
-        let mut header = reader.header().clone();
-        header.config_toml = config().to_toml_string();
-        let mut writer = TraceWriter::new(Vec::new(), &header).unwrap();
-        while let Some(frame) = reader.next_tick().unwrap() {
-            writer.tick(&frame).unwrap();
-        }
-        let stale = writer.finish().unwrap();
+        let stale = stale_trace(true);
         let (blessed, fresh) = bless(
             TraceReader::new(stale.as_slice()).unwrap(),
             Vec::new(),

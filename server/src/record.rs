@@ -165,13 +165,27 @@ impl Recorder {
         }
     }
 
-    /// Records a committed tick.
-    pub fn tick(&mut self, tick: u64, now_ms: u64, commands: &[Command], events: &[Event]) {
+    /// Records a committed tick; `events_hash` is the hash the store journaled for `events`.
+    pub fn tick(
+        &mut self,
+        tick: u64,
+        now_ms: u64,
+        commands: &[Command],
+        events: &[Event],
+        events_hash: [u8; 32],
+    ) {
         if self.needs_base || self.failed.load(Ordering::Relaxed) {
             // In a gap: the next segment starts between ticks.
             return;
         }
-        let frame = TickFrame::new(tick, now_ms, commands.to_vec(), events, self.with_events);
+        let frame = TickFrame::with_hash(
+            tick,
+            now_ms,
+            commands.to_vec(),
+            events,
+            events_hash,
+            self.with_events,
+        );
         if !self.send(Message::Tick(frame)) {
             self.needs_base = true;
         }
@@ -380,7 +394,8 @@ mod tests {
             }
             let report = matcher.tick(tick * 50).unwrap();
             let events: Vec<Event> = matcher.drain_events().collect();
-            recorder.tick(report.tick, tick * 50, &commands, &events);
+            let hash = matchwright_replay::hash_events(&events);
+            recorder.tick(report.tick, tick * 50, &commands, &events, hash);
             recorder.between_ticks(&matcher);
         }
         drop(recorder);

@@ -431,12 +431,21 @@ impl TickLoop {
             &self.matcher,
         );
         let committed = started.elapsed();
-        if let Err(error) = commit {
-            return Err(self.fail(format!("tick {} was not committed: {error}", report.tick)));
-        }
+        let commit = match commit {
+            Ok(commit) => commit,
+            Err(error) => {
+                return Err(self.fail(format!("tick {} was not committed: {error}", report.tick)));
+            }
+        };
         matchwright_storage::store::record_commit_time(committed - ran);
         if let Some(recorder) = &mut self.recorder {
-            recorder.tick(report.tick, now_ms, &self.commands, &self.events);
+            recorder.tick(
+                report.tick,
+                now_ms,
+                &self.commands,
+                &self.events,
+                commit.event_hash,
+            );
             // Before answering and publishing, which may submit the next tick's commands.
             recorder.between_ticks(&self.matcher);
         }

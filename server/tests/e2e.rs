@@ -1011,16 +1011,23 @@ async fn a_client_over_its_rate_limit_gets_429_with_retry_after_and_others_do_no
     server.kill();
 }
 
-#[test]
-fn a_short_load_run_plays_matches_and_reports_every_route() {
-    let dir = tempfile::tempdir().unwrap();
-    // Load players live in every region: give each region game servers.
+/// No per-IP limits, and game servers in the regions the test config has none in (load
+/// players live in every region).
+fn fleet_in_every_region() -> String {
     let mut extra = NO_IP_LIMITS.to_string();
     for (region, port) in [("us-east", 7778), ("ap-southeast", 7779), ("sa-east", 7780)] {
         extra.push_str(&format!(
             "\n[[fleet.servers]]\nregion = \"{region}\"\naddress = \"198.51.100.7:{port}\"\ncapacity = 8\n"
         ));
     }
+    extra
+}
+
+#[test]
+fn a_short_load_run_plays_matches_and_reports_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    // Load players live in every region: give each region game servers.
+    let extra = fleet_in_every_region();
     let config = write_config_with(dir.path(), &extra);
     let server = Server::start(&dir.path().join("data"), &config);
     // Players over HTTP, then over QUIC (through the SDK; the fingerprint comes from the
@@ -1511,12 +1518,7 @@ fn number_after(text: &str, word: &str) -> u64 {
 #[test]
 fn a_recorded_serve_run_replays_identically_and_so_does_its_exported_journal() {
     let dir = tempfile::tempdir().unwrap();
-    let mut extra = NO_IP_LIMITS.to_string();
-    for (region, port) in [("us-east", 7778), ("ap-southeast", 7779), ("sa-east", 7780)] {
-        extra.push_str(&format!(
-            "\n[[fleet.servers]]\nregion = \"{region}\"\naddress = \"198.51.100.7:{port}\"\ncapacity = 8\n"
-        ));
-    }
+    let extra = fleet_in_every_region();
     let config = write_config_with(dir.path(), &extra);
     let data_dir = dir.path().join("data");
     let traces = dir.path().join("traces");

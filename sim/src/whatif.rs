@@ -18,7 +18,7 @@ use std::path::Path;
 
 use matchwright_ecs::event::{BackfilledTicket, RemovalReason};
 use matchwright_ecs::{Command, Config, Event, MatchId, PlayerId};
-use matchwright_replay::replayer::starting_matcher;
+use matchwright_replay::replayer::{run_tick, starting_matcher};
 use matchwright_replay::{Divergence, ReplayError, TickFrame, TraceReader, hash_events};
 use serde::Serialize;
 
@@ -222,25 +222,16 @@ pub fn what_if(
     let mut translator = Translator::default();
     let (mut ticks, mut commands) = (0u64, 0u64);
     let (mut recorded_events, mut candidate_events) = (Vec::new(), Vec::new());
-    while let Some(frame) = reader.next_tick()? {
+    while let Some(mut frame) = reader.next_tick()? {
         let frame_offset = reader.frame_offset();
-        let refused = |detail: String| ReplayError::Matcher {
-            tick: frame.tick,
-            frame_offset,
-            detail,
-        };
         progress("replaying both configs", &frame);
         // The recording, checked.
-        for command in &frame.commands {
-            recorded_matcher
-                .submit(command.clone())
-                .map_err(|error| refused(error.to_string()))?;
-        }
-        recorded_matcher
-            .tick(frame.now_ms)
-            .map_err(|error| refused(error.to_string()))?;
-        recorded_events.clear();
-        recorded_events.extend(recorded_matcher.drain_events());
+        run_tick(
+            &mut recorded_matcher,
+            &frame,
+            frame_offset,
+            &mut recorded_events,
+        )?;
         let actual_hash = hash_events(&recorded_events);
         if actual_hash != frame.events_hash || recorded_events.len() as u64 != frame.event_count {
             return Err(ReplayError::Diverged(Box::new(Divergence {
@@ -259,21 +250,19 @@ pub fn what_if(
         }
         translator.learn_recorded(&recorded_events);
         // The same inputs under the new config, match ids translated.
-        for command in &frame.commands {
-            match translator.translate(command) {
-                Some(command) => {
-                    candidate_matcher
-                        .submit(command)
-                        .map_err(|error| refused(error.to_string()))?;
-                }
-                None => candidate.unmatched_commands += 1,
-            }
-        }
-        candidate_matcher
-            .tick(frame.now_ms)
-            .map_err(|error| refused(error.to_string()))?;
-        candidate_events.clear();
-        candidate_events.extend(candidate_matcher.drain_events());
+        let recorded_commands = std::mem::take(&mut frame.commands);
+        frame.commands = recorded_commands
+            .iter()
+            .filter_map(|command| translator.translate(command))
+            .collect();
+        candidate.unmatched_commands += (recorded_commands.len() - frame.commands.len()) as u64;
+        run_tick(
+            &mut candidate_matcher,
+            &frame,
+            frame_offset,
+            &mut candidate_events,
+        )?;
+        frame.commands = recorded_commands;
         translator.learn_candidate(&candidate_events);
         recorded.observe(&frame, &recorded_events);
         candidate.observe(&frame, &candidate_events);

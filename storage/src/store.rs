@@ -158,6 +158,8 @@ pub struct CommitReport {
     pub tick: u64,
     /// The chain hash after it.
     pub chain_hash: [u8; 32],
+    /// The hash of the tick's events (`codec::EventHasher` over them, in order).
+    pub event_hash: [u8; 32],
     /// Whether a snapshot went with it.
     pub snapshot: bool,
     /// Outbox rows queued.
@@ -804,6 +806,7 @@ impl Store {
         Ok(CommitReport {
             tick: input.tick,
             chain_hash,
+            event_hash,
             snapshot,
             outbox_rows: if self.options.mirror { queued } else { 0 },
         })
