@@ -1622,5 +1622,17 @@ fn a_recorded_serve_run_replays_identically_and_so_does_its_exported_journal() {
     ]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("open in another process"), "{stderr}");
+    // Nor one a killed server left unclean: the message says how to recover it.
     server.kill();
+    let (code, _, stderr) = matchwright(&[
+        "trace".as_ref(),
+        "export".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+        "--out".as_ref(),
+        dir.path().join("unclean.mwtrace").as_os_str(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not closed cleanly"), "{stderr}");
+    assert!(!dir.path().join("unclean.mwtrace").exists());
 }

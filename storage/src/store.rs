@@ -1403,8 +1403,16 @@ impl JournalExport {
             });
         }
         check_header(&path)?;
-        let db = redb::ReadOnlyDatabase::open(&path)
-            .map_err(|error| from_redb(&path, "opening", error.into()))?;
+        let db = redb::ReadOnlyDatabase::open(&path).map_err(|error| match error {
+            redb::DatabaseError::RepairAborted => StoreError::Corrupt {
+                path: path.clone(),
+                detail: "it was not closed cleanly (the server crashed or was killed) and cannot \
+                         be repaired read-only: start `matchwright serve` on it once, which \
+                         recovers it, stop it, then export"
+                    .into(),
+            },
+            other => from_redb(&path, "opening", other.into()),
+        })?;
         Ok(Self { db, path })
     }
 
