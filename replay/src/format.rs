@@ -127,6 +127,13 @@ pub fn hash_events(events: &[Event]) -> [u8; 32] {
 pub enum TraceError {
     /// Reading or writing failed.
     Io(io::Error),
+    /// A frame to write is over [`MAX_FRAME_BYTES`]; nothing of it was written.
+    TooLarge {
+        /// Where it would have started.
+        offset: u64,
+        /// Its size.
+        bytes: usize,
+    },
     /// The bytes are not what a trace holds at `offset`.
     Corrupt {
         /// Where, in bytes from the start.
@@ -140,6 +147,11 @@ impl fmt::Display for TraceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Io(error) => write!(f, "trace IO failed: {error}"),
+            Self::TooLarge { offset, bytes } => write!(
+                f,
+                "cannot write a trace frame of {bytes} bytes at byte {offset}: the limit is \
+                 {MAX_FRAME_BYTES}; nothing of it was written"
+            ),
             Self::Corrupt { offset, what } => write!(f, "trace corrupt at byte {offset}: {what}"),
         }
     }
@@ -186,12 +198,9 @@ impl<W: Write> TraceWriter<W> {
         let length = u32::try_from(self.payload.len())
             .ok()
             .filter(|length| *length <= MAX_FRAME_BYTES)
-            .ok_or_else(|| TraceError::Corrupt {
+            .ok_or(TraceError::TooLarge {
                 offset: self.offset,
-                what: format!(
-                    "a frame of {} bytes is over the limit of {MAX_FRAME_BYTES}; not written",
-                    self.payload.len()
-                ),
+                bytes: self.payload.len(),
             })?;
         self.out.write_all(&length.to_le_bytes())?;
         self.out

@@ -198,6 +198,11 @@ pub fn starting_matcher(
     base: Option<&matchwright_ecs::Snapshot>,
     config: Option<Config>,
 ) -> Result<Matcher, ReplayError> {
+    let which = if config.is_some() {
+        "the new config"
+    } else {
+        "the trace's config"
+    };
     let config = match config {
         Some(config) => config,
         None => Config::from_toml_str(&header.config_toml).map_err(|error| {
@@ -207,7 +212,7 @@ pub fn starting_matcher(
     match base {
         Some(snapshot) => Matcher::restore(config, snapshot).map_err(|error| {
             ReplayError::Setup(format!(
-                "the trace's base state does not restore under the config: {error}"
+                "the trace's base state does not restore under {which}: {error}"
             ))
         }),
         None => Matcher::new(config, header.seed)

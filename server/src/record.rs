@@ -9,19 +9,21 @@
 //! Bounds, and what happens at them:
 //! - The queue holds [`QUEUE_TICKS`] ticks. If the writer falls that far behind (a stalled
 //!   disk), the tick that does not fit is not recorded: the segment ends at the last tick
-//!   written (it still replays), a warning and `matchwright_record_ticks_dropped` say so, and
-//!   recording resumes in a new segment, with a fresh base, once the queue has room.
+//!   written (it still replays), a warning and `matchwright_record_ticks_dropped` (ticks not
+//!   recorded) say so, and recording resumes in a new segment, with a fresh base, once the
+//!   writer has caught up by half the queue.
 //! - A segment is closed once it holds `segment_bytes`; the next starts at the next tick.
 //! - At most `keep_segments` segments are kept in the directory; the oldest are deleted.
 //! - A write error (disk full) stops recording, with an error in the log; serving goes on.
 //!
-//! Segments are named `trace-<first tick, 12 digits>.mwtrace`, so they sort in order.
+//! Segments are named `trace-<recording start, Unix ms>-<first tick, 12 digits>.mwtrace`, so
+//! they sort in order across runs (a fresh store starts again at tick 1); none is overwritten.
 
 use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
@@ -85,8 +87,12 @@ pub struct Recorder {
     rotate: Arc<AtomicBool>,
     /// Set by the writer after a write error: recording is over.
     failed: Arc<AtomicBool>,
+    /// Messages in the queue (sent, not yet taken by the writer).
+    queued: Arc<AtomicUsize>,
     /// The next tick begins a new segment (at start, after rotation, after a gap).
     needs_base: bool,
+    /// Ticks not recorded in the current gap.
+    skipped: u64,
     with_events: bool,
     source: String,
     seed: u64,
@@ -109,8 +115,11 @@ impl Recorder {
         let (sender, receiver) = sync_channel(QUEUE_TICKS);
         let rotate = Arc::new(AtomicBool::new(false));
         let failed = Arc::new(AtomicBool::new(false));
+        let queued = Arc::new(AtomicUsize::new(0));
         let writer = SegmentWriter {
             options: options.clone(),
+            run_ms: crate::tick::unix_ms(),
+            queued: Arc::clone(&queued),
             rotate: Arc::clone(&rotate),
             failed: Arc::clone(&failed),
             open: None,
@@ -124,7 +133,9 @@ impl Recorder {
             thread: Some(thread),
             rotate,
             failed,
+            queued,
             needs_base: true,
+            skipped: 0,
             with_events: options.with_events,
             source: format!("serve:{}", options.dir.display()),
             seed,
@@ -144,6 +155,11 @@ impl Recorder {
         if !self.needs_base {
             return;
         }
+        // After a gap, wait until the writer has caught up by half the queue before paying
+        // for a snapshot on the tick thread.
+        if self.dropped > 0 && self.queued.load(Ordering::Relaxed) > QUEUE_TICKS / 2 {
+            return;
+        }
         let snapshot = match matcher.snapshot() {
             Ok(snapshot) => snapshot,
             Err(error) => {
@@ -161,6 +177,14 @@ impl Recorder {
             with_events: self.with_events,
         };
         if self.send(Message::Start { first_tick, header }) {
+            if self.skipped > 0 {
+                tracing::warn!(
+                    skipped = self.skipped,
+                    first_tick,
+                    "recording: resumed in a new segment after a gap"
+                );
+                self.skipped = 0;
+            }
             self.needs_base = false;
         }
     }
@@ -174,8 +198,15 @@ impl Recorder {
         events: &[Event],
         events_hash: [u8; 32],
     ) {
-        if self.needs_base || self.failed.load(Ordering::Relaxed) {
+        if self.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        if self.needs_base {
             // In a gap: the next segment starts between ticks.
+            if self.dropped > 0 {
+                self.skipped += 1;
+                metrics::counter!("matchwright_record_ticks_dropped").increment(1);
+            }
             return;
         }
         let frame = TickFrame::with_hash(
@@ -188,6 +219,8 @@ impl Recorder {
         );
         if !self.send(Message::Tick(frame)) {
             self.needs_base = true;
+            self.skipped += 1;
+            metrics::counter!("matchwright_record_ticks_dropped").increment(1);
         }
     }
 
@@ -196,15 +229,19 @@ impl Recorder {
             return false;
         };
         match sender.try_send(message) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.queued.fetch_add(1, Ordering::Relaxed);
+                true
+            }
             Err(TrySendError::Full(_)) => {
                 self.dropped += 1;
-                metrics::counter!("matchwright_record_ticks_dropped").increment(1);
-                tracing::warn!(
-                    queue = QUEUE_TICKS,
-                    "recording: the trace writer is behind; the segment ends here and a new one \
-                     starts when it catches up"
-                );
+                if self.skipped == 0 {
+                    tracing::warn!(
+                        queue = QUEUE_TICKS,
+                        "recording: the trace writer is behind; the segment ends here and a new \
+                         one starts when it catches up"
+                    );
+                }
                 false
             }
             Err(TrySendError::Disconnected(_)) => {
@@ -228,10 +265,17 @@ impl Drop for Recorder {
 struct OpenSegment {
     path: PathBuf,
     writer: TraceWriter<BufWriter<fs::File>>,
+    /// Whether this segment has asked for the next one (once: frames still queued for it
+    /// after the tick loop started the next must not ask again).
+    rotation_asked: bool,
 }
 
 struct SegmentWriter {
     options: RecordOptions,
+    /// When recording started (Unix ms), in every segment's name.
+    run_ms: u64,
+    /// Messages queued and not yet taken (the tick loop looks before it snapshots).
+    queued: Arc<AtomicUsize>,
     rotate: Arc<AtomicBool>,
     failed: Arc<AtomicBool>,
     open: Option<OpenSegment>,
@@ -274,6 +318,7 @@ impl SegmentWriter {
     }
 
     fn take(&mut self, message: Message) -> Result<(), String> {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
         match message {
             Message::Start { first_tick, header } => {
                 if let Some(open) = self.open.take() {
@@ -281,17 +326,26 @@ impl SegmentWriter {
                         .finish()
                         .map_err(|error| format!("{}: {error}", open.path.display()))?;
                 }
-                let path = self
-                    .options
-                    .dir
-                    .join(format!("trace-{first_tick:012}.mwtrace"));
-                let file = fs::File::create(&path)
+                // The run's start time first, so names sort in recording order across runs
+                // (a fresh store starts again at tick 1); never overwrite a file.
+                let path = self.options.dir.join(format!(
+                    "trace-{:013}-{first_tick:012}.mwtrace",
+                    self.run_ms
+                ));
+                let file = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
                     .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
                 let writer = TraceWriter::new(BufWriter::with_capacity(1 << 20, file), &header)
                     .map_err(|error| format!("{}: {error}", path.display()))?;
                 tracing::info!(path = %path.display(), first_tick, "recording: a new trace segment");
-                self.open = Some(OpenSegment { path, writer });
-                prune_segments(&self.options.dir, self.options.keep_segments);
+                prune_segments(&self.options.dir, self.options.keep_segments, &path);
+                self.open = Some(OpenSegment {
+                    path,
+                    writer,
+                    rotation_asked: false,
+                });
                 Ok(())
             }
             Message::Tick(frame) => {
@@ -301,7 +355,8 @@ impl SegmentWriter {
                 open.writer
                     .tick(&frame)
                     .map_err(|error| format!("{}: {error}", open.path.display()))?;
-                if open.writer.bytes() >= self.options.segment_bytes {
+                if !open.rotation_asked && open.writer.bytes() >= self.options.segment_bytes {
+                    open.rotation_asked = true;
                     self.rotate.store(true, Ordering::Relaxed);
                 }
                 Ok(())
@@ -327,10 +382,10 @@ pub fn segments(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-fn prune_segments(dir: &Path, keep: usize) {
+fn prune_segments(dir: &Path, keep: usize, open: &Path) {
     let found = segments(dir);
     let excess = found.len().saturating_sub(keep);
-    for path in &found[..excess] {
+    for path in found[..excess].iter().filter(|path| *path != open) {
         match fs::remove_file(path) {
             Ok(()) => tracing::info!(path = %path.display(), "recording: deleted an old segment"),
             Err(error) => {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matchwright_ecs::Matcher;
+use matchwright_replay::replayer::run_tick;
 use matchwright_replay::{
     Check, MATCHER_VERSION, ReplayError, Summary, TickFrame, TraceHeader, TraceReader, TraceWriter,
 };
@@ -36,7 +37,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub bless: bool,
     /// Where the what-if writes whatif.json and its charts (default:
-    /// replay-out/TRACE-whatif).
+    /// replay-out/TRACE-whatif; with several traces, DIR/TRACE-whatif for each).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No progress bar (for CI and scripts).
@@ -166,7 +167,7 @@ pub fn replay(args: &ReplayArgs) -> Outcome {
         let outcome = if args.bless {
             bless_one(file, args.quiet)
         } else if let Some(config) = &config {
-            what_if_one(file, config.clone(), args)
+            what_if_one(file, config.clone(), args, files.len() > 1)
         } else {
             verify_one(file, args.quiet)
         };
@@ -350,14 +351,22 @@ fn bless_one(file: &Path, quiet: bool) -> Outcome {
     }
 }
 
-fn what_if_one(file: &Path, config: matchwright_ecs::Config, args: &ReplayArgs) -> Outcome {
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = file.file_stem().map_or_else(
-            || "trace".into(),
-            |stem| stem.to_string_lossy().into_owned(),
-        );
-        PathBuf::from("replay-out").join(format!("{stem}-whatif"))
-    });
+fn what_if_one(
+    file: &Path,
+    config: matchwright_ecs::Config,
+    args: &ReplayArgs,
+    several: bool,
+) -> Outcome {
+    let stem = file.file_stem().map_or_else(
+        || "trace".into(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
+    // One directory per trace, so the segments of a directory do not overwrite each other.
+    let out = match &args.out {
+        Some(out) if several => out.join(format!("{stem}-whatif")),
+        Some(out) => out.clone(),
+        None => PathBuf::from("replay-out").join(format!("{stem}-whatif")),
+    };
     let bar = bar(args.quiet, 0, "what-if".into());
     bar.set_style(
         ProgressStyle::with_template("{prefix} {spinner} {msg}")
@@ -442,17 +451,19 @@ fn export_journal(args: &ExportArgs) -> Result<String, Outcome> {
         last_tick = entry.tick;
         let frame = match &mut matcher {
             Some(matcher) => {
-                for command in &entry.commands {
-                    matcher
-                        .submit(command.clone())
-                        .map_err(|error| fail(format!("tick {}: {error}", entry.tick)))?;
-                }
-                matcher
-                    .tick(entry.now_ms)
-                    .map_err(|error| fail(format!("tick {}: {error}", entry.tick)))?;
-                events.clear();
-                events.extend(matcher.drain_events());
-                let frame = TickFrame::new(entry.tick, entry.now_ms, entry.commands, &events, true);
+                let mut frame = TickFrame {
+                    tick: entry.tick,
+                    now_ms: entry.now_ms,
+                    commands: entry.commands,
+                    events_hash: entry.event_hash,
+                    event_count: entry.events,
+                    events: None,
+                };
+                run_tick(matcher, &frame, 0, &mut events)
+                    .map_err(|error| fail(format!("re-running the journal: {error}")))?;
+                frame.events_hash = matchwright_replay::hash_events(&events);
+                frame.event_count = events.len() as u64;
+                frame.events = Some(events.clone());
                 if frame.events_hash != entry.event_hash || frame.event_count != entry.events {
                     return Err(Outcome {
                         code: 1,

@@ -216,15 +216,28 @@ pub fn what_if(
     let base = reader.take_base();
     let mut recorded_matcher = starting_matcher(reader.header(), base.as_ref(), None)?;
     let mut candidate_matcher = starting_matcher(reader.header(), base.as_ref(), Some(config))?;
+    let mut translator = Translator::default();
+    if let Some(base) = &base {
+        translator.learn_base(base);
+    }
     drop(base);
     let (from_ms, mut to_ms) = (recorded_matcher.now_ms(), recorded_matcher.now_ms());
     let (mut recorded, mut candidate) = (Outcome::default(), Outcome::default());
-    let mut translator = Translator::default();
     let (mut ticks, mut commands) = (0u64, 0u64);
     let (mut recorded_events, mut candidate_events) = (Vec::new(), Vec::new());
     while let Some(mut frame) = reader.next_tick()? {
         let frame_offset = reader.frame_offset();
         progress("replaying both configs", &frame);
+        // The same inputs under the new config, match ids translated by what the runs emitted
+        // before this tick (a command cannot name a match its own tick forms; a result ends
+        // its match within its tick, so the recorded side learns only after translating).
+        let recorded_commands = std::mem::take(&mut frame.commands);
+        let translated: Vec<Command> = recorded_commands
+            .iter()
+            .filter_map(|command| translator.translate(command))
+            .collect();
+        candidate.unmatched_commands += (recorded_commands.len() - translated.len()) as u64;
+        frame.commands = recorded_commands;
         // The recording, checked.
         run_tick(
             &mut recorded_matcher,
@@ -249,13 +262,7 @@ pub fn what_if(
             })));
         }
         translator.learn_recorded(&recorded_events);
-        // The same inputs under the new config, match ids translated.
-        let recorded_commands = std::mem::take(&mut frame.commands);
-        frame.commands = recorded_commands
-            .iter()
-            .filter_map(|command| translator.translate(command))
-            .collect();
-        candidate.unmatched_commands += (recorded_commands.len() - frame.commands.len()) as u64;
+        let recorded_commands = std::mem::replace(&mut frame.commands, translated);
         run_tick(
             &mut candidate_matcher,
             &frame,
@@ -286,7 +293,10 @@ pub fn what_if(
 /// Carries the recorded match ids in commands (accept, decline, game-server calls) over to
 /// the candidate run's matches: a command for a recorded match goes to the candidate match
 /// its player (or, for a game-server call, any of the recorded match's players) is in now.
-/// Memory: the matches live in each run, forgotten when they end.
+/// Not one-to-one: two recorded matches whose players share a candidate match both map to it,
+/// and a candidate match none of whose players had a recorded match gets no game-server
+/// calls (its session times out). Memory: the matches live in each run, forgotten when they
+/// end.
 #[derive(Debug, Default)]
 struct Translator {
     /// Recorded match -> its players.
@@ -298,6 +308,18 @@ struct Translator {
 }
 
 impl Translator {
+    /// The matches already running in the base state: the same ids on both sides.
+    fn learn_base(&mut self, base: &matchwright_ecs::Snapshot) {
+        for record in &base.matches {
+            let players: Vec<PlayerId> = record.teams.iter().flatten().copied().collect();
+            for player in &players {
+                self.candidate_of.insert(*player, record.id);
+            }
+            self.recorded.insert(record.id, players.clone());
+            self.candidate.insert(record.id, players);
+        }
+    }
+
     fn learn_recorded(&mut self, events: &[Event]) {
         for event in events {
             match event {
@@ -514,4 +536,33 @@ pub fn table(result: &WhatIf) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_config_translates_to_itself() {
+        // A command for a match both runs know keeps its id; one for an unknown match is
+        // dropped.
+        let mut translator = Translator::default();
+        let (id, player) = (MatchId(4), PlayerId(9));
+        translator.recorded.insert(id, vec![player]);
+        translator.candidate.insert(id, vec![player]);
+        translator.candidate_of.insert(player, id);
+        let heartbeat = Command::Heartbeat { match_id: id };
+        assert_eq!(translator.translate(&heartbeat), Some(heartbeat.clone()));
+        let accept = Command::AcceptMatch {
+            match_id: id,
+            player,
+        };
+        assert_eq!(translator.translate(&accept), Some(accept.clone()));
+        let unknown = Command::Heartbeat {
+            match_id: MatchId(5),
+        };
+        assert_eq!(translator.translate(&unknown), None);
+    }
 }

@@ -131,6 +131,15 @@ fn a_what_if_compares_the_recorded_config_with_another_on_the_same_inputs() {
     ] {
         assert!(table.contains(row), "{row} missing from\n{table}");
     }
+    // Under its own config, the what-if is the recording, number for number.
+    let (same, table) = whatif::what_if(
+        &path,
+        small.matcher.clone(),
+        &dir.path().join("same"),
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(same.candidate, same.recorded, "{table}");
     for file in [
         "whatif.json",
         "matches.png",
