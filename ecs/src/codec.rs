@@ -130,6 +130,15 @@ impl EventHasher {
     }
 }
 
+/// The hash of one tick's events, in order: what the journal and traces keep per tick.
+pub fn hash_events(events: &[Event]) -> [u8; 32] {
+    let mut hasher = EventHasher::new();
+    for event in events {
+        hasher.add(event);
+    }
+    hasher.digest()
+}
+
 /// Links one tick's event hash onto the hash of everything before it, so that one value
 /// (kept in every journal entry) stands for the whole event stream up to that tick.
 pub fn chain_hash(previous: &[u8; 32], tick: &[u8; 32]) -> [u8; 32] {

@@ -17,7 +17,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use matchwright_ecs::codec::{self, EventHasher};
+use matchwright_ecs::codec;
 use matchwright_ecs::{Command, Event, Snapshot};
 use serde::{Deserialize, Serialize};
 
@@ -113,14 +113,8 @@ impl TickFrame {
     }
 }
 
-/// The hash a tick frame keeps of its events.
-pub fn hash_events(events: &[Event]) -> [u8; 32] {
-    let mut hasher = EventHasher::new();
-    for event in events {
-        hasher.add(event);
-    }
-    hasher.digest()
-}
+/// The hash a tick frame keeps of its events (the journal's, `codec::hash_events`).
+pub use matchwright_ecs::codec::hash_events;
 
 /// A trace could not be written or read.
 #[derive(Debug)]
@@ -416,6 +410,7 @@ fn read_exact_at(
 mod tests {
     use super::*;
     use matchwright_ecs::TicketId;
+    use matchwright_ecs::codec::EventHasher;
     use proptest::prelude::*;
 
     fn header() -> TraceHeader {

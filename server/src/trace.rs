@@ -449,47 +449,37 @@ fn export_journal(args: &ExportArgs) -> Result<String, Outcome> {
     let walked = store.entries(base.tick, |entry| -> Result<(), Outcome> {
         commands += entry.commands.len() as u64;
         last_tick = entry.tick;
-        let frame = match &mut matcher {
-            Some(matcher) => {
-                let mut frame = TickFrame {
-                    tick: entry.tick,
-                    now_ms: entry.now_ms,
-                    commands: entry.commands,
-                    events_hash: entry.event_hash,
-                    event_count: entry.events,
-                    events: None,
-                };
-                run_tick(matcher, &frame, 0, &mut events)
-                    .map_err(|error| fail(format!("re-running the journal: {error}")))?;
-                frame.events_hash = matchwright_replay::hash_events(&events);
-                frame.event_count = events.len() as u64;
-                frame.events = Some(events.clone());
-                if frame.events_hash != entry.event_hash || frame.event_count != entry.events {
-                    return Err(Outcome {
-                        code: 1,
-                        report: format!(
-                            "matchwright trace export: the journal does not replay under this \
-                             build: tick {} recorded {} events hashing {}, this build gives {} \
-                             hashing {} (export without --events to keep the journal as it is)\n",
-                            entry.tick,
-                            entry.events,
-                            matchwright_ecs::codec::hex(&entry.event_hash),
-                            frame.event_count,
-                            matchwright_ecs::codec::hex(&frame.events_hash)
-                        ),
-                    });
-                }
-                frame
-            }
-            None => TickFrame {
-                tick: entry.tick,
-                now_ms: entry.now_ms,
-                commands: entry.commands,
-                events_hash: entry.event_hash,
-                event_count: entry.events,
-                events: None,
-            },
+        // As journaled; with --events, re-run and checked against the journal's hash.
+        let mut frame = TickFrame {
+            tick: entry.tick,
+            now_ms: entry.now_ms,
+            commands: entry.commands,
+            events_hash: entry.event_hash,
+            event_count: entry.events,
+            events: None,
         };
+        if let Some(matcher) = &mut matcher {
+            run_tick(matcher, &frame, 0, &mut events)
+                .map_err(|error| fail(format!("re-running the journal: {error}")))?;
+            frame.events_hash = matchwright_replay::hash_events(&events);
+            frame.event_count = events.len() as u64;
+            frame.events = Some(events.clone());
+            if frame.events_hash != entry.event_hash || frame.event_count != entry.events {
+                return Err(Outcome {
+                    code: 1,
+                    report: format!(
+                        "matchwright trace export: the journal does not replay under this \
+                         build: tick {} recorded {} events hashing {}, this build gives {} \
+                         hashing {} (export without --events to keep the journal as it is)\n",
+                        entry.tick,
+                        entry.events,
+                        matchwright_ecs::codec::hex(&entry.event_hash),
+                        frame.event_count,
+                        matchwright_ecs::codec::hex(&frame.events_hash)
+                    ),
+                });
+            }
+        }
         writer.tick(&frame).map_err(|error| fail(error.to_string()))
     });
     let finished = match walked {

@@ -1611,27 +1611,23 @@ fn a_recorded_serve_run_replays_identically_and_so_does_its_exported_journal() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("truncated"), "{stderr}");
     // A store a server holds is not exported from.
+    let export_to = |name: &str| {
+        matchwright(&[
+            "trace".as_ref(),
+            "export".as_ref(),
+            "--data-dir".as_ref(),
+            data_dir.as_os_str(),
+            "--out".as_ref(),
+            dir.path().join(name).as_os_str(),
+        ])
+    };
     let server = Server::start(&data_dir, &config);
-    let (code, _, stderr) = matchwright(&[
-        "trace".as_ref(),
-        "export".as_ref(),
-        "--data-dir".as_ref(),
-        data_dir.as_os_str(),
-        "--out".as_ref(),
-        dir.path().join("busy.mwtrace").as_os_str(),
-    ]);
+    let (code, _, stderr) = export_to("busy.mwtrace");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("open in another process"), "{stderr}");
     // Nor one a killed server left unclean: the message says how to recover it.
     server.kill();
-    let (code, _, stderr) = matchwright(&[
-        "trace".as_ref(),
-        "export".as_ref(),
-        "--data-dir".as_ref(),
-        data_dir.as_os_str(),
-        "--out".as_ref(),
-        dir.path().join("unclean.mwtrace").as_os_str(),
-    ]);
+    let (code, _, stderr) = export_to("unclean.mwtrace");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("not closed cleanly"), "{stderr}");
     assert!(!dir.path().join("unclean.mwtrace").exists());

@@ -55,8 +55,16 @@ fn baselines_are_deterministic_too() {
     }
 }
 
-#[test]
-fn a_recorded_trace_replays_tick_for_tick() {
+/// Ten minutes of `small-population`, seed 5, recorded (with events or not) into a temporary
+/// directory.
+fn record_small(
+    with_events: bool,
+) -> (
+    Scenario,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    matchwright_sim::world::RunOutput,
+) {
     let small = scenario("small-population.toml", 600);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.mwtrace");
@@ -65,9 +73,15 @@ fn a_recorded_trace_replays_tick_for_tick() {
         "matchwright",
         5,
         &ProgressBar::hidden(),
-        Some((&path, false)),
+        Some((&path, with_events)),
     )
     .unwrap();
+    (small, dir, path, output)
+}
+
+#[test]
+fn a_recorded_trace_replays_tick_for_tick() {
+    let (small, _dir, path, output) = record_small(false);
     let file = std::fs::File::open(&path).unwrap();
     let reader = TraceReader::new(std::io::BufReader::new(file)).unwrap();
     assert_eq!(reader.header().seed, 5);
@@ -83,17 +97,7 @@ fn a_recorded_trace_replays_tick_for_tick() {
 
 #[test]
 fn a_what_if_compares_the_recorded_config_with_another_on_the_same_inputs() {
-    let small = scenario("small-population.toml", 600);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("run.mwtrace");
-    let output = simulate(
-        &small,
-        "matchwright",
-        5,
-        &ProgressBar::hidden(),
-        Some((&path, true)),
-    )
-    .unwrap();
+    let (small, dir, path, output) = record_small(true);
     // A stricter quality floor: better matches, found later.
     let mut stricter = small.matcher.clone();
     for queue in &mut stricter.queues {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use matchwright_ecs::codec::{self, EventHasher};
+use matchwright_ecs::codec;
 use matchwright_ecs::event::RatingUpdate;
 use matchwright_ecs::{Command, Config, Event, MatchId, MatchSummary, Matcher, Snapshot};
 use redb::{
@@ -749,11 +749,7 @@ impl Store {
                 given: input.tick,
             });
         }
-        let mut hasher = EventHasher::new();
-        for event in input.events {
-            hasher.add(event);
-        }
-        let event_hash = hasher.digest();
+        let event_hash = codec::hash_events(input.events);
         let chain_hash = codec::chain_hash(&self.chain_hash, &event_hash);
         let entry = JournalEntry {
             tick: input.tick,
@@ -981,11 +977,7 @@ fn replay_tick(
     }
     events.clear();
     events.extend(matcher.drain_events());
-    let mut hasher = EventHasher::new();
-    for event in events.iter() {
-        hasher.add(event);
-    }
-    Ok((hasher.digest(), events.len() as u64))
+    Ok((codec::hash_events(events), events.len() as u64))
 }
 
 /// Checks the first bytes of an existing file before redb opens it: redb trusts a cleanly
