@@ -260,23 +260,10 @@ pub fn replay<R: Read>(
         }
         summary.last_tick = report;
         summary.to_ms = frame.now_ms;
-        if verify {
-            let actual_hash = hash_events(&events);
-            if actual_hash != frame.events_hash || events.len() as u64 != frame.event_count {
-                return Err(ReplayError::Diverged(Box::new(Divergence {
-                    tick: frame.tick,
-                    now_ms: frame.now_ms,
-                    frame_offset,
-                    ticks_before: summary.ticks - 1,
-                    expected_hash: frame.events_hash,
-                    expected_count: frame.event_count,
-                    actual_hash,
-                    actual_count: events.len() as u64,
-                    commands: frame.commands,
-                    expected: frame.events,
-                    actual: std::mem::take(&mut events),
-                })));
-            }
+        if verify
+            && let Some(divergence) = divergence(&frame, frame_offset, summary.ticks - 1, &events)
+        {
+            return Err(ReplayError::Diverged(divergence));
         }
         observe(&frame, &events).map_err(|detail| ReplayError::Matcher {
             tick: frame.tick,
@@ -287,6 +274,33 @@ pub fn replay<R: Read>(
     summary.bytes = reader.bytes();
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Checks a replayed tick's events against its frame: `None` when they hash and count as
+/// recorded, else the divergence (copying the frame's commands and the events, once).
+pub fn divergence(
+    frame: &TickFrame,
+    frame_offset: u64,
+    ticks_before: u64,
+    events: &[Event],
+) -> Option<Box<Divergence>> {
+    let actual_hash = hash_events(events);
+    if actual_hash == frame.events_hash && events.len() as u64 == frame.event_count {
+        return None;
+    }
+    Some(Box::new(Divergence {
+        tick: frame.tick,
+        now_ms: frame.now_ms,
+        frame_offset,
+        ticks_before,
+        expected_hash: frame.events_hash,
+        expected_count: frame.event_count,
+        actual_hash,
+        actual_count: events.len() as u64,
+        commands: frame.commands.clone(),
+        expected: frame.events.clone(),
+        actual: events.to_vec(),
+    }))
 }
 
 /// Runs one frame's tick: submits its commands, runs the tick at its time and checks the

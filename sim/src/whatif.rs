@@ -18,8 +18,8 @@ use std::path::Path;
 
 use matchwright_ecs::event::{BackfilledTicket, RemovalReason};
 use matchwright_ecs::{Command, Config, Event, MatchId, PlayerId};
-use matchwright_replay::replayer::{run_tick, starting_matcher};
-use matchwright_replay::{Divergence, ReplayError, TickFrame, TraceReader, hash_events};
+use matchwright_replay::replayer::{divergence, run_tick, starting_matcher};
+use matchwright_replay::{ReplayError, TickFrame, TraceReader};
 use serde::Serialize;
 
 use crate::metrics::{self, Dist, HighTail, LowTail, TtmSummary};
@@ -245,21 +245,8 @@ pub fn what_if(
             frame_offset,
             &mut recorded_events,
         )?;
-        let actual_hash = hash_events(&recorded_events);
-        if actual_hash != frame.events_hash || recorded_events.len() as u64 != frame.event_count {
-            return Err(ReplayError::Diverged(Box::new(Divergence {
-                tick: frame.tick,
-                now_ms: frame.now_ms,
-                frame_offset,
-                ticks_before: ticks,
-                expected_hash: frame.events_hash,
-                expected_count: frame.event_count,
-                actual_hash,
-                actual_count: recorded_events.len() as u64,
-                commands: frame.commands,
-                expected: frame.events,
-                actual: recorded_events,
-            })));
+        if let Some(divergence) = divergence(&frame, frame_offset, ticks, &recorded_events) {
+            return Err(ReplayError::Diverged(divergence));
         }
         translator.learn_recorded(&recorded_events);
         let recorded_commands = std::mem::replace(&mut frame.commands, translated);
