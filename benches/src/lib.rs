@@ -17,6 +17,7 @@
 //! tick) and their parties are disbanded, so the world does not grow.
 
 pub mod alloc;
+pub mod reference;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -95,6 +96,8 @@ pub struct StepReport {
     pub arrivals: usize,
     /// Matches formed.
     pub matches: u64,
+    /// Tickets that left the queue in those matches.
+    pub matched_tickets: usize,
     /// Tickets that left the queue.
     pub departures: usize,
 }
@@ -204,9 +207,11 @@ impl SteadyState {
             .expect("events are drained every tick");
         let tick = started.elapsed();
         let events: Vec<Event> = self.matcher.drain_events().collect();
+        let mut matched_tickets = 0;
         for event in events {
             match event {
                 Event::MatchFormed { summary } => {
+                    matched_tickets += summary.tickets().count();
                     self.sessions.push_back(PendingSession {
                         ends_at_tick: self.ticks + self.steady.session_ticks,
                         match_id: summary.match_id,
@@ -222,6 +227,7 @@ impl SteadyState {
             tick,
             arrivals,
             matches: report.matches,
+            matched_tickets,
             departures: queued_before.saturating_sub(self.matcher.queued_tickets()),
         }
     }

@@ -95,14 +95,14 @@ pub enum Command {
         /// The session.
         match_id: MatchId,
     },
-    /// A player left a running session; the slot can be backfilled.
+    /// A player left an active session; the slot can be backfilled.
     LeaveSession {
         /// The session.
         match_id: MatchId,
         /// The player who left.
         player: PlayerId,
     },
-    /// A running session asks for players: `open_slots[t]` more players for team `t`.
+    /// An active session asks for players: `open_slots[t]` more players for team `t`.
     /// Replaces any earlier request of the same session. Backfill goes before new matches.
     RequestBackfill {
         /// The session.

@@ -169,6 +169,9 @@ pub enum MatchPhase {
     Allocating {
         /// When it is abandoned without `SessionReady`.
         deadline_ms: u64,
+        /// The tickets in the match, kept until the server is up so that they go back to
+        /// their queues, keeping their waiting time, if none is found.
+        tickets: Vec<Entity>,
     },
     /// A session being played.
     Active {
@@ -184,7 +187,7 @@ impl MatchPhase {
     pub fn deadline_ms(&self) -> Option<u64> {
         match self {
             Self::AwaitingAcceptance { deadline_ms, .. }
-            | Self::Allocating { deadline_ms }
+            | Self::Allocating { deadline_ms, .. }
             | Self::Active { deadline_ms } => Some(*deadline_ms),
             Self::Confirming { .. } | Self::Closing => None,
         }

@@ -22,7 +22,8 @@ pub const MAX_DURATION_MS: u64 = 10 * 365 * 24 * 60 * 60 * 1_000;
 /// A configuration the matcher cannot use: which field, and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The field at fault, as a path (`queues[1].team_size`), or `toml` for a parse error.
+    /// The field at fault, as a path (`queues[1].team_size`); empty for a TOML error, whose
+    /// message names the line and the key.
     pub field: String,
     /// What is wrong.
     pub message: String,
@@ -40,7 +41,12 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "config field `{}`: {}", self.field, self.message)
+        if self.field.is_empty() {
+            // A syntax or type error: the message names the line and the key.
+            write!(f, "config: {}", self.message)
+        } else {
+            write!(f, "config field `{}`: {}", self.field, self.message)
+        }
     }
 }
 
@@ -195,6 +201,12 @@ pub struct SessionConfig {
     /// How long an active session may go without a heartbeat before it is abandoned.
     /// Default: 30000.
     pub heartbeat_timeout_ms: u64,
+    /// After the fleet finds no game server in a region (`AllocationFailed`), how long no new
+    /// match forms in that region, unless a session there ends first (which frees a server;
+    /// waiting tickets then match at their next review, within `review.max_interval_ms`).
+    /// The failed match's tickets go back to their queues at once, keeping their waiting time.
+    /// Default: 5000.
+    pub allocation_backoff_ms: u64,
 }
 
 impl Default for SessionConfig {
@@ -202,6 +214,7 @@ impl Default for SessionConfig {
         Self {
             allocation_timeout_ms: 30_000,
             heartbeat_timeout_ms: 30_000,
+            allocation_backoff_ms: 5_000,
         }
     }
 }
@@ -383,10 +396,46 @@ impl QueueConfig {
 }
 
 impl Config {
-    /// Parses TOML and validates the result. Absent fields take their defaults.
+    /// Parses TOML and validates the result. Absent fields take their defaults; a `queues` list
+    /// is the whole list of queues. This is the exact form [`Config::to_toml_string`] writes
+    /// (traces and the store keep it).
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
         let config: Self =
-            toml::from_str(text).map_err(|error| ConfigError::new("toml", error.to_string()))?;
+            toml::from_str(text).map_err(|error| ConfigError::new("", error.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses an operator's config file: as [`Config::from_toml_str`], except that `[[queues]]`
+    /// entries change the shipped queues (`Config::default()`) by name instead of replacing the
+    /// list. An entry named like a shipped queue changes only the fields it gives (its `mode`,
+    /// and so its ratings, stay unless given); an entry with a new name adds a queue, after the
+    /// shipped ones. `replace_queues = true` at the top makes the file's list the whole list.
+    pub fn from_operator_toml(mut table: toml::Table) -> Result<Self, ConfigError> {
+        let replace = match table.remove("replace_queues") {
+            None => false,
+            Some(toml::Value::Boolean(replace)) => replace,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "replace_queues",
+                    format!("must be true or false, not {other}"),
+                ));
+            }
+        };
+        if !replace && let Some(entries) = table.remove("queues") {
+            table.insert("queues".into(), merge_queues(entries)?);
+        }
+        // Deserialized from the tree, not re-written text: an error names the key and type,
+        // with no line number of text the operator never wrote.
+        if let Some(toml::Value::Array(queues)) = table.get("queues") {
+            for (index, queue) in queues.iter().enumerate() {
+                QueueConfig::deserialize(queue.clone()).map_err(|error| {
+                    ConfigError::new(format!("queues[{index}]"), error.message())
+                })?;
+            }
+        }
+        let config = Self::deserialize(toml::Value::Table(table))
+            .map_err(|error| ConfigError::new("", error.message()))?;
         config.validate()?;
         Ok(config)
     }
@@ -421,6 +470,7 @@ impl Config {
         for (name, value) in [
             ("allocation_timeout_ms", self.sessions.allocation_timeout_ms),
             ("heartbeat_timeout_ms", self.sessions.heartbeat_timeout_ms),
+            ("allocation_backoff_ms", self.sessions.allocation_backoff_ms),
         ] {
             check_duration(&format!("sessions.{name}"), value)?;
         }
@@ -680,6 +730,58 @@ impl Config {
 }
 
 /// Refuses a duration longer than [`MAX_DURATION_MS`].
+/// The shipped queues, each changed by the entry of its name, then the new entries.
+fn merge_queues(entries: toml::Value) -> Result<toml::Value, ConfigError> {
+    let toml::Value::Array(entries) = entries else {
+        return Err(ConfigError::new(
+            "queues",
+            "must be a list of tables ([[queues]])",
+        ));
+    };
+    let mut merged: Vec<toml::Table> = Config::default()
+        .queues
+        .iter()
+        .map(|queue| match toml::Value::try_from(queue) {
+            Ok(toml::Value::Table(table)) => table,
+            // A queue is a struct of numbers, strings and curves: it serializes as a table.
+            _ => unreachable!("a queue serializes as a table"),
+        })
+        .collect();
+    let mut given: Vec<String> = Vec::new();
+    for (index, entry) in entries.into_iter().enumerate() {
+        let toml::Value::Table(entry) = entry else {
+            return Err(ConfigError::new(
+                format!("queues[{index}]"),
+                "must be a table ([[queues]])",
+            ));
+        };
+        let name = entry.get("name").and_then(toml::Value::as_str);
+        let Some(name) = name else {
+            return Err(ConfigError::new(
+                format!("queues[{index}].name"),
+                "every queue needs a name",
+            ));
+        };
+        if given.iter().any(|earlier| earlier == name) {
+            return Err(ConfigError::new(
+                format!("queues[{index}].name"),
+                format!("`{name}` is given twice"),
+            ));
+        }
+        given.push(name.to_owned());
+        let existing = merged
+            .iter()
+            .position(|queue| queue.get("name").and_then(toml::Value::as_str) == Some(name));
+        match existing {
+            Some(at) => merged[at].extend(entry),
+            None => merged.push(entry),
+        }
+    }
+    Ok(toml::Value::Array(
+        merged.into_iter().map(toml::Value::Table).collect(),
+    ))
+}
+
 fn check_duration(field: &str, value: u64) -> Result<(), ConfigError> {
     if value > MAX_DURATION_MS {
         return Err(ConfigError::new(
@@ -769,7 +871,7 @@ mod tests {
                 "[[queues]]\nname = \"a\"\nmax_wait_ms = 18446744073709551615",
                 "queues[0].max_wait_ms",
             ),
-            ("[[queues]]\nname = \"a\"\nteamz = 2", "toml"),
+            ("[[queues]]\nname = \"a\"\nteamz = 2", ""),
         ];
         for (text, field) in cases {
             let error = Config::from_toml_str(text).unwrap_err();
@@ -781,5 +883,61 @@ mod tests {
     fn unknown_fields_are_errors_not_ignored() {
         let error = Config::from_toml_str("[limits]\nmax_partys = 3").unwrap_err();
         assert!(error.message.contains("max_partys"), "{error}");
+        // A TOML error has no field of its own: the message names the line and the key.
+        let shown = error.to_string();
+        assert!(shown.starts_with("config: "), "{shown}");
+        assert!(
+            !shown.contains("`toml`") && !shown.contains("``"),
+            "{shown}"
+        );
+    }
+
+    fn operator(text: &str) -> Result<Config, ConfigError> {
+        Config::from_operator_toml(text.parse().unwrap())
+    }
+
+    #[test]
+    fn an_operator_file_changes_or_adds_one_queue_and_keeps_the_others() {
+        let shipped = Config::default();
+        // Changing one field of a shipped queue keeps its mode (and so its ratings) and
+        // every other queue.
+        let changed = operator("[[queues]]\nname = \"duel-1v1\"\nmax_wait_ms = 60000").unwrap();
+        assert_eq!(changed.queues.len(), shipped.queues.len());
+        let duel = &changed.queues[changed.queue_index("duel-1v1").unwrap()];
+        assert_eq!(duel.max_wait_ms, 60_000);
+        assert_eq!(duel.mode_name(), "duel");
+        assert_eq!(duel.team_size, 1);
+        assert_eq!(changed.queues[1..], shipped.queues[1..]);
+        // A new name adds a queue after the shipped ones.
+        let added =
+            operator("[[queues]]\nname = \"duo\"\nteam_size = 2\nmax_party_size = 2").unwrap();
+        assert_eq!(added.queues.len(), shipped.queues.len() + 1);
+        assert_eq!(added.queues.last().unwrap().name, "duo");
+        // `replace_queues = true`: the file's list is the whole list.
+        let replaced = operator(
+            "replace_queues = true\n[[queues]]\nname = \"duo\"\nteam_size = 2\nmax_party_size = 2",
+        )
+        .unwrap();
+        assert_eq!(replaced.queues.len(), 1);
+        // The shipped file changes nothing.
+        let file = include_str!("../../config/matchwright.toml");
+        assert_eq!(operator(file).unwrap(), shipped);
+    }
+
+    #[test]
+    fn bad_operator_queue_lists_are_named() {
+        for (text, field) in [
+            ("replace_queues = 3", "replace_queues"),
+            ("queues = 3", "queues"),
+            ("queues = [3]", "queues[0]"),
+            ("[[queues]]\nteam_size = 2", "queues[0].name"),
+            (
+                "[[queues]]\nname = \"duel-1v1\"\n[[queues]]\nname = \"duel-1v1\"",
+                "queues[1].name",
+            ),
+        ] {
+            let error = operator(text).unwrap_err();
+            assert_eq!(error.field, field, "for {text:?}: {error}");
+        }
     }
 }

@@ -47,6 +47,7 @@ pub mod resources;
 pub mod snapshot;
 pub mod systems;
 pub mod teams;
+pub mod tick_record;
 pub mod timers;
 
 use core::fmt;
@@ -62,11 +63,12 @@ pub use event::{Event, MatchSummary, RejectReason};
 pub use ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
 pub use rating::Rating;
 pub use snapshot::{Snapshot, SnapshotError};
+pub use tick_record::{ApplyError, EventChain, TickRecord};
 
 use resources::{
     BackfillDeadlines, Clock, Directory, Inbox, MatchDeadlines, MatchIds, MatchesToStart,
-    MaybeIdlePlayers, Outbox, Pools, ProposalsToCancel, SeededRng, SessionsToClose, Settings,
-    TickCounters,
+    MaybeIdlePlayers, Outbox, Pools, ProposalsToCancel, RegionBackoff, SeededRng, SessionsToClose,
+    Settings, TickCounters,
 };
 
 /// Buffers (commands, events) keep this much capacity, or four times what they hold, between
@@ -257,6 +259,7 @@ impl Matcher {
                 .map(|_| Default::default())
                 .collect(),
         ));
+        world.insert_resource(RegionBackoff::new(config.regions.len()));
         world.insert_resource(Settings::new(config));
         world.insert_resource(Clock::default());
         world.insert_resource(Inbox::default());

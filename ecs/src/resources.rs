@@ -169,6 +169,60 @@ pub struct SessionClose {
     pub match_entity: Entity,
     /// What happened.
     pub outcome: SessionOutcome,
+    /// The tickets a session still allocating holds: back to their queues when no game server
+    /// came (allocation failed or timed out), done with otherwise.
+    pub held_tickets: Vec<Entity>,
+    /// Whether the session had its game server, which it now gives back (lifts the region's
+    /// allocation backoff).
+    pub frees_server: bool,
+}
+
+/// Per configured region, when new matches may form there again after the fleet found no game
+/// server (`sessions.allocation_backoff_ms`); 0 when open. A session ending in the region opens
+/// it at once: its server is free.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct RegionBackoff {
+    /// By region index.
+    pub reopen_at_ms: Vec<u64>,
+}
+
+impl RegionBackoff {
+    /// All regions open.
+    pub fn new(regions: usize) -> Self {
+        Self {
+            reopen_at_ms: vec![0; regions],
+        }
+    }
+
+    /// The regions (bit `r` for region `r`) where matches may form at `now_ms`.
+    pub fn open_mask(&self, now_ms: u64) -> u32 {
+        self.reopen_at_ms
+            .iter()
+            .enumerate()
+            .filter(|(_, reopen)| **reopen <= now_ms)
+            .fold(0, |mask, (region, _)| mask | (1 << region))
+    }
+
+    /// The earliest time one of `regions` that is closed at `now_ms` opens again.
+    pub fn next_reopen_ms(&self, regions: u32, now_ms: u64) -> Option<u64> {
+        self.reopen_at_ms
+            .iter()
+            .enumerate()
+            .filter(|(region, reopen)| regions & (1 << region) != 0 && **reopen > now_ms)
+            .map(|(_, reopen)| *reopen)
+            .min()
+    }
+
+    /// Closes `region` until `until_ms` (never shortens a longer backoff).
+    pub fn close(&mut self, region: u8, until_ms: u64) {
+        let slot = &mut self.reopen_at_ms[usize::from(region)];
+        *slot = (*slot).max(until_ms);
+    }
+
+    /// Opens `region` now.
+    pub fn open(&mut self, region: u8) {
+        self.reopen_at_ms[usize::from(region)] = 0;
+    }
 }
 
 /// How a session closes.

@@ -33,8 +33,8 @@ use crate::ids::{MatchId, PartyId, PlayerId, TicketId};
 use crate::pool::{PoolEntry, PoolKey};
 use crate::rating::Rating;
 use crate::resources::{
-    BackfillDeadlines, Clock, Directory, Inbox, MatchDeadlines, MatchIds, Outbox, Pools, SeededRng,
-    Settings,
+    BackfillDeadlines, Clock, Directory, Inbox, MatchDeadlines, MatchIds, Outbox, Pools,
+    RegionBackoff, SeededRng, Settings,
 };
 
 /// The matcher's state between two ticks. See the module comment.
@@ -63,6 +63,8 @@ pub struct Snapshot {
     pub tickets: Vec<TicketRecord>,
     /// Every match (awaiting acceptance or in session), by id.
     pub matches: Vec<MatchRecordState>,
+    /// Per region, when matches may form there again after an allocation failure (0: open).
+    pub region_reopen_ms: Vec<u64>,
 }
 
 impl Snapshot {
@@ -193,6 +195,8 @@ pub enum PhaseRecord {
     Allocating {
         /// Its deadline.
         deadline_ms: u64,
+        /// The tickets it holds until the server is up.
+        tickets: Vec<TicketId>,
     },
     /// Being played.
     Active {
@@ -366,8 +370,12 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
                 accepted: accepted.clone(),
                 tickets: tickets.iter().map(|t| ticket_id(*t)).collect(),
             },
-            MatchPhase::Allocating { deadline_ms } => PhaseRecord::Allocating {
+            MatchPhase::Allocating {
+                deadline_ms,
+                tickets,
+            } => PhaseRecord::Allocating {
                 deadline_ms: *deadline_ms,
+                tickets: tickets.iter().map(|t| ticket_id(*t)).collect(),
             },
             MatchPhase::Active { deadline_ms } => PhaseRecord::Active {
                 deadline_ms: *deadline_ms,
@@ -420,6 +428,7 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
         parties,
         tickets,
         matches,
+        region_reopen_ms: world.resource::<RegionBackoff>().reopen_at_ms.clone(),
     })
 }
 
@@ -469,6 +478,12 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
     world.resource_mut::<Inbox>().next_seq = snapshot.next_command_seq;
     world.resource_mut::<MatchIds>().next = snapshot.next_match_id;
     world.resource_mut::<SeededRng>().0 = snapshot.rng.generator();
+    // A backoff is kept only while the regions are the same ones.
+    if snapshot.region_reopen_ms.len() == regions
+        && snapshot.regions == world.resource::<Settings>().config.regions
+    {
+        world.resource_mut::<RegionBackoff>().reopen_at_ms = snapshot.region_reopen_ms.clone();
+    }
 
     // Spawn every entity first, then fill in the references between them.
     let mut directory = Directory::default();
@@ -631,9 +646,16 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                 },
                 *deadline_ms,
             ),
-            PhaseRecord::Allocating { deadline_ms } => (
+            PhaseRecord::Allocating {
+                deadline_ms,
+                tickets,
+            } => (
                 MatchPhase::Allocating {
                     deadline_ms: *deadline_ms,
+                    tickets: tickets
+                        .iter()
+                        .map(|id| lookup(&directory.tickets, *id))
+                        .collect::<Result<_, _>>()?,
                 },
                 *deadline_ms,
             ),

@@ -57,4 +57,4 @@ fn the_event_stream_hash_is_stable_across_builds() {
     );
 }
 
-const GOLDEN: &str = "80acede1a5b7f38e953c6b3cf7d1ffdfc4400168440a4da387ff5795a4368e63";
+const GOLDEN: &str = "80ef4b49e047b57b3248a60d028cb84513cac789a0edeee29f09bd43f95f62c0";

@@ -18,6 +18,8 @@ use matchwright_ecs::{
 /// Pings to [eu-west, us-east, ap-southeast, sa-east] (the default regions).
 const EU: [u16; 4] = [30, 110, 250, 220];
 const US: [u16; 4] = [110, 30, 200, 150];
+/// Plays in EU only.
+const EU_ONLY: [u16; 4] = [30, NO_PING, NO_PING, NO_PING];
 
 struct Harness {
     matcher: Matcher,
@@ -209,7 +211,12 @@ fn exponential_and_step_curves_widen_too() {
         harness.solo(2, "duel", 1700.0, EU);
         harness.run_until(60_000, 100);
         let formed = harness.formed();
-        assert_eq!(formed.len(), 1, "{curve:?}");
+        // No game server ever comes: after the allocation timeout the pair goes back and
+        // matches again, keeping its wait.
+        assert!((1..=2).contains(&formed.len()), "{curve:?}");
+        if let [first, second] = formed.as_slice() {
+            assert!(second.formed_at_ms >= first.formed_at_ms + 30_000);
+        }
         let at = formed[0].formed_at_ms;
         let opened = curve
             .waited_ms_to_reach(200.0, matchwright_ecs::curve::Direction::NonDecreasing)
@@ -774,72 +781,81 @@ fn silent_game_servers_get_their_sessions_abandoned() {
 }
 
 #[test]
-fn a_failed_allocation_abandons_the_session_and_requeued_tickets_keep_their_wait() {
-    let mut harness = Harness::new(Config::default());
+fn a_failed_allocation_requeues_the_tickets_with_their_wait_and_backs_the_region_off() {
+    let mut config = Config::default();
+    config.sessions.allocation_backoff_ms = 5_000;
+    let mut harness = Harness::new(config);
     harness.tick(10_000);
-    harness.solo(1, "duel-1v1", 1500.0, EU);
-    harness.solo(2, "duel-1v1", 1500.0, EU);
+    harness.solo(1, "duel-1v1", 1500.0, EU_ONLY);
+    harness.solo(2, "duel-1v1", 1500.0, EU_ONLY);
     harness.tick(100);
     let summary = harness.formed().last().cloned().expect("a duel formed");
     let match_id = summary.match_id;
-    let first_since = summary
+    let since: Vec<(TicketId, u64)> = summary
         .tickets()
-        .find(|t| t.ticket == TicketId(1))
-        .unwrap()
-        .enqueued_at_ms;
-    // Only a session still allocating can fail allocation.
+        .map(|t| (t.ticket, t.enqueued_at_ms))
+        .collect();
+    // While it allocates, its players can neither queue again nor cancel the match away.
+    let cancel = harness.submit(Command::Cancel {
+        ticket: TicketId(1),
+    });
+    harness.tick(100);
+    assert!(matches!(
+        harness.rejection(cancel),
+        Some(RejectReason::WrongMatchPhase { .. })
+    ));
+    let failed_at = harness.now + 100;
     let seq = harness.submit(Command::AllocationFailed { match_id });
     let events = harness.tick(100);
     assert_eq!(harness.rejection(seq), None);
-    assert!(events.iter().any(|e| matches!(
-        e,
-        Event::SessionAbandoned { match_id: m, reason: AbandonReason::AllocationFailed } if *m == match_id
-    )));
+    // The session is abandoned, nobody is rated, and both tickets are back in the queue
+    // (one event each, right after the abandon), keeping their enqueue time.
+    let abandoned_at = events
+        .iter()
+        .position(|e| matches!(e, Event::SessionAbandoned { match_id: m, reason: AbandonReason::AllocationFailed } if *m == match_id))
+        .expect("abandoned");
+    let requeued: Vec<TicketId> = events[abandoned_at..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::TicketRequeued {
+                ticket,
+                match_id: m,
+            } if *m == match_id => Some(*ticket),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requeued, vec![TicketId(1), TicketId(2)]);
     assert!(
         !events
             .iter()
-            .any(|e| matches!(e, Event::RatingsUpdated { .. })),
-        "nobody is rated"
+            .any(|e| matches!(e, Event::RatingsUpdated { .. }))
     );
+    assert_eq!(harness.matcher.queued_tickets(), 2);
     let again = harness.submit(Command::AllocationFailed { match_id });
     harness.tick(100);
     assert!(matches!(
         harness.rejection(again),
         Some(RejectReason::UnknownMatch { .. })
     ));
-    // The shell puts the tickets back with their first enqueue time: waiting time is kept,
-    // and a time in the future counts as now.
-    for matched in summary.tickets() {
-        let player = matched.players[0].player;
-        let mut ticket = EnqueueTicket::solo(
-            matched.ticket,
-            "duel-1v1",
-            player,
-            Rating::new(1500.0, 100.0),
-            EU.to_vec(),
-        );
-        ticket.waiting_since_ms = Some(if player == PlayerId(1) {
-            matched.enqueued_at_ms
-        } else {
-            u64::MAX
-        });
-        harness.submit(Command::Enqueue(ticket));
-    }
-    let now = harness.now + 100;
-    let events = harness.tick(100);
-    let queued: Vec<(TicketId, u64)> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::TicketQueued { ticket, at_ms, .. } => Some((*ticket, *at_ms)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(queued, vec![(TicketId(1), first_since), (TicketId(2), now)]);
-    let rematched = harness.formed().last().cloned().unwrap();
+    // The region is backed off: the same pair does not match again before the backoff ends,
+    // then does, with its whole waiting time.
+    let events = harness.run_until(failed_at + 4_900, 100);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::MatchFormed { .. })),
+        "no match forms in a region backing off"
+    );
+    harness.run_until(failed_at + 5_100, 100);
+    let rematched = harness.formed().last().cloned().expect("formed again");
     assert_ne!(rematched.match_id, match_id);
-    let waited: Vec<u64> = rematched.tickets().map(|t| t.waited_ms).collect();
-    assert!(waited.contains(&(now - first_since)), "{waited:?}");
-    // A session that is active cannot fail allocation.
+    assert!(rematched.formed_at_ms >= failed_at + 5_000);
+    let kept: Vec<(TicketId, u64)> = rematched
+        .tickets()
+        .map(|t| (t.ticket, t.enqueued_at_ms))
+        .collect();
+    assert_eq!(kept, since, "waiting time kept");
+    // Once its server is up, the session cannot fail allocation, and its tickets are done.
     harness.submit(Command::SessionReady {
         match_id: rematched.match_id,
         server: "10.0.0.9:7777".into(),
@@ -849,6 +865,7 @@ fn a_failed_allocation_abandons_the_session_and_requeued_tickets_keep_their_wait
         e,
         Event::SessionActive { server, .. } if server == "10.0.0.9:7777"
     )));
+    assert_eq!(harness.matcher.counts().tickets, 0);
     let late = harness.submit(Command::AllocationFailed {
         match_id: rematched.match_id,
     });
@@ -857,6 +874,54 @@ fn a_failed_allocation_abandons_the_session_and_requeued_tickets_keep_their_wait
         harness.rejection(late),
         Some(RejectReason::WrongMatchPhase { .. })
     ));
+    harness.matcher.check_invariants();
+}
+
+#[test]
+fn a_session_ending_in_a_region_lifts_its_backoff_and_a_timed_out_allocation_requeues() {
+    let mut config = duo_config();
+    config.sessions.allocation_backoff_ms = 60_000;
+    let mut harness = Harness::new(config);
+    let running = running_duo_session(&mut harness);
+    for player in 11..=14 {
+        harness.solo(player, "duo", 1500.0, EU_ONLY);
+    }
+    harness.tick(100);
+    let failed = harness.formed().last().expect("a second 2v2").match_id;
+    assert_ne!(failed, running);
+    harness.submit(Command::AllocationFailed { match_id: failed });
+    harness.tick(100);
+    let events = harness.run_until(harness.now + 10_000, 1_000);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::MatchFormed { .. }))
+    );
+    // A server frees up: the region opens at once, and the waiting tickets match at their
+    // next review (within `review.max_interval_ms`), long before the backoff would end.
+    harness.submit(Command::EndSession { match_id: running });
+    harness.tick(100);
+    let events = harness.run_until(harness.now + 5_100, 100);
+    let formed: Vec<MatchId> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::MatchFormed { summary } => Some(summary.match_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(formed.len(), 1, "{events:?}");
+    // No server comes at all: after the allocation timeout its tickets are back too.
+    let events = harness.run_until(harness.now + 31_000, 1_000);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SessionAbandoned { match_id, reason: AbandonReason::AllocationTimedOut } if *match_id == formed[0]
+    )));
+    let requeued = events
+        .iter()
+        .filter(|e| matches!(e, Event::TicketRequeued { match_id, .. } if *match_id == formed[0]))
+        .count();
+    assert_eq!(requeued, 4);
+    harness.matcher.check_invariants();
 }
 
 #[test]

@@ -18,7 +18,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use matchwright_ecs::codec;
-use matchwright_ecs::{Command, Event, Snapshot};
+use matchwright_ecs::{Event, Snapshot, TickRecord};
 use serde::{Deserialize, Serialize};
 
 /// The first bytes of every trace.
@@ -55,59 +55,23 @@ pub struct TraceHeader {
     pub with_events: bool,
 }
 
-/// One tick: the commands applied, in order, and the hash of the events it produced.
+/// One tick: its tick record (commands in, the hash of the events out; the journal's type) and,
+/// when the trace keeps them, the events. Its encoding is the record's fields followed by the
+/// events, as in format 2.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TickFrame {
-    /// The tick's number (the matcher's tick count after it ran).
-    pub tick: u64,
-    /// The time the tick ran at.
-    pub now_ms: u64,
-    /// The commands submitted since the previous tick, in submission order.
-    pub commands: Vec<Command>,
-    /// `codec::EventHasher` over the tick's events.
-    pub events_hash: [u8; 32],
-    /// How many events the tick produced.
-    pub event_count: u64,
+    /// The tick.
+    pub record: TickRecord,
     /// The events themselves, when the trace is recorded with them.
     pub events: Option<Vec<Event>>,
 }
 
 impl TickFrame {
-    /// A frame for tick `tick` at `now_ms` that applied `commands` and produced `events`
-    /// (kept in the frame when `keep_events`).
-    pub fn new(
-        tick: u64,
-        now_ms: u64,
-        commands: Vec<Command>,
-        events: &[Event],
-        keep_events: bool,
-    ) -> Self {
-        Self::with_hash(
-            tick,
-            now_ms,
-            commands,
-            events,
-            hash_events(events),
-            keep_events,
-        )
-    }
-
-    /// As [`TickFrame::new`], with the events' hash already computed (the server's store
-    /// hashes each tick's events for its journal).
-    pub fn with_hash(
-        tick: u64,
-        now_ms: u64,
-        commands: Vec<Command>,
-        events: &[Event],
-        events_hash: [u8; 32],
-        keep_events: bool,
-    ) -> Self {
+    /// A frame for `record`, which produced `events` (kept in the frame when `keep_events`).
+    pub fn new(record: TickRecord, events: &[Event], keep_events: bool) -> Self {
+        debug_assert_eq!(record.event_count, events.len() as u64);
         Self {
-            tick,
-            now_ms,
-            commands,
-            events_hash,
-            event_count: events.len() as u64,
+            record,
             events: keep_events.then(|| events.to_vec()),
         }
     }
@@ -409,8 +373,8 @@ fn read_exact_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use matchwright_ecs::TicketId;
     use matchwright_ecs::codec::EventHasher;
+    use matchwright_ecs::{Command, TicketId};
     use proptest::prelude::*;
 
     fn header() -> TraceHeader {
@@ -427,15 +391,10 @@ mod tests {
     fn trace() -> Vec<u8> {
         let mut writer = TraceWriter::new(Vec::new(), &header()).unwrap();
         for tick in 1..=3 {
-            let frame = TickFrame::new(
-                tick,
-                tick * 100,
-                vec![Command::Cancel {
-                    ticket: TicketId(tick),
-                }],
-                &[],
-                false,
-            );
+            let commands = vec![Command::Cancel {
+                ticket: TicketId(tick),
+            }];
+            let frame = TickFrame::new(TickRecord::of(tick, tick * 100, commands, &[]), &[], false);
             writer.tick(&frame).unwrap();
         }
         writer.finish().unwrap()
@@ -457,8 +416,8 @@ mod tests {
         assert_eq!(reader.header(), &header());
         let mut ticks = Vec::new();
         while let Some(frame) = reader.next_tick().unwrap() {
-            ticks.push((frame.tick, frame.now_ms));
-            assert_eq!(frame.events_hash, EventHasher::new().digest());
+            ticks.push((frame.record.tick, frame.record.now_ms));
+            assert_eq!(frame.record.event_hash, EventHasher::new().digest());
             assert_eq!(frame.events, None);
         }
         assert_eq!(ticks, [(1, 100), (2, 200), (3, 300)]);

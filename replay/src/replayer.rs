@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use matchwright_ecs::codec;
-use matchwright_ecs::{Command, Config, Event, Matcher};
+use matchwright_ecs::{Command, Config, Event, EventChain, Matcher, TickRecord};
 
 use crate::diff::{self, event_line};
 use crate::format::{TickFrame, TraceError, TraceHeader, TraceReader, TraceWriter, hash_events};
@@ -41,6 +41,9 @@ pub struct Summary {
     pub bytes: u64,
     /// Wall time the replay took.
     pub elapsed: Duration,
+    /// The chain of the replayed ticks' event hashes (`EventChain`): equal to the journal's
+    /// and the simulator's for the same run.
+    pub chain: EventChain,
 }
 
 impl Summary {
@@ -229,6 +232,7 @@ pub fn replay<R: Read>(
 ) -> Result<Summary, ReplayError> {
     let started = Instant::now();
     let base = reader.take_base();
+    let has_base = base.is_some();
     let (config, verify) = match check {
         Check::Verify => (None, true),
         Check::Rerun => (None, false),
@@ -245,8 +249,10 @@ pub fn replay<R: Read>(
     while let Some(frame) = reader.next_tick()? {
         let frame_offset = reader.frame_offset();
         let report = run_tick(&mut matcher, &frame, frame_offset, &mut events)?;
+        let events_hash = hash_events(&events);
+        summary.chain.push(&events_hash);
         summary.ticks += 1;
-        summary.commands += frame.commands.len() as u64;
+        summary.commands += frame.record.commands.len() as u64;
         summary.events += events.len() as u64;
         for event in &events {
             match event {
@@ -257,16 +263,27 @@ pub fn replay<R: Read>(
         }
         if summary.first_tick == 0 {
             summary.first_tick = report;
+            if !has_base {
+                // No base state: the span starts at the first tick (a server's clock is Unix
+                // time, not time since 0).
+                summary.from_ms = frame.record.now_ms;
+            }
         }
         summary.last_tick = report;
-        summary.to_ms = frame.now_ms;
+        summary.to_ms = frame.record.now_ms;
         if verify
-            && let Some(divergence) = divergence(&frame, frame_offset, summary.ticks - 1, &events)
+            && let Some(divergence) = divergence(
+                &frame,
+                frame_offset,
+                summary.ticks - 1,
+                &events,
+                events_hash,
+            )
         {
             return Err(ReplayError::Diverged(divergence));
         }
         observe(&frame, &events).map_err(|detail| ReplayError::Matcher {
-            tick: frame.tick,
+            tick: frame.record.tick,
             frame_offset,
             detail,
         })?;
@@ -276,64 +293,52 @@ pub fn replay<R: Read>(
     Ok(summary)
 }
 
-/// Checks a replayed tick's events against its frame: `None` when they hash and count as
-/// recorded, else the divergence (copying the frame's commands and the events, once).
+/// Checks a replayed tick's events (whose hash is `actual_hash`) against its frame: `None`
+/// when they hash and count as recorded, else the divergence (copying the frame's commands and
+/// the events, once).
 pub fn divergence(
     frame: &TickFrame,
     frame_offset: u64,
     ticks_before: u64,
     events: &[Event],
+    actual_hash: [u8; 32],
 ) -> Option<Box<Divergence>> {
-    let actual_hash = hash_events(events);
-    if actual_hash == frame.events_hash && events.len() as u64 == frame.event_count {
+    let record = &frame.record;
+    if actual_hash == record.event_hash && events.len() as u64 == record.event_count {
         return None;
     }
     Some(Box::new(Divergence {
-        tick: frame.tick,
-        now_ms: frame.now_ms,
+        tick: record.tick,
+        now_ms: record.now_ms,
         frame_offset,
         ticks_before,
-        expected_hash: frame.events_hash,
-        expected_count: frame.event_count,
+        expected_hash: record.event_hash,
+        expected_count: record.event_count,
         actual_hash,
         actual_count: events.len() as u64,
-        commands: frame.commands.clone(),
+        commands: record.commands.clone(),
         expected: frame.events.clone(),
         actual: events.to_vec(),
     }))
 }
 
-/// Runs one frame's tick: submits its commands, runs the tick at its time and checks the
-/// tick number; `events` receives what the matcher emitted. Returns the tick number.
+/// Runs one frame's tick record (`TickRecord::run`, the one function every shell applies a
+/// tick with); `events` receives what the matcher emitted. Returns the tick number.
 pub fn run_tick(
     matcher: &mut Matcher,
     frame: &TickFrame,
     frame_offset: u64,
     events: &mut Vec<Event>,
 ) -> Result<u64, ReplayError> {
-    let refused = |detail: String| ReplayError::Matcher {
-        tick: frame.tick,
-        frame_offset,
-        detail,
-    };
-    for command in &frame.commands {
-        matcher
-            .submit(command.clone())
-            .map_err(|error| refused(format!("the matcher refused a command: {error}")))?;
-    }
-    let report = matcher
-        .tick(frame.now_ms)
-        .map_err(|error| refused(format!("the matcher refused the tick: {error}")))?;
-    if report.tick != frame.tick {
-        return Err(refused(format!(
-            "the frame is for tick {}, the matcher ran tick {} (a tick is missing from the \
-             trace)",
-            frame.tick, report.tick
-        )));
-    }
-    events.clear();
-    events.extend(matcher.drain_events());
-    Ok(report.tick)
+    frame
+        .record
+        .run(matcher, events)
+        .map_err(|error| ReplayError::Matcher {
+            tick: frame.record.tick,
+            frame_offset,
+            detail: format!("the matcher refused it: {error}"),
+        })?;
+    Ok(frame.record.tick)
 }
 
 /// What blessing a trace changed.
@@ -372,16 +377,16 @@ pub fn bless<R: Read, W: Write>(
     while let Some(frame) = reader.next_tick()? {
         let frame_offset = reader.frame_offset();
         run_tick(&mut matcher, &frame, frame_offset, &mut events)?;
+        let old = frame.record;
+        let (tick, changed) = (old.tick, old.event_hash);
         let fresh = TickFrame::new(
-            frame.tick,
-            frame.now_ms,
-            frame.commands,
+            TickRecord::of(old.tick, old.now_ms, old.commands, &events),
             &events,
             header.with_events,
         );
-        if fresh.events_hash != frame.events_hash || fresh.event_count != frame.event_count {
+        if fresh.record.event_hash != changed || fresh.record.event_count != old.event_count {
             blessed.changed += 1;
-            blessed.first_changed.get_or_insert(frame.tick);
+            blessed.first_changed.get_or_insert(tick);
         }
         writer.tick(&fresh)?;
         blessed.ticks += 1;
@@ -455,9 +460,7 @@ max_party_size = 1
             let events: Vec<Event> = matcher.drain_events().collect();
             writer
                 .tick(&TickFrame::new(
-                    report.tick,
-                    tick * 100,
-                    commands,
+                    TickRecord::of(report.tick, tick * 100, commands, &events),
                     &events,
                     with_events,
                 ))
@@ -470,6 +473,21 @@ max_party_size = 1
         replay(TraceReader::new(bytes).unwrap(), Check::Verify, |_, _| {
             Ok(())
         })
+    }
+
+    #[test]
+    fn without_a_base_the_span_starts_at_the_first_tick_and_the_chain_is_the_records() {
+        // Ticks at 100..=2000 ms: 1.9 s of matcher time, whatever the clock's origin.
+        let summary = verify(&record(&config(), false)).unwrap();
+        assert_eq!((summary.from_ms, summary.to_ms), (100, 2_000));
+        assert_eq!(summary.span_ms(), 1_900);
+        let mut chain = EventChain::default();
+        let bytes = record(&config(), false);
+        let mut reader = TraceReader::new(bytes.as_slice()).unwrap();
+        while let Some(frame) = reader.next_tick().unwrap() {
+            chain.push(&frame.record.event_hash);
+        }
+        assert_eq!(summary.chain, chain);
     }
 
     #[test]
@@ -534,7 +552,7 @@ max_party_size = 1
         let mut reader = TraceReader::new(bytes.as_slice()).unwrap();
         let mut writer = TraceWriter::new(Vec::new(), reader.header()).unwrap();
         while let Some(frame) = reader.next_tick().unwrap() {
-            if frame.tick != 4 {
+            if frame.record.tick != 4 {
                 writer.tick(&frame).unwrap();
             }
         }
@@ -584,7 +602,7 @@ max_party_size = 1
             TraceReader::new(bytes.as_slice()).unwrap(),
             Check::Config(Box::new(other)),
             |frame, _| {
-                seen += frame.commands.len();
+                seen += frame.record.commands.len();
                 Ok(())
             },
         )

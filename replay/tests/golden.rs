@@ -1,6 +1,6 @@
 //! The golden traces (`replay/traces/*.mwtrace`, recorded from the shipped simulator scenarios
 //! with their events) replay tick for tick under this build. A deliberate change of behaviour
-//! re-records them with `matchwright replay --bless replay/traces` (see the README); CI also
+//! re-records them with `matchwright replay --bless replay/traces` (see docs/replay.md); CI also
 //! replays them through the `matchwright` binary.
 
 #![allow(clippy::unwrap_used)]

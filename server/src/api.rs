@@ -1032,12 +1032,20 @@ pub struct BackfillRequest {
     pub open_slots: Vec<u8>,
 }
 
+/// `POST /v1/server/session/{id}/leave`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaveRequest {
+    /// The player who left the game.
+    pub player_id: u64,
+}
+
 /// What a game-server call did.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionAck {
     /// The match.
     pub match_id: u64,
-    /// `alive`, `ended`, `backfill_requested` or `backfill_cancelled`.
+    /// `alive`, `ended`, `player_left`, `backfill_requested` or `backfill_cancelled`.
     pub status: String,
 }
 
@@ -1156,6 +1164,63 @@ pub async fn report_result(
         .submit(Command::ReportResult {
             match_id,
             placements,
+        })
+        .await?;
+    Ok(axum::Json(SessionAck {
+        match_id: id,
+        status: "ended".into(),
+    }))
+}
+
+/// A player left the running game: the slot is free for backfill (`.../backfill`). When the
+/// last player leaves, the session is abandoned (`empty`).
+#[utoipa::path(post, path = "/v1/server/session/{id}/leave", tag = "game servers",
+    security(("game_server_key" = [])),
+    params(("id" = u64, Path, description = "The match")),
+    request_body = LeaveRequest,
+    responses(
+        (status = 200, description = "The player is out of the session", body = SessionAck),
+        (status = 401, description = "No valid server key", body = ErrorBody),
+        (status = 404, description = "No such running session", body = ErrorBody),
+        (status = 403, description = "The player is not in the session", body = ErrorBody),
+        (status = 409, description = "The session is ending", body = ErrorBody)))]
+pub async fn leave_session(
+    State(state): State<AppState>,
+    _server: GameServer,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(request): ApiJson<LeaveRequest>,
+) -> Result<axum::Json<SessionAck>, ApiError> {
+    state
+        .ticks
+        .submit(Command::LeaveSession {
+            match_id: MatchId(id),
+            player: PlayerId(request.player_id),
+        })
+        .await?;
+    Ok(axum::Json(SessionAck {
+        match_id: id,
+        status: "player_left".into(),
+    }))
+}
+
+/// The session ended without a result (ratings unchanged): a game cut short, a server shut
+/// down.
+#[utoipa::path(post, path = "/v1/server/session/{id}/end", tag = "game servers",
+    security(("game_server_key" = [])),
+    params(("id" = u64, Path, description = "The match")),
+    responses(
+        (status = 200, description = "The session ended", body = SessionAck),
+        (status = 401, description = "No valid server key", body = ErrorBody),
+        (status = 404, description = "No such running session", body = ErrorBody)))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    _server: GameServer,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<axum::Json<SessionAck>, ApiError> {
+    state
+        .ticks
+        .submit(Command::EndSession {
+            match_id: MatchId(id),
         })
         .await?;
     Ok(axum::Json(SessionAck {

@@ -144,6 +144,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(api::heartbeat))
         .routes(routes!(api::report_result))
         .routes(routes!(api::request_backfill))
+        .routes(routes!(api::leave_session))
+        .routes(routes!(api::end_session))
         .routes(routes!(api::events))
         .routes(routes!(api::healthz))
         .routes(routes!(api::readyz))

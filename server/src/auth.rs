@@ -222,7 +222,20 @@ impl FromRequestParts<AppState> for AuthPlayer {
                 "send an access token as `Authorization: Bearer TOKEN` (POST /v1/auth/login)",
             ));
         };
-        verify_access_token(&state.secrets.jwt, &token).map(Self)
+        let player = verify_access_token(&state.secrets.jwt, &token)?;
+        known_player(state, player).map(Self)
+    }
+}
+
+/// Refuses a validly signed token whose account does not exist (401, as for a bad token): a
+/// token outlives nothing it names.
+pub fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId, ApiError> {
+    match state.store.account(player)? {
+        Some(_) => Ok(player),
+        None => Err(ApiError::unauthorized(
+            "unknown_player",
+            "the token's account does not exist",
+        )),
     }
 }
 

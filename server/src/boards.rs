@@ -83,6 +83,7 @@ fn known_mode(state: &AppState, mode: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     let mut modes: Vec<&str> = config.queues.iter().map(|q| q.mode_name()).collect();
+    modes.sort_unstable();
     modes.dedup();
     Err(ApiError::invalid(
         "mode",

@@ -109,7 +109,8 @@ pub enum LiveEvent {
     MatchCancelled {
         /// The match.
         match_id: u64,
-        /// `declined`, `timed_out` or `allocation_failed`.
+        /// `declined`, `timed_out`, or (no game server came; `requeued` follows)
+        /// `allocation_failed` or `allocation_timed_out`.
         reason: String,
         /// The players who declined or did not answer.
         players: Vec<u64>,
@@ -143,7 +144,8 @@ pub enum LiveEvent {
     SessionAbandoned {
         /// The match.
         match_id: u64,
-        /// `allocation_timed_out`, `heartbeat_timed_out`, `allocation_failed` or `empty`.
+        /// `heartbeat_timed_out` or `empty` (a session that never had its server is a
+        /// `match_cancelled` instead).
         reason: String,
     },
     /// Your party changed: `change` is `created`, `joined`, `left`, `kicked`, `invited`,

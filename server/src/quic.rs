@@ -198,6 +198,7 @@ async fn answer(
         }
         Request::Authenticate { access_token } => {
             let player = auth::verify_access_token(&state.secrets.jwt, &access_token)?;
+            let player = auth::known_player(&state, player)?;
             Response::Authenticated {
                 player_id: player.0,
             }

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
-use matchwright_ecs::{Command, Event, Matcher};
+use matchwright_ecs::{Command, Event, Matcher, TickRecord};
 use matchwright_replay::{TickFrame, TraceHeader, TraceWriter};
 
 /// Ticks the writer may fall behind by.
@@ -209,14 +209,14 @@ impl Recorder {
             }
             return;
         }
-        let frame = TickFrame::with_hash(
+        let record = TickRecord {
             tick,
             now_ms,
-            commands.to_vec(),
-            events,
-            events_hash,
-            self.with_events,
-        );
+            commands: commands.to_vec(),
+            event_hash: events_hash,
+            event_count: events.len() as u64,
+        };
+        let frame = TickFrame::new(record, events, self.with_events);
         if !self.send(Message::Tick(frame)) {
             self.needs_base = true;
             self.skipped += 1;

@@ -277,14 +277,32 @@ pub struct SettingsError {
 
 impl fmt::Display for SettingsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.path {
-            Some(path) => write!(f, "config {}: {}", path.display(), self.error),
-            None => write!(f, "config: {}", self.error),
+        let error = &self.error;
+        let place = match &self.path {
+            Some(path) => format!("config {}", path.display()),
+            None => "config".to_owned(),
+        };
+        if error.field.is_empty() {
+            write!(f, "{place}: {}", error.message)
+        } else {
+            write!(f, "{place}: field `{}`: {}", error.field, error.message)
         }
     }
 }
 
 impl std::error::Error for SettingsError {}
+
+/// The matcher's top-level keys (`matchwright_ecs::Config`, and `replace_queues`).
+const MATCHER_KEYS: &[&str] = &[
+    "regions",
+    "limits",
+    "rating",
+    "sessions",
+    "queues",
+    "replace_queues",
+];
+/// The server's own tables.
+const SERVER_KEYS: &[&str] = &["server", "fleet", "lobby", "rate_limits", "quic"];
 
 impl Settings {
     /// Reads and checks a config file.
@@ -334,7 +352,24 @@ impl Settings {
                 .map_err(|error| ConfigError::new("quic", error.to_string()))?,
             None => QuicSection::default(),
         };
-        let matcher = Config::from_toml_str(&table.to_string())?;
+        if let Some(unknown) = table
+            .keys()
+            .find(|key| !MATCHER_KEYS.contains(&key.as_str()))
+        {
+            return Err(ConfigError::new(
+                unknown.clone(),
+                format!(
+                    "not a setting; the config's tables and keys are {}",
+                    MATCHER_KEYS
+                        .iter()
+                        .chain(SERVER_KEYS)
+                        .map(|key| format!("`{key}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let matcher = Config::from_operator_toml(table)?;
         let settings = Self {
             matcher,
             server,
@@ -682,6 +717,31 @@ mod tests {
         assert_eq!(keep_alive.field, "quic.keep_alive_s");
         let frame = Settings::from_toml_str("[quic]\nmax_frame_bytes = 10\n").unwrap_err();
         assert_eq!(frame.field, "quic.max_frame_bytes");
+    }
+
+    #[test]
+    fn an_unknown_table_is_named_with_every_known_one() {
+        let error = Settings::from_toml_str("[servr]\ntick_interval_ms = 5\n").unwrap_err();
+        assert_eq!(error.field, "servr");
+        for known in [
+            "`server`",
+            "`fleet`",
+            "`rate_limits`",
+            "`quic`",
+            "`lobby`",
+            "`queues`",
+            "`sessions`",
+        ] {
+            assert!(error.message.contains(known), "{known} missing: {error}");
+        }
+        // A syntax error names its line, not a field called `toml` or ``.
+        let shown = Settings::from_toml_str("[server\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shown.starts_with("config: ") && shown.contains("line 1"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -18,12 +18,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use matchwright_ecs::command::TicketMember;
 use matchwright_ecs::event::{AbandonReason, MatchCancelReason, RemovalReason};
-use matchwright_ecs::{
-    Command, CommandSeq, EnqueueTicket, Event, MatchId, Matcher, NO_PING, PlayerId, RejectReason,
-    TicketId,
-};
+use matchwright_ecs::{Command, CommandSeq, Event, MatchId, Matcher, PlayerId, RejectReason};
 use matchwright_storage::{MatchState, Store, TickInput};
 use tokio::sync::{oneshot, watch};
 
@@ -33,7 +29,7 @@ use crate::fleet::Allocator;
 use crate::hub::{Hub, LiveEvent, MatchPlayerBody};
 use crate::record::Recorder;
 use crate::settings::{Secrets, Settings};
-use crate::view::{MatchStage, TicketView, View};
+use crate::view::{MatchStage, View};
 
 /// Now, as Unix milliseconds (the matcher's clock in the server).
 pub fn unix_ms() -> u64 {
@@ -155,15 +151,6 @@ pub struct TickLoop {
     commands: Vec<Command>,
     pending: Vec<(CommandSeq, Option<Reply>)>,
     events: Vec<Event>,
-    /// Enqueue commands waiting for their tick, by sequence number.
-    enqueue_requests: HashMap<CommandSeq, EnqueueTicket>,
-    /// Every live ticket's enqueue command (to put it back in its queue, keeping its waiting
-    /// time, when its match finds no game server).
-    tickets: HashMap<TicketId, EnqueueTicket>,
-    /// The tickets of matches waiting for a game server.
-    allocating: HashMap<MatchId, Vec<EnqueueTicket>>,
-    /// The tickets of matches whose allocation failed, re-enqueued once the session closed.
-    requeue_after: HashMap<MatchId, Vec<EnqueueTicket>>,
     /// Matches formed per second, over the last ten seconds.
     recent_matches: VecDeque<(u64, u64)>,
     last_prune: Instant,
@@ -219,10 +206,6 @@ impl TickLoop {
             commands: Vec::new(),
             pending: Vec::new(),
             events: Vec::new(),
-            enqueue_requests: HashMap::new(),
-            tickets: HashMap::new(),
-            allocating: HashMap::new(),
-            requeue_after: HashMap::new(),
             recent_matches: VecDeque::new(),
             last_prune: Instant::now(),
             last_upkeep: Instant::now(),
@@ -253,45 +236,9 @@ impl TickLoop {
             }
         }
         *self.view_mut() = View::from_snapshot(&snapshot, &servers);
-        // Each live ticket's enqueue command, rebuilt (a ticket's pings are its members'
-        // worst, which is what the matcher keeps).
-        let ratings: HashMap<PlayerId, _> = snapshot
-            .players
-            .iter()
-            .map(|player| (player.id, player.rating))
-            .collect();
-        for ticket in &snapshot.tickets {
-            let Some(queue) = snapshot.queues.get(usize::from(ticket.queue)) else {
-                continue;
-            };
-            let members = ticket
-                .players
-                .iter()
-                .map(|player| TicketMember {
-                    player: *player,
-                    rating: ratings
-                        .get(player)
-                        .copied()
-                        .unwrap_or(self.settings.matcher.rating.initial),
-                    pings_ms: ticket.pings_ms.clone(),
-                })
-                .collect();
-            let own_max = (ticket.own_max_ms < NO_PING - 1).then_some(ticket.own_max_ms);
-            self.tickets.insert(
-                ticket.id,
-                EnqueueTicket {
-                    ticket: ticket.id,
-                    queue: queue.clone(),
-                    party: ticket.party,
-                    members,
-                    max_ping_ms: own_max,
-                    waiting_since_ms: Some(ticket.enqueued_at_ms),
-                },
-            );
-        }
         // Sessions that were waiting for a game server when the server stopped: allocate now.
-        // Their tickets are gone from the matcher, so if no server is free they cannot go back
-        // to the queue; their players are told (`match_cancelled`) and queue again.
+        // The matcher still holds their tickets: if no server is free, they go back to their
+        // queues keeping their waiting time.
         let allocating: Vec<(MatchId, String)> = snapshot
             .matches
             .iter()
@@ -384,15 +331,8 @@ impl TickLoop {
     }
 
     fn submit(&mut self, command: Command, reply: Option<Reply>) {
-        let enqueue = match &command {
-            Command::Enqueue(ticket) => Some(ticket.clone()),
-            _ => None,
-        };
         match self.matcher.submit(command.clone()) {
             Ok(seq) => {
-                if let Some(ticket) = enqueue {
-                    self.enqueue_requests.insert(seq, ticket);
-                }
                 self.commands.push(command);
                 self.pending.push((seq, reply));
             }
@@ -507,32 +447,11 @@ impl TickLoop {
         let mut answers = Vec::with_capacity(self.pending.len());
         let mut rejections: HashMap<CommandSeq, &RejectReason> = HashMap::new();
         for event in &self.events {
-            match event {
-                Event::Rejected { seq, reason } => {
-                    rejections.insert(*seq, reason);
-                }
-                Event::TicketQueued { seq, ticket, .. } => {
-                    if let Some(request) = self.enqueue_requests.remove(seq) {
-                        self.tickets.insert(*ticket, request);
-                    }
-                }
-                _ => {}
+            if let Event::Rejected { seq, reason } = event {
+                rejections.insert(*seq, reason);
             }
         }
         let tick = self.store.last_tick();
-        let internal_rejected: Vec<TicketId> = self
-            .pending
-            .iter()
-            .filter(|(seq, reply)| reply.is_none() && rejections.contains_key(seq))
-            .filter_map(|(seq, _)| self.enqueue_requests.get(seq).map(|t| t.ticket))
-            .collect();
-        if !internal_rejected.is_empty() {
-            let mut view = self.view_mut();
-            for ticket in internal_rejected {
-                view.forget_ticket(ticket);
-            }
-        }
-        self.enqueue_requests.clear();
         for (seq, reply) in self.pending.drain(..) {
             let answer = match rejections.get(&seq) {
                 Some(reason) => Err(rejected(reason)),
@@ -551,12 +470,12 @@ impl TickLoop {
     }
 
     /// Updates the view and pushes live events, event by event (each sees the view as it
-    /// was just before it); then asks the fleet for servers and re-enqueues tickets whose
-    /// match found none.
+    /// was just before it); then asks the fleet for servers for the matches formed. A match
+    /// the fleet has no server for goes back to the matcher as `AllocationFailed`: the matcher
+    /// puts its tickets back in their queues and backs off the region.
     fn publish(&mut self, now_ms: u64) {
         let events = std::mem::take(&mut self.events);
         let mut to_allocate = Vec::new();
-        let mut to_requeue = Vec::new();
         {
             let view_lock = Arc::clone(&self.shared.view);
             let mut view = view_lock
@@ -565,40 +484,12 @@ impl TickLoop {
             for event in &events {
                 self.push_live(event, &view, now_ms);
                 match event {
-                    Event::TicketRemoved { ticket, .. } => {
-                        self.tickets.remove(ticket);
-                    }
                     Event::MatchFormed { summary } => {
-                        let tickets = summary
-                            .tickets()
-                            .filter_map(|matched| {
-                                let mut request = self.tickets.remove(&matched.ticket)?;
-                                request.waiting_since_ms = Some(matched.enqueued_at_ms);
-                                Some(request)
-                            })
-                            .collect();
-                        self.allocating.insert(summary.match_id, tickets);
                         to_allocate.push((summary.match_id, summary.region.to_string()));
-                    }
-                    Event::BackfillFilled { tickets, .. } => {
-                        for placed in tickets {
-                            self.tickets.remove(&placed.ticket.ticket);
-                        }
-                    }
-                    Event::SessionAbandoned {
-                        match_id,
-                        reason: AbandonReason::AllocationFailed,
-                    } => {
-                        self.allocator.release(*match_id);
-                        if let Some(tickets) = self.requeue_after.remove(match_id) {
-                            to_requeue.extend(tickets);
-                        }
                     }
                     Event::SessionEnded { match_id, .. }
                     | Event::SessionAbandoned { match_id, .. } => {
                         self.allocator.release(*match_id);
-                        self.allocating.remove(match_id);
-                        self.requeue_after.remove(match_id);
                     }
                     _ => {}
                 }
@@ -611,47 +502,22 @@ impl TickLoop {
                 };
                 view.apply_one(event);
                 self.push_party(event, &view, &disbanded_members, now_ms);
-                if let Event::SessionAbandoned {
-                    reason: AbandonReason::AllocationFailed,
-                    ..
-                } = event
-                {
-                    for ticket in &to_requeue {
-                        view.expect_requeue(
-                            ticket.ticket,
-                            TicketView {
-                                players: ticket.members.iter().map(|m| m.player).collect(),
-                                queue: ticket.queue.clone(),
-                                since_ms: ticket.waiting_since_ms.unwrap_or(now_ms),
-                            },
-                        );
-                    }
-                }
             }
         }
         self.events = events;
         for (match_id, region) in to_allocate {
             self.allocate(match_id, &region);
         }
-        for ticket in to_requeue {
-            self.submit(Command::Enqueue(ticket), None);
-        }
     }
 
     /// Asks the fleet for a server: on success the session becomes active next tick; on
-    /// failure it is abandoned next tick and its tickets go back to their queues after.
+    /// failure the matcher is told next tick (its tickets go back to their queues).
     fn allocate(&mut self, match_id: MatchId, region: &str) {
         match self.allocator.allocate(match_id, region) {
-            Ok(server) => {
-                self.allocating.remove(&match_id);
-                self.submit(Command::SessionReady { match_id, server }, None);
-            }
+            Ok(server) => self.submit(Command::SessionReady { match_id, server }, None),
             Err(error) => {
-                tracing::warn!(%match_id, %error, "no game server; the match goes back to the queue");
+                tracing::warn!(%match_id, %error, "no game server; the match's tickets go back to the queue");
                 metrics::counter!("matchwright_allocation_failures").increment(1);
-                if let Some(tickets) = self.allocating.remove(&match_id) {
-                    self.requeue_after.insert(match_id, tickets);
-                }
                 self.submit(Command::AllocationFailed { match_id }, None);
             }
         }
@@ -834,6 +700,27 @@ impl TickLoop {
                     placements: placements.clone(),
                 },
             ),
+            Event::SessionAbandoned {
+                match_id,
+                reason:
+                    reason @ (AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut),
+            } => {
+                // The players never had a session: to them the match is cancelled, and their
+                // tickets' `requeued` follow.
+                let name = match reason {
+                    AbandonReason::AllocationFailed => "allocation_failed",
+                    _ => "allocation_timed_out",
+                };
+                self.send_to_match(
+                    view,
+                    *match_id,
+                    &LiveEvent::MatchCancelled {
+                        match_id: match_id.0,
+                        reason: name.into(),
+                        players: Vec::new(),
+                    },
+                );
+            }
             Event::SessionAbandoned { match_id, reason } => {
                 let reason = match reason {
                     AbandonReason::AllocationTimedOut => "allocation_timed_out",

@@ -14,7 +14,6 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matchwright_ecs::Matcher;
-use matchwright_replay::replayer::run_tick;
 use matchwright_replay::{
     Check, MATCHER_VERSION, ReplayError, Summary, TickFrame, TraceHeader, TraceReader, TraceWriter,
 };
@@ -376,7 +375,7 @@ fn what_if_one(
     let result = matchwright_sim::whatif::what_if(file, config, &out, |pass, frame: &TickFrame| {
         ticks += 1;
         if ticks.is_multiple_of(4096) {
-            bar.set_message(format!("{pass}: tick {}", frame.tick));
+            bar.set_message(format!("{pass}: tick {}", frame.record.tick));
         }
     });
     bar.finish_and_clear();
@@ -447,37 +446,28 @@ fn export_journal(args: &ExportArgs) -> Result<String, Outcome> {
     let (mut commands, mut last_tick) = (0u64, base.tick);
     let mut events = Vec::new();
     let walked = store.entries(base.tick, |entry| -> Result<(), Outcome> {
-        commands += entry.commands.len() as u64;
-        last_tick = entry.tick;
+        commands += entry.record.commands.len() as u64;
+        last_tick = entry.record.tick;
         // As journaled; with --events, re-run and checked against the journal's hash.
         let mut frame = TickFrame {
-            tick: entry.tick,
-            now_ms: entry.now_ms,
-            commands: entry.commands,
-            events_hash: entry.event_hash,
-            event_count: entry.events,
+            record: entry.record,
             events: None,
         };
         if let Some(matcher) = &mut matcher {
-            run_tick(matcher, &frame, 0, &mut events)
-                .map_err(|error| fail(format!("re-running the journal: {error}")))?;
-            frame.events_hash = matchwright_replay::hash_events(&events);
-            frame.event_count = events.len() as u64;
-            frame.events = Some(events.clone());
-            if frame.events_hash != entry.event_hash || frame.event_count != entry.events {
-                return Err(Outcome {
-                    code: 1,
-                    report: format!(
-                        "matchwright trace export: the journal does not replay under this \
-                         build: tick {} recorded {} events hashing {}, this build gives {} \
-                         hashing {} (export without --events to keep the journal as it is)\n",
-                        entry.tick,
-                        entry.events,
-                        matchwright_ecs::codec::hex(&entry.event_hash),
-                        frame.event_count,
-                        matchwright_ecs::codec::hex(&frame.events_hash)
-                    ),
-                });
+            match frame.record.apply(matcher, &mut events) {
+                Ok(()) => frame.events = Some(events.clone()),
+                Err(error @ matchwright_ecs::ApplyError::Diverged { .. }) => {
+                    return Err(Outcome {
+                        code: 1,
+                        report: format!(
+                            "matchwright trace export: the journal does not replay under this \
+                             build: tick {}: {error} (export without --events to keep the \
+                             journal as it is)\n",
+                            frame.record.tick,
+                        ),
+                    });
+                }
+                Err(error) => return Err(fail(format!("re-running the journal: {error}"))),
             }
         }
         writer.tick(&frame).map_err(|error| fail(error.to_string()))

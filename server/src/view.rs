@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use matchwright_ecs::event::{MatchSummary, RemovalReason};
+use matchwright_ecs::event::{AbandonReason, MatchSummary, RemovalReason};
 use matchwright_ecs::snapshot::{PhaseRecord, Snapshot};
 use matchwright_ecs::{Event, MatchId, PartyId, PlayerId, TicketId};
 
@@ -72,6 +72,9 @@ pub struct MatchView {
     pub players: Vec<(PlayerId, u8)>,
     /// Where it is.
     pub stage: MatchStage,
+    /// While allocating: the tickets the matcher keeps to put back in their queues if no game
+    /// server is found.
+    pub held_tickets: Vec<TicketId>,
 }
 
 impl MatchView {
@@ -163,7 +166,11 @@ impl View {
                 PhaseRecord::Active { .. } => MatchStage::Active {
                     server: servers.get(&record.id).cloned().unwrap_or_default(),
                 },
-                _ => MatchStage::Allocating,
+                PhaseRecord::Allocating { .. } => MatchStage::Allocating,
+            };
+            let held_tickets = match &record.phase {
+                PhaseRecord::Allocating { tickets, .. } => tickets.clone(),
+                _ => Vec::new(),
             };
             let players: Vec<(PlayerId, u8)> = record
                 .teams
@@ -183,6 +190,7 @@ impl View {
                     summary: Arc::new(record.summary.clone()),
                     players,
                     stage,
+                    held_tickets,
                 },
             );
         }
@@ -259,23 +267,11 @@ impl View {
         }
     }
 
-    /// Shows `ticket` as queued again before its re-enqueue command has run: a match that
-    /// found no game server puts its tickets back one tick after the session closed, and
-    /// its players should not look idle in between.
-    pub fn expect_requeue(&mut self, ticket: TicketId, found: TicketView) {
-        for player in &found.players {
-            self.players.insert(*player, PlayerStatus::Queued(ticket));
-        }
-        self.tickets.insert(ticket, found);
-    }
-
-    /// Forgets a ticket whose expected re-enqueue was rejected.
-    pub fn forget_ticket(&mut self, ticket: TicketId) {
-        if let Some(found) = self.tickets.remove(&ticket) {
-            for player in &found.players {
-                if self.players.get(player) == Some(&PlayerStatus::Queued(ticket)) {
-                    self.players.remove(player);
-                }
+    /// Forgets the tickets a match held while allocating: its server is up, or it ended.
+    fn drop_held_tickets(&mut self, match_id: MatchId) {
+        if let Some(found) = self.matches.get_mut(&match_id) {
+            for ticket in std::mem::take(&mut found.held_tickets) {
+                self.tickets.remove(&ticket);
             }
         }
     }
@@ -343,6 +339,7 @@ impl View {
                             deadline_ms: *deadline_ms,
                             accepted: Vec::new(),
                         },
+                        held_tickets: Vec::new(),
                     },
                 );
             }
@@ -361,9 +358,9 @@ impl View {
                 self.matches.remove(match_id);
             }
             Event::MatchFormed { summary } => {
-                for matched in summary.tickets() {
-                    self.tickets.remove(&matched.ticket);
-                }
+                // The matcher keeps the tickets until the server is up (they go back to their
+                // queues if none is found); so does the view.
+                let held_tickets = summary.tickets().map(|matched| matched.ticket).collect();
                 let players = roster(summary);
                 for (player, _) in &players {
                     self.players
@@ -375,21 +372,34 @@ impl View {
                         summary: Arc::clone(summary),
                         players,
                         stage: MatchStage::Allocating,
+                        held_tickets,
                     },
                 );
             }
             Event::SessionActive { match_id, server } => {
+                self.drop_held_tickets(*match_id);
                 if let Some(found) = self.matches.get_mut(match_id) {
                     found.stage = MatchStage::Active {
                         server: server.clone(),
                     };
                 }
             }
+            Event::SessionAbandoned {
+                match_id,
+                reason: AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut,
+            } => {
+                // No server came: the held tickets' `TicketRequeued` (or `TicketRemoved`, for
+                // one that waited too long) follow and say where each goes.
+                self.free_players_of(*match_id);
+                self.matches.remove(match_id);
+            }
             Event::SessionEnded { match_id, .. } | Event::SessionAbandoned { match_id, .. } => {
+                self.drop_held_tickets(*match_id);
                 self.free_players_of(*match_id);
                 self.matches.remove(match_id);
             }
             Event::PlayerLeftSession { match_id, player } => {
+                self.drop_held_tickets(*match_id);
                 if let Some(found) = self.matches.get_mut(match_id) {
                     found.players.retain(|(p, _)| p != player);
                 }

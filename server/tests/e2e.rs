@@ -1632,3 +1632,256 @@ fn a_recorded_serve_run_replays_identically_and_so_does_its_exported_journal() {
     assert!(stderr.contains("not closed cleanly"), "{stderr}");
     assert!(!dir.path().join("unclean.mwtrace").exists());
 }
+
+/// Registers `count` players, each with a live event socket.
+async fn players_with_events(
+    client: &Client,
+    prefix: &str,
+    count: usize,
+) -> Vec<(u64, String, Socket)> {
+    let mut players = Vec::new();
+    for index in 0..count {
+        let (id, token) = client.register(&format!("{prefix}{index}")).await;
+        let socket = connect_events(&client.base, &token).await;
+        players.push((id, token, socket));
+    }
+    players
+}
+
+async fn queue_duel(client: &Client, token: &str) {
+    let (status, body) = post(
+        client,
+        "/v1/queue",
+        token,
+        Some(json!({"queue": "duel-1v1", "pings": {"eu-west": 25}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_game_server_backfills_a_player_who_left_and_the_new_player_gets_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let server = Server::start(&dir.path().join("data"), &config);
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    wait_ready(&client).await;
+    let mut players = players_with_events(&client, "backfill", 3).await;
+    for (_, token, _) in &players[..2] {
+        queue_duel(&client, token).await;
+    }
+    let mut match_id = 0;
+    for (_, _, socket) in &mut players[..2] {
+        let ready = wait_event(socket, "session_ready").await;
+        match_id = ready["match_id"].as_u64().unwrap();
+        assert_eq!(ready["server"], "198.51.100.7:7777");
+    }
+    let session = format!("/v1/server/session/{match_id}");
+    // Only the game server may say who left; a player not in the session is refused.
+    let leaver = players[0].0;
+    let (status, body) = post(
+        &client,
+        &format!("{session}/leave"),
+        &players[2].1,
+        Some(json!({"player_id": leaver})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = post(
+        &client,
+        &format!("{session}/leave"),
+        SERVER_KEY,
+        Some(json!({"player_id": players[2].0})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = post(
+        &client,
+        &format!("{session}/leave"),
+        SERVER_KEY,
+        Some(json!({"player": leaver})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = post(
+        &client,
+        &format!("{session}/leave"),
+        SERVER_KEY,
+        Some(json!({"player_id": leaver})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "player_left");
+    let (_, status) = client
+        .call(reqwest::Method::GET, "/v1/queue", Some(&players[0].1), None)
+        .await;
+    assert_eq!(status["status"], "idle", "the leaver is free: {status}");
+    // The server asks for one player for the leaver's team; a player in the queue fills it.
+    let (_, view) = client
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/session/{match_id}"),
+            Some(&players[1].1),
+            None,
+        )
+        .await;
+    let stayer_team = view["your_team"].as_u64().unwrap();
+    let mut open_slots = vec![0, 0];
+    open_slots[1 - stayer_team as usize] = 1;
+    let (status, body) = post(
+        &client,
+        &format!("{session}/backfill"),
+        SERVER_KEY,
+        Some(json!({"open_slots": open_slots})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    queue_duel(&client, &players[2].1).await;
+    let joiner = &mut players[2];
+    let found = wait_event(&mut joiner.2, "match_found").await;
+    assert_eq!(found["match_id"], match_id, "{found}");
+    assert_eq!(found["state"], "active", "{found}");
+    assert_eq!(found["your_team"], 1 - stayer_team);
+    let ready = wait_event(&mut joiner.2, "session_ready").await;
+    assert_eq!(ready["match_id"], match_id);
+    assert_eq!(ready["server"], "198.51.100.7:7777");
+    let claims = matchwright_server::auth::verify_session_token(
+        SESSION_SECRET.as_bytes(),
+        ready["session_token"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.sub, joiner.0.to_string());
+    assert_eq!(claims.match_id, match_id);
+    // The game ends without a result: nobody's rating changes, everyone is free.
+    let (status, body) = post(&client, &format!("{session}/end"), SERVER_KEY, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (_, token, socket) in &mut players[1..3] {
+        let ended = wait_event(socket, "session_ended").await;
+        assert_eq!(ended["placements"], Value::Null, "{ended}");
+        let (_, status) = client
+            .call(reqwest::Method::GET, "/v1/queue", Some(token), None)
+            .await;
+        assert_eq!(status["status"], "idle");
+    }
+    let (status, body) = post(&client, &format!("{session}/end"), SERVER_KEY, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_fleet_cancels_and_requeues_once_per_backoff_not_every_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    // One game server in the only region the players can play in; a 1 s backoff.
+    let path = write_config(dir.path());
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("capacity = 4", "capacity = 1")
+        .replace(
+            "allocation_backoff_ms = 5000",
+            "allocation_backoff_ms = 1000",
+        );
+    std::fs::write(&path, text).unwrap();
+    let server = Server::start(&dir.path().join("data"), &path);
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    wait_ready(&client).await;
+    let mut players = players_with_events(&client, "fleet", 4).await;
+    for (_, token, _) in &players[..2] {
+        queue_duel(&client, token).await;
+    }
+    let mut playing = 0;
+    for (_, _, socket) in &mut players[..2] {
+        playing = wait_event(socket, "session_ready").await["match_id"]
+            .as_u64()
+            .unwrap();
+    }
+    for (_, token, _) in &players[2..] {
+        queue_duel(&client, token).await;
+    }
+    // For 3.5 s (70 ticks of 50 ms) the fleet is full: each attempt is one match_found, one
+    // match_cancelled{allocation_failed}, one requeued, about once a second.
+    let watched = &mut players[2].2;
+    let mut attempts = Vec::new();
+    let until = tokio::time::Instant::now() + Duration::from_millis(3_500);
+    while tokio::time::Instant::now() < until {
+        let Ok(event) = tokio::time::timeout_at(until, next_event(watched)).await else {
+            break;
+        };
+        match event["type"].as_str().unwrap() {
+            "match_found" => attempts.push(vec!["match_found".to_string()]),
+            "match_cancelled" => {
+                assert_eq!(event["reason"], "allocation_failed", "{event}");
+                attempts.last_mut().unwrap().push("match_cancelled".into());
+            }
+            "requeued" => attempts.last_mut().unwrap().push("requeued".into()),
+            _ => {}
+        }
+    }
+    assert!(
+        (2..=5).contains(&attempts.len()),
+        "one attempt per backoff (1 s) in 3.5 s, not one per tick: {attempts:?}"
+    );
+    for attempt in &attempts[..attempts.len() - 1] {
+        assert_eq!(attempt, &["match_found", "match_cancelled", "requeued"]);
+    }
+    let (_, status) = client
+        .call(reqwest::Method::GET, "/v1/queue", Some(&players[2].1), None)
+        .await;
+    assert!(
+        ["queued", "in_match"].contains(&status["status"].as_str().unwrap()),
+        "still waiting, with its ticket: {status}"
+    );
+    // The server frees up: the waiting pair gets it.
+    let (status, body) = post(
+        &client,
+        &format!("/v1/server/session/{playing}/end"),
+        SERVER_KEY,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (_, _, socket) in &mut players[2..] {
+        let ready = wait_event(socket, "session_ready").await;
+        assert_ne!(ready["match_id"], playing);
+    }
+    server.kill();
+}
+
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_matchwright"))
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--quic",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Up once it prints its address; its start-up log lines are written by then.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = stdout.next().unwrap().unwrap();
+    assert!(first.contains("http://"), "{first}");
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(logs.contains("INFO"), "no log lines: {logs}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in a pipe: {logs:?}");
+}

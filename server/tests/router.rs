@@ -156,7 +156,9 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "POST /v1/party/{id}/ready",
             "POST /v1/queue",
             "POST /v1/server/session/{id}/backfill",
+            "POST /v1/server/session/{id}/end",
             "POST /v1/server/session/{id}/heartbeat",
+            "POST /v1/server/session/{id}/leave",
             "POST /v1/server/session/{id}/result",
         ]
     );
@@ -200,6 +202,45 @@ async fn bad_bodies_and_paths_get_json_errors_naming_the_field() {
     let json_type = Some("application/json");
     let (status, body) = server.raw(post("/v1/queue", "{not json", json_type)).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "malformed_json");
+    // An array where an object is expected is refused, not read field by field in order.
+    for (path, array) in [
+        (
+            "/v1/auth/register",
+            r#"["mallory","a long enough password",null]"#,
+        ),
+        ("/v1/queue", r#" ["duel-1v1", {"eu-west": 20}, null]"#),
+    ] {
+        let (status, body) = server.raw(post(path, array, json_type)).await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        );
+        assert_eq!(body["field"], "body", "{body}");
+    }
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"username": "mallory", "password": "a long enough password"})),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
+    let (status, _) = server
+        .raw(post(
+            "/v1/queue",
+            "{}",
+            Some("application/vnd.matchwright+json"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "+json is JSON");
     let (status, body) = server.raw(post("/v1/queue", "{}", None)).await;
     assert_error(
         status,
@@ -481,10 +522,59 @@ async fn missing_expired_and_forged_tokens_and_wrong_server_keys_are_refused() {
         )
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "unknown_match");
+    // A validly signed token for an account that does not exist: 401 on every route, the
+    // ones that only write to the matcher or the lobby included.
+    let ghost = auth::access_token(
+        JWT_SECRET.as_bytes(),
+        matchwright_ecs::PlayerId(player + 1_000),
+        matchwright_server::tick::unix_ms() / 1_000,
+        900,
+    );
+    for (method, path) in [
+        (Method::POST, "/v1/party"),
+        (Method::GET, "/v1/party"),
+        (Method::GET, "/v1/queue"),
+        (Method::DELETE, "/v1/queue"),
+        (Method::GET, "/v1/profile/me"),
+        (Method::POST, "/v1/match/1/accept"),
+        (Method::GET, "/v1/matches/history"),
+    ] {
+        let (status, body) = server.call(method.clone(), path, Some(&ghost), None).await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED, "unknown_player");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_leaderboard_mode_lists_each_mode_once() {
+    // A fourth queue in the `duel` mode, after the shipped ones.
+    let server = TestServer::start(
+        "[[queues]]\nname = \"duel-casual\"\nmode = \"duel\"\nteam_size = 1\nmax_party_size = 1\n",
+    );
+    let (_, token, _) = server.register("lister").await;
+    let (status, body) = server
+        .call(
+            Method::GET,
+            "/v1/leaderboard/default?mode=chess",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_eq!(body["field"], "mode");
+    let message = body["message"].as_str().unwrap();
+    assert_eq!(message.matches("\"duel\"").count(), 1, "{message}");
+    assert!(message.contains("\"ranked\""), "{message}");
 }
 
 async fn wait_for(server: &TestServer, token: &str, want: &str) -> Value {
-    for _ in 0..200 {
+    // Up to 8 s: a ticket waiting after a region's backoff matches at its next review (up to
+    // `review.max_interval_ms`, 5 s).
+    for _ in 0..400 {
         let (_, body) = server
             .call(Method::GET, "/v1/queue", Some(token), None)
             .await;
@@ -531,9 +621,11 @@ async fn queue_status_windows_and_cancel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_match_without_a_game_server_goes_back_to_the_queue_keeping_waiting_time() {
-    // One server slot in eu-west: the first duel gets it, the second finds none.
+    // One server slot in eu-west: the first duel gets it, the second finds none. A 1 s
+    // backoff between attempts.
     let server = TestServer::start(
-        "[[fleet.servers]]\nregion = \"eu-west\"\naddress = \"10.0.0.1:7777\"\ncapacity = 1\n",
+        "[[fleet.servers]]\nregion = \"eu-west\"\naddress = \"10.0.0.1:7777\"\ncapacity = 1\n\
+         [sessions]\nallocation_backoff_ms = 1000\n[rate_limits]\nenabled = false\n",
     );
     let mut players = Vec::new();
     for name in ["player1", "player2", "player3", "player4"] {
@@ -592,29 +684,33 @@ async fn a_match_without_a_game_server_goes_back_to_the_queue_keeping_waiting_ti
         assert_eq!(status, StatusCode::CREATED, "{body}");
         since.push(body["waiting_since_ms"].as_u64());
     }
-    // They match, find no server, and are queued again with their first waiting time (and
-    // match again, and fail again, while the one server is busy).
+    // They match, find no server, and are queued again with their first waiting time; they
+    // match again once the region's 1 s backoff is over, and fail again, while the one server
+    // is busy: an attempt a second, not one a tick.
     assert!(since[0].is_some());
-    let mut requeued = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while requeued.len() < 3 && std::time::Instant::now() < deadline {
+    let (mut attempts, mut last) = (0, String::new());
+    let deadline = std::time::Instant::now() + Duration::from_millis(3_500);
+    while std::time::Instant::now() < deadline {
         let (_, body) = server
             .call(Method::GET, "/v1/queue", Some(&players[2].1), None)
             .await;
-        assert_ne!(
-            body["status"], "idle",
-            "a requeued player never looks idle: {body}"
-        );
-        if body["status"] == "queued" && !requeued.contains(&body["waiting_ms"]) {
-            requeued.push(body["waiting_ms"].clone());
+        let status = body["status"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_string();
+        assert_ne!(status, "idle", "a requeued player never looks idle: {body}");
+        if status == "queued" {
             assert_eq!(body["waiting_since_ms"].as_u64(), since[0], "{body}");
+            if last == "in_match" {
+                attempts += 1;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        last = status;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(
-        requeued.len(),
-        3,
-        "requeued with the first waiting time each time"
+    assert!(
+        (2..=4).contains(&attempts),
+        "{attempts} failed attempts in 3.5 s with a 1 s backoff"
     );
     // The first session ends: the server is free, and the waiting pair gets it.
     let (status, body) = server

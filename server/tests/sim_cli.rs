@@ -39,7 +39,7 @@ fn sim_run_writes_a_report_and_charts_and_is_repeatable() {
             .args(["--set", "duration_s=900", "--out"])
             .arg(&out));
         assert!(ok, "{stdout}\n{stderr}");
-        assert!(stdout.contains("events_sha256"), "{stdout}");
+        assert!(stdout.contains("event_chain"), "{stdout}");
         let report: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
                 .unwrap();
@@ -56,7 +56,7 @@ fn sim_run_writes_a_report_and_charts_and_is_repeatable() {
             "per_queue",
             "ticks",
             "wall_s",
-            "events_sha256",
+            "event_chain",
         ] {
             assert!(report.get(field).is_some(), "report.json lacks {field}");
         }
@@ -73,7 +73,7 @@ fn sim_run_writes_a_report_and_charts_and_is_repeatable() {
         }
         let png = std::fs::read(out.join("ttm.png")).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-        hashes.push(report["events_sha256"].as_str().unwrap().to_string());
+        hashes.push(report["event_chain"].as_str().unwrap().to_string());
     }
     assert_eq!(hashes[0], hashes[1]);
 }

@@ -54,6 +54,8 @@ struct Waiting {
 struct Live {
     mode: Arc<str>,
     teams: Vec<Vec<(PlayerId, Rating)>>,
+    /// Its queue and tickets until its game server is up (back to the queue if none is).
+    held: Option<(usize, Vec<Waiting>)>,
 }
 
 /// A baseline matcher.
@@ -121,13 +123,14 @@ impl Baseline {
                     None => self.reject(seq, RejectReason::UnknownTicket { ticket }),
                 }
             }
-            Command::SessionReady { match_id, server } => {
-                if self.sessions.contains_key(&match_id) {
+            Command::SessionReady { match_id, server } => match self.sessions.get_mut(&match_id) {
+                Some(live) => {
+                    live.held = None;
                     self.events.push(Event::SessionActive { match_id, server });
-                } else {
-                    self.reject(seq, RejectReason::UnknownMatch { match_id });
                 }
-            }
+                None => self.reject(seq, RejectReason::UnknownMatch { match_id }),
+            },
+            Command::AllocationFailed { match_id } => self.allocation_failed(seq, match_id),
             Command::ReportResult {
                 match_id,
                 placements,
@@ -193,16 +196,50 @@ impl Baseline {
             | Command::LeaveParty { .. }
             | Command::DisbandParty { .. }
             | Command::Heartbeat { .. } => {}
-            // No acceptance, backfill or allocation failures in the seeds' systems.
+            // No acceptance or backfill in the seeds' systems.
             Command::AcceptMatch { match_id, .. }
             | Command::DeclineMatch { match_id, .. }
-            | Command::AllocationFailed { match_id }
             | Command::LeaveSession { match_id, .. }
             | Command::RequestBackfill { match_id, .. }
             | Command::CancelBackfill { match_id } => {
                 self.reject(seq, RejectReason::UnknownMatch { match_id });
             }
         }
+    }
+
+    /// No game server: the match is abandoned and its tickets go back to the front of their
+    /// queue with their waiting time, as in the core (without the core's regional backoff:
+    /// the seeds had none).
+    fn allocation_failed(&mut self, seq: CommandSeq, match_id: MatchId) {
+        let held = match self.sessions.get_mut(&match_id) {
+            Some(live) => live.held.take(),
+            None => return self.reject(seq, RejectReason::UnknownMatch { match_id }),
+        };
+        let Some((queue, tickets)) = held else {
+            return self.reject(
+                seq,
+                RejectReason::WrongMatchPhase {
+                    match_id,
+                    phase: matchwright_ecs::event::MatchPhaseName::Active,
+                },
+            );
+        };
+        self.sessions.remove(&match_id);
+        self.events.push(Event::SessionAbandoned {
+            match_id,
+            reason: matchwright_ecs::event::AbandonReason::AllocationFailed,
+        });
+        for waiting in &tickets {
+            self.events.push(Event::TicketRequeued {
+                ticket: waiting.ticket.ticket,
+                match_id,
+            });
+        }
+        let rest = std::mem::take(&mut self.queues[queue]);
+        let mut merged = tickets;
+        merged.extend(rest);
+        merged.sort_by_key(|waiting| waiting.since_ms);
+        self.queues[queue] = merged;
     }
 
     fn enqueue(&mut self, seq: CommandSeq, ticket: EnqueueTicket) {
@@ -410,6 +447,14 @@ impl Baseline {
                             .collect()
                     })
                     .collect(),
+                held: Some((
+                    queue,
+                    split
+                        .iter()
+                        .flatten()
+                        .map(|index| waiting[*index].clone())
+                        .collect(),
+                )),
             },
         );
         self.events.push(Event::MatchFormed {

@@ -221,16 +221,13 @@ pub fn simulate(
     };
     let mut writer =
         Some(TraceWriter::new(BufWriter::new(file), &header).map_err(|error| error.to_string())?);
-    let mut tick = 0;
-    let mut observer =
-        |now_ms: u64, commands: &[matchwright_ecs::Command], events: &[matchwright_ecs::Event]| {
-            tick += 1;
-            let frame = TickFrame::new(tick, now_ms, commands.to_vec(), events, with_events);
-            match writer.as_mut() {
-                Some(writer) => writer.tick(&frame).map_err(|error| error.to_string()),
-                None => Ok(()),
-            }
-        };
+    let mut observer = |record: &matchwright_ecs::TickRecord, events: &[matchwright_ecs::Event]| {
+        let frame = TickFrame::new(record.clone(), events, with_events);
+        match writer.as_mut() {
+            Some(writer) => writer.tick(&frame).map_err(|error| error.to_string()),
+            None => Ok(()),
+        }
+    };
     let output = world.run(&mut progress, Some(&mut observer))?;
     if let Some(writer) = writer.take() {
         writer.finish().map_err(|error| error.to_string())?;
@@ -375,7 +372,7 @@ fn run(args: RunArgs, out: &mut dyn std::io::Write) -> Result<(), String> {
     bar.finish_and_clear();
     write_run(&dir, &scenario, &output)?;
     let _ = writeln!(out, "{}", summary_line(&output.report));
-    let _ = writeln!(out, "events_sha256 {}", output.report.events_sha256);
+    let _ = writeln!(out, "event_chain {}", output.report.event_chain);
     let _ = writeln!(out, "wrote {}", dir.display());
     if let Some(record) = &args.record {
         let _ = writeln!(out, "recorded {}", record.display());

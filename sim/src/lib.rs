@@ -9,7 +9,8 @@
 //! population; sweeps and comparisons (`sweep`, `cli`) put runs side by side.
 //!
 //! Runs are deterministic: the same scenario and seed give the same event stream
-//! (`events_sha256`) and the same report, apart from `wall_s`.
+//! (`event_chain`, the chain hash the journal and traces also give) and the same report, apart
+//! from `wall_s`.
 //!
 //! `whatif` replays a recorded trace under another config and compares what players got.
 //!

@@ -217,9 +217,9 @@ pub struct Report {
     pub commands: u64,
     /// Events received.
     pub events: u64,
-    /// SHA-256 of the event stream: for each event, its encoded length (u64, little-endian)
-    /// then its encoding by `matchwright_ecs::codec`.
-    pub events_sha256: String,
+    /// The event stream's chain hash (`matchwright_ecs::EventChain`, hex): the same value the
+    /// store's journal and a replay of this run's trace give.
+    pub event_chain: String,
     /// Wall-clock time of the run, in seconds: the only field that changes between runs.
     pub wall_s: f64,
 }

@@ -10,6 +10,7 @@
 //! Sweeps change one field at a time by its dotted path (`set`), working on the TOML tree so
 //! any field, including the matcher's, can be varied without code for each.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -281,14 +282,19 @@ impl Default for AcceptanceSpec {
 }
 
 /// The simulated game servers.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerSpec {
     /// Time from a match forming to its server being up, uniform, in seconds.
     /// Default: [0.5, 3].
     pub allocation_s: (f64, f64),
     /// Interval between heartbeats of a running game, in seconds. Default: 10.
     pub heartbeat_s: f64,
+    /// Game servers per region, by region name: a match formed in a region whose servers
+    /// are all playing gets `AllocationFailed` (its tickets go back to their queues and the
+    /// matcher backs the region off). A region not named has as many as it needs.
+    /// Default: none named.
+    pub capacity: BTreeMap<String, u32>,
 }
 
 impl Default for ServerSpec {
@@ -296,6 +302,7 @@ impl Default for ServerSpec {
         Self {
             allocation_s: (0.5, 3.0),
             heartbeat_s: 10.0,
+            capacity: BTreeMap::new(),
         }
     }
 }
@@ -637,6 +644,17 @@ impl Scenario {
         range("acceptance.delay_s", self.acceptance.delay_s)?;
         range("servers.allocation_s", self.servers.allocation_s)?;
         positive("servers.heartbeat_s", self.servers.heartbeat_s)?;
+        for region in self.servers.capacity.keys() {
+            if self.matcher.region_index(region).is_none() {
+                return Err(ScenarioError::new(
+                    "servers.capacity",
+                    format!(
+                        "region `{region}` is not one of the matcher's regions ({})",
+                        self.matcher.regions.join(", ")
+                    ),
+                ));
+            }
+        }
         if self.servers.heartbeat_s * 1_000.0 >= self.matcher.sessions.heartbeat_timeout_ms as f64 {
             return Err(ScenarioError::new(
                 "servers.heartbeat_s",

@@ -19,16 +19,19 @@ use std::path::Path;
 use matchwright_ecs::event::{BackfilledTicket, RemovalReason};
 use matchwright_ecs::{Command, Config, Event, MatchId, PlayerId};
 use matchwright_replay::replayer::{divergence, run_tick, starting_matcher};
-use matchwright_replay::{ReplayError, TickFrame, TraceReader};
+use matchwright_replay::{ReplayError, TickFrame, TraceReader, hash_events};
 use serde::Serialize;
 
 use crate::metrics::{self, Dist, HighTail, LowTail, TtmSummary};
 use crate::plot;
 
-/// Bucket width of the charts over time, in ms.
-const MINUTE_MS: u64 = 60_000;
+/// The finest bucket of the charts over time, in ms: a trace of a minute or less still has
+/// points to draw.
+const BUCKET_MS: u64 = 10_000;
+/// Charts of traces of at least this many fine buckets use minutes.
+const MINUTE_BUCKETS_FROM: u64 = 18;
 
-/// One minute of a run: matches, summed quality, summed wait of matched players in ms,
+/// One bucket of a run: matches, summed quality, summed wait of matched players in ms,
 /// matched players.
 type Minute = (u64, f64, f64, u64);
 
@@ -47,9 +50,11 @@ pub struct Outcome {
     /// Commands for a recorded match with no counterpart in this run (not submitted).
     unmatched_commands: u64,
     start_ms: Option<u64>,
-    /// Per minute since the trace's first tick: (matches, summed quality, summed wait of
+    /// Per 10 s since the trace's first tick: (matches, summed quality, summed wait of
     /// matched players in ms, matched players).
-    per_minute: BTreeMap<u64, Minute>,
+    per_bucket: BTreeMap<u64, Minute>,
+    /// The last bucket seen (how long the trace is).
+    last_bucket: u64,
 }
 
 impl Default for Outcome {
@@ -66,7 +71,8 @@ impl Default for Outcome {
             rejected: 0,
             unmatched_commands: 0,
             start_ms: None,
-            per_minute: BTreeMap::new(),
+            per_bucket: BTreeMap::new(),
+            last_bucket: 0,
         }
     }
 }
@@ -74,14 +80,15 @@ impl Default for Outcome {
 impl Outcome {
     /// Folds one tick's events in.
     pub fn observe(&mut self, frame: &TickFrame, events: &[Event]) {
-        let start = *self.start_ms.get_or_insert(frame.now_ms);
-        let minute = frame.now_ms.saturating_sub(start) / MINUTE_MS;
+        let start = *self.start_ms.get_or_insert(frame.record.now_ms);
+        let bucket = frame.record.now_ms.saturating_sub(start) / BUCKET_MS;
+        self.last_bucket = self.last_bucket.max(bucket);
         for event in events {
             match event {
                 Event::MatchFormed { summary } => {
                     self.matches += 1;
                     self.quality.record(summary.quality);
-                    let slot = self.per_minute.entry(minute).or_default();
+                    let slot = self.per_bucket.entry(bucket).or_default();
                     slot.0 += 1;
                     slot.1 += summary.quality;
                     let mut means = Vec::with_capacity(summary.teams.len());
@@ -148,10 +155,29 @@ impl Outcome {
         }
     }
 
+    /// The charts' bucket, in seconds: a minute, or 10 s for a trace under 3 minutes.
+    fn bucket_s(&self) -> u64 {
+        if self.last_bucket + 1 >= MINUTE_BUCKETS_FROM {
+            60
+        } else {
+            BUCKET_MS / 1_000
+        }
+    }
+
     fn series(&self, value: impl Fn(&Minute) -> Option<f64>) -> Vec<(f64, f64)> {
-        self.per_minute
+        let width_s = self.bucket_s();
+        let per = width_s * 1_000 / BUCKET_MS;
+        let mut merged: BTreeMap<u64, Minute> = BTreeMap::new();
+        for (bucket, slot) in &self.per_bucket {
+            let wide = merged.entry(bucket / per).or_default();
+            wide.0 += slot.0;
+            wide.1 += slot.1;
+            wide.2 += slot.2;
+            wide.3 += slot.3;
+        }
+        merged
             .iter()
-            .filter_map(|(minute, slot)| value(slot).map(|v| ((*minute * 60) as f64, v)))
+            .filter_map(|(bucket, slot)| value(slot).map(|v| ((*bucket * width_s) as f64, v)))
             .collect()
     }
 }
@@ -231,13 +257,13 @@ pub fn what_if(
         // The same inputs under the new config, match ids translated by what the runs emitted
         // before this tick (a command cannot name a match its own tick forms; a result ends
         // its match within its tick, so the recorded side learns only after translating).
-        let recorded_commands = std::mem::take(&mut frame.commands);
+        let recorded_commands = std::mem::take(&mut frame.record.commands);
         let translated: Vec<Command> = recorded_commands
             .iter()
             .filter_map(|command| translator.translate(command))
             .collect();
         candidate.unmatched_commands += (recorded_commands.len() - translated.len()) as u64;
-        frame.commands = recorded_commands;
+        frame.record.commands = recorded_commands;
         // The recording, checked.
         run_tick(
             &mut recorded_matcher,
@@ -245,24 +271,27 @@ pub fn what_if(
             frame_offset,
             &mut recorded_events,
         )?;
-        if let Some(divergence) = divergence(&frame, frame_offset, ticks, &recorded_events) {
+        let recorded_hash = hash_events(&recorded_events);
+        if let Some(divergence) =
+            divergence(&frame, frame_offset, ticks, &recorded_events, recorded_hash)
+        {
             return Err(ReplayError::Diverged(divergence));
         }
         translator.learn_recorded(&recorded_events);
-        let recorded_commands = std::mem::replace(&mut frame.commands, translated);
+        let recorded_commands = std::mem::replace(&mut frame.record.commands, translated);
         run_tick(
             &mut candidate_matcher,
             &frame,
             frame_offset,
             &mut candidate_events,
         )?;
-        frame.commands = recorded_commands;
+        frame.record.commands = recorded_commands;
         translator.learn_candidate(&candidate_events);
         recorded.observe(&frame, &recorded_events);
         candidate.observe(&frame, &candidate_events);
         ticks += 1;
-        commands += frame.commands.len() as u64;
-        to_ms = frame.now_ms;
+        commands += frame.record.commands.len() as u64;
+        to_ms = frame.record.now_ms;
     }
     let result = WhatIf {
         trace: path.display().to_string(),
@@ -421,21 +450,25 @@ fn write_outputs(
             ("new config".to_string(), candidate.series(value)),
         ]
     };
+    let each = match recorded.bucket_s().max(candidate.bucket_s()) {
+        60 => "minute".to_string(),
+        seconds => format!("{seconds} s"),
+    };
     plot::lines(
         &out.join("matches"),
-        "Matches formed per minute",
+        &format!("Matches formed per {each}"),
         "matches",
         &both(&|slot| Some(slot.0 as f64)),
     )?;
     plot::lines(
         &out.join("ttm"),
-        "Mean time to match of players matched each minute",
+        &format!("Mean time to match of players matched each {each}"),
         "seconds",
         &both(&|slot| (slot.3 > 0).then(|| slot.2 / slot.3 as f64 / 1_000.0)),
     )?;
     plot::lines(
         &out.join("quality"),
-        "Mean quality of matches formed each minute",
+        &format!("Mean quality of matches formed each {each}"),
         "quality",
         &both(&|slot| (slot.0 > 0).then(|| slot.1 / slot.0 as f64)),
     )?;
@@ -551,5 +584,25 @@ mod tests {
             match_id: MatchId(5),
         };
         assert_eq!(translator.translate(&unknown), None);
+    }
+
+    #[test]
+    fn charts_of_a_short_trace_have_points_and_a_long_one_has_minutes() {
+        let mut short = Outcome::default();
+        for bucket in 0..6 {
+            short.per_bucket.insert(bucket, (1, 0.9, 1_000.0, 2));
+            short.last_bucket = bucket;
+        }
+        let points = short.series(|slot| Some(slot.0 as f64));
+        assert_eq!(points.len(), 6, "a minute of trace: six 10 s points");
+        assert_eq!(points[1], (10.0, 1.0));
+        let mut long = Outcome::default();
+        for bucket in 0..30 {
+            long.per_bucket.insert(bucket, (1, 0.9, 1_000.0, 2));
+            long.last_bucket = bucket;
+        }
+        let points = long.series(|slot| Some(slot.0 as f64));
+        assert_eq!(points.len(), 5, "five minutes: one point a minute");
+        assert_eq!(points[1], (60.0, 6.0));
     }
 }

@@ -19,14 +19,13 @@ use std::time::Instant;
 
 use matchwright_ecs::event::{AbandonReason, RemovalReason};
 use matchwright_ecs::{
-    Command, CommandSeq, EnqueueTicket, Event, MatchId, MatchSummary, NO_PING, PartyId, PlayerId,
-    Rating, TicketId, TicketMember,
+    Command, CommandSeq, EnqueueTicket, Event, EventChain, MatchId, MatchSummary, NO_PING, PartyId,
+    PlayerId, Rating, TickRecord, TicketId, TicketMember, codec,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
-use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
 use crate::metrics::{self, Dist, Report, Slice};
@@ -38,7 +37,7 @@ pub type ProgressFn<'a> = dyn FnMut(u64, u64, u64) + 'a;
 
 /// Called with each tick's commands (in submission order), its time and its events, for
 /// recording a trace.
-pub type TickObserver<'a> = dyn FnMut(u64, &[Command], &[Event]) -> Result<(), String> + 'a;
+pub type TickObserver<'a> = dyn FnMut(&TickRecord, &[Event]) -> Result<(), String> + 'a;
 
 /// One sample of the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,9 +101,15 @@ struct Group {
 #[derive(Clone, Debug)]
 struct Session {
     queue: usize,
+    /// Its region's index.
+    region: usize,
     /// Players by team, as indices.
     teams: Vec<Vec<u32>>,
-    groups: Vec<u32>,
+    /// Its tickets and the groups that queued them (they go back to the queue if no game
+    /// server is found).
+    tickets: Vec<(TicketId, u32)>,
+    /// Whether it holds one of its region's game servers.
+    has_server: bool,
     over: bool,
 }
 
@@ -193,6 +198,10 @@ pub struct World<'a> {
     ticket_group: HashMap<TicketId, u32>,
     enqueue_seqs: HashMap<CommandSeq, u32>,
     sessions: HashMap<MatchId, Session>,
+    /// Game servers playing, per region (against `servers.capacity`).
+    servers_busy: Vec<u32>,
+    /// Game servers per region (`u32::MAX`: as many as needed).
+    servers_capacity: Vec<u32>,
     next_ticket: u64,
     next_party: u64,
     online: u64,
@@ -203,8 +212,8 @@ pub struct World<'a> {
     team_gap: Dist,
     favourite: Dist,
     report: Report,
-    hasher: Sha256,
-    encoded: Vec<u8>,
+    /// The run's event chain (the journal's and the traces' `EventChain`).
+    chain: EventChain,
     timeline: Vec<Sample>,
     online_sum: f64,
     tick_commands: Vec<Command>,
@@ -305,7 +314,7 @@ impl<'a> World<'a> {
             ticks: 0,
             commands: 0,
             events: 0,
-            events_sha256: String::new(),
+            event_chain: String::new(),
             wall_s: 0.0,
         };
         Self {
@@ -330,6 +339,19 @@ impl<'a> World<'a> {
             ticket_group: HashMap::new(),
             enqueue_seqs: HashMap::new(),
             sessions: HashMap::new(),
+            servers_busy: vec![0; regions],
+            servers_capacity: config
+                .regions
+                .iter()
+                .map(|region| {
+                    scenario
+                        .servers
+                        .capacity
+                        .get(region)
+                        .copied()
+                        .unwrap_or(u32::MAX)
+                })
+                .collect(),
             next_ticket: 1,
             next_party: 1,
             online: 0,
@@ -339,8 +361,7 @@ impl<'a> World<'a> {
             team_gap: Dist::new(100_000.0, 10.0),
             favourite: metrics::unit_dist(),
             report,
-            hasher: Sha256::new(),
-            encoded: Vec::new(),
+            chain: EventChain::default(),
             timeline: Vec::new(),
             online_sum: 0.0,
             tick_commands: Vec::new(),
@@ -398,13 +419,23 @@ impl<'a> World<'a> {
             self.engine.tick(now_ms)?;
             self.report.ticks += 1;
             self.engine.drain_into(&mut events);
+            let event_hash = codec::hash_events(&events);
+            self.chain.push(&event_hash);
+            self.report.events += events.len() as u64;
             if let Some(observer) = observer.as_deref_mut() {
-                observer(now_ms, &self.tick_commands, &events)?;
+                let record = TickRecord {
+                    tick,
+                    now_ms,
+                    commands: std::mem::take(&mut self.tick_commands),
+                    event_hash,
+                    event_count: events.len() as u64,
+                };
+                observer(&record, &events)?;
+                self.tick_commands = record.commands;
+                self.tick_commands.clear();
             }
-            self.tick_commands.clear();
             self.enqueue_seqs_pending(&events);
             for event in events.drain(..) {
-                self.hash(&event);
                 self.handle(event, now_ms)?;
             }
             self.enqueue_seqs.clear();
@@ -446,15 +477,6 @@ impl<'a> World<'a> {
 
     fn engine_now_hint(&self) -> u64 {
         self.report.ticks * self.scenario.tick_ms
-    }
-
-    fn hash(&mut self, event: &Event) {
-        self.encoded.clear();
-        matchwright_ecs::codec::encode_into(event, &mut self.encoded);
-        self.hasher
-            .update((self.encoded.len() as u64).to_le_bytes());
-        self.hasher.update(&self.encoded);
-        self.report.events += 1;
     }
 
     fn sample(&mut self, now_ms: u64) {
@@ -634,15 +656,7 @@ impl<'a> World<'a> {
                 };
                 self.submit(command).map(|_| ())
             }
-            Action::ServerUp(match_id) => {
-                if self.sessions.contains_key(&match_id) {
-                    self.submit(Command::SessionReady {
-                        match_id,
-                        server: String::new(),
-                    })?;
-                }
-                Ok(())
-            }
+            Action::ServerUp(match_id) => self.allocate(match_id),
             Action::Heartbeat(match_id) => {
                 if self
                     .sessions
@@ -704,6 +718,27 @@ impl<'a> World<'a> {
             normal(&mut self.streams.behaviour, patience.mean_s, patience.sd_s).max(patience.min_s);
         self.schedule(now_ms + ms(wait), Action::GiveUp(group, ticket));
         Ok(())
+    }
+
+    /// The fleet answers for a formed match: a server if its region has one free, else
+    /// `AllocationFailed`.
+    fn allocate(&mut self, match_id: MatchId) -> Result<(), String> {
+        let Some(session) = self.sessions.get_mut(&match_id) else {
+            return Ok(());
+        };
+        let region = session.region;
+        if self.servers_busy[region] >= self.servers_capacity[region] {
+            return self
+                .submit(Command::AllocationFailed { match_id })
+                .map(|_| ());
+        }
+        session.has_server = true;
+        self.servers_busy[region] += 1;
+        self.submit(Command::SessionReady {
+            match_id,
+            server: String::new(),
+        })
+        .map(|_| ())
     }
 
     fn game_over(&mut self, match_id: MatchId) -> Result<(), String> {
@@ -801,7 +836,12 @@ impl<'a> World<'a> {
                     .sessions_abandoned
                     .entry(kind.into())
                     .or_default() += 1;
-                self.session_over(match_id, now_ms)?;
+                match reason {
+                    AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut => {
+                        self.back_to_queue(match_id);
+                    }
+                    _ => self.session_over(match_id, now_ms)?,
+                }
             }
             Event::RatingsUpdated { mode, updates, .. } => {
                 if let Some(mode) = self.modes.iter().position(|m| *m == mode) {
@@ -836,7 +876,7 @@ impl<'a> World<'a> {
             .position(|queue| *queue.name == *summary.queue)
             .unwrap_or(0);
         let mut teams: Vec<Vec<u32>> = Vec::with_capacity(summary.teams.len());
-        let mut groups = Vec::new();
+        let mut tickets = Vec::new();
         let mut players_matched = 0;
         for team in &summary.teams {
             let mut members = Vec::new();
@@ -860,7 +900,7 @@ impl<'a> World<'a> {
                 );
                 if let Some(group) = self.ticket_group.remove(&ticket.ticket) {
                     self.groups[group as usize].state = GroupState::Playing;
-                    groups.push(group);
+                    tickets.push((ticket.ticket, group));
                 }
             }
             teams.push(members);
@@ -899,8 +939,10 @@ impl<'a> World<'a> {
             summary.match_id,
             Session {
                 queue: scenario_queue,
+                region,
                 teams,
-                groups,
+                tickets,
+                has_server: false,
                 over: false,
             },
         );
@@ -911,12 +953,30 @@ impl<'a> World<'a> {
         self.schedule(now_ms + delay, Action::ServerUp(summary.match_id));
     }
 
+    /// A match that got no game server: its groups wait in the queue again, with the same
+    /// tickets (the matcher requeues them, keeping their waiting time; one that waited too
+    /// long is removed, and its `TicketRemoved` follows).
+    fn back_to_queue(&mut self, match_id: MatchId) {
+        let Some(session) = self.sessions.remove(&match_id) else {
+            return;
+        };
+        for (ticket, group) in session.tickets {
+            if self.groups[group as usize].state == GroupState::Playing {
+                self.groups[group as usize].state = GroupState::Queued { ticket };
+                self.ticket_group.insert(ticket, group);
+            }
+        }
+    }
+
     fn session_over(&mut self, match_id: MatchId, now_ms: u64) -> Result<(), String> {
         let Some(session) = self.sessions.remove(&match_id) else {
             return Ok(());
         };
+        if session.has_server {
+            self.servers_busy[session.region] -= 1;
+        }
         let leave = 1.0 / self.scenario.arrivals.games_per_session;
-        for group in session.groups {
+        for (_, group) in session.tickets {
             if self.groups[group as usize].state == GroupState::Playing {
                 self.next_step(group, now_ms, leave)?;
             }
@@ -964,12 +1024,7 @@ impl<'a> World<'a> {
         } else {
             metrics::round(self.online_sum / self.timeline.len() as f64)
         };
-        report.events_sha256 = self
-            .hasher
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        report.event_chain = self.chain.hex();
         report.wall_s = metrics::round(wall_s);
         RunOutput {
             report: self.report,

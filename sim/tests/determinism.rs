@@ -37,10 +37,10 @@ fn the_same_seed_gives_the_same_run_and_another_seed_another() {
     let one = run(&small, "matchwright", 7);
     let two = run(&small, "matchwright", 7);
     assert!(one.matches > 10, "the run formed matches: {}", one.matches);
-    assert_eq!(one.events_sha256.len(), 64);
+    assert_eq!(one.event_chain.len(), 64);
     assert_eq!(one, two, "same scenario and seed, same report");
     let other = run(&small, "matchwright", 8);
-    assert_ne!(one.events_sha256, other.events_sha256);
+    assert_ne!(one.event_chain, other.event_chain);
     assert_ne!(one, other);
 }
 

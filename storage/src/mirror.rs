@@ -15,7 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, Postgres, Transaction};
 use tokio::sync::watch;
 
 use crate::records::MirrorRow;
@@ -145,8 +145,20 @@ impl Mirror {
             connect.get_database().unwrap_or("(default)"),
             connect.get_username()
         );
-        // Fail fast on a first connection: the pool would otherwise retry until the timeout
-        // and hide the cause.
+        // One plain connection first: a pool retries a refused connection until its timeout
+        // and then says only that it timed out; this says at once what happened.
+        match tokio::time::timeout(options.connect_timeout, connect.connect()).await {
+            Ok(Ok(first)) => {
+                let _ = first.close().await;
+            }
+            Ok(Err(error)) => return Err(classify(&target, error)),
+            Err(_) => {
+                return Err(MirrorError::Unreachable {
+                    target,
+                    detail: format!("no answer within {:?}", options.connect_timeout),
+                });
+            }
+        }
         let probe = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(options.connect_timeout)

@@ -1,26 +1,17 @@
 //! The records the store keeps, as plain serde types encoded by `matchwright_ecs::codec` (the
 //! one bincode module, with its format version byte). Our ids only; no bevy entity.
 
-use matchwright_ecs::{Command, MatchId, PlayerId, Rating};
+use matchwright_ecs::{EventChain, MatchId, PlayerId, Rating, TickRecord};
 use serde::{Deserialize, Serialize};
 
-/// One tick in the journal: what went in, and a hash of what came out.
+/// One tick in the journal: the tick record (what went in, a hash of what came out), and the
+/// chain hash of the whole event stream up to and including it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JournalEntry {
-    /// The tick's number (the matcher's tick count after it ran).
-    pub tick: u64,
-    /// The time given to the tick.
-    pub now_ms: u64,
-    /// Every command submitted for the tick, in submission order (rejected ones too: a
-    /// rejection is an output).
-    pub commands: Vec<Command>,
-    /// How many events the tick emitted.
-    pub events: u64,
-    /// The hash of the tick's events (`codec::EventHasher` over them, in order).
-    pub event_hash: [u8; 32],
-    /// The hash of the whole event stream up to and including this tick
-    /// (`codec::chain_hash(previous chain, event_hash)`).
-    pub chain_hash: [u8; 32],
+    /// The tick.
+    pub record: TickRecord,
+    /// `EventChain` after this tick.
+    pub chain: EventChain,
 }
 
 /// An account of the server's.

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use matchwright_ecs::codec;
 use matchwright_ecs::event::RatingUpdate;
-use matchwright_ecs::{Command, Config, Event, MatchId, MatchSummary, Matcher, Snapshot};
+use matchwright_ecs::{
+    Command, Config, Event, EventChain, MatchId, MatchSummary, Matcher, Snapshot, TickRecord,
+};
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
     WriteTransaction,
@@ -20,7 +22,7 @@ use crate::handle::StoreHandle;
 use crate::records::{JournalEntry, MatchRow, MatchState, MirrorRow, RatingRecord};
 
 /// The store format this build writes and reads. A file of another format is refused.
-pub const STORE_FORMAT: u32 = 2;
+pub const STORE_FORMAT: u32 = 3;
 const MAGIC: &[u8] = b"matchwright-store";
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
@@ -496,7 +498,7 @@ impl Store {
                     detail: error.to_string(),
                 }
             })?;
-        let mut chain = stored.chain_hash;
+        let mut chain = EventChain(stored.chain_hash);
         let mut last_tick = stored.tick;
         let mut last_now_ms = stored.now_ms;
         let (mut replayed_ticks, mut replayed_commands) = (0, 0);
@@ -510,7 +512,7 @@ impl Store {
             let tick = tick.value();
             let entry: JournalEntry =
                 decode_at(&path, format_args!("journal entry {tick}"), bytes.value())?;
-            if entry.tick != last_tick + 1 || tick != entry.tick {
+            if entry.record.tick != last_tick + 1 || tick != entry.record.tick {
                 return Err(StoreError::Corrupt {
                     path: path.clone(),
                     detail: format!(
@@ -519,37 +521,25 @@ impl Store {
                     ),
                 });
             }
-            let report = replay_tick(&mut matcher, &entry, &mut events).map_err(|detail| {
-                StoreError::JournalDiverged {
+            entry
+                .record
+                .apply(&mut matcher, &mut events)
+                .map_err(|error| StoreError::JournalDiverged {
                     path: path.clone(),
                     tick,
-                    detail,
-                }
-            })?;
-            let (hash, count) = report;
-            if hash != entry.event_hash || count != entry.events {
-                return Err(StoreError::JournalDiverged {
-                    path: path.clone(),
-                    tick,
-                    detail: format!(
-                        "recorded {} events hashing {}, replay gave {count} hashing {}",
-                        entry.events,
-                        codec::hex(&entry.event_hash),
-                        codec::hex(&hash)
-                    ),
-                });
-            }
-            chain = codec::chain_hash(&chain, &hash);
-            if chain != entry.chain_hash {
+                    detail: error.to_string(),
+                })?;
+            chain.push(&entry.record.event_hash);
+            if chain != entry.chain {
                 return Err(StoreError::Corrupt {
                     path: path.clone(),
                     detail: format!("journal entry {tick} has a chain hash that does not follow"),
                 });
             }
             last_tick = tick;
-            last_now_ms = entry.now_ms;
+            last_now_ms = entry.record.now_ms;
             replayed_ticks += 1;
-            replayed_commands += entry.commands.len() as u64;
+            replayed_commands += entry.record.commands.len() as u64;
         }
         let meta = read.open_table(META).map_err(|e| read_error(e.into()))?;
         // Checked here so a damaged counter is found at start, not at the first write.
@@ -574,7 +564,7 @@ impl Store {
 
         self.last_tick = last_tick;
         self.last_now_ms = last_now_ms;
-        self.chain_hash = chain;
+        self.chain_hash = chain.0;
         self.ticks_since_snapshot = replayed_ticks;
         self.commands_since_snapshot = replayed_commands;
         self.config = stored_config.clone();
@@ -605,7 +595,7 @@ impl Store {
             replayed_ticks,
             replayed_commands,
             last_tick,
-            chain_hash: chain,
+            chain_hash: chain.0,
             config_changed,
             queued_tickets: matcher.queued_tickets(),
             elapsed_ms: 0,
@@ -749,16 +739,17 @@ impl Store {
                 given: input.tick,
             });
         }
-        let event_hash = codec::hash_events(input.events);
-        let chain_hash = codec::chain_hash(&self.chain_hash, &event_hash);
-        let entry = JournalEntry {
-            tick: input.tick,
-            now_ms: input.now_ms,
-            commands: input.commands.to_vec(),
-            events: input.events.len() as u64,
-            event_hash,
-            chain_hash,
-        };
+        let record = TickRecord::of(
+            input.tick,
+            input.now_ms,
+            input.commands.to_vec(),
+            input.events,
+        );
+        let event_hash = record.event_hash;
+        let mut chain = EventChain(self.chain_hash);
+        chain.push(&event_hash);
+        let chain_hash = chain.0;
+        let entry = JournalEntry { record, chain };
         let txn = self.begin_write()?;
         let written = (|| -> Result<u64, redb::Error> {
             txn.open_table(JOURNAL)?
@@ -956,30 +947,6 @@ pub(crate) fn append_outbox(txn: &WriteTransaction, rows: &[MirrorRow]) -> Resul
 }
 
 /// Re-runs one journaled tick; returns the hash and number of its events.
-fn replay_tick(
-    matcher: &mut Matcher,
-    entry: &JournalEntry,
-    events: &mut Vec<Event>,
-) -> Result<([u8; 32], u64), String> {
-    for command in &entry.commands {
-        matcher
-            .submit(command.clone())
-            .map_err(|error| format!("a command was refused: {error}"))?;
-    }
-    let report = matcher
-        .tick(entry.now_ms)
-        .map_err(|error| format!("the tick was refused: {error}"))?;
-    if report.tick != entry.tick {
-        return Err(format!(
-            "the matcher ran tick {} for entry {}",
-            report.tick, entry.tick
-        ));
-    }
-    events.clear();
-    events.extend(matcher.drain_events());
-    Ok((codec::hash_events(events), events.len() as u64))
-}
-
 /// Checks the first bytes of an existing file before redb opens it: redb trusts a cleanly
 /// closed file and may panic on one damaged outside it, and names a foreign file only
 /// vaguely. Our file starts with redb's magic number.
@@ -1473,13 +1440,13 @@ impl JournalExport {
                 bytes.value(),
             )
             .map_err(Ok)?;
-            if entry.tick != expected {
+            if entry.record.tick != expected {
                 return Err(Ok(StoreError::Corrupt {
                     path: self.path.clone(),
                     detail: format!(
                         "journal entry {} follows tick {} (holes are not possible in a store \
                          written by Matchwright)",
-                        entry.tick,
+                        entry.record.tick,
                         expected - 1
                     ),
                 }));

@@ -172,7 +172,11 @@ fn sigkill_at_random_points_loses_nothing_and_replays_exactly() {
     let found = journal(&path);
     assert_eq!(found.len(), expected.len());
     for (found, expected) in found.iter().zip(&expected) {
-        assert_eq!(found, expected, "journal entry {} differs", expected.tick);
+        assert_eq!(
+            found, expected,
+            "journal entry {} differs",
+            expected.record.tick
+        );
     }
 
     // The recovered state is whole: the invariants hold (no player in two tickets or matches)

@@ -1,9 +1,16 @@
 //! The tick-latency gate: holds a steady queue of N tickets, runs at least 1,000 ticks,
 //! records each tick in an HDR histogram, and fails (exit code 1) when the p99 is above the
-//! budget. Also measures a burst (N tickets arriving in one tick) and the heap bytes per
-//! queued ticket.
+//! budget, or when the matcher stopped matching (the tickets leaving the queue must mostly
+//! leave in matches). Also measures a burst (N tickets arriving in one tick) and the heap bytes
+//! per queued ticket.
 //!
-//! `cargo run --release -p matchwright-benches --bin tick-gate -- --tickets 100000 --p99-budget-ms 10`
+//! The budget that does not depend on the machine is `--p99-budget-x-reference`: the tick's
+//! p99 as a multiple of the median of a fixed plain-Rust workload (`reference`) timed in the
+//! same process between the ticks. A slower machine slows both; a slower tick only the tick.
+//! `--slow-tick-factor` and `--slow-machine-factor` check the gate itself: they stretch the
+//! measured ticks (and, for the machine, the reference too) by busy-waiting.
+//!
+//! `cargo run --release -p matchwright-benches --bin tick-gate -- --tickets 100000 --p99-budget-x-reference 3`
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool: printing is its output.
 
@@ -14,6 +21,7 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matchwright_benches::alloc::CountingAllocator;
+use matchwright_benches::reference::Reference;
 use matchwright_benches::{SteadyConfig, SteadyState};
 
 #[global_allocator]
@@ -49,6 +57,33 @@ struct Args {
     /// Seed of the matcher and the population.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Fail when the steady-state tick p99 is above this many times the reference workload's
+    /// median (measured in this process, every fifth tick).
+    #[arg(long)]
+    p99_budget_x_reference: Option<f64>,
+    /// Fail unless at least this share of the tickets leaving the queue leave in matches.
+    #[arg(long, default_value_t = 0.5)]
+    min_matched_share: f64,
+    /// Self-test: stretch every measured tick to this many times its time (a slower tick).
+    #[arg(long, default_value_t = 1.0)]
+    slow_tick_factor: f64,
+    /// Self-test: stretch every measured tick and reference run to this many times their time
+    /// (a slower machine).
+    #[arg(long, default_value_t = 1.0)]
+    slow_machine_factor: f64,
+}
+
+/// Busy-waits until `measured` has become `factor` times as long; returns the new length.
+fn stretch(measured: Duration, factor: f64) -> Duration {
+    if factor <= 1.0 {
+        return measured;
+    }
+    let target = measured.mul_f64(factor);
+    let started = std::time::Instant::now();
+    while started.elapsed() < target - measured {
+        std::hint::spin_loop();
+    }
+    target
 }
 
 fn millis(duration: Duration) -> f64 {
@@ -105,13 +140,26 @@ fn main() -> ExitCode {
     // Microseconds, 3 significant figures, up to an hour.
     let mut histogram =
         Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds");
+    let mut reference_histogram =
+        Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds");
+    let mut reference = Reference::new(args.tickets);
     let (mut arrivals, mut matches, mut departures) = (0_u64, 0_u64, 0_u64);
+    let mut matched_tickets = 0_u64;
     let mut heap_peak = 0;
-    for _ in 0..args.ticks {
+    for index in 0..args.ticks {
         let step = state.step();
-        histogram.saturating_record(step.tick.as_micros().max(1) as u64);
+        let tick = stretch(
+            stretch(step.tick, args.slow_tick_factor),
+            args.slow_machine_factor,
+        );
+        histogram.saturating_record(tick.as_micros().max(1) as u64);
+        if index % 5 == 0 {
+            let run = stretch(reference.run(), args.slow_machine_factor);
+            reference_histogram.saturating_record(run.as_micros().max(1) as u64);
+        }
         arrivals += step.arrivals as u64;
         matches += step.matches;
+        matched_tickets += step.matched_tickets as u64;
         departures += step.departures as u64;
         heap_peak = heap_peak.max(ALLOCATOR.live_bytes().saturating_sub(baseline));
         progress.inc(1);
@@ -131,6 +179,9 @@ fn main() -> ExitCode {
     let ticks = f64::from(args.ticks);
     let p = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1_000.0;
     let p99 = p(0.99);
+    let reference_ms = reference_histogram.value_at_quantile(0.5) as f64 / 1_000.0;
+    let ratio = p99 / reference_ms.max(1e-6);
+    let matched_share = matched_tickets as f64 / departures.max(1) as f64;
 
     println!(
         "tick-gate: {} tickets held, {} ticks recorded after {} warm-up, {} ms per tick, mean wait {} ms: {:.2}% of the queue replaced per tick",
@@ -175,8 +226,36 @@ fn main() -> ExitCode {
         heap_peak as f64 / 1_048_576.0
     );
 
+    println!(
+        "reference workload: median {reference_ms:.3} ms over {} runs; steady tick p99 = {ratio:.2} x reference",
+        reference_histogram.len()
+    );
+    println!(
+        "matching: {:.1}% of the tickets that left the queue left in matches ({matched_tickets} of {departures})",
+        matched_share * 100.0
+    );
     println!("world at the end: {counts:?}");
     let mut failed = false;
+    if matches == 0 || matched_share < args.min_matched_share {
+        eprintln!(
+            "tick-gate: FAIL: only {:.1}% of departures were matches (at least {:.0}% expected): the matcher is not matching",
+            matched_share * 100.0,
+            args.min_matched_share * 100.0
+        );
+        failed = true;
+    }
+    if let Some(budget) = args.p99_budget_x_reference {
+        if ratio > budget {
+            eprintln!(
+                "tick-gate: FAIL: p99 {p99:.3} ms is {ratio:.2} x the reference ({reference_ms:.3} ms), above the budget of {budget} x"
+            );
+            failed = true;
+        } else {
+            println!(
+                "tick-gate: PASS: p99 {p99:.3} ms is {ratio:.2} x the reference ({reference_ms:.3} ms), within the budget of {budget} x"
+            );
+        }
+    }
     if rejected > 0 {
         eprintln!("tick-gate: FAIL: the matcher rejected {rejected} commands of a valid workload");
         failed = true;

@@ -33,9 +33,11 @@ pub fn fire_match_deadlines(world: &mut World) {
             Some(at_ms),
             "{match_id} deadline out of step"
         );
-        let abandon = |reason| SessionClose {
+        let abandon = |reason, held_tickets, frees_server| SessionClose {
             match_entity: entity,
             outcome: SessionOutcome::Abandoned(reason),
+            held_tickets,
+            frees_server,
         };
         match phase {
             MatchPhase::AwaitingAcceptance {
@@ -51,14 +53,15 @@ pub fn fire_match_deadlines(world: &mut World) {
                     cancelled: Vec::new(),
                     timed_out: true,
                 }),
-            MatchPhase::Allocating { .. } => world
+            MatchPhase::Allocating { tickets, .. } => world
                 .resource_mut::<SessionsToClose>()
                 .0
-                .push(abandon(AbandonReason::AllocationTimedOut)),
-            MatchPhase::Active { .. } => world
-                .resource_mut::<SessionsToClose>()
-                .0
-                .push(abandon(AbandonReason::HeartbeatTimedOut)),
+                .push(abandon(AbandonReason::AllocationTimedOut, tickets, false)),
+            MatchPhase::Active { .. } => world.resource_mut::<SessionsToClose>().0.push(abandon(
+                AbandonReason::HeartbeatTimedOut,
+                Vec::new(),
+                true,
+            )),
             MatchPhase::Confirming { .. } | MatchPhase::Closing => continue,
         }
         if let Some(mut phase) = world.get_mut::<MatchPhase>(entity) {

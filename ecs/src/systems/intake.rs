@@ -19,8 +19,8 @@ use crate::ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
 use crate::rating::{self, Rating};
 use crate::resources::{
     BackfillDeadlines, Directory, Inbox, MatchDeadlines, MatchesToStart, MaybeIdlePlayers, Outbox,
-    Pools, ProposalCancel, ProposalsToCancel, SessionClose, SessionOutcome, SessionsToClose,
-    Settings, TickCounters,
+    Pools, ProposalCancel, ProposalsToCancel, RegionBackoff, SessionClose, SessionOutcome,
+    SessionsToClose, Settings, TickCounters,
 };
 use crate::systems::world_ops::{self, now_ms};
 
@@ -735,11 +735,26 @@ fn running_session(world: &World, match_id: MatchId) -> Result<(Entity, MatchPha
     }
 }
 
+/// The session, if it is active: what only a game server that is up can say (a player left,
+/// players wanted) needs one.
+fn active_session(world: &World, match_id: MatchId) -> Result<(Entity, MatchPhase), RejectReason> {
+    let (entity, phase) = running_session(world, match_id)?;
+    match phase {
+        MatchPhase::Active { .. } => Ok((entity, phase)),
+        _ => Err(wrong_phase(world, entity, match_id)),
+    }
+}
+
 fn session_ready(world: &mut World, match_id: MatchId, server: String) -> Result<(), RejectReason> {
     let (entity, phase) = running_session(world, match_id)?;
-    let MatchPhase::Allocating { deadline_ms } = phase else {
+    let MatchPhase::Allocating {
+        deadline_ms,
+        tickets,
+    } = phase
+    else {
         return Ok(()); // Already active: ready twice changes nothing.
     };
+    world_ops::retire_tickets(world, &tickets);
     keep_alive(world, entity, match_id, deadline_ms);
     world
         .resource_mut::<Outbox>()
@@ -752,6 +767,21 @@ fn allocation_failed(world: &mut World, match_id: MatchId) -> Result<(), RejectR
     if !matches!(phase, MatchPhase::Allocating { .. }) {
         return Err(wrong_phase(world, entity, match_id));
     }
+    let (region, backoff_ms) = (
+        world
+            .get::<Match>(entity)
+            .expect("a match has Match")
+            .region,
+        world
+            .resource::<Settings>()
+            .config
+            .sessions
+            .allocation_backoff_ms,
+    );
+    let until_ms = now_ms(world).saturating_add(backoff_ms);
+    world
+        .resource_mut::<RegionBackoff>()
+        .close(region, until_ms);
     close_session(
         world,
         entity,
@@ -805,12 +835,19 @@ fn close_session(
     if let Some(mut phase) = world.get_mut::<MatchPhase>(entity) {
         *phase = MatchPhase::Closing;
     }
+    let (held_tickets, frees_server) = match phase {
+        MatchPhase::Allocating { tickets, .. } => (tickets.clone(), false),
+        MatchPhase::Active { .. } => (Vec::new(), true),
+        _ => (Vec::new(), false),
+    };
     world
         .resource_mut::<SessionsToClose>()
         .0
         .push(SessionClose {
             match_entity: entity,
             outcome,
+            held_tickets,
+            frees_server,
         });
 }
 
@@ -850,7 +887,7 @@ fn leave_session(
     match_id: MatchId,
     player: PlayerId,
 ) -> Result<(), RejectReason> {
-    let (entity, phase) = running_session(world, match_id)?;
+    let (entity, phase) = active_session(world, match_id)?;
     let member = member_of_match(world, entity, match_id, player)?;
     world_ops::free_player_from_match(world, member, entity);
     let empty = {
@@ -882,7 +919,7 @@ fn request_backfill(
     match_id: MatchId,
     open_slots: Vec<u8>,
 ) -> Result<(), RejectReason> {
-    let (entity, _) = running_session(world, match_id)?;
+    let (entity, _) = active_session(world, match_id)?;
     let found = *world
         .get::<Match>(entity)
         .expect("a match entity has Match");

@@ -16,8 +16,9 @@
 //!
 //! The walk stops as soon as one region's selection makes a match, so in a dense queue an
 //! anchor looks at little more than the tickets it takes. An anchor that finds nothing is
-//! parked until its windows will have widened (see `ReviewConfig`), a region opens to it, or
-//! it expires. Nothing here scans the queue.
+//! parked until its windows will have widened (see `ReviewConfig`), a region opens to it (by
+//! its latency window, or at the end of the region's allocation backoff), or it expires.
+//! Nothing here scans the queue.
 
 use std::sync::Arc;
 
@@ -36,8 +37,8 @@ use crate::ids::PlayerId;
 use crate::pool::{self, PoolEntry, PoolKey, QueuePool};
 use crate::rating::{self, Rating};
 use crate::resources::{
-    Clock, Directory, MatchDeadlines, MatchIds, MatchesToStart, Outbox, Pools, SeededRng, Settings,
-    TickCounters,
+    Clock, Directory, MatchDeadlines, MatchIds, MatchesToStart, Outbox, Pools, RegionBackoff,
+    SeededRng, Settings, TickCounters,
 };
 use crate::teams::{self, PartySlot};
 
@@ -243,6 +244,7 @@ pub struct Matching<'w, 's> {
     outbox: ResMut<'w, Outbox>,
     deadlines: ResMut<'w, MatchDeadlines>,
     to_start: ResMut<'w, MatchesToStart>,
+    backoff: Res<'w, RegionBackoff>,
     counters: ResMut<'w, TickCounters>,
     tickets: Query<'w, 's, &'static mut Ticket>,
     players: Query<'w, 's, &'static mut Player>,
@@ -331,9 +333,11 @@ impl Matching<'_, '_> {
         let limit = pool::ping_limit(queue, entry.waited_ms(now), pings.best_ms, pings.own_max_ms);
         entry.regions = pool::regions_within(&pings.pings_ms, limit);
         let anchor = Candidate::new(anchor_key, entry, queue, now);
-        // One selection per accepted region, best ping first (it wins ties).
+        // One selection per accepted region whose fleet is not backing off, best ping first
+        // (it wins ties).
+        let open = entry.regions & self.backoff.open_mask(now);
         let mut regions: SmallVec<[(u16, u8); 8]> = (0..pings.pings_ms.len())
-            .filter(|region| entry.regions & (1 << region) != 0)
+            .filter(|region| open & (1 << region) != 0)
             .map(|region| (pings.pings_ms[region], region as u8))
             .collect();
         regions.sort_unstable();
@@ -341,6 +345,9 @@ impl Matching<'_, '_> {
             .iter()
             .map(|(_, region)| RegionPick::new(&anchor, *region))
             .collect();
+        if picks.is_empty() {
+            return Err(entry.regions);
+        }
         let walk = walk_outward(pool, anchor_key, anchor.rating, anchor.window)
             .take(usize::from(queue.max_candidates_per_anchor));
         for (key, candidate_entry) in walk {
@@ -473,7 +480,6 @@ impl Matching<'_, '_> {
             (0..team_count).map(|_| Vec::new()).collect();
         let mut roster: Vec<Vec<Entity>> = (0..team_count).map(|_| Vec::new()).collect();
         let mut ticket_entities = Vec::with_capacity(plan.tickets.len());
-        let accepting = self.settings.queue(queue_index).acceptance.is_some();
         for planned in &plan.tickets {
             let removed = pool.remove(&planned.candidate.key);
             assert!(
@@ -496,7 +502,8 @@ impl Matching<'_, '_> {
                 player.team = planned.team;
                 roster[team].push(*entity);
             }
-            if accepting && let Ok(mut ticket) = self.tickets.get_mut(planned.entity) {
+            // Out of the pool, with the match until its session has a game server.
+            if let Ok(mut ticket) = self.tickets.get_mut(planned.entity) {
                 ticket.state = TicketState::Proposed(match_entity);
             }
             ticket_entities.push(planned.entity);
@@ -572,7 +579,10 @@ impl Matching<'_, '_> {
             .tickets
             .get(entry.entity)
             .expect("a queued ticket exists");
-        let wake_at_ms = next_review_ms(queue, &entry, &ticket.pings, regions, now);
+        let mut wake_at_ms = next_review_ms(queue, &entry, &ticket.pings, regions, now);
+        if let Some(reopen_ms) = self.backoff.next_reopen_ms(regions, now) {
+            wake_at_ms = wake_at_ms.min(reopen_ms);
+        }
         pool.park(&key, wake_at_ms, regions);
     }
 }

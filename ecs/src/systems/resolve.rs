@@ -1,16 +1,19 @@
 //! Resolving what the commands and deadlines marked: proposals that fell through (decliners
 //! and non-responders leave, everyone else goes back with their waiting time) and sessions that
-//! end (results update ratings).
+//! end (results update ratings; a session that got no game server sends its tickets back to
+//! their queues with their waiting time).
 
 use bevy_ecs::prelude::*;
 
 use crate::components::{Match, MatchRoster, Player};
-use crate::event::{BackfillCloseReason, Event, MatchCancelReason, RatingUpdate, RemovalReason};
+use crate::event::{
+    AbandonReason, BackfillCloseReason, Event, MatchCancelReason, RatingUpdate, RemovalReason,
+};
 use crate::ids::PlayerId;
 use crate::rating::{self, Rating};
 use crate::resources::{
-    Directory, Outbox, ProposalCancel, ProposalsToCancel, SessionClose, SessionOutcome,
-    SessionsToClose, Settings,
+    Directory, Outbox, ProposalCancel, ProposalsToCancel, RegionBackoff, SessionClose,
+    SessionOutcome, SessionsToClose, Settings,
 };
 use crate::systems::world_ops;
 
@@ -118,6 +121,12 @@ fn close_one_session(world: &mut World, close: SessionClose) {
         .map(|roster| roster.teams.clone())
         .unwrap_or_default();
     world_ops::close_backfill(world, entity, BackfillCloseReason::SessionOver);
+    let no_server_came = matches!(
+        close.outcome,
+        SessionOutcome::Abandoned(
+            AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut
+        )
+    );
     match close.outcome {
         SessionOutcome::Result(placements) => {
             update_ratings(world, found, &teams, &placements);
@@ -141,6 +150,16 @@ fn close_one_session(world: &mut World, close: SessionClose) {
     }
     for player in teams.concat() {
         world_ops::free_player_from_match(world, player, entity);
+    }
+    if no_server_came {
+        for ticket in &close.held_tickets {
+            world_ops::requeue_ticket(world, *ticket, found.id);
+        }
+    } else {
+        world_ops::retire_tickets(world, &close.held_tickets);
+    }
+    if close.frees_server {
+        world.resource_mut::<RegionBackoff>().open(found.region);
     }
     world.resource_mut::<Directory>().matches.remove(&found.id);
     world.despawn(entity);

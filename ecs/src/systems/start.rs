@@ -1,11 +1,13 @@
 //! Starting sessions: matches accepted by everyone (or formed in a queue without acceptance)
-//! become sessions waiting for their game server. Their tickets are done with.
+//! become sessions waiting for their game server. Their tickets stay with the session until the
+//! server is up: if the fleet has none, they go back to their queues keeping their waiting time
+//! (see `resolve::close_sessions`); once it is up they are done with (`world_ops::retire_tickets`).
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{Match, MatchPhase, MatchRecord, Player, Ticket};
+use crate::components::{Match, MatchPhase, MatchRecord};
 use crate::event::Event;
-use crate::resources::{Directory, MatchDeadlines, MatchesToStart, Outbox, Settings};
+use crate::resources::{MatchDeadlines, MatchesToStart, Outbox, Settings};
 use crate::systems::world_ops::now_ms;
 
 /// Starts the matches confirmed this tick, in the order they were confirmed.
@@ -23,21 +25,6 @@ pub fn start_matches(world: &mut World) {
         else {
             continue;
         };
-        for ticket in tickets {
-            let Some((id, players)) = world
-                .get::<Ticket>(ticket)
-                .map(|found| (found.id, found.players.clone()))
-            else {
-                continue;
-            };
-            for player in players {
-                if let Some(mut found) = world.get_mut::<Player>(player) {
-                    found.ticket = None;
-                }
-            }
-            world.resource_mut::<Directory>().tickets.remove(&id);
-            world.despawn(ticket);
-        }
         let deadline_ms = now.saturating_add(timeout);
         let match_id = world
             .get::<Match>(match_entity)
@@ -49,7 +36,10 @@ pub fn start_matches(world: &mut World) {
             .schedule(deadline_ms, match_id);
         *world
             .get_mut::<MatchPhase>(match_entity)
-            .expect("read above") = MatchPhase::Allocating { deadline_ms };
+            .expect("read above") = MatchPhase::Allocating {
+            deadline_ms,
+            tickets,
+        };
         let summary = std::sync::Arc::clone(
             &world
                 .get::<MatchRecord>(match_entity)

@@ -116,6 +116,35 @@ pub fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
     });
 }
 
+/// Despawns the tickets of a match whose game server is up: they are done with, silently (the
+/// match's events tell their story).
+pub fn retire_tickets(world: &mut World, tickets: &[Entity]) {
+    for ticket in tickets {
+        let Some((id, players)) = world
+            .get::<Ticket>(*ticket)
+            .map(|found| (found.id, found.players.clone()))
+        else {
+            continue;
+        };
+        debug_assert!(
+            matches!(
+                world.get::<Ticket>(*ticket).map(|t| t.state),
+                Some(TicketState::Proposed(_))
+            ),
+            "{id} retired while queued"
+        );
+        for player in players {
+            if let Some(mut found) = world.get_mut::<Player>(player)
+                && found.ticket == Some(*ticket)
+            {
+                found.ticket = None;
+            }
+        }
+        world.resource_mut::<Directory>().tickets.remove(&id);
+        world.despawn(*ticket);
+    }
+}
+
 /// Takes a player out of its match (the roster is the caller's business).
 pub fn free_player_from_match(world: &mut World, player: Entity, match_entity: Entity) {
     if let Some(mut found) = world.get_mut::<Player>(player)

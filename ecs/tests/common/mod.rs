@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use matchwright_ecs::codec::EventHasher;
 use matchwright_ecs::config::{AcceptanceConfig, PartyRating, QueueConfig};
-use matchwright_ecs::event::RemovalReason;
+use matchwright_ecs::event::{AbandonReason, RemovalReason};
 use matchwright_ecs::invariants::check_match_summary;
 use matchwright_ecs::{
     Command, Config, Curve, EnqueueTicket, Event, MatchId, Matcher, NO_PING, PartyId, PlayerId,
@@ -98,6 +98,8 @@ struct Session {
     ends_at_ms: u64,
     /// A game server that crashed: it never answers again, so the session times out.
     dead: bool,
+    /// Its tickets: back in the queue if no game server is found.
+    tickets: Vec<(TicketId, Vec<PlayerId>)>,
 }
 
 /// A workload that reacts to events like clients and game servers would.
@@ -261,7 +263,13 @@ impl Workload {
                 continue;
             }
             if !session.active {
-                if self.rng.chance(0.6) {
+                if self.rng.chance(0.05) {
+                    // The fleet is full: the matcher puts the tickets back.
+                    commands.push(Command::AllocationFailed { match_id });
+                    if let Some(s) = self.sessions.get_mut(&match_id) {
+                        s.dead = true;
+                    }
+                } else if self.rng.chance(0.6) {
                     commands.push(Command::SessionReady {
                         match_id,
                         server: String::new(),
@@ -393,9 +401,10 @@ impl Workload {
                 }
                 Event::MatchFormed { summary } => {
                     self.proposals.remove(&summary.match_id);
-                    for ticket in summary.tickets() {
-                        self.live_tickets.remove(&ticket.ticket);
-                    }
+                    let tickets = summary
+                        .tickets()
+                        .filter_map(|t| Some((t.ticket, self.live_tickets.remove(&t.ticket)?)))
+                        .collect();
                     let duration = 5_000 + self.rng.below(20_000);
                     self.sessions.insert(
                         summary.match_id,
@@ -414,6 +423,7 @@ impl Workload {
                             active: false,
                             ends_at_ms: now_ms + duration,
                             dead: self.rng.chance(0.01),
+                            tickets,
                         },
                     );
                 }
@@ -437,6 +447,15 @@ impl Workload {
                         }
                     }
                     self.release(&[*player]);
+                }
+                Event::SessionAbandoned {
+                    match_id,
+                    reason: AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut,
+                } => {
+                    // No server: the tickets wait in the queue again (or expire).
+                    if let Some(session) = self.sessions.remove(match_id) {
+                        self.live_tickets.extend(session.tickets);
+                    }
                 }
                 Event::SessionEnded { match_id, .. } | Event::SessionAbandoned { match_id, .. } => {
                     if let Some(session) = self.sessions.remove(match_id) {
@@ -484,6 +503,8 @@ impl Workload {
 enum Where {
     Queued,
     Proposed(MatchId),
+    /// Held by its match until the game server is up (back to the queue if none comes).
+    Allocating(MatchId),
     Done,
 }
 
@@ -502,6 +523,8 @@ enum LedgerMatch {
     Session {
         team_sizes: Vec<usize>,
         queue: String,
+        /// Its tickets while it allocates.
+        held: Vec<TicketId>,
     },
 }
 
@@ -514,6 +537,7 @@ pub struct Counts {
     pub proposals: u64,
     pub proposals_cancelled: u64,
     pub tickets_requeued: u64,
+    pub allocations_failed: u64,
     pub tickets_backfilled: u64,
     pub removed: BTreeMap<String, u64>,
     pub rejected: BTreeMap<String, u64>,
@@ -676,7 +700,12 @@ impl Ledger {
                     .tickets
                     .get_mut(ticket)
                     .expect("requeued ticket exists");
-                assert_eq!(entry.place, Where::Proposed(*match_id));
+                assert!(
+                    [Where::Proposed(*match_id), Where::Allocating(*match_id)]
+                        .contains(&entry.place),
+                    "{ticket} requeued from {:?}, not from {match_id}",
+                    entry.place
+                );
                 entry.place = Where::Queued;
                 self.counts.tickets_requeued += 1;
             }
@@ -714,14 +743,12 @@ impl Ledger {
                 }
                 for ticket in summary.tickets() {
                     let entry = self.tickets.get_mut(&ticket.ticket).expect("checked");
-                    entry.place = Where::Done;
-                    for player in &entry.players {
-                        self.player_ticket.remove(player);
-                    }
+                    entry.place = Where::Allocating(summary.match_id);
                 }
                 self.matches.insert(
                     summary.match_id,
                     LedgerMatch::Session {
+                        held: summary.tickets().map(|t| t.ticket).collect(),
                         team_sizes: summary
                             .teams
                             .iter()
@@ -794,10 +821,30 @@ impl Ledger {
                 }
                 self.counts.rating_updates += updates.len() as u64;
             }
+            Event::SessionActive { match_id, .. } => {
+                let Some(LedgerMatch::Session { held, .. }) = self.matches.get_mut(match_id) else {
+                    panic!("{match_id} active but not a session");
+                };
+                let held = std::mem::take(held);
+                self.tickets_done(&held, *match_id);
+            }
             Event::SessionEnded { match_id, .. } | Event::SessionAbandoned { match_id, .. } => {
-                let Some(LedgerMatch::Session { .. }) = self.matches.remove(match_id) else {
+                let Some(LedgerMatch::Session { held, .. }) = self.matches.remove(match_id) else {
                     panic!("{match_id} ended but was not a session");
                 };
+                let no_server = matches!(
+                    event,
+                    Event::SessionAbandoned {
+                        reason: AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut,
+                        ..
+                    }
+                );
+                if no_server {
+                    // Their `TicketRequeued` or `TicketRemoved` follow.
+                    self.counts.allocations_failed += 1;
+                } else {
+                    self.tickets_done(&held, *match_id);
+                }
                 self.player_match.retain(|_, (m, _)| m != match_id);
                 if matches!(event, Event::SessionEnded { .. }) {
                     self.counts.sessions_ended += 1;
@@ -807,6 +854,22 @@ impl Ledger {
             }
             Event::LimitReached { .. } => self.counts.limits += 1,
             _ => {}
+        }
+    }
+
+    /// Tickets a session held until its server was up: done with.
+    fn tickets_done(&mut self, held: &[TicketId], match_id: MatchId) {
+        for ticket in held {
+            let entry = self.tickets.get_mut(ticket).expect("held tickets exist");
+            assert_eq!(
+                entry.place,
+                Where::Allocating(match_id),
+                "{ticket} held elsewhere"
+            );
+            entry.place = Where::Done;
+            for player in &entry.players {
+                assert_eq!(self.player_ticket.remove(player), Some(*ticket));
+            }
         }
     }
 
