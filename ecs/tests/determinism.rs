@@ -22,6 +22,18 @@ fn the_same_inputs_give_the_same_event_stream() {
     assert!(counts.proposals_cancelled > 10, "{counts:#?}");
     assert!(counts.tickets_requeued > 10, "{counts:#?}");
     assert!(counts.tickets_backfilled > 10, "{counts:#?}");
+    assert!(counts.allocations_failed > 10, "{counts:#?}");
+    // The rechecks from the submitted commands ran on every match and backfill.
+    assert!(
+        first.recheck.checked_tickets > 2_000,
+        "{}",
+        first.recheck.checked_tickets
+    );
+    assert!(
+        first.recheck.checked_backfills > 10,
+        "{}",
+        first.recheck.checked_backfills
+    );
     assert!(counts.rating_updates > 1_000, "{counts:#?}");
     assert!(counts.sessions_abandoned > 0, "{counts:#?}");
     for reason in ["Cancelled", "Expired", "Declined", "AcceptanceTimedOut"] {

@@ -38,7 +38,8 @@ proptest! {
         for _ in 0..150 {
             now += tick_ms;
             for command in workload.commands(now) {
-                matcher.submit(command).unwrap();
+                let seq = matcher.submit(command.clone()).unwrap();
+                ledger.submitted(seq, &command);
             }
             matcher.tick(now).unwrap();
             let events: Vec<Event> = matcher.drain_events().collect();
@@ -46,6 +47,9 @@ proptest! {
             workload.observe(&events, now);
         }
         matcher.check_invariants();
+        // The case tested something: players were matched, and the rechecks saw them.
+        prop_assert!(ledger.counts.matches_formed > 0, "{:#?}", ledger.counts);
+        prop_assert!(ledger.recheck.checked_tickets > 0);
     }
 
     /// Anything at all: colliding ids, bad ratings, wrong pings, commands for matches that do
@@ -69,7 +73,8 @@ proptest! {
                     ledger.record_tick(now, &events, &matcher);
                 }
                 Op::Command(command) => {
-                    matcher.submit(command).unwrap();
+                    let seq = matcher.submit(command.clone()).unwrap();
+                    ledger.submitted(seq, &command);
                 }
             }
         }

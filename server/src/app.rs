@@ -21,9 +21,11 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ErrorBody};
+use matchwright_transport::wire::{Event, WireError};
+
+use crate::error::ApiError;
 use crate::fleet::StaticFleet;
-use crate::hub::{Hub, LiveEvent};
+use crate::hub::Hub;
 use crate::lobby::Lobby;
 use crate::ratelimit::RateLimiter;
 use crate::settings::{Secrets, Settings};
@@ -111,10 +113,10 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(
         title = "Matchwright",
-        description = "The Matchwright matchmaking server: accounts, parties, queues, matches, sessions, leaderboards and live events. Requests are rate limited per player and per IP (429 with Retry-After). Every error is JSON {\"error\": CODE, \"message\": TEXT} (plus \"field\" when one field is at fault)."
+        description = "The Matchwright matchmaking server: accounts, parties, queues, matches, sessions, leaderboards and live events. Requests are rate limited per player and per IP (429 with Retry-After). Every error is a WireError, JSON {\"status\": STATUS, \"error\": CODE, \"message\": TEXT, \"field\": FIELD or null}. The bodies are the wire protocol's types, the same QUIC clients send and receive (bincode frames there); the live events on /v1/events are Event variants, each sent as its fields plus \"type\": \"<variant in snake_case>\"."
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(ErrorBody, LiveEvent))
+    components(schemas(WireError, Event))
 )]
 struct ApiDoc;
 
@@ -161,7 +163,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            crate::ratelimit::Gate {
+                limiter: Arc::clone(&state.rate_limiter),
+                jwt_secret: state.secrets.jwt.as_slice().into(),
+            },
             crate::ratelimit::limit_requests,
         ))
         .layer(middleware::from_fn(observe_request))
@@ -368,7 +373,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         .map_err(|_| "the view is poisoned".to_string())?
         .max_party_id()
         .map_or(0, |party| party.0 + 1)
-        .max(crate::tick::unix_ms());
+        .max(crate::clock::unix_ms());
     let rate_limiter = Arc::new(RateLimiter::new(&settings.rate_limits));
     crate::ratelimit::spawn_sweeper(Arc::clone(&rate_limiter));
     let state = AppState(Arc::new(AppInner {

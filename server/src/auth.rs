@@ -1,13 +1,11 @@
 //! Authentication: password hashes (argon2id), access tokens (HS256 JWT, 15 minutes by
 //! default), refresh tokens (random, stored by hash, rotated on every use; a reused one
 //! revokes its family), session tokens for game servers (HS256 JWT under a separate secret,
-//! verifiable offline), and the extractors that guard the routes: [`AuthPlayer`] for players
-//! and [`GameServer`] for game servers.
+//! verifiable offline), and reading the tokens a request carries. The extractors that guard
+//! the routes with them are `guard`'s.
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
-use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
@@ -15,7 +13,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use matchwright_ecs::{MatchId, PlayerId};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::error::ApiError;
 
 /// Issuer of every token.
@@ -181,18 +178,13 @@ pub fn new_family() -> Result<u64, ApiError> {
     Ok(u64::from_le_bytes(bytes) >> 1)
 }
 
-fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then_some(token.trim())
-}
-
-/// The access token of a request: the `Authorization: Bearer` header, or (for WebSocket
-/// clients, which cannot set headers in browsers) an `access_token` query parameter.
-fn access_token_of(parts: &Parts) -> Option<String> {
-    access_token_in(&parts.headers, &parts.uri)
 }
 
 /// The access token a request carries: `Authorization: Bearer`, or the `access_token` query
@@ -207,65 +199,8 @@ pub fn access_token_in(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -
     })
 }
 
-/// An authenticated player (from a valid access token). Missing, malformed, forged or expired
-/// tokens are refused with 401 and a code that says which.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AuthPlayer(pub PlayerId);
-
-impl FromRequestParts<AppState> for AuthPlayer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = access_token_of(parts) else {
-            return Err(ApiError::unauthorized(
-                "missing_token",
-                "send an access token as `Authorization: Bearer TOKEN` (POST /v1/auth/login)",
-            ));
-        };
-        let player = verify_access_token(&state.secrets.jwt, &token)?;
-        known_player(state, player).map(Self)
-    }
-}
-
-/// Refuses a validly signed token whose account does not exist (401, as for a bad token): a
-/// token outlives nothing it names.
-pub fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId, ApiError> {
-    match state.store.account(player)? {
-        Some(_) => Ok(player),
-        None => Err(ApiError::unauthorized(
-            "unknown_player",
-            "the token's account does not exist",
-        )),
-    }
-}
-
-/// A game server, authenticated by the server key of the config (`Authorization: Bearer KEY`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GameServer;
-
-impl FromRequestParts<AppState> for GameServer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(key) = bearer(&parts.headers) else {
-            return Err(ApiError::unauthorized(
-                "missing_token",
-                "game servers send the server key as `Authorization: Bearer KEY`",
-            ));
-        };
-        if constant_time_eq(key.as_bytes(), state.secrets.game_server_key.as_bytes()) {
-            Ok(Self)
-        } else {
-            Err(ApiError::unauthorized(
-                "invalid_token",
-                "the game-server key is not valid",
-            ))
-        }
-    }
-}
-
 /// Compares without leaking where the first difference is.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -306,15 +241,12 @@ mod tests {
         assert_eq!(verify_access_token(SECRET, &token), Ok(PlayerId(42)));
         let expired = access_token(SECRET, PlayerId(42), 1_000, 900);
         assert_eq!(
-            verify_access_token(SECRET, &expired)
-                .unwrap_err()
-                .body
-                .error,
+            verify_access_token(SECRET, &expired).unwrap_err().code(),
             "token_expired"
         );
         let forged = access_token(b"another secret, 32 bytes long!!!", PlayerId(42), now, 900);
         assert_eq!(
-            verify_access_token(SECRET, &forged).unwrap_err().body.error,
+            verify_access_token(SECRET, &forged).unwrap_err().code(),
             "invalid_token"
         );
         // A session token is not an access token, though signed the same way.

@@ -1,7 +1,8 @@
-//! Errors as clients see them: every error is JSON `{"error": CODE, "message": TEXT}`, plus
-//! `"field"` when one field is at fault, with the status that says whose fault it is. This
-//! module also holds the JSON body and path extractors that turn axum's own rejections into
-//! that shape, and the mapping from the matcher's rejection reasons.
+//! Errors as clients see them: every error is the wire's [`WireError`], over HTTP the JSON
+//! `{"status": STATUS, "error": CODE, "message": TEXT, "field": FIELD-OR-NULL}` with that
+//! status, over QUIC a `Failed` frame. This module also holds the JSON body and path
+//! extractors that turn axum's own rejections into that shape, and the mapping from the
+//! matcher's rejection reasons.
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -10,48 +11,34 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use matchwright_ecs::RejectReason;
 use matchwright_storage::StoreError;
-use serde::Serialize;
+use matchwright_transport::wire::WireError;
 use serde::de::DeserializeOwned;
-use utoipa::ToSchema;
 
-/// The body of every error response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// A stable, machine-readable code, e.g. `invalid_token`, `already_queued`.
-    pub error: String,
-    /// What went wrong, for people.
-    pub message: String,
-    /// The request field at fault, when there is one (e.g. `pings.eu-west`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-/// An error response.
+/// An error answer: the wire's one error body, which carries its status. Handlers answer it
+/// as the HTTP response (that status, the body as JSON); the QUIC bridge sends the body.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiError {
-    /// Its status.
-    pub status: StatusCode,
-    /// Its body.
-    pub body: ErrorBody,
-}
+pub struct ApiError(pub WireError);
 
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: ErrorBody {
-                error: code.to_string(),
-                message: message.into(),
-                field: None,
-            },
-        }
+        Self(WireError::new(status.as_u16(), code, message))
     }
 
     /// The same error, naming the field at fault.
     pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.body.field = Some(field.into());
+        self.0.field = Some(field.into());
         self
+    }
+
+    /// Its HTTP status.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// Its stable code.
+    pub fn code(&self) -> &str {
+        &self.0.code
     }
 
     /// 400.
@@ -102,7 +89,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
+        (self.status(), axum::Json(self.0)).into_response()
+    }
+}
+
+impl From<ApiError> for WireError {
+    fn from(error: ApiError) -> Self {
+        error.0
     }
 }
 

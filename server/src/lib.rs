@@ -6,33 +6,43 @@
 //! - [`tick`]: the one thread that owns the matcher and the redb store. Commands gathered
 //!   during a tick interval are applied by one tick and committed in one transaction; only then
 //!   are clients answered and events pushed (group commit).
-//! - [`api`]: the HTTP API under `/v1` (axum), documented by utoipa; [`app`] builds the
-//!   router from those annotations, so `/openapi.json` matches the routes exactly.
-//! - [`party`] and [`lobby`]: parties (membership through the matcher; invites, ready checks
-//!   and chat in the lobby), pushed to members as live events.
-//! - [`boards`]: leaderboards by conservative rating and match history, cursor-paginated.
+//! - [`service`]: the API whatever the transport: one function per request, taking and
+//!   answering the wire types of `matchwright_transport::wire` (the protocol's one set of
+//!   request, response, error and event types).
+//! - [`api`]: the HTTP API under `/v1` (axum), documented by utoipa; each handler extracts,
+//!   calls its [`service`] function and wraps the answer. [`app`] builds the router from
+//!   those annotations, so `/openapi.json` matches the routes exactly.
+//! - [`party`] and [`lobby`]: the party routes (membership through the matcher; invites,
+//!   ready checks and chat in the lobby), pushed to members as live events.
+//! - [`boards`]: the leaderboard (by conservative rating) and match-history routes.
 //! - [`ratelimit`]: governor token buckets per player and per IP, per route class (429).
 //! - [`quic`]: game clients over QUIC (`matchwright_transport`'s wire), answered by the same
-//!   handlers as the HTTP routes and fed by the same hub.
+//!   [`service`] functions as the HTTP routes and fed by the same hub; its table of
+//!   counterparts maps every request to its route.
 //! - [`load`]: `matchwright load`, the load generator that drives a real server over HTTP.
-//! - [`auth`]: argon2 passwords, JWT access tokens, rotating refresh tokens, session tokens.
+//! - [`auth`]: argon2 passwords, JWT access tokens, rotating refresh tokens, session tokens;
+//!   [`guard`]: the extractors that check them on the routes.
+//! - [`clock`]: now, in Unix milliseconds.
 //! - [`view`]: where each player and match is, as of the last commit, for handlers to read.
 //! - [`hub`]: live events over WebSocket, with a bounded buffer per socket.
 //! - [`fleet`]: game-server allocation behind the [`fleet::Allocator`] trait.
 //! - [`settings`]: the config file (`[server]`, `[fleet]` and the matcher's config) and secrets.
-//! - [`error`]: every error as JSON `{"error", "message", "field"}`.
+//! - [`error`]: every error as the wire's `WireError`, JSON `{"status", "error", "message",
+//!   "field"}` over HTTP.
 //!
 //! Departure from ARCHITECTURE.md: the HTTP server lives here, not in `transport`. The
-//! `transport` crate owns the wire protocol, the QUIC server and the client SDK (whose HTTP
-//! backend speaks this API); the HTTP API's JSON bodies are the server's, and moving the
-//! HTTP server later is a file move.
+//! `transport` crate owns the wire protocol (whose types are also this API's JSON bodies,
+//! with OpenAPI schemas behind its `schema` feature), the QUIC server and the client SDK
+//! (whose HTTP backend speaks this API); moving the HTTP server later is a file move.
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod boards;
+pub mod clock;
 pub mod error;
 pub mod fleet;
+pub mod guard;
 pub mod hub;
 pub mod load;
 pub mod lobby;
@@ -40,6 +50,7 @@ pub mod party;
 pub mod quic;
 pub mod ratelimit;
 pub mod record;
+pub mod service;
 pub mod settings;
 pub mod tick;
 pub mod trace;

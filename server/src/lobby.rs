@@ -14,67 +14,10 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use matchwright_ecs::{PartyId, PlayerId};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use matchwright_transport::wire::{ChatLine, Party, PartyMember};
 
 use crate::settings::LobbySection;
 use crate::view::{PlayerStatus, View};
-
-/// One chat line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ChatLine {
-    /// Who said it.
-    pub player_id: u64,
-    /// Their display name when they said it.
-    pub display_name: String,
-    /// What they said.
-    pub text: String,
-    /// When (Unix ms).
-    pub at_ms: u64,
-}
-
-/// One member of a party, as clients see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct PartyMemberBody {
-    /// The player.
-    pub player_id: u64,
-    /// Whether this member leads the party.
-    pub leader: bool,
-    /// Whether this member is ready to queue (the leader's queue request counts as ready).
-    pub ready: bool,
-}
-
-/// A party, as clients see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct PartyBody {
-    /// The party.
-    pub party_id: u64,
-    /// Its leader.
-    pub leader_id: u64,
-    /// Where the party is: `idle`, `queued`, `awaiting_acceptance` or `in_match` (as its
-    /// leader is).
-    pub status: String,
-    /// Its members, in joining order.
-    pub members: Vec<PartyMemberBody>,
-    /// Players invited and not yet joined.
-    pub invited: Vec<u64>,
-    /// Recent chat, oldest first.
-    pub chat: Vec<ChatLine>,
-}
-
-impl PartyBody {
-    /// A party that no longer exists: no leader, no members.
-    pub fn disbanded(party: PartyId) -> Self {
-        Self {
-            party_id: party.0,
-            leader_id: 0,
-            status: "disbanded".into(),
-            members: Vec::new(),
-            invited: Vec::new(),
-            chat: Vec::new(),
-        }
-    }
-}
 
 /// Why the lobby refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,7 +163,7 @@ impl Lobby {
     }
 
     /// The party as clients see it, or `None` if it does not exist.
-    pub fn body(&self, view: &View, party: PartyId, now_ms: u64) -> Option<PartyBody> {
+    pub fn body(&self, view: &View, party: PartyId, now_ms: u64) -> Option<Party> {
         let found = view.party(party)?;
         let parties = self.lock();
         let lobby = parties.get(&party);
@@ -230,14 +173,14 @@ impl Lobby {
             Some(PlayerStatus::Proposed(..)) => "awaiting_acceptance",
             Some(PlayerStatus::InMatch(_)) => "in_match",
         };
-        Some(PartyBody {
+        Some(Party {
             party_id: party.0,
             leader_id: found.leader.0,
             status: status.into(),
             members: found
                 .members
                 .iter()
-                .map(|member| PartyMemberBody {
+                .map(|member| PartyMember {
                     player_id: member.0,
                     leader: *member == found.leader,
                     ready: lobby.is_some_and(|lobby| lobby.ready.contains_key(member)),

@@ -25,7 +25,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use matchwright_ecs::PlayerId;
 
-use crate::app::AppState;
 use crate::auth;
 use crate::error::ApiError;
 use crate::settings::{RateLimit, RateLimitSection};
@@ -204,13 +203,19 @@ pub fn spawn_sweeper(limiter: Arc<RateLimiter>) {
     });
 }
 
+/// What [`limit_requests`] needs: the limiter, and the secret access tokens are verified
+/// with (to find the player a request counts against).
+#[derive(Clone, Debug)]
+pub struct Gate {
+    /// The buckets.
+    pub limiter: Arc<RateLimiter>,
+    /// The access tokens' signing secret.
+    pub jwt_secret: Arc<[u8]>,
+}
+
 /// The middleware: 429 with `Retry-After` over a limit, else the route.
-pub async fn limit_requests(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let limiter = &state.rate_limiter;
+pub async fn limit_requests(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    let limiter = &gate.limiter;
     let class = request
         .extensions()
         .get::<MatchedPath>()
@@ -228,7 +233,7 @@ pub async fn limit_requests(
     let player = match class {
         RouteClass::Read | RouteClass::Write => {
             auth::access_token_in(request.headers(), request.uri())
-                .and_then(|token| auth::verify_access_token(&state.secrets.jwt, &token).ok())
+                .and_then(|token| auth::verify_access_token(&gate.jwt_secret, &token).ok())
         }
         _ => None,
     };

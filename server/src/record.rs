@@ -118,7 +118,7 @@ impl Recorder {
         let queued = Arc::new(AtomicUsize::new(0));
         let writer = SegmentWriter {
             options: options.clone(),
-            run_ms: crate::tick::unix_ms(),
+            run_ms: crate::clock::unix_ms(),
             queued: Arc::clone(&queued),
             rotate: Arc::clone(&rotate),
             failed: Arc::clone(&failed),

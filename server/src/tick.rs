@@ -16,27 +16,22 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use matchwright_ecs::event::{AbandonReason, MatchCancelReason, RemovalReason};
 use matchwright_ecs::{Command, CommandSeq, Event, MatchId, Matcher, PlayerId, RejectReason};
 use matchwright_storage::{MatchState, Store, TickInput};
+use matchwright_transport::wire;
 use tokio::sync::{oneshot, watch};
 
 use crate::auth;
+use crate::clock::unix_ms;
 use crate::error::{ApiError, rejected};
 use crate::fleet::Allocator;
-use crate::hub::{Hub, LiveEvent, MatchPlayerBody};
+use crate::hub::{self, Hub};
 use crate::record::Recorder;
 use crate::settings::{Secrets, Settings};
 use crate::view::{MatchStage, View};
-
-/// Now, as Unix milliseconds (the matcher's clock in the server).
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
-}
 
 /// What a committed command did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -461,7 +456,7 @@ impl TickLoop {
                 Some(reply) => answers.push((reply, answer)),
                 None => {
                     if let Err(error) = answer {
-                        tracing::warn!(%seq, error = %error.body.message, "an internal command was rejected");
+                        tracing::warn!(%seq, error = %error.0.message, "an internal command was rejected");
                     }
                 }
             }
@@ -545,10 +540,10 @@ impl TickLoop {
             }
             Event::PartyDisbanded { party } => {
                 lobby.forget(*party);
-                let live = LiveEvent::PartyUpdated {
+                let live = wire::Event::PartyUpdated {
                     change: "disbanded".into(),
                     player_id: 0,
-                    party: crate::lobby::PartyBody::disbanded(*party),
+                    party: wire::Party::disbanded(party.0),
                 };
                 for member in disbanded_members {
                     self.shared.hub.send(*member, &live);
@@ -560,10 +555,10 @@ impl TickLoop {
         let Some(body) = lobby.body(view, party, now_ms) else {
             // The last member left: the party is gone (its `disbanded` follows).
             if let Some(player) = extra {
-                let live = LiveEvent::PartyUpdated {
+                let live = wire::Event::PartyUpdated {
                     change: change.into(),
                     player_id: player.0,
-                    party: crate::lobby::PartyBody::disbanded(party),
+                    party: wire::Party::disbanded(party.0),
                 };
                 self.shared.hub.send(player, &live);
             }
@@ -575,7 +570,7 @@ impl TickLoop {
             .map(|member| PlayerId(member.player_id))
             .chain(extra)
             .collect();
-        let live = LiveEvent::PartyUpdated {
+        let live = wire::Event::PartyUpdated {
             change: change.into(),
             player_id: player.0,
             party: body,
@@ -585,7 +580,7 @@ impl TickLoop {
         }
     }
 
-    fn send_to_match(&self, view: &View, match_id: MatchId, event: &LiveEvent) {
+    fn send_to_match(&self, view: &View, match_id: MatchId, event: &wire::Event) {
         if let Some(found) = view.match_view(match_id) {
             for (player, _) in &found.players {
                 self.shared.hub.send(*player, event);
@@ -604,7 +599,7 @@ impl TickLoop {
                 at_ms,
                 ..
             } => {
-                let live = LiveEvent::Queued {
+                let live = wire::Event::Queued {
                     ticket_id: ticket.0,
                     queue: queue.clone(),
                     waiting_since_ms: *at_ms,
@@ -619,7 +614,7 @@ impl TickLoop {
                 waited_ms,
             } => {
                 if let Some(found) = view.ticket(*ticket) {
-                    let live = LiveEvent::QueueLeft {
+                    let live = wire::Event::QueueLeft {
                         ticket_id: ticket.0,
                         reason: removal_name(*reason).into(),
                         waited_ms: *waited_ms,
@@ -631,7 +626,7 @@ impl TickLoop {
             }
             Event::TicketRequeued { ticket, match_id } => {
                 if let Some(found) = view.ticket(*ticket) {
-                    let live = LiveEvent::Requeued {
+                    let live = wire::Event::Requeued {
                         ticket_id: ticket.0,
                         match_id: match_id.0,
                     };
@@ -650,7 +645,7 @@ impl TickLoop {
             Event::MatchAccepted { match_id, player } => self.send_to_match(
                 view,
                 *match_id,
-                &LiveEvent::MatchAccepted {
+                &wire::Event::MatchAccepted {
                     match_id: match_id.0,
                     player_id: player.0,
                 },
@@ -663,7 +658,7 @@ impl TickLoop {
                 self.send_to_match(
                     view,
                     *match_id,
-                    &LiveEvent::MatchCancelled {
+                    &wire::Event::MatchCancelled {
                         match_id: match_id.0,
                         reason: name.into(),
                         players: players.iter().map(|p| p.0).collect(),
@@ -678,7 +673,7 @@ impl TickLoop {
                                 self.session_token(*player, *match_id, *team, server, now_ms);
                             hub.send(
                                 *player,
-                                &LiveEvent::SessionReady {
+                                &wire::Event::SessionReady {
                                     match_id: match_id.0,
                                     server: server.clone(),
                                     session_token: token,
@@ -695,7 +690,7 @@ impl TickLoop {
             } => self.send_to_match(
                 view,
                 *match_id,
-                &LiveEvent::SessionEnded {
+                &wire::Event::SessionEnded {
                     match_id: match_id.0,
                     placements: placements.clone(),
                 },
@@ -714,7 +709,7 @@ impl TickLoop {
                 self.send_to_match(
                     view,
                     *match_id,
-                    &LiveEvent::MatchCancelled {
+                    &wire::Event::MatchCancelled {
                         match_id: match_id.0,
                         reason: name.into(),
                         players: Vec::new(),
@@ -731,7 +726,7 @@ impl TickLoop {
                 self.send_to_match(
                     view,
                     *match_id,
-                    &LiveEvent::SessionAbandoned {
+                    &wire::Event::SessionAbandoned {
                         match_id: match_id.0,
                         reason: reason.into(),
                     },
@@ -743,7 +738,7 @@ impl TickLoop {
                 if let Some(found) = view.match_view(*match_id) {
                     for placed in tickets {
                         for player in &placed.ticket.players {
-                            let live = LiveEvent::MatchFound {
+                            let live = wire::Event::MatchFound {
                                 match_id: match_id.0,
                                 state: found.stage.name().into(),
                                 queue: found.summary.queue.to_string(),
@@ -751,14 +746,7 @@ impl TickLoop {
                                 region: found.summary.region.to_string(),
                                 quality: found.summary.quality,
                                 your_team: placed.team,
-                                players: found
-                                    .players
-                                    .iter()
-                                    .map(|(p, t)| MatchPlayerBody {
-                                        player_id: p.0,
-                                        team: *t,
-                                    })
-                                    .collect(),
+                                players: hub::match_players(&found.players),
                                 accept_by_ms: None,
                             };
                             hub.send(player.player, &live);
@@ -772,7 +760,7 @@ impl TickLoop {
                                 );
                                 hub.send(
                                     player.player,
-                                    &LiveEvent::SessionReady {
+                                    &wire::Event::SessionReady {
                                         match_id: match_id.0,
                                         server: server.clone(),
                                         session_token: token,
@@ -792,11 +780,11 @@ impl TickLoop {
                 for update in updates {
                     hub.send(
                         update.player,
-                        &LiveEvent::RatingsChanged {
+                        &wire::Event::RatingsChanged {
                             match_id: match_id.0,
                             mode: mode.clone(),
-                            before: update.before.into(),
-                            after: update.after.into(),
+                            before: hub::rating(update.before),
+                            after: hub::rating(update.after),
                         },
                     );
                 }
@@ -811,13 +799,7 @@ impl TickLoop {
         state: &str,
         accept_by_ms: Option<u64>,
     ) {
-        let players: Vec<MatchPlayerBody> = crate::view::roster(summary)
-            .into_iter()
-            .map(|(player, team)| MatchPlayerBody {
-                player_id: player.0,
-                team,
-            })
-            .collect();
+        let players = hub::match_players(&crate::view::roster(summary));
         for body in &players {
             let player = PlayerId(body.player_id);
             if !self.shared.hub.is_connected(player) {
@@ -825,7 +807,7 @@ impl TickLoop {
             }
             self.shared.hub.send(
                 player,
-                &LiveEvent::MatchFound {
+                &wire::Event::MatchFound {
                     match_id: summary.match_id.0,
                     state: state.into(),
                     queue: summary.queue.to_string(),

@@ -1127,6 +1127,7 @@ fn a_short_load_run_plays_matches_and_reports_every_route() {
 // ---------------------------------------------------------------------------------------------
 // QUIC (the SDK over both transports, and raw frames for bad input)
 
+use matchwright_transport::ClientError;
 use matchwright_transport::codec as wire_codec;
 use matchwright_transport::wire::{self, Event};
 
@@ -1170,6 +1171,7 @@ async fn quic_and_http_players_party_up_queue_and_play_one_match() {
     let mut clients = Vec::new();
     let mut streams = Vec::new();
     let mut ids = Vec::new();
+    let mut logins = Vec::new();
     for n in 0..10 {
         let client = if n % 2 == 0 {
             sdk_quic(&server).await
@@ -1190,6 +1192,7 @@ async fn quic_and_http_players_party_up_queue_and_play_one_match() {
         .await;
         assert_eq!(welcome, tokens.player_id);
         ids.push(tokens.player_id);
+        logins.push(tokens);
         clients.push(client);
         streams.push(events);
     }
@@ -1283,7 +1286,206 @@ async fn quic_and_http_players_party_up_queue_and_play_one_match() {
     assert_eq!(over_quic.players.len(), 10);
     let status = clients[2].queue_status().await.unwrap();
     assert_eq!(status.status, "in_match");
+
+    // The game server reports the result (HTTP only); the winners hear of their new rating.
+    let http = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let (status, body) = http
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/server/session/{}/result", match_ids[0]),
+            Some(SERVER_KEY),
+            Some(json!({"winner": teams[0]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (mode, after) = sdk_event(&mut streams[0], |event| match event {
+        Event::RatingsChanged {
+            mode,
+            before,
+            after,
+            ..
+        } if after.mu > before.mu => Some((mode.clone(), *after)),
+        _ => None,
+    })
+    .await;
+    check_player_routes_over_quic(&http, &clients, &logins, (match_ids[0], &mode, after)).await;
     server.kill();
+}
+
+/// The player routes beyond matchmaking are QUIC requests too, answering what their HTTP
+/// routes answer: refresh, profile (read and change), leaderboard, history, logout. Player 0
+/// is on QUIC and won match `played.0` in `played.1` with rating `played.2`; player 1 is
+/// its teammate, on HTTP.
+async fn check_player_routes_over_quic(
+    http: &Client,
+    clients: &[matchwright_transport::Client],
+    logins: &[wire::Tokens],
+    played: (u64, &str, wire::Rating),
+) {
+    let (match_id, mode, rating) = played;
+    let (quic, over_http) = (&clients[0], &clients[1]);
+    assert_eq!(quic.transport(), "quic");
+    // Refresh: new tokens for the same player, the old refresh token spent.
+    let refreshed = quic.refresh(&logins[0].refresh_token).await.unwrap();
+    assert_eq!(refreshed.player_id, logins[0].player_id);
+    assert_eq!(refreshed.token_type, "Bearer");
+    assert!(refreshed.refresh_expires_in > refreshed.expires_in);
+    assert_ne!(refreshed.refresh_token, logins[0].refresh_token);
+    // The HTTP client refreshes too, and goes on with its new access token.
+    let refreshed_http = over_http.refresh(&logins[1].refresh_token).await.unwrap();
+    assert_eq!(refreshed_http.player_id, logins[1].player_id);
+    assert_eq!(
+        over_http.profile().await.unwrap().player_id,
+        logins[1].player_id
+    );
+
+    // The profile: changed and read over QUIC, the same over HTTP.
+    let patch = wire::ProfilePatch {
+        display_name: Some("Mixed Zero".into()),
+        regions: Some(vec!["eu-west".into()]),
+    };
+    let changed = quic.update_profile(patch).await.unwrap();
+    let profile = quic.profile().await.unwrap();
+    assert_eq!(changed, profile);
+    assert_eq!(profile.player_id, logins[0].player_id);
+    assert_eq!(profile.username, "mixed0");
+    assert_eq!(profile.display_name, "Mixed Zero");
+    assert_eq!(profile.regions, ["eu-west"]);
+    let ranked = profile.ratings.iter().find(|r| r.mode == mode).unwrap();
+    assert_eq!((ranked.games, ranked.rating), (1, rating));
+    let bad = wire::ProfilePatch {
+        display_name: None,
+        regions: Some(vec!["mars".into()]),
+    };
+    let refused = quic.update_profile(bad).await.unwrap_err();
+    let ClientError::Server(refused) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(
+        (
+            refused.status,
+            refused.code.as_str(),
+            refused.field.as_deref()
+        ),
+        (422, "invalid_field", Some("regions[0]"))
+    );
+    let (status, body) = http
+        .call(
+            reqwest::Method::GET,
+            "/v1/profile/me",
+            Some(&refreshed.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let read: wire::Profile = serde_json::from_value(body).unwrap();
+    let summary = |p: &wire::Profile| {
+        let games: Vec<(String, u64)> = p
+            .ratings
+            .iter()
+            .map(|r| (r.mode.clone(), r.games))
+            .collect();
+        (
+            p.player_id,
+            p.display_name.clone(),
+            p.regions.clone(),
+            games,
+        )
+    };
+    assert_eq!(summary(&read), summary(&profile));
+
+    // The leaderboard, in two pages, over QUIC; the same ranking over HTTP.
+    let season = quic.queues().await.unwrap().season;
+    let first = wire::LeaderboardQuery {
+        mode: mode.to_string(),
+        limit: Some(4),
+        cursor: None,
+    };
+    let page = quic.leaderboard(&season, first.clone()).await.unwrap();
+    assert_eq!(
+        (page.season.as_str(), page.mode.as_str()),
+        (season.as_str(), mode)
+    );
+    assert_eq!(page.entries.len(), 4);
+    let rest = wire::LeaderboardQuery {
+        mode: mode.to_string(),
+        limit: Some(50),
+        cursor: page.next_cursor.clone(),
+    };
+    let rest = quic.leaderboard(&season, rest).await.unwrap();
+    assert!(rest.next_cursor.is_none());
+    let ranked: Vec<(u64, u64)> = page
+        .entries
+        .iter()
+        .chain(&rest.entries)
+        .map(|entry| (entry.rank, entry.player_id))
+        .collect();
+    assert_eq!(ranked.len(), 10, "{ranked:?}");
+    assert!(
+        ranked
+            .iter()
+            .enumerate()
+            .all(|(n, (rank, _))| *rank == n as u64 + 1)
+    );
+    let http_page = over_http.leaderboard(&season, first).await.unwrap();
+    let http_ranked: Vec<(u64, u64)> = http_page
+        .entries
+        .iter()
+        .map(|entry| (entry.rank, entry.player_id))
+        .collect();
+    assert_eq!(http_ranked, ranked[..4]);
+    let unknown = wire::LeaderboardQuery {
+        mode: "no such mode".into(),
+        limit: None,
+        cursor: None,
+    };
+    let refused = quic
+        .leaderboard(&season, unknown.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("invalid_field"));
+    let refused = over_http.leaderboard(&season, unknown).await.unwrap_err();
+    assert_eq!(refused.code(), Some("invalid_field"));
+
+    // History: the match, won, for both teammates.
+    for client in [quic, over_http] {
+        let history = client.history(wire::HistoryQuery::default()).await.unwrap();
+        assert_eq!(history.matches.len(), 1, "{}", client.transport());
+        assert_eq!(history.matches[0].match_id, match_id);
+        assert_eq!(history.matches[0].mode, mode);
+        assert_eq!(history.matches[0].placement, Some(1));
+        assert!(history.next_cursor.is_none());
+    }
+
+    // Logout over QUIC revokes the login: its refresh token is refused, with the same error
+    // over QUIC as over HTTP (where the body carries the status).
+    quic.logout(&refreshed.refresh_token).await.unwrap();
+    let ClientError::Server(over_quic) = quic.refresh(&refreshed.refresh_token).await.unwrap_err()
+    else {
+        panic!("a server refusal expected")
+    };
+    let (status, body) = http
+        .call(
+            reqwest::Method::POST,
+            "/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refreshed.refresh_token})),
+        )
+        .await;
+    assert_eq!(status.as_u16(), over_quic.status, "{body}");
+    assert_eq!(over_quic.status, 401);
+    assert_eq!(body["status"], over_quic.status, "{body}");
+    assert_eq!(body["error"], over_quic.code, "{body}");
+    assert_eq!(body["field"], Value::Null, "{body}");
+    assert_eq!(
+        serde_json::from_value::<wire::WireError>(body)
+            .unwrap()
+            .code,
+        over_quic.code
+    );
 }
 
 /// Opens a stream, writes `bytes` (then finishes, if asked), and reads what the server sends
@@ -1415,11 +1617,11 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
     // The same connection still works on a new stream: log in, then ask.
     let login = wire::ClientMessage {
         id: 2,
-        request: wire::Request::Register {
+        request: wire::Request::Register(wire::RegisterRequest {
             username: "recovered".into(),
             password: "a good long password".into(),
             display_name: None,
-        },
+        }),
     };
     let mut both = frame(&login);
     both.extend_from_slice(&frame(&wire::ClientMessage {
@@ -1478,7 +1680,7 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
     let wrong = "00".repeat(32);
     let refused = matchwright_transport::Client::connect_quic(*addr, &wrong).await;
     assert!(
-        matches!(&refused, Err(matchwright_transport::ClientError::Connection(why)) if why.contains("handshake")),
+        matches!(&refused, Err(ClientError::Connection(why)) if why.contains("handshake")),
         "{refused:?}"
     );
     connection.close(0u32.into(), b"done");

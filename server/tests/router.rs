@@ -185,6 +185,99 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     );
 }
 
+/// Every request kind's name, found by decoding a frame of each kind with its fields all
+/// zero (an empty string, 0, false, None and an empty list are each one zero byte), so a kind
+/// added to the wire is found without being listed here.
+fn every_request_name() -> Vec<&'static str> {
+    use matchwright_transport::codec::{PROTOCOL_VERSION, decode_client};
+    use matchwright_transport::wire::Request;
+    (0..Request::KINDS)
+        .map(|kind| {
+            let kind = u8::try_from(kind).unwrap();
+            (0..32)
+                .find_map(|zeros| {
+                    let mut body = vec![PROTOCOL_VERSION, 0, kind];
+                    body.resize(body.len() + zeros, 0);
+                    decode_client(&body).ok()
+                })
+                .unwrap_or_else(|| panic!("request kind {kind} does not decode from zeros"))
+                .request
+                .name()
+        })
+        .collect()
+}
+
+/// One protocol over two transports: every route of the OpenAPI document is the counterpart
+/// of a QUIC request kind (`quic::COUNTERPARTS`, which names every kind) or is HTTP-only
+/// (`quic::HTTP_ONLY`, each named in docs/http-api.md's "HTTP-only routes" section). A route
+/// added to the router without either fails here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_has_a_quic_counterpart_or_is_documented_http_only() {
+    use matchwright_server::quic::{COUNTERPARTS, HTTP_ONLY};
+    let server = TestServer::start("");
+    let (status, document) = server.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let routes = app::documented_routes(&document.to_string());
+    let docs = include_str!("../../docs/http-api.md");
+    let start = docs
+        .find("\n## HTTP-only routes\n")
+        .expect("docs/http-api.md has an \"HTTP-only routes\" section");
+    let section = &docs[start + 1..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let mut missing = Vec::new();
+    for (method, path) in &routes {
+        let quic = COUNTERPARTS
+            .iter()
+            .any(|(m, p, _)| m == method && p == path);
+        let http_only = HTTP_ONLY.iter().any(|(m, p, _)| m == method && p == path);
+        if quic == http_only {
+            missing.push(format!(
+                "{method} {path}: {}",
+                if quic {
+                    "both a QUIC counterpart and HTTP-only"
+                } else {
+                    "neither a QUIC counterpart (quic::COUNTERPARTS) nor HTTP-only (quic::HTTP_ONLY)"
+                }
+            ));
+        }
+    }
+    for (method, path, _) in HTTP_ONLY {
+        if !section.contains(&format!("`{method} {path}`")) {
+            missing.push(format!(
+                "{method} {path} is HTTP-only but docs/http-api.md's HTTP-only section does not name it"
+            ));
+        }
+    }
+    for (method, path, name) in COUNTERPARTS {
+        if !routes.contains(&(method.to_string(), path.to_string())) {
+            missing.push(format!(
+                "{name}'s counterpart {method} {path} is not a route"
+            ));
+        }
+        if section.contains(&format!("`{method} {path}`")) {
+            missing.push(format!(
+                "{method} {path} has a QUIC request ({name}) but the docs call it HTTP-only"
+            ));
+        }
+    }
+    let names = every_request_name();
+    for name in &names {
+        if !COUNTERPARTS.iter().any(|(_, _, n)| n == name) {
+            missing.push(format!(
+                "the QUIC request {name} has no route in quic::COUNTERPARTS"
+            ));
+        }
+    }
+    for (_, _, name) in COUNTERPARTS {
+        if !names.contains(name) {
+            missing.push(format!(
+                "quic::COUNTERPARTS names {name}, which is no request kind"
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_bodies_and_paths_get_json_errors_naming_the_field() {
     let server = TestServer::start("");
@@ -482,7 +575,7 @@ async fn missing_expired_and_forged_tokens_and_wrong_server_keys_are_refused() {
     let forged = auth::access_token(
         b"not the server's secret, but long enough",
         matchwright_ecs::PlayerId(player),
-        matchwright_server::tick::unix_ms() / 1_000,
+        matchwright_server::clock::unix_ms() / 1_000,
         900,
     );
     for (method, path) in [
@@ -527,7 +620,7 @@ async fn missing_expired_and_forged_tokens_and_wrong_server_keys_are_refused() {
     let ghost = auth::access_token(
         JWT_SECRET.as_bytes(),
         matchwright_ecs::PlayerId(player + 1_000),
-        matchwright_server::tick::unix_ms() / 1_000,
+        matchwright_server::clock::unix_ms() / 1_000,
         900,
     );
     for (method, path) in [

@@ -26,6 +26,8 @@ pub enum StoreError {
         path: PathBuf,
         /// The version found.
         found: u32,
+        /// The version this build reads.
+        reads: u32,
     },
     /// Another process has the store open.
     InUse {
@@ -91,11 +93,10 @@ impl fmt::Display for StoreError {
             Self::Corrupt { path, detail } => {
                 write!(f, "{} is damaged: {detail}", path.display())
             }
-            Self::UnsupportedFormat { path, found } => write!(
+            Self::UnsupportedFormat { path, found, reads } => write!(
                 f,
-                "{} uses store format {found}; this build reads format {}",
+                "{} uses store format {found}; this build reads format {reads}",
                 path.display(),
-                crate::store::STORE_FORMAT
             ),
             Self::InUse { path } => write!(
                 f,

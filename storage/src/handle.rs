@@ -21,7 +21,7 @@ use redb::{
 use crate::error::{StoreError, from_redb};
 use crate::leaderboard::{self, LEADERBOARD, LeaderboardCursor, LeaderboardEntry, LeaderboardPage};
 use crate::records::{Account, MatchRow, MirrorRow, RatingRecord, RefreshToken};
-use crate::store::{
+use crate::tables::{
     ACCOUNTS, HISTORY, MATCHES, OutboxCounter, RATINGS, REFRESH_TOKENS, USERNAMES, append_outbox,
     decode_at,
 };

@@ -57,6 +57,7 @@ pub mod leaderboard;
 pub mod mirror;
 pub mod records;
 pub mod store;
+mod tables;
 
 pub use error::StoreError;
 pub use handle::{Rotation, StoreHandle};

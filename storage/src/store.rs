@@ -1,9 +1,8 @@
-//! The redb store: tables, opening and recovery, the per-tick group commit, accounts, and the
-//! outbox the Postgres mirror drains. See the crate documentation for what is durable when.
+//! The redb store: opening and recovery, the per-tick group commit, accounts, and the outbox
+//! the Postgres mirror drains (its tables are in `tables`). See the crate documentation for what is durable when.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use matchwright_ecs::codec;
@@ -20,26 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{StoreError, from_redb};
 use crate::handle::StoreHandle;
 use crate::records::{JournalEntry, MatchRow, MatchState, MirrorRow, RatingRecord};
-
-/// The store format this build writes and reads. A file of another format is refused.
-pub const STORE_FORMAT: u32 = 3;
-const MAGIC: &[u8] = b"matchwright-store";
-
-const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
-const JOURNAL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("journal");
-const SNAPSHOTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("snapshots");
-pub(crate) const ACCOUNTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("accounts");
-pub(crate) const USERNAMES: TableDefinition<'_, &str, u64> = TableDefinition::new("usernames");
-pub(crate) const REFRESH_TOKENS: TableDefinition<'_, &[u8], &[u8]> =
-    TableDefinition::new("refresh_tokens");
-pub(crate) const RATINGS: TableDefinition<'_, (u64, &str, &str), &[u8]> =
-    TableDefinition::new("ratings");
-pub(crate) const MATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("matches");
-pub(crate) const HISTORY: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::new("history");
-const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox");
-
-const FORMAT_KEY: &str = "format";
-const NEXT_OUTBOX_KEY: &str = "next_outbox";
+pub use crate::tables::STORE_FORMAT;
+use crate::tables::{
+    ACCOUNTS, FORMAT_KEY, HISTORY, JOURNAL, MAGIC, MATCHES, META, NEXT_OUTBOX_KEY, OUTBOX,
+    OutboxCounter, RATINGS, REFRESH_TOKENS, SNAPSHOTS, USERNAMES, append_outbox, decode_at,
+};
 
 /// How the store behaves. Every bound says what happens when it is reached.
 #[derive(Clone, Debug, PartialEq)]
@@ -211,59 +195,8 @@ pub struct Store {
     failed: Option<String>,
 }
 
-/// Outbox rows waiting, shared with the mirror's reader.
-#[derive(Debug, Default)]
-pub(crate) struct OutboxCounter {
-    rows: AtomicU64,
-    warned_level: AtomicU64,
-}
-
-impl OutboxCounter {
-    pub(crate) fn add(&self, rows: u64, limit: u64) {
-        let now = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
-        self.report(now, limit);
-    }
-
-    fn remove(&self, rows: u64, limit: u64) {
-        let now = self
-            .rows
-            .fetch_sub(rows, Ordering::Relaxed)
-            .saturating_sub(rows);
-        self.report(now, limit);
-    }
-
-    fn report(&self, rows: u64, limit: u64) {
-        metrics::gauge!("matchwright_outbox_rows").set(rows as f64);
-        // A log line each time the backlog crosses another tenth of the bound (and when it
-        // is back under a tenth), so an operator sees it grow without a line per tick.
-        let level = (rows.saturating_mul(10) / limit.max(1)).min(10);
-        let previous = self.warned_level.swap(level, Ordering::Relaxed);
-        if level > previous {
-            tracing::warn!(
-                rows,
-                limit,
-                "the Postgres mirror outbox is growing: {rows} rows waiting ({}% of its bound)",
-                level * 10
-            );
-        } else if level == 0 && previous > 0 {
-            tracing::info!(rows, "the Postgres mirror outbox has drained");
-        }
-    }
-}
-
 fn io_path_error(path: &Path, doing: &'static str, error: impl Into<redb::Error>) -> StoreError {
     from_redb(path, doing, error.into())
-}
-
-pub(crate) fn decode_at<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    what: impl std::fmt::Display,
-    bytes: &[u8],
-) -> Result<T, StoreError> {
-    codec::decode(bytes).map_err(|error| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        detail: format!("{what} does not decode: {error}"),
-    })
 }
 
 impl Store {
@@ -408,6 +341,7 @@ impl Store {
             return Err(StoreError::UnsupportedFormat {
                 path: self.path.clone(),
                 found,
+                reads: STORE_FORMAT,
             });
         }
         Ok(true)
@@ -629,7 +563,7 @@ impl Store {
         if let Some(cause) = &self.failed {
             return Err(Backpressure::Failed(cause.clone()));
         }
-        let rows = self.outbox.rows.load(Ordering::Relaxed);
+        let rows = self.outbox.rows();
         if self.options.mirror && rows >= self.options.outbox_limit {
             return Err(Backpressure::OutboxFull {
                 rows,
@@ -641,7 +575,7 @@ impl Store {
 
     /// Outbox rows waiting for the mirror.
     pub fn outbox_rows(&self) -> u64 {
-        self.outbox.rows.load(Ordering::Relaxed)
+        self.outbox.rows()
     }
 
     /// A handle for request handlers: reads, and the writes that are not part of a tick
@@ -920,33 +854,6 @@ impl Store {
     }
 }
 
-/// Appends rows to the outbox inside `txn`, numbered after the last number handed out. The
-/// counter lives in `meta`, inside the transaction, so every writer (the tick, account writes)
-/// numbers its rows in commit order.
-pub(crate) fn append_outbox(txn: &WriteTransaction, rows: &[MirrorRow]) -> Result<(), redb::Error> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut meta = txn.open_table(META)?;
-    let mut next = match meta.get(NEXT_OUTBOX_KEY)? {
-        Some(bytes) => u64::from_le_bytes(
-            bytes
-                .value()
-                .try_into()
-                .map_err(|_| redb::Error::Corrupted("the outbox counter is not 8 bytes".into()))?,
-        ),
-        None => 0,
-    };
-    let mut outbox = txn.open_table(OUTBOX)?;
-    for row in rows {
-        outbox.insert(next, codec::encode(row).as_slice())?;
-        next += 1;
-    }
-    meta.insert(NEXT_OUTBOX_KEY, next.to_le_bytes().as_slice())?;
-    Ok(())
-}
-
-/// Re-runs one journaled tick; returns the hash and number of its events.
 /// Checks the first bytes of an existing file before redb opens it: redb trusts a cleanly
 /// closed file and may panic on one damaged outside it, and names a foreign file only
 /// vaguely. Our file starts with redb's magic number.
@@ -1315,7 +1222,7 @@ impl OutboxReader {
 
     /// Rows waiting.
     pub fn rows(&self) -> u64 {
-        self.counter.rows.load(Ordering::Relaxed)
+        self.counter.rows()
     }
 }
 

@@ -1,8 +1,10 @@
 //! # matchwright-transport: the wire, the QUIC server, and the client SDK
 //!
-//! - [`wire`]: the protocol's messages, what a game client sends and what it is sent. They are
-//!   the wire's, not the matcher's: this crate does not know the matcher (the `matchwright`
-//!   server translates).
+//! - [`wire`]: the protocol's one set of messages, what a game client sends and what it is
+//!   sent: bincode frames over QUIC, and the HTTP API's JSON bodies (errors, events) too. They
+//!   are the wire's, not the matcher's: this crate does not know the matcher (the
+//!   `matchwright` server translates). The `schema` feature derives their OpenAPI schemas
+//!   (utoipa) for the server's document; the SDK does not need it.
 //! - [`codec`]: frames (`length u32 | protocol version u8 | message`), a maximum size, and
 //!   pure decoding with errors that say what was expected. The message bytes come from
 //!   `matchwright_codec`, the workspace's one bincode module.

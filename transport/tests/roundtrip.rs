@@ -1,5 +1,6 @@
 //! Every wire message survives encode -> frame -> decode unchanged (proptest), arbitrary bytes
-//! never panic the decoder, and `Request::KINDS` counts the request kinds exactly.
+//! never panic the decoder, `Request::KINDS` counts the request kinds exactly, and the JSON
+//! forms (the HTTP bodies, the WebSocket events) read back into the same types.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,21 +14,30 @@ fn text() -> impl Strategy<Value = String> {
     "[a-z0-9_ -]{0,24}"
 }
 
-fn pings() -> impl Strategy<Value = Vec<(String, u16)>> {
-    vec((text(), any::<u16>()), 0..5)
+fn pings() -> impl Strategy<Value = std::collections::BTreeMap<String, u16>> {
+    proptest::collection::btree_map(text(), any::<u16>(), 0..5)
+}
+
+fn refresh() -> impl Strategy<Value = RefreshRequest> {
+    text().prop_map(|refresh_token| RefreshRequest { refresh_token })
+}
+
+fn page() -> impl Strategy<Value = (Option<usize>, Option<String>)> {
+    (option::of(any::<usize>()), option::of(text()))
 }
 
 fn request() -> impl Strategy<Value = Request> {
     let id = any::<u64>;
     prop_oneof![
         (text(), text(), option::of(text())).prop_map(|(username, password, display_name)| {
-            Request::Register {
+            Request::Register(RegisterRequest {
                 username,
                 password,
                 display_name,
-            }
+            })
         }),
-        (text(), text()).prop_map(|(username, password)| Request::Login { username, password }),
+        (text(), text())
+            .prop_map(|(username, password)| Request::Login(LoginRequest { username, password })),
         text().prop_map(|access_token| Request::Authenticate { access_token }),
         Just(Request::Queues),
         (text(), pings(), option::of(any::<u16>())).prop_map(|(queue, pings, max_ping_ms)| {
@@ -47,25 +57,49 @@ fn request() -> impl Strategy<Value = Request> {
         id().prop_map(|party_id| Request::Party { party_id }),
         (id(), id()).prop_map(|(party_id, player_id)| Request::Invite {
             party_id,
-            player_id
+            body: PlayerRequest { player_id },
         }),
         id().prop_map(|party_id| Request::Join { party_id }),
         id().prop_map(|party_id| Request::LeaveParty { party_id }),
         (id(), id()).prop_map(|(party_id, player_id)| Request::Kick {
             party_id,
-            player_id
+            body: PlayerRequest { player_id },
         }),
         (id(), any::<bool>(), pings()).prop_map(|(party_id, ready, pings)| Request::Ready {
             party_id,
-            ready,
-            pings
+            body: ReadyRequest { ready, pings },
         }),
-        (id(), text()).prop_map(|(party_id, text)| Request::Chat { party_id, text }),
+        (id(), text()).prop_map(|(party_id, text)| Request::Chat {
+            party_id,
+            body: ChatRequest { text },
+        }),
+        refresh().prop_map(Request::Refresh),
+        refresh().prop_map(Request::Logout),
+        Just(Request::Profile),
+        (option::of(text()), option::of(vec(text(), 0..3))).prop_map(|(display_name, regions)| {
+            Request::UpdateProfile(ProfilePatch {
+                display_name,
+                regions,
+            })
+        }),
+        (text(), text(), page()).prop_map(|(season, mode, (limit, cursor))| {
+            Request::Leaderboard {
+                season,
+                query: LeaderboardQuery {
+                    mode,
+                    limit,
+                    cursor,
+                },
+            }
+        }),
+        page().prop_map(|(limit, cursor)| Request::History(HistoryQuery { limit, cursor })),
     ]
 }
 
+/// Numbers with a short exact decimal form: serde_json (without `float_roundtrip`) may read
+/// a long decimal back one ulp off, and the JSON tests compare exactly.
 fn number() -> impl Strategy<Value = f64> {
-    -1.0e6..1.0e6f64
+    (-8_000_000i32..8_000_000).prop_map(|n| f64::from(n) / 8.0)
 }
 
 fn players() -> impl Strategy<Value = Vec<MatchPlayer>> {
@@ -158,13 +192,21 @@ fn queue_status() -> impl Strategy<Value = QueueStatus> {
 
 fn response() -> impl Strategy<Value = Response> {
     prop_oneof![
-        (any::<u64>(), text(), any::<u64>(), text()).prop_map(
-            |(player_id, access_token, expires_in, refresh_token)| {
+        (any::<u64>(), text(), text(), any::<[u64; 2]>(), text()).prop_map(
+            |(
+                player_id,
+                access_token,
+                token_type,
+                [expires_in, refresh_expires_in],
+                refresh_token,
+            )| {
                 Response::Tokens(Tokens {
                     player_id,
                     access_token,
+                    token_type,
                     expires_in,
                     refresh_token,
+                    refresh_expires_in,
                 })
             }
         ),
@@ -223,7 +265,93 @@ fn response() -> impl Strategy<Value = Response> {
         party().prop_map(Response::Party),
         (text(), any::<u64>())
             .prop_map(|(status, party_id)| Response::PartyAck(PartyAck { status, party_id })),
+        profile().prop_map(Response::Profile),
+        Just(Response::LoggedOut),
+        (
+            text(),
+            text(),
+            vec((any::<[u64; 3]>(), text(), rating()), 0..4),
+            option::of(text())
+        )
+            .prop_map(|(season, mode, entries, next_cursor)| {
+                Response::Leaderboard(LeaderboardPage {
+                    season,
+                    mode,
+                    entries: entries
+                        .into_iter()
+                        .map(
+                            |([rank, player_id, games], display_name, rating)| LeaderboardEntry {
+                                rank,
+                                player_id,
+                                display_name,
+                                rating,
+                                games,
+                            },
+                        )
+                        .collect(),
+                    next_cursor,
+                })
+            }),
+        (
+            vec(
+                (
+                    any::<[u64; 2]>(),
+                    text(),
+                    option::of(any::<u32>()),
+                    rating(),
+                    rating()
+                ),
+                0..4
+            ),
+            option::of(text())
+        )
+            .prop_map(|(matches, next_cursor)| {
+                Response::History(HistoryPage {
+                    matches: matches
+                        .into_iter()
+                        .map(
+                            |([match_id, at_ms], mode, placement, before, after)| HistoryEntry {
+                                at_ms,
+                                before,
+                                after,
+                                match_id,
+                                mode,
+                                placement,
+                            },
+                        )
+                        .collect(),
+                    next_cursor,
+                })
+            }),
     ]
+}
+
+fn profile() -> impl Strategy<Value = Profile> {
+    (
+        any::<[u64; 2]>(),
+        text(),
+        text(),
+        vec(text(), 0..3),
+        vec((text(), text(), rating(), any::<u64>()), 0..3),
+    )
+        .prop_map(
+            |([player_id, created_at_ms], username, display_name, regions, ratings)| Profile {
+                player_id,
+                username,
+                display_name,
+                regions,
+                created_at_ms,
+                ratings: ratings
+                    .into_iter()
+                    .map(|(mode, season, rating, games)| ModeRating {
+                        mode,
+                        season,
+                        rating,
+                        games,
+                    })
+                    .collect(),
+            },
+        )
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -371,6 +499,27 @@ proptest! {
     }
 
     #[test]
+    fn every_event_round_trips_through_its_websocket_json(event in event()) {
+        let json = event.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        prop_assert!(value.get("type").is_some_and(serde_json::Value::is_string), "{}", json);
+        prop_assert!(json.starts_with("{\"type\":"), "{}", json);
+        prop_assert_eq!(Event::from_json(&json).unwrap(), event);
+    }
+
+    #[test]
+    fn every_request_and_response_body_round_trips_through_json(
+        request in request(),
+        response in response(),
+    ) {
+        // The HTTP API carries the same bodies as JSON.
+        let json = serde_json::to_string(&request).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
+        let json = serde_json::to_string(&response).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Response>(&json).unwrap(), response);
+    }
+
+    #[test]
     fn arbitrary_bytes_get_errors_not_panics(bytes in vec(any::<u8>(), 0..256)) {
         let decoded = codec::decode_client_stream(&bytes, MAX_FRAME_BYTES);
         // Whatever came before, decoding stops at the first error.
@@ -398,15 +547,88 @@ proptest! {
 fn kinds_counts_the_request_variants() {
     let last = ClientMessage {
         id: 3,
-        request: Request::Chat {
-            party_id: 1,
-            text: "gg".into(),
-        },
+        request: Request::History(HistoryQuery::default()),
     };
     let bytes = codec::frame(&last, MAX_FRAME_BYTES).unwrap();
     // Body: version byte, id 3 (one varint byte), then the variant index.
     let kind = u32::from(bytes[LENGTH_BYTES + 2]);
-    assert_eq!(kind, Request::KINDS - 1, "Chat is the last request kind");
+    assert_eq!(kind, Request::KINDS - 1, "History is the last request kind");
+}
+
+/// Variants were only ever appended: the first kinds keep their indices (older clients'
+/// frames still mean what they meant).
+#[test]
+fn request_kinds_keep_their_indices() {
+    let kind = |request: Request| {
+        let bytes = codec::frame(&ClientMessage { id: 3, request }, MAX_FRAME_BYTES).unwrap();
+        u32::from(bytes[LENGTH_BYTES + 2])
+    };
+    assert_eq!(kind(Request::Queues), 3);
+    assert_eq!(kind(Request::CreateParty), 10);
+    assert_eq!(
+        kind(Request::Chat {
+            party_id: 1,
+            body: ChatRequest { text: "gg".into() }
+        }),
+        18
+    );
+    assert_eq!(
+        kind(Request::Refresh(RefreshRequest {
+            refresh_token: "t".into()
+        })),
+        19
+    );
+    assert_eq!(kind(Request::Profile), 21);
+}
+
+fn encoded(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut out = Vec::new();
+    matchwright_codec::encode_into(value, &mut out);
+    out
+}
+
+/// A body wrapped in a variant encodes as its fields inline (`Register(RegisterRequest)` is
+/// the `Register { username, password, display_name }` of protocol version 1), and a pings
+/// map as the list of pairs it replaced.
+#[test]
+fn bodies_encode_as_their_fields() {
+    let register = Request::Register(RegisterRequest {
+        username: "ada".into(),
+        password: "correct horse".into(),
+        display_name: None,
+    });
+    let inline = (0u32, "ada", "correct horse", None::<String>);
+    assert_eq!(encoded(&register), encoded(&inline));
+    let map: std::collections::BTreeMap<String, u16> =
+        [("eu".into(), 30), ("us".into(), 90)].into();
+    let pairs = vec![("eu".to_string(), 30u16), ("us".to_string(), 90u16)];
+    assert_eq!(encoded(&map), encoded(&pairs));
+}
+
+#[test]
+fn names_are_unique_per_kind() {
+    let requests = [
+        Request::Queues,
+        Request::QueueStatus,
+        Request::Cancel,
+        Request::CreateParty,
+        Request::MyParty,
+        Request::Profile,
+        Request::History(HistoryQuery::default()),
+    ];
+    let names: std::collections::BTreeSet<&str> = requests.iter().map(Request::name).collect();
+    assert_eq!(names.len(), requests.len());
+}
+
+#[test]
+fn errors_keep_the_http_json_keys() {
+    let error = WireError::new(422, "invalid_field", "no");
+    let json = serde_json::to_value(&error).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"status": 422, "error": "invalid_field", "message": "no", "field": null})
+    );
+    assert_eq!(serde_json::from_value::<WireError>(json).unwrap(), error);
 }
 
 #[test]
@@ -428,6 +650,14 @@ fn events_read_from_the_http_json_form() {
             }],
             accept_by_ms: Some(77),
         }
+    );
+    assert_eq!(
+        Event::MatchAccepted {
+            match_id: 7,
+            player_id: 1
+        }
+        .to_json(),
+        r#"{"type":"match_accepted","match_id":7,"player_id":1}"#
     );
     assert!(Event::from_json(r#"{"type":"no_such_event"}"#).is_err());
     assert!(Event::from_json("[1]").is_err());

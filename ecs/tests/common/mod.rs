@@ -4,6 +4,8 @@
 
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
+mod recheck;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use matchwright_ecs::codec::EventHasher;
@@ -11,8 +13,8 @@ use matchwright_ecs::config::{AcceptanceConfig, PartyRating, QueueConfig};
 use matchwright_ecs::event::{AbandonReason, RemovalReason};
 use matchwright_ecs::invariants::check_match_summary;
 use matchwright_ecs::{
-    Command, Config, Curve, EnqueueTicket, Event, MatchId, Matcher, NO_PING, PartyId, PlayerId,
-    Rating, TicketId, TicketMember,
+    Command, CommandSeq, Config, Curve, EnqueueTicket, Event, MatchId, Matcher, NO_PING, PartyId,
+    PlayerId, Rating, TicketId, TicketMember,
 };
 
 /// SplitMix64: small, seeded, the same everywhere.
@@ -556,6 +558,8 @@ pub struct Ledger {
     matches: BTreeMap<MatchId, LedgerMatch>,
     pub hasher: EventHasher,
     pub counts: Counts,
+    /// Rechecks from the submitted commands (fed by `submitted`).
+    pub recheck: recheck::Recheck,
 }
 
 impl Ledger {
@@ -568,7 +572,14 @@ impl Ledger {
             matches: BTreeMap::new(),
             hasher: EventHasher::new(),
             counts: Counts::default(),
+            recheck: recheck::Recheck::default(),
         }
+    }
+
+    /// A command submitted (with its sequence number) for the next tick: the rechecks
+    /// compare matches with what was submitted.
+    pub fn submitted(&mut self, seq: CommandSeq, command: &Command) {
+        self.recheck.submitted(seq, command);
     }
 
     fn reason_name<T: core::fmt::Debug>(value: &T) -> String {
@@ -581,6 +592,7 @@ impl Ledger {
 
     /// Records one tick's events and checks them against the matcher's own counts.
     pub fn record_tick(&mut self, now_ms: u64, events: &[Event], matcher: &Matcher) {
+        self.recheck.tick_applied(now_ms, events);
         for event in events {
             self.hasher.add(event);
             self.counts.events += 1;
@@ -727,6 +739,7 @@ impl Ledger {
                 let Some(LedgerMatch::Proposed { .. }) = self.matches.remove(match_id) else {
                     panic!("{match_id} cancelled but was not proposed");
                 };
+                self.recheck.match_over(*match_id);
                 self.player_match.retain(|_, (m, _)| m != match_id);
                 self.counts.proposals_cancelled += 1;
             }
@@ -760,10 +773,29 @@ impl Ledger {
                 self.counts.matches_formed += 1;
             }
             Event::BackfillFilled {
-                match_id, tickets, ..
+                match_id,
+                tickets,
+                quality,
+                ..
             } => {
                 let team_size = match self.matches.get(match_id) {
-                    Some(LedgerMatch::Session { queue, .. }) => self.queue_of(queue).team_size,
+                    Some(LedgerMatch::Session { queue, .. }) => {
+                        let queue = self
+                            .config
+                            .queues
+                            .iter()
+                            .find(|q| &q.name == queue)
+                            .expect("events name configured queues");
+                        self.recheck.backfilled(
+                            &self.config,
+                            queue,
+                            now_ms,
+                            *match_id,
+                            tickets,
+                            *quality,
+                        );
+                        queue.team_size
+                    }
                     _ => panic!("backfill into {match_id}, which is not a session"),
                 };
                 for joined in tickets {
@@ -796,6 +828,7 @@ impl Ledger {
                 }
             }
             Event::PlayerLeftSession { match_id, player } => {
+                self.recheck.player_left(*match_id, *player);
                 let (in_match, team) = self
                     .player_match
                     .remove(player)
@@ -832,6 +865,7 @@ impl Ledger {
                 let Some(LedgerMatch::Session { held, .. }) = self.matches.remove(match_id) else {
                     panic!("{match_id} ended but was not a session");
                 };
+                self.recheck.match_over(*match_id);
                 let no_server = matches!(
                     event,
                     Event::SessionAbandoned {
@@ -879,6 +913,13 @@ impl Ledger {
         if let Err(why) = check_match_summary(summary, &self.config) {
             panic!("unfair match: {why}");
         }
+        let queue = self
+            .config
+            .queues
+            .iter()
+            .find(|queue| *queue.name == *summary.queue)
+            .expect("checked above");
+        self.recheck.new_match(&self.config, queue, summary);
         assert_eq!(summary.formed_at_ms, now_ms);
         for (team, tickets) in summary.teams.iter().enumerate() {
             for ticket in tickets {
@@ -939,9 +980,10 @@ pub fn run_workload(config: Config, seed: u64, players: u64, ticks: u64, tick_ms
     for _ in 0..ticks {
         now += tick_ms;
         for command in workload.commands(now) {
-            matcher
-                .submit(command)
+            let seq = matcher
+                .submit(command.clone())
                 .expect("events are drained every tick");
+            ledger.submitted(seq, &command);
         }
         matcher.tick(now).expect("events are drained every tick");
         let events: Vec<Event> = matcher.drain_events().collect();

@@ -1,18 +1,19 @@
-//! The SDK's HTTP backend: each [`Request`] is its `/v1` route, answers are read into the same
-//! wire types, and events come from the `/v1/events` WebSocket (JSON, read into
-//! [`Event`] by [`Event::from_json`]).
+//! The SDK's HTTP backend: each [`Request`] is its `/v1` route, with the request's body type as
+//! the JSON body; answers (and errors, [`WireError`]) are read into the same wire types, and
+//! events come from the `/v1/events` WebSocket (JSON, read into [`Event`] by
+//! [`Event::from_json`]).
 
 use std::sync::Mutex;
 
 use futures_util::StreamExt;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::{ClientError, Result};
-use crate::wire::{Event, Request, Response, WireError};
+use crate::wire::{Event, Profile, Request, Response, Tokens, WireError};
 
 pub(super) struct HttpClient {
     http: reqwest::Client,
@@ -30,89 +31,110 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// How a request travels over HTTP: method, path, JSON body.
-fn route(request: &Request) -> (reqwest::Method, String, Option<serde_json::Value>) {
+/// How a request travels over HTTP: its route and what goes with it.
+struct Route {
+    method: reqwest::Method,
+    /// The path, its parameters already escaped.
+    path: String,
+    /// Query parameters (escaped when the URL is built).
+    query: Vec<(&'static str, String)>,
+    /// The JSON body: the request's body type, as the server reads it.
+    body: Option<serde_json::Value>,
+}
+
+impl Route {
+    fn new(method: reqwest::Method, path: impl Into<String>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    fn body(mut self, body: &impl Serialize) -> Result<Self> {
+        let value = serde_json::to_value(body)
+            .map_err(|error| ClientError::Usage(format!("the body is not JSON: {error}")))?;
+        self.body = Some(value);
+        Ok(self)
+    }
+
+    fn query(mut self, name: &'static str, value: Option<impl ToString>) -> Self {
+        if let Some(value) = value {
+            self.query.push((name, value.to_string()));
+        }
+        self
+    }
+}
+
+/// A path segment with everything but the unreserved characters percent-escaped.
+fn segment(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            escaped.push(char::from(byte));
+        } else {
+            escaped.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    escaped
+}
+
+/// Each request's route: the server's `/v1` API (`Authenticate` checks the token with the
+/// profile, since HTTP sends the token with every request).
+fn route(request: &Request) -> Result<Route> {
     use reqwest::Method;
-    let pings = |pings: &[(String, u16)]| -> serde_json::Value {
-        pings
-            .iter()
-            .map(|(region, ping)| (region.clone(), json!(ping)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    };
-    match request {
-        Request::Register {
-            username,
-            password,
-            display_name,
-        } => (
-            Method::POST,
-            "/v1/auth/register".into(),
-            Some(json!({"username": username, "password": password, "display_name": display_name})),
-        ),
-        Request::Login { username, password } => (
-            Method::POST,
-            "/v1/auth/login".into(),
-            Some(json!({"username": username, "password": password})),
-        ),
-        Request::Authenticate { .. } => (Method::GET, "/v1/profile/me".into(), None),
-        Request::Queues => (Method::GET, "/v1/queues".into(), None),
-        Request::Enqueue(enqueue) => (
-            Method::POST,
-            "/v1/queue".into(),
-            Some(json!({
-                "queue": enqueue.queue,
-                "pings": pings(&enqueue.pings),
-                "max_ping_ms": enqueue.max_ping_ms,
-            })),
-        ),
-        Request::QueueStatus => (Method::GET, "/v1/queue".into(), None),
-        Request::Cancel => (Method::DELETE, "/v1/queue".into(), None),
+    Ok(match request {
+        Request::Register(body) => Route::new(Method::POST, "/v1/auth/register").body(body)?,
+        Request::Login(body) => Route::new(Method::POST, "/v1/auth/login").body(body)?,
+        Request::Authenticate { .. } | Request::Profile => {
+            Route::new(Method::GET, "/v1/profile/me")
+        }
+        Request::Queues => Route::new(Method::GET, "/v1/queues"),
+        Request::Enqueue(body) => Route::new(Method::POST, "/v1/queue").body(body)?,
+        Request::QueueStatus => Route::new(Method::GET, "/v1/queue"),
+        Request::Cancel => Route::new(Method::DELETE, "/v1/queue"),
         Request::Accept { match_id } => {
-            (Method::POST, format!("/v1/match/{match_id}/accept"), None)
+            Route::new(Method::POST, format!("/v1/match/{match_id}/accept"))
         }
         Request::Decline { match_id } => {
-            (Method::POST, format!("/v1/match/{match_id}/decline"), None)
+            Route::new(Method::POST, format!("/v1/match/{match_id}/decline"))
         }
-        Request::Session { match_id } => (Method::GET, format!("/v1/session/{match_id}"), None),
-        Request::CreateParty => (Method::POST, "/v1/party".into(), None),
-        Request::MyParty => (Method::GET, "/v1/party".into(), None),
-        Request::Party { party_id } => (Method::GET, format!("/v1/party/{party_id}"), None),
-        Request::Invite {
-            party_id,
-            player_id,
-        } => (
-            Method::POST,
-            format!("/v1/party/{party_id}/invite"),
-            Some(json!({"player_id": player_id})),
-        ),
-        Request::Join { party_id } => (Method::POST, format!("/v1/party/{party_id}/join"), None),
+        Request::Session { match_id } => Route::new(Method::GET, format!("/v1/session/{match_id}")),
+        Request::CreateParty => Route::new(Method::POST, "/v1/party"),
+        Request::MyParty => Route::new(Method::GET, "/v1/party"),
+        Request::Party { party_id } => Route::new(Method::GET, format!("/v1/party/{party_id}")),
+        Request::Invite { party_id, body } => {
+            Route::new(Method::POST, format!("/v1/party/{party_id}/invite")).body(body)?
+        }
+        Request::Join { party_id } => {
+            Route::new(Method::POST, format!("/v1/party/{party_id}/join"))
+        }
         Request::LeaveParty { party_id } => {
-            (Method::POST, format!("/v1/party/{party_id}/leave"), None)
+            Route::new(Method::POST, format!("/v1/party/{party_id}/leave"))
         }
-        Request::Kick {
-            party_id,
-            player_id,
-        } => (
-            Method::POST,
-            format!("/v1/party/{party_id}/kick"),
-            Some(json!({"player_id": player_id})),
-        ),
-        Request::Ready {
-            party_id,
-            ready,
-            pings: given,
-        } => (
-            Method::POST,
-            format!("/v1/party/{party_id}/ready"),
-            Some(json!({"ready": ready, "pings": pings(given)})),
-        ),
-        Request::Chat { party_id, text } => (
-            Method::POST,
-            format!("/v1/party/{party_id}/chat"),
-            Some(json!({"text": text})),
-        ),
-    }
+        Request::Kick { party_id, body } => {
+            Route::new(Method::POST, format!("/v1/party/{party_id}/kick")).body(body)?
+        }
+        Request::Ready { party_id, body } => {
+            Route::new(Method::POST, format!("/v1/party/{party_id}/ready")).body(body)?
+        }
+        Request::Chat { party_id, body } => {
+            Route::new(Method::POST, format!("/v1/party/{party_id}/chat")).body(body)?
+        }
+        Request::Refresh(body) => Route::new(Method::POST, "/v1/auth/refresh").body(body)?,
+        Request::Logout(body) => Route::new(Method::POST, "/v1/auth/logout").body(body)?,
+        Request::UpdateProfile(body) => Route::new(Method::PATCH, "/v1/profile/me").body(body)?,
+        Request::Leaderboard { season, query } => {
+            Route::new(Method::GET, format!("/v1/leaderboard/{}", segment(season)))
+                .query("mode", Some(&query.mode))
+                .query("limit", query.limit)
+                .query("cursor", query.cursor.as_ref())
+        }
+        Request::History(query) => Route::new(Method::GET, "/v1/matches/history")
+            .query("limit", query.limit)
+            .query("cursor", query.cursor.as_ref()),
+    })
 }
 
 fn read<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
@@ -122,18 +144,6 @@ fn read<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
             String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
         ))
     })
-}
-
-#[derive(serde::Deserialize)]
-struct ErrorBody {
-    error: String,
-    message: String,
-    field: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct Profile {
-    player_id: u64,
 }
 
 impl HttpClient {
@@ -158,12 +168,22 @@ impl HttpClient {
     }
 
     pub(super) async fn call(&self, request: Request) -> Result<Response> {
-        let (method, path, body) = route(&request);
+        let Route {
+            method,
+            path,
+            query,
+            body,
+        } = route(&request)?;
         let token = match &request {
             Request::Authenticate { access_token } => Some(access_token.clone()),
             _ => lock(&self.token).clone(),
         };
-        let mut builder = self.http.request(method, format!("{}{path}", self.base));
+        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base))
+            .map_err(|error| ClientError::Usage(format!("{}{path}: {error}", self.base)))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let mut builder = self.http.request(method, url);
         if let Some(token) = &token {
             builder = builder.bearer_auth(token);
         }
@@ -180,17 +200,14 @@ impl HttpClient {
             .await
             .map_err(|error| ClientError::Connection(format!("{path}: {error}")))?;
         if !status.is_success() {
-            let body: ErrorBody = read(&bytes)?;
-            return Err(ClientError::Server(WireError {
-                status: status.as_u16(),
-                code: body.error,
-                message: body.message,
-                field: body.field,
-            }));
+            // The same error body as QUIC's; the status line is the authority on the status.
+            let mut error: WireError = read(&bytes)?;
+            error.status = status.as_u16();
+            return Err(ClientError::Server(error));
         }
         let response = match request {
-            Request::Register { .. } | Request::Login { .. } => {
-                let tokens: crate::wire::Tokens = read(&bytes)?;
+            Request::Register(_) | Request::Login(_) | Request::Refresh(_) => {
+                let tokens: Tokens = read(&bytes)?;
                 self.authenticated(tokens.player_id, &tokens.access_token)
                     .await?;
                 Response::Tokens(tokens)
@@ -217,6 +234,10 @@ impl HttpClient {
             | Request::LeaveParty { .. }
             | Request::Kick { .. }
             | Request::Chat { .. } => Response::PartyAck(read(&bytes)?),
+            Request::Logout(_) => Response::LoggedOut,
+            Request::Profile | Request::UpdateProfile(_) => Response::Profile(read(&bytes)?),
+            Request::Leaderboard { .. } => Response::Leaderboard(read(&bytes)?),
+            Request::History(_) => Response::History(read(&bytes)?),
         };
         Ok(response)
     }

@@ -21,7 +21,9 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
 use crate::wire::{
-    Done, EnqueueRequest, Event, Party, PartyAck, QueueList, QueueStatus, Request, Response,
+    ChatRequest, Done, EnqueueRequest, Event, HistoryPage, HistoryQuery, LeaderboardPage,
+    LeaderboardQuery, LoginRequest, Party, PartyAck, PlayerRequest, Profile, ProfilePatch,
+    QueueList, QueueStatus, ReadyRequest, RefreshRequest, RegisterRequest, Request, Response,
     Session, Tokens, WireError,
 };
 
@@ -119,6 +121,14 @@ macro_rules! expect {
     };
 }
 
+/// Pings as the wire carries them: region -> ms.
+fn pings_of(pings: &[(&str, u16)]) -> std::collections::BTreeMap<String, u16> {
+    pings
+        .iter()
+        .map(|(region, ping)| ((*region).to_string(), *ping))
+        .collect()
+}
+
 impl Client {
     /// Connects over QUIC to `addr`, trusting only the certificate whose SHA-256 is
     /// `fingerprint` (64 hex digits, as `matchwright serve` prints it).
@@ -190,21 +200,44 @@ impl Client {
         password: &str,
         display_name: Option<&str>,
     ) -> Result<Tokens> {
-        let request = Request::Register {
+        let request = Request::Register(RegisterRequest {
             username: username.into(),
             password: password.into(),
             display_name: display_name.map(Into::into),
-        };
+        });
         expect!(self.call(request).await?, Tokens)
     }
 
     /// Logs in.
     pub async fn login(&self, username: &str, password: &str) -> Result<Tokens> {
-        let request = Request::Login {
+        let request = Request::Login(LoginRequest {
             username: username.into(),
             password: password.into(),
-        };
+        });
         expect!(self.call(request).await?, Tokens)
+    }
+
+    /// New tokens for a refresh token (from a login or the last refresh; it is spent). Like a
+    /// login, it authenticates this client as the token's player.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens> {
+        let request = Request::Refresh(RefreshRequest {
+            refresh_token: refresh_token.into(),
+        });
+        expect!(self.call(request).await?, Tokens)
+    }
+
+    /// Logs out: revokes every token of the refresh token's login (access tokens already
+    /// handed out live until they expire).
+    pub async fn logout(&self, refresh_token: &str) -> Result<()> {
+        let request = Request::Logout(RefreshRequest {
+            refresh_token: refresh_token.into(),
+        });
+        match self.call(request).await? {
+            Response::LoggedOut => Ok(()),
+            other => Err(ClientError::Protocol(format!(
+                "expected LoggedOut in answer, got {other:?}"
+            ))),
+        }
     }
 
     /// Authenticates with an access token from an earlier login; returns the player.
@@ -229,10 +262,7 @@ impl Client {
     pub async fn enqueue(&self, queue: &str, pings: &[(&str, u16)]) -> Result<QueueStatus> {
         let request = Request::Enqueue(EnqueueRequest {
             queue: queue.into(),
-            pings: pings
-                .iter()
-                .map(|(region, ping)| ((*region).to_string(), *ping))
-                .collect(),
+            pings: pings_of(pings),
             max_ping_ms: None,
         });
         expect!(self.call(request).await?, QueueStatus)
@@ -282,7 +312,7 @@ impl Client {
     pub async fn invite(&self, party_id: u64, player_id: u64) -> Result<PartyAck> {
         let request = Request::Invite {
             party_id,
-            player_id,
+            body: PlayerRequest { player_id },
         };
         expect!(self.call(request).await?, PartyAck)
     }
@@ -301,7 +331,7 @@ impl Client {
     pub async fn kick(&self, party_id: u64, player_id: u64) -> Result<PartyAck> {
         let request = Request::Kick {
             party_id,
-            player_id,
+            body: PlayerRequest { player_id },
         };
         expect!(self.call(request).await?, PartyAck)
     }
@@ -310,11 +340,10 @@ impl Client {
     pub async fn ready(&self, party_id: u64, ready: bool, pings: &[(&str, u16)]) -> Result<Party> {
         let request = Request::Ready {
             party_id,
-            ready,
-            pings: pings
-                .iter()
-                .map(|(region, ping)| ((*region).to_string(), *ping))
-                .collect(),
+            body: ReadyRequest {
+                ready,
+                pings: pings_of(pings),
+            },
         };
         expect!(self.call(request).await?, Party)
     }
@@ -323,9 +352,37 @@ impl Client {
     pub async fn chat(&self, party_id: u64, text: &str) -> Result<PartyAck> {
         let request = Request::Chat {
             party_id,
-            text: text.into(),
+            body: ChatRequest { text: text.into() },
         };
         expect!(self.call(request).await?, PartyAck)
+    }
+
+    /// The player's profile and ratings.
+    pub async fn profile(&self) -> Result<Profile> {
+        expect!(self.call(Request::Profile).await?, Profile)
+    }
+
+    /// Changes the player's display name or preferred regions (the fields given).
+    pub async fn update_profile(&self, patch: ProfilePatch) -> Result<Profile> {
+        expect!(self.call(Request::UpdateProfile(patch)).await?, Profile)
+    }
+
+    /// A page of `season`'s leaderboard in `query.mode`, best first.
+    pub async fn leaderboard(
+        &self,
+        season: &str,
+        query: LeaderboardQuery,
+    ) -> Result<LeaderboardPage> {
+        let request = Request::Leaderboard {
+            season: season.into(),
+            query,
+        };
+        expect!(self.call(request).await?, Leaderboard)
+    }
+
+    /// A page of the player's rated matches, newest first.
+    pub async fn history(&self, query: HistoryQuery) -> Result<HistoryPage> {
+        expect!(self.call(Request::History(query)).await?, History)
     }
 
     /// Closes the connection (QUIC) or the event socket (HTTP).

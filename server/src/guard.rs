@@ -1,0 +1,68 @@
+//! The extractors that guard the routes: [`AuthPlayer`] for players (an access token whose
+//! account exists) and [`GameServer`] for game servers (the game-server key). The tokens
+//! themselves are `auth`'s.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use matchwright_ecs::PlayerId;
+
+use crate::app::AppState;
+use crate::auth;
+use crate::error::ApiError;
+
+/// An authenticated player (from a valid access token). Missing, malformed, forged or expired
+/// tokens are refused with 401 and a code that says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthPlayer(pub PlayerId);
+
+impl FromRequestParts<AppState> for AuthPlayer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = auth::access_token_in(&parts.headers, &parts.uri) else {
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "send an access token as `Authorization: Bearer TOKEN` (POST /v1/auth/login)",
+            ));
+        };
+        let player = auth::verify_access_token(&state.secrets.jwt, &token)?;
+        known_player(state, player).map(Self)
+    }
+}
+
+/// Refuses a validly signed token whose account does not exist (401, as for a bad token): a
+/// token outlives nothing it names.
+pub fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId, ApiError> {
+    match state.store.account(player)? {
+        Some(_) => Ok(player),
+        None => Err(ApiError::unauthorized(
+            "unknown_player",
+            "the token's account does not exist",
+        )),
+    }
+}
+
+/// A game server, authenticated by the server key of the config (`Authorization: Bearer KEY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GameServer;
+
+impl FromRequestParts<AppState> for GameServer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(key) = auth::bearer(&parts.headers) else {
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "game servers send the server key as `Authorization: Bearer KEY`",
+            ));
+        };
+        if auth::constant_time_eq(key.as_bytes(), state.secrets.game_server_key.as_bytes()) {
+            Ok(Self)
+        } else {
+            Err(ApiError::unauthorized(
+                "invalid_token",
+                "the game-server key is not valid",
+            ))
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The API, whatever the transport: one function per request, taking the state, the player
+//! asking (for requests a player makes), the path parameters and the request's wire body, and
+//! answering a wire body or an [`ApiError`]. The HTTP handlers (`api`, `party`, `boards`) and
+//! the QUIC bridge (`quic`) both call these, so the checks, the errors, the tick loop and the
+//! events are the same over both transports; the transports only add their framing (HTTP
+//! statuses such as 201, extractors, connection authentication).
+//!
+//! Reads come from the live view and the store; anything that changes the matcher goes
+//! through the tick loop and returns once its tick has committed.
+
+pub mod accounts;
+pub mod boards;
+pub mod matches;
+pub mod parties;
+pub mod profile;
+pub mod queue;
+pub mod sessions;
+
+use matchwright_ecs::PlayerId;
+use matchwright_storage::Account;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Runs slow or blocking work (argon2, redb writes) off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// The caller's account (a valid token whose account is gone is 401 `unknown_player`).
+pub(crate) fn account_of(state: &AppState, player: PlayerId) -> Result<Account, ApiError> {
+    state.store.account(player)?.ok_or_else(|| {
+        ApiError::unauthorized("unknown_player", "the token's account does not exist")
+    })
+}
