@@ -3,7 +3,8 @@
 //!
 //! - every queued ticket is in its pool exactly once, and either due or waiting to wake;
 //! - the directory, tickets, players and matches agree on who is where: a player is in at most
-//!   one ticket and one match, and in both only while that ticket's match awaits acceptance;
+//!   one ticket and one match, and in both only while that ticket's match awaits acceptance
+//!   or allocates (it holds its tickets until its game server is up);
 //! - every match formed has exact team sizes, whole parties, every ticket inside every other
 //!   ticket's skill window and its own latency limit as in force at formation, and a quality
 //!   at or above the floor in force.

@@ -24,9 +24,15 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of every trace.
 pub const MAGIC: [u8; 8] = *b"MWTRACE\0";
 
-/// The trace layout version this crate writes and reads. 1 had no tick numbers, no base state
-/// and no events, and kept the version inside the header frame.
-pub const TRACE_FORMAT: u16 = 2;
+/// The trace layout version this crate writes. 1 had no tick numbers, no base state and no
+/// events, and kept the version inside the header frame; 2 is 3 with the base state of an
+/// older matcher snapshot (no held tickets in allocating matches, no region backoff).
+pub const TRACE_FORMAT: u16 = 3;
+
+/// The oldest layout this crate reads: a format-2 trace is read when it has no base state
+/// (its tick frames are the same as format 3's), and refused with a clear error when it has
+/// one.
+pub const OLDEST_READABLE_FORMAT: u16 = 2;
 
 /// Bytes before the header frame: the magic and the format version.
 pub const PREAMBLE_BYTES: u64 = 10;
@@ -221,7 +227,7 @@ impl<R: Read> TraceReader<R> {
             "the 2-byte trace format version",
         )?;
         let format = u16::from_le_bytes(format);
-        if format != TRACE_FORMAT {
+        if !(OLDEST_READABLE_FORMAT..=TRACE_FORMAT).contains(&format) {
             let why = if format > TRACE_FORMAT {
                 "newer than this build reads: replay it with the Matchwright that wrote it, or a \
                  later one"
@@ -247,10 +253,30 @@ impl<R: Read> TraceReader<R> {
             },
             payload: Vec::new(),
         };
-        reader.header = reader.frame("the header")?.ok_or(TraceError::Corrupt {
+        let header = reader.frame("the header").map_err(|error| match error {
+            TraceError::Corrupt { offset, what } if format < TRACE_FORMAT => TraceError::Corrupt {
+                offset,
+                what: format!(
+                    "{what} (a format-{format} trace with a base state: this build reads its \
+                     ticks but not its base; export the journal again, or replay it with the \
+                     Matchwright that wrote it)"
+                ),
+            },
+            other => other,
+        })?;
+        reader.header = header.ok_or(TraceError::Corrupt {
             offset: PREAMBLE_BYTES,
             what: "expected the header frame, the file ends first (a truncated trace)".into(),
         })?;
+        if format < TRACE_FORMAT && reader.header.base.is_some() {
+            return Err(TraceError::Corrupt {
+                offset: PREAMBLE_BYTES,
+                what: format!(
+                    "a format-{format} trace with a base state: this build reads format \
+                     {TRACE_FORMAT} base states only; export the journal again"
+                ),
+            });
+        }
         Ok(reader)
     }
 
@@ -448,11 +474,42 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(error.contains("byte 8"), "{error}");
+        let found = TRACE_FORMAT + 1;
         assert!(
-            error.contains(&format!("expected trace format {TRACE_FORMAT}, found 3")),
+            error.contains(&format!(
+                "expected trace format {TRACE_FORMAT}, found {found}"
+            )),
             "{error}"
         );
         assert!(error.contains("newer"), "{error}");
+    }
+
+    #[test]
+    fn a_format_2_trace_reads_without_a_base_and_is_refused_with_one() {
+        let mut bytes = trace();
+        bytes[8..10].copy_from_slice(&2_u16.to_le_bytes());
+        let mut reader = TraceReader::new(bytes.as_slice()).unwrap();
+        assert_eq!(reader.next_tick().unwrap().unwrap().record.tick, 1);
+        let mut header = header();
+        header.base = Some(
+            matchwright_ecs::Matcher::new(Default::default(), 1)
+                .unwrap()
+                .snapshot()
+                .unwrap(),
+        );
+        let mut with_base = TraceWriter::new(Vec::new(), &header)
+            .unwrap()
+            .finish()
+            .unwrap();
+        with_base[8..10].copy_from_slice(&2_u16.to_le_bytes());
+        let error = TraceReader::new(with_base.as_slice())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("format-2 trace with a base state"),
+            "{error}"
+        );
     }
 
     #[test]

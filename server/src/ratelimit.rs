@@ -205,12 +205,21 @@ pub fn spawn_sweeper(limiter: Arc<RateLimiter>) {
 
 /// What [`limit_requests`] needs: the limiter, and the secret access tokens are verified
 /// with (to find the player a request counts against).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Gate {
     /// The buckets.
     pub limiter: Arc<RateLimiter>,
     /// The access tokens' signing secret.
     pub jwt_secret: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret.
+        f.debug_struct("Gate")
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The middleware: 429 with `Retry-After` over a limit, else the route.

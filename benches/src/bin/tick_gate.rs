@@ -99,12 +99,22 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let factors = [args.slow_tick_factor, args.slow_machine_factor];
+    if factors
+        .iter()
+        .any(|factor| !factor.is_finite() || *factor < 1.0)
+    {
+        eprintln!("tick-gate: --slow-tick-factor and --slow-machine-factor are 1 or more");
+        return ExitCode::from(2);
+    }
     if args.tickets == 0 || args.tick_ms == 0 || args.mean_wait_ms < args.tick_ms {
         eprintln!(
             "tick-gate: --tickets and --tick-ms must be above 0, and --mean-wait-ms at least --tick-ms"
         );
         return ExitCode::from(2);
     }
+    // Built first, so that its memory is in the baseline and not in the per-ticket figures.
+    let mut reference = Reference::new(args.tickets);
     let baseline = ALLOCATOR.live_bytes();
     let steady = SteadyConfig {
         tickets: args.tickets,
@@ -142,7 +152,6 @@ fn main() -> ExitCode {
         Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds");
     let mut reference_histogram =
         Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds");
-    let mut reference = Reference::new(args.tickets);
     let (mut arrivals, mut matches, mut departures) = (0_u64, 0_u64, 0_u64);
     let mut matched_tickets = 0_u64;
     let mut heap_peak = 0;

@@ -442,8 +442,9 @@ fn create_party(world: &mut World, party: PartyId, leader: PlayerId) -> Result<(
     Ok(())
 }
 
-/// The party is queued (its members are in its ticket, queued or proposed). A party whose
-/// members are playing a session may still change: it is not queued.
+/// The party is queued (its members are in its ticket: queued, proposed, or held by a match
+/// waiting for its game server). A party whose members are playing an active session may
+/// still change: it is not queued.
 fn party_is_busy(world: &World, party: Entity) -> bool {
     world.get::<Party>(party).is_some_and(|party| {
         party.members.iter().any(|member| {
