@@ -1861,6 +1861,24 @@ async fn queue_duel(client: &Client, token: &str) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
+/// The first two of `players` queue for a duel and get its session on the fleet's server;
+/// returns the match.
+async fn first_two_in_a_duel_session(
+    client: &Client,
+    players: &mut [(u64, String, Socket)],
+) -> u64 {
+    for (_, token, _) in &players[..2] {
+        queue_duel(client, token).await;
+    }
+    let mut match_id = 0;
+    for (_, _, socket) in &mut players[..2] {
+        let ready = wait_event(socket, "session_ready").await;
+        match_id = ready["match_id"].as_u64().unwrap();
+        assert_eq!(ready["server"], "198.51.100.7:7777");
+    }
+    match_id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_game_server_backfills_a_player_who_left_and_the_new_player_gets_the_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -1872,15 +1890,7 @@ async fn a_game_server_backfills_a_player_who_left_and_the_new_player_gets_the_s
     };
     wait_ready(&client).await;
     let mut players = players_with_events(&client, "backfill", 3).await;
-    for (_, token, _) in &players[..2] {
-        queue_duel(&client, token).await;
-    }
-    let mut match_id = 0;
-    for (_, _, socket) in &mut players[..2] {
-        let ready = wait_event(socket, "session_ready").await;
-        match_id = ready["match_id"].as_u64().unwrap();
-        assert_eq!(ready["server"], "198.51.100.7:7777");
-    }
+    let match_id = first_two_in_a_duel_session(&client, &mut players).await;
     let session = format!("/v1/server/session/{match_id}");
     // Only the game server may say who left; a player not in the session is refused.
     let leaver = players[0].0;
@@ -1993,15 +2003,7 @@ async fn a_full_fleet_cancels_and_requeues_once_per_backoff_not_every_tick() {
     };
     wait_ready(&client).await;
     let mut players = players_with_events(&client, "fleet", 4).await;
-    for (_, token, _) in &players[..2] {
-        queue_duel(&client, token).await;
-    }
-    let mut playing = 0;
-    for (_, _, socket) in &mut players[..2] {
-        playing = wait_event(socket, "session_ready").await["match_id"]
-            .as_u64()
-            .unwrap();
-    }
+    let playing = first_two_in_a_duel_session(&client, &mut players).await;
     for (_, token, _) in &players[2..] {
         queue_duel(&client, token).await;
     }
