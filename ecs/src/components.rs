@@ -29,7 +29,7 @@ use crate::rating::Rating;
 /// A player, and where the player is. A player is in at most one ticket and one match; in
 /// both only while the ticket's match awaits acceptance.
 #[derive(Component, Clone, Copy, Debug)]
-pub struct Player {
+pub(crate) struct Player {
     /// Our id.
     pub id: PlayerId,
     /// The player's rating in the mode of the ticket or match the player is in (from the
@@ -50,7 +50,7 @@ pub struct Player {
 
 impl Player {
     /// A player in nothing yet.
-    pub fn new(id: PlayerId) -> Self {
+    pub(crate) fn new(id: PlayerId) -> Self {
         Self {
             id,
             rating: Rating::new(0.0, 1.0),
@@ -63,12 +63,12 @@ impl Player {
     }
 
     /// Whether the player is in no ticket, match or party (and the entity can go).
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.ticket.is_none() && self.in_match.is_none() && self.party.is_none()
     }
 
     /// The player's rating as matched (party offset included).
-    pub fn matched_rating(&self) -> Rating {
+    pub(crate) fn matched_rating(&self) -> Rating {
         Rating {
             mu: self.matched_mu,
             ..self.rating
@@ -78,7 +78,7 @@ impl Player {
 
 /// A party.
 #[derive(Component, Clone, Debug)]
-pub struct Party {
+pub(crate) struct Party {
     /// Our id.
     pub id: PartyId,
     /// Its leader.
@@ -89,7 +89,7 @@ pub struct Party {
 
 /// A ticket: one solo player or one whole party waiting in one queue.
 #[derive(Component, Clone, Debug)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     /// Our id.
     pub id: TicketId,
     /// Its queue's index in the config.
@@ -112,14 +112,14 @@ pub struct Ticket {
 
 impl Ticket {
     /// Its number of players.
-    pub fn size(&self) -> u8 {
+    pub(crate) fn size(&self) -> u8 {
         self.players.len() as u8
     }
 }
 
 /// Whether a ticket waits in its queue or in a proposed match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TicketState {
+pub(crate) enum TicketState {
     /// In its queue's pool.
     Queued,
     /// In this match entity, awaiting acceptance.
@@ -128,7 +128,7 @@ pub enum TicketState {
 
 /// A ticket's pings: per region, the worst of its members'.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TicketPings {
+pub(crate) struct TicketPings {
     /// Per configured region; `NO_PING` where some member cannot play. Inline up to 8 regions.
     pub pings_ms: SmallVec<[u16; 8]>,
     /// The lowest of `pings_ms`.
@@ -139,7 +139,7 @@ pub struct TicketPings {
 
 /// A match.
 #[derive(Component, Clone, Copy, Debug)]
-pub struct Match {
+pub(crate) struct Match {
     /// Our id.
     pub id: MatchId,
     /// Its queue's index.
@@ -150,7 +150,7 @@ pub struct Match {
 
 /// Where a match is in its life. Ended and abandoned matches are despawned.
 #[derive(Component, Clone, Debug, PartialEq)]
-pub enum MatchPhase {
+pub(crate) enum MatchPhase {
     /// Proposed; waiting for every player to accept by `deadline_ms`.
     AwaitingAcceptance {
         /// When unanswered players count as declining.
@@ -184,7 +184,7 @@ pub enum MatchPhase {
 
 impl MatchPhase {
     /// The phase's deadline, if it has one.
-    pub fn deadline_ms(&self) -> Option<u64> {
+    pub(crate) fn deadline_ms(&self) -> Option<u64> {
         match self {
             Self::AwaitingAcceptance { deadline_ms, .. }
             | Self::Allocating { deadline_ms, .. }
@@ -194,7 +194,7 @@ impl MatchPhase {
     }
 
     /// The phase's name.
-    pub fn name(&self) -> MatchPhaseName {
+    pub(crate) fn name(&self) -> MatchPhaseName {
         match self {
             Self::AwaitingAcceptance { .. } => MatchPhaseName::AwaitingAcceptance,
             Self::Confirming { .. } => MatchPhaseName::Starting,
@@ -207,7 +207,7 @@ impl MatchPhase {
 
 /// A match's players by team (current: backfill adds, leaving removes).
 #[derive(Component, Clone, Debug)]
-pub struct MatchRoster {
+pub(crate) struct MatchRoster {
     /// Player entities, per team.
     pub teams: Vec<Vec<Entity>>,
 }
@@ -215,11 +215,11 @@ pub struct MatchRoster {
 /// How a match was formed: the teams and the numbers that allowed it. Shared with the events
 /// that announce it.
 #[derive(Component, Clone, Debug)]
-pub struct MatchRecord(pub std::sync::Arc<MatchSummary>);
+pub(crate) struct MatchRecord(pub std::sync::Arc<MatchSummary>);
 
 /// A session's open request for players.
 #[derive(Component, Clone, Debug)]
-pub struct BackfillRequest {
+pub(crate) struct BackfillRequest {
     /// Players still wanted, per team.
     pub open_slots: Vec<u8>,
     /// When it was opened (its window widens from then).

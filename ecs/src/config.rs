@@ -8,6 +8,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::curve::{Curve, Direction};
+use crate::rating::Rating;
 
 /// At most this many regions (a ticket's accepted regions are a 32-bit mask).
 pub const MAX_REGIONS: usize = 32;
@@ -175,7 +176,7 @@ pub struct RatingConfig {
     pub glicko2_tau: f64,
     /// The rating a new player starts with (for the server to hand out). Default:
     /// mu 1500, sigma 500, volatility 0.06.
-    pub initial: crate::rating::Rating,
+    pub initial: Rating,
 }
 
 impl Default for RatingConfig {
@@ -186,7 +187,7 @@ impl Default for RatingConfig {
             draw_probability: 0.1,
             dynamics: 5.0,
             glicko2_tau: 0.5,
-            initial: crate::rating::Rating::new(1500.0, 500.0),
+            initial: Rating::new(1500.0, 500.0),
         }
     }
 }
@@ -392,6 +393,15 @@ impl QueueConfig {
         } else {
             &self.mode
         }
+    }
+
+    /// The skill window of a ticket whose members have these ratings, after waiting
+    /// `waited_ms`: the largest rating difference it accepts (`skill_window` at its wait, plus
+    /// `sigma_widening` for its uncertainty). This is the window a match or backfill reports
+    /// as the ticket's `window_mmr`.
+    pub fn ticket_skill_window(&self, waited_ms: u64, members: &[Rating]) -> f64 {
+        let bonus = crate::pool::sigma_bonus(self, crate::rating::party_sigma(members));
+        crate::pool::skill_window(self, waited_ms, bonus)
     }
 }
 

@@ -103,7 +103,7 @@ impl Curve {
     }
 
     /// The waiting time from which the curve stays at its final value.
-    pub fn settles_after_ms(&self) -> u64 {
+    pub(crate) fn settles_after_ms(&self) -> u64 {
         match self {
             Self::Linear { over_ms, .. } | Self::Exponential { over_ms, .. } => *over_ms,
             Self::Steps { steps } => steps.last().map_or(0, |step| step.after_ms),

@@ -1,38 +1,136 @@
 //! The matcher's invariants, checked at the end of every tick in debug builds (and by the
-//! tests, from the events alone, with [`check_match_summary`]):
+//! tests, from the events and the commands they submitted, with [`check_match_summary`]):
 //!
 //! - every queued ticket is in its pool exactly once, and either due or waiting to wake;
 //! - the directory, tickets, players and matches agree on who is where: a player is in at most
 //!   one ticket and one match, and in both only while that ticket's match awaits acceptance
 //!   or allocates (it holds its tickets until its game server is up);
 //! - every match formed has exact team sizes, whole parties, every ticket inside every other
-//!   ticket's skill window and its own latency limit as in force at formation, and a quality
-//!   at or above the floor in force.
+//!   ticket's skill window, a quality at or above the floor in force, and every ticket within
+//!   its own latency limit as in force at formation. The latency is judged from what the
+//!   ticket submitted (its members' pings, its own cap), never from the ping the match
+//!   reports: a matcher that reported a smaller ping, or let a ticket past its own cap, fails.
+//!   In the world, what was submitted is the ticket as the intake built it from its enqueue
+//!   command (its enqueue time is checked against the match's too); the tests pass the
+//!   commands themselves ([`SubmittedPings::of`]).
 
 use bevy_ecs::prelude::*;
 use bevy_platform::collections::HashSet;
 
+use crate::command::{EnqueueTicket, NO_PING};
 use crate::components::{Match, MatchPhase, MatchRecord, MatchRoster, Player, Ticket, TicketState};
-use crate::config::Config;
-use crate::event::MatchSummary;
+use crate::config::{Config, QueueConfig};
+use crate::event::{MatchSummary, MatchedTicket};
+use crate::ids::TicketId;
 use crate::pool::{self, DUE, PoolKey};
 use crate::rating::{self, Rating};
 use crate::resources::{Clock, Directory, Pools, Settings};
 
-/// Checks a formed match against the rules in force when it formed. Needs nothing but the
-/// config and the event. `Err` says what is broken.
-pub fn check_match_summary(summary: &MatchSummary, config: &Config) -> Result<(), String> {
+/// A ticket's pings as it submitted them: what [`check_match_summary`] judges a match's
+/// latency by, rather than by the ping the match reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubmittedPings {
+    /// Per region, in the config's order, the worst of the members' pings ([`NO_PING`] where
+    /// one of them cannot play): a ticket plays where all its members can.
+    pub worst_ms: Vec<u16>,
+    /// The ticket's own cap (`EnqueueTicket::max_ping_ms`), if it gave one.
+    pub max_ping_ms: Option<u16>,
+}
+
+impl SubmittedPings {
+    /// What an enqueue command says.
+    pub fn of(ticket: &EnqueueTicket) -> Self {
+        let regions = ticket.members.first().map_or(0, |m| m.pings_ms.len());
+        let worst_ms = (0..regions)
+            .map(|region| {
+                ticket
+                    .members
+                    .iter()
+                    .map(|member| member.pings_ms.get(region).copied().unwrap_or(NO_PING))
+                    .max()
+                    .unwrap_or(NO_PING)
+            })
+            .collect();
+        Self {
+            worst_ms,
+            max_ping_ms: ticket.max_ping_ms,
+        }
+    }
+
+    /// Its best ping: its best region is always acceptable.
+    fn best_ms(&self) -> u16 {
+        self.worst_ms.iter().copied().min().unwrap_or(NO_PING)
+    }
+
+    /// Its own cap: the one it gave, or no more than the highest real ping.
+    fn own_max_ms(&self) -> u16 {
+        self.max_ping_ms.unwrap_or(NO_PING - 1).min(NO_PING - 1)
+    }
+}
+
+/// Checks one matched ticket's latency against what it submitted: its ping in the match's
+/// region is its members' worst, and within the queue's latency window at its wait, widened to
+/// its best region, capped by its own maximum.
+fn check_latency(
+    queue: &QueueConfig,
+    region: usize,
+    ticket: &MatchedTicket,
+    submitted: &SubmittedPings,
+) -> Result<(), String> {
+    let id = ticket.ticket;
+    let ping = submitted
+        .worst_ms
+        .get(region)
+        .copied()
+        .ok_or_else(|| format!("{id} submitted no ping for region {region}"))?;
+    if ping == NO_PING {
+        return Err(format!(
+            "{id} matched in region {region}, where it cannot play"
+        ));
+    }
+    if ticket.ping_ms != ping {
+        return Err(format!(
+            "{id} reported ping {} in the match's region, its members' worst is {ping}",
+            ticket.ping_ms
+        ));
+    }
+    let (best, own_max) = (submitted.best_ms(), submitted.own_max_ms());
+    let limit = queue
+        .latency_window
+        .value_at(ticket.waited_ms)
+        .max(f64::from(best))
+        .min(f64::from(own_max));
+    if f64::from(ping) > limit {
+        return Err(format!(
+            "{id} ping {ping} above its limit {limit} after {} ms (best {best}, own max {own_max})",
+            ticket.waited_ms
+        ));
+    }
+    if ticket.ping_limit_ms != limit {
+        return Err(format!(
+            "{id} reported ping limit {} is not the limit in force {limit}",
+            ticket.ping_limit_ms
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a formed match against the rules in force when it formed: the config, the event,
+/// and each ticket's pings as it submitted them (`submitted`; a ticket it does not know is an
+/// error). `Err` says what is broken.
+pub fn check_match_summary(
+    summary: &MatchSummary,
+    config: &Config,
+    submitted: impl Fn(TicketId) -> Option<SubmittedPings>,
+) -> Result<(), String> {
     let queue = config
         .queues
         .iter()
         .find(|queue| *queue.name == *summary.queue)
         .ok_or_else(|| format!("{}: unknown queue {}", summary.match_id, summary.queue))?;
-    if config.region_index(&summary.region).is_none() {
-        return Err(format!(
-            "{}: unknown region {}",
-            summary.match_id, summary.region
-        ));
-    }
+    let region = config
+        .region_index(&summary.region)
+        .ok_or_else(|| format!("{}: unknown region {}", summary.match_id, summary.region))?;
     let fail = |what: String| Err(format!("{}: {what}", summary.match_id));
     if summary.teams.len() != usize::from(queue.teams) {
         return fail(format!(
@@ -77,34 +175,21 @@ pub fn check_match_summary(summary: &MatchSummary, config: &Config) -> Result<()
         if summary.formed_at_ms.saturating_sub(ticket.enqueued_at_ms) != ticket.waited_ms {
             return fail(format!("{} waited_ms is off", ticket.ticket));
         }
-        let window = pool::skill_window(
-            queue,
-            ticket.waited_ms,
-            pool::sigma_bonus(queue, rating::party_sigma(&ratings)),
-        );
+        let window = queue.ticket_skill_window(ticket.waited_ms, &ratings);
         if window != ticket.window_mmr {
             return fail(format!(
                 "{} window {} is not the window in force {window}",
                 ticket.ticket, ticket.window_mmr
             ));
         }
-        if f64::from(ticket.ping_ms) > ticket.ping_limit_ms {
-            return fail(format!(
-                "{} ping {} above its limit {}",
-                ticket.ticket, ticket.ping_ms, ticket.ping_limit_ms
-            ));
-        }
-        if ticket.ping_limit_ms
-            > queue
-                .latency_window
-                .value_at(ticket.waited_ms)
-                .max(f64::from(ticket.ping_ms))
-        {
-            return fail(format!(
-                "{} ping limit {} above the latency window in force",
-                ticket.ticket, ticket.ping_limit_ms
-            ));
-        }
+        let pings = submitted(ticket.ticket).ok_or_else(|| {
+            format!(
+                "{}: {} was never submitted",
+                summary.match_id, ticket.ticket
+            )
+        })?;
+        check_latency(queue, region, ticket, &pings)
+            .map_err(|why| format!("{}: {why}", summary.match_id))?;
     }
     for (index, one) in tickets.iter().enumerate() {
         for other in &tickets[index + 1..] {
@@ -164,7 +249,7 @@ pub fn check_match_summary(summary: &MatchSummary, config: &Config) -> Result<()
 
 /// Checks every invariant of the world; panics with what is broken. Debug builds run it at the
 /// end of every tick.
-pub fn check_world(world: &mut World) {
+pub(crate) fn check_world(world: &mut World) {
     let now = world.resource::<Clock>().now_ms;
     let config = world.resource::<Settings>().config.clone();
     check_pools(world, &config, now);
@@ -176,10 +261,30 @@ pub fn check_world(world: &mut World) {
                 phase,
                 MatchPhase::Allocating { .. } | MatchPhase::AwaitingAcceptance { .. }
             );
-        if formed_now && let Err(why) = check_match_summary(&record.0, &config) {
-            panic!("invariant broken by {}: {why}", found.id);
+        if formed_now {
+            let submitted = |id| submitted_pings(world, &record.0, id);
+            if let Err(why) = check_match_summary(&record.0, &config, submitted) {
+                panic!("invariant broken by {}: {why}", found.id);
+            }
         }
     }
+}
+
+/// A matched ticket's pings as its ticket holds them (a match holds its tickets until its game
+/// server is up), after checking that the ticket's enqueue time is the one the match reports.
+fn submitted_pings(world: &World, summary: &MatchSummary, id: TicketId) -> Option<SubmittedPings> {
+    let entity = world.resource::<Directory>().tickets.get(&id)?;
+    let ticket = world.get::<Ticket>(*entity)?;
+    let reported = summary.tickets().find(|matched| matched.ticket == id)?;
+    assert_eq!(
+        reported.enqueued_at_ms, ticket.enqueued_at_ms,
+        "invariant broken by {}: {id} reports another enqueue time",
+        summary.match_id
+    );
+    Some(SubmittedPings {
+        worst_ms: ticket.pings.pings_ms.to_vec(),
+        max_ping_ms: Some(ticket.pings.own_max_ms),
+    })
 }
 
 fn check_pools(world: &mut World, config: &Config, now: u64) {

@@ -29,26 +29,57 @@
 //! assert_eq!(formed, 1);
 //! ```
 //!
-//! Inside, players, parties, tickets and matches are bevy_ecs entities (see [`components`]),
-//! and a tick is one `Schedule` of small systems in a fixed order (see [`systems`]). Queues
-//! keep incremental indexes (see [`pool`]) so a tick touches only what changed or is due.
+//! ## What is public, and why
+//!
+//! Only what the shells (server, storage, simulator, replayer, benches) and the tests need:
+//!
+//! - the matcher and what it says about itself: [`Matcher`], [`TickReport`], [`QueueStats`],
+//!   [`EntityCounts`], their errors ([`SubmitError`], [`TickError`], [`RestoreError`]) and
+//!   [`MAX_TIME_MS`];
+//! - its inputs: [`Command`], [`EnqueueTicket`], [`TicketMember`], [`NO_PING`], and the ids
+//!   ([`PlayerId`], [`PartyId`], [`TicketId`], [`MatchId`], [`CommandSeq`]);
+//! - its outputs: the module [`event`] ([`Event`](enum@Event), [`MatchSummary`] and
+//!   [`RejectReason`] at the root too);
+//! - its configuration: the module [`config`] ([`Config`], [`ConfigError`], [`QueueConfig`]
+//!   at the root too; [`QueueConfig::ticket_skill_window`] is the window a match reports) and
+//!   the widening curves, [`curve`] ([`Curve`]);
+//! - what the shells store and replay: [`snapshot`] ([`Snapshot`], [`SnapshotError`]), the
+//!   encoding and event hashes, [`codec`], and the tick record ([`TickRecord`],
+//!   [`ApplyError`], [`EventChain`]);
+//! - the rating math the simulator's baselines share with the matcher, [`rating`] ([`Rating`]);
+//! - the fairness check the tests run on every match, [`check_match_summary`], which judges
+//!   latency by what each ticket submitted ([`SubmittedPings`]), not by what the match reports.
+//!
+//! Six modules are public whole (`event`, `config`, `curve`, `snapshot`, `codec`, `rating`):
+//! they hold nothing but the data types and pure functions the API is made of, and the shells
+//! name their items by module (`event::RemovalReason`, `config::AcceptanceConfig`,
+//! `codec::encode`). The others are private; what the API needs of them is re-exported here.
+//!
+//! Everything else is internal (`pub(crate)`, and `unreachable_pub` warns of a `pub` that is
+//! not reachable from here): players, parties, tickets and matches are bevy_ecs entities
+//! (`components`); a tick is one `Schedule` of small systems in a fixed order (`systems`, whose
+//! module comment has the table of phases); queues keep incremental indexes (`pool`) so that a
+//! tick touches only what changed or is due; team splits (`teams`), deadlines (`timers`), the
+//! world's resources (`resources`) and the debug-build invariants (`invariants`) complete it.
+
+#![warn(unreachable_pub)]
 
 pub mod codec;
-pub mod command;
-pub mod components;
+mod command;
+mod components;
 pub mod config;
 pub mod curve;
 pub mod event;
-pub mod ids;
-pub mod invariants;
-pub mod pool;
+mod ids;
+mod invariants;
+mod pool;
 pub mod rating;
-pub mod resources;
+mod resources;
 pub mod snapshot;
-pub mod systems;
-pub mod teams;
-pub mod tick_record;
-pub mod timers;
+mod systems;
+mod teams;
+mod tick_record;
+mod timers;
 
 use core::fmt;
 
@@ -61,6 +92,7 @@ pub use config::{Config, ConfigError, QueueConfig};
 pub use curve::Curve;
 pub use event::{Event, MatchSummary, RejectReason};
 pub use ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
+pub use invariants::{SubmittedPings, check_match_summary};
 pub use rating::Rating;
 pub use snapshot::{Snapshot, SnapshotError};
 pub use tick_record::{ApplyError, EventChain, TickRecord};

@@ -20,11 +20,11 @@ use crate::curve::Direction;
 use crate::ids::{MatchId, TicketId};
 
 /// `PoolEntry::wake_at_ms` of a ticket in the due set.
-pub const DUE: u64 = u64::MAX;
+pub(crate) const DUE: u64 = u64::MAX;
 
 /// Maps a rating to a `u64` with the same order (IEEE 754 total order), so that ratings can key
 /// a `BTreeMap` exactly, without rounding.
-pub fn rating_key(rating: f64) -> u64 {
+pub(crate) fn rating_key(rating: f64) -> u64 {
     let bits = rating.to_bits();
     if bits >> 63 == 1 {
         !bits
@@ -34,7 +34,7 @@ pub fn rating_key(rating: f64) -> u64 {
 }
 
 /// The rating a [`rating_key`] came from.
-pub fn rating_from_key(key: u64) -> f64 {
+pub(crate) fn rating_from_key(key: u64) -> f64 {
     let bits = if key >> 63 == 1 {
         key & !(1 << 63)
     } else {
@@ -45,7 +45,7 @@ pub fn rating_from_key(key: u64) -> f64 {
 
 /// A ticket's place in `by_rating`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PoolKey {
+pub(crate) struct PoolKey {
     /// `rating_key` of the ticket's combined rating.
     pub rating: u64,
     /// The ticket (ties broken by id).
@@ -54,13 +54,13 @@ pub struct PoolKey {
 
 impl PoolKey {
     /// Greater than every key.
-    pub const MAX: Self = Self {
+    pub(crate) const MAX: Self = Self {
         rating: u64::MAX,
         ticket: TicketId(u64::MAX),
     };
 
     /// The key of a ticket with this rating.
-    pub fn new(rating: f64, ticket: TicketId) -> Self {
+    pub(crate) fn new(rating: f64, ticket: TicketId) -> Self {
         Self {
             rating: rating_key(rating),
             ticket,
@@ -68,14 +68,14 @@ impl PoolKey {
     }
 
     /// The rating.
-    pub fn rating(&self) -> f64 {
+    pub(crate) fn rating(&self) -> f64 {
         rating_from_key(self.rating)
     }
 }
 
 /// A ticket's place in `due`: oldest first, ties by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DueKey {
+pub(crate) struct DueKey {
     /// When the ticket was enqueued.
     pub enqueued_at_ms: u64,
     /// Its pool key.
@@ -84,7 +84,7 @@ pub struct DueKey {
 
 /// What the matching walk needs to know about a queued ticket.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PoolEntry {
+pub(crate) struct PoolEntry {
     /// The ticket entity (to read its members when a match is found).
     pub entity: Entity,
     /// When it was enqueued (its waiting time, and so its windows, follow from it).
@@ -102,23 +102,23 @@ pub struct PoolEntry {
 
 impl PoolEntry {
     /// How long it has waited at `now_ms`.
-    pub fn waited_ms(&self, now_ms: u64) -> u64 {
+    pub(crate) fn waited_ms(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.enqueued_at_ms)
     }
 
     /// Its skill window at `now_ms`: the largest rating difference it accepts.
-    pub fn window(&self, queue: &QueueConfig, now_ms: u64) -> f64 {
+    pub(crate) fn window(&self, queue: &QueueConfig, now_ms: u64) -> f64 {
         skill_window(queue, self.waited_ms(now_ms), self.sigma_bonus)
     }
 }
 
 /// A ticket's skill window after `waited_ms`.
-pub fn skill_window(queue: &QueueConfig, waited_ms: u64, sigma_bonus: f32) -> f64 {
+pub(crate) fn skill_window(queue: &QueueConfig, waited_ms: u64, sigma_bonus: f32) -> f64 {
     queue.skill_window.value_at(waited_ms) + f64::from(sigma_bonus)
 }
 
 /// The window a ticket gains from its rating uncertainty.
-pub fn sigma_bonus(queue: &QueueConfig, sigma: f64) -> f32 {
+pub(crate) fn sigma_bonus(queue: &QueueConfig, sigma: f64) -> f32 {
     let widening = &queue.sigma_widening;
     (widening.per_sigma * (sigma - widening.above_sigma).max(0.0)) as f32
 }
@@ -126,7 +126,12 @@ pub fn sigma_bonus(queue: &QueueConfig, sigma: f64) -> f32 {
 /// The highest ping a ticket accepts after `waited_ms`: the queue's latency window, but never
 /// below the ticket's best ping (its best region is always acceptable), and never above the
 /// ticket's own cap.
-pub fn ping_limit(queue: &QueueConfig, waited_ms: u64, best_ms: u16, own_max_ms: u16) -> f64 {
+pub(crate) fn ping_limit(
+    queue: &QueueConfig,
+    waited_ms: u64,
+    best_ms: u16,
+    own_max_ms: u16,
+) -> f64 {
     queue
         .latency_window
         .value_at(waited_ms)
@@ -135,7 +140,7 @@ pub fn ping_limit(queue: &QueueConfig, waited_ms: u64, best_ms: u16, own_max_ms:
 }
 
 /// The regions whose ping is within `limit`.
-pub fn regions_within(pings_ms: &[u16], limit: f64) -> u32 {
+pub(crate) fn regions_within(pings_ms: &[u16], limit: f64) -> u32 {
     pings_ms
         .iter()
         .enumerate()
@@ -144,7 +149,7 @@ pub fn regions_within(pings_ms: &[u16], limit: f64) -> u32 {
 }
 
 /// The waiting time at which the next region not yet in `accepted` opens, if any will.
-pub fn next_region_opening_ms(
+pub(crate) fn next_region_opening_ms(
     queue: &QueueConfig,
     pings_ms: &[u16],
     accepted: u32,
@@ -168,7 +173,7 @@ pub fn next_region_opening_ms(
 
 /// One queue's indexes. See the module comment.
 #[derive(Debug, Default)]
-pub struct QueuePool {
+pub(crate) struct QueuePool {
     by_rating: BTreeMap<PoolKey, PoolEntry>,
     due: BTreeSet<DueKey>,
     wakes: BTreeSet<(u64, PoolKey)>,
@@ -179,27 +184,22 @@ pub struct QueuePool {
 
 impl QueuePool {
     /// Tickets queued.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_rating.len()
     }
 
-    /// Whether no ticket is queued.
-    pub fn is_empty(&self) -> bool {
-        self.by_rating.is_empty()
-    }
-
     /// Players queued.
-    pub fn players(&self) -> u64 {
+    pub(crate) fn players(&self) -> u64 {
         self.players
     }
 
     /// Tickets waiting to be tried as anchors.
-    pub fn due_len(&self) -> usize {
+    pub(crate) fn due_len(&self) -> usize {
         self.due.len()
     }
 
     /// Adds a ticket as due (to be tried at the next matching pass).
-    pub fn insert_due(&mut self, key: PoolKey, mut entry: PoolEntry) {
+    pub(crate) fn insert_due(&mut self, key: PoolKey, mut entry: PoolEntry) {
         entry.wake_at_ms = DUE;
         let previous = self.by_rating.insert(key, entry);
         assert!(previous.is_none(), "{key:?} queued twice");
@@ -212,7 +212,7 @@ impl QueuePool {
 
     /// Adds a ticket as it was when a snapshot was taken: due if `entry.wake_at_ms` is
     /// [`DUE`], else waiting to wake then.
-    pub fn restore(&mut self, key: PoolKey, entry: PoolEntry) {
+    pub(crate) fn restore(&mut self, key: PoolKey, entry: PoolEntry) {
         let previous = self.by_rating.insert(key, entry);
         assert!(previous.is_none(), "{key:?} queued twice");
         if entry.wake_at_ms == DUE {
@@ -227,7 +227,7 @@ impl QueuePool {
     }
 
     /// Removes a ticket, wherever it waits.
-    pub fn remove(&mut self, key: &PoolKey) -> Option<PoolEntry> {
+    pub(crate) fn remove(&mut self, key: &PoolKey) -> Option<PoolEntry> {
         let entry = self.by_rating.remove(key)?;
         self.unschedule(key, &entry);
         self.players -= u64::from(entry.players);
@@ -247,12 +247,12 @@ impl QueuePool {
     }
 
     /// The entry of a queued ticket.
-    pub fn get(&self, key: &PoolKey) -> Option<&PoolEntry> {
+    pub(crate) fn get(&self, key: &PoolKey) -> Option<&PoolEntry> {
         self.by_rating.get(key)
     }
 
     /// Parks a due ticket until `wake_at_ms`, with the regions it accepts now.
-    pub fn park(&mut self, key: &PoolKey, wake_at_ms: u64, regions: u32) {
+    pub(crate) fn park(&mut self, key: &PoolKey, wake_at_ms: u64, regions: u32) {
         assert!(wake_at_ms != DUE);
         let Some(entry) = self.by_rating.get_mut(key) else {
             return;
@@ -265,7 +265,7 @@ impl QueuePool {
     }
 
     /// Makes a waiting ticket due now, with the regions it accepts now.
-    pub fn wake(&mut self, key: &PoolKey, regions: u32) {
+    pub(crate) fn wake(&mut self, key: &PoolKey, regions: u32) {
         let Some(entry) = self.by_rating.get_mut(key) else {
             return;
         };
@@ -284,12 +284,12 @@ impl QueuePool {
 
     /// The oldest due ticket, taken out of `due` (it stays queued; the caller parks it or
     /// removes it).
-    pub fn oldest_due(&self) -> Option<DueKey> {
+    pub(crate) fn oldest_due(&self) -> Option<DueKey> {
         self.due.first().copied()
     }
 
     /// Tickets whose wake time has come, earliest first, at most `limit`.
-    pub fn wakes_due(&self, now_ms: u64, limit: usize) -> Vec<PoolKey> {
+    pub(crate) fn wakes_due(&self, now_ms: u64, limit: usize) -> Vec<PoolKey> {
         self.wakes
             .range(..=(now_ms, PoolKey::MAX))
             .take(limit)
@@ -298,59 +298,59 @@ impl QueuePool {
     }
 
     /// Whether a wake time has come for any ticket.
-    pub fn count_wakes_due(&self, now_ms: u64) -> usize {
+    pub(crate) fn count_wakes_due(&self, now_ms: u64) -> usize {
         self.wakes.range(..=(now_ms, PoolKey::MAX)).count()
     }
 
     /// The earliest wake time, if any ticket is parked.
-    pub fn next_wake_ms(&self) -> Option<u64> {
+    pub(crate) fn next_wake_ms(&self) -> Option<u64> {
         self.wakes.first().map(|(at, _)| *at)
     }
 
     /// Tickets at or below `key`, nearest first.
-    pub fn below(&self, key: PoolKey) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
+    pub(crate) fn below(&self, key: PoolKey) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
         self.by_rating.range(..key).rev()
     }
 
     /// Tickets above `key`, nearest first.
-    pub fn above(&self, key: PoolKey) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
+    pub(crate) fn above(&self, key: PoolKey) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
         use core::ops::Bound;
         self.by_rating
             .range((Bound::Excluded(key), Bound::Unbounded))
     }
 
     /// Every queued ticket, by rating.
-    pub fn iter(&self) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
         self.by_rating.iter()
     }
 
     /// Whether `(wake_at_ms, key)` is among the wake timers.
-    pub fn has_wake(&self, wake_at_ms: u64, key: &PoolKey) -> bool {
+    pub(crate) fn has_wake(&self, wake_at_ms: u64, key: &PoolKey) -> bool {
         self.wakes.contains(&(wake_at_ms, *key))
     }
 
     /// Sizes of the due set and the wake timers (for invariant checks).
-    pub fn schedule_sizes(&self) -> (usize, usize) {
+    pub(crate) fn schedule_sizes(&self) -> (usize, usize) {
         (self.due.len(), self.wakes.len())
     }
 
     /// Opens a backfill request.
-    pub fn add_backfill(&mut self, requested_at_ms: u64, match_id: MatchId) {
+    pub(crate) fn add_backfill(&mut self, requested_at_ms: u64, match_id: MatchId) {
         self.backfill.insert((requested_at_ms, match_id));
     }
 
     /// Closes a backfill request.
-    pub fn remove_backfill(&mut self, requested_at_ms: u64, match_id: MatchId) {
+    pub(crate) fn remove_backfill(&mut self, requested_at_ms: u64, match_id: MatchId) {
         self.backfill.remove(&(requested_at_ms, match_id));
     }
 
     /// Whether any backfill request is open.
-    pub fn has_backfill(&self) -> bool {
+    pub(crate) fn has_backfill(&self) -> bool {
         !self.backfill.is_empty()
     }
 
     /// Open backfill requests, oldest first.
-    pub fn backfill_requests(&self) -> Vec<(u64, MatchId)> {
+    pub(crate) fn backfill_requests(&self) -> Vec<(u64, MatchId)> {
         self.backfill.iter().copied().collect()
     }
 }

@@ -83,7 +83,7 @@ pub fn party_rating(aggregation: PartyRating, members: &[Rating]) -> f64 {
 }
 
 /// The root mean square of the members' sigmas: the ticket's uncertainty.
-pub fn party_sigma(members: &[Rating]) -> f64 {
+pub(crate) fn party_sigma(members: &[Rating]) -> f64 {
     let count = members.len() as f64;
     (members
         .iter()

@@ -18,7 +18,7 @@ use crate::timers::DeadlineQueue;
 
 /// Matcher time.
 #[derive(Resource, Debug, Default)]
-pub struct Clock {
+pub(crate) struct Clock {
     /// Now, in milliseconds, as given to the running tick.
     pub now_ms: u64,
     /// Ticks run so far.
@@ -27,7 +27,7 @@ pub struct Clock {
 
 /// The configuration (validated), and its names interned once so that events share them.
 #[derive(Resource, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The configuration.
     pub config: Config,
     /// Each queue's name, by queue index.
@@ -40,7 +40,7 @@ pub struct Settings {
 
 impl Settings {
     /// Settings for a validated config.
-    pub fn new(config: Config) -> Self {
+    pub(crate) fn new(config: Config) -> Self {
         Self {
             queue_names: config
                 .queues
@@ -62,14 +62,14 @@ impl Settings {
     }
 
     /// The config of the queue at `index`.
-    pub fn queue(&self, index: usize) -> &crate::config::QueueConfig {
+    pub(crate) fn queue(&self, index: usize) -> &crate::config::QueueConfig {
         &self.config.queues[index]
     }
 }
 
 /// Commands submitted since the last tick, in order.
 #[derive(Resource, Debug, Default)]
-pub struct Inbox {
+pub(crate) struct Inbox {
     /// The commands with their sequence numbers.
     pub commands: Vec<(CommandSeq, Command)>,
     /// The next sequence number.
@@ -78,18 +78,18 @@ pub struct Inbox {
 
 /// Events not yet drained by the caller, oldest first.
 #[derive(Resource, Debug, Default)]
-pub struct Outbox(pub VecDeque<Event>);
+pub(crate) struct Outbox(pub VecDeque<Event>);
 
 impl Outbox {
     /// Adds an event.
-    pub fn push(&mut self, event: Event) {
+    pub(crate) fn push(&mut self, event: Event) {
         self.0.push_back(event);
     }
 }
 
 /// Our ids to entities. Fixed-hasher maps: lookups only, never iterated into an output.
 #[derive(Resource, Debug, Default)]
-pub struct Directory {
+pub(crate) struct Directory {
     /// Player entities.
     pub players: HashMap<PlayerId, Entity>,
     /// Party entities.
@@ -102,26 +102,26 @@ pub struct Directory {
 
 /// Each queue's pool, by queue index.
 #[derive(Resource, Debug, Default)]
-pub struct Pools(pub Vec<QueuePool>);
+pub(crate) struct Pools(pub Vec<QueuePool>);
 
 /// Match deadlines (acceptance, allocation, heartbeat), by match id.
 #[derive(Resource, Debug, Default)]
-pub struct MatchDeadlines(pub DeadlineQueue<MatchId>);
+pub(crate) struct MatchDeadlines(pub DeadlineQueue<MatchId>);
 
 /// Backfill request expiries, by match id.
 #[derive(Resource, Debug, Default)]
-pub struct BackfillDeadlines(pub DeadlineQueue<MatchId>);
+pub(crate) struct BackfillDeadlines(pub DeadlineQueue<MatchId>);
 
 /// The next match id.
 #[derive(Resource, Debug, Default)]
-pub struct MatchIds {
+pub(crate) struct MatchIds {
     /// The id the next match gets.
     pub next: u64,
 }
 
 impl MatchIds {
     /// Takes the next id.
-    pub fn take(&mut self) -> MatchId {
+    pub(crate) fn take(&mut self) -> MatchId {
         let id = MatchId(self.next);
         self.next += 1;
         id
@@ -131,19 +131,19 @@ impl MatchIds {
 /// The seeded generator. Used to decide which side each team of a new match gets (so the
 /// anchor's team is not always team 0); the only randomness in the core.
 #[derive(Resource, Debug)]
-pub struct SeededRng(pub ChaCha8Rng);
+pub(crate) struct SeededRng(pub ChaCha8Rng);
 
 /// Matches whose session starts at the end of this tick (accepted, or formed without acceptance).
 #[derive(Resource, Debug, Default)]
-pub struct MatchesToStart(pub Vec<Entity>);
+pub(crate) struct MatchesToStart(pub Vec<Entity>);
 
 /// Proposed matches that fell through this tick, and why.
 #[derive(Resource, Debug, Default)]
-pub struct ProposalsToCancel(pub Vec<ProposalCancel>);
+pub(crate) struct ProposalsToCancel(pub Vec<ProposalCancel>);
 
 /// A proposed match to cancel.
 #[derive(Debug, Clone)]
-pub struct ProposalCancel {
+pub(crate) struct ProposalCancel {
     /// The match entity.
     pub match_entity: Entity,
     /// Its tickets.
@@ -160,11 +160,11 @@ pub struct ProposalCancel {
 
 /// Sessions to close at the end of this tick.
 #[derive(Resource, Debug, Default)]
-pub struct SessionsToClose(pub Vec<SessionClose>);
+pub(crate) struct SessionsToClose(pub Vec<SessionClose>);
 
 /// A session to close, and how.
 #[derive(Debug, Clone)]
-pub struct SessionClose {
+pub(crate) struct SessionClose {
     /// The match entity.
     pub match_entity: Entity,
     /// What happened.
@@ -181,21 +181,21 @@ pub struct SessionClose {
 /// server (`sessions.allocation_backoff_ms`); 0 when open. A session ending in the region opens
 /// it at once: its server is free.
 #[derive(Resource, Debug, Clone, Default)]
-pub struct RegionBackoff {
+pub(crate) struct RegionBackoff {
     /// By region index.
     pub reopen_at_ms: Vec<u64>,
 }
 
 impl RegionBackoff {
     /// All regions open.
-    pub fn new(regions: usize) -> Self {
+    pub(crate) fn new(regions: usize) -> Self {
         Self {
             reopen_at_ms: vec![0; regions],
         }
     }
 
     /// The regions (bit `r` for region `r`) where matches may form at `now_ms`.
-    pub fn open_mask(&self, now_ms: u64) -> u32 {
+    pub(crate) fn open_mask(&self, now_ms: u64) -> u32 {
         self.reopen_at_ms
             .iter()
             .enumerate()
@@ -204,7 +204,7 @@ impl RegionBackoff {
     }
 
     /// The earliest time one of `regions` that is closed at `now_ms` opens again.
-    pub fn next_reopen_ms(&self, regions: u32, now_ms: u64) -> Option<u64> {
+    pub(crate) fn next_reopen_ms(&self, regions: u32, now_ms: u64) -> Option<u64> {
         self.reopen_at_ms
             .iter()
             .enumerate()
@@ -214,20 +214,20 @@ impl RegionBackoff {
     }
 
     /// Closes `region` until `until_ms` (never shortens a longer backoff).
-    pub fn close(&mut self, region: u8, until_ms: u64) {
+    pub(crate) fn close(&mut self, region: u8, until_ms: u64) {
         let slot = &mut self.reopen_at_ms[usize::from(region)];
         *slot = (*slot).max(until_ms);
     }
 
     /// Opens `region` now.
-    pub fn open(&mut self, region: u8) {
+    pub(crate) fn open(&mut self, region: u8) {
         self.reopen_at_ms[usize::from(region)] = 0;
     }
 }
 
 /// How a session closes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionOutcome {
+pub(crate) enum SessionOutcome {
     /// A result: placements per team; ratings are updated.
     Result(Vec<u32>),
     /// Ended without a result.
@@ -238,11 +238,11 @@ pub enum SessionOutcome {
 
 /// Player entities that may have become idle this tick (checked and despawned at its end).
 #[derive(Resource, Debug, Default)]
-pub struct MaybeIdlePlayers(pub Vec<Entity>);
+pub(crate) struct MaybeIdlePlayers(pub Vec<Entity>);
 
 /// What this tick did, for the caller.
 #[derive(Resource, Debug, Default, Clone)]
-pub struct TickCounters {
+pub(crate) struct TickCounters {
     /// Commands applied (accepted or rejected).
     pub commands: u64,
     /// Matches formed (proposed or started).

@@ -14,7 +14,7 @@ type Small<T> = SmallVec<[T; 16]>;
 
 /// One party of a match, as team formation sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PartySlot {
+pub(crate) struct PartySlot {
     /// Players in the party.
     pub size: u8,
     /// The party's contribution to its team's rating (its combined rating times its size).
@@ -24,14 +24,14 @@ pub struct PartySlot {
 /// Search nodes a packing search may visit before it gives up (and reports "cannot pack").
 const PACK_NODE_BUDGET: u32 = 20_000;
 /// Complete splits the exact search may score before it settles for the best so far.
-pub const EXACT_SPLIT_LEAF_BUDGET: u32 = 50_000;
+pub(crate) const EXACT_SPLIT_LEAF_BUDGET: u32 = 50_000;
 /// Rounds of swap polishing after the heuristic.
 const POLISH_ROUNDS: usize = 64;
 
 /// An assignment of parties (by their index) to teams that respects `team_size`, if one is found.
 /// Teams need not be full. Searches exhaustively within a node budget, so a "no" for an awkward
 /// mix of large parties may be a false negative, never a false yes.
-pub fn pack(sizes: &[u8], teams: usize, team_size: u8) -> Option<Small<u8>> {
+pub(crate) fn pack(sizes: &[u8], teams: usize, team_size: u8) -> Option<Small<u8>> {
     let total: usize = sizes.iter().map(|size| usize::from(*size)).sum();
     if total > teams * usize::from(team_size) || sizes.iter().any(|size| *size > team_size) {
         return None;
@@ -105,7 +105,7 @@ fn order_by_size(sizes: &[u8], weights: Option<&[f64]>) -> Small<usize> {
 /// Splits parties into `teams` full teams of `team_size`, minimising the gap between the
 /// heaviest and lightest team. Returns each party's team. `None` if no split into full teams
 /// was found. The caller guarantees the sizes add up to `teams * team_size`.
-pub fn split(
+pub(crate) fn split(
     parties: &[PartySlot],
     teams: usize,
     team_size: u8,
@@ -129,7 +129,8 @@ pub fn split(
 }
 
 /// The spread (heaviest minus lightest team) of an assignment.
-pub fn spread(parties: &[PartySlot], teams: usize, assignment: &[u8]) -> f64 {
+#[cfg(test)]
+fn spread(parties: &[PartySlot], teams: usize, assignment: &[u8]) -> f64 {
     let sums = team_sums(parties, teams, assignment);
     let max = sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let min = sums.iter().copied().fold(f64::INFINITY, f64::min);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 /// A set of `(deadline_ms, key)`, earliest first.
 #[derive(Debug)]
-pub struct DeadlineQueue<K: Ord + Copy> {
+pub(crate) struct DeadlineQueue<K: Ord + Copy> {
     deadlines: BTreeSet<(u64, K)>,
 }
 
@@ -19,23 +19,23 @@ impl<K: Ord + Copy> Default for DeadlineQueue<K> {
 
 impl<K: Ord + Copy> DeadlineQueue<K> {
     /// Adds a deadline.
-    pub fn schedule(&mut self, at_ms: u64, key: K) {
+    pub(crate) fn schedule(&mut self, at_ms: u64, key: K) {
         self.deadlines.insert((at_ms, key));
     }
 
     /// Removes a deadline (the caller knows when it was set for).
-    pub fn cancel(&mut self, at_ms: u64, key: K) {
+    pub(crate) fn cancel(&mut self, at_ms: u64, key: K) {
         self.deadlines.remove(&(at_ms, key));
     }
 
     /// Moves a deadline.
-    pub fn reschedule(&mut self, from_ms: u64, to_ms: u64, key: K) {
+    pub(crate) fn reschedule(&mut self, from_ms: u64, to_ms: u64, key: K) {
         self.cancel(from_ms, key);
         self.schedule(to_ms, key);
     }
 
     /// Removes and returns every deadline at or before `now_ms`, earliest first.
-    pub fn pop_due(&mut self, now_ms: u64) -> Vec<(u64, K)> {
+    pub(crate) fn pop_due(&mut self, now_ms: u64) -> Vec<(u64, K)> {
         let mut fired = Vec::new();
         while let Some(first) = self.deadlines.first().copied() {
             if first.0 > now_ms {
@@ -48,18 +48,14 @@ impl<K: Ord + Copy> DeadlineQueue<K> {
     }
 
     /// The earliest deadline.
-    pub fn next_ms(&self) -> Option<u64> {
+    pub(crate) fn next_ms(&self) -> Option<u64> {
         self.deadlines.first().map(|(at, _)| *at)
     }
 
     /// How many deadlines are set.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.deadlines.len()
-    }
-
-    /// Whether none is set.
-    pub fn is_empty(&self) -> bool {
-        self.deadlines.is_empty()
     }
 }
 

@@ -3,16 +3,17 @@
 
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use matchwright_ecs::config::{AcceptanceConfig, PartyRating, RatingSystem, SigmaWidening};
 use matchwright_ecs::event::{
     AbandonReason, BackfillCloseReason, Limit, MatchCancelReason, RemovalReason,
 };
-use matchwright_ecs::invariants::check_match_summary;
 use matchwright_ecs::{
-    Command, Config, Curve, EnqueueTicket, Event, MatchId, MatchSummary, Matcher, NO_PING, PartyId,
-    PlayerId, QueueConfig, Rating, RejectReason, TicketId, TicketMember,
+    Command, CommandSeq, Config, Curve, EnqueueTicket, Event, MatchId, MatchSummary, Matcher,
+    NO_PING, PartyId, PlayerId, QueueConfig, Rating, RejectReason, SubmittedPings, TicketId,
+    TicketMember, check_match_summary,
 };
 
 /// Pings to [eu-west, us-east, ap-southeast, sa-east] (the default regions).
@@ -25,6 +26,10 @@ struct Harness {
     matcher: Matcher,
     now: u64,
     events: Vec<Event>,
+    /// Enqueue commands waiting for their tick, by sequence number.
+    enqueues: BTreeMap<CommandSeq, SubmittedPings>,
+    /// The pings of every ticket queued, as submitted: what matches are checked against.
+    submitted: BTreeMap<TicketId, SubmittedPings>,
 }
 
 impl Harness {
@@ -33,11 +38,21 @@ impl Harness {
             matcher: Matcher::new(config, 1).unwrap(),
             now: 0,
             events: Vec::new(),
+            enqueues: BTreeMap::new(),
+            submitted: BTreeMap::new(),
         }
     }
 
     fn submit(&mut self, command: Command) -> u64 {
-        self.matcher.submit(command).unwrap().0
+        let pings = match &command {
+            Command::Enqueue(ticket) => Some(SubmittedPings::of(ticket)),
+            _ => None,
+        };
+        let seq = self.matcher.submit(command).unwrap();
+        if let Some(pings) = pings {
+            self.enqueues.insert(seq, pings);
+        }
+        seq.0
     }
 
     fn solo(&mut self, ticket: u64, queue: &str, mu: f64, pings: [u16; 4]) -> u64 {
@@ -84,8 +99,19 @@ impl Harness {
         self.matcher.tick(self.now).unwrap();
         let events: Vec<Event> = self.matcher.drain_events().collect();
         for event in &events {
+            if let Event::TicketQueued { seq, ticket, .. } = event {
+                let pings = self
+                    .enqueues
+                    .remove(seq)
+                    .expect("a queued ticket was submitted");
+                self.submitted.insert(*ticket, pings);
+            }
+        }
+        self.enqueues.clear();
+        for event in &events {
             if let Event::MatchFormed { summary } | Event::MatchProposed { summary, .. } = event {
-                check_match_summary(summary, self.matcher.config()).unwrap();
+                let submitted = |ticket| self.submitted.get(&ticket).cloned();
+                check_match_summary(summary, self.matcher.config(), submitted).unwrap();
             }
         }
         self.events.extend(events.clone());
@@ -317,6 +343,51 @@ fn a_ticket_never_plays_above_its_own_max_ping() {
         })
         .count();
     assert_eq!(expired, 2);
+}
+
+/// Regression: `check_match_summary` judged latency by the ping the match reported, so a
+/// matcher that reported a smaller ping, or let a ticket past its own cap, passed. It now
+/// judges each ticket by the pings it submitted.
+#[test]
+fn the_fairness_check_judges_latency_by_the_submitted_pings() {
+    let mut harness = Harness::new(Config::default());
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    harness.solo(2, "duel-1v1", 1500.0, US);
+    harness.run_until(60_000, 500);
+    let formed = harness.formed();
+    assert!(!formed.is_empty(), "they meet at one's home");
+    let config = harness.matcher.config().clone();
+    let submitted = harness.submitted.clone();
+    let honest = |ticket| submitted.get(&ticket).cloned();
+    assert_eq!(check_match_summary(&formed[0], &config, honest), Ok(()));
+
+    // The match reports a smaller ping than the away player's own.
+    let mut smaller = (*formed[0]).clone();
+    for ticket in smaller.teams.iter_mut().flatten() {
+        ticket.ping_ms = 30;
+    }
+    let why = check_match_summary(&smaller, &config, honest).unwrap_err();
+    assert!(why.contains("reported ping 30"), "{why}");
+
+    // The away player had capped its ping below the one it got.
+    let away = formed[0]
+        .tickets()
+        .find(|ticket| ticket.ping_ms == 110)
+        .expect("one plays 110 ms away")
+        .ticket;
+    let capped = |ticket| {
+        let mut pings = submitted.get(&ticket).cloned()?;
+        if ticket == away {
+            pings.max_ping_ms = Some(100);
+        }
+        Some(pings)
+    };
+    let why = check_match_summary(&formed[0], &config, capped).unwrap_err();
+    assert!(why.contains("ping 110 above its limit 100"), "{why}");
+
+    // A ticket the checker never saw submitted.
+    let why = check_match_summary(&formed[0], &config, |_| None).unwrap_err();
+    assert!(why.contains("never submitted"), "{why}");
 }
 
 #[test]

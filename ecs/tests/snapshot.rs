@@ -20,7 +20,8 @@ fn run_with_restores(seed: u64, players: u64, ticks: u64, restore_every: u64) ->
     for tick in 1..=ticks {
         now += 100;
         for command in workload.commands(now) {
-            matcher.submit(command).unwrap();
+            let seq = matcher.submit(command.clone()).unwrap();
+            ledger.submitted(seq, &command);
         }
         matcher.tick(now).unwrap();
         let events: Vec<Event> = matcher.drain_events().collect();

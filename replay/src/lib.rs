@@ -10,12 +10,22 @@
 //! - [`replayer`]: re-runs a trace and checks every tick ([`replay`]), re-runs its inputs
 //!   under another config (what-if), and re-records it after a deliberate change ([`bless`]).
 //! - [`diff`]: the readable diff of a divergent tick's events.
+//! - [`record`]: the recorder behind `serve --record`: the server's committed ticks written as
+//!   rotating trace segments by a writer thread, so the tick loop never waits on the disk.
+//! - [`cli`]: `matchwright replay` and `matchwright trace export` (the journal of a stopped
+//!   server, read through `matchwright_storage::JournalExport`). The server's binary parses
+//!   them and calls in, passing what comes from above this crate ([`cli::Hooks`]: the config
+//!   loader, the simulator's what-if).
 //!
-//! This crate is a shell around the core: it reads files and the wall clock (for the summary's
-//! timing). The core it drives sees only the trace's times.
+//! This crate is a shell around the core: it reads and writes files and reads the wall clock
+//! (for the summary's timing and the segments' names). The core it drives sees only the
+//! trace's times. It depends on the core and on `storage` (for the export), never on the
+//! server or the simulator: both depend on it.
 
+pub mod cli;
 pub mod diff;
 pub mod format;
+pub mod record;
 pub mod replayer;
 
 pub use format::{

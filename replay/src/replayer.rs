@@ -398,7 +398,7 @@ pub fn bless<R: Read, W: Write>(
 mod tests {
     use super::*;
     use crate::format::TraceHeader;
-    use matchwright_ecs::command::TicketMember;
+    use matchwright_ecs::TicketMember;
     use matchwright_ecs::{EnqueueTicket, PlayerId, Rating, TicketId};
 
     const CONFIG: &str = r#"

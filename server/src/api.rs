@@ -8,14 +8,14 @@
 //! (`matchwright_transport::wire`), the same the QUIC requests carry; so is the error body.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use matchwright_ecs::PlayerId;
+use axum::{Extension, Json};
 use matchwright_transport::wire::{
     BackfillRequest, Done, EnqueueRequest, Event, Health, LeaveRequest, LoginRequest, Profile,
     ProfilePatch, QueueList, QueueStatus, RefreshRequest, RegisterRequest, ResultRequest, Session,
@@ -25,7 +25,9 @@ use matchwright_transport::wire::{
 use crate::app::AppState;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::guard::{AuthPlayer, GameServer};
+use crate::listener::ConnectionSlot;
 use crate::service::{accounts, matches, profile, queue, sessions};
+use crate::websocket::{SocketTimeouts, pump_events};
 
 // ---------------------------------------------------------------------------------------------
 // Auth
@@ -328,6 +330,9 @@ pub async fn request_backfill(
 // ---------------------------------------------------------------------------------------------
 // Live events
 
+/// The largest message a client may send on the event WebSocket; a larger one ends it.
+const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
+
 /// Live events over WebSocket: one JSON text message per event, starting with `welcome`.
 ///
 /// Each message is an `Event` variant's fields plus `"type": "<variant in snake_case>"`, e.g.
@@ -344,6 +349,7 @@ pub async fn request_backfill(
 pub async fn events(
     State(state): State<AppState>,
     AuthPlayer(player): AuthPlayer,
+    slot: Option<Extension<ConnectionSlot>>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let subscription = state.shared.hub.subscribe(player).map_err(|refused| {
@@ -355,55 +361,23 @@ pub async fn events(
             ),
         )
     })?;
-    let hub = std::sync::Arc::clone(&state.shared.hub);
+    let closing = state.shared.hub.closing();
+    let server = &state.settings.server;
+    let timeouts = SocketTimeouts {
+        write: Duration::from_millis(server.websocket_write_timeout_ms),
+        idle: Duration::from_millis(server.websocket_idle_timeout_ms),
+    };
+    let slot = slot.map(|Extension(slot)| slot);
+    // Clients send nothing but pongs and close frames: small messages only.
     Ok(upgrade
-        .on_upgrade(move |socket| async move {
-            let id = subscription.id;
-            pump_events(socket, player, subscription.receiver).await;
-            hub.unsubscribe(player, id);
+        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+        .read_buffer_size(MAX_CLIENT_MESSAGE_BYTES)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| {
+            pump_events(socket, player.0, subscription, closing, timeouts, slot)
         })
         .into_response())
-}
-
-async fn pump_events(
-    mut socket: WebSocket,
-    player: PlayerId,
-    mut receiver: tokio::sync::mpsc::Receiver<std::sync::Arc<Event>>,
-) {
-    let welcome = Event::Welcome {
-        player_id: player.0,
-    };
-    if socket
-        .send(Message::Text(welcome.to_json().into()))
-        .await
-        .is_err()
-    {
-        return;
-    }
-    loop {
-        tokio::select! {
-            next = receiver.recv() => match next {
-                Some(event) => {
-                    if socket.send(Message::Text(event.to_json().into())).await.is_err() {
-                        return;
-                    }
-                }
-                None => {
-                    let _ = socket
-                        .send(Message::Close(Some(CloseFrame {
-                            code: close_code::POLICY,
-                            reason: "events were not read fast enough; reconnect and GET /v1/queue".into(),
-                        })))
-                        .await;
-                    return;
-                }
-            },
-            incoming = socket.recv() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                Some(Ok(_)) => {}
-            },
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,6 +416,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Metrics", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    crate::instruments::sample_process();
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -3,19 +3,25 @@
 //! (a tracing span and a latency histogram per route), and serving until told to stop.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use matchwright_storage::{Store, StoreHandle, StoreOptions};
 use metrics_exporter_prometheus::{Matcher as MetricName, PrometheusBuilder, PrometheusHandle};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +31,7 @@ use matchwright_transport::wire::{Event, WireError};
 
 use crate::error::ApiError;
 use crate::fleet::StaticFleet;
+use crate::hashing::HashingPool;
 use crate::hub::Hub;
 use crate::lobby::Lobby;
 use crate::ratelimit::RateLimiter;
@@ -58,6 +65,8 @@ pub struct AppInner {
     pub next_party: AtomicU64,
     /// Request rate limits.
     pub rate_limiter: Arc<RateLimiter>,
+    /// Password hashing, bounded.
+    pub hashing: HashingPool,
     /// `/openapi.json`, set once the router is built.
     pub openapi_json: OnceLock<String>,
 }
@@ -122,7 +131,7 @@ struct ApiDoc;
 
 /// The router and its OpenAPI document, built from the same annotations.
 pub fn router(state: AppState) -> Router {
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(api::register))
         .routes(routes!(api::login))
         .routes(routes!(api::refresh))
@@ -151,26 +160,210 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(api::events))
         .routes(routes!(api::healthz))
         .routes(routes!(api::readyz))
-        .routes(routes!(api::metrics))
-        .routes(routes!(api::openapi))
-        .split_for_parts();
+        .routes(routes!(api::openapi));
+    // `/metrics` is on the public port unless it has an address of its own.
+    let (router, openapi) = if state.settings.server.metrics_listen.is_some() {
+        router
+    } else {
+        router.routes(routes!(api::metrics))
+    }
+    .split_for_parts();
     let json = openapi
         .to_pretty_json()
         .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
     let _ = state.openapi_json.set(json);
-    let body_limit = state.settings.server.body_limit_bytes;
-    router
+    let server = &state.settings.server;
+    let body_limit = server.body_limit_bytes;
+    let request_timeout = Duration::from_millis(server.request_timeout_ms);
+    let cors = cors_layer(&server.cors_origins);
+    let gate = crate::ratelimit::Gate {
+        limiter: Arc::clone(&state.rate_limiter),
+        jwt_secret: state.secrets.jwt.as_slice().into(),
+    };
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    // Each `layer` wraps the ones before it: the last is the outermost.
+    let router = router
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
-            crate::ratelimit::Gate {
-                limiter: Arc::clone(&state.rate_limiter),
-                jwt_secret: state.secrets.jwt.as_slice().into(),
-            },
+            gate,
             crate::ratelimit::limit_requests,
         ))
-        .layer(middleware::from_fn(observe_request))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_millis(
+            server.header_timeout_ms,
+        )))
+        // An answer not ready in time is a 503 (not a 408, which browsers resend on their own:
+        // the request may have taken effect).
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
+        .layer(middleware::from_fn(observe_request))
+        .layer(middleware::from_fn(json_errors))
+        .layer(CompressionLayer::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
+        );
+    let router = match cors {
+        Some(cors) => router
+            .layer(cors)
+            .layer(middleware::from_fn(preflight_answer)),
+        None => router,
+    };
+    router
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The request id header: taken from the client when it sends one, else generated; echoed in
+/// the response and recorded in the request's span (so in every log line of the request).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// CORS for the configured origins; `None` (no CORS headers at all) when there are none.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    use axum::http::{Method, header};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|origin| origin.parse().ok()))
+    };
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PATCH,
+                Method::PUT,
+                Method::DELETE,
+            ])
+            .allow_headers([header::AUTHORIZATION, CONTENT_TYPE, request_id.clone()])
+            .expose_headers([request_id, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// A CORS preflight from an allowed origin is answered 204 No Content (tower-http answers
+/// 200); from any other origin 403 with no CORS header at all.
+async fn preflight_answer(request: Request, next: Next) -> Response {
+    let preflight = request.method() == axum::http::Method::OPTIONS;
+    let response = next.run(request).await;
+    if !preflight || response.status() != StatusCode::OK {
+        return response;
+    }
+    if response
+        .headers()
+        .contains_key(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        let (mut parts, body) = response.into_parts();
+        parts.status = StatusCode::NO_CONTENT;
+        return Response::from_parts(parts, body);
+    }
+    ApiError::forbidden(
+        "origin_not_allowed",
+        "this origin may not call the API from a browser (server.cors_origins)",
+    )
+    .into_response()
+}
+
+/// The request's span: method (bounded), route (as matched, never the raw path) and id; when
+/// traces are exported (`telemetry`), also the tick that applied the request's command.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "http",
+        method = method_label(request.method()),
+        route,
+        request_id,
+        tick = tracing::field::Empty
+    )
+}
+
+/// A method as a bounded label: the standard ones by name, anything else `other`.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Errors the stack itself produces (a timeout's 408, a body limit's 413, hyper's or a
+/// layer's empty answers) get the same JSON body as the handlers' errors.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let code = match status {
+        StatusCode::REQUEST_TIMEOUT => "body_timeout",
+        StatusCode::SERVICE_UNAVAILABLE => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        _ => "http_error",
+    };
+    let message = match status {
+        StatusCode::REQUEST_TIMEOUT => "the request's body did not arrive in time".to_string(),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            "the server could not answer in time; the request may have taken effect".to_string()
+        }
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let (mut parts, _) = response.into_parts();
+    let body =
+        serde_json::to_vec(&WireError::new(status.as_u16(), code, message)).unwrap_or_default();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.remove(axum::http::header::CONTENT_ENCODING);
+    parts.headers.insert(
+        CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        parts.headers.insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// The operations router for `server.metrics_listen`: metrics, liveness and readiness.
+pub fn operations_router(state: AppState) -> Router {
+    use axum::routing::get;
+    Router::new()
+        .route("/metrics", get(api::metrics))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .fallback(not_found)
         .with_state(state)
 }
 
@@ -198,38 +391,34 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "this route does not take that method; see /openapi.json",
     )
 }
 
-/// A span and a latency sample per request, labelled by route (not by raw path, so ids do
-/// not explode the label set).
+/// A latency sample per request, labelled by route (as matched, not the raw path, so ids do
+/// not explode the label set), a bounded method and the status. Runs inside the request's
+/// span (`request_span`), so its log line carries the request id.
 async fn observe_request(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
-    let method = request.method().to_string();
-    let span = tracing::info_span!("http", %method, %route);
+    let method = method_label(request.method());
     let started = Instant::now();
-    let response = {
-        let _entered = span.enter();
-        next.run(request)
-    }
-    .await;
+    let response = next.run(request).await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     metrics::histogram!(
         "matchwright_http_request_duration_seconds",
-        "method" => method.clone(),
-        "route" => route.clone(),
+        "method" => method,
+        "route" => route,
         "status" => status.to_string()
     )
     .record(elapsed.as_secs_f64());
-    tracing::debug!(parent: &span, status, ms = elapsed.as_secs_f64() * 1e3, "request");
-    response.into_response()
+    tracing::debug!(status, ms = elapsed.as_secs_f64() * 1e3, "request");
+    response
 }
 
 /// The Prometheus recorder, installed once per process (tests start several servers).
@@ -262,6 +451,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was installed already; /metrics may be empty");
             }
+            crate::instruments::describe_all();
             handle
         })
         .clone()
@@ -277,7 +467,7 @@ pub struct ServeOptions {
     /// The Postgres mirror, if any.
     pub postgres: Option<String>,
     /// `--record`: write the tick loop's input stream as trace segments.
-    pub record: Option<crate::record::RecordOptions>,
+    pub record: Option<matchwright_replay::record::RecordOptions>,
 }
 
 /// A started server: the router to serve, and its background parts.
@@ -293,6 +483,8 @@ pub struct Started {
     pub recovery: matchwright_storage::RecoveryReport,
     /// Where generated secrets are kept, if they are.
     pub secrets_file: Option<PathBuf>,
+    /// The operations listener (`server.metrics_listen`), bound.
+    pub operations: Option<tokio::net::TcpListener>,
 }
 
 /// Opens the store in `data_dir` (recovering the matcher), starts the tick loop and builds
@@ -311,6 +503,9 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         )
     })?;
     let secrets = Secrets::load(&settings.server, &data_dir)?;
+    if let Some(warning) = crate::listener::raise_open_file_limit(settings.server.max_connections) {
+        tracing::warn!("{warning}");
+    }
     let store_options = StoreOptions {
         season: settings.server.season.clone(),
         mirror: postgres.is_some(),
@@ -348,7 +543,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
     let fleet = StaticFleet::new(&settings.effective_fleet());
     let outbox = opened.store.outbox_reader();
     let recorder = record
-        .map(|options| crate::record::Recorder::start(options, settings.server.seed))
+        .map(|options| matchwright_replay::record::Recorder::start(options, settings.server.seed))
         .transpose()?;
     let (tick_loop, ticks) = TickLoop::new(
         opened.matcher,
@@ -375,6 +570,10 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         .map_or(0, |party| party.0 + 1)
         .max(crate::clock::unix_ms());
     let rate_limiter = Arc::new(RateLimiter::new(&settings.rate_limits));
+    let hashing = HashingPool::new(
+        settings.server.hash_concurrency(),
+        settings.server.password_hash_queue,
+    );
     crate::ratelimit::spawn_sweeper(Arc::clone(&rate_limiter));
     let state = AppState(Arc::new(AppInner {
         settings,
@@ -386,16 +585,35 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         next_player: AtomicU64::new(next_player),
         next_party: AtomicU64::new(next_party),
         rate_limiter,
+        hashing,
         openapi_json: OnceLock::new(),
     }));
     let router = router(state.clone());
+    let operations = state
+        .settings
+        .server
+        .metrics_listen
+        .map(bind_now)
+        .transpose()?;
     Ok(Started {
         state,
         router,
         tick_loop: running,
         recovery,
         secrets_file,
+        operations,
     })
+}
+
+/// Binds `address` now (inside a runtime, without awaiting).
+fn bind_now(address: std::net::SocketAddr) -> Result<tokio::net::TcpListener, String> {
+    let bound = std::net::TcpListener::bind(address)
+        .and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(listener)
+        })
+        .map_err(|error| format!("cannot listen on {address} (server.metrics_listen): {error}"))?;
+    Ok(bound)
 }
 
 /// Feeds the Postgres mirror from the outbox until stopped; retries while Postgres is away.
@@ -406,7 +624,7 @@ fn spawn_mirror(
 ) {
     tokio::spawn(async move {
         let options = matchwright_storage::mirror::MirrorOptions::new(url);
-        let mut delay = std::time::Duration::from_millis(500);
+        let mut delay = Duration::from_millis(500);
         let mirror = loop {
             match matchwright_storage::mirror::Mirror::connect(&options).await {
                 Ok(mirror) => break mirror,
@@ -416,7 +634,7 @@ fn spawn_mirror(
                         return;
                     }
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(std::time::Duration::from_secs(30));
+                    delay = (delay * 2).min(Duration::from_secs(30));
                 }
             }
         };
@@ -434,8 +652,31 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let Started {
-        router, tick_loop, ..
+        router,
+        tick_loop,
+        state,
+        operations,
+        ..
     } = started;
+    let limits = crate::listener::ConnectionLimits::of(&state.settings.server);
+    let (operations_stop, operations_stopped) = tokio::sync::watch::channel(false);
+    if let Some(listener) = operations {
+        let router = operations_router(state.clone());
+        let limits = crate::listener::ConnectionLimits {
+            name: "operations",
+            ..limits
+        };
+        let mut stopped = operations_stopped;
+        tokio::spawn(crate::listener::serve(
+            listener,
+            router,
+            limits,
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ));
+    }
+    let hub = Arc::clone(&state.shared.hub);
     let Running { thread, stop } = tick_loop;
     let mut stopped = stop.subscribe();
     let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<()>();
@@ -445,23 +686,38 @@ pub async fn serve(
         let _ = failed_tx.send(());
         outcome
     });
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let (draining, mut drain_started) = tokio::sync::watch::channel(false);
+    let stopping = async move {
         tokio::select! {
             () = shutdown => {}
             _ = failed_rx => {}
             _ = stopped.changed() => {}
         }
-    });
-    let served = server.await;
+        // Live-event sockets get their close frames while the listener drains.
+        hub.close_all();
+        draining.send_replace(true);
+    };
+    // Upgraded sockets are not the listener's any more: wait for them too, within the grace.
+    let sockets_closed = async {
+        if drain_started.wait_for(|started| *started).await.is_ok() {
+            let hub = &state.shared.hub;
+            let all_closed = async {
+                while hub.open_sockets() > 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            let _ = tokio::time::timeout(limits.shutdown_grace, all_closed).await;
+        }
+    };
+    tokio::join!(
+        crate::listener::serve(listener, router, limits, stopping),
+        sockets_closed
+    );
+    operations_stop.send_replace(true);
     let _ = stop.send(true);
     let outcome = tokio::task::spawn_blocking(move || watcher.join())
         .await
         .map_err(|error| error.to_string())?;
-    served.map_err(|error| format!("the HTTP server failed: {error}"))?;
     match outcome {
         Ok(Ok(Ok(()))) => Ok(()),
         Ok(Ok(Err(error))) => Err(error),

@@ -3,12 +3,19 @@
 //! revokes its family), session tokens for game servers (HS256 JWT under a separate secret,
 //! verifiable offline), and reading the tokens a request carries. The extractors that guard
 //! the routes with them are `guard`'s.
+//!
+//! Tokens are HS256 only. `jsonwebtoken` is built without its crypto features (`rust_crypto`
+//! would pull in `rsa`, RUSTSEC-2023-0071, only to sign HMACs); [`Hs256Provider`] gives it
+//! HMAC-SHA256 from `ring` and refuses every other algorithm, so a token with any other
+//! `alg` fails to verify whatever the key.
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 use axum::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::signature::{Signer, Verifier};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use matchwright_ecs::{MatchId, PlayerId};
 use serde::{Deserialize, Serialize};
@@ -99,6 +106,7 @@ pub fn session_token(secret: &[u8], claims: &SessionClaims) -> String {
 }
 
 fn sign<T: Serialize>(secret: &[u8], claims: &T) -> String {
+    Hs256Provider::install();
     // HS256 over our own plain claims cannot fail to encode.
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -106,6 +114,90 @@ fn sign<T: Serialize>(secret: &[u8], claims: &T) -> String {
         &EncodingKey::from_secret(secret),
     )
     .unwrap_or_default()
+}
+
+/// `jsonwebtoken`'s crypto: HMAC-SHA256 (`ring::hmac`) and nothing else. Every other algorithm
+/// is `InvalidAlgorithm` when a signer or verifier is asked for, and the JWK helpers (which we
+/// never use) are `jsonwebtoken`'s panicking placeholders.
+#[derive(Debug)]
+pub struct Hs256Provider;
+
+static HS256_PROVIDER: CryptoProvider = CryptoProvider {
+    signer_factory: Hs256Provider::signer,
+    verifier_factory: Hs256Provider::verifier,
+    key_utils: KeyUtils::new_unimplemented(),
+};
+
+impl Hs256Provider {
+    /// Makes it `jsonwebtoken`'s process-wide provider (the first call does; the rest are
+    /// free). Every function here that signs or verifies calls it first, since `jsonwebtoken`
+    /// built without crypto features panics when no provider is installed.
+    pub fn install() {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        // Err means a provider was installed already; only this module installs one.
+        INSTALLED.call_once(|| {
+            let _ = HS256_PROVIDER.install_default();
+        });
+    }
+
+    fn signer(
+        algorithm: &Algorithm,
+        key: &EncodingKey,
+    ) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        Ok(Box::new(Hs256Key(ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            key.as_bytes(),
+        ))))
+    }
+
+    fn verifier(
+        algorithm: &Algorithm,
+        key: &DecodingKey,
+    ) -> jsonwebtoken::errors::Result<Box<dyn JwtVerifier>> {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        Ok(Box::new(Hs256Key(ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            key.try_get_as_bytes()?,
+        ))))
+    }
+}
+
+/// An HMAC-SHA256 key, as `jsonwebtoken`'s signer and verifier.
+struct Hs256Key(ring::hmac::Key);
+
+impl Signer<Vec<u8>> for Hs256Key {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, jsonwebtoken::signature::Error> {
+        Ok(ring::hmac::sign(&self.0, message).as_ref().to_vec())
+    }
+}
+
+impl JwtSigner for Hs256Key {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+impl Verifier<Vec<u8>> for Hs256Key {
+    fn verify(
+        &self,
+        message: &[u8],
+        signature: &Vec<u8>,
+    ) -> Result<(), jsonwebtoken::signature::Error> {
+        // Constant time.
+        ring::hmac::verify(&self.0, message, signature)
+            .map_err(|_| jsonwebtoken::signature::Error::new())
+    }
+}
+
+impl JwtVerifier for Hs256Key {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
 }
 
 fn validation(audience: &str) -> Validation {
@@ -119,6 +211,7 @@ fn validation(audience: &str) -> Validation {
 
 /// Checks an access token; the player it names.
 pub fn verify_access_token(secret: &[u8], token: &str) -> Result<PlayerId, ApiError> {
+    Hs256Provider::install();
     let data = jsonwebtoken::decode::<AccessClaims>(
         token,
         &DecodingKey::from_secret(secret),
@@ -143,6 +236,7 @@ pub fn verify_session_token(
     secret: &[u8],
     token: &str,
 ) -> Result<SessionClaims, jsonwebtoken::errors::Error> {
+    Hs256Provider::install();
     jsonwebtoken::decode::<SessionClaims>(
         token,
         &DecodingKey::from_secret(secret),
@@ -254,6 +348,98 @@ mod tests {
         let session = session_token(SECRET, &claims);
         assert!(verify_access_token(SECRET, &session).is_err());
         assert_eq!(verify_session_token(SECRET, &session).unwrap(), claims);
+    }
+
+    /// Issue 18: the HMAC moved from `jsonwebtoken`'s `rust_crypto` to `ring`. These were
+    /// signed by the old path (`jsonwebtoken` 11.1.0 with `rust_crypto`, `Header::new(HS256)`,
+    /// the claims below, `SECRET`); they must still verify and be signed byte for byte the same.
+    const OLD_ACCESS_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiIsImlzcyI6Im1hdGNod3JpZ2h0IiwiYXVkIjoibWF0Y2h3cmlnaHQtYXBpIiwiaWF0IjoxODAwMDAwMDAwLCJleHAiOjQwMDAwMDAwMDB9.fOWnOjNfbZsrJ20cUPvkO-gjmETU7I4GSoeFbFwHkOQ";
+    const OLD_SESSION_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiIsImlzcyI6Im1hdGNod3JpZ2h0IiwiYXVkIjoibWF0Y2h3cmlnaHQtZ2FtZS1zZXJ2ZXIiLCJtYXRjaF9pZCI6NywidGVhbSI6MSwic2VydmVyIjoiMjAzLjAuMTEzLjc6Nzc3NyIsImlhdCI6MTgwMDAwMDAwMCwiZXhwIjo0MDAwMDAwMDAwfQ.2anNvey25jhf1p38nuWki4Sv657apMIYL8TarQPQxJo";
+
+    #[test]
+    fn tokens_signed_before_the_ring_provider_verify_and_are_signed_identically() {
+        assert_eq!(
+            verify_access_token(SECRET, OLD_ACCESS_TOKEN),
+            Ok(PlayerId(42))
+        );
+        let now = 1_800_000_000;
+        let ttl = 4_000_000_000 - now;
+        assert_eq!(
+            access_token(SECRET, PlayerId(42), now, ttl),
+            OLD_ACCESS_TOKEN
+        );
+        let claims = session_claims(PlayerId(42), MatchId(7), 1, "203.0.113.7:7777", now, ttl);
+        assert_eq!(
+            verify_session_token(SECRET, OLD_SESSION_TOKEN).unwrap(),
+            claims
+        );
+        assert_eq!(session_token(SECRET, &claims), OLD_SESSION_TOKEN);
+    }
+
+    /// A token with the old token's claims under another header, and `signature` after it.
+    fn with_header(header: &str, signature: &str) -> String {
+        let claims = OLD_ACCESS_TOKEN.split('.').nth(1).unwrap();
+        format!("{}.{claims}.{signature}", URL_SAFE_NO_PAD.encode(header))
+    }
+
+    #[test]
+    fn tokens_of_other_algorithms_or_secrets_are_refused() {
+        let signature = OLD_ACCESS_TOKEN.split('.').nth(2).unwrap();
+        for header in [
+            r#"{"typ":"JWT","alg":"none"}"#,
+            r#"{"alg":"none"}"#,
+            r#"{"typ":"JWT","alg":"RS256"}"#,
+            r#"{"typ":"JWT","alg":"HS512"}"#,
+            r#"{"typ":"JWT","alg":"ES256"}"#,
+            r#"{"typ":"JWT","alg":"EdDSA"}"#,
+        ] {
+            for signature in [signature, ""] {
+                let token = with_header(header, signature);
+                assert_eq!(
+                    verify_access_token(SECRET, &token).unwrap_err().code(),
+                    "invalid_token",
+                    "{header} with signature {signature:?}"
+                );
+            }
+        }
+        // `alg: none` with the signature part left out altogether.
+        let claims = OLD_ACCESS_TOKEN.split('.').nth(1).unwrap();
+        let unsigned = format!(
+            "{}.{claims}",
+            URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"none"}"#)
+        );
+        assert!(verify_access_token(SECRET, &unsigned).is_err());
+        // The right header and claims under another secret, and a tampered signature.
+        let other = b"another secret, 32 bytes long!!!";
+        assert_eq!(
+            verify_access_token(other, OLD_ACCESS_TOKEN)
+                .unwrap_err()
+                .code(),
+            "invalid_token"
+        );
+        assert!(verify_session_token(other, OLD_SESSION_TOKEN).is_err());
+        let mut tampered = OLD_ACCESS_TOKEN.to_string();
+        tampered.pop();
+        tampered.push('A');
+        assert!(verify_access_token(SECRET, &tampered).is_err());
+        // The provider itself signs and verifies HS256 only.
+        let key = EncodingKey::from_secret(SECRET);
+        for algorithm in [
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::RS256,
+            Algorithm::ES256,
+        ] {
+            assert!(
+                Hs256Provider::signer(&algorithm, &key).is_err(),
+                "{algorithm:?}"
+            );
+            let decoding = DecodingKey::from_secret(SECRET);
+            assert!(
+                Hs256Provider::verifier(&algorithm, &decoding).is_err(),
+                "{algorithm:?}"
+            );
+        }
     }
 
     #[test]

@@ -88,8 +88,23 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
+    /// The status and the JSON body; a 503 that retrying can cure also says when
+    /// (`Retry-After`): in a second when the server is busy, in five when it is not ready.
     fn into_response(self) -> Response {
-        (self.status(), axum::Json(self.0)).into_response()
+        let status = self.status();
+        let retry_after = match (status, self.code()) {
+            (StatusCode::SERVICE_UNAVAILABLE, "busy" | "request_timeout") => Some("1"),
+            (StatusCode::SERVICE_UNAVAILABLE, "not_ready" | "stopping" | "queue_full") => Some("5"),
+            _ => None,
+        };
+        let mut response = (status, axum::Json(self.0)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(seconds),
+            );
+        }
+        response
     }
 }
 
@@ -137,6 +152,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|rejection| match rejection.status() {
+                _ if body_timed_out(&rejection) => ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the request's body did not arrive in time",
+                ),
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
@@ -160,6 +180,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(rejection) => Err(json_rejection(&rejection)),
         }
     }
+}
+
+/// Whether reading the body failed because it did not arrive in time (`request_timeout_ms`).
+fn body_timed_out(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Whether the request says its body is JSON (`application/json`, or `application/*+json`).

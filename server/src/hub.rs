@@ -8,7 +8,10 @@
 //! buffer (`server.socket_buffer`); a socket that falls that far behind is dropped (the
 //! client reconnects and reads its state with `GET /v1/queue`), so a slow client never
 //! holds the tick loop or grows memory. A player holds at most `server.max_sockets_per_player`
-//! sockets.
+//! sockets, counted until the socket is really closed: a socket dropped for lagging keeps its
+//! place until its pump has closed the connection (see [`Subscription`]'s `Drop`).
+//!
+//! Shutdown: [`Hub::close_all`] tells every pump to send its close frame and end.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +39,9 @@ pub fn match_players(players: &[(PlayerId, u8)]) -> Vec<wire::MatchPlayer> {
 
 struct Socket {
     id: u64,
-    sender: mpsc::Sender<Arc<Event>>,
+    /// `None` once the socket fell behind: it gets no more events, but still counts against
+    /// the player's limit until its [`Subscription`] is dropped (the connection is closed).
+    sender: Option<mpsc::Sender<Arc<Event>>>,
 }
 
 /// Why a socket was refused.
@@ -52,6 +57,7 @@ pub struct Hub {
     next_id: AtomicU64,
     buffer: usize,
     max_per_player: usize,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -63,15 +69,23 @@ impl std::fmt::Debug for Hub {
     }
 }
 
-/// A registered socket: messages for it arrive on `receiver`; dropping the receiver (or the
-/// hub dropping the sender, when the client lags) ends it.
+/// A registered socket: messages for it arrive on `receiver`, which ends (`None`) when the
+/// client lags. Dropping the subscription frees the player's socket slot: its owner drops it
+/// only after closing the connection.
 #[derive(Debug)]
 pub struct Subscription {
-    /// Its id, for [`Hub::unsubscribe`].
-    pub id: u64,
     /// Events, shared between a player's sockets (each transport encodes its own form: JSON
     /// on the WebSocket, wire frames over QUIC).
     pub receiver: mpsc::Receiver<Arc<Event>>,
+    id: u64,
+    player: PlayerId,
+    hub: Arc<Hub>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.unsubscribe(self.player, self.id);
+    }
 }
 
 impl Hub {
@@ -82,7 +96,23 @@ impl Hub {
             next_id: AtomicU64::new(1),
             buffer,
             max_per_player,
+            closing: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// Sockets open now (each until its subscription is dropped).
+    pub fn open_sockets(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    /// Tells every socket's pump to close (the server is shutting down).
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Becomes `true` when the server shuts down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PlayerId, Vec<Socket>>> {
@@ -94,10 +124,9 @@ impl Hub {
     }
 
     /// Registers a socket for `player`.
-    pub fn subscribe(&self, player: PlayerId) -> Result<Subscription, TooManySockets> {
+    pub fn subscribe(self: &Arc<Self>, player: PlayerId) -> Result<Subscription, TooManySockets> {
         let mut sockets = self.lock();
         let list = sockets.entry(player).or_default();
-        list.retain(|socket| !socket.sender.is_closed());
         if list.len() >= self.max_per_player {
             return Err(TooManySockets {
                 limit: self.max_per_player,
@@ -105,13 +134,21 @@ impl Hub {
         }
         let (sender, receiver) = mpsc::channel(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        list.push(Socket { id, sender });
+        list.push(Socket {
+            id,
+            sender: Some(sender),
+        });
         metrics::gauge!("matchwright_event_sockets").increment(1.0);
-        Ok(Subscription { id, receiver })
+        Ok(Subscription {
+            receiver,
+            id,
+            player,
+            hub: Arc::clone(self),
+        })
     }
 
-    /// Forgets a socket.
-    pub fn unsubscribe(&self, player: PlayerId, id: u64) {
+    /// Forgets a socket (its subscription was dropped).
+    fn unsubscribe(&self, player: PlayerId, id: u64) {
         let mut sockets = self.lock();
         if let Some(list) = sockets.get_mut(&player) {
             let before = list.len();
@@ -125,33 +162,30 @@ impl Hub {
         }
     }
 
-    /// Whether `player` has a socket (events for others are not even built).
+    /// Whether `player` has a socket that takes events (events for others are not built).
     pub fn is_connected(&self, player: PlayerId) -> bool {
-        self.lock().contains_key(&player)
+        self.lock()
+            .get(&player)
+            .is_some_and(|list| list.iter().any(|socket| socket.sender.is_some()))
     }
 
-    /// Sends `event` to every socket of `player`. A socket whose buffer is full is dropped.
+    /// Sends `event` to every socket of `player`. A socket whose buffer is full gets no more
+    /// events: its receiver ends, and its pump closes the connection.
     pub fn send(&self, player: PlayerId, event: &Event) {
         let mut sockets = self.lock();
         let Some(list) = sockets.get_mut(&player) else {
             return;
         };
         let shared = Arc::new(event.clone());
-        list.retain(|socket| match socket.sender.try_send(Arc::clone(&shared)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::info!(%player, "dropping a live-event socket that fell behind");
-                metrics::counter!("matchwright_event_sockets_dropped").increment(1);
-                metrics::gauge!("matchwright_event_sockets").decrement(1.0);
-                false
+        for socket in list.iter_mut() {
+            let Some(sender) = &socket.sender else {
+                continue;
+            };
+            if let Err(mpsc::error::TrySendError::Full(_)) = sender.try_send(Arc::clone(&shared)) {
+                tracing::info!(%player, "a live-event socket fell behind; closing it");
+                metrics::counter!("matchwright_event_sockets_lagged_total").increment(1);
+                socket.sender = None;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                metrics::gauge!("matchwright_event_sockets").decrement(1.0);
-                false
-            }
-        });
-        if list.is_empty() {
-            sockets.remove(&player);
         }
     }
 }
@@ -161,8 +195,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lagging_socket_is_dropped_and_others_keep_receiving() {
-        let hub = Hub::new(2, 2);
+    fn a_lagging_socket_ends_but_counts_until_it_is_closed() {
+        let hub = Arc::new(Hub::new(2, 2));
         let mut slow = hub.subscribe(PlayerId(1)).unwrap();
         let mut fast = hub.subscribe(PlayerId(1)).unwrap();
         assert_eq!(
@@ -174,7 +208,7 @@ mod tests {
         assert!(fast.receiver.try_recv().is_ok());
         hub.send(PlayerId(1), &event);
         assert!(fast.receiver.try_recv().is_ok());
-        // The slow one holds two unread messages: the third drops it.
+        // The slow one holds two unread messages: the third ends it.
         hub.send(PlayerId(1), &event);
         assert!(fast.receiver.try_recv().is_ok());
         assert!(slow.receiver.try_recv().is_ok());
@@ -183,9 +217,25 @@ mod tests {
             slow.receiver.try_recv(),
             Err(mpsc::error::TryRecvError::Disconnected)
         ));
-        // Room for another socket again.
-        assert!(hub.subscribe(PlayerId(1)).is_ok());
-        hub.unsubscribe(PlayerId(1), fast.id);
+        // Its connection is not closed yet (the subscription lives): no room.
+        assert_eq!(
+            hub.subscribe(PlayerId(1)).unwrap_err(),
+            TooManySockets { limit: 2 }
+        );
+        drop(slow);
+        let third = hub.subscribe(PlayerId(1)).unwrap();
+        drop(fast);
         assert!(hub.is_connected(PlayerId(1)));
+        drop(third);
+        assert!(!hub.is_connected(PlayerId(1)));
+    }
+
+    #[test]
+    fn close_all_reaches_every_socket() {
+        let hub = Arc::new(Hub::new(2, 2));
+        let closing = hub.closing();
+        assert!(!*closing.borrow());
+        hub.close_all();
+        assert!(*closing.borrow());
     }
 }

@@ -19,14 +19,21 @@
 //! - [`quic`]: game clients over QUIC (`matchwright_transport`'s wire), answered by the same
 //!   [`service`] functions as the HTTP routes and fed by the same hub; its table of
 //!   counterparts maps every request to its route.
-//! - [`load`]: `matchwright load`, the load generator that drives a real server over HTTP.
+//! - [`hashing`]: argon2 hashing slots and their bounded queue (503 beyond).
 //! - [`auth`]: argon2 passwords, JWT access tokens, rotating refresh tokens, session tokens;
 //!   [`guard`]: the extractors that check them on the routes.
 //! - [`clock`]: now, in Unix milliseconds.
 //! - [`view`]: where each player and match is, as of the last commit, for handlers to read.
-//! - [`hub`]: live events over WebSocket, with a bounded buffer per socket.
+//! - [`hub`]: live events for each player's sockets, with a bounded buffer per socket;
+//!   [`websocket`]: the event WebSocket's pump (write and idle timeouts, close frames).
+//! - [`listener`]: the HTTP listener: connection caps (total, per IP), header timeout,
+//!   graceful shutdown with a deadline.
 //! - [`fleet`]: game-server allocation behind the [`fleet::Allocator`] trait.
 //! - [`settings`]: the config file (`[server]`, `[fleet]` and the matcher's config) and secrets.
+//! - [`environment`]: `MATCHWRIGHT_*` variables: an override for every setting, the secrets
+//!   (or files holding them) and the Postgres URL; `matchwright config check`.
+//! - [`instruments`]: every metric's name, kind and HELP; process metrics.
+//! - [`telemetry`]: OpenTelemetry traces over OTLP/HTTP when configured (`[telemetry]`).
 //! - [`error`]: every error as the wire's `WireError`, JSON `{"status", "error", "message",
 //!   "field"}` over HTTP.
 //!
@@ -40,18 +47,21 @@ pub mod app;
 pub mod auth;
 pub mod boards;
 pub mod clock;
+pub mod environment;
 pub mod error;
 pub mod fleet;
 pub mod guard;
+pub mod hashing;
 pub mod hub;
-pub mod load;
+pub mod instruments;
+pub mod listener;
 pub mod lobby;
 pub mod party;
 pub mod quic;
 pub mod ratelimit;
-pub mod record;
 pub mod service;
 pub mod settings;
+pub mod telemetry;
 pub mod tick;
-pub mod trace;
 pub mod view;
+pub mod websocket;

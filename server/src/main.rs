@@ -1,6 +1,8 @@
 //! The `matchwright` command: `matchwright serve` runs the server; `matchwright sim ...` runs
 //! the deterministic simulator (`matchwright_sim::cli`); `matchwright replay` and
-//! `matchwright trace export` are the trace tools (`matchwright_server::trace`).
+//! `matchwright trace export` are the trace tools (`matchwright_replay::cli`, given the server's
+//! config loader and the simulator's what-if);
+//! `matchwright config check` prints the effective config (`matchwright_server::environment`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -11,10 +13,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use matchwright_replay::ReplayError;
+use matchwright_replay::cli::{self as trace, Hooks, Progress, WhatIfRun};
+use matchwright_replay::record::RecordOptions;
 use matchwright_server::app::{self, ServeOptions};
+use matchwright_server::environment::{self, Environment};
 use matchwright_server::quic;
-use matchwright_server::record::RecordOptions;
-use matchwright_server::settings::Settings;
+use matchwright_server::telemetry::{self, Telemetry};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -31,19 +36,35 @@ struct Cli {
 enum Commands {
     /// Run the server: HTTP API, tick loop, redb store (and a Postgres mirror if given).
     Serve(ServeArgs),
-    /// Load a running server: players queue, accept and play over HTTP and WebSocket; prints
-    /// requests/s, latency per route, enqueue -> match-found latency and errors.
-    Load(matchwright_server::load::LoadArgs),
+    /// Load a running server: players queue, accept and play over HTTP and WebSocket (or QUIC
+    /// with --quic); prints requests/s, latency per route, enqueue -> match-found latency and
+    /// errors.
+    Load(matchwright_load::LoadArgs),
     /// Simulate players around the matcher in virtual time: run, sweep or compare scenarios.
     #[command(subcommand)]
     Sim(matchwright_sim::cli::SimCommand),
     /// Re-run the matcher from recorded traces and check every tick's events (exit 0
     /// identical, 1 divergent with a diff, 2 bad input); `--config NEW.toml` compares another
     /// config on the same inputs; `--bless` re-records a trace after a deliberate change.
-    Replay(matchwright_server::trace::ReplayArgs),
+    Replay(trace::ReplayArgs),
     /// Trace tools: `trace export` turns a stopped server's journal into a trace.
     #[command(subcommand)]
-    Trace(matchwright_server::trace::TraceCommand),
+    Trace(trace::TraceCommand),
+    /// Config tools: `config check [FILE]` validates a config with the environment's
+    /// overrides and prints it, secrets redacted (exit 0 valid, 2 not).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate FILE (none: the built-in defaults) with the MATCHWRIGHT_* environment variables
+    /// applied, and print the effective config as TOML with secrets redacted. Exit code 0 when
+    /// valid, 2 with the error when not.
+    Check {
+        /// The config file.
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -71,9 +92,13 @@ struct ServeArgs {
     /// Serve HTTP only.
     #[arg(long)]
     no_quic: bool,
-    /// Mirror to this Postgres (e.g. postgres://postgres@127.0.0.1:5432/test).
-    #[arg(long)]
+    /// Mirror to this Postgres (e.g. postgres://postgres@127.0.0.1:5432/test). A URL with a
+    /// password shows in `ps`: prefer --postgres-file or MATCHWRIGHT_POSTGRES_URL(_FILE).
+    #[arg(long, conflicts_with = "postgres_file")]
     postgres: Option<String>,
+    /// Mirror to the Postgres whose URL this file holds (one trailing line break dropped).
+    #[arg(long, value_name = "PATH")]
+    postgres_file: Option<PathBuf>,
     /// Log lines as text or JSON (filter with RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -92,20 +117,39 @@ struct ServeArgs {
     record_events: bool,
 }
 
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
+/// Log lines on stderr, filtered by `RUST_LOG`; with `telemetry`, the spans are exported too
+/// (the OpenTelemetry layer has its own filter: `RUST_LOG` only filters the log lines).
+fn init_logging(format: LogFormat, telemetry: Option<&Telemetry>) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, Layer as _};
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colour only for a person at a terminal: a file or a log collector gets plain text.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let Some(telemetry) = telemetry else {
+        // No exporter: the log lines alone, `RUST_LOG` filtering every span.
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(colour)
+            .with_writer(std::io::stderr);
+        let _ = match format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        };
+        return;
+    };
+    let lines = tracing_subscriber::fmt::layer()
         .with_ansi(colour)
         .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let lines = match format {
+        LogFormat::Text => lines.with_filter(filter).boxed(),
+        LogFormat::Json => lines.json().flatten_event(true).with_filter(filter).boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(telemetry.layer())
+        .with(lines)
+        .try_init();
 }
 
 fn main() -> ExitCode {
@@ -113,10 +157,15 @@ fn main() -> ExitCode {
     match cli.command {
         Commands::Serve(args) => serve(args),
         Commands::Load(args) => load(args),
-        Commands::Replay(args) => finish(&matchwright_server::trace::replay(&args)),
-        Commands::Trace(matchwright_server::trace::TraceCommand::Export(args)) => {
-            finish(&matchwright_server::trace::export(&args))
+        Commands::Replay(args) => {
+            let hooks = Hooks {
+                load_config: &load_matcher_config,
+                what_if: &what_if,
+            };
+            finish(&trace::replay(&args, &hooks))
         }
+        Commands::Trace(trace::TraceCommand::Export(args)) => finish(&trace::export(&args)),
+        Commands::Config(ConfigCommand::Check { file }) => config_check(file.as_deref()),
         Commands::Sim(command) => {
             let mut stdout = std::io::stdout();
             match matchwright_sim::cli::execute(command, &mut stdout) {
@@ -131,7 +180,7 @@ fn main() -> ExitCode {
 }
 
 /// Prints a trace tool's report (to stderr for bad input) and exits with its code.
-fn finish(outcome: &matchwright_server::trace::Outcome) -> ExitCode {
+fn finish(outcome: &trace::Outcome) -> ExitCode {
     if outcome.code == 2 {
         eprint!("{}", outcome.report);
     } else {
@@ -140,18 +189,75 @@ fn finish(outcome: &matchwright_server::trace::Outcome) -> ExitCode {
     ExitCode::from(outcome.code)
 }
 
+/// `matchwright replay --config FILE`: the matcher's config from a server config file (or a
+/// bare matcher config), read as the server reads its file.
+fn load_matcher_config(path: &std::path::Path) -> Result<matchwright_ecs::Config, String> {
+    matchwright_server::settings::Settings::load(path)
+        .map(|settings| settings.matcher)
+        .map_err(|error| error.to_string())
+}
+
+/// `matchwright replay --config FILE`: the simulator's what-if report.
+fn what_if(
+    path: &std::path::Path,
+    config: matchwright_ecs::Config,
+    out: &std::path::Path,
+    progress: &mut Progress<'_>,
+) -> Result<WhatIfRun, ReplayError> {
+    let (result, table) = matchwright_sim::whatif::what_if(path, config, out, progress)?;
+    Ok(WhatIfRun {
+        ticks: result.ticks,
+        commands: result.commands,
+        span_s: result.span_s,
+        table,
+    })
+}
+
+/// The process's `MATCHWRIGHT_*` variables (`vars_os`: another program's non-UTF-8 variable
+/// must not panic us).
+fn environment() -> Result<Environment, String> {
+    Environment::capture(std::env::vars_os())
+}
+
+/// `matchwright config check [FILE]`.
+fn config_check(file: Option<&std::path::Path>) -> ExitCode {
+    match environment().and_then(|environment| environment::check(&environment, file)) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("matchwright config check: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn serve(args: ServeArgs) -> ExitCode {
-    init_logging(args.log_format);
-    let settings = match &args.config {
-        Some(path) => match Settings::load(path) {
-            Ok(settings) => settings,
-            Err(error) => {
-                eprintln!("matchwright: {error}");
-                return ExitCode::from(2);
-            }
-        },
-        None => Settings::default(),
+    let loaded = environment().and_then(|environment| {
+        let postgres =
+            environment.postgres_url(args.postgres.as_deref(), args.postgres_file.as_deref())?;
+        let loaded = environment
+            .load(args.config.as_deref())
+            .map_err(|error| error.to_string())?;
+        let unknown: Vec<String> = environment
+            .unknown_variables()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        // The standard OTEL_* variables, read here only (the environment keeps MATCHWRIGHT_*).
+        let traces =
+            telemetry::endpoint(&loaded.settings.telemetry, |name| std::env::var(name).ok())?;
+        Ok((loaded.settings, postgres, unknown, traces))
+    });
+    let (settings, postgres, unknown, traces) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("matchwright: {error}");
+            return ExitCode::from(2);
+        }
     };
+    let mirroring = postgres.is_some();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("matchwright-io")
@@ -163,11 +269,38 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Off unless configured: then no exporter, no thread, no layer.
+    let telemetry = match traces {
+        Some(endpoint) => {
+            match Telemetry::start(&settings.telemetry, &endpoint, runtime.handle().clone()) {
+                Ok(telemetry) => Some((telemetry, endpoint)),
+                Err(error) => {
+                    eprintln!("matchwright: traces: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => None,
+    };
+    init_logging(
+        args.log_format,
+        telemetry.as_ref().map(|(telemetry, _)| telemetry),
+    );
+    for name in unknown {
+        tracing::warn!("environment variable {name} is not one matchwright reads; ignored");
+    }
+    if let Some((_, endpoint)) = &telemetry {
+        tracing::info!(
+            url = %endpoint.url,
+            from = endpoint.source,
+            "exporting traces over OTLP/HTTP"
+        );
+    }
     let outcome = runtime.block_on(async move {
         let started = app::start(ServeOptions {
             settings,
             data_dir: args.data_dir.clone(),
-            postgres: args.postgres.clone(),
+            postgres,
             record: args.record.clone().map(|dir| RecordOptions {
                 dir,
                 segment_bytes: args.record_segment_mb.saturating_mul(1 << 20),
@@ -185,12 +318,16 @@ fn serve(args: ServeArgs) -> ExitCode {
             args.data_dir.display(),
             recovery.last_tick,
             recovery.queued_tickets,
-            if args.postgres.is_some() {
+            if mirroring {
                 ", mirroring to Postgres"
             } else {
                 ""
             }
         );
+        if let Some(operations) = &started.operations {
+            let address = operations.local_addr().map_err(|error| error.to_string())?;
+            println!("matchwright: metrics and health on http://{address}");
+        }
         if let Some(file) = &started.secrets_file {
             println!(
                 "matchwright: secrets (game-server key, session-token secret) in {}",
@@ -231,6 +368,16 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
         outcome
     });
+    // The last spans (the final tick's among them), sent while the runtime their requests run
+    // on still runs; bounded by `telemetry::SHUTDOWN_TIMEOUT`.
+    if let Some((telemetry, _)) = telemetry
+        && let Err(error) = telemetry.shutdown()
+    {
+        tracing::warn!(%error, "traces: the last spans were not all sent");
+    }
+    // Tasks still running (a blocking hash, a stuck socket) do not hold the exit: the
+    // listener's grace period has passed already.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -262,38 +409,8 @@ async fn shutdown_signal() {
     tracing::info!("stopping: finishing the current tick");
 }
 
-fn load(args: matchwright_server::load::LoadArgs) -> ExitCode {
-    init_logging(LogFormat::Text);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("matchwright load: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let json = args.json.clone();
-    match runtime.block_on(matchwright_server::load::run(args)) {
-        Ok(report) => {
-            let mut stdout = std::io::stdout();
-            if let Err(error) = matchwright_server::load::print_report(&report, &mut stdout) {
-                eprintln!("matchwright load: cannot print the report: {error}");
-                return ExitCode::FAILURE;
-            }
-            if let Some(path) = json {
-                let text = serde_json::to_string_pretty(&report).unwrap_or_default();
-                if let Err(error) = std::fs::write(&path, text) {
-                    eprintln!("matchwright load: cannot write {}: {error}", path.display());
-                    return ExitCode::FAILURE;
-                }
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("matchwright load: {error}");
-            ExitCode::from(2)
-        }
-    }
+/// `matchwright load`: the load generator (`matchwright-load`), with the server's logging.
+fn load(args: matchwright_load::LoadArgs) -> ExitCode {
+    init_logging(LogFormat::Text, None);
+    matchwright_load::main(args)
 }

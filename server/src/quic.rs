@@ -16,11 +16,10 @@ use matchwright_ecs::PlayerId;
 use matchwright_transport::quic::server::{EventFeed, Handler, Limits, QuicServer};
 use matchwright_transport::quic::tls::Identity;
 use matchwright_transport::wire::{self, Request, Response, WireError};
-use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::hub::Hub;
+use crate::hub::Subscription;
 use crate::ratelimit::RouteClass;
 use crate::service::{accounts, boards, matches, parties, profile, queue, sessions};
 use crate::settings::QuicSection;
@@ -138,24 +137,13 @@ impl Bridge {
     }
 }
 
-/// A player's events from the hub; unsubscribes when dropped.
+/// A player's events from the hub; frees the player's stream slot when dropped.
 #[derive(Debug)]
-pub struct PlayerEvents {
-    receiver: mpsc::Receiver<Arc<wire::Event>>,
-    hub: Arc<Hub>,
-    player: PlayerId,
-    id: u64,
-}
-
-impl Drop for PlayerEvents {
-    fn drop(&mut self) {
-        self.hub.unsubscribe(self.player, self.id);
-    }
-}
+pub struct PlayerEvents(Subscription);
 
 impl EventFeed for PlayerEvents {
     async fn next(&mut self) -> Option<wire::Event> {
-        self.receiver.recv().await.map(Arc::unwrap_or_clone)
+        self.0.receiver.recv().await.map(Arc::unwrap_or_clone)
     }
 }
 
@@ -211,8 +199,7 @@ impl Handler for Bridge {
 
     fn subscribe(&self, player: u64) -> Result<PlayerEvents, WireError> {
         let player = PlayerId(player);
-        let hub = Arc::clone(&self.state.shared.hub);
-        let subscription = hub.subscribe(player).map_err(|refused| {
+        let subscription = self.state.shared.hub.subscribe(player).map_err(|refused| {
             WireError::new(
                 409,
                 "too_many_sockets",
@@ -222,12 +209,7 @@ impl Handler for Bridge {
                 ),
             )
         })?;
-        Ok(PlayerEvents {
-            receiver: subscription.receiver,
-            hub,
-            player,
-            id: subscription.id,
-        })
+        Ok(PlayerEvents(subscription))
     }
 }
 

@@ -7,9 +7,13 @@
 //! Unknown fields are errors, named with their table, like the matcher's.
 //!
 //! Secrets (the JWT signing key, the session-token key game servers verify with, and the key
-//! game servers authenticate with) come from `[server]` when set there, or else from
+//! game servers authenticate with) come from `[server]` when set there (where `environment`
+//! puts the `MATCHWRIGHT_JWT_SECRET`-style variables and `_FILE`s), or else from
 //! `secrets.toml` in the data directory, which the first start creates with fresh random
 //! values (mode 0600), so tokens stay valid across restarts.
+//!
+//! `environment` also overrides any setting here from `MATCHWRIGHT__TABLE__FIELD` variables,
+//! between [`Settings::parse_table`] and [`Settings::from_table`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,6 +38,76 @@ pub struct Settings {
     pub rate_limits: RateLimitSection,
     /// Game clients over QUIC.
     pub quic: QuicSection,
+    /// OpenTelemetry traces.
+    pub telemetry: TelemetrySection,
+}
+
+/// `[telemetry]`: OpenTelemetry traces over OTLP/HTTP (protobuf), `telemetry.rs`. Off unless
+/// `otlp_endpoint` is set here or `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is in the environment: off, there is no exporter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySection {
+    /// The collector's OTLP/HTTP address, e.g. `http://127.0.0.1:4318`; spans are sent to
+    /// `/v1/traces` under it (as with `OTEL_EXPORTER_OTLP_ENDPOINT`, which it overrides).
+    /// `http://` only: the exporter has no TLS (a collector on the host or in the pod).
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of the spans.
+    pub service_name: String,
+    /// Finished spans wait at most this long before they are sent, in batches.
+    pub batch_delay_ms: u64,
+}
+
+impl Default for TelemetrySection {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: "matchwright".into(),
+            batch_delay_ms: 5_000,
+        }
+    }
+}
+
+impl TelemetrySection {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(endpoint) = &self.otlp_endpoint {
+            check_otlp_endpoint(endpoint)
+                .map_err(|why| ConfigError::new("telemetry.otlp_endpoint", why))?;
+        }
+        if self.service_name.is_empty() || self.service_name.len() > 255 {
+            return Err(ConfigError::new(
+                "telemetry.service_name",
+                "must be 1 to 255 characters",
+            ));
+        }
+        if !(10..=600_000).contains(&self.batch_delay_ms) {
+            return Err(ConfigError::new(
+                "telemetry.batch_delay_ms",
+                "must be between 10 and 600000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `endpoint` is an address the OTLP exporter can send to: `http://host[:port][/path]`,
+/// no query. The reason when it is not.
+pub fn check_otlp_endpoint(endpoint: &str) -> Result<(), String> {
+    let uri: axum::http::Uri = endpoint
+        .parse()
+        .map_err(|_| format!("`{endpoint}` is not a URL"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(format!(
+            "`{endpoint}` is not an http:// URL (the exporter has no TLS: send to a collector \
+             on the host or in the pod)"
+        ));
+    }
+    if uri.host().is_none_or(str::is_empty) || uri.query().is_some() {
+        return Err(format!(
+            "`{endpoint}` is not http://host[:port][/path] without a query"
+        ));
+    }
+    Ok(())
 }
 
 /// `[quic]`: the QUIC listener's certificate and its limits per connection (the address is
@@ -201,12 +275,45 @@ pub struct ServerSection {
     /// Events buffered per socket; a client that falls this far behind is disconnected (it
     /// reconnects and reads its state with `GET /v1/queue`).
     pub socket_buffer: usize,
-    /// The JWT signing secret (at least 32 bytes). Default: from `secrets.toml`.
+    /// The JWT signing secret (at least 32 bytes). Set it with `MATCHWRIGHT_JWT_SECRET` or
+    /// `MATCHWRIGHT_JWT_SECRET_FILE` rather than in a file. Default: from `secrets.toml`.
     pub jwt_secret: Option<String>,
     /// The session-token secret game servers verify tokens with (at least 32 bytes).
     pub session_secret: Option<String>,
     /// The key game servers authenticate with (`Authorization: Bearer KEY`; at least 32 bytes).
     pub game_server_key: Option<String>,
+    /// Open HTTP connections (WebSockets included); beyond it new ones are closed at accept.
+    pub max_connections: usize,
+    /// Open HTTP connections from one IP address (0: no per-IP cap); beyond it new ones from
+    /// that address are closed at accept.
+    pub max_connections_per_ip: usize,
+    /// Time to receive a request's head, from the connection's start or the end of the
+    /// previous response (so also how long an idle keep-alive connection stays open); and,
+    /// once the head is in, time to receive its body (beyond it 408 `body_timeout`).
+    pub header_timeout_ms: u64,
+    /// Time from a request's head to its answer; beyond it 503 `request_timeout` (the request
+    /// may still have taken effect). Keep it above `header_timeout_ms`.
+    pub request_timeout_ms: u64,
+    /// A write to a connection (an answer, a WebSocket frame) that makes no progress for this
+    /// long closes the connection (a client that sends requests and never reads the answers).
+    pub write_timeout_ms: u64,
+    /// Time one live-event WebSocket write may take; a socket that does not take it is closed.
+    pub websocket_write_timeout_ms: u64,
+    /// A live-event WebSocket that sends nothing (not even a pong to the server's pings, sent
+    /// every half of this) for this long is closed.
+    pub websocket_idle_timeout_ms: u64,
+    /// On SIGTERM: how long open requests and sockets get to finish before the server exits.
+    pub shutdown_grace_ms: u64,
+    /// Browser origins allowed to call the API (CORS), e.g. `["https://game.example"]`;
+    /// `["*"]` allows any. Default: none (no CORS headers; preflights get 405).
+    pub cors_origins: Vec<String>,
+    /// Password hashes (argon2, about 19 MiB each) computed at once; 0: one per CPU core.
+    pub password_hash_concurrency: usize,
+    /// Logins and registrations waiting for a hashing slot; beyond it 503 with `Retry-After`.
+    pub password_hash_queue: usize,
+    /// An address of its own for `/metrics`, `/healthz` and `/readyz` (e.g. `127.0.0.1:9464`);
+    /// when set, `/metrics` is no longer on the public port. Default: none (all on one port).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServerSection {
@@ -225,8 +332,94 @@ impl Default for ServerSection {
             jwt_secret: None,
             session_secret: None,
             game_server_key: None,
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 15_000,
+            write_timeout_ms: 10_000,
+            websocket_write_timeout_ms: 10_000,
+            websocket_idle_timeout_ms: 60_000,
+            shutdown_grace_ms: 10_000,
+            cors_origins: Vec::new(),
+            password_hash_concurrency: 0,
+            password_hash_queue: 64,
+            metrics_listen: None,
         }
     }
+}
+
+impl ServerSection {
+    /// The password hashes computed at once: the setting, or the CPU cores.
+    pub fn hash_concurrency(&self) -> usize {
+        if self.password_hash_concurrency > 0 {
+            return self.password_hash_concurrency;
+        }
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    }
+
+    fn validate_connections(&self) -> Result<(), ConfigError> {
+        let timeouts = [
+            ("server.header_timeout_ms", self.header_timeout_ms),
+            ("server.request_timeout_ms", self.request_timeout_ms),
+            ("server.write_timeout_ms", self.write_timeout_ms),
+            (
+                "server.websocket_write_timeout_ms",
+                self.websocket_write_timeout_ms,
+            ),
+            (
+                "server.websocket_idle_timeout_ms",
+                self.websocket_idle_timeout_ms,
+            ),
+            ("server.shutdown_grace_ms", self.shutdown_grace_ms),
+        ];
+        for (field, value) in timeouts {
+            if !(100..=3_600_000).contains(&value) {
+                return Err(ConfigError::new(
+                    field,
+                    "must be between 100 and 3600000 (milliseconds)",
+                ));
+            }
+        }
+        if self.max_connections == 0 || self.max_connections > 1_000_000 {
+            return Err(ConfigError::new(
+                "server.max_connections",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if self.password_hash_concurrency > 1_024 || self.password_hash_queue > 100_000 {
+            return Err(ConfigError::new(
+                "server.password_hash_concurrency",
+                "at most 1024 hashes at once and 100000 waiting",
+            ));
+        }
+        for origin in &self.cors_origins {
+            if origin != "*" && !is_origin(origin) {
+                return Err(ConfigError::new(
+                    "server.cors_origins",
+                    format!("`{origin}` is not an origin (scheme://host[:port], no path) or `*`"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `text` is a browser origin as browsers send it: `http` or `https`, a host and
+/// maybe a port, in lower case, nothing after.
+fn is_origin(text: &str) -> bool {
+    let Ok(uri) = text.parse::<axum::http::Uri>() else {
+        return false;
+    };
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let host_ok = uri.host().is_some_and(|host| !host.is_empty());
+    scheme_ok
+        && host_ok
+        && uri
+            .path_and_query()
+            .is_none_or(|path| matches!(path.as_str(), "" | "/"))
+        && !text.ends_with('/')
+        && text == text.to_ascii_lowercase()
+        && axum::http::HeaderValue::from_str(text).is_ok()
 }
 
 /// `[fleet]`: game servers by region.
@@ -293,7 +486,7 @@ impl fmt::Display for SettingsError {
 impl std::error::Error for SettingsError {}
 
 /// The matcher's top-level keys (`matchwright_ecs::Config`, and `replace_queues`).
-const MATCHER_KEYS: &[&str] = &[
+pub const MATCHER_KEYS: &[&str] = &[
     "regions",
     "limits",
     "rating",
@@ -302,7 +495,14 @@ const MATCHER_KEYS: &[&str] = &[
     "replace_queues",
 ];
 /// The server's own tables.
-const SERVER_KEYS: &[&str] = &["server", "fleet", "lobby", "rate_limits", "quic"];
+pub const SERVER_KEYS: &[&str] = &[
+    "server",
+    "fleet",
+    "lobby",
+    "rate_limits",
+    "quic",
+    "telemetry",
+];
 
 impl Settings {
     /// Reads and checks a config file.
@@ -319,9 +519,18 @@ impl Settings {
 
     /// Parses and checks a config.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|error: toml::de::Error| ConfigError::new("", error.to_string()))?;
+        Self::from_table(Self::parse_table(text)?)
+    }
+
+    /// A config file's TOML, not yet checked.
+    pub fn parse_table(text: &str) -> Result<toml::Table, ConfigError> {
+        text.parse()
+            .map_err(|error: toml::de::Error| ConfigError::new("", error.to_string()))
+    }
+
+    /// Checks a parsed config (what [`Settings::from_toml_str`] does after parsing; the
+    /// environment's overrides, `environment`, go in between).
+    pub fn from_table(mut table: toml::Table) -> Result<Self, ConfigError> {
         let server = match table.remove("server") {
             Some(value) => value
                 .try_into::<ServerSection>()
@@ -352,6 +561,12 @@ impl Settings {
                 .map_err(|error| ConfigError::new("quic", error.to_string()))?,
             None => QuicSection::default(),
         };
+        let telemetry = match table.remove("telemetry") {
+            Some(value) => value
+                .try_into::<TelemetrySection>()
+                .map_err(|error| ConfigError::new("telemetry", error.to_string()))?,
+            None => TelemetrySection::default(),
+        };
         if let Some(unknown) = table
             .keys()
             .find(|key| !MATCHER_KEYS.contains(&key.as_str()))
@@ -377,6 +592,7 @@ impl Settings {
             lobby,
             rate_limits,
             quic,
+            telemetry,
         };
         settings.validate()?;
         Ok(settings)
@@ -385,6 +601,7 @@ impl Settings {
     /// Checks the server's and the fleet's fields (the matcher's config checks itself).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let server = &self.server;
+        server.validate_connections()?;
         if !(1..=10_000).contains(&server.tick_interval_ms) {
             return Err(ConfigError::new(
                 "server.tick_interval_ms",
@@ -504,6 +721,7 @@ impl Settings {
                 "must be shorter than quic.idle_timeout_s, or idle connections are closed",
             ));
         }
+        self.telemetry.validate()?;
         if let Some(header) = &self.rate_limits.client_ip_header
             && axum::http::HeaderName::from_bytes(header.as_bytes()).is_err()
         {
@@ -709,6 +927,27 @@ mod tests {
     }
 
     #[test]
+    fn cors_origins_must_be_origins() {
+        for good in ["https://game.example", "http://127.0.0.1:8080", "*"] {
+            let text = format!("[server]\ncors_origins = [\"{good}\"]\n");
+            assert!(Settings::from_toml_str(&text).is_ok(), "{good}");
+        }
+        for bad in [
+            "https://game.example/",
+            "https://game.example/path",
+            "https://",
+            "game.example",
+            "ftp://game.example",
+            "https://Game.example",
+            "https://game.example?x=1",
+        ] {
+            let text = format!("[server]\ncors_origins = [\"{bad}\"]\n");
+            let error = Settings::from_toml_str(&text).unwrap_err();
+            assert_eq!(error.field, "server.cors_origins", "{bad}");
+        }
+    }
+
+    #[test]
     fn quic_settings_are_checked() {
         let half = Settings::from_toml_str("[quic]\ncert = \"cert.pem\"\n").unwrap_err();
         assert_eq!(half.field, "quic.key");
@@ -720,6 +959,32 @@ mod tests {
     }
 
     #[test]
+    fn telemetry_settings_are_checked() {
+        let on = Settings::from_toml_str(
+            "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nbatch_delay_ms = 100\n",
+        )
+        .unwrap();
+        assert_eq!(
+            on.telemetry.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
+        assert_eq!(on.telemetry.service_name, "matchwright");
+        for bad in [
+            "otlp_endpoint = \"https://collector:4318\"",
+            "otlp_endpoint = \"127.0.0.1:4318\"",
+            "otlp_endpoint = \"http://collector:4318/?a=b\"",
+            "otlp_endpoint = \"not a url\"",
+        ] {
+            let error = Settings::from_toml_str(&format!("[telemetry]\n{bad}\n")).unwrap_err();
+            assert_eq!(error.field, "telemetry.otlp_endpoint", "{bad}: {error}");
+        }
+        let delay = Settings::from_toml_str("[telemetry]\nbatch_delay_ms = 0\n").unwrap_err();
+        assert_eq!(delay.field, "telemetry.batch_delay_ms");
+        let name = Settings::from_toml_str("[telemetry]\nservice_name = \"\"\n").unwrap_err();
+        assert_eq!(name.field, "telemetry.service_name");
+    }
+
+    #[test]
     fn an_unknown_table_is_named_with_every_known_one() {
         let error = Settings::from_toml_str("[servr]\ntick_interval_ms = 5\n").unwrap_err();
         assert_eq!(error.field, "servr");
@@ -728,6 +993,7 @@ mod tests {
             "`fleet`",
             "`rate_limits`",
             "`quic`",
+            "`telemetry`",
             "`lobby`",
             "`queues`",
             "`sessions`",

@@ -12,7 +12,7 @@
 //! ready and stops: the matcher has run ahead of the store, and a restart recovers exactly the
 //! committed state.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use matchwright_ecs::event::{AbandonReason, MatchCancelReason, RemovalReason};
 use matchwright_ecs::{Command, CommandSeq, Event, MatchId, Matcher, PlayerId, RejectReason};
+use matchwright_replay::record::Recorder;
 use matchwright_storage::{MatchState, Store, TickInput};
 use matchwright_transport::wire;
 use tokio::sync::{oneshot, watch};
@@ -29,8 +30,8 @@ use crate::clock::unix_ms;
 use crate::error::{ApiError, rejected};
 use crate::fleet::Allocator;
 use crate::hub::{self, Hub};
-use crate::record::Recorder;
 use crate::settings::{Secrets, Settings};
+use crate::telemetry;
 use crate::view::{MatchStage, View};
 
 /// What a committed command did.
@@ -45,7 +46,12 @@ pub struct Applied {
 type Reply = oneshot::Sender<Result<Applied, ApiError>>;
 
 enum Job {
-    Command { command: Command, reply: Reply },
+    Command {
+        command: Command,
+        reply: Reply,
+        /// The request's span, for the tick's span to link to (only when traces are exported).
+        origin: Option<telemetry::Origin>,
+    },
 }
 
 /// The handlers' side of the tick loop.
@@ -56,11 +62,18 @@ pub struct TickHandle {
 
 impl TickHandle {
     /// Submits a command for the next tick and waits until that tick has committed. A command
-    /// the matcher rejected comes back as the matching [`ApiError`].
+    /// the matcher rejected comes back as the matching [`ApiError`]. When traces are exported,
+    /// the current span (the request's) records the tick, and the tick's span links to it.
     pub async fn submit(&self, command: Command) -> Result<Applied, ApiError> {
         let (reply, answer) = oneshot::channel();
+        let origin = telemetry::origin();
+        let traced = origin.is_some();
         self.sender
-            .try_send(Job::Command { command, reply })
+            .try_send(Job::Command {
+                command,
+                reply,
+                origin,
+            })
             .map_err(|error| match error {
                 TrySendError::Full(_) => ApiError::unavailable(
                     "busy",
@@ -70,9 +83,13 @@ impl TickHandle {
                     ApiError::unavailable("stopping", "the server is stopping")
                 }
             })?;
-        answer
+        let applied = answer
             .await
-            .map_err(|_| ApiError::unavailable("stopping", "the server is stopping"))?
+            .map_err(|_| ApiError::unavailable("stopping", "the server is stopping"))??;
+        if traced {
+            tracing::Span::current().record("tick", applied.tick);
+        }
+        Ok(applied)
     }
 }
 
@@ -146,13 +163,14 @@ pub struct TickLoop {
     commands: Vec<Command>,
     pending: Vec<(CommandSeq, Option<Reply>)>,
     events: Vec<Event>,
-    /// Matches formed per second, over the last ten seconds.
-    recent_matches: VecDeque<(u64, u64)>,
     last_prune: Instant,
     last_upkeep: Instant,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// `serve --record`: the committed ticks, as trace segments.
     recorder: Option<Recorder>,
+    /// The requests of the next tick's commands, for its span to link to (when traces are
+    /// exported; at most `telemetry::MAX_TICK_LINKS`).
+    links: Vec<telemetry::Origin>,
 }
 
 impl std::fmt::Debug for TickLoop {
@@ -201,11 +219,11 @@ impl TickLoop {
             commands: Vec::new(),
             pending: Vec::new(),
             events: Vec::new(),
-            recent_matches: VecDeque::new(),
             last_prune: Instant::now(),
             last_upkeep: Instant::now(),
             metrics,
             recorder,
+            links: Vec::new(),
         };
         tick_loop.recover()?;
         Ok((tick_loop, TickHandle { sender }))
@@ -306,7 +324,7 @@ impl TickLoop {
             if next_tick < now {
                 // Fell behind (a slow tick or commit): start the next interval from now rather
                 // than running a burst of ticks.
-                metrics::counter!("matchwright_ticks_late").increment(1);
+                metrics::counter!("matchwright_ticks_late_total").increment(1);
                 next_tick = now + interval;
             }
         }
@@ -314,7 +332,11 @@ impl TickLoop {
 
     /// Takes a job: submits its command to the matcher for the next tick.
     fn take(&mut self, job: Job) {
-        let Job::Command { command, reply } = job;
+        let Job::Command {
+            command,
+            reply,
+            origin,
+        } = job;
         if let Err(backpressure) = self.store.admission() {
             let _ = reply.send(Err(ApiError::unavailable(
                 "backpressure",
@@ -322,19 +344,27 @@ impl TickLoop {
             )));
             return;
         }
-        self.submit(command, Some(reply));
+        if self.submit(command, Some(reply))
+            && let Some(origin) = origin
+            && self.links.len() < telemetry::MAX_TICK_LINKS
+        {
+            self.links.push(origin);
+        }
     }
 
-    fn submit(&mut self, command: Command, reply: Option<Reply>) {
+    /// Submits a command for the next tick; false when the matcher refused it (answered).
+    fn submit(&mut self, command: Command, reply: Option<Reply>) -> bool {
         match self.matcher.submit(command.clone()) {
             Ok(seq) => {
                 self.commands.push(command);
                 self.pending.push((seq, reply));
+                true
             }
             Err(error) => {
                 if let Some(reply) = reply {
                     let _ = reply.send(Err(ApiError::unavailable("busy", error.to_string())));
                 }
+                false
             }
         }
     }
@@ -343,11 +373,15 @@ impl TickLoop {
     fn run_tick(&mut self) -> Result<(), String> {
         let now_ms = unix_ms().max(self.matcher.now_ms());
         let started = Instant::now();
-        let span = tracing::info_span!(
-            "tick",
-            tick = self.store.last_tick() + 1,
-            commands = self.commands.len()
-        );
+        let tick = self.store.last_tick() + 1;
+        // A tick without commands has spans of their own target, which traces leave out.
+        let idle = self.commands.is_empty();
+        let span = if idle {
+            tracing::info_span!(target: telemetry::IDLE_TARGET, "tick", tick, commands = 0_usize)
+        } else {
+            tracing::info_span!("tick", tick, commands = self.commands.len())
+        };
+        telemetry::link(&span, self.links.drain(..));
         let _entered = span.enter();
         let report = match self.matcher.tick(now_ms) {
             Ok(report) => report,
@@ -356,15 +390,23 @@ impl TickLoop {
         self.events.clear();
         self.events.extend(self.matcher.drain_events());
         let ran = started.elapsed();
-        let commit = self.store.commit_tick(
-            TickInput {
-                tick: report.tick,
-                now_ms,
-                commands: &self.commands,
-                events: &self.events,
-            },
-            &self.matcher,
-        );
+        let commit_span = if idle {
+            tracing::info_span!(target: telemetry::IDLE_TARGET, "commit", events = self.events.len())
+        } else {
+            tracing::info_span!("commit", events = self.events.len())
+        };
+        let commit = commit_span.in_scope(|| {
+            self.store.commit_tick(
+                TickInput {
+                    tick: report.tick,
+                    now_ms,
+                    commands: &self.commands,
+                    events: &self.events,
+                },
+                &self.matcher,
+            )
+        });
+        drop(commit_span);
         let committed = started.elapsed();
         let commit = match commit {
             Ok(commit) => commit,
@@ -392,7 +434,7 @@ impl TickLoop {
         for (reply, answer) in answers {
             let _ = reply.send(answer);
         }
-        self.observe(now_ms, committed);
+        self.observe(committed);
         self.shared
             .health
             .last_tick
@@ -509,10 +551,12 @@ impl TickLoop {
     /// failure the matcher is told next tick (its tickets go back to their queues).
     fn allocate(&mut self, match_id: MatchId, region: &str) {
         match self.allocator.allocate(match_id, region) {
-            Ok(server) => self.submit(Command::SessionReady { match_id, server }, None),
+            Ok(server) => {
+                self.submit(Command::SessionReady { match_id, server }, None);
+            }
             Err(error) => {
                 tracing::warn!(%match_id, %error, "no game server; the match's tickets go back to the queue");
-                metrics::counter!("matchwright_allocation_failures").increment(1);
+                metrics::counter!("matchwright_allocation_failures_total").increment(1);
                 self.submit(Command::AllocationFailed { match_id }, None);
             }
         }
@@ -837,9 +881,8 @@ impl TickLoop {
     }
 
     /// Metrics of the committed tick.
-    fn observe(&mut self, now_ms: u64, took: Duration) {
+    fn observe(&mut self, took: Duration) {
         metrics::histogram!("matchwright_tick_duration_seconds").record(took.as_secs_f64());
-        let mut formed = 0_u64;
         for event in &self.events {
             let (summary, proposed) = match event {
                 Event::MatchProposed { summary, .. } => (summary, true),
@@ -848,7 +891,6 @@ impl TickLoop {
             };
             let queue = summary.queue.to_string();
             if !proposed {
-                formed += 1;
                 metrics::counter!("matchwright_matches_total", "queue" => queue.clone())
                     .increment(1);
             }
@@ -869,19 +911,6 @@ impl TickLoop {
                 }
             }
         }
-        self.recent_matches.push_back((now_ms, formed));
-        while self
-            .recent_matches
-            .front()
-            .is_some_and(|(at, _)| now_ms.saturating_sub(*at) > 10_000)
-        {
-            self.recent_matches.pop_front();
-        }
-        let window_s = self.recent_matches.front().map_or(1.0, |(at, _)| {
-            (now_ms.saturating_sub(*at)).max(1_000) as f64 / 1e3
-        });
-        let total: u64 = self.recent_matches.iter().map(|(_, n)| n).sum();
-        metrics::gauge!("matchwright_matches_per_second").set(total as f64 / window_s);
         for stats in self.matcher.queue_stats() {
             metrics::gauge!("matchwright_queue_depth", "queue" => stats.name.clone())
                 .set(stats.tickets as f64);

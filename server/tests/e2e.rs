@@ -7,215 +7,18 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-const SERVER_KEY: &str = "e2e-game-server-key-0123456789abcdefgh";
-const SESSION_SECRET: &str = "e2e-session-secret-0123456789abcdefghij";
+mod common;
 
-/// Per-IP limits off: every test client shares 127.0.0.1. Per-player limits stay at the
-/// defaults.
-const NO_IP_LIMITS: &str = "\n[rate_limits]\nread = { per_player_per_minute = 100, per_ip_per_minute = 0 }\n\
-     write = { per_player_per_minute = 30, per_ip_per_minute = 0 }\n\
-     auth = { per_ip_per_minute = 0 }\n";
-
-fn write_config(dir: &Path) -> std::path::PathBuf {
-    write_config_with(dir, NO_IP_LIMITS)
-}
-
-/// The test config plus `extra` TOML tables.
-fn write_config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
-    // The shipped defaults, with acceptance on in ranked-5v5 and a fleet.
-    let shipped = include_str!("../../config/matchwright.toml");
-    let marker = "name = \"ranked-5v5\"\n";
-    let config = shipped.replacen(
-        marker,
-        &format!("{marker}acceptance = {{ timeout_ms = 30000 }}\n"),
-        1,
-    );
-    let text = format!(
-        "{config}\n[server]\ntick_interval_ms = 50\ngame_server_key = \"{SERVER_KEY}\"\n\
-         session_secret = \"{SESSION_SECRET}\"\n\n\
-         [[fleet.servers]]\nregion = \"eu-west\"\naddress = \"198.51.100.7:7777\"\ncapacity = 4\n{extra}"
-    );
-    let path = dir.join("matchwright.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    /// The QUIC address and the certificate fingerprint the server printed.
-    quic: (std::net::SocketAddr, String),
-}
-
-impl Server {
-    fn start(data_dir: &Path, config: &Path) -> Self {
-        Self::start_with(data_dir, config, &[])
-    }
-
-    /// Starts the server with `extra` arguments to `serve`.
-    fn start_with(data_dir: &Path, config: &Path, extra: &[&std::ffi::OsStr]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_matchwright"))
-            .args([
-                "serve",
-                "--http",
-                "127.0.0.1:0",
-                "--quic",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .arg("--config")
-            .arg(config)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().unwrap().unwrap();
-        // "matchwright: listening on http://127.0.0.1:PORT (...)"
-        let base = first
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .to_string();
-        // "matchwright: quic on 127.0.0.1:PORT (ALPN matchwright/1, certificate sha256 HEX, ...)"
-        let second = lines
-            .by_ref()
-            .map(Result::unwrap)
-            .find(|line| line.starts_with("matchwright: quic on"))
-            .expect("the server prints its QUIC address");
-        let words: Vec<&str> = second.split_whitespace().collect();
-        let at = words.iter().position(|word| *word == "on").unwrap() + 1;
-        let quic_addr = words[at].parse().unwrap();
-        let at = words.iter().position(|word| *word == "sha256").unwrap() + 1;
-        let fingerprint = words[at].trim_end_matches([',', ')']).to_string();
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self {
-            child,
-            base,
-            quic: (quic_addr, fingerprint),
-        }
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Stops the server as an operator would (SIGTERM) and waits for it: it commits what it
-    /// has and flushes its trace segments.
-    fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "the server stopped with {exit}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let value = response.json::<Value>().await.unwrap_or(Value::Null);
-        (status, value)
-    }
-
-    async fn register(&self, name: &str) -> (u64, String) {
-        let (status, body) = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/auth/register",
-                None,
-                Some(json!({"username": name, "password": "a good long password"})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["player_id"].as_u64().unwrap(),
-            body["access_token"].as_str().unwrap().to_string(),
-        )
-    }
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect_events(base: &str, token: &str) -> Socket {
-    let url = format!("{}/v1/events", base.replacen("http://", "ws://", 1));
-    let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let welcome = next_event(&mut socket).await;
-    assert_eq!(welcome["type"], "welcome");
-    socket
-}
-
-async fn next_event(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("an event within 10 s")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(text) = message {
-            return serde_json::from_str(text.as_str()).unwrap();
-        }
-    }
-}
-
-/// The next event of `kind`, skipping others.
-async fn wait_event(socket: &mut Socket, kind: &str) -> Value {
-    loop {
-        let event = next_event(socket).await;
-        if event["type"] == kind {
-            return event;
-        }
-    }
-}
+use common::{
+    Client, NO_IP_LIMITS, SERVER_KEY, SESSION_SECRET, Server, Socket, connect_events, next_event,
+    wait_event, write_config, write_config_with,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_players_queue_accept_play_and_their_ratings_change() {
@@ -409,17 +212,22 @@ async fn ten_players_queue_accept_play_and_their_ratings_change() {
             .unwrap(),
     );
     assert_eq!(status, StatusCode::OK);
-    for name in [
-        "matchwright_tick_duration_seconds",
-        "matchwright_queue_depth",
-        "matchwright_time_to_match_seconds",
-        "matchwright_match_quality",
-        "matchwright_matches_total",
-        "matchwright_matches_per_second",
-        "matchwright_http_request_duration_seconds",
-        "matchwright_mirror_lag_rows",
-    ] {
-        assert!(metrics.contains(name), "{name} missing from /metrics");
+    // Every metric the shipped Grafana dashboard queries is on the server.
+    let dashboard: Value =
+        serde_json::from_str(include_str!("../../deploy/grafana/matchwright.json")).unwrap();
+    let queried = dashboard_metrics(&dashboard);
+    assert!(queried.len() >= 20, "{queried:?}");
+    for name in &queried {
+        let sample = metrics.lines().any(|line| {
+            !line.starts_with('#')
+                && line
+                    .strip_prefix(name.as_str())
+                    .is_some_and(|rest| rest.starts_with(['{', ' ']))
+        });
+        assert!(
+            sample,
+            "the dashboard queries {name}, which /metrics does not have"
+        );
     }
     for (_, _, socket) in &mut players {
         let _ = socket.close(None).await;
@@ -509,6 +317,30 @@ fn a_bad_config_is_a_clear_message_and_a_failing_exit() {
         !dir.path().join("data").exists(),
         "nothing was created for a bad config"
     );
+}
+
+/// The metric names in a Grafana dashboard's queries (histograms as their `_bucket`,
+/// `_sum` or `_count` series, as queried).
+fn dashboard_metrics(dashboard: &Value) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(at) = rest.find(|c: char| c.is_ascii_lowercase()) {
+                rest = &rest[at..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                let word = &rest[..end];
+                if word.starts_with("matchwright_") || word.starts_with("process_") {
+                    names.insert(word.to_string());
+                }
+                rest = &rest[end..];
+            }
+        }
+    }
+    names
 }
 
 async fn wait_ready(client: &Client) {
@@ -1030,8 +862,8 @@ fn a_short_load_run_plays_matches_and_reports_every_route() {
     let extra = fleet_in_every_region();
     let config = write_config_with(dir.path(), &extra);
     let server = Server::start(&dir.path().join("data"), &config);
-    // Players over HTTP, then over QUIC (through the SDK; the fingerprint comes from the
-    // server's data directory).
+    // Players over HTTP, then over QUIC: one player loop on the SDK, the routes named by
+    // transport (the QUIC fingerprint comes from the server's data directory).
     let quic_addr = server.quic.0.to_string();
     let data_dir = dir.path().join("data");
     for (transport, extra, rows) in [
@@ -1043,7 +875,7 @@ fn a_short_load_run_plays_matches_and_reports_every_route() {
         (
             "quic",
             vec!["--prefix", "quic-", "--quic", quic_addr.as_str()],
-            vec!["| QUIC enqueue |", "| QUIC queue_status |"],
+            vec!["| QUIC enqueue |", "| QUIC leaderboard |"],
         ),
     ] {
         let report = dir.path().join(format!("load-{transport}.json"));

@@ -822,3 +822,125 @@ async fn a_match_without_a_game_server_goes_back_to_the_queue_keeping_waiting_ti
     let placed = wait_for(&server, &players[3].1, "in_match").await;
     assert_ne!(placed["match_id"].as_u64().unwrap(), match_id);
 }
+
+/// The whole response (status, headers, body) to `request`.
+async fn respond(server: &TestServer, request: Request<Body>) -> axum::response::Response {
+    server.router.clone().oneshot(request).await.unwrap()
+}
+
+fn header_of(response: &axum::response::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_string())
+}
+
+fn preflight(origin: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/v1/queue")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization,content-type",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_answers_allowed_origins_only_and_is_off_by_default() {
+    let server = TestServer::start("cors_origins = [\"https://game.example\"]\n");
+    let allowed = respond(&server, preflight("https://game.example")).await;
+    assert_eq!(allowed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        header_of(&allowed, "access-control-allow-origin").as_deref(),
+        Some("https://game.example")
+    );
+    let methods = header_of(&allowed, "access-control-allow-methods").unwrap();
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = header_of(&allowed, "access-control-allow-headers").unwrap();
+    assert!(headers.contains("authorization"), "{headers}");
+    let other = respond(&server, preflight("https://evil.example")).await;
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    for cors in [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-max-age",
+    ] {
+        assert_eq!(header_of(&other, cors), None, "{cors}");
+    }
+    // A simple request from the allowed origin may read the answer and its request id.
+    let get = Request::builder()
+        .uri("/healthz")
+        .header(header::ORIGIN, "https://game.example")
+        .body(Body::empty())
+        .unwrap();
+    let answer = respond(&server, get).await;
+    assert_eq!(
+        header_of(&answer, "access-control-allow-origin").as_deref(),
+        Some("https://game.example")
+    );
+    let exposed = header_of(&answer, "access-control-expose-headers").unwrap();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+    drop(server);
+    // No origins configured: no CORS at all.
+    let closed = TestServer::start("");
+    let refused = respond(&closed, preflight("https://game.example")).await;
+    assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header_of(&refused, "access-control-allow-origin"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_compression_and_the_stacks_own_errors() {
+    let server = TestServer::start("");
+    let plain = Request::builder()
+        .uri("/healthz")
+        .body(Body::empty())
+        .unwrap();
+    let generated = header_of(&respond(&server, plain).await, "x-request-id").unwrap();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    let given = Request::builder()
+        .uri("/healthz")
+        .header("x-request-id", "client-chosen-7")
+        .body(Body::empty())
+        .unwrap();
+    let echoed = header_of(&respond(&server, given).await, "x-request-id");
+    assert_eq!(echoed.as_deref(), Some("client-chosen-7"));
+    let document = Request::builder()
+        .uri("/openapi.json")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let compressed = respond(&server, document).await;
+    assert_eq!(
+        header_of(&compressed, "content-encoding").as_deref(),
+        Some("gzip")
+    );
+    // A method the route does not take: 405 with `Allow` and the JSON error body.
+    let wrong = Request::builder()
+        .method(Method::DELETE)
+        .uri("/healthz")
+        .body(Body::empty())
+        .unwrap();
+    let answer = respond(&server, wrong).await;
+    assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = header_of(&answer, "allow").unwrap_or_default();
+    assert!(allow.contains("GET"), "Allow: {allow:?}");
+    let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "method_not_allowed", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_leave_the_public_port_when_they_have_their_own_address() {
+    let server = TestServer::start("metrics_listen = \"127.0.0.1:0\"\n");
+    let (status, _) = server.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let operations = server.started.as_ref().unwrap().operations.as_ref();
+    assert!(operations.is_some(), "the operations listener is bound");
+}

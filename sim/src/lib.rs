@@ -14,7 +14,9 @@
 //!
 //! `whatif` replays a recorded trace under another config and compares what players got.
 //!
-//! `population` is the simpler arrival stream the benchmarks use.
+//! `population` is the one model of players (`PlayerModel`): the world draws a scenario's
+//! players from it, and the benchmarks' arrival stream (`Population`) draws its arrivals from
+//! it, shaped by the same scenario sections.
 
 pub mod baseline;
 pub mod cli;
@@ -27,5 +29,5 @@ pub mod sweep;
 pub mod whatif;
 pub mod world;
 
-pub use population::{Arrival, Population, PopulationConfig};
+pub use population::{Arrival, PlayerModel, Population, PopulationConfig};
 pub use scenario::Scenario;

@@ -1,11 +1,20 @@
-//! A synthetic population: who arrives in which queue, alone or in a party, with what rating,
-//! from which region, with what pings. Seeded, so the same seed gives the same arrivals.
+//! The one model of players, and the arrival stream the benchmarks use.
 //!
-//! The model: players live in regions (shares configurable); a party's members share a home
-//! region and have similar skill; ratings are normal around `rating_mean` with spread
-//! `rating_spread`; the ping to the home region is 10-60 ms and to other regions follows a
-//! matrix of typical inter-continental round trips plus jitter; a few regions are unreachable
-//! for a few players; some players cap their ping.
+//! [`PlayerModel`] draws groups of players from a scenario's `[population]` and `[[regions]]`
+//! (`scenario::PopulationSpec`, `scenario::RegionSpec`): a group's size by weight, its home
+//! region by share, a true skill per group (normal) and per member around it
+//! (`party_skill_sd`), a rating per game mode (the matcher's `rating.initial` for new players,
+//! otherwise the true skill plus an error, with a uniform sigma), pings (uniform to the home
+//! region, the region's round trip plus jitter to the others, some unreachable) and, for some
+//! groups, a ping cap. Both users draw from it:
+//!
+//! - the simulated world (`world`) draws a scenario's registered players once, at the start;
+//! - [`Population`], the benchmarks' endless stream of arrivals, draws each arrival's group,
+//!   with a [`PopulationConfig`] that is those same two scenario sections plus the queues'
+//!   shares. Its default is the benchmarks' long-standing shape: four regions, ratings equal to
+//!   true skill, sigmas from 60 to 250.
+//!
+//! Seeded, so the same seed gives the same players and arrivals.
 
 use matchwright_ecs::{
     Command, Config, EnqueueTicket, NO_PING, PartyId, PlayerId, Rating, TicketId, TicketMember,
@@ -13,52 +22,198 @@ use matchwright_ecs::{
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
-use rand_distr::{Distribution, Normal};
+use rand_distr::{Distribution, StandardNormal};
 
-/// The shape of the population.
+use crate::scenario::{Normal, PingCapSpec, PopulationSpec, RegionSpec};
+
+/// Uniform in `[low, high)`, or `low` for an empty range.
+pub(crate) fn uniform(rng: &mut ChaCha8Rng, (low, high): (f64, f64)) -> f64 {
+    if high > low {
+        rng.random_range(low..high)
+    } else {
+        low
+    }
+}
+
+/// Uniform in `[low, high]`, or `low` for an empty range.
+pub(crate) fn uniform_u16(rng: &mut ChaCha8Rng, (low, high): (u16, u16)) -> u16 {
+    if high > low {
+        rng.random_range(low..=high)
+    } else {
+        low
+    }
+}
+
+/// Normal around `mean`, with standard deviation `sd`.
+pub(crate) fn normal(rng: &mut ChaCha8Rng, mean: f64, sd: f64) -> f64 {
+    let z: f64 = StandardNormal.sample(rng);
+    mean + sd * z
+}
+
+/// An index drawn by weight (0, without a draw, when no weight is above 0).
+pub(crate) fn weighted(rng: &mut ChaCha8Rng, weights: &[f64]) -> usize {
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 {
+        return 0;
+    }
+    let mut point = rng.random_range(0.0..total);
+    for (index, weight) in weights.iter().enumerate() {
+        if point < *weight {
+            return index;
+        }
+        point -= weight;
+    }
+    weights.len() - 1
+}
+
+/// One player drawn from the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlayerDraw {
+    /// True skill, on the rating scale.
+    pub skill: f64,
+    /// The starting rating in each game mode.
+    pub ratings: Vec<Rating>,
+    /// Ping to each region, in the matcher's order ([`NO_PING`]: unreachable).
+    pub pings_ms: Vec<u16>,
+}
+
+/// One group (a solo player or a party) drawn from the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupDraw {
+    /// Its home region's index.
+    pub home: usize,
+    /// Its players.
+    pub members: Vec<PlayerDraw>,
+    /// The cap its tickets put on ping, if any.
+    pub max_ping_ms: Option<u16>,
+}
+
+/// The one model of players: a scenario's `[population]` and `[[regions]]`, the matcher's
+/// starting rating, and the number of game modes a player has a rating in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlayerModel {
+    party_sizes: Vec<(u8, f64)>,
+    size_weights: Vec<f64>,
+    skill: Normal,
+    party_skill_sd: f64,
+    new_player_share: f64,
+    rating_error_sd: f64,
+    rating_sigma: (f64, f64),
+    ping_cap: PingCapSpec,
+    regions: Vec<RegionSpec>,
+    region_shares: Vec<f64>,
+    initial: Rating,
+    modes: usize,
+}
+
+impl PlayerModel {
+    /// The model of `population` (its `players`, how many there are, is the caller's to use)
+    /// living in `regions` (in the matcher's order), starting new players at `initial`, with a
+    /// rating in each of `modes` game modes.
+    pub fn new(
+        population: &PopulationSpec,
+        regions: &[RegionSpec],
+        initial: Rating,
+        modes: usize,
+    ) -> Self {
+        Self {
+            party_sizes: population.party_sizes.clone(),
+            size_weights: population.party_sizes.iter().map(|(_, w)| *w).collect(),
+            skill: population.skill,
+            party_skill_sd: population.party_skill_sd,
+            new_player_share: population.new_player_share,
+            rating_error_sd: population.rating_error_sd,
+            rating_sigma: population.rating_sigma,
+            ping_cap: population.ping_cap,
+            regions: regions.to_vec(),
+            region_shares: regions.iter().map(|region| region.share).collect(),
+            initial,
+            modes,
+        }
+    }
+
+    /// A group size, drawn by the weights of `party_sizes`.
+    pub fn party_size(&self, rng: &mut ChaCha8Rng) -> usize {
+        usize::from(self.party_sizes[weighted(rng, &self.size_weights)].0)
+    }
+
+    /// A group of `size` players: its home region, then its skill, then each member (skill,
+    /// ratings, pings), then its ping cap, in that order of draws.
+    pub fn group(&self, rng: &mut ChaCha8Rng, size: usize) -> GroupDraw {
+        let home = weighted(rng, &self.region_shares);
+        let party_skill = normal(rng, self.skill.mean, self.skill.sd);
+        let members = (0..size)
+            .map(|_| {
+                let skill = if size > 1 {
+                    normal(rng, party_skill, self.party_skill_sd)
+                } else {
+                    party_skill
+                };
+                self.player(rng, home, skill)
+            })
+            .collect();
+        let max_ping_ms = rng
+            .random_bool(self.ping_cap.share)
+            .then(|| uniform_u16(rng, self.ping_cap.ms));
+        GroupDraw {
+            home,
+            members,
+            max_ping_ms,
+        }
+    }
+
+    fn player(&self, rng: &mut ChaCha8Rng, home: usize, skill: f64) -> PlayerDraw {
+        let new_player = rng.random_bool(self.new_player_share);
+        let ratings = (0..self.modes)
+            .map(|_| {
+                if new_player {
+                    self.initial
+                } else {
+                    Rating {
+                        mu: normal(rng, skill, self.rating_error_sd),
+                        sigma: uniform(rng, self.rating_sigma),
+                        volatility: self.initial.volatility,
+                    }
+                }
+            })
+            .collect();
+        let region = &self.regions[home];
+        let pings_ms = (0..self.regions.len())
+            .map(|index| {
+                if index == home {
+                    uniform_u16(rng, region.home_ping_ms)
+                } else if rng.random_bool(region.unreachable) {
+                    NO_PING
+                } else {
+                    region.rtt_ms[index].saturating_add(uniform_u16(rng, (0, region.jitter_ms)))
+                }
+            })
+            .collect();
+        PlayerDraw {
+            skill,
+            ratings,
+            pings_ms,
+        }
+    }
+}
+
+/// The shape of the arrival stream: who arrives, as a scenario's `[population]` and
+/// `[[regions]]`, and in which queue.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PopulationConfig {
-    /// Mean rating. Default: 1500.
-    pub rating_mean: f64,
-    /// Standard deviation of ratings. Default: 300.
-    pub rating_spread: f64,
-    /// Standard deviation of a party member's rating around the party's. Default: 120.
-    pub party_rating_spread: f64,
-    /// Rating uncertainty, drawn uniformly in this range. Default: 60..250.
-    pub sigma_range: (f64, f64),
-    /// Share of players by home region, in the matcher config's region order.
-    /// Default: 0.35, 0.35, 0.2, 0.1.
-    pub region_shares: Vec<f64>,
-    /// Party sizes and their weights; sizes above a queue's limit are not drawn for it.
-    /// Default: solo 60%, duo 20%, trio 10%, four 5%, five 5%.
-    pub party_sizes: Vec<(u8, f64)>,
+    /// Who plays (`players`, a scenario's count of registered players, is not used: arrivals
+    /// never run out). Default: skill 1500 +- 300, parties within 120 of their skill, ratings
+    /// equal to skill with sigma 60 to 250, no new players, 10% of tickets capping their ping
+    /// at 100 to 180 ms; solo 60%, duo 20%, trio 10%, four 5%, five 5% (sizes above a queue's
+    /// limit are not drawn for it).
+    pub players: PopulationSpec,
+    /// Where they play from, in the matcher config's region order. Default: the default
+    /// config's regions (eu-west 35%, us-east 35%, ap-southeast 20%, sa-east 10%) with typical
+    /// round trips between them, 30 ms of jitter, and 5% of other regions unreachable.
+    pub regions: Vec<RegionSpec>,
     /// Queues (by name) and their share of arrivals. Default: the default config's queues,
     /// 20% duel-1v1, 60% ranked-5v5, 20% trios-ffa.
     pub queue_shares: Vec<(String, f64)>,
-    /// Chance a non-home region is unreachable for a player. Default: 0.05.
-    pub unreachable_chance: f64,
-    /// Chance a ticket caps its ping (at 100-180 ms). Default: 0.1.
-    pub ping_cap_chance: f64,
-}
-
-impl Default for PopulationConfig {
-    fn default() -> Self {
-        Self {
-            rating_mean: 1500.0,
-            rating_spread: 300.0,
-            party_rating_spread: 120.0,
-            sigma_range: (60.0, 250.0),
-            region_shares: vec![0.35, 0.35, 0.2, 0.1],
-            party_sizes: vec![(1, 0.6), (2, 0.2), (3, 0.1), (4, 0.05), (5, 0.05)],
-            queue_shares: vec![
-                ("duel-1v1".into(), 0.2),
-                ("ranked-5v5".into(), 0.6),
-                ("trios-ffa".into(), 0.2),
-            ],
-            unreachable_chance: 0.05,
-            ping_cap_chance: 0.1,
-        }
-    }
 }
 
 /// Typical round trips between the default regions (eu-west, us-east, ap-southeast, sa-east).
@@ -69,10 +224,43 @@ const REGION_RTT_MS: [[u16; 4]; 4] = [
     [190, 120, 300, 0],
 ];
 
-fn region_rtt_ms(from: usize, to: usize) -> u16 {
-    match (REGION_RTT_MS.get(from), REGION_RTT_MS.get(to)) {
-        (Some(row), Some(_)) => row[to],
-        _ => 80 + 40 * from.abs_diff(to) as u16,
+impl Default for PopulationConfig {
+    fn default() -> Self {
+        let names = ["eu-west", "us-east", "ap-southeast", "sa-east"];
+        let shares = [0.35, 0.35, 0.2, 0.1];
+        Self {
+            players: PopulationSpec {
+                players: 0,
+                skill: Normal {
+                    mean: 1500.0,
+                    sd: 300.0,
+                },
+                party_skill_sd: 120.0,
+                party_sizes: vec![(1, 0.6), (2, 0.2), (3, 0.1), (4, 0.05), (5, 0.05)],
+                new_player_share: 0.0,
+                rating_error_sd: 0.0,
+                rating_sigma: (60.0, 250.0),
+                ping_cap: PingCapSpec {
+                    share: 0.1,
+                    ms: (100, 180),
+                },
+            },
+            regions: (0..names.len())
+                .map(|index| RegionSpec {
+                    name: names[index].into(),
+                    share: shares[index],
+                    home_ping_ms: (10, 60),
+                    rtt_ms: REGION_RTT_MS[index].to_vec(),
+                    jitter_ms: 30,
+                    unreachable: 0.05,
+                })
+                .collect(),
+            queue_shares: vec![
+                ("duel-1v1".into(), 0.2),
+                ("ranked-5v5".into(), 0.6),
+                ("trios-ffa".into(), 0.2),
+            ],
+        }
     }
 }
 
@@ -93,10 +281,12 @@ pub struct Arrival {
 #[derive(Clone, Debug)]
 pub struct Population {
     config: PopulationConfig,
+    model: PlayerModel,
     rng: ChaCha8Rng,
-    /// Per queue of `config.queue_shares`: its max party size.
-    queue_party_limits: Vec<u8>,
-    regions: usize,
+    /// Per queue of `config.queue_shares`: the weight of each of `party_sizes` (0 for sizes
+    /// above the queue's max party size).
+    size_weights: Vec<Vec<f64>>,
+    queue_weights: Vec<f64>,
     next_player: u64,
     next_ticket: u64,
     next_party: u64,
@@ -104,24 +294,33 @@ pub struct Population {
 
 impl Population {
     /// A population for a matcher with `matcher` config. Queues in `queue_shares` that the
-    /// matcher does not have are an error, named.
+    /// matcher does not have, and regions that are not the matcher's, are errors, named.
     pub fn new(seed: u64, config: PopulationConfig, matcher: &Config) -> Result<Self, String> {
-        let mut queue_party_limits = Vec::new();
+        if config.queue_shares.is_empty() {
+            return Err("the population needs at least one queue".into());
+        }
+        check_regions(&config.regions, matcher)?;
+        let mut size_weights = Vec::new();
         for (name, _) in &config.queue_shares {
             let queue = matcher
                 .queues
                 .iter()
                 .find(|queue| &queue.name == name)
                 .ok_or_else(|| format!("the population names queue `{name}`, which the matcher config does not have"))?;
-            queue_party_limits.push(queue.max_party_size);
-        }
-        if config.queue_shares.is_empty() {
-            return Err("the population needs at least one queue".into());
+            let weights = config.players.party_sizes.iter().map(|(size, weight)| {
+                if *size <= queue.max_party_size {
+                    *weight
+                } else {
+                    0.0
+                }
+            });
+            size_weights.push(weights.collect());
         }
         Ok(Self {
+            model: PlayerModel::new(&config.players, &config.regions, matcher.rating.initial, 1),
             rng: ChaCha8Rng::seed_from_u64(seed),
-            queue_party_limits,
-            regions: matcher.regions.len(),
+            size_weights,
+            queue_weights: config.queue_shares.iter().map(|(_, s)| *s).collect(),
             config,
             next_player: 1,
             next_ticket: 1,
@@ -129,32 +328,16 @@ impl Population {
         })
     }
 
-    /// Picks an index by weight.
-    fn weighted(&mut self, weights: impl Iterator<Item = f64> + Clone) -> usize {
-        let total: f64 = weights.clone().sum();
-        let mut point = self.rng.random_range(0.0..total.max(f64::MIN_POSITIVE));
-        let mut last = 0;
-        for (index, weight) in weights.enumerate() {
-            last = index;
-            if point < weight {
-                return index;
-            }
-            point -= weight;
-        }
-        last
-    }
-
     /// The mean party size in queue `index` of `queue_shares`.
     pub fn mean_party_size(&self, queue_index: usize) -> f64 {
-        let limit = self.queue_party_limits[queue_index];
-        let (weighted, total) = self
-            .config
-            .party_sizes
-            .iter()
-            .filter(|(size, _)| *size <= limit)
-            .fold((0.0, 0.0), |(sum, total), (size, weight)| {
-                (sum + f64::from(*size) * weight, total + weight)
-            });
+        let weights = &self.size_weights[queue_index];
+        let (weighted, total) =
+            self.config.players.party_sizes.iter().zip(weights).fold(
+                (0.0, 0.0),
+                |(sum, total), ((size, _), weight)| {
+                    (sum + f64::from(*size) * weight, total + weight)
+                },
+            );
         if total > 0.0 { weighted / total } else { 1.0 }
     }
 
@@ -163,61 +346,34 @@ impl Population {
         &self.config
     }
 
-    /// The next arrival.
+    /// The next arrival: its queue, its size (among those the queue takes), then its group
+    /// from the player model.
     pub fn arrival(&mut self) -> Arrival {
-        let shares: Vec<f64> = self.config.queue_shares.iter().map(|(_, s)| *s).collect();
-        let queue_index = self.weighted(shares.iter().copied());
+        let queue_index = weighted(&mut self.rng, &self.queue_weights);
         let queue = self.config.queue_shares[queue_index].0.clone();
-        let limit = self.queue_party_limits[queue_index];
-        let sizes: Vec<(u8, f64)> = self
-            .config
-            .party_sizes
-            .iter()
-            .copied()
-            .filter(|(size, _)| *size <= limit)
-            .collect();
-        let size = if sizes.is_empty() {
+        let weights = &self.size_weights[queue_index];
+        let size = if weights.iter().any(|weight| *weight > 0.0) {
+            usize::from(self.config.players.party_sizes[weighted(&mut self.rng, weights)].0)
+        } else {
             1
-        } else {
-            sizes[self.weighted(sizes.iter().map(|(_, w)| *w))].0
         };
-        let region_shares: Vec<f64> = (0..self.regions)
-            .map(|region| {
-                self.config
-                    .region_shares
-                    .get(region)
-                    .copied()
-                    .unwrap_or(0.05)
-            })
-            .collect();
-        let home = self.weighted(region_shares.iter().copied());
-        let skill = Normal::new(self.config.rating_mean, self.config.rating_spread)
-            .map_or(self.config.rating_mean, |normal| {
-                normal.sample(&mut self.rng)
-            });
-        let spread = if size > 1 {
-            self.config.party_rating_spread
-        } else {
-            0.0
-        };
-        let members: Vec<TicketMember> = (0..size)
-            .map(|_| {
+        let group = self.model.group(&mut self.rng, size);
+        let members: Vec<TicketMember> = group
+            .members
+            .into_iter()
+            .map(|drawn| {
                 let player = PlayerId(self.next_player);
                 self.next_player += 1;
-                let offset = Normal::new(0.0, spread.max(1e-9))
-                    .map_or(0.0, |normal| normal.sample(&mut self.rng));
-                let (low, high) = self.config.sigma_range;
-                let sigma = self.rng.random_range(low..high.max(low + 1e-9));
                 TicketMember {
                     player,
-                    rating: Rating::new(skill + offset, sigma),
-                    pings_ms: self.pings(home),
+                    rating: drawn.ratings[0],
+                    pings_ms: drawn.pings_ms,
                 }
             })
             .collect();
         let ticket = TicketId(self.next_ticket);
         self.next_ticket += 1;
-        let mut commands = Vec::with_capacity(usize::from(size) + 1);
+        let mut commands = Vec::with_capacity(size + 1);
         let party = (size > 1).then(|| {
             let party = PartyId(self.next_party);
             self.next_party += 1;
@@ -231,41 +387,44 @@ impl Population {
             }));
             party
         });
-        let max_ping_ms = self
-            .rng
-            .random_bool(self.config.ping_cap_chance.clamp(0.0, 1.0))
-            .then(|| self.rng.random_range(100..180));
         commands.push(Command::Enqueue(EnqueueTicket {
             ticket,
             queue,
             party,
             members,
-            max_ping_ms,
+            max_ping_ms: group.max_ping_ms,
             waiting_since_ms: None,
         }));
         Arrival {
             commands,
             ticket,
             party,
-            players: usize::from(size),
+            players: size,
         }
     }
+}
 
-    fn pings(&mut self, home: usize) -> Vec<u16> {
-        (0..self.regions)
-            .map(|region| {
-                if region == home {
-                    self.rng.random_range(10..60)
-                } else if self
-                    .rng
-                    .random_bool(self.config.unreachable_chance.clamp(0.0, 1.0))
-                {
-                    NO_PING
-                } else {
-                    region_rtt_ms(home, region) + self.rng.random_range(0..30)
-                }
-            })
-            .collect()
+/// The population's regions must be the matcher's, in order, each with a round trip to every
+/// region.
+fn check_regions(regions: &[RegionSpec], matcher: &Config) -> Result<(), String> {
+    let names: Vec<&str> = regions.iter().map(|region| region.name.as_str()).collect();
+    if names != matcher.regions {
+        return Err(format!(
+            "the population's regions ({}) must be the matcher's ({}), in order",
+            names.join(", "),
+            matcher.regions.join(", ")
+        ));
+    }
+    match regions
+        .iter()
+        .find(|region| region.rtt_ms.len() != matcher.regions.len())
+    {
+        Some(region) => Err(format!(
+            "region `{}` needs a round trip to each of the {} regions",
+            region.name,
+            matcher.regions.len()
+        )),
+        None => Ok(()),
     }
 }
 
@@ -306,13 +465,17 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_queue_is_named() {
+    fn an_unknown_queue_or_other_regions_are_named() {
         let population = PopulationConfig {
             queue_shares: vec![("nope".into(), 1.0)],
             ..PopulationConfig::default()
         };
         let error = Population::new(1, population, &Config::default()).unwrap_err();
         assert!(error.contains("nope"));
+        let mut population = PopulationConfig::default();
+        population.regions.truncate(3);
+        let error = Population::new(1, population, &Config::default()).unwrap_err();
+        assert!(error.contains("sa-east"), "{error}");
     }
 
     #[test]
@@ -331,5 +494,33 @@ mod tests {
             .filter(|event| matches!(event, matchwright_ecs::Event::Rejected { .. }))
             .count();
         assert_eq!(rejected, 0);
+    }
+
+    /// The model draws what its spec says: a party's members near the party's skill, new
+    /// players at the initial rating, pings from the home region's row.
+    #[test]
+    fn the_model_draws_groups_from_the_scenario_sections() {
+        let config = PopulationConfig::default();
+        let mut spec = config.players.clone();
+        spec.new_player_share = 1.0;
+        let initial = Rating::new(1200.0, 400.0);
+        let model = PlayerModel::new(&spec, &config.regions, initial, 2);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for _ in 0..200 {
+            let size = model.party_size(&mut rng);
+            let group = model.group(&mut rng, size);
+            assert_eq!(group.members.len(), size);
+            for member in &group.members {
+                assert_eq!(member.ratings, vec![initial, initial]);
+                let home = member.pings_ms[group.home];
+                assert!((10..=60).contains(&home), "{home}");
+                for (index, ping) in member.pings_ms.iter().enumerate() {
+                    let rtt = config.regions[group.home].rtt_ms[index];
+                    assert!(
+                        index == group.home || *ping == NO_PING || (rtt..=rtt + 30).contains(ping)
+                    );
+                }
+            }
+        }
     }
 }

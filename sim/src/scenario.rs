@@ -184,7 +184,7 @@ pub struct RegionSpec {
     /// Typical round trip from here to each region, in the matcher's region order (the entry
     /// for this region itself is unused).
     pub rtt_ms: Vec<u16>,
-    /// Extra ping to other regions, uniform in `0..jitter_ms`. Default: 30.
+    /// Extra ping to other regions, uniform in `[0, jitter_ms]`. Default: 30.
     #[serde(default = "default_jitter")]
     pub jitter_ms: u16,
     /// Chance that a player cannot reach one other region at all. Default: 0.

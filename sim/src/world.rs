@@ -19,16 +19,16 @@ use std::time::Instant;
 
 use matchwright_ecs::event::{AbandonReason, RemovalReason};
 use matchwright_ecs::{
-    Command, CommandSeq, EnqueueTicket, Event, EventChain, MatchId, MatchSummary, NO_PING, PartyId,
+    Command, CommandSeq, EnqueueTicket, Event, EventChain, MatchId, MatchSummary, PartyId,
     PlayerId, Rating, TickRecord, TicketId, TicketMember, codec,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
 
 use crate::engine::Engine;
 use crate::metrics::{self, Dist, Report, Slice};
+use crate::population::{PlayerModel, normal, uniform, weighted};
 use crate::scenario::Scenario;
 
 /// Where a run reports progress: called every simulated minute with (ticks done, ticks in
@@ -134,42 +134,6 @@ struct Streams {
 
 fn stream(seed: u64, salt: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-}
-
-fn uniform(rng: &mut ChaCha8Rng, (low, high): (f64, f64)) -> f64 {
-    if high > low {
-        rng.random_range(low..high)
-    } else {
-        low
-    }
-}
-
-fn uniform_u16(rng: &mut ChaCha8Rng, (low, high): (u16, u16)) -> u16 {
-    if high > low {
-        rng.random_range(low..=high)
-    } else {
-        low
-    }
-}
-
-fn normal(rng: &mut ChaCha8Rng, mean: f64, sd: f64) -> f64 {
-    let z: f64 = StandardNormal.sample(rng);
-    mean + sd * z
-}
-
-fn weighted(rng: &mut ChaCha8Rng, weights: &[f64]) -> usize {
-    let total: f64 = weights.iter().sum();
-    if total <= 0.0 {
-        return 0;
-    }
-    let mut point = rng.random_range(0.0..total);
-    for (index, weight) in weights.iter().enumerate() {
-        if point < *weight {
-            return index;
-        }
-        point -= weight;
-    }
-    weights.len() - 1
 }
 
 fn ms(seconds: f64) -> u64 {
@@ -1065,75 +1029,36 @@ fn variant_name(debug: &str) -> String {
     out
 }
 
-/// The registered players and their groups, from the population stream of `seed`.
+/// The registered players and their groups, drawn from the scenario's player model
+/// (`population::PlayerModel`) with the population stream of `seed`.
 fn populate(scenario: &Scenario, modes: usize, seed: u64) -> (Vec<Player>, Vec<Group>) {
-    let spec = &scenario.population;
+    let model = PlayerModel::new(
+        &scenario.population,
+        &scenario.regions,
+        scenario.matcher.rating.initial,
+        modes,
+    );
     let mut rng = stream(seed, 1);
-    let sizes: Vec<f64> = spec.party_sizes.iter().map(|(_, weight)| *weight).collect();
-    let region_shares: Vec<f64> = scenario.regions.iter().map(|region| region.share).collect();
-    let initial = scenario.matcher.rating.initial;
-    let total = spec.players as usize;
+    let total = scenario.population.players as usize;
     let mut players = Vec::with_capacity(total);
     let mut groups = Vec::new();
     while players.len() < total {
-        let size =
-            usize::from(spec.party_sizes[weighted(&mut rng, &sizes)].0).min(total - players.len());
-        let home = weighted(&mut rng, &region_shares);
-        let region = &scenario.regions[home];
-        let party_skill = normal(&mut rng, spec.skill.mean, spec.skill.sd);
+        let size = model.party_size(&mut rng).min(total - players.len());
+        let drawn = model.group(&mut rng, size);
         let mut members = Vec::with_capacity(size);
-        for _ in 0..size {
-            let skill = if size > 1 {
-                normal(&mut rng, party_skill, spec.party_skill_sd)
-            } else {
-                party_skill
-            };
-            let new_player = rng.random_bool(spec.new_player_share);
-            let ratings = (0..modes)
-                .map(|_| {
-                    if new_player {
-                        initial
-                    } else {
-                        let mu = normal(&mut rng, skill, spec.rating_error_sd);
-                        let sigma = uniform(&mut rng, spec.rating_sigma);
-                        Rating {
-                            mu,
-                            sigma,
-                            volatility: initial.volatility,
-                        }
-                    }
-                })
-                .collect();
-            let pings = scenario
-                .regions
-                .iter()
-                .enumerate()
-                .map(|(index, _)| {
-                    if index == home {
-                        uniform_u16(&mut rng, region.home_ping_ms)
-                    } else if rng.random_bool(region.unreachable) {
-                        NO_PING
-                    } else {
-                        region.rtt_ms[index]
-                            .saturating_add(uniform_u16(&mut rng, (0, region.jitter_ms)))
-                    }
-                })
-                .collect();
+        for player in drawn.members {
             members.push(players.len() as u32);
             players.push(Player {
-                skill,
-                pings,
-                ratings,
+                skill: player.skill,
+                pings: player.pings_ms,
+                ratings: player.ratings,
                 games: vec![0; modes],
             });
         }
-        let max_ping_ms = rng
-            .random_bool(spec.ping_cap.share)
-            .then(|| uniform_u16(&mut rng, spec.ping_cap.ms));
         groups.push(Group {
             members,
-            home,
-            max_ping_ms,
+            home: drawn.home,
+            max_ping_ms: drawn.max_ping_ms,
             state: GroupState::Offline,
             party: None,
             queue: 0,

@@ -3,7 +3,7 @@
 //! a tick (accounts, refresh tokens), each write its own durable transaction. redb runs one
 //! write transaction at a time and readers never block the writer, so handlers and the tick
 //! loop share the file safely; mirror rows are numbered inside each transaction (see
-//! `store::append_outbox`). A failed write here returns its error and leaves nothing half
+//! `tables::append_outbox`). A failed write here returns its error and leaves nothing half
 //! done; unlike a failed tick, it does not stop the store.
 //!
 //! [`Store`]: crate::Store

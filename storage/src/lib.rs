@@ -4,15 +4,20 @@
 //!
 //! - [`Store`]: the redb store. Its tables: the tick journal, matcher snapshots, accounts and
 //!   refresh tokens, the state the server reads (matches and their sessions, ratings per mode
-//!   and season, match history), and the outbox of rows for Postgres.
+//!   and season, match history), and the outbox of rows for Postgres. [`store`] is a folder
+//!   with a file per job (open, recover, commit, the journal's invariants, projecting events
+//!   into rows, prune, outbox, export); the table definitions are in `tables`.
 //! - [`mirror`]: the Postgres mirror: migrations (`storage/migrations`, run by
 //!   `sqlx::migrate!`) and the task that drains the outbox in batches.
 //!
 //! ## Recovery: a snapshot plus the journal after it
 //! The matcher's state is rebuilt from the newest snapshot (`Matcher::snapshot`, taken with a
 //! tick's commit every `snapshot_every_ticks` ticks or `snapshot_every_commands` commands),
-//! then every journaled tick after it is replayed: its commands submitted, the tick run at its
-//! time, and the events hashed and compared with the hash the journal recorded. So recovery is
+//! then every journaled tick after it is replayed: checked to follow the one before (its tick
+//! the previous plus one, its chain hash the previous one extended with its event hash; the
+//! commit asserts the same of each entry it writes), its commands submitted, the tick run at
+//! its time, and the events hashed and compared with the hash the journal recorded. A journal
+//! that does not follow is reported as damage (`StoreError::Corrupt`). So recovery is
 //! exact by construction (the core is deterministic and a restored matcher continues exactly as
 //! the original), it checks itself as it goes, and its cost is bounded by the snapshot cadence,
 //! not by the server's age. State tables were the alternative; they would need every system

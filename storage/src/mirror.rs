@@ -632,7 +632,7 @@ pub async fn drain(
                 high_water = Some(Some(last));
                 stats.rows += batch.len() as u64;
                 stats.batches += 1;
-                metrics::counter!("matchwright_mirror_rows").increment(batch.len() as u64);
+                metrics::counter!("matchwright_mirror_rows_total").increment(batch.len() as u64);
                 let reader = reader.clone();
                 if let Ok(Err(error)) =
                     tokio::task::spawn_blocking(move || reader.acknowledge(last)).await

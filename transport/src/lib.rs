@@ -55,4 +55,4 @@ pub mod codec;
 pub mod quic;
 pub mod wire;
 
-pub use client::{Client, ClientError, EventStream, QuicEndpoint};
+pub use client::{Client, ClientError, EventStream, HttpPool, QuicEndpoint};

@@ -19,7 +19,7 @@ use crate::systems::matching::{Candidate, walk_outward};
 use crate::systems::world_ops::{self, now_ms};
 
 /// Serves every open backfill request, oldest first per queue.
-pub fn fill_backfill_requests(world: &mut World) {
+pub(crate) fn fill_backfill_requests(world: &mut World) {
     let queue_count = world.resource::<Pools>().0.len();
     for queue_index in 0..queue_count {
         let requests = world.resource::<Pools>().0[queue_index].backfill_requests();

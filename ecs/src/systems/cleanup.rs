@@ -7,7 +7,7 @@ use crate::components::Player;
 use crate::resources::{Directory, MaybeIdlePlayers};
 
 /// Despawns players that became idle this tick.
-pub fn despawn_idle_players(world: &mut World) {
+pub(crate) fn despawn_idle_players(world: &mut World) {
     let mut candidates = core::mem::take(&mut world.resource_mut::<MaybeIdlePlayers>().0);
     for entity in candidates.drain(..) {
         let Some(player) = world.get::<Player>(entity) else {

@@ -13,7 +13,7 @@ use crate::resources::{
 use crate::systems::world_ops::{self, now_ms};
 
 /// Acceptance deadlines cancel proposals; allocation and heartbeat deadlines abandon sessions.
-pub fn fire_match_deadlines(world: &mut World) {
+pub(crate) fn fire_match_deadlines(world: &mut World) {
     let now = now_ms(world);
     let fired = world.resource_mut::<MatchDeadlines>().0.pop_due(now);
     for (at_ms, match_id) in fired {
@@ -71,7 +71,7 @@ pub fn fire_match_deadlines(world: &mut World) {
 }
 
 /// Backfill requests open too long are closed.
-pub fn expire_backfill_requests(world: &mut World) {
+pub(crate) fn expire_backfill_requests(world: &mut World) {
     let now = now_ms(world);
     let fired = world.resource_mut::<BackfillDeadlines>().0.pop_due(now);
     for (_, match_id) in fired {
@@ -90,7 +90,7 @@ pub fn expire_backfill_requests(world: &mut World) {
 /// brought up to date and become due. Tickets at the front of the due set (the oldest) that
 /// have waited the queue's maximum expire too. At most `limits.max_timer_wakes_per_tick` in
 /// all; the queue served first rotates from tick to tick.
-pub fn wake_tickets(world: &mut World) {
+pub(crate) fn wake_tickets(world: &mut World) {
     let now = now_ms(world);
     let mut budget = world
         .resource::<Settings>()

@@ -44,7 +44,7 @@ use crate::teams::{self, PartySlot};
 
 /// A queued ticket as the walk sees it: its pool entry and its numbers at this tick.
 #[derive(Clone, Copy, Debug)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// Its pool key.
     pub key: PoolKey,
     /// Its pool entry.
@@ -57,7 +57,7 @@ pub struct Candidate {
 
 impl Candidate {
     /// The candidate for a pool entry at `now_ms`.
-    pub fn new(key: PoolKey, entry: PoolEntry, queue: &QueueConfig, now_ms: u64) -> Self {
+    pub(crate) fn new(key: PoolKey, entry: PoolEntry, queue: &QueueConfig, now_ms: u64) -> Self {
         Self {
             key,
             entry,
@@ -67,7 +67,7 @@ impl Candidate {
     }
 
     /// Whether each of the two is inside the other's skill window.
-    pub fn mutually_within(&self, other: &Self) -> bool {
+    pub(crate) fn mutually_within(&self, other: &Self) -> bool {
         let distance = (self.rating - other.rating).abs();
         distance <= self.window && distance <= other.window
     }
@@ -75,7 +75,7 @@ impl Candidate {
 
 /// Queued tickets in order of distance from a rating, nearest first, up to a largest
 /// distance. Ties between the two sides go to the lower rating.
-pub struct OutwardWalk<'a, Below, Above>
+pub(crate) struct OutwardWalk<'a, Below, Above>
 where
     Below: Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
     Above: Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
@@ -89,7 +89,7 @@ where
 }
 
 /// A walk outward from `from` (which is skipped if queued), up to `reach` away from `centre`.
-pub fn walk_outward<'a>(
+pub(crate) fn walk_outward<'a>(
     pool: &'a QueuePool,
     from: PoolKey,
     centre: f64,
@@ -158,7 +158,7 @@ fn can_pack(sizes: &[u8], queue: &QueueConfig) -> bool {
 }
 
 /// One region's selection, built while the walk goes on.
-pub struct RegionPick {
+pub(crate) struct RegionPick {
     /// The region's index.
     pub region: u8,
     /// The chosen tickets, the anchor first.
@@ -171,7 +171,7 @@ pub struct RegionPick {
 
 impl RegionPick {
     /// A selection holding only the anchor.
-    pub fn new(anchor: &Candidate, region: u8) -> Self {
+    pub(crate) fn new(anchor: &Candidate, region: u8) -> Self {
         let mut chosen = SmallVec::new();
         chosen.push(*anchor);
         let mut sizes = SmallVec::new();
@@ -187,7 +187,7 @@ impl RegionPick {
 
     /// Offers a ticket (already known to accept and be accepted by the anchor). Returns true
     /// when the selection has just become a full match.
-    pub fn offer(&mut self, candidate: &Candidate, queue: &QueueConfig) -> bool {
+    pub(crate) fn offer(&mut self, candidate: &Candidate, queue: &QueueConfig) -> bool {
         let size = usize::from(candidate.entry.players);
         if self.closed
             || candidate.entry.regions & (1 << self.region) == 0
@@ -234,7 +234,7 @@ struct MatchPlan {
 
 /// The system's view of the world.
 #[derive(SystemParam)]
-pub struct Matching<'w, 's> {
+pub(crate) struct Matching<'w, 's> {
     clock: Res<'w, Clock>,
     settings: Res<'w, Settings>,
     pools: ResMut<'w, Pools>,
@@ -252,7 +252,7 @@ pub struct Matching<'w, 's> {
 }
 
 /// Forms matches in every queue, oldest due tickets first, within the per-tick limits.
-pub fn form_matches(mut matching: Matching<'_, '_>) {
+pub(crate) fn form_matches(mut matching: Matching<'_, '_>) {
     for queue_index in 0..matching.pools.0.len() {
         matching.form_in_queue(queue_index);
     }
@@ -590,7 +590,7 @@ impl Matching<'_, '_> {
 /// When a ticket that found no match at `now_ms` should be tried again: once its skill window
 /// has widened by a review step or its quality floor relaxed by one (within the review
 /// interval bounds), when the next region opens to it, or when it expires, whichever is first.
-pub fn next_review_ms(
+pub(crate) fn next_review_ms(
     queue: &QueueConfig,
     entry: &PoolEntry,
     pings: &TicketPings,

@@ -15,18 +15,18 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 
-pub mod backfill;
-pub mod cleanup;
-pub mod deadlines;
-pub mod intake;
-pub mod matching;
-pub mod resolve;
-pub mod start;
-pub mod world_ops;
+pub(crate) mod backfill;
+pub(crate) mod cleanup;
+pub(crate) mod deadlines;
+pub(crate) mod intake;
+pub(crate) mod matching;
+pub(crate) mod resolve;
+pub(crate) mod start;
+pub(crate) mod world_ops;
 
 /// The phases of a tick, run in this order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TickPhase {
+pub(crate) enum TickPhase {
     /// Apply commands.
     Intake,
     /// Fire what time made due.
@@ -44,7 +44,7 @@ pub enum TickPhase {
 }
 
 /// Builds the tick's schedule.
-pub fn build_schedule() -> Schedule {
+pub(crate) fn build_schedule() -> Schedule {
     let mut schedule = Schedule::default();
     schedule.set_executor(SingleThreadedExecutor::new());
     schedule.set_build_settings(ScheduleBuildSettings {

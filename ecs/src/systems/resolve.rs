@@ -18,7 +18,7 @@ use crate::resources::{
 use crate::systems::world_ops;
 
 /// Cancels the proposals marked this tick.
-pub fn cancel_proposals(world: &mut World) {
+pub(crate) fn cancel_proposals(world: &mut World) {
     let mut cancels = core::mem::take(&mut world.resource_mut::<ProposalsToCancel>().0);
     for cancel in cancels.drain(..) {
         cancel_one_proposal(world, cancel);
@@ -103,7 +103,7 @@ fn cancel_one_proposal(world: &mut World, cancel: ProposalCancel) {
 }
 
 /// Closes the sessions marked this tick.
-pub fn close_sessions(world: &mut World) {
+pub(crate) fn close_sessions(world: &mut World) {
     let mut closes = core::mem::take(&mut world.resource_mut::<SessionsToClose>().0);
     for close in closes.drain(..) {
         close_one_session(world, close);

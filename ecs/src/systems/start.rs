@@ -11,7 +11,7 @@ use crate::resources::{MatchDeadlines, MatchesToStart, Outbox, Settings};
 use crate::systems::world_ops::now_ms;
 
 /// Starts the matches confirmed this tick, in the order they were confirmed.
-pub fn start_matches(world: &mut World) {
+pub(crate) fn start_matches(world: &mut World) {
     let mut starting = core::mem::take(&mut world.resource_mut::<MatchesToStart>().0);
     let now = now_ms(world);
     let timeout = world

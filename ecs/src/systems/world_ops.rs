@@ -14,12 +14,12 @@ use crate::resources::{
 };
 
 /// Now, in matcher time.
-pub fn now_ms(world: &World) -> u64 {
+pub(crate) fn now_ms(world: &World) -> u64 {
     world.resource::<Clock>().now_ms
 }
 
 /// The pool key and entry of a ticket about to (re-)enter its queue, due at once.
-pub fn pool_entry(
+pub(crate) fn pool_entry(
     queue: &QueueConfig,
     entity: Entity,
     ticket: &Ticket,
@@ -30,7 +30,7 @@ pub fn pool_entry(
 
 /// As [`pool_entry`], with the ticket's size given (a ticket whose players are not filled in
 /// yet).
-pub fn pool_entry_from_parts(
+pub(crate) fn pool_entry_from_parts(
     queue: &QueueConfig,
     entity: Entity,
     ticket: &Ticket,
@@ -53,7 +53,7 @@ pub fn pool_entry_from_parts(
 
 /// Takes a ticket out for good (queued or proposed): out of its pool, its players freed, the
 /// entity despawned, `TicketRemoved` emitted.
-pub fn remove_ticket(world: &mut World, entity: Entity, reason: RemovalReason) {
+pub(crate) fn remove_ticket(world: &mut World, entity: Entity, reason: RemovalReason) {
     let now = now_ms(world);
     let Some(ticket) = world.get::<Ticket>(entity).cloned() else {
         return;
@@ -89,7 +89,7 @@ pub fn remove_ticket(world: &mut World, entity: Entity, reason: RemovalReason) {
 
 /// Puts a proposed ticket back in its queue with its original enqueue time, due at once; or,
 /// if it has waited its queue's maximum meanwhile, takes it out as expired.
-pub fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
+pub(crate) fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
     let now = now_ms(world);
     let Some(ticket) = world.get::<Ticket>(entity).cloned() else {
         return;
@@ -118,7 +118,7 @@ pub fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchId) {
 
 /// Despawns the tickets of a match whose game server is up: they are done with, silently (the
 /// match's events tell their story).
-pub fn retire_tickets(world: &mut World, tickets: &[Entity]) {
+pub(crate) fn retire_tickets(world: &mut World, tickets: &[Entity]) {
     for ticket in tickets {
         let Some((id, players)) = world
             .get::<Ticket>(*ticket)
@@ -146,7 +146,7 @@ pub fn retire_tickets(world: &mut World, tickets: &[Entity]) {
 }
 
 /// Takes a player out of its match (the roster is the caller's business).
-pub fn free_player_from_match(world: &mut World, player: Entity, match_entity: Entity) {
+pub(crate) fn free_player_from_match(world: &mut World, player: Entity, match_entity: Entity) {
     if let Some(mut found) = world.get_mut::<Player>(player)
         && found.in_match == Some(match_entity)
     {
@@ -157,7 +157,7 @@ pub fn free_player_from_match(world: &mut World, player: Entity, match_entity: E
 }
 
 /// Closes a match's backfill request, if it has one.
-pub fn close_backfill(world: &mut World, match_entity: Entity, reason: BackfillCloseReason) {
+pub(crate) fn close_backfill(world: &mut World, match_entity: Entity, reason: BackfillCloseReason) {
     let Some(request) = world.get::<BackfillRequest>(match_entity).cloned() else {
         return;
     };
@@ -178,7 +178,7 @@ pub fn close_backfill(world: &mut World, match_entity: Entity, reason: BackfillC
 }
 
 /// The ids of a ticket's players.
-pub fn ticket_player_ids(world: &World, ticket: Entity) -> Vec<PlayerId> {
+pub(crate) fn ticket_player_ids(world: &World, ticket: Entity) -> Vec<PlayerId> {
     world
         .get::<Ticket>(ticket)
         .map(|ticket| {

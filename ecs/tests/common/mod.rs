@@ -11,10 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use matchwright_ecs::codec::EventHasher;
 use matchwright_ecs::config::{AcceptanceConfig, PartyRating, QueueConfig};
 use matchwright_ecs::event::{AbandonReason, RemovalReason};
-use matchwright_ecs::invariants::check_match_summary;
 use matchwright_ecs::{
     Command, CommandSeq, Config, Curve, EnqueueTicket, Event, MatchId, Matcher, NO_PING, PartyId,
-    PlayerId, Rating, TicketId, TicketMember,
+    PlayerId, Rating, TicketId, TicketMember, check_match_summary,
 };
 
 /// SplitMix64: small, seeded, the same everywhere.
@@ -910,7 +909,8 @@ impl Ledger {
     /// A match seen for the first time: fair by the rules in force, made of queued tickets
     /// with exactly their players, none of whom is in another match.
     fn check_new_match(&mut self, now_ms: u64, summary: &matchwright_ecs::MatchSummary) {
-        if let Err(why) = check_match_summary(summary, &self.config) {
+        let submitted = |ticket| self.recheck.submitted_pings(ticket);
+        if let Err(why) = check_match_summary(summary, &self.config, submitted) {
             panic!("unfair match: {why}");
         }
         let queue = self

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use matchwright_ecs::event::{BackfilledTicket, MatchedTicket};
 use matchwright_ecs::{
     Command, CommandSeq, Config, Event, MatchId, MatchSummary, NO_PING, PlayerId, QueueConfig,
-    Rating, TicketId, pool, rating,
+    Rating, SubmittedPings as EnqueuedPings, TicketId, rating,
 };
 
 /// A ticket's pings as its enqueue command gave them.
@@ -39,6 +39,8 @@ pub struct Recheck {
     enabled: bool,
     pending: Vec<(CommandSeq, Command)>,
     pings: BTreeMap<TicketId, SubmittedPings>,
+    /// The same, in the form `check_match_summary` takes.
+    enqueued: BTreeMap<TicketId, EnqueuedPings>,
     requested_at: BTreeMap<MatchId, u64>,
     rosters: BTreeMap<MatchId, Roster>,
     /// Tickets and backfills rechecked (a test can assert the rechecks ran).
@@ -90,6 +92,8 @@ impl Recheck {
             }
             match command {
                 Command::Enqueue(request) => {
+                    self.enqueued
+                        .insert(request.ticket, EnqueuedPings::of(&request));
                     let regions = request.members.first().map_or(0, |m| m.pings_ms.len());
                     let worst_ms: Vec<u16> = (0..regions)
                         .map(|region| {
@@ -116,6 +120,11 @@ impl Recheck {
                 _ => {}
             }
         }
+    }
+
+    /// A ticket's pings as its applied enqueue command gave them.
+    pub fn submitted_pings(&self, ticket: TicketId) -> Option<EnqueuedPings> {
+        self.enqueued.get(&ticket).cloned()
     }
 
     fn check_ping(&mut self, queue: &QueueConfig, region: usize, ticket: &MatchedTicket) {
@@ -206,11 +215,7 @@ impl Recheck {
             let ticket = &placed.ticket;
             self.check_ping(queue, roster.region, ticket);
             let ratings: Vec<Rating> = ticket.players.iter().map(|p| p.rating).collect();
-            let own = pool::skill_window(
-                queue,
-                ticket.waited_ms,
-                pool::sigma_bonus(queue, rating::party_sigma(&ratings)),
-            );
+            let own = queue.ticket_skill_window(ticket.waited_ms, &ratings);
             assert_eq!(
                 own, ticket.window_mmr,
                 "{} window is not its own",

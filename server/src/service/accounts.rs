@@ -97,7 +97,10 @@ pub async fn register(state: &AppState, request: RegisterRequest) -> Result<Toke
         .field("username"));
     }
     let password = request.password.clone();
-    let password_hash = blocking(move || auth::hash_password(&password)).await?;
+    let password_hash = state
+        .hashing
+        .run(move || auth::hash_password(&password))
+        .await??;
     let player = PlayerId(state.next_player.fetch_add(1, Ordering::Relaxed));
     let account = Account {
         player,
@@ -122,7 +125,10 @@ pub async fn login(state: &AppState, request: LoginRequest) -> Result<Tokens, Ap
         None => (auth::decoy_hash().to_string(), None),
     };
     let password = request.password;
-    let valid = blocking(move || Ok(auth::verify_password(&password, &hash))).await?;
+    let valid = state
+        .hashing
+        .run(move || auth::verify_password(&password, &hash))
+        .await?;
     let (true, Some(player)) = (valid, player) else {
         return Err(ApiError::unauthorized(
             "invalid_credentials",

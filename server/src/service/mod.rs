@@ -16,7 +16,9 @@ pub mod profile;
 pub mod queue;
 pub mod sessions;
 
-use matchwright_ecs::PlayerId;
+use std::collections::BTreeMap;
+
+use matchwright_ecs::{NO_PING, PlayerId};
 use matchwright_storage::Account;
 
 use crate::app::AppState;
@@ -36,4 +38,42 @@ pub(crate) fn account_of(state: &AppState, player: PlayerId) -> Result<Account, 
     state.store.account(player)?.ok_or_else(|| {
         ApiError::unauthorized("unknown_player", "the token's account does not exist")
     })
+}
+
+/// Checks `pings` (region -> ms) against the config and the account's preferred regions,
+/// and returns them in region order ([`NO_PING`] for the rest).
+pub(crate) fn check_pings(
+    state: &AppState,
+    account: &Account,
+    given: &BTreeMap<String, u16>,
+) -> Result<Vec<u16>, ApiError> {
+    let config = &state.settings.matcher;
+    let mut pings = vec![NO_PING; config.regions.len()];
+    for (region, ping) in given {
+        let Some(index) = config.region_index(region) else {
+            return Err(ApiError::invalid(
+                &format!("pings.{region}"),
+                format!(
+                    "`{region}` is not a region; the regions are {:?}",
+                    config.regions
+                ),
+            ));
+        };
+        if *ping > 5_000 {
+            return Err(ApiError::invalid(
+                &format!("pings.{region}"),
+                "a ping is 0 to 5000 ms",
+            ));
+        }
+        if account.regions.is_empty() || account.regions.contains(region) {
+            pings[index] = *ping;
+        }
+    }
+    if pings.iter().all(|ping| *ping == NO_PING) {
+        return Err(ApiError::invalid(
+            "pings",
+            "give a ping for at least one region (of your preferred regions, if you set any)",
+        ));
+    }
+    Ok(pings)
 }

@@ -15,7 +15,7 @@ use matchwright_transport::wire::{
 };
 
 use super::account_of;
-use super::queue::check_pings;
+use super::check_pings;
 use crate::app::AppState;
 use crate::clock::unix_ms;
 use crate::error::ApiError;

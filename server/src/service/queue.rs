@@ -1,17 +1,14 @@
 //! Queues: what runs, joining (solo or as a party's leader), where the caller is, leaving.
 
-use std::collections::BTreeMap;
-
-use matchwright_ecs::command::TicketMember;
+use matchwright_ecs::TicketMember;
 use matchwright_ecs::{
     Command, EnqueueTicket, MatchId, NO_PING, PartyId, PlayerId, Rating, TicketId,
 };
-use matchwright_storage::Account;
 use matchwright_transport::wire::{
     Done, EnqueueRequest, QueueInfo, QueueList, QueueStatus, Windows,
 };
 
-use super::account_of;
+use super::{account_of, check_pings};
 use crate::app::AppState;
 use crate::clock::unix_ms;
 use crate::error::ApiError;
@@ -141,44 +138,6 @@ pub async fn enqueue(
         super::parties::push_party(state, party, "queued", player, &[]);
     }
     Ok(status(state, player).await)
-}
-
-/// Checks `pings` (region -> ms) against the config and the account's preferred regions,
-/// and returns them in region order ([`NO_PING`] for the rest).
-pub(crate) fn check_pings(
-    state: &AppState,
-    account: &Account,
-    given: &BTreeMap<String, u16>,
-) -> Result<Vec<u16>, ApiError> {
-    let config = &state.settings.matcher;
-    let mut pings = vec![NO_PING; config.regions.len()];
-    for (region, ping) in given {
-        let Some(index) = config.region_index(region) else {
-            return Err(ApiError::invalid(
-                &format!("pings.{region}"),
-                format!(
-                    "`{region}` is not a region; the regions are {:?}",
-                    config.regions
-                ),
-            ));
-        };
-        if *ping > 5_000 {
-            return Err(ApiError::invalid(
-                &format!("pings.{region}"),
-                "a ping is 0 to 5000 ms",
-            ));
-        }
-        if account.regions.is_empty() || account.regions.contains(region) {
-            pings[index] = *ping;
-        }
-    }
-    if pings.iter().all(|ping| *ping == NO_PING) {
-        return Err(ApiError::invalid(
-            "pings",
-            "give a ping for at least one region (of your preferred regions, if you set any)",
-        ));
-    }
-    Ok(pings)
 }
 
 /// The ticket of the caller's party: only its leader queues it, and only once every other

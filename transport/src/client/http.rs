@@ -4,6 +4,7 @@
 //! [`Event::from_json`]).
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -14,6 +15,41 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::{ClientError, Result};
 use crate::wire::{Event, Profile, Request, Response, Tokens, WireError};
+
+/// An HTTP connection pool many HTTP [`super::Client`]s share (the counterpart of
+/// [`super::QuicEndpoint`]): a load tool or a bot host with thousands of players keeps a bounded
+/// number of idle connections to the server, rather than one pool per client. Cloning it is
+/// cheap and shares the pool.
+#[derive(Clone, Debug)]
+pub struct HttpPool {
+    http: reqwest::Client,
+}
+
+impl HttpPool {
+    /// A pool that keeps at most `max_idle_connections` idle connections per server and gives
+    /// each request at most `timeout`, from connecting to reading the whole answer (the event
+    /// socket is not a request: it has no timeout).
+    pub fn new(max_idle_connections: usize, timeout: Duration) -> Result<Self> {
+        Self::build(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(max_idle_connections)
+                .timeout(timeout),
+        )
+    }
+
+    /// A pool of one client's own (reqwest's defaults: idle connections unbounded, no
+    /// timeout), for [`super::Client::connect_http`].
+    pub(super) fn unshared() -> Result<Self> {
+        Self::build(reqwest::Client::builder())
+    }
+
+    fn build(builder: reqwest::ClientBuilder) -> Result<Self> {
+        let http = builder
+            .build()
+            .map_err(|error| ClientError::Usage(format!("cannot make an HTTP client: {error}")))?;
+        Ok(Self { http })
+    }
+}
 
 pub(super) struct HttpClient {
     http: reqwest::Client,
@@ -147,18 +183,19 @@ fn read<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 }
 
 impl HttpClient {
-    pub(super) fn new(base_url: &str, events: mpsc::Sender<Result<Event>>) -> Result<Self> {
+    pub(super) fn new(
+        base_url: &str,
+        pool: &HttpPool,
+        events: mpsc::Sender<Result<Event>>,
+    ) -> Result<Self> {
         let base = base_url.trim_end_matches('/').to_string();
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(ClientError::Usage(format!(
                 "the base URL is http://HOST:PORT, not {base_url:?}"
             )));
         }
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|error| ClientError::Usage(format!("cannot make an HTTP client: {error}")))?;
         Ok(Self {
-            http,
+            http: pool.http.clone(),
             base,
             token: Mutex::new(None),
             player: Mutex::new(None),
@@ -200,10 +237,11 @@ impl HttpClient {
             .await
             .map_err(|error| ClientError::Connection(format!("{path}: {error}")))?;
         if !status.is_success() {
-            // The same error body as QUIC's; the status line is the authority on the status.
-            let mut error: WireError = read(&bytes)?;
-            error.status = status.as_u16();
-            return Err(ClientError::Server(error));
+            // The same error body as QUIC's.
+            return Err(ClientError::Server(WireError::from_http(
+                status.as_u16(),
+                &bytes,
+            )));
         }
         let response = match request {
             Request::Register(_) | Request::Login(_) | Request::Refresh(_) => {

@@ -7,10 +7,15 @@
 //! take them once with [`Client::events`]. Events arriving before that wait in a buffer of
 //! [`EVENT_BUFFER`]; a client that never reads them stops reading from the server, which then
 //! drops its event stream (the stream ends with `events_lagged`).
+//!
+//! Many clients in one process (a load tool, a bot host) share a UDP socket
+//! ([`QuicEndpoint`], [`Client::connect_quic_via`]) or an HTTP connection pool ([`HttpPool`],
+//! [`Client::connect_http_via`]).
 
 mod http;
 mod quic;
 
+pub use http::HttpPool;
 pub use quic::QuicEndpoint;
 
 use std::net::SocketAddr;
@@ -158,8 +163,15 @@ impl Client {
     /// Connects over HTTP to `base_url` (e.g. `http://127.0.0.1:8080`); events come over the
     /// `/v1/events` WebSocket once logged in.
     pub async fn connect_http(base_url: &str) -> Result<Self> {
+        Self::connect_http_via(&HttpPool::unshared()?, base_url).await
+    }
+
+    /// As [`Client::connect_http`], through a shared connection pool (many clients, a bounded
+    /// number of idle connections and a request timeout: what a load tool or a bot host
+    /// wants).
+    pub async fn connect_http_via(pool: &HttpPool, base_url: &str) -> Result<Self> {
         let (events_in, events) = mpsc::channel(EVENT_BUFFER);
-        let backend = http::HttpClient::new(base_url, events_in)?;
+        let backend = http::HttpClient::new(base_url, pool, events_in)?;
         Ok(Self {
             backend: Backend::Http(backend),
             events: Mutex::new(Some(events)),

@@ -170,7 +170,7 @@ impl QuicServer {
         let limits = Arc::new(self.limits);
         while let Some(incoming) = self.endpoint.accept().await {
             if connections.load(Ordering::Relaxed) >= limits.max_connections {
-                metrics::counter!("matchwright_quic_connections_refused").increment(1);
+                metrics::counter!("matchwright_quic_connections_refused_total").increment(1);
                 incoming.refuse();
                 continue;
             }
@@ -428,7 +428,8 @@ async fn serve_stream<H: Handler>(
                 return;
             }
         };
-        metrics::counter!("matchwright_quic_requests", "request" => request.name()).increment(1);
+        metrics::counter!("matchwright_quic_requests_total", "request" => request.name())
+            .increment(1);
         let player = state.player();
         if player.is_none() && !request.is_public() {
             let error = WireError::new(
@@ -447,7 +448,7 @@ async fn serve_stream<H: Handler>(
         if let Some(rate) = &state.rate
             && rate.check().is_err()
         {
-            metrics::counter!("matchwright_quic_rate_limited").increment(1);
+            metrics::counter!("matchwright_quic_rate_limited_total").increment(1);
             let error = WireError::new(
                 429,
                 "rate_limited",
@@ -484,7 +485,7 @@ async fn refuse_stream(
     state: &ConnectionState,
     error: WireError,
 ) {
-    metrics::counter!("matchwright_quic_protocol_errors", "code" => error.code.clone())
+    metrics::counter!("matchwright_quic_protocol_errors_total", "code" => error.code.clone())
         .increment(1);
     tracing::info!(peer = %state.peer, code = %error.code, message = %error.message, "closing a QUIC stream on bad input");
     let message = ServerMessage::ProtocolError(error);

@@ -247,6 +247,24 @@ impl WireError {
             field: None,
         }
     }
+
+    /// What an HTTP error answer says: its body read as a `WireError`, with the status line's
+    /// status (the authority on the status). A body that is not one (a proxy's error page, a
+    /// plain-text refusal) keeps the status, with the code `http_error` and the body's first
+    /// 200 bytes as the message.
+    pub fn from_http(status: u16, body: &[u8]) -> Self {
+        match serde_json::from_slice::<Self>(body) {
+            Ok(mut error) => {
+                error.status = status;
+                error
+            }
+            Err(_) => Self::new(
+                status,
+                "http_error",
+                String::from_utf8_lossy(&body[..body.len().min(200)]),
+            ),
+        }
+    }
 }
 
 impl std::fmt::Display for WireError {

@@ -1,5 +1,7 @@
-//! `matchwright serve --record DIR`: the tick loop's input stream, written as rotating trace
-//! segments for `matchwright replay`.
+//! The recorder behind `matchwright serve --record DIR`: the tick loop's input stream, written
+//! as rotating trace segments for `matchwright replay`. It lives beside the format and the
+//! replayer because it needs nothing of the server's: the server's tick loop calls
+//! [`Recorder::between_ticks`] and [`Recorder::tick`], and everything else is trace files.
 //!
 //! Each segment stands alone: its header carries the matcher's state before its first tick
 //! (a snapshot taken between ticks on the tick thread), so any segment replays without the
@@ -27,8 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
+use crate::{TickFrame, TraceHeader, TraceWriter};
 use matchwright_ecs::{Command, Event, Matcher, TickRecord};
-use matchwright_replay::{TickFrame, TraceHeader, TraceWriter};
 
 /// Ticks the writer may fall behind by.
 pub const QUEUE_TICKS: usize = 4_096;
@@ -118,7 +120,7 @@ impl Recorder {
         let queued = Arc::new(AtomicUsize::new(0));
         let writer = SegmentWriter {
             options: options.clone(),
-            run_ms: crate::clock::unix_ms(),
+            run_ms: unix_ms(),
             queued: Arc::clone(&queued),
             rotate: Arc::clone(&rotate),
             failed: Arc::clone(&failed),
@@ -169,7 +171,7 @@ impl Recorder {
         };
         let first_tick = snapshot.ticks + 1;
         let header = TraceHeader {
-            matcher_version: matchwright_replay::MATCHER_VERSION.to_string(),
+            matcher_version: crate::MATCHER_VERSION.to_string(),
             config_toml: matcher.config().to_toml_string(),
             seed: self.seed,
             source: self.source.clone(),
@@ -205,7 +207,7 @@ impl Recorder {
             // In a gap: the next segment starts between ticks.
             if self.dropped > 0 {
                 self.skipped += 1;
-                metrics::counter!("matchwright_record_ticks_dropped").increment(1);
+                metrics::counter!("matchwright_record_ticks_dropped_total").increment(1);
             }
             return;
         }
@@ -220,7 +222,7 @@ impl Recorder {
         if !self.send(Message::Tick(frame)) {
             self.needs_base = true;
             self.skipped += 1;
-            metrics::counter!("matchwright_record_ticks_dropped").increment(1);
+            metrics::counter!("matchwright_record_ticks_dropped_total").increment(1);
         }
     }
 
@@ -302,7 +304,7 @@ impl SegmentWriter {
             }
             if let Err(error) = result {
                 tracing::error!(%error, "recording stopped: a trace segment could not be written");
-                metrics::counter!("matchwright_record_failures").increment(1);
+                metrics::counter!("matchwright_record_failures_total").increment(1);
                 self.failed.store(true, Ordering::Relaxed);
                 self.open = None;
                 // Keep draining so the tick loop never blocks; nothing more is written.
@@ -365,6 +367,14 @@ impl SegmentWriter {
     }
 }
 
+/// Now, as Unix milliseconds: when recording started, in every segment's name (the same clock
+/// as the server's `clock::unix_ms`).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
 /// The segments in `dir`, oldest first.
 pub fn segments(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = fs::read_dir(dir)
@@ -400,9 +410,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use matchwright_ecs::command::TicketMember;
+    use crate::{Check, TraceReader};
+    use matchwright_ecs::TicketMember;
     use matchwright_ecs::{Config, EnqueueTicket, PlayerId, Rating, TicketId};
-    use matchwright_replay::{Check, TraceReader};
 
     fn enqueue(id: u64) -> Command {
         Command::Enqueue(EnqueueTicket {
@@ -449,7 +459,7 @@ mod tests {
             }
             let report = matcher.tick(tick * 50).unwrap();
             let events: Vec<Event> = matcher.drain_events().collect();
-            let hash = matchwright_replay::hash_events(&events);
+            let hash = crate::hash_events(&events);
             recorder.tick(report.tick, tick * 50, &commands, &events, hash);
             recorder.between_ticks(&matcher);
         }
@@ -461,7 +471,7 @@ mod tests {
             let file = fs::File::open(path).unwrap();
             let reader = TraceReader::new(std::io::BufReader::new(file)).unwrap();
             assert!(reader.header().base.is_some());
-            let summary = matchwright_replay::replay(reader, Check::Verify, |_, _| Ok(()))
+            let summary = crate::replay(reader, Check::Verify, |_, _| Ok(()))
                 .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
             if summary.ticks == 0 {
                 // A segment opened after the last tick (the previous one was full): its base

@@ -1,0 +1,293 @@
+//! Projecting a tick's events into the rows the server reads between ticks: matches and their
+//! sessions, ratings (with the leaderboard index) and match history, plus, when mirroring, the
+//! rows for Postgres. Runs inside the tick's transaction (`commit`), so the rows always agree
+//! with the journal. The journal is the truth; these rows are a view of it kept for readers,
+//! and this file is the one place that decides which event changes which row.
+
+use matchwright_ecs::codec;
+use matchwright_ecs::event::{BackfilledTicket, RatingUpdate};
+use matchwright_ecs::{Event, MatchId, MatchSummary};
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::StoreOptions;
+use crate::records::{MatchRow, MatchState, MirrorRow, RatingRecord};
+use crate::tables::{HISTORY, MATCHES, RATINGS};
+
+/// Applies a tick's events to the derived tables (matches, ratings, history) and collects the
+/// rows to mirror.
+pub(super) fn project_events(
+    txn: &WriteTransaction,
+    options: &StoreOptions,
+    now_ms: u64,
+    events: &[Event],
+    rows: &mut Vec<MirrorRow>,
+) -> Result<(), redb::Error> {
+    let mut matches = Matches {
+        table: txn.open_table(MATCHES)?,
+        rows,
+        mirror: options.mirror,
+        now_ms,
+    };
+    for event in events {
+        match event {
+            Event::MatchProposed { summary, .. } => {
+                matches.save(new_match_row(summary, MatchState::Proposed))?;
+            }
+            Event::MatchFormed { summary } => {
+                matches.save(new_match_row(summary, MatchState::Allocating))?;
+            }
+            Event::MatchCancelled { match_id, .. } => {
+                matches.set_state(*match_id, MatchState::Cancelled, None)?;
+            }
+            Event::SessionActive { match_id, server } => matches.activate(*match_id, server)?,
+            Event::SessionEnded {
+                match_id,
+                placements,
+            } => matches.set_state(*match_id, MatchState::Ended, placements.clone())?,
+            Event::SessionAbandoned { match_id, .. } => {
+                matches.set_state(*match_id, MatchState::Abandoned, None)?;
+            }
+            Event::BackfillFilled {
+                match_id, tickets, ..
+            } => matches.backfill(*match_id, tickets)?,
+            Event::RatingsUpdated {
+                match_id,
+                mode,
+                updates,
+            } => {
+                let row = matches.with_placements(*match_id, events)?;
+                let rated = Rated {
+                    match_id: *match_id,
+                    mode,
+                    row: row.as_ref(),
+                    now_ms,
+                };
+                rate(txn, options, &rated, updates, matches.rows)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The `matches` table as one tick's events change it, and the mirror rows they queue.
+struct Matches<'txn, 'rows> {
+    table: Table<'txn, u64, &'static [u8]>,
+    rows: &'rows mut Vec<MirrorRow>,
+    mirror: bool,
+    now_ms: u64,
+}
+
+impl Matches<'_, '_> {
+    fn load(&mut self, id: MatchId) -> Result<Option<MatchRow>, redb::Error> {
+        match self.table.get(id.0)? {
+            Some(bytes) => {
+                Ok(Some(codec::decode(bytes.value()).map_err(|e| {
+                    redb::Error::Corrupted(format!("match {}: {e}", id.0))
+                })?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Stores the row, and queues it for the mirror (each save is one mirror row).
+    fn save(&mut self, row: MatchRow) -> Result<(), redb::Error> {
+        self.table
+            .insert(row.match_id.0, codec::encode(&row).as_slice())?;
+        if self.mirror {
+            self.rows.push(MirrorRow::Match(row));
+        }
+        Ok(())
+    }
+
+    fn set_state(
+        &mut self,
+        id: MatchId,
+        state: MatchState,
+        placements: Option<Vec<u32>>,
+    ) -> Result<(), redb::Error> {
+        if let Some(mut row) = self.load(id)? {
+            row.state = state;
+            row.updated_at_ms = self.now_ms;
+            if placements.is_some() {
+                row.placements = placements;
+            }
+            self.save(row)?;
+        }
+        Ok(())
+    }
+
+    /// The session has its game server: saved with the server, then as active (two mirror
+    /// rows, as ever).
+    fn activate(&mut self, id: MatchId, server: &str) -> Result<(), redb::Error> {
+        if let Some(mut row) = self.load(id)? {
+            row.server = Some(server.to_string());
+            self.save(row)?;
+        }
+        self.set_state(id, MatchState::Active, None)
+    }
+
+    fn backfill(&mut self, id: MatchId, tickets: &[BackfilledTicket]) -> Result<(), redb::Error> {
+        if let Some(mut row) = self.load(id)? {
+            for placed in tickets {
+                for player in &placed.ticket.players {
+                    row.players.push((player.player, placed.team));
+                }
+            }
+            row.updated_at_ms = self.now_ms;
+            self.save(row)?;
+        }
+        Ok(())
+    }
+
+    /// The match's row, for its ratings' history. The core rates before it ends the session
+    /// (both in this tick): the placements come from the session's end among `events`, so
+    /// history knows who placed where.
+    fn with_placements(
+        &mut self,
+        id: MatchId,
+        events: &[Event],
+    ) -> Result<Option<MatchRow>, redb::Error> {
+        let mut row = self.load(id)?;
+        if let Some(row) = row.as_mut().filter(|row| row.placements.is_none()) {
+            row.placements = events.iter().find_map(|later| match later {
+                Event::SessionEnded {
+                    match_id: ended,
+                    placements,
+                } if *ended == id => placements.clone(),
+                _ => None,
+            });
+        }
+        Ok(row)
+    }
+}
+
+fn new_match_row(summary: &MatchSummary, state: MatchState) -> MatchRow {
+    MatchRow {
+        match_id: summary.match_id,
+        queue: summary.queue.to_string(),
+        mode: summary.mode.to_string(),
+        region: summary.region.to_string(),
+        formed_at_ms: summary.formed_at_ms,
+        quality: summary.quality,
+        players: summary
+            .teams
+            .iter()
+            .enumerate()
+            .flat_map(|(team, tickets)| {
+                tickets.iter().flat_map(move |ticket| {
+                    ticket.players.iter().map(move |p| (p.player, team as u8))
+                })
+            })
+            .collect(),
+        state,
+        updated_at_ms: summary.formed_at_ms,
+        placements: None,
+        server: None,
+    }
+}
+
+/// The match a set of rating updates comes from.
+struct Rated<'a> {
+    match_id: MatchId,
+    mode: &'a str,
+    /// Its row (with placements, if a result came), when the store still has it.
+    row: Option<&'a MatchRow>,
+    now_ms: u64,
+}
+
+impl Rated<'_> {
+    /// The placement of `player`'s team (`u32::MAX` if unknown).
+    fn placement(&self, player: matchwright_ecs::PlayerId) -> u32 {
+        self.row
+            .and_then(|row| {
+                let team = row.players.iter().find(|(p, _)| *p == player)?.1;
+                row.placements.as_ref()?.get(usize::from(team)).copied()
+            })
+            .unwrap_or(u32::MAX)
+    }
+}
+
+/// Stores each player's new rating (and its leaderboard entry) and a history row, and
+/// queues both for the mirror.
+fn rate(
+    txn: &WriteTransaction,
+    options: &StoreOptions,
+    rated: &Rated<'_>,
+    updates: &[RatingUpdate],
+    rows: &mut Vec<MirrorRow>,
+) -> Result<(), redb::Error> {
+    let mut ratings = txn.open_table(RATINGS)?;
+    let mut history = txn.open_table(HISTORY)?;
+    let mut leaderboard = txn.open_table(crate::leaderboard::LEADERBOARD)?;
+    let (season, mode) = (options.season.as_str(), rated.mode);
+    for update in updates {
+        let key = (update.player.0, mode, season);
+        let old = match ratings.get(key)? {
+            Some(bytes) => Some(
+                codec::decode::<RatingRecord>(bytes.value())
+                    .map_err(|e| redb::Error::Corrupted(format!("rating: {e}")))?,
+            ),
+            None => None,
+        };
+        let record = RatingRecord {
+            rating: update.after,
+            games: old.map_or(0, |old| old.games) + 1,
+            updated_at_ms: rated.now_ms,
+        };
+        ratings.insert(key, codec::encode(&record).as_slice())?;
+        let old_rating = old.map(|old| old.rating);
+        crate::leaderboard::index(
+            &mut leaderboard,
+            season,
+            mode,
+            update.player,
+            old_rating,
+            &record,
+        )?;
+        let entry = MirrorRow::History {
+            player: update.player,
+            match_id: rated.match_id,
+            mode: mode.to_string(),
+            placement: rated.placement(update.player),
+            before: update.before,
+            after: update.after,
+            at_ms: rated.now_ms,
+        };
+        let key = (update.player.0, rated.match_id.0);
+        history.insert(key, codec::encode(&entry).as_slice())?;
+        trim_history(&mut history, update.player.0, options.history_per_player)?;
+        if options.mirror {
+            rows.push(MirrorRow::Rating {
+                player: update.player,
+                mode: mode.to_string(),
+                season: season.to_string(),
+                record,
+            });
+            rows.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// Keeps at most `keep` history rows for `player`: the oldest go (Postgres keeps them all).
+fn trim_history(
+    history: &mut Table<'_, (u64, u64), &[u8]>,
+    player: u64,
+    keep: u64,
+) -> Result<(), redb::Error> {
+    let kept = history.range((player, 0)..=(player, u64::MAX))?.count() as u64;
+    if kept <= keep {
+        return Ok(());
+    }
+    let excess = kept - keep;
+    let oldest: Vec<u64> = history
+        .range((player, 0)..=(player, u64::MAX))?
+        .take(excess as usize)
+        .map(|item| item.map(|(key, _)| key.value().1))
+        .collect::<Result<_, _>>()?;
+    for id in oldest {
+        history.remove((player, id))?;
+    }
+    Ok(())
+}
