@@ -168,6 +168,8 @@ pub fn router(state: AppState) -> Router {
         router.routes(routes!(api::metrics))
     }
     .split_for_parts();
+    let mut openapi = openapi;
+    add_stack_responses(&mut openapi);
     let json = openapi
         .to_pretty_json()
         .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
@@ -217,6 +219,61 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Adds to every operation the answers the HTTP stack gives whatever the route: 429 and 503
+/// on every `/v1` route (rate limits; busy, not ready or not answered in time), and on every
+/// route with a body 400 (malformed JSON), 408 (the body did not arrive in time), 413 (too
+/// large), 415 (not JSON) and 422 (a field not valid). A route's own description of a status
+/// is kept.
+fn add_stack_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Content, Ref, RefOr, Response};
+    let error = || Content::new(Some(Ref::from_schema_name("WireError")));
+    for (path, item) in &mut openapi.paths.paths {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut stack: Vec<(&str, &str)> = Vec::new();
+            if path.starts_with("/v1/") {
+                stack.push(("429", "Over a rate limit; `Retry-After` says when to retry"));
+                stack.push((
+                    "503",
+                    "Busy, not ready, or not answered within `server.request_timeout_ms` (the request may have taken effect); `Retry-After` when retrying can help",
+                ));
+            }
+            if operation.request_body.is_some() {
+                stack.extend([
+                    ("400", "The body is not well-formed JSON"),
+                    (
+                        "408",
+                        "The body did not arrive within `server.header_timeout_ms`",
+                    ),
+                    ("413", "The body is larger than `server.body_limit_bytes`"),
+                    ("415", "The body is not `Content-Type: application/json`"),
+                    ("422", "A field is not valid (named in `field`)"),
+                ]);
+            }
+            for (status, description) in stack {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            Response::builder()
+                                .description(description)
+                                .content("application/json", error())
+                                .build(),
+                        )
+                    });
+            }
+        }
+    }
 }
 
 /// The request id header: taken from the client when it sends one, else generated; echoed in
@@ -677,6 +734,7 @@ pub async fn serve(
         ));
     }
     let hub = Arc::clone(&state.shared.hub);
+    let health = Arc::clone(&state.shared.health);
     let Running { thread, stop } = tick_loop;
     let mut stopped = stop.subscribe();
     let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<()>();
@@ -693,7 +751,9 @@ pub async fn serve(
             _ = failed_rx => {}
             _ = stopped.changed() => {}
         }
-        // Live-event sockets get their close frames while the listener drains.
+        // Load balancers stop sending new players; live-event sockets get their close frames
+        // while the listener drains.
+        health.set_stopping();
         hub.close_all();
         draining.send_replace(true);
     };

@@ -13,7 +13,7 @@
 //! committed state.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -102,9 +102,16 @@ pub struct Health {
     pub last_tick: AtomicU64,
     /// Why the server is not ready, if it is not (a failed commit, a full outbox).
     pub not_ready: Mutex<Option<String>>,
+    /// Set once shutdown starts: not ready from then on, whatever the tick loop says.
+    pub stopping: AtomicBool,
 }
 
 impl Health {
+    /// From now on the server is shutting down: never ready again.
+    pub fn set_stopping(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
     fn set_not_ready(&self, reason: Option<String>) {
         *self
             .not_ready
@@ -114,6 +121,9 @@ impl Health {
 
     /// Why the server is not ready now, if it is not.
     pub fn not_ready(&self, tick_interval_ms: u64) -> Option<String> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Some("the server is shutting down".into());
+        }
         if let Some(reason) = self
             .not_ready
             .lock()
@@ -936,5 +946,23 @@ fn removal_name(reason: RemovalReason) -> &'static str {
         RemovalReason::Declined => "declined",
         RemovalReason::AcceptanceTimedOut => "acceptance_timed_out",
         RemovalReason::PartyChanged => "party_changed",
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::*;
+
+    #[test]
+    fn a_stopping_server_is_never_ready_again() {
+        let health = Health::default();
+        health.last_tick_ms.store(unix_ms(), Ordering::SeqCst);
+        assert_eq!(health.not_ready(100), None);
+        health.set_stopping();
+        health.set_not_ready(None);
+        assert_eq!(
+            health.not_ready(100).as_deref(),
+            Some("the server is shutting down")
+        );
     }
 }

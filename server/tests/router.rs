@@ -944,3 +944,35 @@ async fn metrics_leave_the_public_port_when_they_have_their_own_address() {
     let operations = server.started.as_ref().unwrap().operations.as_ref();
     assert!(operations.is_some(), "the operations listener is bound");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_the_stacks_answers_and_field_bounds() {
+    let server = TestServer::start("");
+    let (_, document) = server.call(Method::GET, "/openapi.json", None, None).await;
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let mut wanted = Vec::new();
+            if path.starts_with("/v1/") {
+                wanted.extend(["429", "503"]);
+            }
+            if operation.get("requestBody").is_some() {
+                wanted.extend(["400", "408", "413", "415", "422"]);
+            }
+            for status in wanted {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not document {status}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+    let register = &document["components"]["schemas"]["RegisterRequest"]["properties"];
+    assert_eq!(register["username"]["minLength"], 3, "{register}");
+    assert_eq!(register["username"]["maxLength"], 32, "{register}");
+    assert_eq!(register["password"]["minLength"], 8, "{register}");
+    assert_eq!(register["password"]["maxLength"], 128, "{register}");
+}

@@ -21,10 +21,16 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 3 to 32 characters: letters, digits, `_`, `-`, `.`. Unique.
+    #[cfg_attr(
+        feature = "schema",
+        schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")
+    )]
     pub username: String,
     /// 8 to 128 characters.
+    #[cfg_attr(feature = "schema", schema(min_length = 8, max_length = 128))]
     pub password: String,
     /// The name others see (default: the username). 1 to 32 characters.
+    #[cfg_attr(feature = "schema", schema(min_length = 1, max_length = 32))]
     pub display_name: Option<String>,
 }
 
@@ -131,7 +137,8 @@ pub struct Profile {
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
-    /// A new display name.
+    /// A new display name: 1 to 32 characters.
+    #[cfg_attr(feature = "schema", schema(min_length = 1, max_length = 32))]
     pub display_name: Option<String>,
     /// New preferred regions (configured names; empty for all).
     pub regions: Option<Vec<String>>,
@@ -365,7 +372,9 @@ fn yes() -> bool {
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChatRequest {
-    /// The line (1 to `lobby.max_chat_chars` characters, no control characters).
+    /// The line (1 to `lobby.max_chat_chars` characters, 200 by default; no control
+    /// characters).
+    #[cfg_attr(feature = "schema", schema(min_length = 1))]
     pub text: String,
 }
 
