@@ -172,4 +172,14 @@ impl EnqueueTicket {
             waiting_since_ms: None,
         }
     }
+
+    /// The ticket's ping to `region`: its worst member's (a ticket plays where all its
+    /// members can); [`NO_PING`] when a member has none there.
+    pub fn worst_ping_ms(&self, region: usize) -> u16 {
+        self.members
+            .iter()
+            .map(|member| member.pings_ms.get(region).copied().unwrap_or(NO_PING))
+            .max()
+            .unwrap_or(NO_PING)
+    }
 }

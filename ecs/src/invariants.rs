@@ -42,14 +42,7 @@ impl SubmittedPings {
     pub fn of(ticket: &EnqueueTicket) -> Self {
         let regions = ticket.members.first().map_or(0, |m| m.pings_ms.len());
         let worst_ms = (0..regions)
-            .map(|region| {
-                ticket
-                    .members
-                    .iter()
-                    .map(|member| member.pings_ms.get(region).copied().unwrap_or(NO_PING))
-                    .max()
-                    .unwrap_or(NO_PING)
-            })
+            .map(|region| ticket.worst_ping_ms(region))
             .collect();
         Self {
             worst_ms,

@@ -257,7 +257,7 @@ impl Baseline {
         }
         let regions = self.config.regions.len();
         let best_region = (0..regions)
-            .min_by_key(|region| worst_ping(&ticket, *region))
+            .min_by_key(|region| ticket.worst_ping_ms(*region))
             .unwrap_or(0);
         let ratings: Vec<Rating> = ticket.members.iter().map(|m| m.rating).collect();
         let rating = party_rating(self.config.queues[queue].party_rating, &ratings);
@@ -296,7 +296,7 @@ impl Baseline {
                     .min_by_key(|region| {
                         members
                             .iter()
-                            .map(|i| worst_ping(&waiting[*i].ticket, *region))
+                            .map(|i| waiting[*i].ticket.worst_ping_ms(*region))
                             .max()
                             .unwrap_or(NO_PING)
                     })
@@ -407,7 +407,7 @@ impl Baseline {
                                 .collect(),
                             rating: w.rating,
                             window_mmr: window,
-                            ping_ms: worst_ping(&w.ticket, region),
+                            ping_ms: w.ticket.worst_ping_ms(region),
                             ping_limit_ms: 0.0,
                             enqueued_at_ms: w.since_ms,
                             waited_ms: self.now_ms.saturating_sub(w.since_ms),
@@ -496,15 +496,6 @@ impl Engine for Baseline {
             .map(|queue| queue.iter().map(|w| w.ticket.members.len() as u64).sum())
             .collect()
     }
-}
-
-fn worst_ping(ticket: &EnqueueTicket, region: usize) -> u16 {
-    ticket
-        .members
-        .iter()
-        .map(|member| member.pings_ms.get(region).copied().unwrap_or(NO_PING))
-        .max()
-        .unwrap_or(NO_PING)
 }
 
 fn size(waiting: &[Waiting], index: usize) -> usize {

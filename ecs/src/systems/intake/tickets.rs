@@ -292,14 +292,7 @@ fn check_party(world: &World, request: &EnqueueTicket) -> Result<(), RejectReaso
 fn combine_pings(request: &EnqueueTicket) -> TicketPings {
     let regions = request.members[0].pings_ms.len();
     let pings_ms: SmallVec<[u16; 8]> = (0..regions)
-        .map(|region| {
-            request
-                .members
-                .iter()
-                .map(|member| member.pings_ms[region])
-                .max()
-                .unwrap_or(NO_PING)
-        })
+        .map(|region| request.worst_ping_ms(region))
         .collect();
     let best_ms = pings_ms.iter().copied().min().unwrap_or(NO_PING);
     TicketPings {
