@@ -13,7 +13,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::event::Event;
 
 /// The format version written before every encoding.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]

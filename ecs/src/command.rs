@@ -2,6 +2,8 @@
 //! `Matcher::submit`, and is applied at the next tick in submission order. A command the matcher
 //! cannot accept is answered by an `Event::Rejected` naming the reason; nothing is dropped silently.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{MatchId, PartyId, PlayerId, TicketId};
@@ -136,6 +138,41 @@ pub struct EnqueueTicket {
     /// counts as now; a ticket that has waited its queue's `max_wait_ms` expires at once.
     #[serde(default)]
     pub waiting_since_ms: Option<u64>,
+    /// Attributes every member has unless the member gives its own (see
+    /// `TicketMember::attributes`).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+}
+
+/// A value of a ticket attribute. Its type must be the one the queue declares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum AttributeValue {
+    /// A string.
+    Text(String),
+    /// A finite number.
+    Number(f64),
+    /// A list of strings (order and repeats do not matter).
+    List(Vec<String>),
+}
+
+impl AttributeValue {
+    /// The type's name, as the config and errors say it.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Text(_) => "text",
+            Self::Number(_) => "number",
+            Self::List(_) => "list",
+        }
+    }
+}
+
+/// A role a member accepts, with the member's rating in it when the queue rates per role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleChoice {
+    /// The role's name, as in the queue's composition.
+    pub role: String,
+    /// The member's rating for this role (queues with `rating_per_role`; required there).
+    pub rating: Option<Rating>,
 }
 
 /// One player of a ticket.
@@ -148,6 +185,31 @@ pub struct TicketMember {
     /// Round-trip time to each region, in the order of the config's `regions`; [`NO_PING`] for
     /// a region the player cannot play in. Must have one entry per configured region.
     pub pings_ms: Vec<u16>,
+    /// The member's attributes, by name; the queue declares which it takes and their types.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+    /// The roles the member accepts, most wanted first (role queues only, where at least one
+    /// is needed).
+    #[serde(default)]
+    pub roles: Vec<RoleChoice>,
+    /// Players the member will not be matched with (the member's avoid list); honoured both
+    /// ways, as the queue's `block_lists` says.
+    #[serde(default)]
+    pub avoid: Vec<PlayerId>,
+}
+
+impl TicketMember {
+    /// A member with a rating and pings, and no attributes, roles or avoid list.
+    pub fn new(player: PlayerId, rating: Rating, pings_ms: Vec<u16>) -> Self {
+        Self {
+            player,
+            rating,
+            pings_ms,
+            attributes: BTreeMap::new(),
+            roles: Vec::new(),
+            avoid: Vec::new(),
+        }
+    }
 }
 
 impl EnqueueTicket {
@@ -163,13 +225,10 @@ impl EnqueueTicket {
             ticket,
             queue: queue.into(),
             party: None,
-            members: vec![TicketMember {
-                player,
-                rating,
-                pings_ms,
-            }],
+            members: vec![TicketMember::new(player, rating, pings_ms)],
             max_ping_ms: None,
             waiting_since_ms: None,
+            attributes: BTreeMap::new(),
         }
     }
 

@@ -44,6 +44,8 @@ pub(crate) struct Player {
     pub in_match: Option<Entity>,
     /// The player's team in that match.
     pub team: u8,
+    /// The role the player plays in that match (index in the queue's composition).
+    pub role: Option<u8>,
     /// The party entity the player is in.
     pub party: Option<Entity>,
 }
@@ -58,6 +60,7 @@ impl Player {
             ticket: None,
             in_match: None,
             team: 0,
+            role: None,
             party: None,
         }
     }
@@ -108,6 +111,9 @@ pub(crate) struct Ticket {
     pub pings: TicketPings,
     /// Its players.
     pub players: SmallVec<[Entity; 2]>,
+    /// What it carries for its queue's rules, when the queue reads any (boxed: most queues
+    /// have none, and a ticket stays one small record).
+    pub rules: Option<Box<crate::rules::TicketRules>>,
 }
 
 impl Ticket {
@@ -216,6 +222,11 @@ pub(crate) struct MatchRoster {
 /// that announce it.
 #[derive(Component, Clone, Debug)]
 pub(crate) struct MatchRecord(pub std::sync::Arc<MatchSummary>);
+
+/// Everyone a match's players avoid (sorted), kept while the match lives so that backfill
+/// never brings in a player someone in it avoids. Only on matches where someone avoids anyone.
+#[derive(Component, Clone, Debug)]
+pub(crate) struct MatchAvoids(pub Box<[PlayerId]>);
 
 /// A session's open request for players.
 #[derive(Component, Clone, Debug)]

@@ -238,12 +238,15 @@ pub struct MatchedTicket {
 }
 
 /// One player of a matched ticket.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MatchedPlayer {
     /// The player.
     pub player: PlayerId,
-    /// The rating the player was matched with.
+    /// The rating the player was matched with (in a queue rated per role, the rating of the
+    /// role played).
     pub rating: Rating,
+    /// The role the player plays, in a role queue.
+    pub role: Option<Arc<str>>,
 }
 
 /// A ticket placed into a running session by backfill.
@@ -256,10 +259,13 @@ pub struct BackfilledTicket {
 }
 
 /// A player's rating before and after a result.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RatingUpdate {
     /// The player.
     pub player: PlayerId,
+    /// The role the rating belongs to, in a queue rated per role (the rating key is then the
+    /// mode and this role).
+    pub role: Option<Arc<str>>,
     /// Before.
     pub before: Rating,
     /// After.
@@ -495,6 +501,32 @@ pub enum RejectReason {
         /// The match.
         match_id: MatchId,
     },
+    /// An attribute of the ticket is not what its queue takes (undeclared, of another type,
+    /// missing without a default, or beyond the configured limits).
+    BadAttribute {
+        /// The member whose attribute it is; `None` for the ticket's own attributes.
+        player: Option<PlayerId>,
+        /// The attribute's name (as given).
+        attribute: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A member's roles are not what the role queue takes.
+    BadRoles {
+        /// The member.
+        player: PlayerId,
+        /// What is wrong.
+        why: String,
+    },
+    /// A member's avoid list is longer than `limits.max_avoid_list`.
+    AvoidListTooLong {
+        /// The member.
+        player: PlayerId,
+        /// Players on the list.
+        len: usize,
+        /// The limit.
+        max: u16,
+    },
 }
 
 /// A match's phase, for error messages.
@@ -583,6 +615,19 @@ impl fmt::Display for RejectReason {
             Self::NoBackfillRequest { match_id } => {
                 write!(f, "{match_id} has no open backfill request")
             }
+            Self::BadAttribute {
+                player,
+                attribute,
+                why,
+            } => match player {
+                Some(player) => write!(f, "attribute `{attribute}` of {player}: {why}"),
+                None => write!(f, "attribute `{attribute}` of the ticket: {why}"),
+            },
+            Self::BadRoles { player, why } => write!(f, "roles of {player}: {why}"),
+            Self::AvoidListTooLong { player, len, max } => write!(
+                f,
+                "{player}'s avoid list has {len} players; the limit is {max}"
+            ),
         }
     }
 }

@@ -125,9 +125,15 @@ pub fn check_match_summary(
         .region_index(&summary.region)
         .ok_or_else(|| format!("{}: unknown region {}", summary.match_id, summary.region))?;
     let fail = |what: String| Err(format!("{}: {what}", summary.match_id));
-    if summary.teams.len() != usize::from(queue.teams) {
+    let (min_teams, min_size) = queue
+        .flexible
+        .as_ref()
+        .map_or((queue.teams, queue.team_size), |flexible| {
+            (flexible.min_teams, flexible.min_team_size)
+        });
+    if !(usize::from(min_teams)..=usize::from(queue.teams)).contains(&summary.teams.len()) {
         return fail(format!(
-            "{} teams, queue has {}",
+            "{} teams, queue has {min_teams} to {}",
             summary.teams.len(),
             queue.teams
         ));
@@ -136,11 +142,26 @@ pub fn check_match_summary(
     let mut parties = HashSet::new();
     for (team, tickets) in summary.teams.iter().enumerate() {
         let size: usize = tickets.iter().map(|ticket| ticket.players.len()).sum();
-        if size != usize::from(queue.team_size) {
+        if !(usize::from(min_size)..=usize::from(queue.team_size)).contains(&size) {
             return fail(format!(
-                "team {team} has {size} players, not {}",
+                "team {team} has {size} players, not {min_size} to {}",
                 queue.team_size
             ));
+        }
+        if let Some(roles) = &queue.roles {
+            for slot in &roles.composition {
+                let playing = tickets
+                    .iter()
+                    .flat_map(|ticket| &ticket.players)
+                    .filter(|player| player.role.as_deref() == Some(slot.role.as_str()))
+                    .count();
+                if playing != usize::from(slot.count) {
+                    return fail(format!(
+                        "team {team} has {playing} {}, its composition {}",
+                        slot.role, slot.count
+                    ));
+                }
+            }
         }
         for ticket in tickets {
             if let Some(party) = ticket.party

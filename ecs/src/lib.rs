@@ -75,6 +75,7 @@ mod invariants;
 mod pool;
 pub mod rating;
 mod resources;
+mod rules;
 pub mod snapshot;
 mod systems;
 mod teams;
@@ -87,13 +88,14 @@ use bevy_ecs::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-pub use command::{Command, EnqueueTicket, NO_PING, TicketMember};
+pub use command::{AttributeValue, Command, EnqueueTicket, NO_PING, RoleChoice, TicketMember};
 pub use config::{Config, ConfigError, QueueConfig};
 pub use curve::Curve;
 pub use event::{Event, MatchSummary, RejectReason};
 pub use ids::{CommandSeq, MatchId, PartyId, PlayerId, TicketId};
 pub use invariants::{SubmittedPings, check_match_summary};
 pub use rating::Rating;
+pub use rules::{CheckReport, Explanation, Relaxation};
 pub use snapshot::{Snapshot, SnapshotError};
 pub use tick_record::{ApplyError, EventChain, TickRecord};
 
@@ -213,6 +215,21 @@ pub struct TickReport {
     pub limits_hit: usize,
     /// Events produced.
     pub events: usize,
+    /// Per queue and check, anchors that found no match after the check turned candidates
+    /// away: how often each rule was a reason a ticket did not match. Empty in queues without
+    /// rules or avoid lists.
+    pub turned_away: Vec<TurnedAway>,
+}
+
+/// How many anchors of a tick found no match after one check turned candidates away.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TurnedAway {
+    /// The queue.
+    pub queue: std::sync::Arc<str>,
+    /// The rule's name, or `block_list` or `roles`.
+    pub check: std::sync::Arc<str>,
+    /// Anchors.
+    pub anchors: u64,
 }
 
 /// One queue's size right now.
@@ -396,7 +413,38 @@ impl Matcher {
             attempts: counters.attempts,
             limits_hit: counters.limits.len(),
             events: self.world.resource::<Outbox>().0.len() - waiting,
+            turned_away: self.turned_away(),
         })
+    }
+
+    /// The tick's turned-away counts, with names.
+    fn turned_away(&self) -> Vec<TurnedAway> {
+        let counters = self.world.resource::<TickCounters>();
+        let settings = self.world.resource::<Settings>();
+        counters
+            .turned_away
+            .iter()
+            .map(|(&(queue, check), &anchors)| {
+                let config = settings.queue(usize::from(queue));
+                let check: std::sync::Arc<str> = match usize::from(check) {
+                    rules::BLOCK_LIST => "block_list".into(),
+                    rules::ROLES => "roles".into(),
+                    index => config.rules.get(index).map_or("?", |r| r.name()).into(),
+                };
+                TurnedAway {
+                    queue: std::sync::Arc::clone(&settings.queue_names[usize::from(queue)]),
+                    check,
+                    anchors,
+                }
+            })
+            .collect()
+    }
+
+    /// Why a live ticket has not matched yet: see [`Explanation`]. `None` if no live ticket
+    /// has this id. Reads the state as of the last tick; looks at no more than
+    /// `limits.max_explain_scan` tickets.
+    pub fn explain(&self, ticket: TicketId) -> Option<Explanation> {
+        rules::explain(&self.world, ticket)
     }
 
     /// The oldest undrained event.

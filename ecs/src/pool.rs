@@ -98,6 +98,8 @@ pub(crate) struct PoolEntry {
     pub regions: u32,
     /// Its number of players.
     pub players: u8,
+    /// Whether it has an avoid list (so a match with it checks avoid lists).
+    pub avoids: bool,
 }
 
 impl PoolEntry {
@@ -367,6 +369,7 @@ mod tests {
             sigma_bonus: 0.0,
             regions: 1,
             players: 1,
+            avoids: false,
         }
     }
 

@@ -7,10 +7,7 @@ use serde::{Deserialize, Serialize};
 use skillratings::{
     MultiTeamOutcome, Outcomes,
     glicko2::{Glicko2Config, Glicko2Rating, glicko2_rating_period},
-    trueskill::{
-        TrueSkillConfig, TrueSkillRating, match_quality_multi_team, match_quality_two_teams,
-        trueskill_multi_team,
-    },
+    trueskill::{TrueSkillConfig, TrueSkillRating, match_quality_two_teams, trueskill_multi_team},
     weng_lin::{WengLinConfig, WengLinRating, weng_lin_multi_team},
 };
 use smallvec::SmallVec;
@@ -94,30 +91,97 @@ pub(crate) fn party_sigma(members: &[Rating]) -> f64 {
 }
 
 /// The quality of a match: the probability of a draw between the teams under the TrueSkill
-/// model (Herbrich et al.), in `[0, 1]`. Two teams use the closed form, more teams the matrix
-/// form. Anything that is not a number counts as 0.
+/// model (Herbrich et al.), in `[0, 1]`. Two teams use the closed form; more teams the matrix
+/// form over adjacent team differences, whose matrices are tridiagonal, so determinants and
+/// the solve take `O(teams)` (`multi_team_quality`): a 100-team free-for-all costs what its
+/// players do. Anything that is not a number counts as 0.
 pub fn match_quality<Team: AsRef<[Rating]>>(teams: &[Team], beta: f64) -> f64 {
-    let config = TrueSkillConfig {
-        beta,
-        ..TrueSkillConfig::new()
-    };
-    let convert = |team: &Team| -> SmallVec<[TrueSkillRating; 16]> {
-        team.as_ref().iter().map(Rating::trueskill).collect()
-    };
     let quality = match teams {
-        [one, two] => match_quality_two_teams(&convert(one), &convert(two), &config),
-        _ => {
-            let converted: Vec<SmallVec<[TrueSkillRating; 16]>> =
-                teams.iter().map(convert).collect();
-            let slices: Vec<&[TrueSkillRating]> = converted.iter().map(|t| t.as_slice()).collect();
-            match_quality_multi_team(&slices, &config, None).unwrap_or(0.0)
+        [one, two] => {
+            let config = TrueSkillConfig {
+                beta,
+                ..TrueSkillConfig::new()
+            };
+            let convert = |team: &Team| -> SmallVec<[TrueSkillRating; 16]> {
+                team.as_ref().iter().map(Rating::trueskill).collect()
+            };
+            match_quality_two_teams(&convert(one), &convert(two), &config)
         }
+        _ => multi_team_quality(teams, beta),
     };
     if quality.is_finite() {
         quality.clamp(0.0, 1.0)
     } else {
         0.0
     }
+}
+
+/// TrueSkill's draw probability for any number of teams:
+/// `sqrt(det(b2 AtA) / det(b2 AtA + At S A)) * exp(-1/2 dt (b2 AtA + At S A)^-1 d)`, with `A`
+/// the players-by-(teams - 1) matrix of adjacent team differences, `S` the players'
+/// variances and `d = At mu` the adjacent differences of team sums. Both matrices are
+/// tridiagonal (column `j` touches teams `j` and `j + 1` only), so the determinants are
+/// products of pivots (summed as logarithms, which cannot overflow) and the solve is the
+/// Thomas algorithm.
+fn multi_team_quality<Team: AsRef<[Rating]>>(teams: &[Team], beta: f64) -> f64 {
+    let beta2 = beta * beta;
+    // Per team: players, sum of mu, sum of sigma squared.
+    let sums: SmallVec<[(f64, f64, f64); 16]> = teams
+        .iter()
+        .map(|team| {
+            let team = team.as_ref();
+            (
+                team.len() as f64,
+                team.iter().map(|r| r.mu).sum(),
+                team.iter().map(|r| r.sigma * r.sigma).sum(),
+            )
+        })
+        .collect();
+    let k = sums.len().saturating_sub(1);
+    if k == 0 {
+        return 1.0;
+    }
+    // Diagonals and off-diagonals of b2 AtA (`plain`) and b2 AtA + At S A (`full`).
+    let plain_diag = |j: usize| beta2 * (sums[j].0 + sums[j + 1].0);
+    let plain_off = |j: usize| -beta2 * sums[j + 1].0;
+    let full_diag = |j: usize| plain_diag(j) + sums[j].2 + sums[j + 1].2;
+    let full_off = |j: usize| plain_off(j) - sums[j + 1].2;
+    let mut log_ratio = 0.0;
+    let (mut plain_pivot, mut full_pivot) = (0.0_f64, 0.0_f64);
+    // Forward elimination of `full` for the solve: pivots and the eliminated right side.
+    let mut pivots: SmallVec<[f64; 16]> = SmallVec::with_capacity(k);
+    let mut rhs: SmallVec<[f64; 16]> = SmallVec::with_capacity(k);
+    for j in 0..k {
+        let d = sums[j].1 - sums[j + 1].1;
+        if j == 0 {
+            plain_pivot = plain_diag(0);
+            full_pivot = full_diag(0);
+            rhs.push(d);
+        } else {
+            let (po, fo) = (plain_off(j - 1), full_off(j - 1));
+            plain_pivot = plain_diag(j) - po * po / plain_pivot;
+            let factor = fo / full_pivot;
+            full_pivot = full_diag(j) - fo * factor;
+            rhs.push(d - factor * rhs[j - 1]);
+        }
+        if plain_pivot <= 0.0 || full_pivot <= 0.0 {
+            return 0.0;
+        }
+        log_ratio += plain_pivot.ln() - full_pivot.ln();
+        pivots.push(full_pivot);
+    }
+    // Back substitution: x = full^-1 d; the exponent needs dt x.
+    let mut x: SmallVec<[f64; 16]> = SmallVec::from_elem(0.0, k);
+    for j in (0..k).rev() {
+        let above = if j + 1 < k {
+            full_off(j) * x[j + 1]
+        } else {
+            0.0
+        };
+        x[j] = (rhs[j] - above) / pivots[j];
+    }
+    let quadratic: f64 = (0..k).map(|j| (sums[j].1 - sums[j + 1].1) * x[j]).sum();
+    (0.5 * log_ratio - 0.5 * quadratic).exp()
 }
 
 /// New ratings after a result. `placements[t]` is team `t`'s place (1 is best; equal places are
@@ -278,6 +342,39 @@ fn merge<T>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn multi_team_quality_agrees_with_the_matrix_form() {
+        use skillratings::trueskill::match_quality_multi_team;
+        let teams: Vec<Vec<Rating>> = vec![
+            vec![Rating::new(1500.0, 200.0), Rating::new(1620.0, 90.0)],
+            vec![Rating::new(1480.0, 150.0), Rating::new(1555.0, 300.0)],
+            vec![Rating::new(1700.0, 60.0), Rating::new(1300.0, 120.0)],
+            vec![Rating::new(1510.0, 100.0), Rating::new(1490.0, 100.0)],
+            vec![Rating::new(1400.0, 250.0), Rating::new(1650.0, 80.0)],
+        ];
+        let config = TrueSkillConfig {
+            beta: 250.0,
+            ..TrueSkillConfig::new()
+        };
+        for count in 3..=teams.len() {
+            let converted: Vec<Vec<TrueSkillRating>> = teams[..count]
+                .iter()
+                .map(|team| team.iter().map(Rating::trueskill).collect())
+                .collect();
+            let slices: Vec<&[TrueSkillRating]> = converted.iter().map(Vec::as_slice).collect();
+            let expected = match_quality_multi_team(&slices, &config, None).unwrap();
+            let got = match_quality(&teams[..count], 250.0);
+            assert!(
+                (got - expected).abs() < 1e-9,
+                "{count} teams: {got} vs {expected}"
+            );
+        }
+        // A 100-team free-for-all of equal players is computable and in range.
+        let ffa: Vec<Vec<Rating>> = (0..100).map(|_| vec![Rating::new(1500.0, 100.0)]).collect();
+        let quality = match_quality(&ffa, 250.0);
+        assert!((0.0..=1.0).contains(&quality) && quality > 0.0, "{quality}");
+    }
+
     use super::*;
 
     fn solo(mu: f64, sigma: f64) -> Vec<Rating> {

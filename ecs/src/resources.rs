@@ -36,6 +36,8 @@ pub(crate) struct Settings {
     pub mode_names: Vec<Arc<str>>,
     /// Each region's name, by region index.
     pub region_names: Vec<Arc<str>>,
+    /// Each queue's role names, by queue and role index (empty without roles).
+    pub role_names: Vec<Vec<Arc<str>>>,
 }
 
 impl Settings {
@@ -56,6 +58,17 @@ impl Settings {
                 .regions
                 .iter()
                 .map(|r| Arc::from(r.as_str()))
+                .collect(),
+            role_names: config
+                .queues
+                .iter()
+                .map(|q| {
+                    q.roles
+                        .iter()
+                        .flat_map(|roles| &roles.composition)
+                        .map(|slot| Arc::from(slot.role.as_str()))
+                        .collect()
+                })
                 .collect(),
             config,
         }
@@ -253,4 +266,7 @@ pub(crate) struct TickCounters {
     pub attempts: u64,
     /// Limits hit: (queue, limit).
     pub limits: Vec<(Option<u16>, Limit)>,
+    /// Anchors that found no match after a check turned candidates away: (queue, check) to
+    /// count; a check is a rule's index, `rules::BLOCK_LIST` or `rules::ROLES`.
+    pub turned_away: std::collections::BTreeMap<(u16, u8), u64>,
 }

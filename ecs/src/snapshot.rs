@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::components::{
-    BackfillRequest, Match, MatchPhase, MatchRecord, MatchRoster, Party, Player, Ticket,
-    TicketPings, TicketState,
+    BackfillRequest, Match, MatchAvoids, MatchPhase, MatchRecord, MatchRoster, Party, Player,
+    Ticket, TicketPings, TicketState,
 };
 use crate::event::MatchSummary;
 use crate::ids::{MatchId, PartyId, PlayerId, TicketId};
@@ -124,6 +124,8 @@ pub struct PlayerRecord {
     pub in_match: Option<MatchId>,
     /// Its team in that match.
     pub team: u8,
+    /// The role it plays in that match (index in the queue's composition).
+    pub role: Option<u8>,
     /// Its party.
     pub party: Option<PartyId>,
 }
@@ -166,6 +168,29 @@ pub struct TicketRecord {
     pub players: Vec<PlayerId>,
     /// Its place in its queue's pool, when queued.
     pub pool: Option<PoolSlot>,
+    /// What its enqueue gave for the queue's rules (attributes, roles, avoid lists), when the
+    /// queue reads any of it.
+    pub rules: Option<TicketRulesRecord>,
+}
+
+/// What an enqueue gave for its queue's rules; the matcher works the rest out from it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TicketRulesRecord {
+    /// The ticket's own attributes.
+    pub attributes: std::collections::BTreeMap<String, crate::command::AttributeValue>,
+    /// Per member, in the ticket's order.
+    pub members: Vec<MemberRulesRecord>,
+}
+
+/// One member's part of a [`TicketRulesRecord`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberRulesRecord {
+    /// The member's attributes.
+    pub attributes: std::collections::BTreeMap<String, crate::command::AttributeValue>,
+    /// The roles accepted, most wanted first.
+    pub roles: Vec<crate::command::RoleChoice>,
+    /// The avoid list.
+    pub avoid: Vec<PlayerId>,
 }
 
 /// A queued ticket's place in its pool.
@@ -222,6 +247,8 @@ pub struct MatchRecordState {
     pub summary: MatchSummary,
     /// Its open backfill request.
     pub backfill: Option<BackfillRecord>,
+    /// Everyone its players avoid, sorted (backfill keeps them out).
+    pub avoided: Vec<PlayerId>,
 }
 
 /// An open backfill request.
@@ -294,6 +321,7 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
                 ticket: player.ticket.map(ticket_id),
                 in_match: player.in_match.map(match_id),
                 team: player.team,
+                role: player.role,
                 party: player.party.map(party_id),
             }
         })
@@ -349,6 +377,7 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
                 own_max_ms: ticket.pings.own_max_ms,
                 players: ticket.players.iter().map(|p| player_id(*p)).collect(),
                 pool,
+                rules: ticket.rules.as_ref().map(|rules| rules.source.clone()),
             }
         })
         .collect();
@@ -410,6 +439,10 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
                     requested_at_ms: request.requested_at_ms,
                     deadline_ms: request.deadline_ms,
                 }),
+            avoided: world
+                .get::<MatchAvoids>(*entity)
+                .map(|avoids| avoids.0.to_vec())
+                .unwrap_or_default(),
         });
     }
     matches.sort_unstable_by_key(|m| m.id);
@@ -430,6 +463,54 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
         matches,
         region_reopen_ms: world.resource::<RegionBackoff>().reopen_at_ms.clone(),
     })
+}
+
+/// A ticket's rules data, worked out again from what its enqueue gave, under the queue as
+/// configured now. A ticket whose attributes or roles the queue no longer takes is refused.
+fn restore_rules(
+    world: &World,
+    snapshot: &Snapshot,
+    record: &TicketRecord,
+    queue: u16,
+) -> Result<Option<Box<crate::rules::TicketRules>>, SnapshotError> {
+    let settings = world.resource::<Settings>();
+    let queue_config = settings.queue(usize::from(queue));
+    let given = record.rules.clone().unwrap_or(TicketRulesRecord {
+        attributes: Default::default(),
+        members: Vec::new(),
+    });
+    let mut members = Vec::with_capacity(record.players.len());
+    for (index, id) in record.players.iter().enumerate() {
+        let rating = snapshot
+            .players
+            .binary_search_by_key(id, |player| player.id)
+            .map(|at| snapshot.players[at].rating)
+            .map_err(|_| inconsistent(format!("{} names unknown {id}", record.id)))?;
+        let mut member = crate::command::TicketMember::new(*id, rating, record.pings_ms.clone());
+        if let Some(part) = given.members.get(index) {
+            member.attributes = part.attributes.clone();
+            member.roles = part.roles.clone();
+            member.avoid = part.avoid.clone();
+        }
+        members.push(member);
+    }
+    let request = crate::command::EnqueueTicket {
+        ticket: record.id,
+        queue: queue_config.name.clone(),
+        party: record.party,
+        members,
+        max_ping_ms: None,
+        waiting_since_ms: None,
+        attributes: given.attributes,
+    };
+    crate::rules::ticket_rules(&settings.config.limits, queue_config, &request)
+        .map(|rules| rules.map(Box::new))
+        .map_err(|reason| {
+            inconsistent(format!(
+                "{} no longer fits queue `{}`: {reason}",
+                record.id, queue_config.name
+            ))
+        })
 }
 
 fn inconsistent(why: String) -> SnapshotError {
@@ -526,6 +607,14 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                 MatchRecord(std::sync::Arc::new(record.summary.clone())),
             ))
             .id();
+        if !record.avoided.is_empty() {
+            let mut avoided = record.avoided.clone();
+            avoided.sort_unstable();
+            avoided.dedup();
+            world
+                .entity_mut(entity)
+                .insert(MatchAvoids(avoided.into_boxed_slice()));
+        }
         if directory.matches.insert(record.id, entity).is_some() {
             return Err(inconsistent(format!("{} appears twice", record.id)));
         }
@@ -553,6 +642,8 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
             .iter()
             .map(|id| lookup(&directory.players, *id))
             .collect::<Result<SmallVec<_>, _>>()?;
+        let rules = restore_rules(world, snapshot, record, queue)?;
+        let avoids = rules.as_ref().is_some_and(|rules| !rules.avoid.is_empty());
         let entity = world
             .spawn(Ticket {
                 id: record.id,
@@ -568,6 +659,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                     own_max_ms: record.own_max_ms,
                 },
                 players,
+                rules,
             })
             .id();
         if directory.tickets.insert(record.id, entity).is_some() {
@@ -582,6 +674,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                     sigma_bonus: slot.sigma_bonus,
                     regions: slot.regions,
                     players: record.players.len() as u8,
+                    avoids,
                 };
                 world.resource_mut::<Pools>().0[usize::from(queue)]
                     .restore(PoolKey::new(record.rating, record.id), entry);
@@ -610,6 +703,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                 .map(|id| lookup(&directory.matches, id))
                 .transpose()?,
             team: record.team,
+            role: record.role,
             party: record
                 .party
                 .map(|id| lookup(&directory.parties, id))

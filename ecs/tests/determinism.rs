@@ -69,4 +69,4 @@ fn the_event_stream_hash_is_stable_across_builds() {
     );
 }
 
-const GOLDEN: &str = "80ef4b49e047b57b3248a60d028cb84513cac789a0edeee29f09bd43f95f62c0";
+const GOLDEN: &str = "f065ffcdaf78213f2c4e6cb417e9f9bcb9a741d6147c6c8bca673668eafe07a3";

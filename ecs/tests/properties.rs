@@ -118,6 +118,9 @@ fn op() -> impl Strategy<Value = Op> {
             player,
             rating,
             pings_ms,
+            attributes: Default::default(),
+            roles: Vec::new(),
+            avoid: Vec::new(),
         });
     let enqueue = (
         ticket(),
@@ -134,6 +137,7 @@ fn op() -> impl Strategy<Value = Op> {
                 members,
                 max_ping_ms,
                 waiting_since_ms: None,
+                attributes: Default::default(),
             })
         });
     prop_oneof![

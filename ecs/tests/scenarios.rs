@@ -86,10 +86,14 @@ impl Harness {
                     player: PlayerId(*player),
                     rating: Rating::new(*mu, 100.0),
                     pings_ms: EU.to_vec(),
+                    attributes: Default::default(),
+                    roles: Vec::new(),
+                    avoid: Vec::new(),
                 })
                 .collect(),
             max_ping_ms: None,
             waiting_since_ms: None,
+            attributes: Default::default(),
         }));
     }
 
@@ -1122,6 +1126,7 @@ fn bad_commands_are_rejected_with_the_reason_and_change_nothing() {
                 members: vec![],
                 max_ping_ms: None,
                 waiting_since_ms: None,
+                attributes: Default::default(),
             }),
             |r| matches!(r, RejectReason::EmptyTicket),
         ),
@@ -1135,10 +1140,14 @@ fn bad_commands_are_rejected_with_the_reason_and_change_nothing() {
                         player: PlayerId(p),
                         rating: Rating::new(1500.0, 100.0),
                         pings_ms: EU.to_vec(),
+                        attributes: Default::default(),
+                        roles: Vec::new(),
+                        avoid: Vec::new(),
                     })
                     .collect(),
                 max_ping_ms: None,
                 waiting_since_ms: None,
+                attributes: Default::default(),
             }),
             |r| matches!(r, RejectReason::PartyRequired),
         ),
@@ -1152,10 +1161,14 @@ fn bad_commands_are_rejected_with_the_reason_and_change_nothing() {
                         player: PlayerId(p),
                         rating: Rating::new(1500.0, 100.0),
                         pings_ms: EU.to_vec(),
+                        attributes: Default::default(),
+                        roles: Vec::new(),
+                        avoid: Vec::new(),
                     })
                     .collect(),
                 max_ping_ms: None,
                 waiting_since_ms: None,
+                attributes: Default::default(),
             }),
             |r| matches!(r, RejectReason::PartyTooLarge { size: 2, max: 1 }),
         ),
@@ -1233,9 +1246,13 @@ fn party_commands_check_membership_and_state() {
             player: PlayerId(1),
             rating: Rating::new(1500.0, 100.0),
             pings_ms: EU.to_vec(),
+            attributes: Default::default(),
+            roles: Vec::new(),
+            avoid: Vec::new(),
         }],
         max_ping_ms: None,
         waiting_since_ms: None,
+        attributes: Default::default(),
     }));
     let solo_in_party = harness.solo(2, "duel-1v1", 1500.0, EU);
     harness.tick(100);
@@ -1298,10 +1315,14 @@ impl Harness {
                     player: PlayerId(*p),
                     rating: Rating::new(1500.0, 100.0),
                     pings_ms: EU.to_vec(),
+                    attributes: Default::default(),
+                    roles: Vec::new(),
+                    avoid: Vec::new(),
                 })
                 .collect(),
             max_ping_ms: None,
             waiting_since_ms: None,
+            attributes: Default::default(),
         }));
         self.tick(100);
         assert_eq!(self.matcher.queued_tickets(), 1);

@@ -427,9 +427,13 @@ mod tests {
                     volatility: 0.06,
                 },
                 pings_ms: vec![30, 90, 180, 200],
+                attributes: Default::default(),
+                roles: Vec::new(),
+                avoid: Vec::new(),
             }],
             max_ping_ms: None,
             waiting_since_ms: None,
+            attributes: Default::default(),
         })
     }
 

@@ -429,9 +429,13 @@ max_party_size = 1
                     volatility: 0.06,
                 },
                 pings_ms: vec![30],
+                attributes: Default::default(),
+                roles: Vec::new(),
+                avoid: Vec::new(),
             }],
             max_ping_ms: None,
             waiting_since_ms: None,
+            attributes: Default::default(),
         })
     }
 

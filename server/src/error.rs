@@ -315,6 +315,11 @@ pub fn rejected(reason: &RejectReason) -> ApiError {
             ApiError::invalid("pings", message)
         }
         RejectReason::InvalidRating { .. } => ApiError::internal(message),
+        RejectReason::BadAttribute { attribute, .. } => {
+            ApiError::invalid(&format!("attributes.{attribute}"), message)
+        }
+        RejectReason::BadRoles { .. } => ApiError::invalid("roles", message),
+        RejectReason::AvoidListTooLong { .. } => ApiError::invalid("avoid", message),
         RejectReason::PlayerAlreadyQueued { .. } | RejectReason::DuplicateTicket { .. } => {
             ApiError::conflict("already_queued", message)
         }

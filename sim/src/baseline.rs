@@ -162,6 +162,7 @@ impl Baseline {
                         team.iter()
                             .zip(new)
                             .map(|((player, before), after)| RatingUpdate {
+                                role: None,
                                 player: *player,
                                 before: *before,
                                 after: *after,
@@ -401,6 +402,7 @@ impl Baseline {
                                 .members
                                 .iter()
                                 .map(|m| MatchedPlayer {
+                                    role: None,
                                     player: m.player,
                                     rating: m.rating,
                                 })
@@ -702,6 +704,9 @@ mod tests {
                 player: PlayerId(id * 10 + offset as u64),
                 rating: Rating::new(*mu, 80.0),
                 pings_ms: (0..4).map(|r| if r == home { 20 } else { 150 }).collect(),
+                attributes: Default::default(),
+                roles: Vec::new(),
+                avoid: Vec::new(),
             })
             .collect();
         Command::Enqueue(EnqueueTicket {
@@ -711,6 +716,7 @@ mod tests {
             members,
             max_ping_ms: None,
             waiting_since_ms: None,
+            attributes: Default::default(),
         })
     }
 

@@ -368,6 +368,9 @@ impl Population {
                     player,
                     rating: drawn.ratings[0],
                     pings_ms: drawn.pings_ms,
+                    attributes: Default::default(),
+                    roles: Vec::new(),
+                    avoid: Vec::new(),
                 }
             })
             .collect();
@@ -394,6 +397,7 @@ impl Population {
             members,
             max_ping_ms: group.max_ping_ms,
             waiting_since_ms: None,
+            attributes: Default::default(),
         }));
         Arrival {
             commands,

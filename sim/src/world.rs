@@ -660,6 +660,9 @@ impl<'a> World<'a> {
                     player: player_id(*member),
                     rating: player.ratings[mode],
                     pings_ms: player.pings.clone(),
+                    attributes: Default::default(),
+                    roles: Vec::new(),
+                    avoid: Vec::new(),
                 }
             })
             .collect();
@@ -670,6 +673,7 @@ impl<'a> World<'a> {
             members,
             max_ping_ms: entry.max_ping_ms,
             waiting_since_ms: None,
+            attributes: Default::default(),
         });
         let seq = self.submit(command)?;
         self.enqueue_seqs.insert(seq, group);

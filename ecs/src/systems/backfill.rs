@@ -9,7 +9,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::components::{BackfillRequest, Match, MatchRoster, Player, Ticket};
+use crate::components::{BackfillRequest, Match, MatchAvoids, MatchRoster, Player, Ticket};
 use crate::event::{BackfillCloseReason, BackfilledTicket, Event, MatchedPlayer, MatchedTicket};
 use crate::ids::TicketId;
 use crate::pool::{self, PoolKey};
@@ -92,6 +92,7 @@ fn fill_request(world: &mut World, queue_index: usize, match_entity: Entity) {
         let Some(joined) = try_join(
             world,
             queue_index,
+            match_entity,
             &found,
             &candidate,
             &open,
@@ -154,10 +155,31 @@ struct Joined {
     record: MatchedTicket,
 }
 
+/// Avoid lists in backfill: a ticket with an avoid list joins only new matches (the
+/// session's players are not checked against it), and no one a session player avoids joins.
+fn may_join_avoiding(world: &World, match_entity: Entity, ticket: &Ticket) -> bool {
+    if ticket
+        .rules
+        .as_ref()
+        .is_some_and(|rules| !rules.avoid.is_empty())
+    {
+        return false;
+    }
+    let Some(avoided) = world.get::<MatchAvoids>(match_entity) else {
+        return true;
+    };
+    !ticket.players.iter().any(|player| {
+        world
+            .get::<Player>(*player)
+            .is_some_and(|found| avoided.0.binary_search(&found.id).is_ok())
+    })
+}
+
 /// Whether a gathered ticket can join the session now, and how.
 fn try_join(
     world: &World,
     queue_index: usize,
+    found_entity: Entity,
     found: &Match,
     candidate: &Candidate,
     open: &[u8],
@@ -174,6 +196,9 @@ fn try_join(
         .min_by(|a, b| team_sum(*a).total_cmp(&team_sum(*b)).then(a.cmp(b)))?;
     let entity = candidate.entry.entity;
     let ticket = world.get::<Ticket>(entity)?;
+    if !may_join_avoiding(world, found_entity, ticket) {
+        return None;
+    }
     let pings = &ticket.pings;
     let waited = candidate.entry.waited_ms(now);
     let ping_ms = pings.pings_ms[usize::from(found.region)];
@@ -196,6 +221,7 @@ fn try_join(
             .filter_map(|p| {
                 let found = world.get::<Player>(*p)?;
                 Some(MatchedPlayer {
+                    role: None,
                     player: found.id,
                     rating: found.rating,
                 })

@@ -28,7 +28,8 @@ use rand_core::Rng;
 use smallvec::SmallVec;
 
 use crate::components::{
-    Match, MatchPhase, MatchRecord, MatchRoster, Player, Ticket, TicketPings, TicketState,
+    Match, MatchAvoids, MatchPhase, MatchRecord, MatchRoster, Player, Ticket, TicketPings,
+    TicketState,
 };
 use crate::config::QueueConfig;
 use crate::curve::Direction;
@@ -40,7 +41,8 @@ use crate::resources::{
     Clock, Directory, MatchDeadlines, MatchIds, MatchesToStart, Outbox, Pools, RegionBackoff,
     SeededRng, Settings, TickCounters,
 };
-use crate::teams::{self, PartySlot};
+use crate::rules::{FormTicket, RuleSelection, TicketRules, form_teams};
+use crate::teams;
 
 /// A queued ticket as the walk sees it: its pool entry and its numbers at this tick.
 #[derive(Clone, Copy, Debug)]
@@ -149,29 +151,33 @@ where
     }
 }
 
-/// Whether parties of these sizes fit into the queue's teams (not necessarily full).
+/// Whether parties of these sizes fit into the queue's teams (not necessarily full). In a
+/// flexible queue any party fits (none is larger than a team), and team formation decides.
 fn can_pack(sizes: &[u8], queue: &QueueConfig) -> bool {
-    if sizes.iter().all(|size| *size == 1) {
-        return sizes.len() <= queue.players_per_match();
+    if queue.flexible.is_some() || sizes.iter().all(|size| *size == 1) {
+        return sizes.iter().map(|size| usize::from(*size)).sum::<usize>()
+            <= queue.players_per_match();
     }
     teams::pack(sizes, usize::from(queue.teams), queue.team_size).is_some()
 }
 
 /// One region's selection, built while the walk goes on.
-pub(crate) struct RegionPick {
+pub(crate) struct RegionPick<'a> {
     /// The region's index.
     pub region: u8,
     /// The chosen tickets, the anchor first.
     pub chosen: SmallVec<[Candidate; 12]>,
     sizes: SmallVec<[u8; 12]>,
     players: usize,
+    /// The rules' running state, in a queue whose tickets carry rules data.
+    rules: Option<RuleSelection<'a>>,
     /// A full selection for this region failed its split or quality: no more offers.
     pub closed: bool,
 }
 
-impl RegionPick {
-    /// A selection holding only the anchor.
-    pub(crate) fn new(anchor: &Candidate, region: u8) -> Self {
+impl<'a> RegionPick<'a> {
+    /// A selection holding only the anchor (with its rules state, if its queue has rules).
+    pub(crate) fn new(anchor: &Candidate, region: u8, rules: Option<RuleSelection<'a>>) -> Self {
         let mut chosen = SmallVec::new();
         chosen.push(*anchor);
         let mut sizes = SmallVec::new();
@@ -181,13 +187,21 @@ impl RegionPick {
             chosen,
             sizes,
             players: usize::from(anchor.entry.players),
+            rules,
             closed: false,
         }
     }
 
-    /// Offers a ticket (already known to accept and be accepted by the anchor). Returns true
-    /// when the selection has just become a full match.
-    pub(crate) fn offer(&mut self, candidate: &Candidate, queue: &QueueConfig) -> bool {
+    /// Offers a ticket (already known to accept and be accepted by the anchor). Returns
+    /// `Ok(true)` when the selection has just become a full match, `Ok(false)` when it was not
+    /// taken or the match is not full yet, and `Err(check)` when a rule turned it away.
+    pub(crate) fn offer(
+        &mut self,
+        candidate: &Candidate,
+        rules: Option<&'a TicketRules>,
+        queue: &QueueConfig,
+        now: u64,
+    ) -> Result<bool, usize> {
         let size = usize::from(candidate.entry.players);
         if self.closed
             || candidate.entry.regions & (1 << self.region) == 0
@@ -198,16 +212,39 @@ impl RegionPick {
                 .skip(1)
                 .all(|other| other.mutually_within(candidate))
         {
-            return false;
+            return Ok(false);
         }
         self.sizes.push(candidate.entry.players);
         if !can_pack(&self.sizes, queue) {
             self.sizes.pop();
-            return false;
+            return Ok(false);
+        }
+        if let (Some(selection), Some(rules)) = (&mut self.rules, rules)
+            && let Err(check) = selection.offer(rules, candidate.entry.waited_ms(now))
+        {
+            self.sizes.pop();
+            return Err(check);
         }
         self.chosen.push(*candidate);
         self.players += size;
-        self.players == queue.players_per_match()
+        Ok(self.players == queue.players_per_match())
+    }
+
+    /// Whether a flexible queue may form this selection short of full: it has the fewest
+    /// players a match needs and its longest-waiting ticket has waited `fill_wait_ms`.
+    fn may_form_short(&self, queue: &QueueConfig, now: u64) -> bool {
+        let Some(flexible) = &queue.flexible else {
+            return false;
+        };
+        let longest = self
+            .chosen
+            .iter()
+            .map(|c| c.entry.waited_ms(now))
+            .max()
+            .unwrap_or(0);
+        !self.closed
+            && self.players >= queue.min_players_per_match()
+            && longest >= flexible.fill_wait_ms
     }
 }
 
@@ -219,6 +256,8 @@ struct PlannedTicket {
     party: Option<crate::ids::PartyId>,
     enqueued_at_ms: u64,
     players: SmallVec<[(Entity, PlayerId, Rating); 2]>,
+    /// Each player's role, in a role queue.
+    roles: SmallVec<[u8; 2]>,
     ping_ms: u16,
     ping_limit_ms: f64,
     team: u8,
@@ -227,6 +266,7 @@ struct PlannedTicket {
 /// A match about to be committed.
 struct MatchPlan {
     region: u8,
+    teams: usize,
     tickets: Vec<PlannedTicket>,
     quality: f64,
     quality_floor: f64,
@@ -297,11 +337,29 @@ impl Matching<'_, '_> {
                     self.commit(queue_index, plan, now);
                     formed += 1;
                 }
-                Err(regions) => self.park(queue_index, due.key, regions, now),
+                Err((regions, turned_away)) => {
+                    self.count_turned_away(queue_index, turned_away);
+                    self.park(queue_index, due.key, regions, now);
+                }
             }
         }
         self.counters.attempts += attempts;
         self.counters.matches += formed;
+    }
+
+    /// Counts, per check, an anchor that found no match after the check turned candidates
+    /// away (bit `c` of `turned_away` for check `c`: a rule's index, `BLOCK_LIST`, `ROLES`).
+    fn count_turned_away(&mut self, queue_index: usize, turned_away: u64) {
+        let mut bits = turned_away;
+        while bits != 0 {
+            let check = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            *self
+                .counters
+                .turned_away
+                .entry((queue_index as u16, check))
+                .or_insert(0) += 1;
+        }
     }
 
     fn report_limit(&mut self, queue_index: usize, limit: Limit) {
@@ -315,24 +373,35 @@ impl Matching<'_, '_> {
     }
 
     /// Tries to build a match around the anchor. On failure, returns the regions the anchor
-    /// accepts now (for parking).
+    /// accepts now (for parking) and the checks that turned candidates away (a bit each).
     fn try_anchor(
         &self,
         queue_index: usize,
         anchor_key: PoolKey,
         mut entry: PoolEntry,
         now: u64,
-    ) -> Result<MatchPlan, u32> {
+    ) -> Result<MatchPlan, (u32, u64)> {
         let queue = self.settings.queue(queue_index);
         let pool = &self.pools.0[queue_index];
-        let pings = &self
+        let anchor_ticket = self
             .tickets
             .get(entry.entity)
-            .expect("a queued ticket exists")
-            .pings;
+            .expect("a queued ticket exists");
+        let pings = &anchor_ticket.pings;
         let limit = pool::ping_limit(queue, entry.waited_ms(now), pings.best_ms, pings.own_max_ms);
         entry.regions = pool::regions_within(&pings.pings_ms, limit);
         let anchor = Candidate::new(anchor_key, entry, queue, now);
+        let anchor_rules = anchor_ticket.rules.as_deref();
+        let selection = match anchor_rules {
+            Some(rules) if !crate::rules::eligible(queue, rules, anchor.entry.waited_ms(now)) => {
+                return Err((entry.regions, 0));
+            }
+            Some(rules) => match RuleSelection::new(queue, rules, anchor.entry.waited_ms(now)) {
+                Some(selection) => Some(selection),
+                None => return Err((entry.regions, 0)),
+            },
+            None => None,
+        };
         // One selection per accepted region whose fleet is not backing off, best ping first
         // (it wins ties).
         let open = entry.regions & self.backoff.open_mask(now);
@@ -341,13 +410,14 @@ impl Matching<'_, '_> {
             .map(|region| (pings.pings_ms[region], region as u8))
             .collect();
         regions.sort_unstable();
-        let mut picks: SmallVec<[RegionPick; 4]> = regions
+        let mut picks: SmallVec<[RegionPick<'_>; 4]> = regions
             .iter()
-            .map(|(_, region)| RegionPick::new(&anchor, *region))
+            .map(|(_, region)| RegionPick::new(&anchor, *region, selection.clone()))
             .collect();
         if picks.is_empty() {
-            return Err(entry.regions);
+            return Err((entry.regions, 0));
         }
+        let mut turned_away = 0_u64;
         let walk = walk_outward(pool, anchor_key, anchor.rating, anchor.window)
             .take(usize::from(queue.max_candidates_per_anchor));
         for (key, candidate_entry) in walk {
@@ -360,22 +430,112 @@ impl Matching<'_, '_> {
             if !candidate.mutually_within(&anchor) {
                 continue;
             }
+            let rules = match anchor_rules {
+                Some(_) => self.candidate_rules(queue, &candidate, now, &mut turned_away),
+                None => None,
+            };
+            if anchor_rules.is_some() && rules.is_none() {
+                continue;
+            }
+            let plain_blocks = anchor_rules.is_none() && crate::rules::blocks_whole_match(queue);
             for pick in &mut picks {
-                if pick.offer(&candidate, queue) {
-                    match self.plan(queue_index, pick.region, &pick.chosen, now) {
+                if plain_blocks
+                    && (candidate.entry.avoids || pick.chosen.iter().any(|c| c.entry.avoids))
+                    && self.blocked_with(&pick.chosen, &candidate)
+                {
+                    turned_away |= 1 << crate::rules::BLOCK_LIST;
+                    continue;
+                }
+                match pick.offer(&candidate, rules, queue, now) {
+                    Ok(true) => match self.plan(queue_index, pick.region, &pick.chosen, now) {
                         Some(plan) => return Ok(plan),
                         None => pick.closed = true,
-                    }
+                    },
+                    Ok(false) => {}
+                    Err(check) => turned_away |= 1 << check,
                 }
             }
             if picks.iter().all(|pick| pick.closed) {
                 break;
             }
         }
-        Err(entry.regions)
+        self.form_short(queue_index, &mut picks, now)
+            .ok_or((entry.regions, turned_away))
     }
 
-    /// Checks latency against the windows in force now, splits teams and scores the match.
+    /// Whether the candidate and any chosen ticket avoid each other (queues without rules,
+    /// where only tickets with an avoid list carry rules data).
+    fn blocked_with(&self, chosen: &[Candidate], candidate: &Candidate) -> bool {
+        let (players, avoid) = self.players_and_avoid(candidate.entry.entity);
+        chosen.iter().any(|other| {
+            let (other_players, other_avoid) = self.players_and_avoid(other.entry.entity);
+            crate::rules::names_any(&avoid, &other_players)
+                || crate::rules::names_any(&other_avoid, &players)
+        })
+    }
+
+    /// A ticket's players (sorted) and avoid list.
+    fn players_and_avoid(&self, entity: Entity) -> (SmallVec<[PlayerId; 2]>, &[PlayerId]) {
+        let Ok(ticket) = self.tickets.get(entity) else {
+            return (SmallVec::new(), &[]);
+        };
+        let mut players: SmallVec<[PlayerId; 2]> = ticket
+            .players
+            .iter()
+            .filter_map(|p| self.players.get(*p).ok().map(|found| found.id))
+            .collect();
+        players.sort_unstable();
+        (players, ticket.rules.as_ref().map_or(&[], |r| &r.avoid))
+    }
+
+    /// A candidate's rules data, if it may be matched now (a binding `party_skill_spread`
+    /// rule may hold it back: that rule's bit is set in `turned_away`).
+    fn candidate_rules(
+        &self,
+        queue: &QueueConfig,
+        candidate: &Candidate,
+        now: u64,
+        turned_away: &mut u64,
+    ) -> Option<&TicketRules> {
+        let rules = self
+            .tickets
+            .get(candidate.entry.entity)
+            .ok()?
+            .rules
+            .as_deref()?;
+        if crate::rules::eligible(queue, rules, candidate.entry.waited_ms(now)) {
+            return Some(rules);
+        }
+        for (index, rule) in queue.rules.iter().enumerate() {
+            if matches!(rule, crate::config::Rule::PartySkillSpread { .. }) {
+                *turned_away |= 1 << index;
+            }
+        }
+        None
+    }
+
+    /// In a flexible queue, when the walk found no full match: the largest selection that may
+    /// form short of full (fill wait passed), best ping first among equals.
+    fn form_short(
+        &self,
+        queue_index: usize,
+        picks: &mut [RegionPick<'_>],
+        now: u64,
+    ) -> Option<MatchPlan> {
+        let queue = self.settings.queue(queue_index);
+        queue.flexible.as_ref()?;
+        let mut order: SmallVec<[usize; 4]> = (0..picks.len())
+            .filter(|&at| picks[at].may_form_short(queue, now))
+            .collect();
+        order.sort_by_key(|&at| (core::cmp::Reverse(picks[at].players), at));
+        order.into_iter().find_map(|at| {
+            let pick = &picks[at];
+            self.plan(queue_index, pick.region, &pick.chosen, now)
+        })
+    }
+
+    /// Checks latency against the windows in force now, forms teams under the queue's rules
+    /// and scores the match.
     fn plan(
         &self,
         queue_index: usize,
@@ -385,6 +545,8 @@ impl Matching<'_, '_> {
     ) -> Option<MatchPlan> {
         let queue = self.settings.queue(queue_index);
         let mut tickets = Vec::with_capacity(chosen.len());
+        let mut rules: SmallVec<[Option<&TicketRules>; 16]> = SmallVec::new();
+        let mut ids: SmallVec<[SmallVec<[PlayerId; 2]>; 16]> = SmallVec::new();
         for candidate in chosen {
             let ticket = self.tickets.get(candidate.entry.entity).ok()?;
             let pings = &ticket.pings;
@@ -398,11 +560,15 @@ impl Matching<'_, '_> {
             if f64::from(ping_ms) > ping_limit_ms {
                 return None;
             }
-            let mut players = SmallVec::new();
+            let mut players: SmallVec<[(Entity, PlayerId, Rating); 2]> = SmallVec::new();
             for player in &ticket.players {
                 let found = self.players.get(*player).ok()?;
                 players.push((*player, found.id, found.rating));
             }
+            let mut sorted: SmallVec<[PlayerId; 2]> = players.iter().map(|p| p.1).collect();
+            sorted.sort_unstable();
+            ids.push(sorted);
+            rules.push(ticket.rules.as_deref());
             tickets.push(PlannedTicket {
                 candidate: *candidate,
                 entity: candidate.entry.entity,
@@ -410,40 +576,26 @@ impl Matching<'_, '_> {
                 party: ticket.party,
                 enqueued_at_ms: ticket.enqueued_at_ms,
                 players,
+                roles: SmallVec::new(),
                 ping_ms,
                 ping_limit_ms,
                 team: 0,
             });
         }
-        let slots: SmallVec<[PartySlot; 12]> = tickets
+        let form: SmallVec<[FormTicket<'_>; 16]> = tickets
             .iter()
-            .map(|planned| PartySlot {
+            .zip(rules.iter().zip(&ids))
+            .map(|(planned, (rules, players))| FormTicket {
+                rules: *rules,
+                players,
+                avoid: rules.map_or(&[][..], |r| &r.avoid[..]),
                 size: planned.candidate.entry.players,
-                weight: planned.candidate.rating * f64::from(planned.candidate.entry.players),
+                rating: planned.candidate.rating,
+                waited_ms: planned.candidate.entry.waited_ms(now),
             })
             .collect();
-        let team_count = usize::from(queue.teams);
-        let assignment = teams::split(
-            &slots,
-            team_count,
-            queue.team_size,
-            queue.exact_split_max_tickets,
-        )?;
-        let mut team_ratings: SmallVec<[SmallVec<[Rating; 8]>; 4]> =
-            (0..team_count).map(|_| SmallVec::new()).collect();
-        for (planned, team) in tickets.iter_mut().zip(&assignment) {
-            planned.team = *team;
-            for (entity, _, rating) in &planned.players {
-                let matched_mu = self
-                    .players
-                    .get(*entity)
-                    .map_or(rating.mu, |p| p.matched_mu);
-                team_ratings[usize::from(*team)].push(Rating {
-                    mu: matched_mu,
-                    ..*rating
-                });
-            }
-        }
+        let formation = form_teams(queue, &form)?;
+        let team_ratings = self.apply_formation(queue, &formation, &rules, &mut tickets);
         let quality = rating::match_quality(&team_ratings, self.settings.config.rating.beta);
         let longest_wait = chosen
             .iter()
@@ -453,16 +605,54 @@ impl Matching<'_, '_> {
         let quality_floor = queue.quality_floor.value_at(longest_wait);
         (quality >= quality_floor).then_some(MatchPlan {
             region,
+            teams: formation.teams,
             tickets,
             quality,
             quality_floor,
         })
     }
 
+    /// Puts each ticket in its team and each player in its role, and returns the teams'
+    /// ratings as matched: the party offset included, or, in a queue rated per role, the
+    /// rating of the role played (which is then the rating the result updates).
+    fn apply_formation(
+        &self,
+        queue: &QueueConfig,
+        formation: &crate::rules::Formation,
+        rules: &[Option<&TicketRules>],
+        tickets: &mut [PlannedTicket],
+    ) -> Vec<SmallVec<[Rating; 8]>> {
+        let per_role = queue.roles.as_ref().is_some_and(|r| r.rating_per_role);
+        let mut team_ratings: Vec<SmallVec<[Rating; 8]>> =
+            (0..formation.teams).map(|_| SmallVec::new()).collect();
+        for (index, planned) in tickets.iter_mut().enumerate() {
+            planned.team = formation.team_of[index];
+            planned.roles = formation.roles.get(index).cloned().unwrap_or_default();
+            for (member, (entity, _, rating)) in planned.players.iter_mut().enumerate() {
+                let role = planned.roles.get(member).copied();
+                let matched = match (per_role, role, rules[index]) {
+                    (true, Some(role), Some(rules)) => {
+                        *rating = rules.roles[member].rating_in(role);
+                        *rating
+                    }
+                    _ => Rating {
+                        mu: self
+                            .players
+                            .get(*entity)
+                            .map_or(rating.mu, |p| p.matched_mu),
+                        ..*rating
+                    },
+                };
+                team_ratings[usize::from(planned.team)].push(matched);
+            }
+        }
+        team_ratings
+    }
+
     fn commit(&mut self, queue_index: usize, mut plan: MatchPlan, now: u64) {
         let match_id = self.ids.take();
         let match_entity = self.commands.spawn_empty().id();
-        let team_count = usize::from(self.settings.queue(queue_index).teams);
+        let team_count = plan.teams;
         // Which team gets which side is drawn from the seeded generator, so the anchor's team
         // is not always the first.
         let mut sides: SmallVec<[u8; 8]> = (0..team_count as u8).collect();
@@ -475,6 +665,13 @@ impl Matching<'_, '_> {
         }
         plan.tickets
             .sort_by_key(|planned| (planned.team, planned.id));
+        let per_role = self
+            .settings
+            .queue(queue_index)
+            .roles
+            .as_ref()
+            .is_some_and(|r| r.rating_per_role);
+        let role_names = &self.settings.role_names[queue_index];
         let pool = &mut self.pools.0[queue_index];
         let mut summary_teams: Vec<Vec<MatchedTicket>> =
             (0..team_count).map(|_| Vec::new()).collect();
@@ -488,11 +685,16 @@ impl Matching<'_, '_> {
                 planned.id
             );
             let team = usize::from(planned.team);
-            for (entity, _, _) in &planned.players {
+            for (member, (entity, _, rating)) in planned.players.iter().enumerate() {
                 let mut player = self
                     .players
                     .get_mut(*entity)
                     .expect("a ticket's players exist");
+                player.role = planned.roles.get(member).copied();
+                if player.role.is_some() && per_role {
+                    player.rating = *rating;
+                    player.matched_mu = rating.mu;
+                }
                 assert!(
                     player.in_match.is_none(),
                     "{} would be in two matches",
@@ -513,9 +715,14 @@ impl Matching<'_, '_> {
                 players: planned
                     .players
                     .iter()
-                    .map(|(_, player, rating)| MatchedPlayer {
+                    .enumerate()
+                    .map(|(member, (_, player, rating))| MatchedPlayer {
                         player: *player,
                         rating: *rating,
+                        role: planned
+                            .roles
+                            .get(member)
+                            .map(|role| Arc::clone(&role_names[usize::from(*role)])),
                     })
                     .collect(),
                 rating: planned.candidate.rating,
@@ -557,6 +764,20 @@ impl Matching<'_, '_> {
                 }
             }
         };
+        let mut avoided: Vec<PlayerId> = plan
+            .tickets
+            .iter()
+            .filter_map(|planned| self.tickets.get(planned.entity).ok())
+            .filter_map(|ticket| ticket.rules.as_ref())
+            .flat_map(|rules| rules.avoid.iter().copied())
+            .collect();
+        if !avoided.is_empty() {
+            avoided.sort_unstable();
+            avoided.dedup();
+            self.commands
+                .entity(match_entity)
+                .insert(MatchAvoids(avoided.into_boxed_slice()));
+        }
         self.commands.entity(match_entity).insert((
             Match {
                 id: match_id,

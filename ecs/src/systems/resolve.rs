@@ -202,14 +202,31 @@ fn update_ratings(world: &mut World, found: Match, teams: &[Vec<Entity>], placem
         })
         .collect();
     let after = rating::rate(&before, &rated_placements, &rating_config);
+    let role_names: Vec<std::sync::Arc<str>> = {
+        let settings = world.resource::<Settings>();
+        let per_role = settings
+            .queue(usize::from(found.queue))
+            .roles
+            .as_ref()
+            .is_some_and(|roles| roles.rating_per_role);
+        if per_role {
+            settings.role_names[usize::from(found.queue)].clone()
+        } else {
+            Vec::new()
+        }
+    };
     let mut updates = Vec::new();
     for (team_index, team) in rated_teams.iter().enumerate() {
         for (slot, player) in team.iter().enumerate() {
             let new_rating = after[team_index][slot];
             if let Some(mut found) = world.get_mut::<Player>(*player) {
                 found.rating = new_rating;
+                let role = found
+                    .role
+                    .and_then(|role| role_names.get(usize::from(role)).cloned());
                 updates.push(RatingUpdate {
                     player: found.id,
+                    role,
                     before: before[team_index][slot],
                     after: new_rating,
                 });

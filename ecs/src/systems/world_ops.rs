@@ -47,6 +47,10 @@ pub(crate) fn pool_entry_from_parts(
         sigma_bonus: pool::sigma_bonus(queue, ticket.sigma),
         regions: pool::regions_within(&pings.pings_ms, limit),
         players: size,
+        avoids: ticket
+            .rules
+            .as_ref()
+            .is_some_and(|rules| !rules.avoid.is_empty()),
     };
     (PoolKey::new(ticket.rating, ticket.id), entry)
 }

@@ -175,6 +175,9 @@ impl Workload {
             player,
             rating: self.rating_of(player),
             pings_ms: self.pings_of(player),
+            attributes: Default::default(),
+            roles: Vec::new(),
+            avoid: Vec::new(),
         }
     }
 
@@ -252,6 +255,7 @@ impl Workload {
             members,
             max_ping_ms: self.rng.chance(0.1).then(|| 90 + self.rng.below(60) as u16),
             waiting_since_ms: None,
+            attributes: Default::default(),
         }));
         commands
     }
@@ -338,6 +342,7 @@ impl Workload {
                 members: vec![],
                 max_ping_ms: None,
                 waiting_since_ms: None,
+                attributes: Default::default(),
             }),
             2 => {
                 let player = PlayerId(1_000_000 + self.rng.below(10));

@@ -215,6 +215,9 @@ fn party_ticket(
             player: *member,
             rating: rating_of(*member)?,
             pings_ms: pings,
+            attributes: Default::default(),
+            roles: Vec::new(),
+            avoid: Vec::new(),
         });
     }
     Ok(EnqueueTicket {
@@ -224,6 +227,7 @@ fn party_ticket(
         members: ticket_members,
         max_ping_ms: request.max_ping_ms,
         waiting_since_ms: None,
+        attributes: Default::default(),
     })
 }
 

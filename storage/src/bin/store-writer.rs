@@ -38,9 +38,13 @@ fn commands_for(seed: u64, tick: u64) -> Vec<Command> {
                         player,
                         rating: Rating::new(rng.random_range(900.0..2_100.0), 120.0),
                         pings_ms: pings,
+                        attributes: Default::default(),
+                        roles: Vec::new(),
+                        avoid: Vec::new(),
                     }],
                     max_ping_ms: None,
                     waiting_since_ms: None,
+                    attributes: Default::default(),
                 })
             }
             55..=61 => Command::Cancel {

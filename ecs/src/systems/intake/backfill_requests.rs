@@ -23,6 +23,15 @@ pub(super) fn request_backfill(
         .expect("a match entity has Match");
     let (team_size, max_wait_ms) = {
         let queue = world.resource::<Settings>().queue(usize::from(found.queue));
+        if !queue.rules.is_empty() || queue.roles.is_some() {
+            return Err(RejectReason::InvalidBackfill {
+                match_id,
+                why: format!(
+                    "queue `{}` has match rules or roles, which backfill does not apply yet; start a new match instead",
+                    queue.name
+                ),
+            });
+        }
         (queue.team_size, queue.backfill_max_wait_ms)
     };
     check_open_slots(world, entity, match_id, &open_slots, team_size)?;

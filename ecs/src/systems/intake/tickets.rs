@@ -24,6 +24,7 @@ struct EnqueuePlan {
     sigma: f64,
     pings: TicketPings,
     members: SmallVec<[PlannedMember; 2]>,
+    rules: Option<Box<crate::rules::TicketRules>>,
 }
 
 /// A member of a ticket about to be queued.
@@ -54,6 +55,7 @@ pub(super) fn enqueue(
         sigma: plan.sigma,
         pings: plan.pings,
         players: SmallVec::new(),
+        rules: plan.rules,
     };
     let (key, mut entry) = {
         let settings = world.resource::<Settings>();
@@ -130,7 +132,8 @@ fn spawn_members(
 }
 
 /// Works out an enqueue, or the first reason to refuse it, in this order: the request itself,
-/// its members' standing, its party, its reachable regions.
+/// its members' standing, its party, its reachable regions, its attributes, roles and avoid
+/// lists.
 fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, RejectReason> {
     let queue_index = check_request(world, request)?;
     let mut members = plan_members(world, request)?;
@@ -146,7 +149,10 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
     if pings.best_ms == NO_PING || pings.best_ms > pings.own_max_ms {
         return Err(RejectReason::NoReachableRegion);
     }
+    let limits = &world.resource::<Settings>().config.limits;
+    let rules = crate::rules::ticket_rules(limits, queue, request)?.map(Box::new);
     Ok(EnqueuePlan {
+        rules,
         queue: queue_index as u16,
         rating: combined,
         sigma: rating::party_sigma(&ratings),

@@ -10,10 +10,17 @@ use serde::{Deserialize, Serialize};
 use crate::curve::{Curve, Direction};
 use crate::rating::Rating;
 
+mod rules;
+
+pub use rules::{
+    AttributeSpec, BlockScope, FlexibleSize, ListAggregate, MAX_DECLARED_ATTRIBUTES, MAX_ROLES,
+    MAX_RULES, NumberAggregate, RoleConfig, RoleSlot, Rule, RuleScope,
+};
+
 /// At most this many regions (a ticket's accepted regions are a 32-bit mask).
 pub const MAX_REGIONS: usize = 32;
 /// At most this many players in one match (all teams together).
-pub const MAX_PLAYERS_PER_MATCH: usize = 128;
+pub const MAX_PLAYERS_PER_MATCH: usize = 200;
 /// Above this many tickets in a match, the exact team split is never tried.
 pub const MAX_EXACT_SPLIT_TICKETS: u8 = 16;
 /// The longest duration any field may hold: ten years, in milliseconds. With matcher time at
@@ -131,6 +138,20 @@ pub struct Limits {
     /// Ticket timers (expiry, region unlock, review) handled in one tick. Timers beyond it are
     /// handled on the next tick, late but never lost. Default: 200000.
     pub max_timer_wakes_per_tick: u32,
+    /// Attributes one member of a ticket may give. More is rejected (`BadAttribute`).
+    /// Default: 16.
+    pub max_attributes: u8,
+    /// Bytes in an attribute's name. Default: 32.
+    pub max_attribute_name_bytes: u16,
+    /// Bytes in a text value or in one item of a list. Default: 64.
+    pub max_attribute_value_bytes: u16,
+    /// Items in a list attribute (at most 64). Default: 16.
+    pub max_attribute_list_len: u16,
+    /// Players on one member's avoid list. More is rejected (`AvoidListTooLong`). Default: 100.
+    pub max_avoid_list: u16,
+    /// Tickets explain looks at, nearest rating first (explain reports when it stopped short).
+    /// Default: 20000.
+    pub max_explain_scan: u32,
 }
 
 impl Default for Limits {
@@ -142,6 +163,12 @@ impl Default for Limits {
             max_party_size: 8,
             max_matches: 1_000_000,
             max_timer_wakes_per_tick: 200_000,
+            max_attributes: 16,
+            max_attribute_name_bytes: 32,
+            max_attribute_value_bytes: 64,
+            max_attribute_list_len: 16,
+            max_avoid_list: 100,
+            max_explain_scan: 20_000,
         }
     }
 }
@@ -352,6 +379,17 @@ pub struct QueueConfig {
     pub review: ReviewConfig,
     /// How long a backfill request stays open. Default: 60000.
     pub backfill_max_wait_ms: u64,
+    /// The attributes this queue's tickets carry (see `AttributeSpec`). An attribute a ticket
+    /// gives that is not declared here is an error. Default: none.
+    pub attributes: Vec<AttributeSpec>,
+    /// The match rules, at most 20 (see `Rule`). Default: none.
+    pub rules: Vec<Rule>,
+    /// Whom players' avoid lists keep apart. Default: `match`.
+    pub block_lists: BlockScope,
+    /// A role composition every team is filled with. Default: absent (no roles).
+    pub roles: Option<RoleConfig>,
+    /// Flexible team counts and sizes. Default: absent (every match is `teams` x `team_size`).
+    pub flexible: Option<FlexibleSize>,
 }
 
 impl Default for QueueConfig {
@@ -376,6 +414,11 @@ impl Default for QueueConfig {
             acceptance: None,
             review: ReviewConfig::default(),
             backfill_max_wait_ms: 60_000,
+            attributes: Vec::new(),
+            rules: Vec::new(),
+            block_lists: BlockScope::Match,
+            roles: None,
+            flexible: None,
         }
     }
 }
@@ -539,6 +582,19 @@ impl Config {
             ("max_matches", limits.max_matches),
             ("max_timer_wakes_per_tick", limits.max_timer_wakes_per_tick),
             ("max_party_size", u32::from(limits.max_party_size)),
+            (
+                "max_attribute_name_bytes",
+                u32::from(limits.max_attribute_name_bytes),
+            ),
+            (
+                "max_attribute_value_bytes",
+                u32::from(limits.max_attribute_value_bytes),
+            ),
+            (
+                "max_attribute_list_len",
+                u32::from(limits.max_attribute_list_len),
+            ),
+            ("max_explain_scan", limits.max_explain_scan),
         ] {
             if value == 0 {
                 return Err(ConfigError::new(
@@ -546,6 +602,12 @@ impl Config {
                     "must be above 0",
                 ));
             }
+        }
+        if limits.max_attribute_list_len > 64 {
+            return Err(ConfigError::new(
+                "limits.max_attribute_list_len",
+                format!("must be at most 64, not {}", limits.max_attribute_list_len),
+            ));
         }
         Ok(())
     }
@@ -735,7 +797,7 @@ impl Config {
                 ),
             );
         }
-        Ok(())
+        queue.validate_rules(field, &self.limits)
     }
 }
 
@@ -825,7 +887,7 @@ mod tests {
 
     #[test]
     fn the_example_file_spells_out_the_defaults() {
-        let text = include_str!("../../config/matchwright.toml");
+        let text = include_str!("../../../config/matchwright.toml");
         assert_eq!(Config::from_toml_str(text).unwrap(), Config::default());
     }
 
@@ -930,7 +992,7 @@ mod tests {
         .unwrap();
         assert_eq!(replaced.queues.len(), 1);
         // The shipped file changes nothing.
-        let file = include_str!("../../config/matchwright.toml");
+        let file = include_str!("../../../config/matchwright.toml");
         assert_eq!(operator(file).unwrap(), shipped);
     }
 

@@ -1,0 +1,424 @@
+//! An enqueue's attributes, roles and avoid lists, checked against the queue and the limits
+//! and worked into [`TicketRules`]. Every problem is a `RejectReason` that names the attribute
+//! (or the member and role) at fault; nothing a ticket gives is ignored.
+
+use std::collections::BTreeMap;
+
+use smallvec::SmallVec;
+
+use super::{MemberRoles, RuleValue, TicketRules};
+use crate::command::{AttributeValue, EnqueueTicket, TicketMember};
+use crate::config::{
+    AttributeSpec, Limits, ListAggregate, NumberAggregate, QueueConfig, RoleConfig, Rule,
+};
+use crate::event::RejectReason;
+use crate::ids::PlayerId;
+use crate::snapshot::{MemberRulesRecord, TicketRulesRecord};
+
+/// The ticket's rules data, or `None` when the queue has nothing that reads it (no rules, no
+/// roles, and no avoid list that counts). Attributes are checked either way.
+pub(crate) fn ticket_rules(
+    limits: &Limits,
+    queue: &QueueConfig,
+    request: &EnqueueTicket,
+) -> Result<Option<TicketRules>, RejectReason> {
+    check_given(limits, queue, None, &request.attributes)?;
+    for member in &request.members {
+        check_given(limits, queue, Some(member.player), &member.attributes)?;
+        if member.avoid.len() > usize::from(limits.max_avoid_list) {
+            return Err(RejectReason::AvoidListTooLong {
+                player: member.player,
+                len: member.avoid.len(),
+                max: limits.max_avoid_list,
+            });
+        }
+    }
+    let resolved = resolve_attributes(queue, request)?;
+    let roles = member_roles(queue, request)?;
+    let avoids = queue.block_lists != crate::config::BlockScope::Off
+        && request
+            .members
+            .iter()
+            .any(|member| !member.avoid.is_empty());
+    if queue.rules.is_empty() && queue.roles.is_none() && !avoids {
+        return Ok(None);
+    }
+    let values = queue
+        .rules
+        .iter()
+        .map(|rule| rule_value(queue, rule, request, &resolved))
+        .collect();
+    let mut players: SmallVec<[PlayerId; 2]> = request.members.iter().map(|m| m.player).collect();
+    players.sort_unstable();
+    let mut avoid: Vec<PlayerId> = if avoids {
+        request
+            .members
+            .iter()
+            .flat_map(|m| m.avoid.iter().copied())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    avoid.sort_unstable();
+    avoid.dedup();
+    Ok(Some(TicketRules {
+        values,
+        players,
+        avoid: avoid.into_boxed_slice(),
+        roles,
+        source: record_of(request),
+    }))
+}
+
+/// What a snapshot keeps of an enqueue's rules data.
+fn record_of(request: &EnqueueTicket) -> TicketRulesRecord {
+    TicketRulesRecord {
+        attributes: request.attributes.clone(),
+        members: request
+            .members
+            .iter()
+            .map(|member| MemberRulesRecord {
+                attributes: member.attributes.clone(),
+                roles: member.roles.clone(),
+                avoid: member.avoid.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Checks attributes as given (the ticket's own when `player` is `None`): declared, of the
+/// declared type, within the limits.
+fn check_given(
+    limits: &Limits,
+    queue: &QueueConfig,
+    player: Option<PlayerId>,
+    given: &BTreeMap<String, AttributeValue>,
+) -> Result<(), RejectReason> {
+    let bad = |attribute: &str, why: String| RejectReason::BadAttribute {
+        player,
+        attribute: attribute.to_owned(),
+        why,
+    };
+    if given.len() > usize::from(limits.max_attributes) {
+        let first = given.keys().next().map_or("", String::as_str);
+        return Err(bad(
+            first,
+            format!(
+                "{} attributes given; the limit is {}",
+                given.len(),
+                limits.max_attributes
+            ),
+        ));
+    }
+    for (name, value) in given {
+        if name.len() > usize::from(limits.max_attribute_name_bytes) {
+            return Err(bad(
+                name,
+                format!(
+                    "the name is longer than {} bytes",
+                    limits.max_attribute_name_bytes
+                ),
+            ));
+        }
+        let Some(spec) = queue.attribute(name) else {
+            let declared: Vec<&str> = queue.attributes.iter().map(AttributeSpec::name).collect();
+            return Err(bad(
+                name,
+                format!(
+                    "queue `{}` does not take it (it takes: {})",
+                    queue.name,
+                    if declared.is_empty() {
+                        "no attributes".to_owned()
+                    } else {
+                        declared.join(", ")
+                    }
+                ),
+            ));
+        };
+        if spec.kind_name() != value.kind_name() {
+            return Err(bad(
+                name,
+                format!("must be {}, not {}", spec.kind_name(), value.kind_name()),
+            ));
+        }
+        check_value(limits, value).map_err(|why| bad(name, why))?;
+    }
+    Ok(())
+}
+
+fn check_value(limits: &Limits, value: &AttributeValue) -> Result<(), String> {
+    let max_bytes = usize::from(limits.max_attribute_value_bytes);
+    match value {
+        AttributeValue::Number(number) if !number.is_finite() => {
+            Err("must be a finite number".into())
+        }
+        AttributeValue::Text(text) if text.len() > max_bytes => {
+            Err(format!("the value is longer than {max_bytes} bytes"))
+        }
+        AttributeValue::List(list) if list.len() > usize::from(limits.max_attribute_list_len) => {
+            Err(format!(
+                "the list has {} items; the limit is {}",
+                list.len(),
+                limits.max_attribute_list_len
+            ))
+        }
+        AttributeValue::List(list) if list.iter().any(|item| item.len() > max_bytes) => {
+            Err(format!("an item is longer than {max_bytes} bytes"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Each member's value of every declared attribute: the member's own, else the ticket's,
+/// else the queue's default; an attribute without one is missing.
+fn resolve_attributes(
+    queue: &QueueConfig,
+    request: &EnqueueTicket,
+) -> Result<Vec<Vec<AttributeValue>>, RejectReason> {
+    request
+        .members
+        .iter()
+        .map(|member| {
+            queue
+                .attributes
+                .iter()
+                .map(|spec| resolve_one(spec, request, member))
+                .collect()
+        })
+        .collect()
+}
+
+fn resolve_one(
+    spec: &AttributeSpec,
+    request: &EnqueueTicket,
+    member: &TicketMember,
+) -> Result<AttributeValue, RejectReason> {
+    let name = spec.name();
+    if let Some(value) = member
+        .attributes
+        .get(name)
+        .or_else(|| request.attributes.get(name))
+    {
+        return Ok(value.clone());
+    }
+    let default = match spec {
+        AttributeSpec::Text { default, .. } => default.clone().map(AttributeValue::Text),
+        AttributeSpec::Number { default, .. } => default.map(AttributeValue::Number),
+        AttributeSpec::List { default, .. } => default.clone().map(AttributeValue::List),
+    };
+    default.ok_or_else(|| RejectReason::BadAttribute {
+        player: Some(member.player),
+        attribute: name.to_owned(),
+        why: "is required (the queue declares it without a default)".to_owned(),
+    })
+}
+
+/// A ticket's value for one rule, its party aggregated as the rule says.
+fn rule_value(
+    queue: &QueueConfig,
+    rule: &Rule,
+    request: &EnqueueTicket,
+    resolved: &[Vec<AttributeValue>],
+) -> RuleValue {
+    let of_members = |attribute: &str| -> Vec<&AttributeValue> {
+        // Validation made every rule's attribute a declared one.
+        let index = queue
+            .attributes
+            .iter()
+            .position(|spec| spec.name() == attribute)
+            .unwrap_or(0);
+        resolved
+            .iter()
+            .filter_map(|values| values.get(index))
+            .collect()
+    };
+    match rule {
+        Rule::Equal { attribute, .. } => {
+            let texts: Vec<&str> = of_members(attribute)
+                .into_iter()
+                .filter_map(|value| match value {
+                    AttributeValue::Text(text) => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let first = texts.first().copied().unwrap_or("");
+            RuleValue::Text(texts.iter().all(|t| *t == first).then(|| first.into()))
+        }
+        Rule::Overlap {
+            attribute, party, ..
+        } => RuleValue::List(aggregate_lists(&of_members(attribute), *party)),
+        Rule::Distance {
+            attribute, party, ..
+        } => {
+            let numbers: Vec<f64> = of_members(attribute)
+                .into_iter()
+                .filter_map(|value| match value {
+                    AttributeValue::Number(number) => Some(*number),
+                    _ => None,
+                })
+                .collect();
+            aggregate_numbers(&numbers, *party)
+        }
+        Rule::PartySkillSpread { .. } => {
+            let mus = request.members.iter().map(|m| m.rating.mu);
+            let high = mus.clone().fold(f64::NEG_INFINITY, f64::max);
+            let low = mus.fold(f64::INFINITY, f64::min);
+            RuleValue::Spread((high - low).max(0.0))
+        }
+    }
+}
+
+fn aggregate_lists(lists: &[&AttributeValue], party: ListAggregate) -> Box<[Box<str>]> {
+    let mut sets = lists.iter().map(|value| {
+        let mut items: Vec<&str> = match value {
+            AttributeValue::List(items) => items.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        items.sort_unstable();
+        items.dedup();
+        items
+    });
+    let mut result = sets.next().unwrap_or_default();
+    for set in sets {
+        match party {
+            ListAggregate::Intersection => result.retain(|item| set.binary_search(item).is_ok()),
+            ListAggregate::Union => {
+                result.extend(set);
+                result.sort_unstable();
+                result.dedup();
+            }
+        }
+    }
+    result.into_iter().map(Box::from).collect()
+}
+
+fn aggregate_numbers(numbers: &[f64], party: NumberAggregate) -> RuleValue {
+    let low = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean = numbers.iter().sum::<f64>() / numbers.len().max(1) as f64;
+    let (low, high) = match party {
+        NumberAggregate::All => (low, high),
+        NumberAggregate::Min => (low, low),
+        NumberAggregate::Max => (high, high),
+        NumberAggregate::Mean => (mean, mean),
+    };
+    RuleValue::Number { low, high }
+}
+
+/// Each member's accepted roles, checked: a role queue needs at least one known role per
+/// member, each once, with a rating when the queue rates per role; other queues take none.
+fn member_roles(
+    queue: &QueueConfig,
+    request: &EnqueueTicket,
+) -> Result<SmallVec<[MemberRoles; 2]>, RejectReason> {
+    let Some(config) = &queue.roles else {
+        if let Some(member) = request.members.iter().find(|m| !m.roles.is_empty()) {
+            return Err(RejectReason::BadRoles {
+                player: member.player,
+                why: format!("queue `{}` has no roles; give none", queue.name),
+            });
+        }
+        return Ok(SmallVec::new());
+    };
+    let members: SmallVec<[MemberRoles; 2]> = request
+        .members
+        .iter()
+        .map(|member| one_member_roles(queue, config, member))
+        .collect::<Result<_, _>>()?;
+    if !party_fits_one_team(config, &members) {
+        return Err(RejectReason::BadRoles {
+            player: request.members[0].player,
+            why: format!(
+                "the party's roles cannot fill distinct places of one team ({})",
+                composition_text(config)
+            ),
+        });
+    }
+    Ok(members)
+}
+
+fn one_member_roles(
+    queue: &QueueConfig,
+    config: &RoleConfig,
+    member: &TicketMember,
+) -> Result<MemberRoles, RejectReason> {
+    let bad = |why: String| RejectReason::BadRoles {
+        player: member.player,
+        why,
+    };
+    if member.roles.is_empty() {
+        return Err(bad(format!(
+            "queue `{}` is a role queue: give the roles the player accepts ({})",
+            queue.name,
+            composition_text(config)
+        )));
+    }
+    let mut roles = MemberRoles {
+        choices: SmallVec::new(),
+        mask: 0,
+    };
+    for choice in &member.roles {
+        let index = config.role_index(&choice.role).ok_or_else(|| {
+            bad(format!(
+                "queue `{}` has no role `{}` (it has: {})",
+                queue.name,
+                choice.role,
+                composition_text(config)
+            ))
+        })? as u8;
+        if roles.mask & (1 << index) != 0 {
+            return Err(bad(format!("role `{}` is given twice", choice.role)));
+        }
+        let rating = match (config.rating_per_role, choice.rating) {
+            (true, Some(rating)) if rating.is_valid() => rating,
+            (true, Some(_)) => {
+                return Err(bad(format!(
+                    "the rating for `{}` is not valid",
+                    choice.role
+                )));
+            }
+            (true, None) => {
+                return Err(bad(format!(
+                    "queue `{}` rates per role: give the rating for `{}`",
+                    queue.name, choice.role
+                )));
+            }
+            (false, None) => member.rating,
+            (false, Some(_)) => {
+                return Err(bad(format!(
+                    "queue `{}` rates by mode, not per role: give no rating with `{}`",
+                    queue.name, choice.role
+                )));
+            }
+        };
+        roles.mask |= 1 << index;
+        roles.choices.push((index, rating));
+    }
+    Ok(roles)
+}
+
+/// Whether the members can take distinct places of one team (Hall's condition: for every set
+/// of roles, the members accepting only roles in it are no more than its places).
+fn party_fits_one_team(config: &RoleConfig, members: &[MemberRoles]) -> bool {
+    let roles = config.composition.len();
+    (1_u16..(1 << roles)).all(|set| {
+        let places: usize = (0..roles)
+            .filter(|role| set & (1 << role) != 0)
+            .map(|role| usize::from(config.composition[role].count))
+            .sum();
+        let confined = members
+            .iter()
+            .filter(|member| u16::from(member.mask) & !set == 0)
+            .count();
+        confined <= places
+    })
+}
+
+fn composition_text(config: &RoleConfig) -> String {
+    config
+        .composition
+        .iter()
+        .map(|slot| format!("{} {}", slot.count, slot.role))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

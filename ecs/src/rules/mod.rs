@@ -1,0 +1,142 @@
+//! Match rules in the core: what a ticket carries for them and how a match is held to them.
+//!
+//! A queue's rules (`config::Rule`), avoid lists (`config::BlockScope`) and role composition
+//! (`config::RoleConfig`) are applied in four places, each owned by one file:
+//!
+//! - `intake`: an enqueue's attributes, roles and avoid lists are checked against the queue
+//!   and the limits, and worked into [`TicketRules`]: one value per rule (a party's
+//!   attributes aggregated as the rule says), the sorted players and avoid list, and each
+//!   member's accepted roles. A problem is a `RejectReason` naming the attribute or role.
+//! - `selection`: while the matching walk builds a match around an anchor, every offered
+//!   ticket is checked against what is chosen so far, in O(1) per rule (running agreement,
+//!   list intersection as a bit mask over the anchor's list, numeric span), plus the avoid
+//!   lists and, in a role queue, Hall's condition on the roles accepted.
+//! - `formation`: a full selection is split into teams that keep team-scoped rules (one
+//!   value per team, a bounded gap between team means), keep blocked pairs off opposing teams
+//!   when the queue says so, fill role compositions exactly (`roles`), or, in a flexible
+//!   queue, form as many teams of allowed size as the players make.
+//! - `explain`: for one queued ticket, which checks pass how many tickets of its queue, which
+//!   of them block it, and when each window relaxes.
+//!
+//! A rule binds a ticket until the ticket has waited the rule's `optional_after_ms`; it binds
+//! a match while it binds any ticket in it, and then holds for every ticket of the match,
+//! with the strictest bound among the tickets it binds (as the skill window does).
+
+mod explain;
+mod formation;
+mod intake;
+mod roles;
+mod selection;
+
+use smallvec::SmallVec;
+
+use crate::config::{BlockScope, QueueConfig, Rule};
+use crate::ids::PlayerId;
+use crate::rating::Rating;
+
+pub(crate) use explain::explain;
+pub use explain::{CheckReport, Explanation, Relaxation};
+pub(crate) use formation::{FormTicket, Formation, form_teams};
+pub(crate) use intake::ticket_rules;
+pub(crate) use selection::{BLOCK_LIST, ROLES, RuleSelection};
+
+/// What a ticket carries for its queue's rules, worked out once at enqueue.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TicketRules {
+    /// One value per rule of the queue, in the config's order.
+    pub values: SmallVec<[RuleValue; 4]>,
+    /// The ticket's players, sorted.
+    pub players: SmallVec<[PlayerId; 2]>,
+    /// Everyone its members avoid, sorted, without repeats.
+    pub avoid: Box<[PlayerId]>,
+    /// Per member, in the ticket's order, the roles accepted (role queues only).
+    pub roles: SmallVec<[MemberRoles; 2]>,
+    /// What the enqueue gave, kept for snapshots (the rest is worked out from it again).
+    pub source: crate::snapshot::TicketRulesRecord,
+}
+
+/// A ticket's value for one rule.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum RuleValue {
+    /// `equal`: the members' common text; `None` when members differ (the ticket then agrees
+    /// with nobody while the rule binds).
+    Text(Option<Box<str>>),
+    /// `distance`: the span of the party's numbers under the rule's aggregation.
+    Number {
+        /// The lowest.
+        low: f64,
+        /// The highest.
+        high: f64,
+    },
+    /// `overlap`: the party's list under the rule's aggregation, sorted, without repeats.
+    List(Box<[Box<str>]>),
+    /// `party_skill_spread`: the party's highest minus lowest rating.
+    Spread(f64),
+}
+
+/// One member's roles: role indices most wanted first, with the member's rating in each.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct MemberRoles {
+    /// (role index, rating for it), most wanted first.
+    pub choices: SmallVec<[(u8, Rating); 4]>,
+    /// Bit `r` set when role `r` is accepted.
+    pub mask: u8,
+}
+
+impl MemberRoles {
+    /// The member's rating in `role` (the first choice's if the role is not among them).
+    pub(crate) fn rating_in(&self, role: u8) -> Rating {
+        self.choices
+            .iter()
+            .find(|(choice, _)| *choice == role)
+            .or(self.choices.first())
+            .map_or(Rating::new(0.0, 1.0), |(_, rating)| *rating)
+    }
+}
+
+/// Whether a ticket may be matched at all now: every `party_skill_spread` rule that binds it
+/// allows its spread.
+pub(crate) fn eligible(queue: &QueueConfig, rules: &TicketRules, waited_ms: u64) -> bool {
+    queue
+        .rules
+        .iter()
+        .zip(&rules.values)
+        .all(|(rule, value)| match (rule, value) {
+            (Rule::PartySkillSpread { max, .. }, RuleValue::Spread(spread)) => {
+                !rule.binds_at(waited_ms) || *spread <= max.value_at(waited_ms)
+            }
+            _ => true,
+        })
+}
+
+/// Whether either ticket's avoid list names a player of the other.
+pub(crate) fn blocked(a: &TicketRules, b: &TicketRules) -> bool {
+    names_any(&a.avoid, &b.players) || names_any(&b.avoid, &a.players)
+}
+
+/// Whether the sorted `list` holds any of `players`.
+pub(crate) fn names_any(list: &[PlayerId], players: &[PlayerId]) -> bool {
+    !list.is_empty() && players.iter().any(|p| list.binary_search(p).is_ok())
+}
+
+/// Whether the queue keeps blocked pairs out of the same match.
+pub(crate) fn blocks_whole_match(queue: &QueueConfig) -> bool {
+    queue.block_lists == BlockScope::Match
+}
+
+/// How many values two sorted lists share.
+pub(crate) fn shared(a: &[Box<str>], b: &[Box<str>]) -> usize {
+    let (mut i, mut j, mut count) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            core::cmp::Ordering::Less => i += 1,
+            core::cmp::Ordering::Greater => j += 1,
+            core::cmp::Ordering::Equal => {
+                count += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    count
+}
