@@ -62,7 +62,7 @@ pub(crate) fn form_teams(queue: &QueueConfig, tickets: &[FormTicket<'_>]) -> Opt
 /// group split into whole teams.
 fn form_fixed(queue: &QueueConfig, tickets: &[FormTicket<'_>]) -> Option<Formation> {
     let units = units_of(queue, tickets);
-    let groups = groups_of(queue, tickets, &units);
+    let groups = groups_of(queue, tickets, &units)?;
     let team_size = queue.team_size;
     let mut team_of: SmallVec<[u8; 16]> = SmallVec::from_elem(0, tickets.len());
     let mut next_team = 0_usize;
@@ -149,9 +149,13 @@ fn units_of(queue: &QueueConfig, tickets: &[FormTicket<'_>]) -> Vec<Unit> {
 }
 
 /// Units grouped by their values of every binding team-scoped `equal` rule (one group when
-/// none binds). A unit whose tickets differ on such a value cannot be formed: it gets a group
-/// of its own, which then fails to fill whole teams unless it is exactly a team.
-fn groups_of(queue: &QueueConfig, tickets: &[FormTicket<'_>], units: &[Unit]) -> Vec<Vec<Unit>> {
+/// none binds). `None` when a unit's players differ on such a value (a mixed party, or
+/// tickets that must be teammates): no team of one value can hold it.
+fn groups_of(
+    queue: &QueueConfig,
+    tickets: &[FormTicket<'_>],
+    units: &[Unit],
+) -> Option<Vec<Vec<Unit>>> {
     let team_rules: SmallVec<[usize; 2]> = queue
         .rules
         .iter()
@@ -170,7 +174,7 @@ fn groups_of(queue: &QueueConfig, tickets: &[FormTicket<'_>], units: &[Unit]) ->
         .map(|(index, _)| index)
         .collect();
     if team_rules.is_empty() {
-        return vec![units.to_vec()];
+        return Some(vec![units.to_vec()]);
     }
     let key_of = |ticket: usize| -> Vec<Option<&str>> {
         team_rules
@@ -183,23 +187,20 @@ fn groups_of(queue: &QueueConfig, tickets: &[FormTicket<'_>], units: &[Unit]) ->
             )
             .collect()
     };
-    let mut groups: Vec<(Option<Vec<Option<&str>>>, Vec<Unit>)> = Vec::new();
+    let mut groups: Vec<(Vec<Option<&str>>, Vec<Unit>)> = Vec::new();
     for unit in units {
         let keys: Vec<Vec<Option<&str>>> = unit.iter().map(|&t| key_of(t)).collect();
         let same = keys.windows(2).all(|pair| pair[0] == pair[1]);
-        let key = keys
-            .into_iter()
-            .next()
-            .filter(|key| same && key.iter().all(Option::is_some));
-        match groups
-            .iter_mut()
-            .find(|(group_key, _)| key.is_some() && *group_key == key)
-        {
+        let key = keys.into_iter().next()?;
+        if !same || key.iter().any(Option::is_none) {
+            return None;
+        }
+        match groups.iter_mut().find(|(group_key, _)| *group_key == key) {
             Some((_, members)) => members.push(unit.clone()),
             None => groups.push((key, vec![unit.clone()])),
         }
     }
-    groups.into_iter().map(|(_, units)| units).collect()
+    Some(groups.into_iter().map(|(_, units)| units).collect())
 }
 
 /// Flexible teams: `t = clamp(ceil(players / team_size), min_teams, teams)` teams (fewer if

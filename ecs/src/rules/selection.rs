@@ -196,7 +196,9 @@ impl<'a> RuleSelection<'a> {
                     .iter()
                     .map(|(_, count)| usize::from(*count).div_ceil(size))
                     .sum();
-                !*binding || teams_needed <= usize::from(self.queue.teams)
+                // A party whose members differ can never make a team of one value.
+                let mixed = groups.iter().any(|(value, _)| value.is_none());
+                !*binding || (!mixed && teams_needed <= usize::from(self.queue.teams))
             }
             (
                 Running::Overlap {
@@ -261,7 +263,10 @@ impl<'a> RuleSelection<'a> {
 /// Bit `i` set when item `i` of `anchor` is in `list` (both sorted; at most 64 items).
 fn shared_mask(anchor: &[Box<str>], list: &[Box<str>]) -> u64 {
     if shared(anchor, list) == anchor.len() {
-        return u64::MAX;
+        return match anchor.len() {
+            64.. => u64::MAX,
+            len => (1 << len) - 1,
+        };
     }
     anchor
         .iter()

@@ -139,18 +139,24 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
     let mut members = plan_members(world, request)?;
     check_party(world, request)?;
     let queue = &world.resource::<Settings>().config.queues[queue_index];
-    let ratings: SmallVec<[Rating; 8]> = request.members.iter().map(|m| m.rating).collect();
-    let combined = rating::party_rating(queue.party_rating, &ratings);
-    let mean = ratings.iter().map(|r| r.mu).sum::<f64>() / ratings.len() as f64;
-    for member in &mut members {
-        member.matched_mu = member.rating.mu + (combined - mean);
-    }
     let pings = combine_pings(request);
     if pings.best_ms == NO_PING || pings.best_ms > pings.own_max_ms {
         return Err(RejectReason::NoReachableRegion);
     }
     let limits = &world.resource::<Settings>().config.limits;
     let rules = crate::rules::ticket_rules(limits, queue, request)?.map(Box::new);
+    // In a queue rated per role, a ticket waits on its members' first-choice ratings (team
+    // balance later uses the role each plays).
+    let per_role = queue.roles.as_ref().is_some_and(|roles| roles.rating_per_role);
+    let ratings: SmallVec<[Rating; 8]> = match &rules {
+        Some(rules) if per_role => rules.roles.iter().map(|m| m.choices[0].1).collect(),
+        _ => request.members.iter().map(|m| m.rating).collect(),
+    };
+    let combined = rating::party_rating(queue.party_rating, &ratings);
+    let mean = ratings.iter().map(|r| r.mu).sum::<f64>() / ratings.len() as f64;
+    for (member, rating) in members.iter_mut().zip(&ratings) {
+        member.matched_mu = rating.mu + (combined - mean);
+    }
     Ok(EnqueuePlan {
         rules,
         queue: queue_index as u16,
