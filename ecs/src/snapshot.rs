@@ -472,7 +472,7 @@ fn restore_rules(
     snapshot: &Snapshot,
     record: &TicketRecord,
     queue: u16,
-) -> Result<Option<Box<crate::rules::TicketRules>>, SnapshotError> {
+) -> Result<Option<Box<crate::rules::TicketRules>>, String> {
     let settings = world.resource::<Settings>();
     let queue_config = settings.queue(usize::from(queue));
     let given = record.rules.clone().unwrap_or(TicketRulesRecord {
@@ -485,7 +485,7 @@ fn restore_rules(
             .players
             .binary_search_by_key(id, |player| player.id)
             .map(|at| snapshot.players[at].rating)
-            .map_err(|_| inconsistent(format!("{} names unknown {id}", record.id)))?;
+            .map_err(|_| format!("{} names unknown {id}", record.id))?;
         let mut member = crate::command::TicketMember::new(*id, rating, record.pings_ms.clone());
         if let Some(part) = given.members.get(index) {
             member.attributes = part.attributes.clone();
@@ -505,12 +505,7 @@ fn restore_rules(
     };
     crate::rules::ticket_rules(&settings.config.limits, queue_config, &request)
         .map(|rules| rules.map(Box::new))
-        .map_err(|reason| {
-            inconsistent(format!(
-                "{} no longer fits queue `{}`: {reason}",
-                record.id, queue_config.name
-            ))
-        })
+        .map_err(|reason| format!("{} in queue `{}`: {reason}", record.id, queue_config.name))
 }
 
 fn inconsistent(why: String) -> SnapshotError {
@@ -619,6 +614,8 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
             return Err(inconsistent(format!("{} appears twice", record.id)));
         }
     }
+    // Tickets whose attributes or roles the queue (as configured now) no longer takes.
+    let mut unfit: Vec<String> = Vec::new();
     for record in &snapshot.tickets {
         let queue = map_queue(record.queue, &record.id)?;
         if record.pings_ms.len() != regions {
@@ -642,7 +639,13 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
             .iter()
             .map(|id| lookup(&directory.players, *id))
             .collect::<Result<SmallVec<_>, _>>()?;
-        let rules = restore_rules(world, snapshot, record, queue)?;
+        let rules = match restore_rules(world, snapshot, record, queue) {
+            Ok(rules) => rules,
+            Err(why) => {
+                unfit.push(why);
+                continue;
+            }
+        };
         let avoids = rules.as_ref().is_some_and(|rules| !rules.avoid.is_empty());
         let entity = world
             .spawn(Ticket {
@@ -687,6 +690,12 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                 )));
             }
         }
+    }
+    if let Some(first) = unfit.first() {
+        return Err(inconsistent(format!(
+            "{} tickets no longer fit their queue's attributes or roles; change the config back, or let them leave first (first: {first})",
+            unfit.len()
+        )));
     }
     for record in &snapshot.players {
         let entity = directory.players[&record.id];

@@ -602,3 +602,126 @@ proptest! {
         }
     }
 }
+
+/// A solo in queue `rules` with these values, level 50, enqueued now.
+fn rules_ticket(id: u64, platform: &str, langs: &[&str]) -> Command {
+    let mut member = TicketMember::new(PlayerId(id), Rating::new(1500.0, 100.0), vec![30]);
+    member
+        .attributes
+        .insert("platform".into(), AttributeValue::Text(platform.into()));
+    member.attributes.insert(
+        "langs".into(),
+        AttributeValue::List(langs.iter().map(|l| (*l).to_owned()).collect()),
+    );
+    Command::Enqueue(EnqueueTicket {
+        ticket: TicketId(id),
+        queue: "rules".into(),
+        party: None,
+        members: vec![member],
+        max_ping_ms: None,
+        waiting_since_ms: None,
+        attributes: BTreeMap::new(),
+    })
+}
+
+#[test]
+fn explain_names_the_rule_that_blocks_and_when_it_relaxes() {
+    let mut matcher = Matcher::new(config(), 1).unwrap();
+    matcher
+        .submit(rules_ticket(1, "pc", &["en", "fr"]))
+        .unwrap();
+    for id in 2..=4 {
+        matcher
+            .submit(rules_ticket(id, "xbox", &["en", "fr"]))
+            .unwrap();
+    }
+    matcher.tick(1_000).unwrap();
+    assert!(
+        !matcher
+            .drain_events()
+            .any(|e| matches!(e, Event::MatchFormed { .. }))
+    );
+    let explanation = matcher.explain(TicketId(1)).unwrap();
+    assert_eq!(
+        (explanation.players_needed, explanation.compatible_players),
+        (3, 0)
+    );
+    let check = |name: &str| {
+        explanation
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name}: {explanation:#?}"))
+            .clone()
+    };
+    let platform = check("platform");
+    assert!(platform.blocking && platform.binding, "{platform:?}");
+    assert_eq!(platform.passing, 0);
+    assert_eq!(platform.optional_at_ms, Some(1_000 + 8_000));
+    let langs = check("langs");
+    assert!(!langs.blocking && langs.passing == 3, "{langs:?}");
+    assert_eq!(langs.value, Some(2.0));
+    assert_eq!(langs.relaxes.unwrap().at_ms, 1_000 + 5_000);
+    assert_eq!(langs.relaxes.unwrap().value, 1.0);
+    assert_eq!(check("skill_window").passing, 3);
+    assert!(!check("level").blocking);
+    assert!(matcher.explain(TicketId(99)).is_none());
+    // Once the platform rule stops binding every ticket, they match.
+    matcher.tick(9_500).unwrap();
+    assert!(
+        matcher
+            .drain_events()
+            .any(|e| matches!(e, Event::MatchFormed { .. }))
+    );
+}
+
+#[test]
+fn rules_data_survives_a_snapshot_and_a_config_that_drops_it_is_refused() {
+    let mut matcher = Matcher::new(config(), 5).unwrap();
+    matcher
+        .submit(rules_ticket(1, "pc", &["en", "fr"]))
+        .unwrap();
+    matcher
+        .submit(rules_ticket(2, "xbox", &["en", "fr"]))
+        .unwrap();
+    matcher.tick(1_000).unwrap();
+    let _ = matcher.drain_events().count();
+    let snapshot = matcher.snapshot().unwrap();
+    let mut restored = Matcher::restore(config(), &snapshot).unwrap();
+    assert_eq!(restored.explain(TicketId(1)), matcher.explain(TicketId(1)));
+    // Both continue identically.
+    for id in 3..=4 {
+        for target in [&mut matcher, &mut restored] {
+            target.submit(rules_ticket(id, "pc", &["en"])).unwrap();
+        }
+    }
+    for now in [2_000, 6_000, 10_000] {
+        matcher.tick(now).unwrap();
+        restored.tick(now).unwrap();
+        let a: Vec<Event> = matcher.drain_events().collect();
+        let b: Vec<Event> = restored.drain_events().collect();
+        assert_eq!(a, b);
+    }
+    // A config whose `rules` queue no longer declares `langs` cannot take the tickets back.
+    let changed = CONFIG.replace(
+        "  { kind = \"list\", name = \"langs\" },\n",
+        "",
+    )
+    .replace(
+        "  { kind = \"overlap\", name = \"langs\", attribute = \"langs\", party = \"union\", at_least = { kind = \"steps\", steps = [{ after_ms = 0, value = 2 }, { after_ms = 5000, value = 1 }] } },\n",
+        "",
+    );
+    let changed = Config::from_operator_toml(changed.parse().unwrap()).unwrap();
+    let fresh = Matcher::new(config(), 5).unwrap();
+    let mut fresh = fresh;
+    fresh.submit(rules_ticket(1, "pc", &["en"])).unwrap();
+    fresh.submit(rules_ticket(2, "xbox", &["en"])).unwrap();
+    fresh.tick(1).unwrap();
+    let _ = fresh.drain_events().count();
+    let error = Matcher::restore(changed, &fresh.snapshot().unwrap()).unwrap_err();
+    let shown = error.to_string();
+    assert!(
+        shown.contains("2 tickets no longer fit") && shown.contains("`langs`"),
+        "{shown}"
+    );
+}

@@ -561,3 +561,110 @@ impl QueueConfig {
         check_duration(&format!("{at}.fill_wait_ms"), flexible.fill_wait_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn error_of(queue: &str) -> crate::config::ConfigError {
+        let text = format!("replace_queues = true\n[[queues]]\nname = \"q\"\n{queue}");
+        Config::from_operator_toml(text.parse().unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn rule_queues_parse() {
+        let text = r#"
+            replace_queues = true
+            [[queues]]
+            name = "q"
+            attributes = [
+              { kind = "text", name = "platform", default = "pc" },
+              { kind = "list", name = "maps" },
+              { kind = "number", name = "level" },
+            ]
+            rules = [
+              { kind = "equal", name = "same-platform", attribute = "platform", optional_after_ms = 30000 },
+              { kind = "overlap", name = "maps", attribute = "maps" },
+              { kind = "distance", name = "level", attribute = "level", max = { kind = "linear", start = 5, end = 20, over_ms = 20000 } },
+              { kind = "party_skill_spread", name = "spread", max = { kind = "linear", start = 300, end = 600, over_ms = 30000 } },
+            ]
+            block_lists = "opposing_teams"
+            roles = { composition = [{ role = "tank", count = 1 }, { role = "damage", count = 2 }, { role = "support", count = 2 }], rating_per_role = true }
+        "#;
+        let config = Config::from_operator_toml(text.parse().unwrap()).unwrap();
+        let queue = &config.queues[0];
+        assert_eq!(queue.rules.len(), 4);
+        assert_eq!(queue.rules[1].name(), "maps");
+        // Written and read back as the store and traces keep it.
+        assert_eq!(
+            Config::from_toml_str(&config.to_toml_string()).unwrap(),
+            config
+        );
+    }
+
+    #[test]
+    fn rules_that_cannot_hold_name_the_rule_queue_and_field() {
+        let cases = [
+            (
+                "rules = [{ kind = \"equal\", name = \"p\", attribute = \"platform\" }]",
+                "queues[0].rules[0].attribute",
+                "does not declare",
+            ),
+            (
+                "attributes = [{ kind = \"number\", name = \"platform\" }]\nrules = [{ kind = \"equal\", name = \"p\", attribute = \"platform\" }]",
+                "queues[0].rules[0].attribute",
+                "needs a text attribute",
+            ),
+            (
+                "roles = { composition = [{ role = \"tank\", count = 3 }, { role = \"dps\", count = 3 }] }",
+                "queues[0].roles.composition",
+                "add up to 6 players, but team_size is 5",
+            ),
+            (
+                "roles = { composition = [{ role = \"tank\", count = 0 }, { role = \"dps\", count = 5 }] }",
+                "queues[0].roles.composition[0].count",
+                "nobody could ever play it",
+            ),
+            (
+                "roles = { composition = [{ role = \"dps\", count = 2 }, { role = \"dps\", count = 3 }] }",
+                "queues[0].roles.composition[1].role",
+                "listed twice",
+            ),
+            (
+                "teams = 4\nflexible = { min_teams = 5, min_team_size = 1 }",
+                "queues[0].flexible.min_teams",
+                "between 2 and teams",
+            ),
+            (
+                "flexible = { min_teams = 2, min_team_size = 6 }",
+                "queues[0].flexible.min_team_size",
+                "between 1 and team_size",
+            ),
+            (
+                "attributes = [{ kind = \"number\", name = \"level\" }]\nrules = [{ kind = \"distance\", name = \"l\", attribute = \"level\", max = { kind = \"linear\", start = 40, end = 10, over_ms = 100 } }]",
+                "queues[0].rules[0].max",
+                "",
+            ),
+            (
+                "attributes = [{ kind = \"text\", name = \"p\" }]\nrules = [{ kind = \"equal\", name = \"x\", attribute = \"p\" }, { kind = \"equal\", name = \"x\", attribute = \"p\" }]",
+                "queues[0].rules[1].name",
+                "used twice",
+            ),
+            (
+                "attributes = [{ kind = \"text\", name = \"p\" }]\nrules = [{ kind = \"equal\", name = \"x\", attribute = \"p\", scope = \"team\" }]\nroles = { composition = [{ role = \"a\", count = 5 }] }",
+                "queues[0].rules[0].scope",
+                "fixed teams without roles",
+            ),
+            (
+                "attributes = [{ kind = \"text\", name = \"p\" }, { kind = \"list\", name = \"p\" }]",
+                "queues[0].attributes[1].name",
+                "declared twice",
+            ),
+        ];
+        for (queue, field, message) in cases {
+            let error = error_of(queue);
+            assert_eq!(error.field, field, "for {queue}: {error}");
+            assert!(error.message.contains(message), "for {queue}: {error}");
+        }
+    }
+}

@@ -422,3 +422,169 @@ fn composition_text(config: &RoleConfig) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::RoleChoice;
+    use crate::config::Config;
+    use crate::ids::TicketId;
+    use crate::rating::Rating;
+
+    fn queue() -> (Config, QueueConfig) {
+        let text = r#"
+            replace_queues = true
+            [[queues]]
+            name = "q"
+            attributes = [{ kind = "text", name = "platform" }, { kind = "list", name = "maps", default = ["a"] }]
+            rules = [{ kind = "equal", name = "same-platform", attribute = "platform" }]
+            roles = { composition = [{ role = "tank", count = 1 }, { role = "dps", count = 4 }] }
+        "#;
+        let config = Config::from_operator_toml(text.parse().unwrap()).unwrap();
+        let queue = config.queues[0].clone();
+        (config, queue)
+    }
+
+    fn request(edit: impl FnOnce(&mut TicketMember)) -> EnqueueTicket {
+        let mut request = EnqueueTicket::solo(
+            TicketId(1),
+            "q",
+            PlayerId(7),
+            Rating::new(1500.0, 100.0),
+            vec![30, 30, 30, 30],
+        );
+        let member = &mut request.members[0];
+        member
+            .attributes
+            .insert("platform".into(), AttributeValue::Text("pc".into()));
+        member.roles = vec![RoleChoice {
+            role: "tank".into(),
+            rating: None,
+        }];
+        edit(member);
+        request
+    }
+
+    fn rejected(edit: impl FnOnce(&mut TicketMember)) -> String {
+        let (config, queue) = queue();
+        ticket_rules(&config.limits, &queue, &request(edit))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_good_ticket_is_worked_out() {
+        let (config, queue) = queue();
+        let rules = ticket_rules(&config.limits, &queue, &request(|_| {}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(rules.values[0], RuleValue::Text(Some("pc".into())));
+        assert_eq!(rules.roles[0].mask, 0b01);
+    }
+
+    #[test]
+    fn bad_attributes_and_roles_are_refused_by_name() {
+        let cases: Vec<(Box<dyn FnOnce(&mut TicketMember)>, &str)> = vec![
+            (
+                Box::new(|m| {
+                    m.attributes
+                        .insert("colour".into(), AttributeValue::Text("red".into()));
+                }),
+                "attribute `colour` of player:7: queue `q` does not take it (it takes: platform, maps)",
+            ),
+            (
+                Box::new(|m| {
+                    m.attributes
+                        .insert("platform".into(), AttributeValue::Number(3.0));
+                }),
+                "attribute `platform` of player:7: must be text, not number",
+            ),
+            (
+                Box::new(|m| {
+                    m.attributes.remove("platform");
+                }),
+                "attribute `platform` of player:7: is required",
+            ),
+            (
+                Box::new(|m| {
+                    m.attributes
+                        .insert("maps".into(), AttributeValue::List(vec!["m".into(); 17]));
+                }),
+                "attribute `maps` of player:7: the list has 17 items; the limit is 16",
+            ),
+            (
+                Box::new(|m| {
+                    m.attributes
+                        .insert("platform".into(), AttributeValue::Text("x".repeat(65)));
+                }),
+                "longer than 64 bytes",
+            ),
+            (
+                Box::new(|m| m.roles[0].role = "healer".into()),
+                "roles of player:7: queue `q` has no role `healer` (it has: 1 tank, 4 dps)",
+            ),
+            (
+                Box::new(|m| m.roles.clear()),
+                "roles of player:7: queue `q` is a role queue",
+            ),
+            (
+                Box::new(|m| m.roles.push(m.roles[0].clone())),
+                "role `tank` is given twice",
+            ),
+            (
+                Box::new(|m| m.roles[0].rating = Some(Rating::new(1.0, 1.0))),
+                "rates by mode, not per role",
+            ),
+            (
+                Box::new(|m| m.avoid = (0..101).map(PlayerId).collect()),
+                "player:7's avoid list has 101 players; the limit is 100",
+            ),
+        ];
+        for (edit, expected) in cases {
+            let got = rejected(edit);
+            assert!(got.contains(expected), "{got}");
+        }
+    }
+
+    #[test]
+    fn a_party_that_cannot_fill_one_team_is_refused() {
+        let (config, queue) = queue();
+        let mut request = request(|_| {});
+        let mut second = request.members[0].clone();
+        second.player = PlayerId(8);
+        request.members.push(second);
+        request.party = Some(crate::ids::PartyId(1));
+        let why = ticket_rules(&config.limits, &queue, &request)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.contains("cannot fill distinct places of one team"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn party_values_aggregate_as_the_rule_says() {
+        let numbers = [10.0, 30.0, 20.0];
+        let value = |party| aggregate_numbers(&numbers, party);
+        assert_eq!(
+            value(NumberAggregate::All),
+            RuleValue::Number {
+                low: 10.0,
+                high: 30.0
+            }
+        );
+        assert_eq!(
+            value(NumberAggregate::Mean),
+            RuleValue::Number {
+                low: 20.0,
+                high: 20.0
+            }
+        );
+        let a = AttributeValue::List(vec!["x".into(), "y".into()]);
+        let b = AttributeValue::List(vec!["y".into(), "z".into()]);
+        let both = [&a, &b];
+        assert_eq!(aggregate_lists(&both, ListAggregate::Intersection).len(), 1);
+        assert_eq!(aggregate_lists(&both, ListAggregate::Union).len(), 3);
+    }
+}
