@@ -246,6 +246,9 @@ fn check(
             let submitted = tickets
                 .get(&ticket.ticket)
                 .ok_or(format!("{} never submitted", ticket.ticket))?;
+            if *submitted.queue != *summary.queue {
+                return Err(format!("{} matched outside its queue", ticket.ticket));
+            }
             let mut want: Vec<PlayerId> = submitted.members.iter().map(|m| m.player).collect();
             let mut got: Vec<PlayerId> = ticket.players.iter().map(|p| p.player).collect();
             want.sort_unstable();

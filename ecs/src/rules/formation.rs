@@ -68,7 +68,7 @@ fn form_fixed(queue: &QueueConfig, tickets: &[FormTicket<'_>]) -> Option<Formati
     let mut next_team = 0_usize;
     for group in groups {
         let players: usize = group.iter().map(|unit| unit_size(tickets, unit)).sum();
-        if players % usize::from(team_size) != 0 {
+        if !players.is_multiple_of(usize::from(team_size)) {
             return None;
         }
         let group_teams = players / usize::from(team_size);

@@ -484,7 +484,8 @@ mod tests {
 
     #[test]
     fn bad_attributes_and_roles_are_refused_by_name() {
-        let cases: Vec<(Box<dyn FnOnce(&mut TicketMember)>, &str)> = vec![
+        type Edit = Box<dyn FnOnce(&mut TicketMember)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|m| {
                     m.attributes

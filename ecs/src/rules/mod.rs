@@ -109,6 +109,28 @@ pub(crate) fn eligible(queue: &QueueConfig, rules: &TicketRules, waited_ms: u64)
         })
 }
 
+/// The next waiting time after `waited_ms` at which a rule of the queue changes for a ticket
+/// (it stops binding, or a step curve takes its next step), so that a parked ticket is tried
+/// again then. Continuous curves are left to the review interval.
+pub(crate) fn next_rule_change_ms(queue: &QueueConfig, waited_ms: u64) -> Option<u64> {
+    queue
+        .rules
+        .iter()
+        .flat_map(|rule| {
+            let optional = rule.optional_after_ms().filter(|after| *after > waited_ms);
+            let step = match rule.curve() {
+                Some((crate::curve::Curve::Steps { steps }, _)) => steps
+                    .iter()
+                    .map(|step| step.after_ms)
+                    .find(|after| *after > waited_ms),
+                _ => None,
+            };
+            [optional, step]
+        })
+        .flatten()
+        .min()
+}
+
 /// Whether either ticket's avoid list names a player of the other.
 pub(crate) fn blocked(a: &TicketRules, b: &TicketRules) -> bool {
     names_any(&a.avoid, &b.players) || names_any(&b.avoid, &a.players)

@@ -171,6 +171,9 @@ pub(crate) struct RegionPick<'a> {
     players: usize,
     /// The rules' running state, in a queue whose tickets carry rules data.
     rules: Option<RuleSelection<'a>>,
+    /// Whether a chosen ticket has an avoid list (queues without rules check avoid lists
+    /// only then).
+    pub avoids: bool,
     /// A full selection for this region failed its split or quality: no more offers.
     pub closed: bool,
 }
@@ -188,6 +191,7 @@ impl<'a> RegionPick<'a> {
             sizes,
             players: usize::from(anchor.entry.players),
             rules,
+            avoids: anchor.entry.avoids,
             closed: false,
         }
     }
@@ -227,6 +231,7 @@ impl<'a> RegionPick<'a> {
         }
         self.chosen.push(*candidate);
         self.players += size;
+        self.avoids |= candidate.entry.avoids;
         Ok(self.players == queue.players_per_match())
     }
 
@@ -440,7 +445,7 @@ impl Matching<'_, '_> {
             let plain_blocks = anchor_rules.is_none() && crate::rules::blocks_whole_match(queue);
             for pick in &mut picks {
                 if plain_blocks
-                    && (candidate.entry.avoids || pick.chosen.iter().any(|c| c.entry.avoids))
+                    && (candidate.entry.avoids || pick.avoids)
                     && self.blocked_with(&pick.chosen, &candidate)
                 {
                     turned_away |= 1 << crate::rules::BLOCK_LIST;
@@ -469,8 +474,8 @@ impl Matching<'_, '_> {
         let (players, avoid) = self.players_and_avoid(candidate.entry.entity);
         chosen.iter().any(|other| {
             let (other_players, other_avoid) = self.players_and_avoid(other.entry.entity);
-            crate::rules::names_any(&avoid, &other_players)
-                || crate::rules::names_any(&other_avoid, &players)
+            crate::rules::names_any(avoid, &other_players)
+                || crate::rules::names_any(other_avoid, &players)
         })
     }
 
@@ -803,6 +808,17 @@ impl Matching<'_, '_> {
         let mut wake_at_ms = next_review_ms(queue, &entry, &ticket.pings, regions, now);
         if let Some(reopen_ms) = self.backoff.next_reopen_ms(regions, now) {
             wake_at_ms = wake_at_ms.min(reopen_ms);
+        }
+        if let Some(change) = crate::rules::next_rule_change_ms(queue, entry.waited_ms(now)) {
+            let at = entry.enqueued_at_ms.saturating_add(change);
+            wake_at_ms = wake_at_ms.min(at.max(now.saturating_add(1)));
+        }
+        if let Some(flexible) = &queue.flexible {
+            // A short match may form once the fill wait has passed.
+            let at = entry.enqueued_at_ms.saturating_add(flexible.fill_wait_ms);
+            if at > now {
+                wake_at_ms = wake_at_ms.min(at);
+            }
         }
         pool.park(&key, wake_at_ms, regions);
     }
