@@ -62,6 +62,14 @@ rules = [
 ]
 
 [[queues]]
+name = "plain"
+teams = 2
+team_size = 2
+max_party_size = 2
+quality_floor = { kind = "linear", start = 0.0, end = 0.0, over_ms = 1 }
+skill_window = { kind = "linear", start = 400, end = 900, over_ms = 10000 }
+
+[[queues]]
 name = "royale"
 teams = 6
 team_size = 3
@@ -157,6 +165,7 @@ impl Workload {
             "royale" => {
                 attributes.insert("platform".into(), AttributeValue::Text(platform));
             }
+            "plain" => {}
             _ => {
                 let roles = ["tank", "dps", "support"];
                 // Party members lead with different roles (a party of three tanks cannot
@@ -534,12 +543,18 @@ fn run(
     let mut tickets: HashMap<TicketId, Submitted> = HashMap::new();
     let mut by_seq = HashMap::new();
     let mut formed: HashMap<String, u64> = HashMap::new();
-    let queues = [("rules", 2), ("roles", 3), ("teams", 2), ("royale", 3)];
+    let queues = [
+        ("rules", 2),
+        ("roles", 3),
+        ("teams", 2),
+        ("royale", 3),
+        ("plain", 2),
+    ];
     let mut now = 0;
     for _ in 0..160 {
         now += tick_ms;
         for _ in 0..arrivals {
-            let (queue, max_party) = queues[workload.draw.below(4) as usize];
+            let (queue, max_party) = queues[workload.draw.below(queues.len() as u64) as usize];
             let (ticket, commands, submitted) = workload.ticket(queue, max_party);
             tickets.insert(ticket, submitted);
             for command in commands {
@@ -600,7 +615,7 @@ proptest! {
     ) {
         let formed = run(seed, arrivals, avoid_rate, party_rate, tick_ms);
         // The case tested something: every queue formed matches.
-        for queue in ["rules", "roles", "teams", "royale"] {
+        for queue in ["rules", "roles", "teams", "royale", "plain"] {
             prop_assert!(formed.get(queue).copied().unwrap_or(0) > 0, "{queue}: {formed:?}");
         }
     }
@@ -625,6 +640,53 @@ fn rules_ticket(id: u64, platform: &str, langs: &[&str]) -> Command {
         waiting_since_ms: None,
         attributes: BTreeMap::new(),
     })
+}
+
+/// In a queue without rules, a ticket with an avoid list still matches tickets without one,
+/// and never the player it avoids.
+#[test]
+fn avoid_lists_in_a_plain_queue_keep_only_the_avoided_apart() {
+    let mut matcher = Matcher::new(config(), 3).unwrap();
+    let solo = |id: u64, avoid: Vec<PlayerId>| {
+        let mut member = TicketMember::new(PlayerId(id), Rating::new(1500.0, 100.0), vec![30]);
+        member.avoid = avoid;
+        Command::Enqueue(EnqueueTicket {
+            ticket: TicketId(id),
+            queue: "plain".into(),
+            party: None,
+            members: vec![member],
+            max_ping_ms: None,
+            waiting_since_ms: None,
+            attributes: BTreeMap::new(),
+        })
+    };
+    // 1 avoids 2; 3, 4 and 5 avoid nobody. 1 and 2 arrive first.
+    matcher.submit(solo(1, vec![PlayerId(2)])).unwrap();
+    matcher.submit(solo(2, Vec::new())).unwrap();
+    matcher.submit(solo(3, Vec::new())).unwrap();
+    matcher.tick(1_000).unwrap();
+    assert!(
+        !matcher
+            .drain_events()
+            .any(|e| matches!(e, Event::MatchFormed { .. }))
+    );
+    matcher.submit(solo(4, Vec::new())).unwrap();
+    matcher.submit(solo(5, Vec::new())).unwrap();
+    matcher.tick(2_000).unwrap();
+    let formed: Vec<_> = matcher
+        .drain_events()
+        .filter_map(|e| match e {
+            Event::MatchFormed { summary } => Some(summary),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(formed.len(), 1, "{formed:#?}");
+    let players: Vec<PlayerId> = formed[0].players().collect();
+    assert!(
+        players.contains(&PlayerId(1)),
+        "the oldest ticket is matched: {players:?}"
+    );
+    assert!(!players.contains(&PlayerId(2)), "{players:?}");
 }
 
 #[test]

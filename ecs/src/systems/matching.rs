@@ -396,7 +396,15 @@ impl Matching<'_, '_> {
         let limit = pool::ping_limit(queue, entry.waited_ms(now), pings.best_ms, pings.own_max_ms);
         entry.regions = pool::regions_within(&pings.pings_ms, limit);
         let anchor = Candidate::new(anchor_key, entry, queue, now);
-        let anchor_rules = anchor_ticket.rules.as_deref();
+        // In a queue with rules or roles every ticket carries rules data; in others only
+        // tickets with an avoid list do, and avoid lists are checked on their own.
+        let rule_queue = !queue.rules.is_empty() || queue.roles.is_some();
+        let anchor_rules = anchor_ticket.rules.as_deref().filter(|_| rule_queue);
+        assert!(
+            !rule_queue || anchor_rules.is_some(),
+            "{} is in a queue with rules but carries no rules data",
+            anchor_key.ticket
+        );
         let selection = match anchor_rules {
             Some(rules) if !crate::rules::eligible(queue, rules, anchor.entry.waited_ms(now)) => {
                 return Err((entry.regions, 0));
@@ -442,7 +450,7 @@ impl Matching<'_, '_> {
             if anchor_rules.is_some() && rules.is_none() {
                 continue;
             }
-            let plain_blocks = anchor_rules.is_none() && crate::rules::blocks_whole_match(queue);
+            let plain_blocks = !rule_queue && crate::rules::blocks_whole_match(queue);
             for pick in &mut picks {
                 if plain_blocks
                     && (candidate.entry.avoids || pick.avoids)
