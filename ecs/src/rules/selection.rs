@@ -59,11 +59,15 @@ pub(crate) struct RuleSelection<'a> {
     queue: &'a QueueConfig,
     anchor: &'a TicketRules,
     running: SmallVec<[Running<'a>; 4]>,
-    players: Vec<PlayerId>,
-    avoided: Vec<PlayerId>,
+    players: Ids,
+    avoided: Ids,
     /// Members per set of accepted roles (role queues), indexed by the set's bit mask.
-    role_sets: Vec<u16>,
+    role_sets: SmallVec<[u16; 32]>,
 }
+
+/// Sorted player ids, inline for a 5v5 (a selection is cloned once per region an anchor
+/// tries, so it should not allocate for common formats).
+type Ids = SmallVec<[PlayerId; 16]>;
 
 impl<'a> RuleSelection<'a> {
     /// A selection holding only the anchor, which has waited `waited_ms`; `None` when the
@@ -114,13 +118,9 @@ impl<'a> RuleSelection<'a> {
             queue,
             anchor,
             running,
-            players: Vec::new(),
-            avoided: Vec::new(),
-            role_sets: if roles == 0 {
-                Vec::new()
-            } else {
-                vec![0; 1 << roles]
-            },
+            players: SmallVec::new(),
+            avoided: SmallVec::new(),
+            role_sets: SmallVec::from_elem(0, if roles == 0 { 0 } else { 1 << roles }),
         };
         selection.offer(anchor, waited_ms).ok()?;
         Some(selection)
@@ -277,7 +277,7 @@ fn shared_mask(anchor: &[Box<str>], list: &[Box<str>]) -> u64 {
 }
 
 /// Adds sorted `items` to the sorted `into`, keeping it sorted.
-fn insert_sorted(into: &mut Vec<PlayerId>, items: &[PlayerId]) {
+fn insert_sorted(into: &mut Ids, items: &[PlayerId]) {
     for item in items {
         if let Err(at) = into.binary_search(item) {
             into.insert(at, *item);
