@@ -180,7 +180,10 @@ pub fn check_match_summary(
     // In a queue rated per role, a ticket waits on its members' first-choice ratings, which
     // the match does not report (it reports the role played): its rating and window are
     // taken as reported, and still checked against each other's below.
-    let per_role = queue.roles.as_ref().is_some_and(|roles| roles.rating_per_role);
+    let per_role = queue
+        .roles
+        .as_ref()
+        .is_some_and(|roles| roles.rating_per_role);
     for ticket in &tickets {
         let ratings: Vec<Rating> = ticket.players.iter().map(|p| p.rating).collect();
         let combined = rating::party_rating(queue.party_rating, &ratings);
@@ -313,6 +316,7 @@ fn check_pools(world: &mut World, config: &Config, now: u64) {
     for (queue_index, pool) in world.resource::<Pools>().0.iter().enumerate() {
         let queue = &config.queues[queue_index];
         let (due, wakes) = pool.schedule_sizes();
+        let grouped_in_index = pool.grouped_len();
         assert_eq!(
             due + wakes,
             pool.len(),
@@ -320,10 +324,17 @@ fn check_pools(world: &mut World, config: &Config, now: u64) {
             queue.name
         );
         let mut players = 0;
+        let mut grouped = 0;
         for (key, entry) in pool.iter() {
             let ticket = world
                 .get::<Ticket>(entry.entity)
                 .unwrap_or_else(|| panic!("pool entry {key:?} has no ticket"));
+            assert_eq!(
+                entry.group,
+                crate::rules::group_of_ticket(queue, ticket.rules.as_deref()),
+                "{key:?} is in the wrong group"
+            );
+            grouped += usize::from(entry.group != pool::NO_GROUP);
             assert_eq!(ticket.id, key.ticket);
             assert_eq!(usize::from(ticket.queue), queue_index);
             assert_eq!(ticket.enqueued_at_ms, entry.enqueued_at_ms);
@@ -348,6 +359,11 @@ fn check_pools(world: &mut World, config: &Config, now: u64) {
             players += u64::from(ticket.size());
         }
         assert_eq!(players, pool.players());
+        assert_eq!(
+            grouped, grouped_in_index,
+            "queue {}: group index out of step",
+            queue.name
+        );
         in_pools += pool.len();
     }
     let queued = world

@@ -7,6 +7,12 @@
 //! - `due`: tickets to try as the anchor of a match, oldest first (no starvation).
 //! - `wakes`: tickets that found no match, by the time they should be tried again (their window
 //!   will have widened, a region will open, or they will expire).
+//! - `by_group`: in a queue whose first match-wide `equal` rule groups tickets (one platform
+//!   per match, say), the tickets with a value, by a hash of it and then by rating, so that an
+//!   anchor the rule binds walks only tickets of its own value. A hash collision only merges
+//!   two groups (the rule is still checked on every ticket); tickets whose party members
+//!   differ have no group (they match only anchors the rule no longer binds, which walk
+//!   `by_rating`).
 //!
 //! Invariant: every queued ticket is in `by_rating` and in exactly one of `due` or `wakes`;
 //! `PoolEntry::wake_at_ms` says which (`DUE` for `due`).
@@ -100,6 +106,19 @@ pub(crate) struct PoolEntry {
     pub players: u8,
     /// Whether it has an avoid list (so a match with it checks avoid lists).
     pub avoids: bool,
+    /// Its group in `by_group` ([`NO_GROUP`] for none).
+    pub group: u64,
+}
+
+/// `PoolEntry::group` of a ticket in no group.
+pub(crate) const NO_GROUP: u64 = 0;
+
+/// The group of a value of a queue's grouping rule: FNV-1a of its bytes, never [`NO_GROUP`].
+pub(crate) fn group_of(value: &str) -> u64 {
+    let hash = value.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash.max(1)
 }
 
 impl PoolEntry {
@@ -177,6 +196,7 @@ pub(crate) fn next_region_opening_ms(
 #[derive(Debug, Default)]
 pub(crate) struct QueuePool {
     by_rating: BTreeMap<PoolKey, PoolEntry>,
+    by_group: BTreeSet<(u64, PoolKey)>,
     due: BTreeSet<DueKey>,
     wakes: BTreeSet<(u64, PoolKey)>,
     /// Open backfill requests, oldest first.
@@ -205,6 +225,9 @@ impl QueuePool {
         entry.wake_at_ms = DUE;
         let previous = self.by_rating.insert(key, entry);
         assert!(previous.is_none(), "{key:?} queued twice");
+        if entry.group != NO_GROUP {
+            self.by_group.insert((entry.group, key));
+        }
         self.due.insert(DueKey {
             enqueued_at_ms: entry.enqueued_at_ms,
             key,
@@ -217,6 +240,9 @@ impl QueuePool {
     pub(crate) fn restore(&mut self, key: PoolKey, entry: PoolEntry) {
         let previous = self.by_rating.insert(key, entry);
         assert!(previous.is_none(), "{key:?} queued twice");
+        if entry.group != NO_GROUP {
+            self.by_group.insert((entry.group, key));
+        }
         if entry.wake_at_ms == DUE {
             self.due.insert(DueKey {
                 enqueued_at_ms: entry.enqueued_at_ms,
@@ -231,6 +257,10 @@ impl QueuePool {
     /// Removes a ticket, wherever it waits.
     pub(crate) fn remove(&mut self, key: &PoolKey) -> Option<PoolEntry> {
         let entry = self.by_rating.remove(key)?;
+        if entry.group != NO_GROUP {
+            let removed = self.by_group.remove(&(entry.group, *key));
+            assert!(removed, "{key:?} was missing from its group");
+        }
         self.unschedule(key, &entry);
         self.players -= u64::from(entry.players);
         Some(entry)
@@ -321,6 +351,47 @@ impl QueuePool {
             .range((Bound::Excluded(key), Bound::Unbounded))
     }
 
+    /// Tickets of `group` below `key`, nearest first.
+    pub(crate) fn group_below(
+        &self,
+        group: u64,
+        key: PoolKey,
+    ) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
+        let start = PoolKey {
+            rating: 0,
+            ticket: TicketId(0),
+        };
+        self.by_group
+            .range((group, start)..(group, key))
+            .rev()
+            .map(|(_, key)| self.entry_of(key))
+    }
+
+    /// Tickets of `group` above `key`, nearest first.
+    pub(crate) fn group_above(
+        &self,
+        group: u64,
+        key: PoolKey,
+    ) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
+        use core::ops::Bound;
+        self.by_group
+            .range((
+                Bound::Excluded((group, key)),
+                Bound::Included((group, PoolKey::MAX)),
+            ))
+            .map(|(_, key)| self.entry_of(key))
+    }
+
+    fn entry_of<'p>(&'p self, key: &'p PoolKey) -> (&'p PoolKey, &'p PoolEntry) {
+        let entry = self.by_rating.get(key).expect("a grouped ticket is queued");
+        (key, entry)
+    }
+
+    /// Tickets in groups (for invariant checks).
+    pub(crate) fn grouped_len(&self) -> usize {
+        self.by_group.len()
+    }
+
     /// Every queued ticket, by rating.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> + '_ {
         self.by_rating.iter()
@@ -370,6 +441,7 @@ mod tests {
             regions: 1,
             players: 1,
             avoids: false,
+            group: NO_GROUP,
         }
     }
 

@@ -367,7 +367,8 @@ pub struct QueueConfig {
     /// Tickets tried as the anchor of a match per tick. Beyond it, as above. Default: 20000.
     pub max_anchor_attempts_per_tick: u32,
     /// Tickets looked at around an anchor, nearest rating first, before it gives up for now.
-    /// Default: 64.
+    /// In a queue with rules or roles, tickets a rule turns away do not count, and the walk
+    /// looks at no more than four times as many. Default: 64.
     pub max_candidates_per_anchor: u16,
     /// Team splits are searched exhaustively up to this many tickets in a match (5v5 of solos:
     /// 10 tickets, 126 splits); above it a Karmarkar-Karp-style heuristic is used. At most 16.

@@ -131,6 +131,30 @@ pub(crate) fn next_rule_change_ms(queue: &QueueConfig, waited_ms: u64) -> Option
         .min()
 }
 
+/// The index of the queue's grouping rule: its first match-wide `equal` rule, whose values
+/// split the pool into groups an anchor bound by it walks alone (`pool::QueuePool::by_group`).
+pub(crate) fn grouping_rule(queue: &QueueConfig) -> Option<usize> {
+    queue.rules.iter().position(|rule| {
+        matches!(
+            rule,
+            Rule::Equal {
+                scope: crate::config::RuleScope::Match,
+                ..
+            }
+        )
+    })
+}
+
+/// A ticket's group in its pool: a hash of its value of the grouping rule, or
+/// `pool::NO_GROUP` (no grouping rule, or a party whose members differ).
+pub(crate) fn group_of_ticket(queue: &QueueConfig, rules: Option<&TicketRules>) -> u64 {
+    let value = grouping_rule(queue).and_then(|index| match &rules?.values[index] {
+        RuleValue::Text(Some(value)) => Some(value),
+        _ => None,
+    });
+    value.map_or(crate::pool::NO_GROUP, |value| crate::pool::group_of(value))
+}
+
 /// Whether either ticket's avoid list names a player of the other.
 pub(crate) fn blocked(a: &TicketRules, b: &TicketRules) -> bool {
     names_any(&a.avoid, &b.players) || names_any(&b.avoid, &a.players)

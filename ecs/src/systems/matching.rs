@@ -90,6 +90,56 @@ where
     next_above: Option<(&'a PoolKey, &'a PoolEntry)>,
 }
 
+/// The walk an anchor makes: over the whole queue, or over its group only (see
+/// `pool::QueuePool::by_group`).
+pub(crate) enum AnchorWalk<All, Group> {
+    /// Every queued ticket.
+    All(All),
+    /// The tickets of the anchor's group.
+    Group(Group),
+}
+
+impl<'a, All, Group> Iterator for AnchorWalk<All, Group>
+where
+    All: Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+    Group: Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+{
+    type Item = (&'a PoolKey, &'a PoolEntry);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::All(walk) => walk.next(),
+            Self::Group(walk) => walk.next(),
+        }
+    }
+}
+
+/// An anchor's walk: in its group when it has one and the grouping rule binds it (every
+/// ticket of its match must then share its value), else over the whole queue.
+fn anchor_walk<'a>(
+    pool: &'a QueuePool,
+    group: Option<u64>,
+    from: PoolKey,
+    centre: f64,
+    reach: f64,
+) -> impl Iterator<Item = (&'a PoolKey, &'a PoolEntry)> {
+    match group {
+        None => AnchorWalk::All(walk_outward(pool, from, centre, reach)),
+        Some(group) => {
+            let mut below = pool.group_below(group, from);
+            let mut above = pool.group_above(group, from);
+            AnchorWalk::Group(OutwardWalk {
+                centre,
+                reach,
+                next_below: below.next(),
+                next_above: above.next(),
+                below,
+                above,
+            })
+        }
+    }
+}
+
 /// A walk outward from `from` (which is skipped if queued), up to `reach` away from `centre`.
 pub(crate) fn walk_outward<'a>(
     pool: &'a QueuePool,
@@ -251,6 +301,17 @@ impl<'a> RegionPick<'a> {
             && self.players >= queue.min_players_per_match()
             && longest >= flexible.fill_wait_ms
     }
+}
+
+/// What an anchor's search needs to know besides its selections.
+struct Search<'s> {
+    queue_index: usize,
+    anchor: &'s Candidate,
+    /// Whether the queue has rules or roles (every ticket carries rules data).
+    rule_queue: bool,
+    /// Tickets offered before the search gives up.
+    considered: usize,
+    now: u64,
 }
 
 /// A ticket of a match about to be committed.
@@ -431,49 +492,95 @@ impl Matching<'_, '_> {
             return Err((entry.regions, 0));
         }
         let mut turned_away = 0_u64;
-        let walk = walk_outward(pool, anchor_key, anchor.rating, anchor.window)
-            .take(usize::from(queue.max_candidates_per_anchor));
+        let group = anchor_rules
+            .zip(crate::rules::grouping_rule(queue))
+            .filter(|(_, index)| queue.rules[*index].binds_at(anchor.entry.waited_ms(now)))
+            .map(|_| entry.group)
+            .filter(|group| *group != pool::NO_GROUP);
+        // In a queue with rules, tickets a rule turns away do not count against
+        // `max_candidates_per_anchor`; the walk looks at no more than four times as many.
+        let considered = usize::from(queue.max_candidates_per_anchor);
+        let looked_at = if rule_queue {
+            4 * considered
+        } else {
+            considered
+        };
+        let walk =
+            anchor_walk(pool, group, anchor_key, anchor.rating, anchor.window).take(looked_at);
+        let search = Search {
+            queue_index,
+            anchor: &anchor,
+            rule_queue,
+            considered,
+            now,
+        };
+        match self.search(&search, walk, &mut picks, &mut turned_away) {
+            Some(plan) => Ok(plan),
+            None => self
+                .form_short(queue_index, &mut picks, now)
+                .ok_or((entry.regions, turned_away)),
+        }
+    }
+
+    /// Offers the walk's tickets to the anchor's selections until one makes a match, the walk
+    /// ends, `considered` tickets were offered, or every selection is closed.
+    fn search<'a>(
+        &'a self,
+        search: &Search<'_>,
+        walk: impl Iterator<Item = (&'a PoolKey, &'a PoolEntry)>,
+        picks: &mut [RegionPick<'a>],
+        turned_away: &mut u64,
+    ) -> Option<MatchPlan> {
+        let queue = self.settings.queue(search.queue_index);
+        let (anchor, now) = (search.anchor, search.now);
+        let plain_blocks = !search.rule_queue && crate::rules::blocks_whole_match(queue);
+        let mut offered = 0;
         for (key, candidate_entry) in walk {
-            if candidate_entry.regions & entry.regions == 0
+            if offered >= search.considered {
+                break;
+            }
+            if candidate_entry.regions & anchor.entry.regions == 0
                 || candidate_entry.waited_ms(now) >= queue.max_wait_ms
             {
                 continue;
             }
             let candidate = Candidate::new(*key, *candidate_entry, queue, now);
-            if !candidate.mutually_within(&anchor) {
+            if !candidate.mutually_within(anchor) {
                 continue;
             }
-            let rules = match anchor_rules {
-                Some(_) => self.candidate_rules(queue, &candidate, now, &mut turned_away),
-                None => None,
+            let rules = match search.rule_queue {
+                true => match self.candidate_rules(queue, &candidate, now, turned_away) {
+                    Some(rules) => Some(rules),
+                    None => continue,
+                },
+                false => None,
             };
-            if anchor_rules.is_some() && rules.is_none() {
-                continue;
-            }
-            let plain_blocks = !rule_queue && crate::rules::blocks_whole_match(queue);
-            for pick in &mut picks {
+            // Whether some selection got past the rule checks with it (or had none to make).
+            let mut kept_by_a_rule_check = false;
+            for pick in picks.iter_mut() {
                 if plain_blocks
                     && (candidate.entry.avoids || pick.avoids)
                     && self.blocked_with(&pick.chosen, &candidate)
                 {
-                    turned_away |= 1 << crate::rules::BLOCK_LIST;
+                    *turned_away |= 1 << crate::rules::BLOCK_LIST;
                     continue;
                 }
                 match pick.offer(&candidate, rules, queue, now) {
-                    Ok(true) => match self.plan(queue_index, pick.region, &pick.chosen, now) {
-                        Some(plan) => return Ok(plan),
+                    Ok(true) => match self.plan(search.queue_index, pick.region, &pick.chosen, now)
+                    {
+                        Some(plan) => return Some(plan),
                         None => pick.closed = true,
                     },
-                    Ok(false) => {}
-                    Err(check) => turned_away |= 1 << check,
+                    Ok(false) => kept_by_a_rule_check = true,
+                    Err(check) => *turned_away |= 1 << check,
                 }
             }
+            offered += usize::from(!search.rule_queue || kept_by_a_rule_check);
             if picks.iter().all(|pick| pick.closed) {
                 break;
             }
         }
-        self.form_short(queue_index, &mut picks, now)
-            .ok_or((entry.regions, turned_away))
+        None
     }
 
     /// Whether the candidate and any chosen ticket avoid each other (queues without rules,

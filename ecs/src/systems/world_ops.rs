@@ -51,6 +51,7 @@ pub(crate) fn pool_entry_from_parts(
             .rules
             .as_ref()
             .is_some_and(|rules| !rules.avoid.is_empty()),
+        group: crate::rules::group_of_ticket(queue, ticket.rules.as_deref()),
     };
     (PoolKey::new(ticket.rating, ticket.id), entry)
 }

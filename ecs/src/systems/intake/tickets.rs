@@ -147,7 +147,10 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
     let rules = crate::rules::ticket_rules(limits, queue, request)?.map(Box::new);
     // In a queue rated per role, a ticket waits on its members' first-choice ratings (team
     // balance later uses the role each plays).
-    let per_role = queue.roles.as_ref().is_some_and(|roles| roles.rating_per_role);
+    let per_role = queue
+        .roles
+        .as_ref()
+        .is_some_and(|roles| roles.rating_per_role);
     let ratings: SmallVec<[Rating; 8]> = match &rules {
         Some(rules) if per_role => rules.roles.iter().map(|m| m.choices[0].1).collect(),
         _ => request.members.iter().map(|m| m.rating).collect(),
