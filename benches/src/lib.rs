@@ -15,15 +15,22 @@
 //!
 //! Matched sessions report a result after `session_ticks` ticks (ratings are updated in the
 //! tick) and their parties are disbanded, so the world does not grow.
+//!
+//! Which queues are filled, and with what, is the [`Workload`]: the default config's three
+//! queues, or all tickets in one queue (`ranked-5v5` plain or with rules and roles, or a
+//! 100-player battle royale); see `workload`.
 
 pub mod alloc;
 pub mod reference;
+pub mod workload;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use matchwright_ecs::{Command, Config, Event, MatchId, Matcher, PartyId};
 use matchwright_sim::{Population, PopulationConfig};
+
+pub use workload::{RuleChecks, RulesShape, Workload};
 
 /// The steady state's knobs.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +45,8 @@ pub struct SteadyConfig {
     pub session_ticks: u64,
     /// Seed of the matcher and the population.
     pub seed: u64,
+    /// The queues filled.
+    pub workload: Workload,
 }
 
 impl Default for SteadyConfig {
@@ -48,6 +57,7 @@ impl Default for SteadyConfig {
             tick_ms: 100,
             session_ticks: 50,
             seed: 1,
+            workload: Workload::Mixed,
         }
     }
 }
@@ -59,11 +69,12 @@ impl SteadyConfig {
     }
 }
 
-/// The matcher configuration for a steady state: the default queues and regions, with
-/// per-tick match limits set to replace `churn()` of the queue per tick, and command limits
-/// raised to take the whole queue in one burst.
+/// The matcher configuration for a steady state: the workload's queues (the default ones for
+/// the mixed workload) and the default regions, with per-tick match limits set to replace
+/// `churn()` of the queue per tick, and command limits raised to take the whole queue in one
+/// burst.
 pub fn matcher_config(steady: &SteadyConfig, population: &PopulationConfig) -> Config {
-    let mut config = Config::default();
+    let mut config = steady.workload.base_config();
     let tickets = steady.tickets as f64;
     config.limits.max_commands_per_tick = u32::try_from(steady.tickets.saturating_mul(4))
         .unwrap_or(u32::MAX)
@@ -100,6 +111,16 @@ pub struct StepReport {
     pub matched_tickets: usize,
     /// Tickets that left the queue.
     pub departures: usize,
+    /// Players in the matches formed.
+    pub matched_players: usize,
+    /// Teams in the matches formed.
+    pub matched_teams: usize,
+    /// Matches formed with fewer players than the queue's most (flexible queues).
+    pub short_matches: u64,
+    /// The matched tickets' waiting times, summed, in milliseconds.
+    pub matched_wait_ms: u64,
+    /// Tickets tried as anchors.
+    pub attempts: u64,
 }
 
 /// A running session and when the workload ends it.
@@ -115,19 +136,28 @@ pub struct SteadyState {
     /// The matcher.
     pub matcher: Matcher,
     population: Population,
+    shape: Option<RulesShape>,
+    /// Players per match, per queue name (the most a match has).
+    full_match: Vec<(String, usize)>,
     steady: SteadyConfig,
     now_ms: u64,
     ticks: u64,
     /// Sessions to end, in the order they end.
     sessions: VecDeque<PendingSession>,
     rejected: u64,
+    turned_away: BTreeMap<String, u64>,
 }
 
 impl SteadyState {
     /// An empty matcher and its population.
     pub fn new(steady: SteadyConfig) -> Self {
-        let population_config = PopulationConfig::default();
+        let population_config = steady.workload.population();
         let config = matcher_config(&steady, &population_config);
+        let full_match = config
+            .queues
+            .iter()
+            .map(|queue| (queue.name.clone(), queue.players_per_match()))
+            .collect();
         let matcher =
             Matcher::new(config.clone(), steady.seed).expect("the steady config is valid");
         let population = Population::new(steady.seed, population_config, &config)
@@ -135,11 +165,14 @@ impl SteadyState {
         Self {
             matcher,
             population,
+            shape: steady.workload.shape(steady.seed),
+            full_match,
             steady,
             now_ms: 0,
             ticks: 0,
             sessions: VecDeque::new(),
             rejected: 0,
+            turned_away: BTreeMap::new(),
         }
     }
 
@@ -151,6 +184,17 @@ impl SteadyState {
     /// Commands the matcher rejected so far (the workload is valid: this should stay 0).
     pub fn rejected(&self) -> u64 {
         self.rejected
+    }
+
+    /// Per check (a rule's name, `block_list` or `roles`), the anchors that found no match
+    /// after the check turned candidates away, summed over the ticks so far.
+    pub fn turned_away(&self) -> &BTreeMap<String, u64> {
+        &self.turned_away
+    }
+
+    /// Forgets the counts of [`SteadyState::turned_away`] (at the end of a warm-up).
+    pub fn reset_turned_away(&mut self) {
+        self.turned_away.clear();
     }
 
     /// Fills the queues to their size in one tick (a burst of arrivals); returns that tick.
@@ -171,7 +215,11 @@ impl SteadyState {
         self.ticks += 1;
         self.now_ms += self.steady.tick_ms;
         for _ in 0..arrivals {
-            for command in self.population.arrival().commands {
+            let mut commands = self.population.arrival().commands;
+            if let Some(shape) = &mut self.shape {
+                shape.dress(&mut commands);
+            }
+            for command in commands {
                 self.submit(command);
             }
         }
@@ -206,12 +254,29 @@ impl SteadyState {
             .tick(self.now_ms)
             .expect("events are drained every tick");
         let tick = started.elapsed();
+        for turned in &report.turned_away {
+            *self
+                .turned_away
+                .entry(turned.check.to_string())
+                .or_insert(0) += turned.anchors;
+        }
         let events: Vec<Event> = self.matcher.drain_events().collect();
-        let mut matched_tickets = 0;
+        let (mut matched_tickets, mut matched_players, mut matched_teams) = (0, 0, 0);
+        let (mut short_matches, mut matched_wait_ms) = (0, 0);
         for event in events {
             match event {
                 Event::MatchFormed { summary } => {
                     matched_tickets += summary.tickets().count();
+                    let players = summary.players().count();
+                    matched_players += players;
+                    matched_teams += summary.teams.len();
+                    matched_wait_ms += summary.tickets().map(|t| t.waited_ms).sum::<u64>();
+                    let full = self
+                        .full_match
+                        .iter()
+                        .find(|(name, _)| **name == *summary.queue)
+                        .map_or(players, |(_, full)| *full);
+                    short_matches += u64::from(players < full);
                     self.sessions.push_back(PendingSession {
                         ends_at_tick: self.ticks + self.steady.session_ticks,
                         match_id: summary.match_id,
@@ -229,6 +294,11 @@ impl SteadyState {
             matches: report.matches,
             matched_tickets,
             departures: queued_before.saturating_sub(self.matcher.queued_tickets()),
+            matched_players,
+            matched_teams,
+            short_matches,
+            matched_wait_ms,
+            attempts: report.attempts,
         }
     }
 

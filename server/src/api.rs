@@ -16,15 +16,16 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use matchwright_ecs::TicketId;
 use matchwright_transport::wire::{
-    BackfillRequest, Done, EnqueueRequest, Event, Health, LeaveRequest, LoginRequest, Profile,
-    ProfilePatch, QueueList, QueueStatus, RefreshRequest, RegisterRequest, ResultRequest, Session,
-    SessionAck, Tokens, WireError,
+    AvoidList, AvoidListUpdate, BackfillRequest, Done, EnqueueRequest, Event, Explanation, Health,
+    LeaveRequest, LoginRequest, Profile, ProfilePatch, QueueList, QueueStatus, RefreshRequest,
+    RegisterRequest, ResultRequest, Session, SessionAck, Tokens, WireError,
 };
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiJson, ApiPath};
-use crate::guard::{AuthPlayer, GameServer};
+use crate::guard::{AuthPlayer, GameServer, Operator};
 use crate::listener::ConnectionSlot;
 use crate::service::{accounts, matches, profile, queue, sessions};
 use crate::websocket::{SocketTimeouts, pump_events};
@@ -118,6 +119,35 @@ pub async fn patch_profile(
     Ok(Json(profile::update_profile(&state, player, patch).await?))
 }
 
+/// The players the caller will not be matched with.
+#[utoipa::path(get, path = "/v1/profile/avoid", tag = "profile", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The avoid list and its limit", body = AvoidList),
+        (status = 401, description = "No valid access token", body = WireError)))]
+pub async fn get_avoid_list(
+    State(state): State<AppState>,
+    AuthPlayer(player): AuthPlayer,
+) -> Result<Json<AvoidList>, ApiError> {
+    Ok(Json(profile::avoid_list(&state, player).await?))
+}
+
+/// Replaces the caller's avoid list (an empty list clears it). The players on it are never
+/// in the caller's matches (or, in queues with `block_lists = "opposing_teams"`, never
+/// opponents), both ways, from the caller's next enqueue on.
+#[utoipa::path(put, path = "/v1/profile/avoid", tag = "profile", security(("bearer" = [])),
+    request_body = AvoidListUpdate,
+    responses(
+        (status = 200, description = "The avoid list as stored", body = AvoidList),
+        (status = 401, description = "No valid access token", body = WireError),
+        (status = 422, description = "More players than `limits.max_avoid_list`, the caller, or a player who does not exist (`field`: `players`)", body = WireError)))]
+pub async fn put_avoid_list(
+    State(state): State<AppState>,
+    AuthPlayer(player): AuthPlayer,
+    ApiJson(update): ApiJson<AvoidListUpdate>,
+) -> Result<Json<AvoidList>, ApiError> {
+    Ok(Json(profile::set_avoid_list(&state, player, update).await?))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queue and matches
 
@@ -130,7 +160,7 @@ pub async fn patch_profile(
         (status = 401, description = "No valid access token", body = WireError),
         (status = 403, description = "In a party the caller does not lead", body = WireError),
         (status = 409, description = "Already queued or in a match, or party members not ready", body = WireError),
-        (status = 422, description = "Unknown queue or region, or no region reachable", body = WireError),
+        (status = 422, description = "Unknown queue or region, no region reachable, or an attribute (`attributes.NAME`, `members.ID.attributes.NAME`), role (`roles`, `members.ID.roles`) or avoid list (`avoid`) the queue does not take; nothing is queued", body = WireError),
         (status = 503, description = "The server is busy or the queue is full", body = WireError)))]
 pub async fn enqueue(
     State(state): State<AppState>,
@@ -159,6 +189,21 @@ pub async fn get_queue(
     AuthPlayer(player): AuthPlayer,
 ) -> Json<QueueStatus> {
     Json(queue::status(&state, player).await)
+}
+
+/// Why the caller's queued ticket has not matched yet: each check (skill window, latency,
+/// avoid lists, the queue's rules) with how many tickets of the queue pass it, which block,
+/// and when each bound relaxes. As of the last tick.
+#[utoipa::path(get, path = "/v1/queue/explain", tag = "queue", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The explanation", body = Explanation),
+        (status = 401, description = "No valid access token", body = WireError),
+        (status = 404, description = "Not queued (`not_queued`)", body = WireError)))]
+pub async fn explain_queue(
+    State(state): State<AppState>,
+    AuthPlayer(player): AuthPlayer,
+) -> Result<Json<Explanation>, ApiError> {
+    Ok(Json(queue::explain(&state, player).await?))
 }
 
 /// Leaves the queue (declining a proposed match, if one awaits acceptance).
@@ -325,6 +370,31 @@ pub async fn request_backfill(
 ) -> Result<(StatusCode, Json<SessionAck>), ApiError> {
     let ack = sessions::backfill(&state, id, request).await?;
     Ok((StatusCode::ACCEPTED, Json(ack)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators (HTTP only)
+
+/// Why any live ticket has not matched yet (as `GET /v1/queue/explain`), for operators.
+#[utoipa::path(get, path = "/v1/admin/tickets/{id}/explain", tag = "operations",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The ticket (a solo player's ticket id is the player's id, a party's its leader's)")),
+    responses(
+        (status = 200, description = "The explanation", body = Explanation),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "A player's access token, or no operator key configured (`not_operator`)", body = WireError),
+        (status = 404, description = "No live ticket has this id (`unknown_ticket`)", body = WireError)))]
+pub async fn admin_explain_ticket(
+    State(state): State<AppState>,
+    _operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<Explanation>, ApiError> {
+    queue::explain_ticket(&state, TicketId(id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found("unknown_ticket", format!("no live ticket is ticket {id}"))
+        })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -115,6 +115,17 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "operator_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "One of the operator keys of the server's config (`[server] operator_keys`, MATCHWRIGHT_OPERATOR_KEYS)",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -137,7 +148,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(api::refresh))
         .routes(routes!(api::logout))
         .routes(routes!(api::get_profile, api::patch_profile))
+        .routes(routes!(api::get_avoid_list, api::put_avoid_list))
         .routes(routes!(api::enqueue, api::get_queue, api::leave_queue))
+        .routes(routes!(api::explain_queue))
         .routes(routes!(api::list_queues))
         .routes(routes!(api::accept_match))
         .routes(routes!(api::decline_match))
@@ -157,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(api::request_backfill))
         .routes(routes!(api::leave_session))
         .routes(routes!(api::end_session))
+        .routes(routes!(api::admin_explain_ticket))
         .routes(routes!(api::events))
         .routes(routes!(api::healthz))
         .routes(routes!(api::readyz))

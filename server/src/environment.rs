@@ -16,7 +16,8 @@
 //! - `MATCHWRIGHT_JWT_SECRET`, `MATCHWRIGHT_SESSION_SECRET`, `MATCHWRIGHT_GAME_SERVER_KEY`:
 //!   the `[server]` secrets, or `..._FILE` with the path of a file holding one (one trailing
 //!   line break is dropped). Both forms of one secret, or a file that cannot be read, is an
-//!   error.
+//!   error. `MATCHWRIGHT_OPERATOR_KEYS` (or `..._FILE`) is a list: `server.operator_keys`,
+//!   the keys separated by commas or line breaks.
 //! - `MATCHWRIGHT_POSTGRES_URL` or `MATCHWRIGHT_POSTGRES_URL_FILE`: the Postgres mirror, like
 //!   `serve --postgres` and `--postgres-file`; two of the four at once is an error.
 //!
@@ -46,7 +47,10 @@ pub const SECRET_VARIABLES: &[(&str, &str)] = &[
     ("MATCHWRIGHT_JWT_SECRET", "jwt_secret"),
     ("MATCHWRIGHT_SESSION_SECRET", "session_secret"),
     ("MATCHWRIGHT_GAME_SERVER_KEY", "game_server_key"),
+    ("MATCHWRIGHT_OPERATOR_KEYS", "operator_keys"),
 ];
+/// The secrets that are lists (their value holds several, split by [`list_secret`]).
+pub const LIST_SECRETS: &[&str] = &["operator_keys"];
 /// The Postgres mirror's URL.
 pub const POSTGRES_VARIABLE: &str = "MATCHWRIGHT_POSTGRES_URL";
 /// What a secret is shown as.
@@ -182,12 +186,22 @@ impl Environment {
         }
         for (variable, field) in SECRET_VARIABLES {
             if let Some((value, source)) = self.secret(variable).map_err(no_field)? {
+                let value = if LIST_SECRETS.contains(field) {
+                    toml::Value::Array(
+                        list_secret(&value)
+                            .into_iter()
+                            .map(toml::Value::String)
+                            .collect(),
+                    )
+                } else {
+                    toml::Value::String(value)
+                };
                 planned.push((
                     Override {
                         variable: source,
                         setting: format!("server.{field}"),
                     },
-                    toml::Value::String(value),
+                    value,
                 ));
             }
         }
@@ -282,6 +296,16 @@ impl Environment {
         }
         Ok(from_environment.map(|(url, _)| url))
     }
+}
+
+/// The items of a list secret: split at commas and line breaks, trimmed, empty ones dropped.
+pub fn list_secret(value: &str) -> Vec<String> {
+    value
+        .split([',', '\n', '\r'])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A secret's file: its text without one trailing line break; unreadable or empty is an error
@@ -538,10 +562,14 @@ pub fn effective_toml(settings: &Settings) -> String {
     all.insert("replace_queues".into(), Json::Bool(true));
     if let Some(Json::Object(server)) = all.get_mut("server") {
         for (_, field) in SECRET_VARIABLES {
-            if let Some(value) = server.get_mut(*field)
-                && !value.is_null()
-            {
-                *value = Json::String(REDACTED.into());
+            match server.get_mut(*field) {
+                Some(Json::Array(items)) => {
+                    for item in items {
+                        *item = Json::String(REDACTED.into());
+                    }
+                }
+                Some(value) if !value.is_null() => *value = Json::String(REDACTED.into()),
+                _ => {}
             }
         }
     }
@@ -893,6 +921,48 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.server.jwt_secret.as_deref(), Some(SECRET));
+    }
+
+    #[test]
+    fn operator_keys_are_a_list_from_a_variable_or_a_file_and_are_redacted() {
+        let first = format!("{SECRET}-one");
+        let second = format!("{SECRET}-two");
+        let settings = apply(
+            &[("MATCHWRIGHT_OPERATOR_KEYS", &format!("{first}, {second},"))],
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.server.operator_keys,
+            [first.clone(), second.clone()]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("operators");
+        std::fs::write(&file, format!("{first}\n{second}\n")).unwrap();
+        let loaded = environment(&[("MATCHWRIGHT_OPERATOR_KEYS_FILE", file.to_str().unwrap())])
+            .apply(toml::Table::new())
+            .unwrap();
+        assert_eq!(
+            loaded.settings.server.operator_keys,
+            [first.clone(), second]
+        );
+        let text = effective_toml(&loaded.settings);
+        assert!(!text.contains(&first), "{text}");
+        assert!(
+            text.contains("operator_keys = [\"<redacted>\", \"<redacted>\"]"),
+            "{text}"
+        );
+        // Each key is long enough, and the generic form points to the variables.
+        let error = apply(&[("MATCHWRIGHT_OPERATOR_KEYS", "short")], "").unwrap_err();
+        assert!(
+            error.contains("field `server.operator_keys[0]`: must be at least 32 bytes"),
+            "{error}"
+        );
+        let error = apply(&[("MATCHWRIGHT__SERVER__OPERATOR_KEYS", "[]")], "").unwrap_err();
+        assert!(
+            error.contains("`MATCHWRIGHT_OPERATOR_KEYS_FILE`"),
+            "{error}"
+        );
     }
 
     #[test]

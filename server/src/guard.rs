@@ -1,6 +1,6 @@
 //! The extractors that guard the routes: [`AuthPlayer`] for players (an access token whose
-//! account exists) and [`GameServer`] for game servers (the game-server key). The tokens
-//! themselves are `auth`'s.
+//! account exists), [`GameServer`] for game servers (the game-server key) and [`Operator`] for
+//! operators (one of `[server] operator_keys`). The tokens themselves are `auth`'s.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -64,5 +64,50 @@ impl FromRequestParts<AppState> for GameServer {
                 "the game-server key is not valid",
             ))
         }
+    }
+}
+
+/// An operator, authenticated by one of the config's operator keys
+/// (`Authorization: Bearer KEY`, `[server] operator_keys`). A missing or unknown key is 401; a
+/// player's valid access token is 403 `not_operator`, as is any key while no operator key is
+/// configured. Every configured key is compared, each in constant time, so the answer's timing
+/// says nothing about which key came close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(key) = auth::bearer(&parts.headers) else {
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "operators send an operator key as `Authorization: Bearer KEY`",
+            ));
+        };
+        let keys = &state.settings.server.operator_keys;
+        let matched = keys.iter().fold(false, |found, known| {
+            found | auth::constant_time_eq(key.as_bytes(), known.as_bytes())
+        });
+        if matched {
+            return Ok(Self);
+        }
+        if keys.is_empty() {
+            return Err(ApiError::forbidden(
+                "not_operator",
+                "no operator key is configured (`[server] operator_keys`, \
+                 MATCHWRIGHT_OPERATOR_KEYS): the admin routes are closed",
+            ));
+        }
+        if auth::verify_access_token(&state.secrets.jwt, key).is_ok() {
+            return Err(ApiError::forbidden(
+                "not_operator",
+                "a player's access token does not open the admin routes; send an operator key",
+            ));
+        }
+        Err(ApiError::unauthorized(
+            "invalid_token",
+            "the operator key is not valid",
+        ))
     }
 }

@@ -26,13 +26,18 @@ pub fn rating(rating: matchwright_ecs::Rating) -> wire::Rating {
     wire::Rating::from_mu_sigma(rating.mu, rating.sigma)
 }
 
-/// A match's players and teams in wire form.
-pub fn match_players(players: &[(PlayerId, u8)]) -> Vec<wire::MatchPlayer> {
+/// A match's players, teams and roles in wire form (`role_of` gives a player's role, in a
+/// role queue).
+pub fn match_players<'a>(
+    players: &[(PlayerId, u8)],
+    role_of: impl Fn(PlayerId) -> Option<&'a str>,
+) -> Vec<wire::MatchPlayer> {
     players
         .iter()
         .map(|(player, team)| wire::MatchPlayer {
             player_id: player.0,
             team: *team,
+            role: role_of(*player).map(str::to_owned),
         })
         .collect()
 }

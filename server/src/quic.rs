@@ -54,6 +54,9 @@ pub const COUNTERPARTS: &[(&str, &str, &str)] = &[
     ("PATCH", "/v1/profile/me", "update_profile"),
     ("GET", "/v1/leaderboard/{season}", "leaderboard"),
     ("GET", "/v1/matches/history", "history"),
+    ("GET", "/v1/profile/avoid", "avoid_list"),
+    ("PUT", "/v1/profile/avoid", "set_avoid_list"),
+    ("GET", "/v1/queue/explain", "explain"),
 ];
 
 /// The routes no QUIC request stands for: (method, route, why). `docs/http-api.md` names
@@ -88,6 +91,11 @@ pub const HTTP_ONLY: &[(&str, &str, &str)] = &[
         "GET",
         "/v1/events",
         "the WebSocket is HTTP's; a QUIC connection gets the same events on the stream the server opens at login",
+    ),
+    (
+        "GET",
+        "/v1/admin/tickets/{id}/explain",
+        "for operators, authenticated with an operator key",
     ),
     ("GET", "/healthz", "for operators"),
     ("GET", "/readyz", "for operators"),
@@ -163,7 +171,9 @@ fn class_of(request: &Request) -> RouteClass {
         | Request::Party { .. }
         | Request::Profile
         | Request::Leaderboard { .. }
-        | Request::History(_) => RouteClass::Read,
+        | Request::History(_)
+        | Request::AvoidList
+        | Request::Explain => RouteClass::Read,
         _ => RouteClass::Write,
     }
 }
@@ -283,6 +293,11 @@ pub async fn dispatch(
             Response::Leaderboard(boards::leaderboard(state, season, query).await?)
         }
         Request::History(query) => Response::History(boards::history(state, me()?, query).await?),
+        Request::AvoidList => Response::AvoidList(profile::avoid_list(state, me()?).await?),
+        Request::SetAvoidList(update) => {
+            Response::AvoidList(profile::set_avoid_list(state, me()?, update).await?)
+        }
+        Request::Explain => Response::Explanation(queue::explain(state, me()?).await?),
     })
 }
 

@@ -282,6 +282,12 @@ pub struct ServerSection {
     pub session_secret: Option<String>,
     /// The key game servers authenticate with (`Authorization: Bearer KEY`; at least 32 bytes).
     pub game_server_key: Option<String>,
+    /// The keys operators authenticate with on the `/v1/admin/...` routes
+    /// (`Authorization: Bearer KEY`; each at least 32 bytes, compared in constant time). Set
+    /// them with `MATCHWRIGHT_OPERATOR_KEYS` or `MATCHWRIGHT_OPERATOR_KEYS_FILE` (keys separated
+    /// by commas or line breaks) rather than in a file. Default: none (the admin routes refuse
+    /// everyone).
+    pub operator_keys: Vec<String>,
     /// Open HTTP connections (WebSockets included); beyond it new ones are closed at accept.
     pub max_connections: usize,
     /// Open HTTP connections from one IP address (0: no per-IP cap); beyond it new ones from
@@ -332,6 +338,7 @@ impl Default for ServerSection {
             jwt_secret: None,
             session_secret: None,
             game_server_key: None,
+            operator_keys: Vec::new(),
             max_connections: 10_000,
             max_connections_per_ip: 1_000,
             header_timeout_ms: 10_000,
@@ -648,6 +655,14 @@ impl Settings {
         ] {
             if value.as_ref().is_some_and(|secret| secret.len() < 32) {
                 return Err(ConfigError::new(field, "must be at least 32 bytes"));
+            }
+        }
+        for (index, key) in server.operator_keys.iter().enumerate() {
+            if key.len() < 32 {
+                return Err(ConfigError::new(
+                    format!("server.operator_keys[{index}]"),
+                    "must be at least 32 bytes",
+                ));
             }
         }
         for (field, value, range) in [

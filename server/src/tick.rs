@@ -19,7 +19,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use matchwright_ecs::event::{AbandonReason, MatchCancelReason, RemovalReason};
-use matchwright_ecs::{Command, CommandSeq, Event, MatchId, Matcher, PlayerId, RejectReason};
+use matchwright_ecs::{
+    Command, CommandSeq, Event, Explanation, MatchId, Matcher, PlayerId, RejectReason, TicketId,
+};
 use matchwright_replay::record::Recorder;
 use matchwright_storage::{MatchState, Store, TickInput};
 use matchwright_transport::wire;
@@ -43,7 +45,17 @@ pub struct Applied {
     pub seq: CommandSeq,
 }
 
-type Reply = oneshot::Sender<Result<Applied, ApiError>>;
+/// Why a command was not applied: the matcher rejected it (the caller maps the reason to its
+/// error, [`rejected`] by default), or the server could not take it.
+#[derive(Clone, Debug)]
+pub enum Refusal {
+    /// The matcher's rejection.
+    Rejected(RejectReason),
+    /// Busy, stopping, a failed store.
+    Error(ApiError),
+}
+
+type Reply = oneshot::Sender<Result<Applied, Refusal>>;
 
 enum Job {
     Command {
@@ -51,6 +63,12 @@ enum Job {
         reply: Reply,
         /// The request's span, for the tick's span to link to (only when traces are exported).
         origin: Option<telemetry::Origin>,
+    },
+    /// Why a ticket has not matched: answered between ticks, from the matcher as of the last
+    /// tick (the matcher lives on the tick thread and is never copied).
+    Explain {
+        ticket: TicketId,
+        reply: oneshot::Sender<Option<Explanation>>,
     },
 }
 
@@ -65,6 +83,16 @@ impl TickHandle {
     /// the matcher rejected comes back as the matching [`ApiError`]. When traces are exported,
     /// the current span (the request's) records the tick, and the tick's span links to it.
     pub async fn submit(&self, command: Command) -> Result<Applied, ApiError> {
+        self.submit_with(command, rejected).await
+    }
+
+    /// As [`TickHandle::submit`], with the caller's own mapping of a rejection to an error
+    /// (an enqueue names the party member at fault).
+    pub async fn submit_with(
+        &self,
+        command: Command,
+        map: impl FnOnce(&RejectReason) -> ApiError,
+    ) -> Result<Applied, ApiError> {
         let (reply, answer) = oneshot::channel();
         let origin = telemetry::origin();
         let traced = origin.is_some();
@@ -85,11 +113,35 @@ impl TickHandle {
             })?;
         let applied = answer
             .await
-            .map_err(|_| ApiError::unavailable("stopping", "the server is stopping"))??;
+            .map_err(|_| ApiError::unavailable("stopping", "the server is stopping"))?
+            .map_err(|refusal| match refusal {
+                Refusal::Rejected(reason) => map(&reason),
+                Refusal::Error(error) => error,
+            })?;
         if traced {
             tracing::Span::current().record("tick", applied.tick);
         }
         Ok(applied)
+    }
+
+    /// Why `ticket` has not matched yet, from the matcher as of its last tick; `None` when
+    /// no live ticket has that id. Answered by the tick thread between ticks.
+    pub async fn explain(&self, ticket: TicketId) -> Result<Option<Explanation>, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .try_send(Job::Explain { ticket, reply })
+            .map_err(|error| match error {
+                TrySendError::Full(_) => ApiError::unavailable(
+                    "busy",
+                    "the server has more work waiting than it takes; retry shortly",
+                ),
+                TrySendError::Disconnected(_) => {
+                    ApiError::unavailable("stopping", "the server is stopping")
+                }
+            })?;
+        answer
+            .await
+            .map_err(|_| ApiError::unavailable("stopping", "the server is stopping"))
     }
 }
 
@@ -258,7 +310,7 @@ impl TickLoop {
                 self.allocator.adopt(row.match_id, server);
             }
         }
-        *self.view_mut() = View::from_snapshot(&snapshot, &servers);
+        *self.view_mut() = View::from_snapshot(&snapshot, &servers, &self.settings.matcher);
         // Sessions that were waiting for a game server when the server stopped: allocate now.
         // The matcher still holds their tickets: if no server is free, they go back to their
         // queues keeping their waiting time.
@@ -340,18 +392,25 @@ impl TickLoop {
         }
     }
 
-    /// Takes a job: submits its command to the matcher for the next tick.
+    /// Takes a job: submits its command to the matcher for the next tick, or answers an
+    /// explain at once.
     fn take(&mut self, job: Job) {
-        let Job::Command {
-            command,
-            reply,
-            origin,
-        } = job;
+        let (command, reply, origin) = match job {
+            Job::Command {
+                command,
+                reply,
+                origin,
+            } => (command, reply, origin),
+            Job::Explain { ticket, reply } => {
+                let _ = reply.send(self.matcher.explain(ticket));
+                return;
+            }
+        };
         if let Err(backpressure) = self.store.admission() {
-            let _ = reply.send(Err(ApiError::unavailable(
+            let _ = reply.send(Err(Refusal::Error(ApiError::unavailable(
                 "backpressure",
                 backpressure.to_string(),
-            )));
+            ))));
             return;
         }
         if self.submit(command, Some(reply))
@@ -372,7 +431,10 @@ impl TickLoop {
             }
             Err(error) => {
                 if let Some(reply) = reply {
-                    let _ = reply.send(Err(ApiError::unavailable("busy", error.to_string())));
+                    let _ = reply.send(Err(Refusal::Error(ApiError::unavailable(
+                        "busy",
+                        error.to_string(),
+                    ))));
                 }
                 false
             }
@@ -479,10 +541,10 @@ impl TickLoop {
         self.shared.health.set_not_ready(Some(reason.clone()));
         for (_, reply) in self.pending.drain(..) {
             if let Some(reply) = reply {
-                let _ = reply.send(Err(ApiError::unavailable(
+                let _ = reply.send(Err(Refusal::Error(ApiError::unavailable(
                     "store_failed",
                     "the server could not store the change; nothing was applied",
-                )));
+                ))));
             }
         }
         reason
@@ -490,7 +552,7 @@ impl TickLoop {
 
     /// The answers to the requests of the committed tick (internal commands' rejections are
     /// logged here).
-    fn answers(&mut self) -> Vec<(Reply, Result<Applied, ApiError>)> {
+    fn answers(&mut self) -> Vec<(Reply, Result<Applied, Refusal>)> {
         let mut answers = Vec::with_capacity(self.pending.len());
         let mut rejections: HashMap<CommandSeq, &RejectReason> = HashMap::new();
         for event in &self.events {
@@ -501,14 +563,14 @@ impl TickLoop {
         let tick = self.store.last_tick();
         for (seq, reply) in self.pending.drain(..) {
             let answer = match rejections.get(&seq) {
-                Some(reason) => Err(rejected(reason)),
+                Some(reason) => Err(Refusal::Rejected((*reason).clone())),
                 None => Ok(Applied { tick, seq }),
             };
             match reply {
                 Some(reply) => answers.push((reply, answer)),
                 None => {
-                    if let Err(error) = answer {
-                        tracing::warn!(%seq, error = %error.0.message, "an internal command was rejected");
+                    if let Err(Refusal::Rejected(reason)) = answer {
+                        tracing::warn!(%seq, error = %reason, "an internal command was rejected");
                     }
                 }
             }
@@ -790,6 +852,19 @@ impl TickLoop {
                 match_id, tickets, ..
             } => {
                 if let Some(found) = view.match_view(*match_id) {
+                    // The view is as before this event: the placed players join its roster.
+                    let mut roster = found.players.clone();
+                    let mut roles = found.roles.clone();
+                    for placed in tickets {
+                        for player in &placed.ticket.players {
+                            roster.push((player.player, placed.team));
+                            if let Some(role) = &player.role {
+                                roles.insert(player.player, Arc::clone(role));
+                            }
+                        }
+                    }
+                    let players =
+                        hub::match_players(&roster, |p| roles.get(&p).map(|role| &**role));
                     for placed in tickets {
                         for player in &placed.ticket.players {
                             let live = wire::Event::MatchFound {
@@ -800,7 +875,7 @@ impl TickLoop {
                                 region: found.summary.region.to_string(),
                                 quality: found.summary.quality,
                                 your_team: placed.team,
-                                players: hub::match_players(&found.players),
+                                players: players.clone(),
                                 accept_by_ms: None,
                             };
                             hub.send(player.player, &live);
@@ -837,6 +912,7 @@ impl TickLoop {
                         &wire::Event::RatingsChanged {
                             match_id: match_id.0,
                             mode: mode.clone(),
+                            role: update.role.as_deref().map(str::to_owned),
                             before: hub::rating(update.before),
                             after: hub::rating(update.after),
                         },
@@ -853,7 +929,10 @@ impl TickLoop {
         state: &str,
         accept_by_ms: Option<u64>,
     ) {
-        let players = hub::match_players(&crate::view::roster(summary));
+        let roles = crate::view::roles_of(summary);
+        let players = hub::match_players(&crate::view::roster(summary), |p| {
+            roles.get(&p).map(|role| &**role)
+        });
         for body in &players {
             let player = PlayerId(body.player_id);
             if !self.shared.hub.is_connected(player) {

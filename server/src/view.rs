@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use matchwright_ecs::event::{AbandonReason, MatchSummary, RemovalReason};
 use matchwright_ecs::snapshot::{PhaseRecord, Snapshot};
-use matchwright_ecs::{Event, MatchId, PartyId, PlayerId, TicketId};
+use matchwright_ecs::{Config, Event, MatchId, PartyId, PlayerId, TicketId};
 
 /// A queued ticket.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +70,8 @@ pub struct MatchView {
     pub summary: Arc<MatchSummary>,
     /// Its players now, with their teams (backfill adds, leaving removes).
     pub players: Vec<(PlayerId, u8)>,
+    /// The role each player plays, in a role queue (empty elsewhere).
+    pub roles: HashMap<PlayerId, Arc<str>>,
     /// Where it is.
     pub stage: MatchStage,
     /// While allocating: the tickets the matcher keeps to put back in their queues if no game
@@ -81,6 +83,11 @@ impl MatchView {
     /// Whether `player` plays in it.
     pub fn has_player(&self, player: PlayerId) -> bool {
         self.players.iter().any(|(p, _)| *p == player)
+    }
+
+    /// The role `player` plays, in a role queue.
+    pub fn role_of(&self, player: PlayerId) -> Option<&str> {
+        self.roles.get(&player).map(|role| &**role)
     }
 
     /// The team of `player`.
@@ -126,10 +133,24 @@ pub fn roster(summary: &MatchSummary) -> Vec<(PlayerId, u8)> {
         .collect()
 }
 
+/// The role each player of a formed match plays (role queues only).
+pub fn roles_of(summary: &MatchSummary) -> HashMap<PlayerId, Arc<str>> {
+    summary
+        .tickets()
+        .flat_map(|ticket| ticket.players.iter())
+        .filter_map(|player| Some((player.player, Arc::clone(player.role.as_ref()?))))
+        .collect()
+}
+
 impl View {
     /// The view of a recovered matcher's state; `servers` gives the address of each active
-    /// session (from the store).
-    pub fn from_snapshot(snapshot: &Snapshot, servers: &HashMap<MatchId, String>) -> Self {
+    /// session (from the store), `config` the queues (for the roles of players placed by
+    /// backfill).
+    pub fn from_snapshot(
+        snapshot: &Snapshot,
+        servers: &HashMap<MatchId, String>,
+        config: &Config,
+    ) -> Self {
         let mut view = Self::default();
         for ticket in &snapshot.tickets {
             let queue = snapshot
@@ -184,11 +205,34 @@ impl View {
                         .insert(*player, PlayerStatus::InMatch(record.id));
                 }
             }
+            let mut roles = roles_of(&record.summary);
+            // Players placed by backfill are not in the summary: their role is in their record.
+            let composition = config
+                .queues
+                .get(usize::from(record.queue))
+                .and_then(|queue| queue.roles.as_ref());
+            if let Some(composition) = composition {
+                for placed in snapshot
+                    .players
+                    .iter()
+                    .filter(|p| p.in_match == Some(record.id))
+                {
+                    let slot = placed
+                        .role
+                        .and_then(|index| composition.composition.get(usize::from(index)));
+                    if let Some(slot) = slot {
+                        roles
+                            .entry(placed.id)
+                            .or_insert_with(|| Arc::from(slot.role.as_str()));
+                    }
+                }
+            }
             view.matches.insert(
                 record.id,
                 MatchView {
                     summary: Arc::new(record.summary.clone()),
                     players,
+                    roles,
                     stage,
                     held_tickets,
                 },
@@ -335,6 +379,7 @@ impl View {
                     MatchView {
                         summary: Arc::clone(summary),
                         players: roster(summary),
+                        roles: roles_of(summary),
                         stage: MatchStage::AwaitingAcceptance {
                             deadline_ms: *deadline_ms,
                             accepted: Vec::new(),
@@ -371,6 +416,7 @@ impl View {
                     MatchView {
                         summary: Arc::clone(summary),
                         players,
+                        roles: roles_of(summary),
                         stage: MatchStage::Allocating,
                         held_tickets,
                     },
@@ -402,6 +448,7 @@ impl View {
                 self.drop_held_tickets(*match_id);
                 if let Some(found) = self.matches.get_mut(match_id) {
                     found.players.retain(|(p, _)| p != player);
+                    found.roles.remove(player);
                 }
                 if matches!(self.players.get(player), Some(PlayerStatus::InMatch(m)) if m == match_id)
                 {
@@ -418,6 +465,9 @@ impl View {
                             .insert(player.player, PlayerStatus::InMatch(*match_id));
                         if let Some(found) = self.matches.get_mut(match_id) {
                             found.players.push((player.player, placed.team));
+                            if let Some(role) = &player.role {
+                                found.roles.insert(player.player, Arc::clone(role));
+                            }
                         }
                     }
                 }

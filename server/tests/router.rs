@@ -131,13 +131,16 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "GET /metrics",
             "GET /openapi.json",
             "GET /readyz",
+            "GET /v1/admin/tickets/{id}/explain",
             "GET /v1/events",
             "GET /v1/leaderboard/{season}",
             "GET /v1/matches/history",
             "GET /v1/party",
             "GET /v1/party/{id}",
+            "GET /v1/profile/avoid",
             "GET /v1/profile/me",
             "GET /v1/queue",
+            "GET /v1/queue/explain",
             "GET /v1/queues",
             "GET /v1/session/{match_id}",
             "PATCH /v1/profile/me",
@@ -160,6 +163,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "POST /v1/server/session/{id}/heartbeat",
             "POST /v1/server/session/{id}/leave",
             "POST /v1/server/session/{id}/result",
+            "PUT /v1/profile/avoid",
         ]
     );
     // Every documented route is served: none falls through to the 404 or 405 fallback.
@@ -975,4 +979,69 @@ async fn the_openapi_document_lists_the_stacks_answers_and_field_bounds() {
     assert_eq!(register["username"]["maxLength"], 32, "{register}");
     assert_eq!(register["password"]["minLength"], 8, "{register}");
     assert_eq!(register["password"]["maxLength"], 128, "{register}");
+}
+
+/// The match-rules additions are in the document, with examples: the enqueue body's
+/// attributes, roles and members (attribute values a string, a number or a list), the avoid
+/// list, the explanation, match players' roles, and the operator route with its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_rules_roles_avoid_lists_and_explain() {
+    let server = TestServer::start("");
+    let (_, document) = server.call(Method::GET, "/openapi.json", None, None).await;
+    let schemas = &document["components"]["schemas"];
+    let enqueue = &schemas["EnqueueRequest"];
+    for field in ["attributes", "roles", "members"] {
+        assert!(
+            enqueue["properties"].get(field).is_some(),
+            "EnqueueRequest has no {field}: {enqueue}"
+        );
+    }
+    assert_eq!(enqueue["example"]["roles"][0], "tank", "{enqueue}");
+    let value = &schemas["AttributeValue"];
+    let kinds: Vec<&Value> = value["oneOf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{value}"))
+        .iter()
+        .map(|one| &one["type"])
+        .collect();
+    assert_eq!(kinds, [&json!("string"), &json!("number"), &json!("array")]);
+    assert!(value["examples"].as_array().is_some_and(|e| e.len() == 3));
+    for (schema, field) in [
+        ("MemberChoices", "roles"),
+        ("AvoidList", "limit"),
+        ("AvoidListUpdate", "players"),
+        ("Explanation", "checks"),
+        ("ExplainCheck", "blocking"),
+        ("Relaxation", "at_ms"),
+        ("MatchPlayer", "role"),
+    ] {
+        assert!(
+            schemas[schema]["properties"].get(field).is_some(),
+            "{schema} has no {field}: {}",
+            schemas[schema]
+        );
+    }
+    for schema in ["AvoidList", "AvoidListUpdate", "Explanation", "MatchPlayer"] {
+        assert!(
+            schemas[schema].get("example").is_some(),
+            "{schema} has no example"
+        );
+    }
+    let admin = &document["paths"]["/v1/admin/tickets/{id}/explain"]["get"];
+    assert_eq!(admin["security"][0]["operator_key"], json!([]), "{admin}");
+    for status in ["200", "401", "403", "404"] {
+        assert!(admin["responses"].get(status).is_some(), "{admin}");
+    }
+    assert!(
+        document["components"]["securitySchemes"]
+            .get("operator_key")
+            .is_some()
+    );
+    let put = &document["paths"]["/v1/profile/avoid"]["put"];
+    assert!(put["responses"].get("422").is_some(), "{put}");
+    assert!(
+        document["paths"]["/v1/queue/explain"]["get"]["responses"]
+            .get("404")
+            .is_some()
+    );
 }

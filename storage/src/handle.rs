@@ -22,8 +22,8 @@ use crate::error::{StoreError, from_redb};
 use crate::leaderboard::{self, LEADERBOARD, LeaderboardCursor, LeaderboardEntry, LeaderboardPage};
 use crate::records::{Account, MatchRow, MirrorRow, RatingRecord, RefreshToken};
 use crate::tables::{
-    ACCOUNTS, HISTORY, MATCHES, OutboxCounter, RATINGS, REFRESH_TOKENS, USERNAMES, append_outbox,
-    decode_at,
+    ACCOUNTS, AVOID_LISTS, HISTORY, MATCHES, OutboxCounter, RATINGS, REFRESH_TOKENS, USERNAMES,
+    append_outbox, decode_at,
 };
 
 /// A shareable handle on the store for request handlers. Cheap to clone.
@@ -307,6 +307,66 @@ impl StoreHandle {
         let revoked = result.map_err(self.write_error(doing))?;
         self.commit(txn, doing, 0)?;
         Ok(revoked)
+    }
+
+    // ---- Avoid lists ----
+
+    /// Replaces `player`'s avoid list (sorted and without repeats as stored; empty deletes
+    /// it). Durable when it returns. Avoid lists are not mirrored to Postgres.
+    pub fn set_avoid_list(&self, player: PlayerId, avoid: &[PlayerId]) -> Result<(), StoreError> {
+        let doing = "writing an avoid list to";
+        let mut list = avoid.to_vec();
+        list.sort_unstable();
+        list.dedup();
+        let txn = self.begin_write(doing)?;
+        let result = (|| -> Result<(), redb::Error> {
+            let mut table = txn.open_table(AVOID_LISTS)?;
+            if list.is_empty() {
+                table.remove(player.0)?;
+            } else {
+                table.insert(player.0, codec::encode(&list).as_slice())?;
+            }
+            Ok(())
+        })();
+        result.map_err(self.write_error(doing))?;
+        self.commit(txn, doing, 0)
+    }
+
+    /// `player`'s avoid list, sorted (empty when it has none).
+    pub fn avoid_list(&self, player: PlayerId) -> Result<Vec<PlayerId>, StoreError> {
+        Ok(self.avoid_lists(&[player])?.pop().unwrap_or_default())
+    }
+
+    /// The avoid lists of `players`, in their order, read in one transaction.
+    pub fn avoid_lists(&self, players: &[PlayerId]) -> Result<Vec<Vec<PlayerId>>, StoreError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.read_error()(e.into()))?;
+        let table = match read.open_table(AVOID_LISTS) {
+            Ok(table) => table,
+            // A store from before avoid lists: nobody avoids anybody yet.
+            Err(redb::TableError::TableDoesNotExist(_)) => {
+                return Ok(vec![Vec::new(); players.len()]);
+            }
+            Err(error) => return Err(self.read_error()(error.into())),
+        };
+        let mut lists = Vec::with_capacity(players.len());
+        for player in players {
+            let list = match table
+                .get(player.0)
+                .map_err(|e| self.read_error()(e.into()))?
+            {
+                Some(bytes) => decode_at(
+                    &self.path,
+                    format_args!("the avoid list of player {}", player.0),
+                    bytes.value(),
+                )?,
+                None => Vec::new(),
+            };
+            lists.push(list);
+        }
+        Ok(lists)
     }
 
     // ---- State derived from events ----

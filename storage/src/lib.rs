@@ -71,5 +71,5 @@ pub use records::{
 };
 pub use store::{
     Backpressure, CommitReport, ExportBase, JournalExport, Opened, OutboxReader, RecoveryReport,
-    STORE_FORMAT, Store, StoreOptions, TickInput,
+    STORE_FORMAT, Store, StoreOptions, TickInput, rating_key,
 };

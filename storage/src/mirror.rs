@@ -270,7 +270,7 @@ struct Columns {
     players: BTreeMap<u64, (String, String, i64)>,
     ratings: BTreeMap<(u64, String, String), RatingValues>,
     matches: BTreeMap<u64, (String, String, String, i64, f64)>,
-    match_players: BTreeMap<(u64, u64), i16>,
+    match_players: BTreeMap<(u64, u64), (i16, Option<String>)>,
     sessions: BTreeMap<u64, (String, i64, Option<String>, Option<String>)>,
     history: BTreeMap<(u64, u64), HistoryValues>,
 }
@@ -324,8 +324,13 @@ fn columns(batch: &[(u64, MirrorRow)]) -> Columns {
                     ),
                 );
                 for (player, team) in &row.players {
+                    let role = row
+                        .roles
+                        .iter()
+                        .find(|(p, _)| p == player)
+                        .map(|(_, role)| role.clone());
                     c.match_players
-                        .insert((row.match_id.0, player.0), i16::from(*team));
+                        .insert((row.match_id.0, player.0), (i16::from(*team), role));
                 }
                 let placements = row
                     .placements
@@ -453,20 +458,23 @@ async fn write_batch(
         .bind(cols.5)
         .execute(&mut **tx)
         .await?;
-        let mut players = (vec![], vec![], vec![]);
-        for ((match_id, player), team) in &c.match_players {
+        let mut players = (vec![], vec![], vec![], vec![]);
+        for ((match_id, player), (team, role)) in &c.match_players {
             players.0.push(id(*match_id));
             players.1.push(id(*player));
             players.2.push(*team);
+            players.3.push(role.clone());
         }
         sqlx::query(
-            "INSERT INTO match_players (match_id, player_id, team) \
-             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::smallint[]) \
-             ON CONFLICT (match_id, player_id) DO UPDATE SET team = EXCLUDED.team",
+            "INSERT INTO match_players (match_id, player_id, team, role) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::smallint[], $4::text[]) \
+             ON CONFLICT (match_id, player_id) DO UPDATE SET team = EXCLUDED.team, \
+             role = EXCLUDED.role",
         )
         .bind(players.0)
         .bind(players.1)
         .bind(players.2)
+        .bind(players.3)
         .execute(&mut **tx)
         .await?;
         let mut sessions = (vec![], vec![], vec![], vec![], vec![]);

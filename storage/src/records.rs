@@ -108,6 +108,8 @@ pub struct MatchRow {
     pub quality: f64,
     /// Its players: (player, team).
     pub players: Vec<(PlayerId, u8)>,
+    /// The role each player plays, for the players who play one (role queues).
+    pub roles: Vec<(PlayerId, String)>,
     /// Where it is.
     pub state: MatchState,
     /// When it last changed state.
@@ -138,15 +140,15 @@ pub enum MirrorRow {
     Rating {
         /// The player.
         player: PlayerId,
-        /// The mode.
+        /// The rating key: the mode, or `MODE:ROLE` in a queue rated per role.
         mode: String,
         /// The season.
         season: String,
         /// The rating.
         record: RatingRecord,
     },
-    /// A match, its players and its session (the `matches`, `match_players` and `sessions`
-    /// tables).
+    /// A match, its players (with their roles) and its session (the `matches`,
+    /// `match_players` and `sessions` tables).
     Match(MatchRow),
     /// One player's result in one match (the `match_history` table).
     History {
@@ -154,7 +156,7 @@ pub enum MirrorRow {
         player: PlayerId,
         /// The match.
         match_id: MatchId,
-        /// The mode.
+        /// The rating key: the mode, or `MODE:ROLE` in a queue rated per role.
         mode: String,
         /// The player's team's placement (1 = first; `u32::MAX` if unknown).
         placement: u32,

@@ -27,6 +27,9 @@ pub(crate) const RATINGS: TableDefinition<'_, (u64, &str, &str), &[u8]> =
 pub(crate) const MATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("matches");
 pub(crate) const HISTORY: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::new("history");
 pub(crate) const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox");
+/// Each player's avoid list (the players it will not be matched with), by player: the
+/// encoded `Vec<PlayerId>`, sorted. Written by the profile API, read at enqueue. Not mirrored.
+pub(crate) const AVOID_LISTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("avoid_lists");
 
 pub(crate) const FORMAT_KEY: &str = "format";
 pub(crate) const NEXT_OUTBOX_KEY: &str = "next_outbox";

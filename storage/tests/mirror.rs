@@ -227,6 +227,114 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
     .unwrap();
 }
 
+/// A role queue's match: each player's role reaches `match_players.role`; a match without
+/// roles leaves it NULL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn match_players_carry_their_roles() {
+    use matchwright_ecs::{RoleChoice, TicketMember};
+    let Some(url) = database_url("match_players_carry_their_roles") else {
+        return;
+    };
+    let schema = unique_schema("mirror_roles");
+    let mut options = MirrorOptions::new(url);
+    options.schema = Some(schema.clone());
+    let mirror = Mirror::connect(&options).await.unwrap();
+    let config = Config::from_toml_str(
+        r#"
+        [[queues]]
+        name = "duel-1v1"
+        mode = "duel"
+        team_size = 1
+        max_party_size = 1
+        [[queues]]
+        name = "roles-2v2"
+        mode = "arena"
+        team_size = 2
+        max_party_size = 1
+        roles = { composition = [{ role = "tank", count = 1 }, { role = "damage", count = 1 }] }
+        "#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store_options = StoreOptions {
+        mirror: true,
+        ..StoreOptions::default()
+    };
+    let opened = Store::open(dir.path().join("s.redb"), config, 5, store_options).unwrap();
+    let (mut store, mut matcher) = (opened.store, opened.matcher);
+    let mut commands = Vec::new();
+    for (n, role) in [(1, "tank"), (2, "damage"), (3, "tank"), (4, "damage")] {
+        let rating = Rating::new(1500.0, 100.0);
+        let mut member = TicketMember::new(PlayerId(n), rating, vec![30, 90, 200, 250]);
+        member.roles = vec![RoleChoice {
+            role: role.into(),
+            rating: None,
+        }];
+        let mut ticket =
+            EnqueueTicket::solo(TicketId(n), "roles-2v2", PlayerId(n), rating, Vec::new());
+        ticket.members = vec![member];
+        commands.push(Command::Enqueue(ticket));
+    }
+    for n in [5, 6] {
+        commands.push(Command::Enqueue(EnqueueTicket::solo(
+            TicketId(n),
+            "duel-1v1",
+            PlayerId(n),
+            Rating::new(1500.0, 100.0),
+            vec![30, 90, 200, 250],
+        )));
+    }
+    for command in &commands {
+        matcher.submit(command.clone()).unwrap();
+    }
+    let report = matcher.tick(1_000).unwrap();
+    let events: Vec<Event> = matcher.drain_events().collect();
+    store
+        .commit_tick(
+            TickInput {
+                tick: report.tick,
+                now_ms: 1_000,
+                commands: &commands,
+                events: &events,
+            },
+            &matcher,
+        )
+        .unwrap();
+    let (stop, stopped) = watch::channel(false);
+    let drain = tokio::spawn(mirror::drain(
+        store.outbox_reader(),
+        mirror.clone(),
+        options.clone(),
+        stopped,
+    ));
+    wait_until_drained(&store, Duration::from_secs(30)).await;
+    stop.send(true).unwrap();
+    drain.await.unwrap();
+    let rows = sqlx::query("SELECT player_id, role FROM match_players ORDER BY player_id")
+        .fetch_all(mirror.pool())
+        .await
+        .unwrap();
+    let roles: Vec<(i64, Option<String>)> =
+        rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    assert_eq!(
+        roles,
+        vec![
+            (1, Some("tank".into())),
+            (2, Some("damage".into())),
+            (3, Some("tank".into())),
+            (4, Some("damage".into())),
+            (5, None),
+            (6, None),
+        ]
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(mirror.pool())
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn an_unreachable_postgres_is_a_clear_error() {
     // A port nobody listens on refuses at once: the error says so without waiting out the

@@ -381,3 +381,141 @@ fn a_full_disk_fails_the_tick_says_why_and_loses_nothing_acknowledged() {
     assert_eq!(opened.recovery.last_tick, 12);
     assert_eq!(opened.recovery.chain_hash, acknowledged);
 }
+
+#[test]
+fn avoid_lists_persist_sorted_and_an_empty_one_is_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    {
+        let opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+        let handle = opened.store.handle();
+        assert_eq!(handle.avoid_list(PlayerId(1)).unwrap(), Vec::new());
+        handle
+            .set_avoid_list(PlayerId(1), &[PlayerId(9), PlayerId(3), PlayerId(9)])
+            .unwrap();
+        handle.set_avoid_list(PlayerId(2), &[PlayerId(1)]).unwrap();
+    }
+    let opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+    let handle = opened.store.handle();
+    assert_eq!(
+        handle
+            .avoid_lists(&[PlayerId(2), PlayerId(1), PlayerId(5)])
+            .unwrap(),
+        vec![
+            vec![PlayerId(1)],
+            vec![PlayerId(3), PlayerId(9)],
+            Vec::new()
+        ]
+    );
+    handle.set_avoid_list(PlayerId(1), &[]).unwrap();
+    assert_eq!(handle.avoid_list(PlayerId(1)).unwrap(), Vec::new());
+}
+
+/// A role queue rated per role: the match row keeps each player's role, and ratings (with the
+/// leaderboard and history) are kept under `MODE:ROLE`.
+#[test]
+fn role_matches_keep_roles_and_rate_under_mode_and_role() {
+    use matchwright_ecs::{RoleChoice, TicketMember};
+    let config = Config::from_toml_str(
+        r#"
+        [[queues]]
+        name = "roles-2v2"
+        mode = "arena"
+        teams = 2
+        team_size = 2
+        max_party_size = 1
+        roles = { composition = [{ role = "tank", count = 1 }, { role = "damage", count = 1 }], rating_per_role = true }
+        "#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opened = Store::open(dir.path().join("s.redb"), config, 1, options()).unwrap();
+    let (mut store, mut matcher) = (opened.store, opened.matcher);
+    let mut commands = Vec::new();
+    for (n, role) in [(1, "tank"), (2, "tank"), (3, "damage"), (4, "damage")] {
+        let rating = Rating::new(1500.0, 100.0);
+        let mut member = TicketMember::new(PlayerId(n), rating, vec![30, 90, 200, 250]);
+        member.roles = vec![RoleChoice {
+            role: role.into(),
+            rating: Some(rating),
+        }];
+        let mut ticket =
+            EnqueueTicket::solo(TicketId(n), "roles-2v2", PlayerId(n), rating, Vec::new());
+        ticket.members = vec![member];
+        commands.push(Command::Enqueue(ticket));
+    }
+    let tick = |store: &mut Store, matcher: &mut Matcher, commands: Vec<Command>| {
+        for command in &commands {
+            matcher.submit(command.clone()).unwrap();
+        }
+        let now_ms = (store.last_tick() + 1) * 1_000;
+        let report = matcher.tick(now_ms).unwrap();
+        let events: Vec<Event> = matcher.drain_events().collect();
+        store
+            .commit_tick(
+                TickInput {
+                    tick: report.tick,
+                    now_ms,
+                    commands: &commands,
+                    events: &events,
+                },
+                matcher,
+            )
+            .unwrap();
+        events
+    };
+    let events = tick(&mut store, &mut matcher, commands);
+    let match_id = events
+        .iter()
+        .find_map(|event| match event {
+            Event::MatchFormed { summary } => Some(summary.match_id),
+            _ => None,
+        })
+        .expect("the four players match");
+    let row = store.handle().match_row(match_id).unwrap().unwrap();
+    let mut roles = row.roles.clone();
+    roles.sort();
+    assert_eq!(
+        roles,
+        vec![
+            (PlayerId(1), "tank".to_string()),
+            (PlayerId(2), "tank".to_string()),
+            (PlayerId(3), "damage".to_string()),
+            (PlayerId(4), "damage".to_string()),
+        ]
+    );
+    tick(
+        &mut store,
+        &mut matcher,
+        vec![Command::SessionReady {
+            match_id,
+            server: "10.0.0.1:7777".into(),
+        }],
+    );
+    tick(
+        &mut store,
+        &mut matcher,
+        vec![Command::ReportResult {
+            match_id,
+            placements: vec![1, 2],
+        }],
+    );
+    let handle = store.handle();
+    assert!(handle.rating(PlayerId(1), "arena:tank").unwrap().is_some());
+    assert!(
+        handle
+            .rating(PlayerId(3), "arena:damage")
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(handle.rating(PlayerId(1), "arena").unwrap(), None);
+    let page = handle
+        .leaderboard_page("default", "arena:tank", None, 10)
+        .unwrap();
+    assert_eq!(page.entries.len(), 2);
+    assert_eq!(handle.history(PlayerId(4)).unwrap().len(), 1);
+    assert_eq!(
+        matchwright_storage::rating_key("arena", Some("tank")),
+        "arena:tank"
+    );
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::wire::{ClientMessage, Request, ServerMessage, WireError};
 
 /// The protocol version byte every frame carries. A server refuses frames of another version.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
 
 /// The largest frame (version byte and message) either end sends or accepts by default.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -245,11 +245,10 @@ mod tests {
     fn enqueue(id: u64) -> ClientMessage {
         ClientMessage {
             id,
-            request: Request::Enqueue(EnqueueRequest {
-                queue: "ranked-5v5".into(),
-                pings: [("eu-west".into(), 30)].into(),
-                max_ping_ms: None,
-            }),
+            request: Request::Enqueue(EnqueueRequest::new(
+                "ranked-5v5",
+                [("eu-west".into(), 30)].into(),
+            )),
         }
     }
 

@@ -34,6 +34,45 @@ fn page() -> impl Strategy<Value = (Option<usize>, Option<String>)> {
     (option::of(any::<usize>()), option::of(text()))
 }
 
+/// Attribute values of every kind (numbers with a short exact decimal form, see [`number`]).
+fn attribute_value() -> impl Strategy<Value = AttributeValue> {
+    prop_oneof![
+        text().prop_map(AttributeValue::Text),
+        number().prop_map(AttributeValue::Number),
+        vec(text(), 0..4).prop_map(AttributeValue::List),
+    ]
+}
+
+fn attributes() -> impl Strategy<Value = std::collections::BTreeMap<String, AttributeValue>> {
+    proptest::collection::btree_map(text(), attribute_value(), 0..4)
+}
+
+fn enqueue() -> impl Strategy<Value = EnqueueRequest> {
+    (
+        text(),
+        pings(),
+        option::of(any::<u16>()),
+        attributes(),
+        vec(text(), 0..3),
+        proptest::collection::btree_map(
+            any::<u64>(),
+            (attributes(), vec(text(), 0..3))
+                .prop_map(|(attributes, roles)| MemberChoices { attributes, roles }),
+            0..3,
+        ),
+    )
+        .prop_map(
+            |(queue, pings, max_ping_ms, attributes, roles, members)| EnqueueRequest {
+                queue,
+                pings,
+                max_ping_ms,
+                attributes,
+                roles,
+                members,
+            },
+        )
+}
+
 fn request() -> impl Strategy<Value = Request> {
     let id = any::<u64>;
     prop_oneof![
@@ -48,13 +87,7 @@ fn request() -> impl Strategy<Value = Request> {
             .prop_map(|(username, password)| Request::Login(LoginRequest { username, password })),
         text().prop_map(|access_token| Request::Authenticate { access_token }),
         Just(Request::Queues),
-        (text(), pings(), option::of(any::<u16>())).prop_map(|(queue, pings, max_ping_ms)| {
-            Request::Enqueue(EnqueueRequest {
-                queue,
-                pings,
-                max_ping_ms,
-            })
-        }),
+        enqueue().prop_map(Request::Enqueue),
         Just(Request::QueueStatus),
         Just(Request::Cancel),
         id().prop_map(|match_id| Request::Accept { match_id }),
@@ -101,6 +134,10 @@ fn request() -> impl Strategy<Value = Request> {
             }
         }),
         page().prop_map(|(limit, cursor)| Request::History(HistoryQuery { limit, cursor })),
+        Just(Request::AvoidList),
+        vec(any::<u64>(), 0..5)
+            .prop_map(|players| Request::SetAvoidList(AvoidListUpdate { players })),
+        Just(Request::Explain),
     ]
 }
 
@@ -112,7 +149,13 @@ fn number() -> impl Strategy<Value = f64> {
 
 fn players() -> impl Strategy<Value = Vec<MatchPlayer>> {
     vec(
-        (any::<u64>(), any::<u8>()).prop_map(|(player_id, team)| MatchPlayer { player_id, team }),
+        (any::<u64>(), any::<u8>(), option::of(text())).prop_map(|(player_id, team, role)| {
+            MatchPlayer {
+                player_id,
+                team,
+                role,
+            }
+        }),
         0..6,
     )
 }
@@ -331,7 +374,68 @@ fn response() -> impl Strategy<Value = Response> {
                     next_cursor,
                 })
             }),
+        (vec(any::<u64>(), 0..5), any::<u16>())
+            .prop_map(|(players, limit)| Response::AvoidList(AvoidList { players, limit })),
+        explanation().prop_map(Response::Explanation),
     ]
+}
+
+fn explanation() -> impl Strategy<Value = Explanation> {
+    let check = (
+        (text(), text(), any::<[bool; 2]>(), any::<u64>()),
+        (
+            option::of(number()),
+            option::of((any::<u64>(), number())),
+            option::of(any::<u64>()),
+        ),
+    )
+        .prop_map(
+            |((name, kind, [binding, blocking], passing), (value, relaxes, optional_at_ms))| {
+                ExplainCheck {
+                    name,
+                    kind,
+                    binding,
+                    passing,
+                    blocking,
+                    value,
+                    relaxes: relaxes.map(|(at_ms, value)| Relaxation { at_ms, value }),
+                    optional_at_ms,
+                }
+            },
+        );
+    (
+        (any::<u64>(), vec(any::<u64>(), 0..3), text(), any::<bool>()),
+        (any::<[u64; 5]>(), option::of(any::<u64>())),
+        vec(check, 0..4),
+    )
+        .prop_map(
+            |(
+                (ticket_id, players, queue, proposed),
+                (
+                    [
+                        waited_ms,
+                        queued_tickets,
+                        scanned,
+                        players_needed,
+                        compatible,
+                    ],
+                    next_try,
+                ),
+                checks,
+            )| Explanation {
+                ticket_id,
+                players,
+                queue,
+                proposed,
+                waited_ms,
+                next_try_at_ms: next_try,
+                queued_tickets,
+                scanned,
+                players_needed,
+                compatible_players: compatible,
+                checks,
+            },
+        )
 }
 
 fn profile() -> impl Strategy<Value = Profile> {
@@ -456,14 +560,17 @@ fn event() -> impl Strategy<Value = Event> {
             }
         ),
         (id(), chat_line()).prop_map(|(party_id, line)| Event::PartyChat { party_id, line }),
-        (id(), text(), rating(), rating()).prop_map(|(match_id, mode, before, after)| {
-            Event::RatingsChanged {
-                match_id,
-                mode,
-                before,
-                after,
+        (id(), text(), option::of(text()), rating(), rating()).prop_map(
+            |(match_id, mode, role, before, after)| {
+                Event::RatingsChanged {
+                    match_id,
+                    mode,
+                    role,
+                    before,
+                    after,
+                }
             }
-        }),
+        ),
     ]
 }
 
@@ -545,12 +652,12 @@ proptest! {
 fn kinds_counts_the_request_variants() {
     let last = ClientMessage {
         id: 3,
-        request: Request::History(HistoryQuery::default()),
+        request: Request::Explain,
     };
     let bytes = codec::frame(&last, MAX_FRAME_BYTES).unwrap();
     // Body: version byte, id 3 (one varint byte), then the variant index.
     let kind = u32::from(bytes[LENGTH_BYTES + 2]);
-    assert_eq!(kind, Request::KINDS - 1, "History is the last request kind");
+    assert_eq!(kind, Request::KINDS - 1, "Explain is the last request kind");
 }
 
 /// Variants were only ever appended: the first kinds keep their indices (older clients'
@@ -577,6 +684,9 @@ fn request_kinds_keep_their_indices() {
         19
     );
     assert_eq!(kind(Request::Profile), 21);
+    assert_eq!(kind(Request::History(HistoryQuery::default())), 24);
+    assert_eq!(kind(Request::AvoidList), 25);
+    assert_eq!(kind(Request::Explain), 27);
 }
 
 fn encoded(value: &impl serde::Serialize) -> Vec<u8> {
@@ -613,6 +723,9 @@ fn names_are_unique_per_kind() {
         Request::MyParty,
         Request::Profile,
         Request::History(HistoryQuery::default()),
+        Request::AvoidList,
+        Request::SetAvoidList(AvoidListUpdate::default()),
+        Request::Explain,
     ];
     let names: BTreeSet<&str> = requests.iter().map(Request::name).collect();
     assert_eq!(names.len(), requests.len());
@@ -645,7 +758,7 @@ fn http_error_answers_keep_their_status() {
 
 #[test]
 fn events_read_from_the_http_json_form() {
-    let json = r#"{"type":"match_found","match_id":9,"state":"awaiting_acceptance","queue":"q","mode":"m","region":"eu","quality":0.5,"your_team":1,"players":[{"player_id":4,"team":1}],"accept_by_ms":77}"#;
+    let json = r#"{"type":"match_found","match_id":9,"state":"awaiting_acceptance","queue":"q","mode":"m","region":"eu","quality":0.5,"your_team":1,"players":[{"player_id":4,"team":1,"role":"tank"},{"player_id":5,"team":0,"role":null}],"accept_by_ms":77}"#;
     assert_eq!(
         Event::from_json(json).unwrap(),
         Event::MatchFound {
@@ -656,10 +769,18 @@ fn events_read_from_the_http_json_form() {
             region: "eu".into(),
             quality: 0.5,
             your_team: 1,
-            players: vec![MatchPlayer {
-                player_id: 4,
-                team: 1
-            }],
+            players: vec![
+                MatchPlayer {
+                    player_id: 4,
+                    team: 1,
+                    role: Some("tank".into()),
+                },
+                MatchPlayer {
+                    player_id: 5,
+                    team: 0,
+                    role: None,
+                }
+            ],
             accept_by_ms: Some(77),
         }
     );
@@ -682,8 +803,8 @@ fn events_read_from_the_http_json_form() {
 // byte and, for a client frame, an id and a known request kind) followed by arbitrary body
 // bytes, or are real frames with one byte changed or their message cut short.
 
-/// Response variants (`Response::History` is the last).
-const RESPONSE_KINDS: u32 = 12;
+/// Response variants (`Response::Explanation` is the last).
+const RESPONSE_KINDS: u32 = 14;
 /// Event variants (`Event::RatingsChanged` is the last).
 const EVENT_KINDS: u32 = 14;
 
@@ -881,9 +1002,18 @@ proptest! {
 fn generated_bodies_reach_the_fields() {
     let last = ServerMessage::Response {
         id: 0,
-        response: Response::History(HistoryPage {
-            matches: Vec::new(),
-            next_cursor: None,
+        response: Response::Explanation(Explanation {
+            ticket_id: 0,
+            players: Vec::new(),
+            queue: String::new(),
+            proposed: false,
+            waited_ms: 0,
+            next_try_at_ms: None,
+            queued_tickets: 0,
+            scanned: 0,
+            players_needed: 0,
+            compatible_players: 0,
+            checks: Vec::new(),
         }),
     };
     // Body: version, variant 0 (Response), id 0, the response's kind.
@@ -897,6 +1027,7 @@ fn generated_bodies_reach_the_fields() {
     let event = ServerMessage::Event(Event::RatingsChanged {
         match_id: 0,
         mode: String::new(),
+        role: None,
         before: zero,
         after: zero,
     });
@@ -922,8 +1053,8 @@ fn generated_bodies_reach_the_fields() {
         "decoded {clients} client and {servers} server frames of {samples}; {} request kinds",
         kinds.len()
     );
-    // Measured with this seed: 378 client and 105 server frames (server messages have more
-    // fields to fill exactly), 24 of the 25 request kinds.
+    // Measured with this seed: 414 client and 102 server frames (server messages have more
+    // fields to fill exactly), 26 of the 28 request kinds.
     assert!(
         clients >= samples / 20,
         "too few client frames decode: {clients}"

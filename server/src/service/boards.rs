@@ -31,14 +31,13 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
+/// A mode some queue plays, or `MODE:ROLE` of a queue rated per role.
 fn known_mode(state: &AppState, mode: &str) -> Result<(), ApiError> {
-    let config = &state.settings.matcher;
-    if config.queues.iter().any(|queue| queue.mode_name() == mode) {
+    let mut modes = super::profile::rating_keys(state);
+    if modes.iter().any(|known| known == mode) {
         return Ok(());
     }
-    let mut modes: Vec<&str> = config.queues.iter().map(|q| q.mode_name()).collect();
     modes.sort_unstable();
-    modes.dedup();
     Err(ApiError::invalid(
         "mode",
         format!("no queue plays the mode `{mode}`; the modes are {modes:?}"),

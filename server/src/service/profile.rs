@@ -1,8 +1,9 @@
-//! The caller's profile: display name, preferred regions, and a rating per game mode.
+//! The caller's profile: display name, preferred regions, a rating per game mode (and per
+//! role, in queues rated per role), and the avoid list.
 
 use matchwright_ecs::PlayerId;
-use matchwright_storage::Account;
-use matchwright_transport::wire::{ModeRating, Profile, ProfilePatch};
+use matchwright_storage::{Account, rating_key};
+use matchwright_transport::wire::{AvoidList, AvoidListUpdate, ModeRating, Profile, ProfilePatch};
 
 use super::accounts::check_display_name;
 use super::{account_of, blocking};
@@ -11,18 +12,12 @@ use crate::error::ApiError;
 
 fn profile_of(state: &AppState, account: &Account) -> Result<Profile, ApiError> {
     let stored = state.store.ratings_of(account.player)?;
-    let mut modes: Vec<&str> = Vec::new();
-    for queue in &state.settings.matcher.queues {
-        if !modes.contains(&queue.mode_name()) {
-            modes.push(queue.mode_name());
-        }
-    }
-    let ratings = modes
+    let ratings = rating_keys(state)
         .into_iter()
         .map(|mode| {
-            let found = stored.iter().find(|(m, _)| m == mode).map(|(_, r)| *r);
+            let found = stored.iter().find(|(m, _)| *m == mode).map(|(_, r)| *r);
             ModeRating {
-                mode: mode.to_string(),
+                mode,
                 season: state.store.season().to_string(),
                 rating: crate::hub::rating(
                     found.map_or(state.settings.matcher.rating.initial, |r| r.rating),
@@ -39,6 +34,27 @@ fn profile_of(state: &AppState, account: &Account) -> Result<Profile, ApiError> 
         created_at_ms: account.created_at_ms,
         ratings,
     })
+}
+
+/// Every key a rating is kept under, in config order, each once: each queue's mode, and
+/// `MODE:ROLE` for each role of a queue rated per role.
+pub fn rating_keys(state: &AppState) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for queue in &state.settings.matcher.queues {
+        let mode = queue.mode_name();
+        let mut add = |key: String| {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        };
+        add(mode.to_string());
+        if let Some(roles) = queue.roles.as_ref().filter(|roles| roles.rating_per_role) {
+            for slot in &roles.composition {
+                add(rating_key(mode, Some(&slot.role)));
+            }
+        }
+    }
+    keys
 }
 
 /// The caller's profile and ratings.
@@ -79,4 +95,56 @@ pub async fn update_profile(
     let saved = account.clone();
     blocking(move || Ok(store.update_account(&saved)?)).await?;
     profile_of(state, &account)
+}
+
+/// The caller's avoid list.
+pub async fn avoid_list(state: &AppState, player: PlayerId) -> Result<AvoidList, ApiError> {
+    account_of(state, player)?;
+    let players = state.store.avoid_list(player)?;
+    Ok(AvoidList {
+        players: players.into_iter().map(|p| p.0).collect(),
+        limit: state.settings.matcher.limits.max_avoid_list,
+    })
+}
+
+/// Replaces the caller's avoid list: existing players other than the caller, at most
+/// `limits.max_avoid_list` of them (repeats count once). Takes effect at the caller's next
+/// enqueue. Answers the list as stored.
+pub async fn set_avoid_list(
+    state: &AppState,
+    player: PlayerId,
+    update: AvoidListUpdate,
+) -> Result<AvoidList, ApiError> {
+    account_of(state, player)?;
+    let limit = state.settings.matcher.limits.max_avoid_list;
+    let mut players = update.players;
+    players.sort_unstable();
+    players.dedup();
+    if players.len() > usize::from(limit) {
+        return Err(ApiError::invalid(
+            "players",
+            format!(
+                "{} players is more than an avoid list holds ({limit}, limits.max_avoid_list)",
+                players.len()
+            ),
+        ));
+    }
+    if players.contains(&player.0) {
+        return Err(ApiError::invalid(
+            "players",
+            "you cannot avoid yourself".to_string(),
+        ));
+    }
+    for id in &players {
+        if state.store.account(PlayerId(*id))?.is_none() {
+            return Err(ApiError::invalid(
+                "players",
+                format!("player {id} does not exist"),
+            ));
+        }
+    }
+    let store = state.store.clone();
+    let list: Vec<PlayerId> = players.iter().copied().map(PlayerId).collect();
+    blocking(move || Ok(store.set_avoid_list(player, &list)?)).await?;
+    Ok(AvoidList { players, limit })
 }

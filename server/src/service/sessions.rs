@@ -17,16 +17,22 @@ use crate::view::MatchStage;
 pub async fn session(state: &AppState, player: PlayerId, id: u64) -> Result<Session, ApiError> {
     let match_id = MatchId(id);
     let live = state.view().match_view(match_id).cloned();
-    let (stage_name, region, players, server) = match live {
+    let (stage_name, region, players, roles, server) = match live {
         Some(found) => {
             let server = match &found.stage {
                 MatchStage::Active { server } => Some(server.clone()),
                 _ => None,
             };
+            let roles: Vec<(PlayerId, String)> = found
+                .roles
+                .iter()
+                .map(|(player, role)| (*player, role.to_string()))
+                .collect();
             (
                 found.stage.name().to_string(),
                 found.summary.region.to_string(),
                 found.players,
+                roles,
                 server,
             )
         }
@@ -38,6 +44,7 @@ pub async fn session(state: &AppState, player: PlayerId, id: u64) -> Result<Sess
                 row.state.as_str().to_string(),
                 row.region,
                 row.players,
+                row.roles,
                 None,
             )
         }
@@ -70,7 +77,12 @@ pub async fn session(state: &AppState, player: PlayerId, id: u64) -> Result<Sess
         state: stage_name,
         region,
         your_team: Some(team),
-        players: crate::hub::match_players(&players),
+        players: crate::hub::match_players(&players, |p| {
+            roles
+                .iter()
+                .find(|(player, _)| *player == p)
+                .map(|(_, role)| role.as_str())
+        }),
         server,
         session_token: token,
         token_expires_at_ms: expires,

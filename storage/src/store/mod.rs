@@ -42,6 +42,7 @@ use crate::tables::{JOURNAL, OutboxCounter, SNAPSHOTS};
 
 pub use export::{ExportBase, JournalExport};
 pub use outbox::OutboxReader;
+pub use project::rating_key;
 
 /// How the store behaves. Every bound says what happens when it is reached.
 #[derive(Clone, Debug, PartialEq)]

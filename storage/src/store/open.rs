@@ -13,8 +13,8 @@ use redb::{Database, ReadableDatabase, TableError};
 use super::{Opened, RecoveryReport, Store, StoreOptions};
 use crate::error::{StoreError, from_redb};
 use crate::tables::{
-    ACCOUNTS, FORMAT_KEY, HISTORY, JOURNAL, MAGIC, MATCHES, META, NEXT_OUTBOX_KEY, OUTBOX, RATINGS,
-    REFRESH_TOKENS, STORE_FORMAT, USERNAMES,
+    ACCOUNTS, AVOID_LISTS, FORMAT_KEY, HISTORY, JOURNAL, MAGIC, MATCHES, META, NEXT_OUTBOX_KEY,
+    OUTBOX, RATINGS, REFRESH_TOKENS, STORE_FORMAT, USERNAMES,
 };
 
 fn io_path_error(path: &Path, doing: &'static str, error: impl Into<redb::Error>) -> StoreError {
@@ -197,6 +197,7 @@ impl Store {
             txn.open_table(HISTORY)?;
             txn.open_table(OUTBOX)?;
             txn.open_table(crate::leaderboard::LEADERBOARD)?;
+            txn.open_table(AVOID_LISTS)?;
             Ok(())
         })();
         result.map_err(|error| self.fail("creating", error))?;

@@ -132,6 +132,9 @@ impl Matches<'_, '_> {
             for placed in tickets {
                 for player in &placed.ticket.players {
                     row.players.push((player.player, placed.team));
+                    if let Some(role) = &player.role {
+                        row.roles.push((player.player, role.to_string()));
+                    }
                 }
             }
             row.updated_at_ms = self.now_ms;
@@ -180,6 +183,13 @@ fn new_match_row(summary: &MatchSummary, state: MatchState) -> MatchRow {
                 })
             })
             .collect(),
+        roles: summary
+            .teams
+            .iter()
+            .flatten()
+            .flat_map(|ticket| ticket.players.iter())
+            .filter_map(|p| Some((p.player, p.role.as_deref()?.to_string())))
+            .collect(),
         state,
         updated_at_ms: summary.formed_at_ms,
         placements: None,
@@ -220,8 +230,14 @@ fn rate(
     let mut ratings = txn.open_table(RATINGS)?;
     let mut history = txn.open_table(HISTORY)?;
     let mut leaderboard = txn.open_table(crate::leaderboard::LEADERBOARD)?;
-    let (season, mode) = (options.season.as_str(), rated.mode);
+    let season = options.season.as_str();
     for update in updates {
+        // A rating of a queue rated per role belongs to the mode and the role played.
+        let keyed = update
+            .role
+            .as_deref()
+            .map(|role| rating_key(rated.mode, Some(role)));
+        let mode = keyed.as_deref().unwrap_or(rated.mode);
         let key = (update.player.0, mode, season);
         let old = match ratings.get(key)? {
             Some(bytes) => Some(
@@ -268,6 +284,15 @@ fn rate(
         }
     }
     Ok(())
+}
+
+/// The key a rating is kept under: the mode, or `MODE:ROLE` for a rating of one role (a
+/// queue with `rating_per_role`). Profiles, leaderboards and history name ratings by it.
+pub fn rating_key(mode: &str, role: Option<&str>) -> String {
+    match role {
+        Some(role) => format!("{mode}:{role}"),
+        None => mode.to_string(),
+    }
 }
 
 /// Keeps at most `keep` history rows for `player`: the oldest go (Postgres keeps them all).

@@ -170,6 +170,9 @@ fn route(request: &Request) -> Result<Route> {
         Request::History(query) => Route::new(Method::GET, "/v1/matches/history")
             .query("limit", query.limit)
             .query("cursor", query.cursor.as_ref()),
+        Request::AvoidList => Route::new(Method::GET, "/v1/profile/avoid"),
+        Request::SetAvoidList(body) => Route::new(Method::PUT, "/v1/profile/avoid").body(body)?,
+        Request::Explain => Route::new(Method::GET, "/v1/queue/explain"),
     })
 }
 
@@ -276,6 +279,8 @@ impl HttpClient {
             Request::Profile | Request::UpdateProfile(_) => Response::Profile(read(&bytes)?),
             Request::Leaderboard { .. } => Response::Leaderboard(read(&bytes)?),
             Request::History(_) => Response::History(read(&bytes)?),
+            Request::AvoidList | Request::SetAvoidList(_) => Response::AvoidList(read(&bytes)?),
+            Request::Explain => Response::Explanation(read(&bytes)?),
         };
         Ok(response)
     }

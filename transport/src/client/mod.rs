@@ -26,10 +26,10 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
 use crate::wire::{
-    ChatRequest, Done, EnqueueRequest, Event, HistoryPage, HistoryQuery, LeaderboardPage,
-    LeaderboardQuery, LoginRequest, Party, PartyAck, PlayerRequest, Profile, ProfilePatch,
-    QueueList, QueueStatus, ReadyRequest, RefreshRequest, RegisterRequest, Request, Response,
-    Session, Tokens, WireError,
+    AvoidList, AvoidListUpdate, ChatRequest, Done, EnqueueRequest, Event, Explanation, HistoryPage,
+    HistoryQuery, LeaderboardPage, LeaderboardQuery, LoginRequest, Party, PartyAck, PlayerRequest,
+    Profile, ProfilePatch, QueueList, QueueStatus, ReadyRequest, RefreshRequest, RegisterRequest,
+    Request, Response, Session, Tokens, WireError,
 };
 
 /// Events buffered before the application reads them.
@@ -272,12 +272,45 @@ impl Client {
 
     /// Joins `queue` with the round-trip time to each region (ms).
     pub async fn enqueue(&self, queue: &str, pings: &[(&str, u16)]) -> Result<QueueStatus> {
-        let request = Request::Enqueue(EnqueueRequest {
-            queue: queue.into(),
-            pings: pings_of(pings),
-            max_ping_ms: None,
+        self.enqueue_with(EnqueueRequest::new(queue, pings_of(pings)))
+            .await
+    }
+
+    /// Joins a queue with everything [`EnqueueRequest`] carries: attributes, roles (most
+    /// wanted first), a ping cap, and, for a party's leader, the other members' roles and
+    /// attributes.
+    ///
+    /// ```no_run
+    /// # use matchwright_transport::{Client, wire::{AttributeValue, EnqueueRequest}};
+    /// # async fn queue(client: &Client) -> Result<(), matchwright_transport::ClientError> {
+    /// let mut request = EnqueueRequest::new("ranked-roles", [("eu-west".to_string(), 30)].into());
+    /// request.roles = vec!["tank".into(), "damage".into()];
+    /// request.attributes.insert("platform".into(), AttributeValue::Text("pc".into()));
+    /// client.enqueue_with(request).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn enqueue_with(&self, request: EnqueueRequest) -> Result<QueueStatus> {
+        expect!(self.call(Request::Enqueue(request)).await?, QueueStatus)
+    }
+
+    /// Why the player's queued ticket has not matched yet (404 `not_queued` when there is
+    /// none).
+    pub async fn explain(&self) -> Result<Explanation> {
+        expect!(self.call(Request::Explain).await?, Explanation)
+    }
+
+    /// The players this player will not be matched with.
+    pub async fn avoid_list(&self) -> Result<AvoidList> {
+        expect!(self.call(Request::AvoidList).await?, AvoidList)
+    }
+
+    /// Replaces the player's avoid list (empty clears it); answers the list as stored.
+    pub async fn set_avoid_list(&self, players: &[u64]) -> Result<AvoidList> {
+        let request = Request::SetAvoidList(AvoidListUpdate {
+            players: players.to_vec(),
         });
-        expect!(self.call(request).await?, QueueStatus)
+        expect!(self.call(request).await?, AvoidList)
     }
 
     /// Where the player is.

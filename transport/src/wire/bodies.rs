@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::AttributeValue;
+
 // ---------------------------------------------------------------------------------------------
 // Accounts
 
@@ -144,12 +146,47 @@ pub struct ProfilePatch {
     pub regions: Option<Vec<String>>,
 }
 
+/// `GET /v1/profile/avoid`, and the answer to `PUT /v1/profile/avoid`: the players the caller
+/// will not be matched with (honoured both ways, as each queue's `block_lists` says).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", schema(example = json!({"players": [17, 42], "limit": 100})))]
+pub struct AvoidList {
+    /// The players avoided, in ascending id order.
+    pub players: Vec<u64>,
+    /// The most players the list may hold (the matcher's `limits.max_avoid_list`).
+    pub limit: u16,
+}
+
+/// `PUT /v1/profile/avoid` ([`super::Request::SetAvoidList`]): the whole new list (it
+/// replaces the old one; an empty list clears it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schema", schema(example = json!({"players": [17, 42]})))]
+#[serde(deny_unknown_fields)]
+pub struct AvoidListUpdate {
+    /// Player ids (existing accounts, not the caller's own; repeats count once), at most
+    /// `limits.max_avoid_list` of them.
+    pub players: Vec<u64>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queues and matches
 
 /// `POST /v1/queue` ([`super::Request::Enqueue`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schema(example = json!({
+        "queue": "ranked-roles",
+        "pings": {"eu-west": 30, "us-east": 95},
+        "max_ping_ms": null,
+        "attributes": {"platform": "pc", "languages": ["en", "de"]},
+        "roles": ["tank", "damage"],
+        "members": {"42": {"attributes": {"platform": "console"}, "roles": ["support"]}}
+    }))
+)]
 #[serde(deny_unknown_fields)]
 pub struct EnqueueRequest {
     /// The queue, by name (as configured, e.g. `ranked-5v5`).
@@ -159,6 +196,53 @@ pub struct EnqueueRequest {
     pub pings: BTreeMap<String, u16>,
     /// The highest ping you accept in any region, whatever the queue allows.
     pub max_ping_ms: Option<u16>,
+    /// Your attributes, by name: a string, a number or an array of strings, each of the type
+    /// the queue declares (see its `attributes`). For a party, they are the whole ticket's: every
+    /// member has them unless `members` gives that member its own value of that attribute.
+    /// An attribute the queue does not declare, or of another type, is 422 naming
+    /// `attributes.NAME`.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+    /// The roles you accept, most wanted first (role queues only, where at least one is
+    /// needed; names as in the queue's `composition`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// A party leader's choices for the other members, keyed by player id: each member's own
+    /// `roles` (needed in a role queue) and `attributes` (over the ticket's). Members left out
+    /// give none. Only a party's leader gives it; an id not in the party is 422.
+    #[serde(default)]
+    pub members: BTreeMap<u64, MemberChoices>,
+}
+
+impl EnqueueRequest {
+    /// A request to join `queue` with `pings`, and nothing else.
+    pub fn new(queue: impl Into<String>, pings: BTreeMap<String, u16>) -> Self {
+        Self {
+            queue: queue.into(),
+            pings,
+            max_ping_ms: None,
+            attributes: BTreeMap::new(),
+            roles: Vec::new(),
+            members: BTreeMap::new(),
+        }
+    }
+}
+
+/// One party member's roles and attributes, in [`EnqueueRequest::members`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schema(example = json!({"attributes": {"platform": "console"}, "roles": ["support"]}))
+)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChoices {
+    /// The member's own attributes (over the ticket's, attribute by attribute).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+    /// The roles the member accepts, most wanted first.
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 /// `GET /v1/queues`: the queues this server runs.
@@ -254,6 +338,94 @@ pub struct Done {
     pub match_id: Option<u64>,
 }
 
+/// `GET /v1/queue/explain` (the caller's ticket) and `GET /v1/admin/tickets/{id}/explain`
+/// (any ticket, for operators): why a queued ticket has not matched yet. The matcher looks at
+/// up to `limits.max_explain_scan` tickets of its queue, nearest rating first, and reports
+/// each check: how many of them pass it against this ticket, whether it blocks, and when its
+/// bound relaxes. As of the last tick; times are Unix ms.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schema(example = json!({
+        "ticket_id": 7, "players": [7], "queue": "duel-1v1", "proposed": false,
+        "waited_ms": 12000, "next_try_at_ms": 1767312012500_u64, "queued_tickets": 2,
+        "scanned": 1, "players_needed": 1, "compatible_players": 0,
+        "checks": [
+            {"name": "skill_window", "kind": "skill_window", "binding": true, "passing": 1,
+             "blocking": false, "value": 130.0,
+             "relaxes": {"at_ms": 1767312060000_u64, "value": 350.0}, "optional_at_ms": null},
+            {"name": "latency", "kind": "latency", "binding": true, "passing": 1,
+             "blocking": false, "value": 80.0, "relaxes": null, "optional_at_ms": null},
+            {"name": "same-platform", "kind": "equal", "binding": true, "passing": 0,
+             "blocking": true, "value": null, "relaxes": null, "optional_at_ms": null}
+        ]
+    }))
+)]
+pub struct Explanation {
+    /// The ticket.
+    pub ticket_id: u64,
+    /// Its players.
+    pub players: Vec<u64>,
+    /// Its queue.
+    pub queue: String,
+    /// Whether it waits in a proposed match (awaiting acceptance) rather than its queue.
+    pub proposed: bool,
+    /// How long it has waited.
+    pub waited_ms: u64,
+    /// When it is next tried as the anchor of a match (others may pick it before); `null`
+    /// when it is due now or not in its queue.
+    pub next_try_at_ms: Option<u64>,
+    /// Tickets in its queue, itself included.
+    pub queued_tickets: u64,
+    /// Tickets looked at, nearest rating first (fewer than the queue beyond
+    /// `limits.max_explain_scan`).
+    pub scanned: u64,
+    /// Other players a match with it needs, at least.
+    pub players_needed: u64,
+    /// Players in the scanned tickets that pass every check against it.
+    pub compatible_players: u64,
+    /// Each check, in order: `skill_window`, `latency`, `block_list` (when the queue keeps
+    /// avoided players out of the whole match), then the queue's rules in config order.
+    pub checks: Vec<ExplainCheck>,
+}
+
+/// One check of an [`Explanation`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct ExplainCheck {
+    /// The rule's name, or the built-in check's (`skill_window`, `latency`, `block_list`).
+    pub name: String,
+    /// The kind: `skill_window`, `latency`, `block_list`, `equal`, `overlap`, `distance` or
+    /// `party_skill_spread`.
+    pub kind: String,
+    /// Whether it binds the ticket now (a rule with `optional_after_ms` stops binding).
+    pub binding: bool,
+    /// Scanned tickets that pass it against this one.
+    pub passing: u64,
+    /// Whether it keeps the ticket from matching: the tickets passing every check hold too
+    /// few players, and this check turns away one that passes all the others (or it rules
+    /// the ticket out alone, as `party_skill_spread` can).
+    pub blocking: bool,
+    /// The ticket's own bound now: window (MMR), ping limit (ms), values to share, largest
+    /// spread; `null` for checks without one.
+    pub value: Option<f64>,
+    /// When the bound next relaxes, and to what.
+    pub relaxes: Option<Relaxation>,
+    /// When the check stops binding the ticket (`optional_after_ms`), Unix ms.
+    pub optional_at_ms: Option<u64>,
+}
+
+/// A future value of a check's bound.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Relaxation {
+    /// When, Unix ms.
+    pub at_ms: u64,
+    /// The bound from then.
+    pub value: f64,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sessions
 
@@ -284,11 +456,17 @@ pub struct Session {
 /// One player of a match, as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schema(example = json!({"player_id": 7, "team": 0, "role": "tank"}))
+)]
 pub struct MatchPlayer {
     /// The player.
     pub player_id: u64,
     /// The team (0-based).
     pub team: u8,
+    /// The role the player plays, in a role queue (`null` elsewhere).
+    pub role: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -153,6 +153,9 @@ pub enum Event {
         match_id: u64,
         /// The game mode.
         mode: String,
+        /// The role the rating belongs to, in a queue rated per role (the rating is then
+        /// kept under `MODE:ROLE`, as profiles and leaderboards show it); `null` elsewhere.
+        role: Option<String>,
         /// Before.
         before: Rating,
         /// After.

@@ -13,7 +13,9 @@
 //! parameters), query parameters are `query`.
 //!
 //! Every enum is plain (externally tagged), so bincode can decode it: no `#[serde(tag)]`,
-//! `untagged` or `flatten`, and no `skip_serializing_if` (bincode writes every field). Adding
+//! `untagged` or `flatten`, and no `skip_serializing_if` (bincode writes every field). The one
+//! exception, [`AttributeValue`], picks its shape by format (untagged in JSON, a plain enum
+//! in bincode; see [`attribute`]). Adding
 //! a variant at the end is compatible with older servers (they answer `unknown_message`);
 //! changing or reordering fields is a new [`crate::codec::PROTOCOL_VERSION`].
 //!
@@ -21,11 +23,13 @@
 //! `utoipa::IntoParams`), so the server's OpenAPI document describes these types; SDK users
 //! leave it off and do not build utoipa.
 
+pub mod attribute;
 pub mod bodies;
 pub mod event;
 
 use serde::{Deserialize, Serialize};
 
+pub use attribute::AttributeValue;
 pub use bodies::*;
 pub use event::Event;
 
@@ -141,12 +145,18 @@ pub enum Request {
     },
     /// `GET /v1/matches/history`: a page of the caller's rated matches, newest first.
     History(HistoryQuery),
+    /// `GET /v1/profile/avoid`: the players the caller will not be matched with.
+    AvoidList,
+    /// `PUT /v1/profile/avoid`: replaces the caller's avoid list.
+    SetAvoidList(AvoidListUpdate),
+    /// `GET /v1/queue/explain`: why the caller's queued ticket has not matched yet.
+    Explain,
 }
 
 impl Request {
     /// How many kinds of request this protocol version knows: a variant index at or above it
     /// is an unknown message kind.
-    pub const KINDS: u32 = 25;
+    pub const KINDS: u32 = 28;
 
     /// Whether the request may be sent before the connection is authenticated.
     pub fn is_public(&self) -> bool {
@@ -189,6 +199,9 @@ impl Request {
             Self::UpdateProfile(_) => "update_profile",
             Self::Leaderboard { .. } => "leaderboard",
             Self::History(_) => "history",
+            Self::AvoidList => "avoid_list",
+            Self::SetAvoidList(_) => "set_avoid_list",
+            Self::Explain => "explain",
         }
     }
 }
@@ -309,4 +322,8 @@ pub enum Response {
     Leaderboard(LeaderboardPage),
     /// History.
     History(HistoryPage),
+    /// Avoid list, set avoid list.
+    AvoidList(AvoidList),
+    /// Explain.
+    Explanation(Explanation),
 }
