@@ -335,6 +335,11 @@ fn check_pools(world: &mut World, config: &Config, now: u64) {
                 "{key:?} is in the wrong group"
             );
             grouped += usize::from(entry.group != pool::NO_GROUP);
+            assert_eq!(
+                entry.hint,
+                crate::rules::hint_of(queue, ticket.rules.as_deref()),
+                "{key:?} has a stale rule hint"
+            );
             assert_eq!(ticket.id, key.ticket);
             assert_eq!(usize::from(ticket.queue), queue_index);
             assert_eq!(ticket.enqueued_at_ms, entry.enqueued_at_ms);

@@ -108,6 +108,8 @@ pub(crate) struct PoolEntry {
     pub avoids: bool,
     /// Its group in `by_group` ([`NO_GROUP`] for none).
     pub group: u64,
+    /// What the walk may check of its rules without reading the ticket.
+    pub hint: crate::rules::RuleHint,
 }
 
 /// `PoolEntry::group` of a ticket in no group.
@@ -442,6 +444,7 @@ mod tests {
             players: 1,
             avoids: false,
             group: NO_GROUP,
+            hint: crate::rules::RuleHint::NONE,
         }
     }
 

@@ -647,10 +647,9 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
             }
         };
         let avoids = rules.as_ref().is_some_and(|rules| !rules.avoid.is_empty());
-        let group = crate::rules::group_of_ticket(
-            world.resource::<Settings>().queue(usize::from(queue)),
-            rules.as_deref(),
-        );
+        let queue_config = world.resource::<Settings>().queue(usize::from(queue));
+        let group = crate::rules::group_of_ticket(queue_config, rules.as_deref());
+        let hint = crate::rules::hint_of(queue_config, rules.as_deref());
         let entity = world
             .spawn(Ticket {
                 id: record.id,
@@ -683,6 +682,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                     players: record.players.len() as u8,
                     avoids,
                     group,
+                    hint,
                 };
                 world.resource_mut::<Pools>().0[usize::from(queue)]
                     .restore(PoolKey::new(record.rating, record.id), entry);

@@ -13,7 +13,7 @@ use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use super::{RuleValue, TicketRules, blocked, blocks_whole_match, shared};
+use super::{RuleValue, TicketRules, blocks_whole_match, shared};
 use crate::components::{Ticket, TicketState};
 use crate::config::{QueueConfig, Rule, RuleScope};
 use crate::curve::{Curve, Direction};
@@ -108,6 +108,8 @@ struct Other<'w> {
     regions: u32,
     waited_ms: u64,
     players: u64,
+    /// Its players, sorted (avoid lists are checked against them).
+    ids: SmallVec<[crate::ids::PlayerId; 2]>,
     rules: Option<&'w TicketRules>,
 }
 
@@ -121,13 +123,13 @@ pub(crate) fn explain(world: &World, id: TicketId) -> Option<Explanation> {
     let pool = &world.resource::<Pools>().0[usize::from(ticket.queue)];
     let key = PoolKey::new(ticket.rating, ticket.id);
     let waited = now.saturating_sub(ticket.enqueued_at_ms);
-    let own = other_of(queue, ticket, waited);
+    let own = other_of(world, queue, ticket, waited);
     let scan = settings.config.limits.max_explain_scan as usize;
     let others: Vec<Other<'_>> =
         crate::systems::matching::walk_outward(pool, key, ticket.rating, f64::INFINITY)
             .take(scan)
             .filter_map(|(_, entry)| world.get::<Ticket>(entry.entity))
-            .map(|other| other_of(queue, other, now.saturating_sub(other.enqueued_at_ms)))
+            .map(|other| other_of(world, queue, other, now.saturating_sub(other.enqueued_at_ms)))
             .collect();
     let checks = check_list(queue);
     // passes[c][o]: whether other `o` passes check `c` against the ticket.
@@ -175,7 +177,18 @@ pub(crate) fn explain(world: &World, id: TicketId) -> Option<Explanation> {
     })
 }
 
-fn other_of<'w>(queue: &QueueConfig, ticket: &'w Ticket, waited_ms: u64) -> Other<'w> {
+fn other_of<'w>(
+    world: &World,
+    queue: &QueueConfig,
+    ticket: &'w Ticket,
+    waited_ms: u64,
+) -> Other<'w> {
+    let mut ids: SmallVec<[crate::ids::PlayerId; 2]> = ticket
+        .players
+        .iter()
+        .filter_map(|player| world.get::<crate::components::Player>(*player).map(|p| p.id))
+        .collect();
+    ids.sort_unstable();
     let pings = &ticket.pings;
     let limit = pool::ping_limit(queue, waited_ms, pings.best_ms, pings.own_max_ms);
     Other {
@@ -184,6 +197,7 @@ fn other_of<'w>(queue: &QueueConfig, ticket: &'w Ticket, waited_ms: u64) -> Othe
         regions: pool::regions_within(&pings.pings_ms, limit),
         waited_ms,
         players: ticket.players.len() as u64,
+        ids,
         rules: ticket.rules.as_deref(),
     }
 }
@@ -215,10 +229,11 @@ impl Check {
                 distance <= own.window && distance <= other.window
             }
             Self::Latency => own.regions & other.regions != 0,
-            Self::BlockList => match (own.rules, other.rules) {
-                (Some(a), Some(b)) => !blocked(a, b),
-                _ => true,
-            },
+            Self::BlockList => {
+                let own_avoid = own.rules.map_or(&[][..], |r| &r.avoid[..]);
+                let other_avoid = other.rules.map_or(&[][..], |r| &r.avoid[..]);
+                !super::names_any(own_avoid, &other.ids) && !super::names_any(other_avoid, &own.ids)
+            }
             Self::Rule(index) => match (own.rules, other.rules) {
                 (Some(a), Some(b)) => {
                     pair_passes(queue, *index, (a, own.waited_ms), (b, other.waited_ms))

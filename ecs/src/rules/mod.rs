@@ -155,9 +155,118 @@ pub(crate) fn group_of_ticket(queue: &QueueConfig, rules: Option<&TicketRules>) 
     value.map_or(crate::pool::NO_GROUP, |value| crate::pool::group_of(value))
 }
 
-/// Whether either ticket's avoid list names a player of the other.
-pub(crate) fn blocked(a: &TicketRules, b: &TicketRules) -> bool {
-    names_any(&a.avoid, &b.players) || names_any(&b.avoid, &a.players)
+/// What the pool entry keeps of a ticket's rules so that the walk can turn most tickets away
+/// without reading the ticket: the queue's first `overlap` rule's list as a 64-bit mask of
+/// item hashes, and its first match-wide `distance` rule's span rounded inward to `f32`. Both
+/// only ever refuse what the full check would refuse: disjoint masks mean no shared item, and
+/// an inward-rounded span is never wider than the true one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct RuleHint {
+    /// Bit `hash(item) % 64` for each list item (all bits without an overlap rule).
+    pub items: u64,
+    /// The span's low end, rounded up.
+    pub low: f32,
+    /// The span's high end, rounded down.
+    pub high: f32,
+}
+
+impl RuleHint {
+    /// The hint of a ticket without rules data: refuses nothing.
+    pub(crate) const NONE: Self = Self {
+        items: u64::MAX,
+        low: f32::NEG_INFINITY,
+        high: f32::INFINITY,
+    };
+}
+
+fn first_overlap(queue: &QueueConfig) -> Option<usize> {
+    queue
+        .rules
+        .iter()
+        .position(|rule| matches!(rule, Rule::Overlap { .. }))
+}
+
+fn first_distance(queue: &QueueConfig) -> Option<usize> {
+    queue.rules.iter().position(|rule| {
+        matches!(
+            rule,
+            Rule::Distance {
+                scope: crate::config::RuleScope::Match,
+                ..
+            }
+        )
+    })
+}
+
+/// A ticket's [`RuleHint`].
+pub(crate) fn hint_of(queue: &QueueConfig, rules: Option<&TicketRules>) -> RuleHint {
+    let Some(rules) = rules else {
+        return RuleHint::NONE;
+    };
+    let mut hint = RuleHint::NONE;
+    if let Some(RuleValue::List(items)) = first_overlap(queue).map(|i| &rules.values[i]) {
+        hint.items = items
+            .iter()
+            .fold(0, |mask, item| mask | 1 << (crate::pool::group_of(item) % 64));
+    }
+    if let Some(RuleValue::Number { low, high }) = first_distance(queue).map(|i| &rules.values[i])
+    {
+        hint.low = round_up(*low);
+        hint.high = round_down(*high).max(hint.low);
+    }
+    hint
+}
+
+fn round_up(value: f64) -> f32 {
+    let rounded = value as f32;
+    if f64::from(rounded) < value {
+        rounded.next_up()
+    } else {
+        rounded
+    }
+}
+
+fn round_down(value: f64) -> f32 {
+    let rounded = value as f32;
+    if f64::from(rounded) > value {
+        rounded.next_down()
+    } else {
+        rounded
+    }
+}
+
+/// The rule an anchor's hint alone shows a candidate breaks, if any: the anchor's first
+/// `overlap` rule binds it and their lists share nothing, or its first `distance` rule binds
+/// it and their spans (inward) are wider than its own bound (the strictest in force is no
+/// wider).
+pub(crate) fn hint_refuses(
+    queue: &QueueConfig,
+    anchor: &RuleHint,
+    anchor_waited_ms: u64,
+    candidate: &RuleHint,
+) -> Option<usize> {
+    if let Some(index) = first_overlap(queue) {
+        let rule = &queue.rules[index];
+        let need = rule
+            .curve()
+            .map_or(0.0, |(curve, _)| curve.value_at(anchor_waited_ms));
+        if rule.binds_at(anchor_waited_ms) && need > 0.0 && anchor.items & candidate.items == 0 {
+            return Some(index);
+        }
+    }
+    if let Some(index) = first_distance(queue) {
+        let rule = &queue.rules[index];
+        if rule.binds_at(anchor_waited_ms)
+            && let Some((curve, _)) = rule.curve()
+        {
+            let span = f64::from(anchor.high.max(candidate.high))
+                - f64::from(anchor.low.min(candidate.low));
+            if span > curve.value_at(anchor_waited_ms) {
+                return Some(index);
+            }
+        }
+    }
+    None
 }
 
 /// Whether the sorted `list` holds any of `players`.

@@ -548,6 +548,17 @@ impl Matching<'_, '_> {
             if !candidate.mutually_within(anchor) {
                 continue;
             }
+            if search.rule_queue
+                && let Some(rule) = crate::rules::hint_refuses(
+                    queue,
+                    &anchor.entry.hint,
+                    anchor.entry.waited_ms(now),
+                    &candidate.entry.hint,
+                )
+            {
+                *turned_away |= 1 << rule;
+                continue;
+            }
             let rules = match search.rule_queue {
                 true => match self.candidate_rules(queue, &candidate, now, turned_away) {
                     Some(rules) => Some(rules),

@@ -52,6 +52,7 @@ pub(crate) fn pool_entry_from_parts(
             .as_ref()
             .is_some_and(|rules| !rules.avoid.is_empty()),
         group: crate::rules::group_of_ticket(queue, ticket.rules.as_deref()),
+        hint: crate::rules::hint_of(queue, ticket.rules.as_deref()),
     };
     (PoolKey::new(ticket.rating, ticket.id), entry)
 }
