@@ -16,15 +16,30 @@
 //! acceptance, no expiry (players' patience still applies). Sessions and ratings work as in
 //! the core (the same `rating::rate`), so ratings evolve the same way for every matcher, and
 //! quality is measured by the same formula (`rating::match_quality`).
+//!
+//! Match rules (issue 19), which none of the seeds had: every baseline keeps the simple ones,
+//! stricter than the core, and skips the queues with the others.
+//!
+//! - Avoid lists (`block_lists` other than `off`): a ticket is never put in a match with a
+//!   ticket one of whose players its members avoid, or who avoid one of its players (under
+//!   `opposing_teams` too: the baselines never split teams by it).
+//! - `equal` rules across the match: tickets are matched only with tickets of the same
+//!   values, as if the rule always bound (no `optional_after_ms`); a party whose members
+//!   differ never matches.
+//! - A queue with any other rule (`equal` per team, `overlap`, `distance`,
+//!   `party_skill_spread`), a role composition or flexible sizes is skipped: its tickets
+//!   queue and wait until their players give up, and `Engine::skipped_queues` says why (the
+//!   report lists it under `skipped_queues`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use matchwright_ecs::config::{AttributeSpec, BlockScope, Rule, RuleScope};
 use matchwright_ecs::event::{MatchedPlayer, MatchedTicket, RatingUpdate, RemovalReason};
 use matchwright_ecs::rating::{match_quality, party_rating, rate};
 use matchwright_ecs::{
-    Command, CommandSeq, Config, EnqueueTicket, Event, MatchId, MatchSummary, NO_PING, PlayerId,
-    Rating, RejectReason,
+    AttributeValue, Command, CommandSeq, Config, EnqueueTicket, Event, MatchId, MatchSummary,
+    NO_PING, PlayerId, QueueConfig, Rating, RejectReason, TurnedAway,
 };
 
 use crate::engine::Engine;
@@ -48,6 +63,90 @@ struct Waiting {
     rating: f64,
     /// The region where the ticket's worst member ping is lowest.
     best_region: usize,
+    /// Its values of the queue's `equal` rules (`None`: its members differ).
+    key: Vec<Option<String>>,
+    /// Its players, sorted.
+    players: Vec<PlayerId>,
+    /// Everyone its members avoid, sorted (empty where avoid lists are off).
+    avoid: Vec<PlayerId>,
+}
+
+impl Waiting {
+    /// Whether this ticket and `other` must not be in one match.
+    fn blocks(&self, other: &Self) -> bool {
+        let names = |list: &[PlayerId], players: &[PlayerId]| {
+            !list.is_empty() && players.iter().any(|p| list.binary_search(p).is_ok())
+        };
+        names(&self.avoid, &other.players) || names(&other.avoid, &self.players)
+    }
+}
+
+/// Why a baseline cannot match in `queue`, if it cannot.
+fn cannot_keep(queue: &QueueConfig) -> Option<String> {
+    if queue.roles.is_some() {
+        return Some("a role queue (the seeds' systems had no roles)".into());
+    }
+    if queue.flexible.is_some() {
+        return Some("flexible team counts and sizes (the seeds' systems had none)".into());
+    }
+    queue
+        .rules
+        .iter()
+        .find(|rule| {
+            !matches!(
+                rule,
+                Rule::Equal {
+                    scope: RuleScope::Match,
+                    ..
+                }
+            )
+        })
+        .map(|rule| {
+            format!(
+                "rule `{}` ({}{}), which the seeds' systems had no equivalent of",
+                rule.name(),
+                rule.kind_name(),
+                if matches!(rule, Rule::Equal { .. }) {
+                    " per team"
+                } else {
+                    ""
+                }
+            )
+        })
+}
+
+/// A ticket's values of the queue's `equal` rules: the members' common value (their own, the
+/// ticket's, or the queue's default), `None` when they differ.
+fn equal_key(queue: &QueueConfig, ticket: &EnqueueTicket) -> Vec<Option<String>> {
+    queue
+        .rules
+        .iter()
+        .filter_map(|rule| match rule {
+            Rule::Equal { attribute, .. } => Some(attribute),
+            _ => None,
+        })
+        .map(|attribute| {
+            let default = queue.attribute(attribute).and_then(|spec| match spec {
+                AttributeSpec::Text { default, .. } => default.clone(),
+                _ => None,
+            });
+            let mut values = ticket.members.iter().map(|member| {
+                match member
+                    .attributes
+                    .get(attribute.as_str())
+                    .or_else(|| ticket.attributes.get(attribute.as_str()))
+                {
+                    Some(AttributeValue::Text(text)) => Some(text.clone()),
+                    _ => default.clone(),
+                }
+            });
+            let first = values.next().flatten();
+            values
+                .all(|value| value == first)
+                .then_some(first)
+                .flatten()
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +169,8 @@ pub struct Baseline {
     events: Vec<Event>,
     /// Per config queue, in arrival order.
     queues: Vec<Vec<Waiting>>,
+    /// Per config queue: why this baseline never matches in it, if it does not.
+    skipped: Vec<Option<String>>,
     sessions: HashMap<MatchId, Live>,
 }
 
@@ -87,6 +188,7 @@ impl Baseline {
             kind,
             name: name.to_string(),
             queues: vec![Vec::new(); config.queues.len()],
+            skipped: config.queues.iter().map(cannot_keep).collect(),
             config,
             next_seq: 0,
             next_match: 1,
@@ -261,7 +363,22 @@ impl Baseline {
             .min_by_key(|region| ticket.worst_ping_ms(*region))
             .unwrap_or(0);
         let ratings: Vec<Rating> = ticket.members.iter().map(|m| m.rating).collect();
-        let rating = party_rating(self.config.queues[queue].party_rating, &ratings);
+        let config = &self.config.queues[queue];
+        let rating = party_rating(config.party_rating, &ratings);
+        let key = equal_key(config, &ticket);
+        let mut players: Vec<PlayerId> = ticket.members.iter().map(|m| m.player).collect();
+        players.sort_unstable();
+        let mut avoid: Vec<PlayerId> = if config.block_lists == BlockScope::Off {
+            Vec::new()
+        } else {
+            ticket
+                .members
+                .iter()
+                .flat_map(|m| m.avoid.iter().copied())
+                .collect()
+        };
+        avoid.sort_unstable();
+        avoid.dedup();
         self.events.push(Event::TicketQueued {
             seq,
             ticket: ticket.ticket,
@@ -275,21 +392,58 @@ impl Baseline {
             since_ms: self.now_ms,
             rating,
             best_region,
+            key,
+            players,
+            avoid,
         });
     }
 
-    /// Forms what it can in queue `queue`, by this baseline's rule.
+    /// Forms what it can in queue `queue`, by this baseline's rule: within each group of
+    /// tickets with the same `equal` values (all of them, in a queue without such rules).
     fn match_queue(&mut self, queue: usize) {
+        if self.skipped[queue].is_some() {
+            return;
+        }
         let config = self.config.queues[queue].clone();
         let waiting = std::mem::take(&mut self.queues[queue]);
-        let teams = usize::from(config.teams);
-        let team_size = usize::from(config.team_size);
         let mut used = vec![false; waiting.len()];
         let mut formed: Vec<(Vec<Vec<usize>>, usize, f64)> = Vec::new();
+        let mut groups: std::collections::BTreeMap<&[Option<String>], Vec<usize>> =
+            std::collections::BTreeMap::new();
+        for (index, entry) in waiting.iter().enumerate() {
+            // A party whose members differ on an `equal` attribute never matches.
+            if entry.key.iter().all(Option::is_some) {
+                groups.entry(&entry.key).or_default().push(index);
+            }
+        }
+        for group in groups.values() {
+            self.match_group(&config, &waiting, group, &mut used, &mut formed);
+        }
+        for (split, region, window) in formed {
+            self.form(queue, &waiting, &split, region, window);
+        }
+        self.queues[queue] = waiting
+            .into_iter()
+            .zip(used)
+            .filter_map(|(waiting, used)| (!used).then_some(waiting))
+            .collect();
+    }
+
+    /// Forms matches among the tickets `group` (indices into `waiting`, in arrival order).
+    fn match_group(
+        &self,
+        config: &QueueConfig,
+        waiting: &[Waiting],
+        group: &[usize],
+        used: &mut [bool],
+        formed: &mut Vec<(Vec<Vec<usize>>, usize, f64)>,
+    ) {
+        let teams = usize::from(config.teams);
+        let team_size = usize::from(config.team_size);
         match self.kind {
             Kind::Fifo => loop {
-                let open: Vec<usize> = (0..waiting.len()).filter(|i| !used[*i]).collect();
-                let Some(split) = fill_in_order(&waiting, &open, teams, team_size) else {
+                let open: Vec<usize> = group.iter().copied().filter(|i| !used[*i]).collect();
+                let Some(split) = fill_in_order(waiting, &open, teams, team_size) else {
                     break;
                 };
                 let members: Vec<usize> = split.iter().flatten().copied().collect();
@@ -309,11 +463,13 @@ impl Baseline {
             },
             Kind::Pool4 => {
                 for region in 0..self.config.regions.len() {
-                    let mut bucket: Vec<usize> = (0..waiting.len())
+                    let mut bucket: Vec<usize> = group
+                        .iter()
+                        .copied()
                         .filter(|i| waiting[*i].best_region == region)
                         .collect();
-                    while let Some(pool) = first_pool(&waiting, &bucket, teams * team_size) {
-                        match best_split(&waiting, &pool, teams, team_size) {
+                    while let Some(pool) = first_pool(waiting, &bucket, teams * team_size) {
+                        match best_split(waiting, &pool, teams, team_size) {
                             Some(split) => {
                                 bucket.retain(|i| !pool.contains(i));
                                 for index in &pool {
@@ -333,7 +489,9 @@ impl Baseline {
             }
             Kind::GreedyWidening => {
                 for region in 0..self.config.regions.len() {
-                    let mut by_rating: Vec<usize> = (0..waiting.len())
+                    let mut by_rating: Vec<usize> = group
+                        .iter()
+                        .copied()
                         .filter(|i| waiting[*i].best_region == region)
                         .collect();
                     by_rating.sort_by(|a, b| waiting[*a].rating.total_cmp(&waiting[*b].rating));
@@ -347,16 +505,16 @@ impl Baseline {
                         let window = WIDEN_FROM_MMR
                             + (WIDEN_TO_MMR - WIDEN_FROM_MMR) * (waited / WIDEN_OVER_MS).min(1.0);
                         let Some(pool) = nearest_within(
-                            &waiting,
+                            waiting,
                             &by_rating,
-                            &used,
+                            used,
                             anchor,
                             window,
                             teams * team_size,
                         ) else {
                             continue;
                         };
-                        let Some(split) = greedy_teams(&waiting, &pool, teams, team_size) else {
+                        let Some(split) = greedy_teams(waiting, &pool, teams, team_size) else {
                             continue;
                         };
                         for index in &pool {
@@ -367,14 +525,6 @@ impl Baseline {
                 }
             }
         }
-        for (split, region, window) in formed {
-            self.form(queue, &waiting, &split, region, window);
-        }
-        self.queues[queue] = waiting
-            .into_iter()
-            .zip(used)
-            .filter_map(|(waiting, used)| (!used).then_some(waiting))
-            .collect();
     }
 
     fn form(
@@ -477,17 +627,6 @@ impl Engine for Baseline {
         Ok(seq)
     }
 
-    fn tick(&mut self, now_ms: u64) -> Result<(), String> {
-        self.now_ms = self.now_ms.max(now_ms);
-        for (seq, command) in std::mem::take(&mut self.inbox) {
-            self.apply(seq, command);
-        }
-        for queue in 0..self.queues.len() {
-            self.match_queue(queue);
-        }
-        Ok(())
-    }
-
     fn drain_into(&mut self, out: &mut Vec<Event>) {
         out.append(&mut self.events);
     }
@@ -498,10 +637,37 @@ impl Engine for Baseline {
             .map(|queue| queue.iter().map(|w| w.ticket.members.len() as u64).sum())
             .collect()
     }
+
+    fn tick(&mut self, now_ms: u64) -> Result<Vec<TurnedAway>, String> {
+        self.now_ms = self.now_ms.max(now_ms);
+        for (seq, command) in std::mem::take(&mut self.inbox) {
+            self.apply(seq, command);
+        }
+        for queue in 0..self.queues.len() {
+            self.match_queue(queue);
+        }
+        Ok(Vec::new())
+    }
+
+    fn skipped_queues(&self) -> Vec<(String, String)> {
+        self.config
+            .queues
+            .iter()
+            .zip(&self.skipped)
+            .filter_map(|(queue, why)| Some((queue.name.clone(), why.clone()?)))
+            .collect()
+    }
 }
 
 fn size(waiting: &[Waiting], index: usize) -> usize {
     waiting[index].ticket.members.len()
+}
+
+/// Whether `candidate` may join the tickets `chosen` (no avoid list keeps them apart).
+fn compatible(waiting: &[Waiting], chosen: &[usize], candidate: usize) -> bool {
+    chosen
+        .iter()
+        .all(|index| !waiting[*index].blocks(&waiting[candidate]))
 }
 
 /// FIFO: tickets in arrival order, each into the team with the most room that fits it, until
@@ -515,7 +681,11 @@ fn fill_in_order(
     let mut split = vec![Vec::new(); teams];
     let mut room = vec![team_size; teams];
     let mut left = teams * team_size;
+    let mut chosen = Vec::new();
     for &index in open {
+        if !compatible(waiting, &chosen, index) {
+            continue;
+        }
         let need = size(waiting, index);
         let Some(team) = (0..teams)
             .filter(|team| room[*team] >= need)
@@ -524,6 +694,7 @@ fn fill_in_order(
             continue;
         };
         split[team].push(index);
+        chosen.push(index);
         room[team] -= need;
         left -= need;
         if left == 0 {
@@ -539,7 +710,7 @@ fn first_pool(waiting: &[Waiting], bucket: &[usize], players: usize) -> Option<V
     let mut total = 0;
     for &index in bucket {
         let need = size(waiting, index);
-        if total + need <= players {
+        if total + need <= players && compatible(waiting, &pool, index) {
             pool.push(index);
             total += need;
             if total == players {
@@ -650,7 +821,7 @@ fn nearest_within(
             }
             (None, None) => return None,
         };
-        if used[next] {
+        if used[next] || !compatible(waiting, &pool, next) {
             continue;
         }
         let need = size(waiting, next);

@@ -342,6 +342,74 @@ fn summary_line(report: &Report) -> String {
     )
 }
 
+/// What the report says of match rules, one line each: per queue, how often each rule turned
+/// tickets away; the queues the matcher skipped, and why.
+fn rules_lines(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (queue, checks) in &report.turned_away {
+        let counts: Vec<String> = checks
+            .iter()
+            .map(|(check, anchors)| format!("{check} {anchors}"))
+            .collect();
+        lines.push(format!(
+            "turned away in {queue} (anchors left unmatched after the check turned candidates away): {}",
+            counts.join(", ")
+        ));
+    }
+    for (queue, roles) in &report.roles_played {
+        let counts: Vec<String> = roles
+            .iter()
+            .map(|(role, count)| {
+                format!(
+                    "{role} {} ({:.0}% first choice)",
+                    count.players,
+                    100.0 * count.first_choice as f64 / count.players.max(1) as f64
+                )
+            })
+            .collect();
+        lines.push(format!("roles played in {queue}: {}", counts.join(", ")));
+    }
+    for (queue, why) in &report.skipped_queues {
+        lines.push(format!(
+            "{} skips queue {queue}: {why}; its tickets wait until their players give up",
+            report.matcher
+        ));
+    }
+    lines
+}
+
+/// The "Match rules" section of `compare.md` and `sweep.md`: per run (its label, the first
+/// column's heading), the turned-away counts and the queues it skipped.
+fn rules_section(first: &str, runs: &[(String, &Report)]) -> String {
+    let mut section = String::new();
+    if runs
+        .iter()
+        .all(|(_, r)| r.turned_away.is_empty() && r.skipped_queues.is_empty())
+    {
+        return section;
+    }
+    let _ = write!(
+        section,
+        "\n## Match rules\n\nTurned away: anchors that found no match after a check (a rule, `block_list` or `roles`) turned candidates away, summed over the ticks (Matchwright's matcher counts them; the baselines do not).\n\n| {first} | queue | check | turned away |\n|---|---|---|---:|\n",
+    );
+    for (label, report) in runs {
+        for (queue, checks) in &report.turned_away {
+            for (check, anchors) in checks {
+                let _ = writeln!(section, "| {label} | {queue} | {check} | {anchors} |");
+            }
+        }
+    }
+    if runs.iter().any(|(_, r)| !r.skipped_queues.is_empty()) {
+        section.push_str("\nSkipped queues: the baseline cannot keep their rules, so it forms no match there; its tickets wait until their players give up, and count as abandons in its row above.\n\n");
+        for (label, report) in runs {
+            for (queue, why) in &report.skipped_queues {
+                let _ = writeln!(section, "- `{label}` skips `{queue}`: {why}");
+            }
+        }
+    }
+    section
+}
+
 fn default_out(scenario: &Scenario, what: &str) -> PathBuf {
     PathBuf::from("sim-out").join(format!("{}-{what}", scenario.name))
 }
@@ -372,6 +440,9 @@ fn run(args: RunArgs, out: &mut dyn std::io::Write) -> Result<(), String> {
     bar.finish_and_clear();
     write_run(&dir, &scenario, &output)?;
     let _ = writeln!(out, "{}", summary_line(&output.report));
+    for line in rules_lines(&output.report) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "event_chain {}", output.report.event_chain);
     let _ = writeln!(out, "wrote {}", dir.display());
     if let Some(record) = &args.record {
@@ -500,6 +571,11 @@ fn sweep_command(args: SweepArgs, out: &mut dyn std::io::Write) -> Result<(), St
             args.min_quality,
         ));
     }
+    let ranked: Vec<(String, &Report)> = order
+        .iter()
+        .map(|index| (runs[*index].0.clone(), reports[*index]))
+        .collect();
+    table.push_str(&rules_section("setting", &ranked));
     write(&dir.join("sweep.md"), &table)?;
     let points: Vec<Point> = reports
         .iter()
@@ -593,18 +669,37 @@ fn compare(args: CompareArgs, out: &mut dyn std::io::Write) -> Result<(), String
     for output in &outputs[1..] {
         let report = &output.report;
         let verdict = sweep::beats(ours, report);
-        let _ = writeln!(
-            table,
-            "- vs `{}`: {} (time {:+.1} s, quality {:+.3})",
-            report.matcher,
-            if verdict {
-                "ours beats it"
-            } else {
-                "ours does not beat it"
-            },
-            ours.ttm_s.mean - report.ttm_s.mean,
-            ours.quality.mean - report.quality.mean,
-        );
+        let skipped: Vec<&str> = report.skipped_queues.keys().map(String::as_str).collect();
+        let every_queue_skipped = scenario
+            .queues
+            .iter()
+            .all(|queue| report.skipped_queues.contains_key(&queue.name));
+        if every_queue_skipped {
+            let _ = writeln!(
+                table,
+                "- vs `{}`: not compared: it skips every queue of the scenario ({}; see Match rules)",
+                report.matcher,
+                skipped.join(", ")
+            );
+        } else {
+            let _ = writeln!(
+                table,
+                "- vs `{}`: {} (time {:+.1} s, quality {:+.3}){}",
+                report.matcher,
+                if verdict {
+                    "ours beats it"
+                } else {
+                    "ours does not beat it"
+                },
+                ours.ttm_s.mean - report.ttm_s.mean,
+                ours.quality.mean - report.quality.mean,
+                if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it skips {} (see Match rules)", skipped.join(", "))
+                },
+            );
+        }
         json.insert(
             report.matcher.clone(),
             serde_json::json!({ "ours_beats_it": verdict, "report": report }),
@@ -621,6 +716,11 @@ fn compare(args: CompareArgs, out: &mut dyn std::io::Write) -> Result<(), String
         }
     );
     json.insert("matchwright".into(), serde_json::json!({ "meets_targets": sweep::meets_targets(ours, args.min_quality), "report": ours }));
+    let runs: Vec<(String, &Report)> = outputs
+        .iter()
+        .map(|o| (o.report.matcher.clone(), &o.report))
+        .collect();
+    table.push_str(&rules_section("matcher", &runs));
     write(&dir.join("compare.md"), &table)?;
     let text = serde_json::to_string_pretty(&json).map_err(|error| error.to_string())?;
     write(&dir.join("compare.json"), &(text + "\n"))?;

@@ -4,7 +4,7 @@
 //! An engine takes commands, ticks at a virtual time and hands back events, exactly like the
 //! core's `Matcher`: the simulator only ever speaks the core's `Command` and `Event` types.
 
-use matchwright_ecs::{Command, CommandSeq, Config, Event, Matcher};
+use matchwright_ecs::{Command, CommandSeq, Config, Event, Matcher, TurnedAway};
 
 /// A matcher the simulator can drive.
 pub trait Engine {
@@ -12,12 +12,19 @@ pub trait Engine {
     fn name(&self) -> &str;
     /// Takes a command for the next tick.
     fn submit(&mut self, command: Command) -> Result<CommandSeq, String>;
-    /// Runs one tick at `now_ms`; its events are then drained with `drain_into`.
-    fn tick(&mut self, now_ms: u64) -> Result<(), String>;
+    /// Runs one tick at `now_ms`; its events are then drained with `drain_into`. Returns, per
+    /// queue and rule, the anchors that found no match after the rule turned candidates away
+    /// (`TickReport::turned_away`; empty for a matcher that does not say).
+    fn tick(&mut self, now_ms: u64) -> Result<Vec<TurnedAway>, String>;
     /// Moves every waiting event into `out`, in order.
     fn drain_into(&mut self, out: &mut Vec<Event>);
     /// Players queued right now, per queue of the config, in config order.
     fn queued_players(&self) -> Vec<u64>;
+    /// Queues this matcher queues tickets in but never matches, each with why (a baseline
+    /// that cannot keep a queue's rules). Default: none.
+    fn skipped_queues(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// Our core: the same `matchwright_ecs::Matcher` the server runs.
@@ -45,10 +52,10 @@ impl Engine for CoreEngine {
             .map_err(|error| error.to_string())
     }
 
-    fn tick(&mut self, now_ms: u64) -> Result<(), String> {
+    fn tick(&mut self, now_ms: u64) -> Result<Vec<TurnedAway>, String> {
         self.matcher
             .tick(now_ms)
-            .map(|_| ())
+            .map(|report| report.turned_away)
             .map_err(|error| error.to_string())
     }
 

@@ -14,6 +14,10 @@
 //!
 //! `whatif` replays a recorded trace under another config and compares what players got.
 //!
+//! `profile` draws what players carry for match rules (attributes, role preferences, avoid
+//! lists) from a scenario's rules sections; `rules_check` is the simulator's own check that
+//! every match keeps its queue's rules, run by the world on every match.
+//!
 //! `population` is the one model of players (`PlayerModel`): the world draws a scenario's
 //! players from it, and the benchmarks' arrival stream (`Population`) draws its arrivals from
 //! it, shaped by the same scenario sections.
@@ -24,6 +28,8 @@ pub mod engine;
 pub mod metrics;
 pub mod plot;
 pub mod population;
+pub mod profile;
+pub mod rules_check;
 pub mod scenario;
 pub mod sweep;
 pub mod whatif;

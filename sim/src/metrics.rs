@@ -153,6 +153,15 @@ pub struct Breakdown {
     pub abandon_rate: f64,
 }
 
+/// Players matched into one role of a role queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolePlay {
+    /// Players matched into the role (counted once per match).
+    pub players: u64,
+    /// Of them, those whose first choice it was.
+    pub first_choice: u64,
+}
+
 /// Everything `report.json` holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -201,6 +210,20 @@ pub struct Report {
     pub rejected: BTreeMap<String, u64>,
     /// Limits that deferred work, by limit (ticks in which each was hit).
     pub limits_reached: BTreeMap<String, u64>,
+    /// Per queue, per check (a rule's name, `block_list` or `roles`): anchors that found no
+    /// match after the check turned candidates away, summed over the ticks
+    /// (`TickReport::turned_away`): how often each rule was a reason a ticket was not matched.
+    /// Only Matchwright's matcher counts them; queues without rules have none.
+    #[serde(default)]
+    pub turned_away: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Queues the matcher queued tickets in but never matched, with why (a baseline that
+    /// cannot keep a queue's rules skips it). Empty for Matchwright's matcher.
+    #[serde(default)]
+    pub skipped_queues: BTreeMap<String, String>,
+    /// Per role queue, per role: players matched into it, and how many of them had it as
+    /// their first choice.
+    #[serde(default)]
+    pub roles_played: BTreeMap<String, BTreeMap<String, RolePlay>>,
     /// Logins refused because every registered player was already online.
     pub logins_refused: u64,
     /// Players online: mean and peak over the samples.

@@ -75,6 +75,8 @@ pub struct PlayerDraw {
     pub ratings: Vec<Rating>,
     /// Ping to each region, in the matcher's order ([`NO_PING`]: unreachable).
     pub pings_ms: Vec<u16>,
+    /// Whether the player is new (rated at the matcher's `rating.initial`).
+    pub new_player: bool,
 }
 
 /// One group (a solo player or a party) drawn from the model.
@@ -193,6 +195,7 @@ impl PlayerModel {
             skill,
             ratings,
             pings_ms,
+            new_player,
         }
     }
 }
@@ -202,7 +205,8 @@ impl PlayerModel {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PopulationConfig {
     /// Who plays (`players`, a scenario's count of registered players, is not used: arrivals
-    /// never run out). Default: skill 1500 +- 300, parties within 120 of their skill, ratings
+    /// never run out; nor are `attributes` and `avoid`, which only the simulated world draws,
+    /// `profile`: the benchmarks dress arrivals for rules themselves). Default: skill 1500 +- 300, parties within 120 of their skill, ratings
     /// equal to skill with sigma 60 to 250, no new players, 10% of tickets capping their ping
     /// at 100 to 180 ms; solo 60%, duo 20%, trio 10%, four 5%, five 5% (sizes above a queue's
     /// limit are not drawn for it).
@@ -244,6 +248,8 @@ impl Default for PopulationConfig {
                     share: 0.1,
                     ms: (100, 180),
                 },
+                attributes: Vec::new(),
+                avoid: Default::default(),
             },
             regions: (0..names.len())
                 .map(|index| RegionSpec {

@@ -17,6 +17,8 @@ use std::path::Path;
 use matchwright_ecs::Config;
 use serde::{Deserialize, Serialize};
 
+use crate::profile::{AttributeDist, AvoidSpec, RoleSpec};
+
 /// A scenario could not be loaded or changed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScenarioError {
@@ -27,7 +29,7 @@ pub struct ScenarioError {
 }
 
 impl ScenarioError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
@@ -138,6 +140,13 @@ pub struct PopulationSpec {
     /// Players who cap their ping.
     #[serde(default)]
     pub ping_cap: PingCapSpec,
+    /// Attributes players carry, for queues with match rules (`[[population.attributes]]`;
+    /// see `profile::AttributeDist`). Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<AttributeDist>,
+    /// Players with avoid lists (`[population.avoid]`). Default: nobody.
+    #[serde(default)]
+    pub avoid: AvoidSpec,
 }
 
 fn default_party_skill_sd() -> f64 {
@@ -209,6 +218,11 @@ pub struct QueueSpec {
     pub share: f64,
     /// Game length, uniform in this range, in seconds.
     pub game_length_s: (f64, f64),
+    /// In a role queue (required there): the players' role preferences
+    /// (`roles = { first = [["tank", 0.2], ...], accepts = [[1, 0.5], [2, 0.5]] }`; see
+    /// `profile::RoleSpec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RoleSpec>,
 }
 
 /// When players come and how long they stay.
@@ -662,7 +676,12 @@ impl Scenario {
             ));
         }
         positive("outcome.performance_sd", self.outcome.performance_sd)?;
-        Ok(())
+        crate::profile::validate(
+            &population.attributes,
+            &population.avoid,
+            &self.queues,
+            &self.matcher,
+        )
     }
 }
 
@@ -766,11 +785,15 @@ fn set_in(
 mod tests {
     use super::*;
 
-    const SHIPPED: [&str; 4] = [
+    const SHIPPED: [&str; 8] = [
         include_str!("../scenarios/small-population.toml"),
         include_str!("../scenarios/10k-concurrent.toml"),
         include_str!("../scenarios/launch-day.toml"),
         include_str!("../scenarios/uneven-regions.toml"),
+        include_str!("../scenarios/role-queue.toml"),
+        include_str!("../scenarios/crossplay.toml"),
+        include_str!("../scenarios/battle-royale.toml"),
+        include_str!("../scenarios/languages.toml"),
     ];
 
     #[test]
@@ -803,6 +826,57 @@ mod tests {
             error.field.starts_with("matcher.queues[0].skill_window"),
             "{error}"
         );
+    }
+
+    /// The rules sections are checked against the matcher config, each error naming its field.
+    #[test]
+    fn rules_sections_are_checked() {
+        let crossplay = SHIPPED[5];
+        let role = SHIPPED[4];
+        let cases = [
+            (
+                SHIPPED[7].replace(
+                    "kind = \"list\"\nname = \"languages\"\nitems",
+                    "kind = \"text\"\nname = \"languages\"\nvalues",
+                ),
+                "population.attributes[0].kind",
+            ),
+            (
+                crossplay.replace("values = [[\"pc\", 0.5]", "values = [[\"pc\", -0.5]"),
+                "population.attributes[0].values[0]",
+            ),
+            (
+                crossplay.replace("party_same = 0.9", "party_same = 0.9\nshade = 1"),
+                "toml",
+            ),
+            (
+                role.replace("[\"tank\", 0.15], ", ""),
+                "queues[0].roles.first",
+            ),
+            (
+                role.replace("[3, 0.3]]", "[4, 0.3]]"),
+                "queues[0].roles.accepts[2]",
+            ),
+            (
+                role.replace("size = [2, 6]", "size = [2, 500]"),
+                "population.avoid.size",
+            ),
+        ];
+        for (text, field) in cases {
+            let error = Scenario::from_toml_str(&text).unwrap_err();
+            assert_eq!(error.field, field, "{error}");
+        }
+        // A role queue needs the players' preferences.
+        let text = role.replace("roles = { first", "# roles = { first");
+        let error = Scenario::from_toml_str(&text).unwrap_err();
+        assert_eq!(error.field, "queues[0].roles", "{error}");
+        // A declared attribute without a default must be drawn.
+        let text = crossplay.replace(", default = \"pc\"", "").replace(
+            "[[population.attributes]]\nkind = \"text\"\nname = \"platform\"",
+            "[[population.attributes]]\nkind = \"text\"\nname = \"device\"",
+        );
+        let error = Scenario::from_toml_str(&text).unwrap_err();
+        assert!(error.message.contains("platform"), "{error}");
     }
 
     #[test]

@@ -11,14 +11,14 @@
 //! rejected, and those whose match has no counterpart there, so a reader sees how far the
 //! recorded inputs stopped making sense.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use matchwright_ecs::event::{BackfilledTicket, RemovalReason};
-use matchwright_ecs::{Command, Config, Event, MatchId, PlayerId};
-use matchwright_replay::replayer::{divergence, run_tick, starting_matcher};
+use matchwright_ecs::event::{AbandonReason, BackfilledTicket, RemovalReason};
+use matchwright_ecs::{Command, Config, Event, MatchId, Matcher, PlayerId, TicketId, TurnedAway};
+use matchwright_replay::replayer::{divergence, starting_matcher};
 use matchwright_replay::{ReplayError, TickFrame, TraceReader, hash_events};
 use serde::Serialize;
 
@@ -55,6 +55,16 @@ pub struct Outcome {
     per_bucket: BTreeMap<u64, Minute>,
     /// The last bucket seen (how long the trace is).
     last_bucket: u64,
+    /// Per queue and check: anchors turned away (`TickReport::turned_away`, summed).
+    turned_away: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Tickets matched at least once.
+    first_matched: HashSet<TicketId>,
+    /// Time to a ticket's first match, per player.
+    first_ttm_ms: Dist,
+    /// Sessions abandoned for want of a game server (allocation timed out or failed): under
+    /// another config, a match whose players had no match at that time in the recording
+    /// gets no server, and its tickets go back to the queue and match again.
+    sessions_without_server: u64,
 }
 
 impl Default for Outcome {
@@ -73,11 +83,27 @@ impl Default for Outcome {
             start_ms: None,
             per_bucket: BTreeMap::new(),
             last_bucket: 0,
+            turned_away: BTreeMap::new(),
+            first_matched: HashSet::new(),
+            first_ttm_ms: metrics::ttm_dist(),
+            sessions_without_server: 0,
         }
     }
 }
 
 impl Outcome {
+    /// Folds one tick's turned-away counts in.
+    pub fn observe_turned_away(&mut self, turned: &[TurnedAway]) {
+        for one in turned {
+            *self
+                .turned_away
+                .entry(one.queue.to_string())
+                .or_default()
+                .entry(one.check.to_string())
+                .or_default() += one.anchors;
+        }
+    }
+
     /// Folds one tick's events in.
     pub fn observe(&mut self, frame: &TickFrame, events: &[Event]) {
         let start = *self.start_ms.get_or_insert(frame.record.now_ms);
@@ -98,6 +124,9 @@ impl Outcome {
                             let players = ticket.players.len() as u64;
                             self.tickets_matched += 1;
                             self.ttm_ms.record_n(ticket.waited_ms as f64, players);
+                            if self.first_matched.insert(ticket.ticket) {
+                                self.first_ttm_ms.record_n(ticket.waited_ms as f64, players);
+                            }
                             self.players_matched += players;
                             slot.2 += ticket.waited_ms as f64 * players as f64;
                             slot.3 += players;
@@ -126,6 +155,10 @@ impl Outcome {
                     *self.abandons.entry(name.into()).or_default() += 1;
                 }
                 Event::Rejected { .. } => self.rejected += 1,
+                Event::SessionAbandoned {
+                    reason: AbandonReason::AllocationTimedOut | AbandonReason::AllocationFailed,
+                    ..
+                } => self.sessions_without_server += 1,
                 _ => {}
             }
         }
@@ -139,6 +172,9 @@ impl Outcome {
             players_matched: self.players_matched,
             tickets_queued: self.tickets_queued,
             ttm_s: metrics::ttm_summary(&self.ttm_ms),
+            tickets_first_matched: self.first_matched.len() as u64,
+            first_match_ttm_s: metrics::ttm_summary(&self.first_ttm_ms),
+            sessions_without_server: self.sessions_without_server,
             quality: LowTail {
                 mean: metrics::round(self.quality.mean()),
                 p10: self.quality.quantile(0.10),
@@ -152,6 +188,7 @@ impl Outcome {
             abandons: self.abandons.clone(),
             rejected_commands: self.rejected,
             unmatched_commands: self.unmatched_commands,
+            turned_away: self.turned_away.clone(),
         }
     }
 
@@ -191,8 +228,19 @@ pub struct OutcomeReport {
     pub players_matched: u64,
     /// Tickets that entered a queue.
     pub tickets_queued: u64,
-    /// Time to match per matched player, in seconds.
+    /// Time to match per matched player, in seconds (every match a ticket is in).
     pub ttm_s: TtmSummary,
+    /// Tickets matched at least once.
+    pub tickets_first_matched: u64,
+    /// Time to a ticket's first match, per player, in seconds: not counting a ticket again
+    /// when its match got no game server and it matched anew.
+    pub first_match_ttm_s: TtmSummary,
+    /// Sessions abandoned for want of a game server (allocation timed out or failed). Under
+    /// another config, a match whose players were in no match at that time in the recording
+    /// gets no server (the recorded game servers answer recorded matches), so its tickets go
+    /// back to the queue after `sessions.allocation_timeout_ms` and match again: every such
+    /// round adds to `matches` and to `ttm_s`, not to `first_match_ttm_s`.
+    pub sessions_without_server: u64,
     /// Match quality (draw probability by rating).
     pub quality: LowTail,
     /// Difference between the strongest and weakest team's mean rating, in MMR.
@@ -208,6 +256,9 @@ pub struct OutcomeReport {
     /// Recorded commands for a match that has no counterpart under this config (its players
     /// are in no match here), so not submitted.
     pub unmatched_commands: u64,
+    /// Per queue, per check (a rule's name, `block_list` or `roles`): anchors that found no
+    /// match after the check turned candidates away, summed over the ticks.
+    pub turned_away: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// The what-if's result, written as `whatif.json`.
@@ -265,7 +316,7 @@ pub fn what_if(
         candidate.unmatched_commands += (recorded_commands.len() - translated.len()) as u64;
         frame.record.commands = recorded_commands;
         // The recording, checked.
-        run_tick(
+        let recorded_turned = run_counted(
             &mut recorded_matcher,
             &frame,
             frame_offset,
@@ -279,7 +330,7 @@ pub fn what_if(
         }
         translator.learn_recorded(&recorded_events);
         let recorded_commands = std::mem::replace(&mut frame.record.commands, translated);
-        run_tick(
+        let candidate_turned = run_counted(
             &mut candidate_matcher,
             &frame,
             frame_offset,
@@ -289,6 +340,8 @@ pub fn what_if(
         translator.learn_candidate(&candidate_events);
         recorded.observe(&frame, &recorded_events);
         candidate.observe(&frame, &candidate_events);
+        recorded.observe_turned_away(&recorded_turned);
+        candidate.observe_turned_away(&candidate_turned);
         ticks += 1;
         commands += frame.record.commands.len() as u64;
         to_ms = frame.record.now_ms;
@@ -304,6 +357,39 @@ pub fn what_if(
     write_outputs(out, &result, &recorded, &candidate).map_err(ReplayError::Setup)?;
     let table = table(&result);
     Ok((result, table))
+}
+
+/// Runs one tick of a trace as `TickRecord::run` does (its commands, then the tick at its
+/// time, its events into `events`), keeping the tick's turned-away counts.
+fn run_counted(
+    matcher: &mut Matcher,
+    frame: &TickFrame,
+    frame_offset: u64,
+    events: &mut Vec<Event>,
+) -> Result<Vec<TurnedAway>, ReplayError> {
+    let record = &frame.record;
+    let refused = |detail: String| ReplayError::Matcher {
+        tick: record.tick,
+        frame_offset,
+        detail: format!("the matcher refused it: {detail}"),
+    };
+    for command in &record.commands {
+        matcher
+            .submit(command.clone())
+            .map_err(|error| refused(format!("a command was refused: {error}")))?;
+    }
+    let report = matcher
+        .tick(record.now_ms)
+        .map_err(|error| refused(format!("the tick was refused: {error}")))?;
+    events.clear();
+    events.extend(matcher.drain_events());
+    if report.tick != record.tick {
+        return Err(refused(format!(
+            "the trace records tick {}, the matcher ran tick {}",
+            record.tick, report.tick
+        )));
+    }
+    Ok(report.turned_away)
 }
 
 /// Carries the recorded match ids in commands (accept, decline, game-server calls) over to
@@ -507,6 +593,24 @@ pub fn table(result: &WhatIf) -> String {
         ("time to match p50 (s)", a.ttm_s.p50, b.ttm_s.p50, 2),
         ("time to match p90 (s)", a.ttm_s.p90, b.ttm_s.p90, 2),
         ("time to match p99 (s)", a.ttm_s.p99, b.ttm_s.p99, 2),
+        (
+            "tickets matched",
+            a.tickets_first_matched as f64,
+            b.tickets_first_matched as f64,
+            0,
+        ),
+        (
+            "time to first match mean (s)",
+            a.first_match_ttm_s.mean,
+            b.first_match_ttm_s.mean,
+            2,
+        ),
+        (
+            "time to first match p90 (s)",
+            a.first_match_ttm_s.p90,
+            b.first_match_ttm_s.p90,
+            2,
+        ),
         ("quality mean", a.quality.mean, b.quality.mean, 3),
         ("quality p10", a.quality.p10, b.quality.p10, 3),
         (
@@ -535,11 +639,61 @@ pub fn table(result: &WhatIf) -> String {
             b.unmatched_commands as f64,
             0,
         ),
+        (
+            "sessions with no server",
+            a.sessions_without_server as f64,
+            b.sessions_without_server as f64,
+            0,
+        ),
     ];
+    // Per rule: how often it turned a ticket away under each config.
+    let mut checks: Vec<(String, f64, f64)> = Vec::new();
+    let count = |report: &OutcomeReport, queue: &str, check: &str| {
+        report
+            .turned_away
+            .get(queue)
+            .and_then(|checks| checks.get(check))
+            .copied()
+            .unwrap_or(0) as f64
+    };
+    let mut names: Vec<(&str, &str)> = [a, b]
+        .iter()
+        .flat_map(|report| {
+            report.turned_away.iter().flat_map(|(queue, checks)| {
+                checks
+                    .keys()
+                    .map(move |check| (queue.as_str(), check.as_str()))
+            })
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for (queue, check) in names {
+        checks.push((
+            format!("turned away: {check} ({queue})"),
+            count(a, queue, check),
+            count(b, queue, check),
+        ));
+    }
+    let mut rows: Vec<(String, f64, f64, usize)> = rows
+        .into_iter()
+        .map(|(name, before, after, digits)| (name.to_string(), before, after, digits))
+        .collect();
+    rows.extend(
+        checks
+            .into_iter()
+            .map(|(name, before, after)| (name, before, after, 0)),
+    );
+    let width = rows
+        .iter()
+        .map(|row| row.0.len())
+        .max()
+        .unwrap_or(24)
+        .max(24);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<24} {:>14} {:>14} {:>14}",
+        "{:<width$} {:>14} {:>14} {:>14}",
         "measure", "recorded", "new config", "change"
     );
     for (name, before, after, digits) in rows {
@@ -551,7 +705,7 @@ pub fn table(result: &WhatIf) -> String {
         };
         let _ = writeln!(
             out,
-            "{name:<24} {before:>14.digits$} {after:>14.digits$} {:>14}",
+            "{name:<width$} {before:>14.digits$} {after:>14.digits$} {:>14}",
             format!("{change:+.digits$}{relative}")
         );
     }

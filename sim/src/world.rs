@@ -9,6 +9,13 @@
 //! same moments (who logs in depends on who is offline, which the matcher influences);
 //! behaviour and results draw from their own streams.
 //!
+//! What players carry for match rules (attributes, role preferences and per-role ratings,
+//! avoid lists; `profile`) is drawn once at the start from a stream of its own, after the
+//! population. Every proposed and formed match is held to the core's invariant
+//! (`check_match_summary`, Matchwright's matcher only) and to the simulator's own check of
+//! its queue's rules (`rules_check`, every matcher); a broken one ends the run with an error.
+//! Each tick's turned-away counts (`TickReport::turned_away`) are summed into the report.
+//!
 //! Between two ticks the world applies its scheduled actions (a time-ordered heap, ties
 //! broken by scheduling order) as commands; the tick runs; its events are hashed, measured and
 //! answered by scheduling more actions.
@@ -17,10 +24,12 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Instant;
 
+use matchwright_ecs::config::BlockScope;
 use matchwright_ecs::event::{AbandonReason, RemovalReason};
 use matchwright_ecs::{
     Command, CommandSeq, EnqueueTicket, Event, EventChain, MatchId, MatchSummary, PartyId,
-    PlayerId, Rating, TickRecord, TicketId, TicketMember, codec,
+    PlayerId, Rating, RoleChoice, SubmittedPings, TickRecord, TicketId, TicketMember,
+    check_match_summary, codec,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +38,8 @@ use rand_chacha::rand_core::SeedableRng;
 use crate::engine::Engine;
 use crate::metrics::{self, Dist, Report, Slice};
 use crate::population::{PlayerModel, normal, uniform, weighted};
+use crate::profile::{self, Profile, Registered};
+use crate::rules_check::{self, MemberView, TicketView};
 use crate::scenario::Scenario;
 
 /// Where a run reports progress: called every simulated minute with (ticks done, ticks in
@@ -69,10 +80,38 @@ pub struct RunOutput {
 struct Player {
     skill: f64,
     pings: Vec<u16>,
-    /// Per game mode.
+    /// Per rating key (`World::rating_keys`): a game mode, or a mode and role.
     ratings: Vec<Rating>,
-    /// Rated games per game mode.
+    /// Rated games per rating key.
     games: Vec<u32>,
+}
+
+/// What a scenario queue's tickets carry for its rules.
+#[derive(Clone, Debug, Default)]
+struct QueueRules {
+    /// The attributes the queue declares that the population draws: (name, index in
+    /// `[[population.attributes]]`).
+    attributes: Vec<(String, usize)>,
+    /// In a role queue: its slot in each `Profile::roles`.
+    role_slot: Option<usize>,
+    /// The role queue's roles, in composition order.
+    role_names: Vec<String>,
+    /// In a queue rated per role: the rating key of each role, in composition order.
+    role_keys: Vec<usize>,
+    /// True skill lost in a role other than the first choice.
+    off_role_mmr: f64,
+    /// Whether tickets carry avoid lists.
+    sends_avoid: bool,
+}
+
+/// What the world queued a ticket with, for the checks of the matches it is in.
+#[derive(Clone, Debug)]
+struct TicketFacts {
+    group: u32,
+    scenario_queue: usize,
+    submitted: SubmittedPings,
+    /// The members' ratings (mu) as queued.
+    mus: Vec<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,8 +142,8 @@ struct Session {
     queue: usize,
     /// Its region's index.
     region: usize,
-    /// Players by team, as indices.
-    teams: Vec<Vec<u32>>,
+    /// The players' true skill in the match (in a role queue, in the role played), by team.
+    skills: Vec<Vec<f64>>,
     /// Its tickets and the groups that queued them (they go back to the queue if no game
     /// server is found).
     tickets: Vec<(TicketId, u32)>,
@@ -151,9 +190,14 @@ pub struct World<'a> {
     offline_at: Vec<u32>,
     /// Per group size: the scenario queues that take it, and their weights.
     queue_choices: Vec<(Vec<usize>, Vec<f64>)>,
-    /// Per scenario queue: its index in the matcher config, and its game mode's index.
+    /// Per scenario queue: its index in the matcher config, and its game mode's rating key.
     queue_config: Vec<(usize, usize)>,
-    modes: Vec<String>,
+    /// The ratings a player has: per game mode (role `None`), then per mode and role for
+    /// queues rated per role.
+    rating_keys: Vec<(String, Option<String>)>,
+    /// For each rating key of a role: the scenario queue (`queue_rules`) and role it came
+    /// from, for the player's true skill in it.
+    role_key_source: Vec<(usize, usize, u8)>,
     streams: Streams,
     heap: BinaryHeap<Reverse<(u64, u64, Action)>>,
     scheduled: u64,
@@ -162,6 +206,15 @@ pub struct World<'a> {
     ticket_group: HashMap<TicketId, u32>,
     enqueue_seqs: HashMap<CommandSeq, u32>,
     sessions: HashMap<MatchId, Session>,
+    /// Per scenario queue: what its tickets carry for its rules.
+    queue_rules: Vec<QueueRules>,
+    /// Per player: attributes, role preferences, avoid list.
+    profiles: Vec<Profile>,
+    /// The tickets queued and not yet done with.
+    facts: HashMap<TicketId, TicketFacts>,
+    /// Whether matches are also held to the core's own invariant (`check_match_summary`):
+    /// for Matchwright's matcher, not the baselines, which keep no windows.
+    check_core: bool,
     /// Game servers playing, per region (against `servers.capacity`).
     servers_busy: Vec<u32>,
     /// Game servers per region (`u32::MAX`: as many as needed).
@@ -188,19 +241,76 @@ impl<'a> World<'a> {
     /// Builds the population of `scenario` (seeded) around `engine`.
     pub fn new(scenario: &'a Scenario, engine: Box<dyn Engine>, seed: u64) -> Self {
         let config = &scenario.matcher;
-        let mut modes: Vec<String> = Vec::new();
+        let mut rating_keys: Vec<(String, Option<String>)> = Vec::new();
         let queue_config: Vec<(usize, usize)> = scenario
             .queues
             .iter()
             .map(|spec| {
                 let index = config.queue_index(&spec.name).unwrap_or(0);
-                let mode = config.queues[index].mode_name().to_string();
-                let mode_index = modes.iter().position(|m| *m == mode).unwrap_or_else(|| {
-                    modes.push(mode);
-                    modes.len() - 1
-                });
+                let key = (config.queues[index].mode_name().to_string(), None);
+                let mode_index = rating_keys
+                    .iter()
+                    .position(|k| *k == key)
+                    .unwrap_or_else(|| {
+                        rating_keys.push(key);
+                        rating_keys.len() - 1
+                    });
                 (index, mode_index)
             })
+            .collect();
+        let modes = rating_keys.len();
+        let mut role_key_source = Vec::new();
+        let mut role_queues = Vec::new();
+        let queue_rules: Vec<QueueRules> = scenario
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                let queue = &config.queues[queue_config[index].0];
+                let drawn = &scenario.population.attributes;
+                let mut rules = QueueRules {
+                    attributes: queue
+                        .attributes
+                        .iter()
+                        .filter_map(|declared| {
+                            drawn
+                                .iter()
+                                .position(|d| d.name() == declared.name())
+                                .map(|at| (declared.name().to_string(), at))
+                        })
+                        .collect(),
+                    sends_avoid: queue.block_lists != BlockScope::Off
+                        && scenario.population.avoid.share > 0.0,
+                    ..QueueRules::default()
+                };
+                if let (Some(roles), Some(preferences)) = (&queue.roles, &spec.roles) {
+                    rules.role_slot = Some(role_queues.len());
+                    role_queues.push((roles, preferences));
+                    rules.role_names = roles.composition.iter().map(|s| s.role.clone()).collect();
+                    rules.off_role_mmr = preferences.off_role_mmr;
+                    if roles.rating_per_role {
+                        for (role, slot) in roles.composition.iter().enumerate() {
+                            let key = (queue.mode_name().to_string(), Some(slot.role.clone()));
+                            let at =
+                                rating_keys
+                                    .iter()
+                                    .position(|k| *k == key)
+                                    .unwrap_or_else(|| {
+                                        rating_keys.push(key);
+                                        role_key_source.push((index, role as u8));
+                                        rating_keys.len() - 1
+                                    });
+                            rules.role_keys.push(at);
+                        }
+                    }
+                }
+                rules
+            })
+            .collect();
+        let role_key_source: Vec<(usize, usize, u8)> = role_key_source
+            .into_iter()
+            .enumerate()
+            .map(|(at, (queue, role))| (modes + at, queue, role))
             .collect();
         let max_size = scenario
             .population
@@ -224,7 +334,52 @@ impl<'a> World<'a> {
             })
             .collect();
 
-        let (players, groups) = populate(scenario, modes.len(), seed);
+        let (mut players, groups, new_players) = populate(scenario, modes, seed);
+        // What players carry for match rules, from a stream of its own (a scenario without
+        // rules sections draws nothing from it).
+        let draws = profile::Draws {
+            attributes: &scenario.population.attributes,
+            avoid: &scenario.population.avoid,
+            role_queues,
+        };
+        let mut registered = vec![
+            Registered {
+                skill: 0.0,
+                home: 0,
+                group: 0,
+            };
+            players.len()
+        ];
+        for (index, group) in groups.iter().enumerate() {
+            for member in &group.members {
+                registered[*member as usize] = Registered {
+                    skill: players[*member as usize].skill,
+                    home: group.home,
+                    group: index as u32,
+                };
+            }
+        }
+        let members: Vec<Vec<u32>> = groups.iter().map(|g| g.members.clone()).collect();
+        let mut profile_rng = stream(seed, 5);
+        let profiles = draws.draw(&mut profile_rng, &registered, &members);
+        if !role_key_source.is_empty() {
+            let population = &scenario.population;
+            for (index, player) in players.iter_mut().enumerate() {
+                for (_, queue, role) in &role_key_source {
+                    let skill =
+                        role_skill(&queue_rules[*queue], &profiles[index], player.skill, *role);
+                    player.ratings.push(profile::role_rating(
+                        &mut profile_rng,
+                        new_players[index],
+                        config.rating.initial,
+                        skill,
+                        population.rating_error_sd,
+                        population.rating_sigma,
+                    ));
+                    player.games.push(0);
+                }
+            }
+        }
         let total_weight: f64 = scenario.population.party_sizes.iter().map(|(_, w)| w).sum();
         let mean_group_size = scenario
             .population
@@ -236,6 +391,8 @@ impl<'a> World<'a> {
         let offline: Vec<u32> = (0..groups.len() as u32).collect();
         let offline_at = offline.clone();
         let regions = config.regions.len();
+        let check_core = engine.name() == "matchwright";
+        let skipped_queues = engine.skipped_queues().into_iter().collect();
         let report = Report {
             scenario: scenario.name.clone(),
             matcher: engine.name().to_string(),
@@ -270,6 +427,9 @@ impl<'a> World<'a> {
             sessions_abandoned: Default::default(),
             rejected: Default::default(),
             limits_reached: Default::default(),
+            turned_away: Default::default(),
+            skipped_queues,
+            roles_played: Default::default(),
             logins_refused: 0,
             online_mean: 0.0,
             online_max: 0,
@@ -290,7 +450,12 @@ impl<'a> World<'a> {
             offline_at,
             queue_choices,
             queue_config,
-            modes,
+            rating_keys,
+            role_key_source,
+            queue_rules,
+            profiles,
+            facts: HashMap::new(),
+            check_core,
             streams: Streams {
                 arrivals: stream(seed, 2),
                 behaviour: stream(seed, 3),
@@ -380,7 +545,15 @@ impl<'a> World<'a> {
                 };
                 self.act(action, at)?;
             }
-            self.engine.tick(now_ms)?;
+            for turned in self.engine.tick(now_ms)? {
+                *self
+                    .report
+                    .turned_away
+                    .entry(turned.queue.to_string())
+                    .or_default()
+                    .entry(turned.check.to_string())
+                    .or_default() += turned.anchors;
+            }
             self.report.ticks += 1;
             self.engine.drain_into(&mut events);
             let event_hash = codec::hash_events(&events);
@@ -424,6 +597,7 @@ impl<'a> World<'a> {
                     // The ticket never entered a queue: the group goes back to resting.
                     if let GroupState::Queued { ticket } = self.groups[group as usize].state {
                         self.ticket_group.remove(&ticket);
+                        self.facts.remove(&ticket);
                     }
                     self.groups[group as usize].state = GroupState::Resting;
                     let wait = ms(uniform(
@@ -651,22 +825,44 @@ impl<'a> World<'a> {
         let ticket = TicketId(self.next_ticket);
         self.next_ticket += 1;
         let entry = &self.groups[group as usize];
-        let members = entry
+        let rules = &self.queue_rules[scenario_queue];
+        let members: Vec<TicketMember> = entry
             .members
             .iter()
             .map(|member| {
                 let player = &self.players[*member as usize];
+                let profile = &self.profiles[*member as usize];
+                let roles = rules.role_slot.map_or_else(Vec::new, |slot| {
+                    profile.roles[slot]
+                        .iter()
+                        .map(|role| RoleChoice {
+                            role: rules.role_names[usize::from(*role)].clone(),
+                            rating: rules
+                                .role_keys
+                                .get(usize::from(*role))
+                                .map(|key| player.ratings[*key]),
+                        })
+                        .collect()
+                });
                 TicketMember {
                     player: player_id(*member),
                     rating: player.ratings[mode],
                     pings_ms: player.pings.clone(),
-                    attributes: Default::default(),
-                    roles: Vec::new(),
-                    avoid: Vec::new(),
+                    attributes: rules
+                        .attributes
+                        .iter()
+                        .map(|(name, at)| (name.clone(), profile.attributes[*at].clone()))
+                        .collect(),
+                    roles,
+                    avoid: if rules.sends_avoid {
+                        profile.avoid.iter().map(|p| player_id(*p)).collect()
+                    } else {
+                        Vec::new()
+                    },
                 }
             })
             .collect();
-        let command = Command::Enqueue(EnqueueTicket {
+        let enqueue = EnqueueTicket {
             ticket,
             queue: self.scenario.matcher.queues[config_queue].name.clone(),
             party: entry.party,
@@ -674,8 +870,17 @@ impl<'a> World<'a> {
             max_ping_ms: entry.max_ping_ms,
             waiting_since_ms: None,
             attributes: Default::default(),
-        });
-        let seq = self.submit(command)?;
+        };
+        self.facts.insert(
+            ticket,
+            TicketFacts {
+                group,
+                scenario_queue,
+                submitted: SubmittedPings::of(&enqueue),
+                mus: enqueue.members.iter().map(|m| m.rating.mu).collect(),
+            },
+        );
+        let seq = self.submit(Command::Enqueue(enqueue))?;
         self.enqueue_seqs.insert(seq, group);
         let entry = &mut self.groups[group as usize];
         entry.state = GroupState::Queued { ticket };
@@ -716,17 +921,11 @@ impl<'a> World<'a> {
         session.over = true;
         let noise = self.scenario.outcome.performance_sd;
         let performances: Vec<f64> = session
-            .teams
+            .skills
             .iter()
             .map(|team| {
                 team.iter()
-                    .map(|player| {
-                        normal(
-                            &mut self.streams.outcomes,
-                            self.players[*player as usize].skill,
-                            noise,
-                        )
-                    })
+                    .map(|skill| normal(&mut self.streams.outcomes, *skill, noise))
                     .sum()
             })
             .collect();
@@ -748,6 +947,7 @@ impl<'a> World<'a> {
                 let _ = ticket;
             }
             Event::TicketRemoved { ticket, reason, .. } => {
+                self.facts.remove(&ticket);
                 let Some(group) = self.ticket_group.remove(&ticket) else {
                     return Ok(());
                 };
@@ -770,6 +970,7 @@ impl<'a> World<'a> {
                 self.next_step(group, now_ms, leave)?;
             }
             Event::MatchProposed { summary, .. } => {
+                self.check_match(&summary, now_ms)?;
                 let acceptance = self.scenario.acceptance;
                 let players: Vec<PlayerId> = summary.players().collect();
                 for player in players {
@@ -781,7 +982,10 @@ impl<'a> World<'a> {
                     );
                 }
             }
-            Event::MatchFormed { summary } => self.match_formed(&summary, now_ms),
+            Event::MatchFormed { summary } => {
+                self.check_match(&summary, now_ms)?;
+                self.match_formed(&summary, now_ms);
+            }
             Event::SessionActive { match_id, .. } => {
                 if let Some(session) = self.sessions.get(&match_id) {
                     let spec = &self.scenario.queues[session.queue];
@@ -812,15 +1016,20 @@ impl<'a> World<'a> {
                 }
             }
             Event::RatingsUpdated { mode, updates, .. } => {
-                if let Some(mode) = self.modes.iter().position(|m| *m == mode) {
-                    self.report.games_rated += 1;
-                    for update in updates {
-                        if let Some(player) = self.players.get_mut(player_index(update.player)) {
-                            player.ratings[mode] = update.after;
-                            player.games[mode] += 1;
-                        }
+                let mut rated = false;
+                for update in updates {
+                    let Some(key) = self.rating_keys.iter().position(|(m, role)| {
+                        *m == mode && role.as_deref() == update.role.as_deref()
+                    }) else {
+                        continue;
+                    };
+                    rated = true;
+                    if let Some(player) = self.players.get_mut(player_index(update.player)) {
+                        player.ratings[key] = update.after;
+                        player.games[key] += 1;
                     }
                 }
+                self.report.games_rated += u64::from(rated);
             }
             Event::LimitReached { limit, .. } => {
                 *self
@@ -843,11 +1052,11 @@ impl<'a> World<'a> {
             .iter()
             .position(|queue| *queue.name == *summary.queue)
             .unwrap_or(0);
-        let mut teams: Vec<Vec<u32>> = Vec::with_capacity(summary.teams.len());
+        let mut skills: Vec<Vec<f64>> = Vec::with_capacity(summary.teams.len());
         let mut tickets = Vec::new();
         let mut players_matched = 0;
         for team in &summary.teams {
-            let mut members = Vec::new();
+            let mut team_skills = Vec::new();
             for ticket in team {
                 let players = ticket.players.len() as u64;
                 players_matched += players;
@@ -860,18 +1069,28 @@ impl<'a> World<'a> {
                     slice.ping_ms.record_n(f64::from(ticket.ping_ms), players);
                     slice.tickets_matched += 1;
                 }
-                members.extend(
-                    ticket
-                        .players
-                        .iter()
-                        .map(|player| player_index(player.player) as u32),
-                );
+                for player in &ticket.players {
+                    let index = player_index(player.player);
+                    team_skills.push(self.skill_in(index, scenario_queue, player.role.as_deref()));
+                    if let Some(role) = &player.role {
+                        let first = self.first_role(index, scenario_queue) == Some(&**role);
+                        let count = self
+                            .report
+                            .roles_played
+                            .entry(summary.queue.to_string())
+                            .or_default()
+                            .entry(role.to_string())
+                            .or_default();
+                        count.players += 1;
+                        count.first_choice += u64::from(first);
+                    }
+                }
                 if let Some(group) = self.ticket_group.remove(&ticket.ticket) {
                     self.groups[group as usize].state = GroupState::Playing;
                     tickets.push((ticket.ticket, group));
                 }
             }
-            teams.push(members);
+            skills.push(team_skills);
         }
         for slice in [
             &mut self.total,
@@ -885,10 +1104,10 @@ impl<'a> World<'a> {
         self.report.players_matched += players_matched;
 
         // Fairness by true skill.
-        let mut strengths: Vec<(f64, f64, usize)> = teams
+        let mut strengths: Vec<(f64, f64, usize)> = skills
             .iter()
             .map(|team| {
-                let sum: f64 = team.iter().map(|p| self.players[*p as usize].skill).sum();
+                let sum: f64 = team.iter().sum();
                 (sum, sum / team.len().max(1) as f64, team.len())
             })
             .collect();
@@ -908,7 +1127,7 @@ impl<'a> World<'a> {
             Session {
                 queue: scenario_queue,
                 region,
-                teams,
+                skills,
                 tickets,
                 has_server: false,
                 over: false,
@@ -944,7 +1163,8 @@ impl<'a> World<'a> {
             self.servers_busy[session.region] -= 1;
         }
         let leave = 1.0 / self.scenario.arrivals.games_per_session;
-        for (_, group) in session.tickets {
+        for (ticket, group) in session.tickets {
+            self.facts.remove(&ticket);
             if self.groups[group as usize].state == GroupState::Playing {
                 self.next_step(group, now_ms, leave)?;
             }
@@ -952,10 +1172,119 @@ impl<'a> World<'a> {
         Ok(())
     }
 
+    /// A player's true skill in a match of a scenario queue, playing `role` (in a role queue,
+    /// a role other than the first choice costs `off_role_mmr`).
+    fn skill_in(&self, player: usize, scenario_queue: usize, role: Option<&str>) -> f64 {
+        let skill = self.players[player].skill;
+        let rules = &self.queue_rules[scenario_queue];
+        match (role, rules.role_slot) {
+            (Some(role), Some(_)) => match rules.role_names.iter().position(|r| r == role) {
+                Some(index) => role_skill(rules, &self.profiles[player], skill, index as u8),
+                None => skill,
+            },
+            _ => skill,
+        }
+    }
+
+    /// A player's first-choice role in a scenario queue, if it is a role queue.
+    fn first_role(&self, player: usize, scenario_queue: usize) -> Option<&str> {
+        let rules = &self.queue_rules[scenario_queue];
+        let first = *self.profiles[player].roles.get(rules.role_slot?)?.first()?;
+        rules.role_names.get(usize::from(first)).map(String::as_str)
+    }
+
+    /// A player's true skill for a rating key: their skill, or their skill in the key's role.
+    fn key_skill(&self, player: usize, key: usize) -> f64 {
+        let skill = self.players[player].skill;
+        match self.role_key_source.iter().find(|(at, _, _)| *at == key) {
+            Some((_, queue, role)) => role_skill(
+                &self.queue_rules[*queue],
+                &self.profiles[player],
+                skill,
+                *role,
+            ),
+            None => skill,
+        }
+    }
+
+    /// Holds a proposed or formed match to the core's own invariant (Matchwright's matcher:
+    /// windows, floors, latency from the pings the world submitted) and to the simulator's
+    /// check of the queue's rules from what it generated for each ticket (every matcher).
+    /// A broken one ends the run with an error.
+    fn check_match(&self, summary: &MatchSummary, now_ms: u64) -> Result<(), String> {
+        let config = &self.scenario.matcher;
+        let broken = |why: String| {
+            format!(
+                "invariant broken at {:.1} s of scenario `{}` ({}): {why}",
+                now_ms as f64 / 1_000.0,
+                self.scenario.name,
+                self.engine.name()
+            )
+        };
+        let Some(queue) = config.queues.iter().find(|q| *q.name == *summary.queue) else {
+            return Err(broken(format!(
+                "{} is in unknown queue {}",
+                summary.match_id, summary.queue
+            )));
+        };
+        if self.check_core {
+            check_match_summary(summary, config, |ticket| {
+                self.facts.get(&ticket).map(|facts| facts.submitted.clone())
+            })
+            .map_err(&broken)?;
+        }
+        rules_check::check(queue, summary, |ticket| {
+            let facts = self.facts.get(&ticket)?;
+            let rules = &self.queue_rules[facts.scenario_queue];
+            let members = self.groups[facts.group as usize]
+                .members
+                .iter()
+                .zip(&facts.mus)
+                .map(|(member, mu)| {
+                    let profile = &self.profiles[*member as usize];
+                    MemberView {
+                        player: player_id(*member),
+                        attributes: profile::resolved_attributes(
+                            &queue.attributes,
+                            &self.scenario.population.attributes,
+                            profile,
+                        ),
+                        roles: rules.role_slot.map_or_else(Vec::new, |slot| {
+                            profile.roles[slot]
+                                .iter()
+                                .map(|role| rules.role_names[usize::from(*role)].clone())
+                                .collect()
+                        }),
+                        avoid: if rules.sends_avoid {
+                            profile.avoid.iter().map(|p| player_id(*p)).collect()
+                        } else {
+                            Vec::new()
+                        },
+                        mu: *mu,
+                    }
+                })
+                .collect();
+            Some(TicketView { members })
+        })
+        .map_err(broken)
+    }
+
     fn finish(mut self, wall_s: f64) -> RunOutput {
         let config = &self.scenario.matcher;
         let total = self.total.breakdown();
+        let this = &self;
+        let rating_skill_corr =
+            metrics::correlation(this.players.iter().enumerate().flat_map(|(index, player)| {
+                player
+                    .ratings
+                    .iter()
+                    .zip(&player.games)
+                    .enumerate()
+                    .filter(|(_, (_, games))| **games > 0)
+                    .map(move |(key, (rating, _))| (rating.mu, this.key_skill(index, key)))
+            }));
         let report = &mut self.report;
+        report.rating_skill_corr = rating_skill_corr;
         report.ttm_s = total.ttm_s;
         report.quality = total.quality;
         report.ping_ms = total.ping_ms;
@@ -968,15 +1297,6 @@ impl<'a> World<'a> {
             mean: metrics::round(self.favourite.mean()),
             p99: self.favourite.quantile(0.99),
         };
-        let players = &self.players;
-        report.rating_skill_corr = metrics::correlation(players.iter().flat_map(|player| {
-            player
-                .ratings
-                .iter()
-                .zip(&player.games)
-                .filter(|(_, games)| **games > 0)
-                .map(|(rating, _)| (rating.mu, player.skill))
-        }));
         for (index, slice) in self.per_region.iter().enumerate() {
             report
                 .per_region
@@ -1033,9 +1353,24 @@ fn variant_name(debug: &str) -> String {
     out
 }
 
+/// A player's true skill in role `role` of a role queue: their skill, less `off_role_mmr` in
+/// any role but their first choice.
+fn role_skill(rules: &QueueRules, profile: &Profile, skill: f64, role: u8) -> f64 {
+    let first = rules
+        .role_slot
+        .and_then(|slot| profile.roles.get(slot))
+        .and_then(|roles| roles.first());
+    if first == Some(&role) {
+        skill
+    } else {
+        skill - rules.off_role_mmr
+    }
+}
+
 /// The registered players and their groups, drawn from the scenario's player model
-/// (`population::PlayerModel`) with the population stream of `seed`.
-fn populate(scenario: &Scenario, modes: usize, seed: u64) -> (Vec<Player>, Vec<Group>) {
+/// (`population::PlayerModel`) with the population stream of `seed`, and whether each player
+/// is new.
+fn populate(scenario: &Scenario, modes: usize, seed: u64) -> (Vec<Player>, Vec<Group>, Vec<bool>) {
     let model = PlayerModel::new(
         &scenario.population,
         &scenario.regions,
@@ -1045,6 +1380,7 @@ fn populate(scenario: &Scenario, modes: usize, seed: u64) -> (Vec<Player>, Vec<G
     let mut rng = stream(seed, 1);
     let total = scenario.population.players as usize;
     let mut players = Vec::with_capacity(total);
+    let mut new_players = Vec::with_capacity(total);
     let mut groups = Vec::new();
     while players.len() < total {
         let size = model.party_size(&mut rng).min(total - players.len());
@@ -1052,6 +1388,7 @@ fn populate(scenario: &Scenario, modes: usize, seed: u64) -> (Vec<Player>, Vec<G
         let mut members = Vec::with_capacity(size);
         for player in drawn.members {
             members.push(players.len() as u32);
+            new_players.push(player.new_player);
             players.push(Player {
                 skill: player.skill,
                 pings: player.pings_ms,
@@ -1069,7 +1406,7 @@ fn populate(scenario: &Scenario, modes: usize, seed: u64) -> (Vec<Player>, Vec<G
             seen: false,
         });
     }
-    (players, groups)
+    (players, groups, new_players)
 }
 
 #[cfg(test)]

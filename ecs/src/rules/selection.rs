@@ -27,9 +27,11 @@ pub(crate) const BLOCK_LIST: usize = 62;
 /// Roles could not be filled with the ticket.
 pub(crate) const ROLES: usize = 63;
 
-/// One rule's running state.
-#[derive(Clone, Debug)]
-enum Running<'a> {
+/// One rule's running state: small and `Copy`, so that an offer works on a copy and keeps
+/// it only if every rule holds (the players per value of a team-scoped `equal` rule live in
+/// `RuleSelection::team_groups`, changed only once the ticket is taken).
+#[derive(Clone, Copy, Debug)]
+enum Running {
     /// Nothing to keep at selection (checked per ticket, or at team formation).
     Nothing,
     Equal {
@@ -37,7 +39,6 @@ enum Running<'a> {
         binding: bool,
     },
     EqualPerTeam {
-        groups: SmallVec<[(Option<&'a str>, u16); 4]>,
         binding: bool,
     },
     Overlap {
@@ -58,7 +59,10 @@ enum Running<'a> {
 pub(crate) struct RuleSelection<'a> {
     queue: &'a QueueConfig,
     anchor: &'a TicketRules,
-    running: SmallVec<[Running<'a>; 4]>,
+    running: SmallVec<[Running; 4]>,
+    /// Per team-scoped `equal` rule, in rule order: players per value (`None`: a party whose
+    /// members differ).
+    team_groups: SmallVec<[Groups<'a>; 1]>,
     players: Ids,
     avoided: Ids,
     /// Members per set of accepted roles (role queues), indexed by the set's bit mask.
@@ -69,6 +73,9 @@ pub(crate) struct RuleSelection<'a> {
 /// tries, so it should not allocate for common formats).
 type Ids = SmallVec<[PlayerId; 16]>;
 
+/// Players per value of one team-scoped `equal` rule: (rule index, (value, players)).
+type Groups<'a> = (usize, SmallVec<[(Option<&'a str>, u16); 4]>);
+
 impl<'a> RuleSelection<'a> {
     /// A selection holding only the anchor, which has waited `waited_ms`; `None` when the
     /// anchor alone breaks a rule that binds it (a party whose members differ on an `equal`
@@ -78,7 +85,7 @@ impl<'a> RuleSelection<'a> {
         anchor: &'a TicketRules,
         waited_ms: u64,
     ) -> Option<Self> {
-        let running = queue
+        let running: SmallVec<[Running; 4]> = queue
             .rules
             .iter()
             .map(|rule| match rule {
@@ -89,10 +96,7 @@ impl<'a> RuleSelection<'a> {
                     agree: true,
                     binding: false,
                 },
-                Rule::Equal { .. } => Running::EqualPerTeam {
-                    groups: SmallVec::new(),
-                    binding: false,
-                },
+                Rule::Equal { .. } => Running::EqualPerTeam { binding: false },
                 Rule::Overlap { .. } => Running::Overlap {
                     mask: u64::MAX,
                     need: 0.0,
@@ -114,10 +118,17 @@ impl<'a> RuleSelection<'a> {
             .roles
             .as_ref()
             .map_or(0, |roles| roles.composition.len());
+        let team_groups = running
+            .iter()
+            .enumerate()
+            .filter(|(_, running)| matches!(running, Running::EqualPerTeam { .. }))
+            .map(|(index, _)| (index, SmallVec::new()))
+            .collect();
         let mut selection = Self {
             queue,
             anchor,
             running,
+            team_groups,
             players: SmallVec::new(),
             avoided: SmallVec::new(),
             role_sets: SmallVec::from_elem(0, if roles == 0 { 0 } else { 1 << roles }),
@@ -155,6 +166,19 @@ impl<'a> RuleSelection<'a> {
             }
         }
         self.running = next;
+        for (index, groups) in &mut self.team_groups {
+            if let RuleValue::Text(text) = &ticket.values[*index] {
+                let key = text.as_deref();
+                let players = ticket.players.len() as u16;
+                match groups
+                    .iter_mut()
+                    .find(|(value, _)| key.is_some() && *value == key)
+                {
+                    Some((_, count)) => *count += players,
+                    None => groups.push((key, players)),
+                }
+            }
+        }
         if blocks {
             insert_sorted(&mut self.players, &ticket.players);
             insert_sorted(&mut self.avoided, &ticket.avoid);
@@ -166,7 +190,7 @@ impl<'a> RuleSelection<'a> {
     fn update(
         &self,
         index: usize,
-        running: &mut Running<'a>,
+        running: &mut Running,
         ticket: &'a TicketRules,
         waited_ms: u64,
     ) -> bool {
@@ -180,25 +204,9 @@ impl<'a> RuleSelection<'a> {
                 *binding |= binds;
                 *agree || !*binding
             }
-            (Running::EqualPerTeam { groups, binding }, RuleValue::Text(text)) => {
-                let players = ticket.players.len() as u16;
-                let key = text.as_deref();
-                match groups
-                    .iter_mut()
-                    .find(|(value, _)| key.is_some() && *value == key)
-                {
-                    Some((_, count)) => *count += players,
-                    None => groups.push((key, players)),
-                }
+            (Running::EqualPerTeam { binding }, RuleValue::Text(text)) => {
                 *binding |= binds;
-                let size = usize::from(self.queue.team_size);
-                let teams_needed: usize = groups
-                    .iter()
-                    .map(|(_, count)| usize::from(*count).div_ceil(size))
-                    .sum();
-                // A party whose members differ can never make a team of one value.
-                let mixed = groups.iter().any(|(value, _)| value.is_none());
-                !*binding || (!mixed && teams_needed <= usize::from(self.queue.teams))
+                !*binding || self.values_fill_teams(index, text.as_deref(), ticket.players.len())
             }
             (
                 Running::Overlap {
@@ -243,6 +251,35 @@ impl<'a> RuleSelection<'a> {
             // per rule, of the rule's kind).
             _ => false,
         }
+    }
+
+    /// Whether, with `players` more of `value`, the values of team-scoped rule `index` can
+    /// still each fill whole teams (and no party whose members differ is among them).
+    fn values_fill_teams(&self, index: usize, value: Option<&str>, players: usize) -> bool {
+        let Some((_, groups)) = self.team_groups.iter().find(|(rule, _)| *rule == index) else {
+            return false;
+        };
+        let size = usize::from(self.queue.team_size);
+        let mut found = false;
+        let mut teams_needed = 0;
+        for (group, count) in groups {
+            if group.is_none() {
+                return false;
+            }
+            let mut count = usize::from(*count);
+            if *group == value {
+                count += players;
+                found = true;
+            }
+            teams_needed += count.div_ceil(size);
+        }
+        if !found {
+            if value.is_none() {
+                return false;
+            }
+            teams_needed += players.div_ceil(size);
+        }
+        teams_needed <= usize::from(self.queue.teams)
     }
 
     /// Whether the chosen members can still take distinct places of the match's teams.

@@ -116,13 +116,13 @@ where
 
 /// An anchor's walk: in its group when it has one and the grouping rule binds it (every
 /// ticket of its match must then share its value), else over the whole queue.
-fn anchor_walk<'a>(
-    pool: &'a QueuePool,
+fn anchor_walk(
+    pool: &QueuePool,
     group: Option<u64>,
     from: PoolKey,
     centre: f64,
     reach: f64,
-) -> impl Iterator<Item = (&'a PoolKey, &'a PoolEntry)> {
+) -> impl Iterator<Item = (&PoolKey, &PoolEntry)> {
     match group {
         None => AnchorWalk::All(walk_outward(pool, from, centre, reach)),
         Some(group) => {
