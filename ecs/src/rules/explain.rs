@@ -129,7 +129,14 @@ pub(crate) fn explain(world: &World, id: TicketId) -> Option<Explanation> {
         crate::systems::matching::walk_outward(pool, key, ticket.rating, f64::INFINITY)
             .take(scan)
             .filter_map(|(_, entry)| world.get::<Ticket>(entry.entity))
-            .map(|other| other_of(world, queue, other, now.saturating_sub(other.enqueued_at_ms)))
+            .map(|other| {
+                other_of(
+                    world,
+                    queue,
+                    other,
+                    now.saturating_sub(other.enqueued_at_ms),
+                )
+            })
             .collect();
     let checks = check_list(queue);
     // passes[c][o]: whether other `o` passes check `c` against the ticket.
@@ -186,7 +193,11 @@ fn other_of<'w>(
     let mut ids: SmallVec<[crate::ids::PlayerId; 2]> = ticket
         .players
         .iter()
-        .filter_map(|player| world.get::<crate::components::Player>(*player).map(|p| p.id))
+        .filter_map(|player| {
+            world
+                .get::<crate::components::Player>(*player)
+                .map(|p| p.id)
+        })
         .collect();
     ids.sort_unstable();
     let pings = &ticket.pings;

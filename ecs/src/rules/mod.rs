@@ -205,12 +205,11 @@ pub(crate) fn hint_of(queue: &QueueConfig, rules: Option<&TicketRules>) -> RuleH
     };
     let mut hint = RuleHint::NONE;
     if let Some(RuleValue::List(items)) = first_overlap(queue).map(|i| &rules.values[i]) {
-        hint.items = items
-            .iter()
-            .fold(0, |mask, item| mask | 1 << (crate::pool::group_of(item) % 64));
+        hint.items = items.iter().fold(0, |mask, item| {
+            mask | 1 << (crate::pool::group_of(item) % 64)
+        });
     }
-    if let Some(RuleValue::Number { low, high }) = first_distance(queue).map(|i| &rules.values[i])
-    {
+    if let Some(RuleValue::Number { low, high }) = first_distance(queue).map(|i| &rules.values[i]) {
         hint.low = round_up(*low);
         hint.high = round_down(*high).max(hint.low);
     }
