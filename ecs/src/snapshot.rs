@@ -191,6 +191,9 @@ pub struct MemberRulesRecord {
     pub roles: Vec<crate::command::RoleChoice>,
     /// The avoid list.
     pub avoid: Vec<PlayerId>,
+    /// The member's rating as enqueued (a match in a queue rated per role replaces the
+    /// player's rating with the role's until the session ends).
+    pub rating: Rating,
 }
 
 /// A queued ticket's place in its pool.
@@ -486,6 +489,7 @@ fn restore_rules(
             .binary_search_by_key(id, |player| player.id)
             .map(|at| snapshot.players[at].rating)
             .map_err(|_| format!("{} names unknown {id}", record.id))?;
+        let rating = given.members.get(index).map_or(rating, |part| part.rating);
         let mut member = crate::command::TicketMember::new(*id, rating, record.pings_ms.clone());
         if let Some(part) = given.members.get(index) {
             member.attributes = part.attributes.clone();

@@ -790,3 +790,41 @@ fn rules_data_survives_a_snapshot_and_a_config_that_drops_it_is_refused() {
         "{shown}"
     );
 }
+
+/// Attributes a queue declares but no rule reads are kept as given across a snapshot, and a
+/// requeued ticket of a queue rated per role restores with the ratings it was enqueued with.
+#[test]
+fn what_a_ticket_gave_survives_a_snapshot_even_unread() {
+    let text = r#"
+        regions = ["eu"]
+        replace_queues = true
+        [[queues]]
+        name = "plain"
+        teams = 2
+        team_size = 1
+        max_party_size = 1
+        attributes = [{ kind = "text", name = "platform" }]
+    "#;
+    let config = Config::from_operator_toml(text.parse().unwrap()).unwrap();
+    let mut matcher = Matcher::new(config.clone(), 9).unwrap();
+    let mut member = TicketMember::new(PlayerId(1), Rating::new(1500.0, 100.0), vec![30]);
+    member
+        .attributes
+        .insert("platform".into(), AttributeValue::Text("pc".into()));
+    matcher
+        .submit(Command::Enqueue(EnqueueTicket {
+            ticket: TicketId(1),
+            queue: "plain".into(),
+            party: None,
+            members: vec![member],
+            max_ping_ms: None,
+            waiting_since_ms: None,
+            attributes: BTreeMap::new(),
+        }))
+        .unwrap();
+    matcher.tick(1_000).unwrap();
+    let _ = matcher.drain_events().count();
+    let snapshot = matcher.snapshot().unwrap();
+    let restored = Matcher::restore(config, &snapshot).unwrap();
+    assert_eq!(restored.snapshot().unwrap(), snapshot);
+}

@@ -355,6 +355,17 @@ impl QueueConfig {
         if let Some(flexible) = &self.flexible {
             self.validate_flexible(&format!("{field}.flexible"), flexible)?;
         }
+        if self.block_lists == BlockScope::OpposingTeams
+            && (self.roles.is_some() || self.flexible.is_some())
+        {
+            return Err(ConfigError::new(
+                format!("{field}.block_lists"),
+                format!(
+                    "queue `{}`: \"opposing_teams\" needs fixed teams without roles; use \"match\"",
+                    self.name
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -588,7 +599,7 @@ mod tests {
               { kind = "distance", name = "level", attribute = "level", max = { kind = "linear", start = 5, end = 20, over_ms = 20000 } },
               { kind = "party_skill_spread", name = "spread", max = { kind = "linear", start = 300, end = 600, over_ms = 30000 } },
             ]
-            block_lists = "opposing_teams"
+            block_lists = "off"
             roles = { composition = [{ role = "tank", count = 1 }, { role = "damage", count = 2 }, { role = "support", count = 2 }], rating_per_role = true }
         "#;
         let config = Config::from_operator_toml(text.parse().unwrap()).unwrap();
@@ -654,6 +665,11 @@ mod tests {
                 "attributes = [{ kind = \"text\", name = \"p\" }]\nrules = [{ kind = \"equal\", name = \"x\", attribute = \"p\", scope = \"team\" }]\nroles = { composition = [{ role = \"a\", count = 5 }] }",
                 "queues[0].rules[0].scope",
                 "fixed teams without roles",
+            ),
+            (
+                "block_lists = \"opposing_teams\"\nroles = { composition = [{ role = \"a\", count = 5 }] }",
+                "queues[0].block_lists",
+                "needs fixed teams without roles",
             ),
             (
                 "attributes = [{ kind = \"text\", name = \"p\" }, { kind = \"list\", name = \"p\" }]",

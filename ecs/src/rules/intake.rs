@@ -40,7 +40,11 @@ pub(crate) fn ticket_rules(
             .members
             .iter()
             .any(|member| !member.avoid.is_empty());
-    if queue.rules.is_empty() && queue.roles.is_none() && !avoids {
+    // What the enqueue gave is kept whenever it gave anything, so that a snapshot restores it
+    // as given (and a config that adds a rule later reads it).
+    let gave_attributes =
+        !request.attributes.is_empty() || request.members.iter().any(|m| !m.attributes.is_empty());
+    if queue.rules.is_empty() && queue.roles.is_none() && !avoids && !gave_attributes {
         return Ok(None);
     }
     let values = queue
@@ -81,6 +85,7 @@ fn record_of(request: &EnqueueTicket) -> TicketRulesRecord {
                 attributes: member.attributes.clone(),
                 roles: member.roles.clone(),
                 avoid: member.avoid.clone(),
+                rating: member.rating,
             })
             .collect(),
     }

@@ -211,7 +211,8 @@ pub(crate) fn hint_of(queue: &QueueConfig, rules: Option<&TicketRules>) -> RuleH
     }
     if let Some(RuleValue::Number { low, high }) = first_distance(queue).map(|i| &rules.values[i]) {
         hint.low = round_up(*low);
-        hint.high = round_down(*high).max(hint.low);
+        // An inverted span (a single value rounded both ways) only narrows the hint's span.
+        hint.high = round_down(*high);
     }
     hint
 }
