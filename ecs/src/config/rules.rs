@@ -318,10 +318,11 @@ impl QueueConfig {
         self.attributes.iter().find(|spec| spec.name() == name)
     }
 
-    /// Whether tickets of this queue carry anything the rules read (attributes, roles or
-    /// avoid lists), so the matcher checks more than ratings and pings.
+    /// Whether the queue has match rules or a role composition: every ticket of it then
+    /// carries rules data, and each offered ticket is checked against them. (Avoid lists
+    /// alone are checked only when a ticket has one.)
     pub fn has_rules(&self) -> bool {
-        !self.rules.is_empty() || self.roles.is_some() || self.block_lists != BlockScope::Off
+        !self.rules.is_empty() || self.roles.is_some()
     }
 
     /// Validates the attributes, rules, roles and flexible sizes of the queue at `field`.

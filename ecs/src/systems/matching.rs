@@ -459,7 +459,7 @@ impl Matching<'_, '_> {
         let anchor = Candidate::new(anchor_key, entry, queue, now);
         // In a queue with rules or roles every ticket carries rules data; in others only
         // tickets with an avoid list do, and avoid lists are checked on their own.
-        let rule_queue = !queue.rules.is_empty() || queue.roles.is_some();
+        let rule_queue = queue.has_rules();
         let anchor_rules = anchor_ticket.rules.as_deref().filter(|_| rule_queue);
         assert!(
             !rule_queue || anchor_rules.is_some(),
