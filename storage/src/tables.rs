@@ -18,6 +18,9 @@ pub(crate) const MAGIC: &[u8] = b"matchwright-store";
 pub(crate) const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const JOURNAL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("journal");
 pub(crate) const SNAPSHOTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("snapshots");
+/// Snapshots written to files off the tick thread: tick -> `SnapshotFileRow`.
+pub(crate) const SNAPSHOT_FILES: TableDefinition<'_, u64, &[u8]> =
+    TableDefinition::new("snapshot_files");
 pub(crate) const ACCOUNTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("accounts");
 pub(crate) const USERNAMES: TableDefinition<'_, &str, u64> = TableDefinition::new("usernames");
 pub(crate) const REFRESH_TOKENS: TableDefinition<'_, &[u8], &[u8]> =

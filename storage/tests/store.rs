@@ -138,6 +138,8 @@ fn recovery_replays_the_journal_after_the_snapshot() {
     let chain = {
         let mut opened = Store::open(&path, Config::default(), 7, options()).unwrap();
         run(&mut opened.store, &mut opened.matcher, 23);
+        // Snapshots are written off the tick thread: wait for the one of tick 20.
+        opened.store.settle_snapshots().unwrap();
         opened.store.chain_hash()
     };
     let opened = Store::open(&path, Config::default(), 7, options()).unwrap();
@@ -220,6 +222,8 @@ fn pruning_keeps_a_base_to_recover_from() {
     let chain = {
         let mut opened = Store::open(&path, Config::default(), 3, options.clone()).unwrap();
         run(&mut opened.store, &mut opened.matcher, 47);
+        opened.store.settle_snapshots().unwrap();
+        eprintln!("snapshots {}", opened.store.snapshot_count().unwrap());
         assert_eq!(opened.store.journal_len().unwrap(), 47);
         // Now is 47 s; keep 15 s: the base is the snapshot at tick 30 (30 s).
         let pruned = opened.store.prune(47_000).unwrap();
@@ -518,4 +522,105 @@ fn role_matches_keep_roles_and_rate_under_mode_and_role() {
         matchwright_storage::rating_key("arena", Some("tank")),
         "arena:tank"
     );
+}
+
+/// The snapshot files beside a store, sorted.
+fn snapshot_files(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut dir = path.as_os_str().to_owned();
+    dir.push(".snapshots");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[test]
+fn snapshots_are_taken_off_the_tick_and_old_files_retired() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let options = StoreOptions {
+        snapshot_every_ticks: 5,
+        journal_keep_ms: 20_000,
+        ..StoreOptions::default()
+    };
+    let mut opened = Store::open(&path, Config::default(), 5, options.clone()).unwrap();
+    assert!(opened.store.snapshots_in_background());
+    // One snapshot is taken at a time (a due one waits while another is written): settle
+    // each before the next is due, so that every one is taken.
+    for _ in 0..12 {
+        run(&mut opened.store, &mut opened.matcher, 5);
+        opened.store.settle_snapshots().unwrap();
+    }
+    run(&mut opened.store, &mut opened.matcher, 1);
+    // Snapshots every 5 s, one kept per 10 s (half the 20 s kept), plus the first (inline, at
+    // tick 0) and the newest (tick 60).
+    let files = snapshot_files(&path);
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [10, 20, 30, 40, 50, 60].map(|tick| format!("snapshot-{tick:020}.bin")),
+        "kept files"
+    );
+    assert_eq!(opened.store.snapshot_count().unwrap(), 7);
+    // Pruning at 61 s keeps the base at or before 41 s (tick 40) and the files after it.
+    opened.store.prune(61_000).unwrap();
+    assert_eq!(snapshot_files(&path).len(), 3);
+    let (base, _, _) = opened.store.base_snapshot().unwrap();
+    assert_eq!(base, 40);
+    let chain = opened.store.chain_hash();
+    drop(opened);
+    let opened = Store::open(&path, Config::default(), 5, options).unwrap();
+    assert_eq!(opened.recovery.snapshot_tick, 60);
+    assert_eq!(opened.recovery.replayed_ticks, 1);
+    assert_eq!(opened.recovery.chain_hash, chain);
+}
+
+#[test]
+fn a_damaged_snapshot_file_is_named_as_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    {
+        let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+        run(&mut opened.store, &mut opened.matcher, 23);
+        opened.store.settle_snapshots().unwrap();
+    }
+    let newest = snapshot_files(&path).pop().expect("a snapshot file");
+    let mut bytes = std::fs::read(&newest).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&newest, &bytes).unwrap();
+    let error = Store::open(&path, Config::default(), 1, options()).unwrap_err();
+    let message = error.to_string();
+    let name = newest.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        message.contains(&name) && message.contains("its row says"),
+        "{message}"
+    );
+    // A missing one too.
+    std::fs::remove_file(&newest).unwrap();
+    let error = Store::open(&path, Config::default(), 1, options()).unwrap_err();
+    assert!(error.to_string().contains("cannot be read"), "{error}");
+}
+
+#[test]
+fn without_background_snapshots_the_tick_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let options = StoreOptions {
+        snapshot_every_ticks: 10,
+        background_snapshots: false,
+        ..StoreOptions::default()
+    };
+    let mut opened = Store::open(&path, Config::default(), 1, options.clone()).unwrap();
+    assert!(!opened.store.snapshots_in_background());
+    run(&mut opened.store, &mut opened.matcher, 23);
+    assert!(snapshot_files(&path).is_empty());
+    assert_eq!(opened.store.snapshot_count().unwrap(), 3);
+    drop(opened);
+    let opened = Store::open(&path, Config::default(), 1, options).unwrap();
+    assert_eq!(opened.recovery.snapshot_tick, 20);
 }

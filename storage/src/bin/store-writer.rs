@@ -3,7 +3,8 @@
 //! tick, and prints `committed <tick> <chain hash>` after each commit returns. The crash test
 //! kills it with SIGKILL at random moments and checks what survived.
 //!
-//! Usage: `store-writer PATH SEED UNTIL_TICK`
+//! Usage: `store-writer PATH SEED UNTIL_TICK [SNAPSHOT_EVERY_TICKS]` (25 by default; snapshots
+//! are taken off the tick thread, so a kill often lands in the middle of one).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -86,11 +87,19 @@ fn main() -> ExitCode {
         args.get(2).map(|s| s.parse::<u64>()),
         args.get(3).map(|s| s.parse::<u64>()),
     ) else {
-        eprintln!("usage: store-writer PATH SEED UNTIL_TICK");
+        eprintln!("usage: store-writer PATH SEED UNTIL_TICK [SNAPSHOT_EVERY_TICKS]");
         return ExitCode::from(2);
     };
+    let snapshot_every = match args.get(4).map(|s| s.parse::<u64>()) {
+        None => 25,
+        Some(Ok(every)) if every > 0 => every,
+        Some(_) => {
+            eprintln!("store-writer: SNAPSHOT_EVERY_TICKS must be a positive number");
+            return ExitCode::from(2);
+        }
+    };
     let options = StoreOptions {
-        snapshot_every_ticks: 25,
+        snapshot_every_ticks: snapshot_every,
         mirror: true,
         ..StoreOptions::default()
     };

@@ -1,7 +1,9 @@
 //! The per-tick group commit: one redb transaction holds a tick's journal entry, the rows its
-//! events change (`project`), its outbox rows and, when due, a snapshot. This file owns the
-//! order of those writes and the store's head (last tick, time, chain) moving with them; it
-//! is the write side of the journal's invariants (`journal`).
+//! events change (`project`), its outbox rows, the rows of snapshot files the follower has
+//! finished (`snapshot_files`) and, when due and no follower runs, a snapshot. Once durable,
+//! the entry goes to the follower (`follower`), marked when a snapshot is due. This file owns
+//! the order of those writes and the store's head (last tick, time, chain) moving with them;
+//! it is the write side of the journal's invariants (`journal`).
 
 use matchwright_ecs::codec;
 use matchwright_ecs::{EventChain, Matcher, TickRecord};
@@ -39,13 +41,22 @@ impl Store {
         let chain_hash = entry.chain.0;
         let txn = self.begin_write()?;
         let queued = self.write_tick(&txn, &input, &entry)?;
+        let reports = self
+            .follower
+            .as_ref()
+            .map(|f| f.reports())
+            .unwrap_or_default();
+        let retired = self.take_reports(&txn, reports)?;
         // Counted as if committed; if the commit fails the store stops taking writes anyway.
         let previous = (self.last_tick, self.last_now_ms, self.chain_hash);
         let snapshot = self.advance(&input, chain_hash);
-        if let Err(error) = self.finish(txn, matcher, snapshot) {
+        let in_tick = snapshot && self.follower.is_none();
+        if let Err(error) = self.finish(txn, matcher, in_tick) {
             (self.last_tick, self.last_now_ms, self.chain_hash) = previous;
             return Err(error);
         }
+        self.delete_snapshot_files(&retired);
+        self.feed_follower(entry, snapshot && !in_tick);
         if self.options.mirror {
             self.outbox.add(queued, self.options.outbox_limit);
         }
@@ -121,8 +132,33 @@ impl Store {
         self.chain_hash = chain_hash;
         self.ticks_since_snapshot += 1;
         self.commands_since_snapshot += input.commands.len() as u64;
+        self.snapshot_due()
+    }
+
+    /// Whether the journal since the last snapshot is long enough for the next.
+    pub(super) fn snapshot_due(&self) -> bool {
         self.ticks_since_snapshot >= self.options.snapshot_every_ticks
             || self.commands_since_snapshot >= self.options.snapshot_every_commands
+    }
+
+    /// Hands a committed entry to the follower; gives the follower up (snapshots are then
+    /// written in the tick) when it cannot take it.
+    fn feed_follower(&mut self, entry: JournalEntry, snapshot: bool) {
+        let Some(follower) = &self.follower else {
+            return;
+        };
+        // While one is being taken, the next waits (still due) for it to be recorded.
+        let snapshot = snapshot && self.snapshot_in_flight.is_none();
+        match follower.feed(entry, snapshot) {
+            Ok(()) if snapshot => {
+                self.snapshot_in_flight = Some(self.last_tick);
+                self.ticks_since_snapshot = 0;
+                self.commands_since_snapshot = 0;
+            }
+            Ok(()) => {}
+            // Still due: the next tick writes it in the tick.
+            Err(why) => self.give_up_follower(&why),
+        }
     }
 
     /// Adds the snapshot when due and commits.

@@ -7,14 +7,14 @@
 use std::path::{Path, PathBuf};
 
 use matchwright_ecs::{Config, EventChain, Snapshot};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 
 use super::journal::{JournalHead, walk};
 use super::open::check_header;
 use super::snapshot::StoredSnapshot;
+use super::snapshot_files::{SnapshotRef, catalog, load};
 use crate::error::{StoreError, from_redb};
 use crate::records::JournalEntry;
-use crate::tables::{SNAPSHOTS, decode_at};
 
 /// The store opened read-only, for `matchwright trace export`: the journal and the snapshot it
 /// starts from, read without recovering or writing anything. Refused (`StoreError::InUse`)
@@ -73,26 +73,16 @@ impl JournalExport {
     pub fn base(&self) -> Result<ExportBase, StoreError> {
         let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
         let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let snapshots = read
-            .open_table(SNAPSHOTS)
-            .map_err(|e| read_error(e.into()))?;
+        let catalog = catalog(&self.path, &read)?;
         // Newest first: walk back while the config stays the newest one's.
         let mut base: Option<StoredSnapshot> = None;
         let mut other_config_from = None;
-        for item in snapshots.iter().map_err(|e| read_error(e.into()))?.rev() {
-            let (tick, bytes) = item.map_err(|e| read_error(e.into()))?;
-            let stored: StoredSnapshot = decode_at(
-                &self.path,
-                format_args!("snapshot {}", tick.value()),
-                bytes.value(),
-            )?;
+        for at in catalog.iter().rev() {
+            let stored = load(&self.path, &read, at)?;
             match &base {
                 Some(newer) if newer.config_toml != stored.config_toml => {
                     // The oldest snapshot of all, for the message.
-                    other_config_from = snapshots
-                        .first()
-                        .map_err(|e| read_error(e.into()))?
-                        .map(|(tick, _)| tick.value());
+                    other_config_from = catalog.first().map(SnapshotRef::tick);
                     break;
                 }
                 _ => base = Some(stored),

@@ -20,6 +20,7 @@
 
 mod commit;
 mod export;
+mod follower;
 mod journal;
 mod open;
 mod outbox;
@@ -27,6 +28,7 @@ mod project;
 mod prune;
 mod recover;
 mod snapshot;
+mod snapshot_files;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,11 +40,12 @@ use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition, W
 use crate::error::{StoreError, from_redb};
 use crate::handle::StoreHandle;
 pub use crate::tables::STORE_FORMAT;
-use crate::tables::{JOURNAL, OutboxCounter, SNAPSHOTS};
+use crate::tables::{JOURNAL, OutboxCounter};
 
 pub use export::{ExportBase, JournalExport};
 pub use outbox::OutboxReader;
 pub use project::rating_key;
+pub use snapshot_files::{DirectorySink, SnapshotSink};
 
 /// How the store behaves. Every bound says what happens when it is reached.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +71,10 @@ pub struct StoreOptions {
     pub history_per_player: u64,
     /// redb's page cache.
     pub cache_bytes: usize,
+    /// Whether snapshots are taken off the tick thread, by a follower matcher, into files
+    /// beside the store (`follower`). Off, or on a storage backend without a directory, a
+    /// snapshot is written inside the tick's transaction (the tick waits for it).
+    pub background_snapshots: bool,
 }
 
 impl Default for StoreOptions {
@@ -81,6 +88,7 @@ impl Default for StoreOptions {
             outbox_limit: 1_000_000,
             history_per_player: 500,
             cache_bytes: 256 << 20,
+            background_snapshots: true,
         }
     }
 }
@@ -189,6 +197,13 @@ pub struct Store {
     commands_since_snapshot: u64,
     outbox: Arc<OutboxCounter>,
     failed: Option<String>,
+    /// Where snapshots taken off the tick thread go (`None` on a backend without a directory).
+    sink: Option<Arc<dyn SnapshotSink>>,
+    /// The follower taking them (`None`: snapshots are written in the tick).
+    follower: Option<follower::Follower>,
+    /// The tick of the snapshot the follower is taking: one at a time, so that a follower
+    /// slower than the cadence skips snapshots rather than falls behind.
+    snapshot_in_flight: Option<u64>,
 }
 
 impl Store {
@@ -261,9 +276,35 @@ impl Store {
         self.table_len(JOURNAL)
     }
 
-    /// Snapshots kept.
+    /// Snapshots kept (in the table and in files).
     pub fn snapshot_count(&self) -> Result<u64, StoreError> {
-        self.table_len(SNAPSHOTS)
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| from_redb(&self.path, "reading", e.into()))?;
+        Ok(snapshot_files::catalog(&self.path, &read)?.len() as u64)
+    }
+
+    /// Whether snapshots are being taken off the tick thread now.
+    pub fn snapshots_in_background(&self) -> bool {
+        self.follower.is_some()
+    }
+
+    /// Waits until the follower has re-run every committed tick and written every snapshot
+    /// asked of it, and commits their rows; then starts a new follower. For tests and
+    /// benchmarks (a tick never waits for the follower).
+    pub fn settle_snapshots(&mut self) -> Result<(), StoreError> {
+        let Some(mut follower) = self.follower.take() else {
+            return Ok(());
+        };
+        let reports = follower.settle();
+        drop(follower);
+        let txn = self.begin_write()?;
+        let retired = self.take_reports(&txn, reports)?;
+        self.commit(txn)?;
+        self.delete_snapshot_files(&retired);
+        self.start_follower();
+        Ok(())
     }
 
     fn table_len<K: redb::Key + 'static>(
@@ -357,6 +398,7 @@ mod tests {
             };
             store.commit_tick(input, &matcher).unwrap();
         }
+        store.settle_snapshots().unwrap();
         path
     }
 

@@ -10,11 +10,12 @@ use std::time::Instant;
 use matchwright_ecs::{Config, Matcher};
 use redb::{Database, ReadableDatabase, TableError};
 
+use super::snapshot_files::{DirectorySink, SnapshotSink};
 use super::{Opened, RecoveryReport, Store, StoreOptions};
 use crate::error::{StoreError, from_redb};
 use crate::tables::{
     ACCOUNTS, AVOID_LISTS, FORMAT_KEY, HISTORY, JOURNAL, MAGIC, MATCHES, META, NEXT_OUTBOX_KEY,
-    OUTBOX, RATINGS, REFRESH_TOKENS, STORE_FORMAT, USERNAMES,
+    OUTBOX, RATINGS, REFRESH_TOKENS, SNAPSHOT_FILES, STORE_FORMAT, USERNAMES,
 };
 
 fn io_path_error(path: &Path, doing: &'static str, error: impl Into<redb::Error>) -> StoreError {
@@ -50,15 +51,35 @@ impl Store {
         if !fresh {
             check_header(&path)?;
         }
-        let db = Database::builder()
-            .set_cache_size(options.cache_bytes)
-            .create(&path)
-            .map_err(|error| io_path_error(&path, "opening", error))?;
-        Self::finish_open(db, path, fresh, config, seed, options, started)
+        let sink: Arc<dyn SnapshotSink> = Arc::new(DirectorySink::beside(&path));
+        // redb panics on some pages damaged outside it; that is damage to report, not a crash.
+        let label = path.clone();
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let db = Database::builder()
+                .set_cache_size(options.cache_bytes)
+                .create(&path)
+                .map_err(|error| io_path_error(&path, "opening", error))?;
+            Self::finish_open(db, path, fresh, config, seed, options, started)
+        }));
+        let mut opened = opened.unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            Err(StoreError::Corrupt {
+                path: label,
+                detail: format!("redb failed reading it: {why}"),
+            })
+        })?;
+        opened.store.sink = Some(sink);
+        opened.store.start_follower();
+        Ok(opened)
     }
 
     /// As [`Store::open`], on a redb storage backend of the caller's (tests use one that
-    /// fails like a full disk). `label` names it in errors.
+    /// fails like a full disk). `label` names it in errors. Such a store has no directory
+    /// for snapshot files: its snapshots are written in the tick.
     pub fn open_with_backend(
         label: impl AsRef<Path>,
         backend: impl redb::StorageBackend,
@@ -102,6 +123,9 @@ impl Store {
             commands_since_snapshot: 0,
             outbox: Arc::default(),
             failed: None,
+            sink: None,
+            follower: None,
+            snapshot_in_flight: None,
         };
         let (matcher, mut recovery) = if fresh || !store.has_format()? {
             if !fresh {
@@ -198,6 +222,7 @@ impl Store {
             txn.open_table(OUTBOX)?;
             txn.open_table(crate::leaderboard::LEADERBOARD)?;
             txn.open_table(AVOID_LISTS)?;
+            txn.open_table(SNAPSHOT_FILES)?;
             Ok(())
         })();
         result.map_err(|error| self.fail("creating", error))?;

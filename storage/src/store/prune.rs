@@ -8,9 +8,10 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::Store;
 use super::snapshot::StoredSnapshot;
+use super::snapshot_files::{SnapshotFileRow, retire_files};
 use crate::error::StoreError;
 use crate::records::MatchRow;
-use crate::tables::{JOURNAL, MATCHES, SNAPSHOTS};
+use crate::tables::{JOURNAL, MATCHES, SNAPSHOT_FILES, SNAPSHOTS};
 
 impl Store {
     /// Deletes journal entries and snapshots older than `journal_keep_ms` before `now_ms`, and
@@ -20,23 +21,29 @@ impl Store {
     pub fn prune(&mut self, now_ms: u64) -> Result<u64, StoreError> {
         let cutoff = now_ms.saturating_sub(self.options.journal_keep_ms);
         let txn = self.begin_write()?;
-        let result = (|| -> Result<u64, redb::Error> {
-            let Some(pruned) = prune_journal(&txn, cutoff)? else {
-                return Ok(0);
+        let result = (|| -> Result<(u64, Vec<String>), redb::Error> {
+            let Some((pruned, mut files)) = prune_journal(&txn, cutoff)? else {
+                return Ok((0, Vec::new()));
             };
             prune_matches(&txn, cutoff)?;
-            Ok(pruned)
+            files.extend(retire_files(&txn, self.options.journal_keep_ms)?);
+            Ok((pruned, files))
         })();
-        let pruned = result.map_err(|error| self.fail("pruning", error))?;
+        let (pruned, files) = result.map_err(|error| self.fail("pruning", error))?;
         self.commit(txn)?;
+        self.delete_snapshot_files(&files);
         Ok(pruned)
     }
 }
 
-/// Deletes the snapshots before the base (the newest taken at or before `cutoff`) and the
-/// journal up to it; returns the journal entries deleted, or `None` if no snapshot is old
-/// enough to be a base (then nothing is deleted, matches included).
-fn prune_journal(txn: &WriteTransaction, cutoff: u64) -> Result<Option<u64>, redb::Error> {
+/// Deletes the snapshots (in the table and in files) before the base (the newest taken at or
+/// before `cutoff`) and the journal up to it; returns the journal entries deleted and the
+/// files to delete once committed, or `None` if no snapshot is old enough to be a base (then
+/// nothing is deleted, matches included).
+fn prune_journal(
+    txn: &WriteTransaction,
+    cutoff: u64,
+) -> Result<Option<(u64, Vec<String>)>, redb::Error> {
     let mut snapshots = txn.open_table(SNAPSHOTS)?;
     let mut base = None;
     for item in snapshots.iter()? {
@@ -49,14 +56,30 @@ fn prune_journal(txn: &WriteTransaction, cutoff: u64) -> Result<Option<u64>, red
             break;
         }
     }
+    let mut files = txn.open_table(SNAPSHOT_FILES)?;
+    let mut rows = Vec::new();
+    for item in files.iter()? {
+        let (_, bytes) = item?;
+        let row: SnapshotFileRow = codec::decode(bytes.value())
+            .map_err(|e| redb::Error::Corrupted(format!("snapshot file row: {e}")))?;
+        if row.now_ms <= cutoff {
+            base = base.max(Some(row.tick));
+        }
+        rows.push(row);
+    }
     let Some(base) = base else {
         return Ok(None);
     };
     snapshots.retain_in(..base, |_, _| false)?;
+    let mut retired = Vec::new();
+    for row in rows.into_iter().filter(|row| row.tick < base) {
+        files.remove(row.tick)?;
+        retired.push(row.name);
+    }
     let mut journal = txn.open_table(JOURNAL)?;
     let before = journal.len()?;
     journal.retain_in(..=base, |_, _| false)?;
-    Ok(Some(before - journal.len()?))
+    Ok(Some((before - journal.len()?, retired)))
 }
 
 /// Deletes finished matches last changed at or before `cutoff`.

@@ -8,21 +8,22 @@
 use std::path::Path;
 
 use matchwright_ecs::{Config, EventChain, Matcher};
-use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{ReadTransaction, ReadableDatabase, ReadableTableMetadata};
 
 use super::journal::JournalHead;
 use super::snapshot::StoredSnapshot;
+use super::snapshot_files::{catalog, load};
 use super::{RecoveryReport, Store};
 use crate::error::{StoreError, from_redb};
 use crate::records::JournalEntry;
-use crate::tables::{JOURNAL, META, NEXT_OUTBOX_KEY, OUTBOX, SNAPSHOTS, decode_at};
+use crate::tables::{JOURNAL, META, NEXT_OUTBOX_KEY, OUTBOX, decode_at};
 
 /// How far replaying the journal after a snapshot got.
-struct Replayed {
+pub(super) struct Replayed {
     /// The last tick replayed (the snapshot's, if none) and the chain after it.
-    head: JournalHead,
+    pub(super) head: JournalHead,
     /// The matcher time of that tick.
-    now_ms: u64,
+    pub(super) now_ms: u64,
     /// Ticks replayed.
     ticks: u64,
     /// Commands in them.
@@ -42,16 +43,9 @@ impl Store {
             .db
             .begin_read()
             .map_err(|e| from_redb(&path, "reading", e.into()))?;
-        let stored = newest_snapshot(&path, &read)?;
+        let (stored, mut matcher) = rebuild(&path, &read)?;
         let stored_config = stored.config(&path)?;
-        let mut matcher =
-            Matcher::restore(stored_config.clone(), &stored.state).map_err(|error| {
-                StoreError::Matcher {
-                    path: path.clone(),
-                    detail: error.to_string(),
-                }
-            })?;
-        let replayed = replay_journal(&path, &read, &stored, &mut matcher)?;
+        let replayed = replay_journal(&path, &read, &stored.base(), &mut matcher)?;
         let outbox_rows = outbox_rows(&path, &read)?;
         drop(read);
 
@@ -65,6 +59,13 @@ impl Store {
         let config_changed = stored_config != config;
         if config_changed {
             matcher = self.adopt_config(&matcher, config)?;
+        } else if self.snapshot_due() {
+            // A long journal after the newest snapshot (the process before died before its
+            // follower's snapshot was recorded): snapshot now, so that a process killed
+            // again and again still recovers in bounded time.
+            let txn = self.begin_write()?;
+            self.write_snapshot(&txn, &matcher, &stored_config)?;
+            self.commit(txn)?;
         }
         let recovery = RecoveryReport {
             created: false,
@@ -103,45 +104,99 @@ impl Store {
     }
 }
 
-fn newest_snapshot(path: &Path, read: &ReadTransaction) -> Result<StoredSnapshot, StoreError> {
-    let read_error = |error: redb::Error| from_redb(path, "reading", error);
-    let snapshots = read
-        .open_table(SNAPSHOTS)
-        .map_err(|e| read_error(e.into()))?;
-    let (_, newest) = snapshots
-        .last()
-        .map_err(|e| read_error(e.into()))?
+/// The matcher rebuilt from the newest snapshot (not yet the journal after it), and the
+/// snapshot. The snapshot is checked against the journal: if the entry of its tick is still
+/// kept, its chain must be the snapshot's (the entries after it are checked by the replay).
+pub(super) fn rebuild(
+    path: &Path,
+    read: &ReadTransaction,
+) -> Result<(StoredSnapshot, Matcher), StoreError> {
+    let newest = catalog(path, read)?
+        .pop()
         .ok_or_else(|| StoreError::Corrupt {
             path: path.to_path_buf(),
             detail: "it holds no snapshot to recover from".into(),
         })?;
-    decode_at(path, "the newest snapshot", newest.value())
+    let stored = load(path, read, &newest)?;
+    check_against_journal(path, read, &stored)?;
+    let config = stored.config(path)?;
+    let matcher = Matcher::restore(config, &stored.state).map_err(|error| StoreError::Matcher {
+        path: path.to_path_buf(),
+        detail: error.to_string(),
+    })?;
+    Ok((stored, matcher))
 }
 
-/// Re-runs every journal entry after `stored` on `matcher`. Each entry is first checked to
-/// follow the one before (the read side of the journal's invariants: a break is
-/// [`StoreError::Corrupt`]), then applied and its events checked against its hash (a
-/// mismatch is [`StoreError::JournalDiverged`]).
-fn replay_journal(
+/// A snapshot's tick and chain against the journal entry of its tick, when it is kept.
+fn check_against_journal(
     path: &Path,
     read: &ReadTransaction,
     stored: &StoredSnapshot,
+) -> Result<(), StoreError> {
+    let read_error = |error: redb::Error| from_redb(path, "reading", error);
+    let journal = read.open_table(JOURNAL).map_err(|e| read_error(e.into()))?;
+    let Some(bytes) = journal.get(stored.tick).map_err(|e| read_error(e.into()))? else {
+        return Ok(());
+    };
+    let entry: JournalEntry = decode_at(
+        path,
+        format_args!("journal entry {}", stored.tick),
+        bytes.value(),
+    )?;
+    if entry.record.tick != stored.tick || entry.chain.0 != stored.chain_hash {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!(
+                "the snapshot of tick {} does not match the journal entry of its tick (tick {}, \
+                 another chain hash)",
+                stored.tick, entry.record.tick
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Where a snapshot stands: the journal replays from the entry after `tick`.
+pub(super) struct Base {
+    pub(super) tick: u64,
+    pub(super) now_ms: u64,
+    pub(super) chain_hash: [u8; 32],
+}
+
+impl StoredSnapshot {
+    pub(super) fn base(&self) -> Base {
+        Base {
+            tick: self.tick,
+            now_ms: self.now_ms,
+            chain_hash: self.chain_hash,
+        }
+    }
+}
+
+/// Re-runs every journal entry after `base` on `matcher`. Each entry is first checked to
+/// follow the one before (the read side of the journal's invariants: a break is
+/// [`StoreError::Corrupt`]), then applied and its events checked against its hash (a
+/// mismatch is [`StoreError::JournalDiverged`]).
+pub(super) fn replay_journal(
+    path: &Path,
+    read: &ReadTransaction,
+    base: &Base,
     matcher: &mut Matcher,
 ) -> Result<Replayed, StoreError> {
     let read_error = |error: redb::Error| from_redb(path, "reading", error);
     let journal = read.open_table(JOURNAL).map_err(|e| read_error(e.into()))?;
     let mut replayed = Replayed {
         head: JournalHead {
-            tick: stored.tick,
-            chain: EventChain(stored.chain_hash),
+            tick: base.tick,
+            chain: EventChain(base.chain_hash),
         },
-        now_ms: stored.now_ms,
+        now_ms: base.now_ms,
         ticks: 0,
         commands: 0,
     };
     let mut events = Vec::new();
     for item in journal
-        .range(stored.tick + 1..)
+        .range(base.tick + 1..)
         .map_err(|e| read_error(e.into()))?
     {
         let (tick, bytes) = item.map_err(|e| read_error(e.into()))?;

@@ -7,12 +7,13 @@ use std::path::Path;
 
 use matchwright_ecs::codec;
 use matchwright_ecs::{Config, Matcher, Snapshot};
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
+use super::snapshot_files::{catalog, load};
 use crate::error::{StoreError, from_redb};
-use crate::tables::{SNAPSHOTS, decode_at};
+use crate::tables::SNAPSHOTS;
 
 /// A snapshot as stored: the matcher's state, the config it ran under (as TOML: the config's
 /// tagged enums need a self-describing format), and where the event chain stood.
@@ -75,21 +76,14 @@ impl Store {
     pub fn base_snapshot(&self) -> Result<(u64, Config, Snapshot), StoreError> {
         let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
         let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let snapshots = read
-            .open_table(SNAPSHOTS)
-            .map_err(|e| read_error(e.into()))?;
-        let (tick, bytes) = snapshots
-            .first()
-            .map_err(|e| read_error(e.into()))?
+        let oldest = catalog(&self.path, &read)?
+            .into_iter()
+            .next()
             .ok_or_else(|| StoreError::Corrupt {
                 path: self.path.clone(),
                 detail: "it holds no snapshot".into(),
             })?;
-        let stored: StoredSnapshot = decode_at(
-            &self.path,
-            format_args!("snapshot {}", tick.value()),
-            bytes.value(),
-        )?;
+        let stored = load(&self.path, &read, &oldest)?;
         let config = stored.config(&self.path)?;
         Ok((stored.tick, config, stored.state))
     }

@@ -1,0 +1,297 @@
+//! Snapshots off the tick thread: a follower. A second matcher, on a thread of its own, is
+//! rebuilt from the store at open exactly as recovery rebuilds the tick loop's, then is fed
+//! every committed journal entry and re-runs it (`TickRecord::apply`, which checks the event
+//! hash, and the journal's chain check): it holds the tick loop's state a few ticks behind.
+//! When a snapshot is due, the tick thread only marks the entry; the follower exports its own
+//! state, encodes it and writes it through the [`SnapshotSink`], and reports the file's row,
+//! which the tick thread commits with a later tick. So the tick that makes a snapshot due
+//! costs what its neighbours cost, whatever the queue's size.
+//!
+//! Bounds: at most `FOLLOWER_LAG_BOUND` entries wait for the follower. At the bound, or if the
+//! follower fails (a diverged replay, a failed write), the store stops feeding it, logs why,
+//! and writes its snapshots in the tick again (as it does on a storage backend without a
+//! directory): slower ticks, never a lost snapshot.
+//!
+//! The follower is also a standing check of determinism: it re-runs every tick and compares
+//! event hashes with the tick loop's.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+use matchwright_ecs::{Config, EventChain, Matcher};
+use redb::{Database, ReadableDatabase};
+
+use super::journal::JournalHead;
+use super::recover::{rebuild, replay_journal};
+use super::snapshot::StoredSnapshot;
+use super::snapshot_files::{SnapshotFileRow, SnapshotSink, write_file};
+use crate::records::JournalEntry;
+
+/// Journal entries that may wait for the follower before it is given up.
+pub(crate) const FOLLOWER_LAG_BOUND: usize = 20_000;
+
+/// A committed tick for the follower; `snapshot` when one is due with it.
+struct Job {
+    entry: JournalEntry,
+    snapshot: bool,
+}
+
+/// What the follower tells the tick thread.
+#[derive(Debug)]
+pub(crate) enum FollowerReport {
+    /// A snapshot file is durable: commit its row.
+    Written(SnapshotFileRow),
+    /// The follower stopped: why.
+    Failed(String),
+}
+
+/// The tick thread's side of the follower.
+#[derive(Debug)]
+pub(crate) struct Follower {
+    jobs: Option<SyncSender<Job>>,
+    /// Set to make the thread stop before its next entry.
+    halt: Arc<AtomicBool>,
+    reports: Receiver<FollowerReport>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Follower {
+    /// Starts a follower that rebuilds itself from `db` as it stands now (the caller commits
+    /// nothing before this returns), then follows the entries given to [`Follower::feed`].
+    pub(crate) fn start(db: Arc<Database>, path: PathBuf, sink: Arc<dyn SnapshotSink>) -> Self {
+        let (jobs, inbox) = sync_channel(FOLLOWER_LAG_BOUND);
+        let (outbox, reports) = sync_channel(64);
+        // Begun here, so the follower sees exactly what is committed before the first entry it
+        // is fed.
+        let read = db.begin_read();
+        let halt = Arc::new(AtomicBool::new(false));
+        let halted = Arc::clone(&halt);
+        let thread = std::thread::Builder::new()
+            .name("matchwright-snapshots".into())
+            .spawn(move || {
+                lower_priority();
+                let started = read
+                    .map_err(|error| format!("reading the store: {error}"))
+                    .and_then(|read| State::rebuild(path, &read));
+                drop(db);
+                let state = match started {
+                    Ok(state) => state,
+                    Err(why) => {
+                        let why =
+                            format!("the snapshot follower could not rebuild the state: {why}");
+                        let _ = outbox.send(FollowerReport::Failed(why));
+                        return;
+                    }
+                };
+                state.run(&inbox, &outbox, sink.as_ref(), &halted);
+            })
+            .expect("spawning the snapshot thread");
+        Self {
+            jobs: Some(jobs),
+            halt,
+            reports,
+            thread: Some(thread),
+        }
+    }
+
+    /// Hands a committed entry to the follower. `Err` when it cannot take it (it failed, or
+    /// is `FOLLOWER_LAG_BOUND` entries behind): the caller stops using it.
+    pub(crate) fn feed(&self, entry: JournalEntry, snapshot: bool) -> Result<(), String> {
+        let Some(jobs) = &self.jobs else {
+            return Err("the snapshot follower was stopped".into());
+        };
+        match jobs.try_send(Job { entry, snapshot }) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(format!(
+                "the snapshot follower is {FOLLOWER_LAG_BOUND} ticks behind"
+            )),
+            Err(TrySendError::Disconnected(_)) => Err("the snapshot follower stopped".into()),
+        }
+    }
+
+    /// The reports waiting, without blocking.
+    pub(crate) fn reports(&self) -> Vec<FollowerReport> {
+        let mut all = Vec::new();
+        loop {
+            match self.reports.try_recv() {
+                Ok(report) => all.push(report),
+                Err(TryRecvError::Empty) => return all,
+                Err(TryRecvError::Disconnected) => {
+                    if all.is_empty() {
+                        all.push(FollowerReport::Failed(
+                            "the snapshot follower stopped".into(),
+                        ));
+                    }
+                    return all;
+                }
+            }
+        }
+    }
+
+    /// Waits until the follower has handled every entry fed so far and returns its reports
+    /// (for tests and benchmarks: the tick thread never waits).
+    pub(crate) fn settle(&mut self) -> Vec<FollowerReport> {
+        self.jobs = None;
+        let mut all = Vec::new();
+        while let Ok(report) = self.reports.recv() {
+            all.push(report);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        all
+    }
+
+    /// Stops the thread without waiting for it (it may be thousands of entries behind); what
+    /// it was writing is left unfinished and cleaned at the next open.
+    pub(crate) fn abandon(mut self) {
+        self.halt.store(true, Ordering::Relaxed);
+        self.jobs = None;
+        drop(self.thread.take());
+    }
+
+    /// Stops the thread before its next entry and waits for it (at most the snapshot it is
+    /// writing).
+    fn stop(&mut self) {
+        self.halt.store(true, Ordering::Relaxed);
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The follower thread's state.
+struct State {
+    path: PathBuf,
+    config: Config,
+    config_toml: String,
+    matcher: Matcher,
+    head: JournalHead,
+    now_ms: u64,
+}
+
+impl State {
+    /// The state at the store's last committed tick, as recovery rebuilds it.
+    fn rebuild(path: PathBuf, read: &redb::ReadTransaction) -> Result<Self, String> {
+        let (stored, matcher) = rebuild(&path, read).map_err(|e| e.to_string())?;
+        let base = stored.base();
+        let mut state = Self::new(path, stored, matcher);
+        let replayed = replay_journal(&state.path, read, &base, &mut state.matcher)
+            .map_err(|e| e.to_string())?;
+        state.head = replayed.head;
+        state.now_ms = replayed.now_ms;
+        Ok(state)
+    }
+
+    fn new(path: PathBuf, stored: StoredSnapshot, matcher: Matcher) -> Self {
+        let config = stored
+            .config(&path)
+            .expect("`rebuild` loaded this config already");
+        Self {
+            path,
+            config,
+            config_toml: stored.config_toml,
+            matcher,
+            head: JournalHead {
+                tick: stored.tick,
+                chain: EventChain(stored.chain_hash),
+            },
+            now_ms: stored.now_ms,
+        }
+    }
+
+    fn run(
+        mut self,
+        inbox: &Receiver<Job>,
+        outbox: &SyncSender<FollowerReport>,
+        sink: &dyn SnapshotSink,
+        halt: &AtomicBool,
+    ) {
+        let mut events = Vec::new();
+        for job in inbox {
+            if halt.load(Ordering::Relaxed) {
+                return;
+            }
+            match self.follow(job, &mut events, sink) {
+                Ok(None) => {}
+                Ok(Some(row)) => {
+                    if outbox.send(FollowerReport::Written(row)).is_err() {
+                        return;
+                    }
+                }
+                Err(why) => {
+                    tracing::error!(%why, "the snapshot follower stops");
+                    let _ = outbox.send(FollowerReport::Failed(why));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Re-runs one entry (entries the rebuild already covered are skipped); writes a snapshot
+    /// when asked.
+    fn follow(
+        &mut self,
+        job: Job,
+        events: &mut Vec<matchwright_ecs::Event>,
+        sink: &dyn SnapshotSink,
+    ) -> Result<Option<SnapshotFileRow>, String> {
+        let tick = job.entry.record.tick;
+        if tick > self.head.tick {
+            self.head = self
+                .head
+                .follow(tick, &job.entry)
+                .map_err(|broken| format!("the entries fed broke the journal: {broken}"))?;
+            job.entry
+                .record
+                .apply(&mut self.matcher, events)
+                .map_err(|error| format!("tick {tick} re-ran differently: {error}"))?;
+            self.now_ms = job.entry.record.now_ms;
+        }
+        if !job.snapshot {
+            return Ok(None);
+        }
+        self.write_snapshot(sink).map(Some)
+    }
+
+    fn write_snapshot(&self, sink: &dyn SnapshotSink) -> Result<SnapshotFileRow, String> {
+        let state = self
+            .matcher
+            .snapshot()
+            .map_err(|error| format!("exporting the state: {error}"))?;
+        let stored = StoredSnapshot {
+            tick: self.head.tick,
+            now_ms: self.now_ms,
+            chain_hash: self.head.chain.0,
+            config_toml: self.config_toml.clone(),
+            state,
+        };
+        debug_assert!(stored.config(&self.path).is_ok_and(|c| c == self.config));
+        write_file(sink, &stored)
+            .map_err(|error| format!("writing the snapshot of tick {}: {error}", stored.tick))
+    }
+}
+
+/// Makes the calling thread yield to the tick thread when both want a core: the follower may
+/// lag, the tick may not. Linux sets `nice` per thread; elsewhere this does nothing.
+#[allow(unsafe_code)] // Two libc calls about this thread; nothing else is unsafe in the crate.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `gettid` and `setpriority` on the calling thread touch no memory of ours.
+    unsafe {
+        let tid = libc::gettid();
+        if libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) != 0 {
+            tracing::debug!("could not lower the snapshot thread's priority");
+        }
+    }
+}
