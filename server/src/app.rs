@@ -589,6 +589,8 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         store_options,
     )
     .map_err(|error| error.to_string())?;
+    // The tick loop commits every interval: handlers' writes join its transactions.
+    opened.store.enable_group_commit();
     let recovery = opened.recovery.clone();
     let store_handle = opened.store.handle();
     let next_player = store_handle

@@ -121,6 +121,10 @@ impl From<StoreError> for ApiError {
                 Self::conflict("username_taken", format!("the username {name:?} is taken"))
                     .field("username")
             }
+            StoreError::Busy { detail } => Self::unavailable(
+                "store_busy",
+                format!("{detail}; nothing was changed, try again"),
+            ),
             StoreError::Io {
                 disk_full: true, ..
             } => Self::unavailable(

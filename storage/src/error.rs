@@ -82,6 +82,12 @@ pub enum StoreError {
     UsernameTaken(String),
     /// An account with this player id exists already.
     PlayerTaken(matchwright_ecs::PlayerId),
+    /// A write joining the tick's commit was not written: too many wait, the tick loop is
+    /// stalled or stopped. Nothing of it was written; it may be tried again.
+    Busy {
+        /// Why.
+        detail: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -142,6 +148,7 @@ impl fmt::Display for StoreError {
             }
             Self::UsernameTaken(name) => write!(f, "the username {name:?} is taken"),
             Self::PlayerTaken(player) => write!(f, "an account for {player} exists already"),
+            Self::Busy { detail } => write!(f, "the write was not made: {detail}"),
         }
     }
 }

@@ -1,10 +1,11 @@
 //! `StoreHandle`: the store's door for request handlers, beside the tick loop's [`Store`].
 //! It reads (accounts, ratings, matches, history) and writes the records that are not part of
-//! a tick (accounts, refresh tokens), each write its own durable transaction. redb runs one
-//! write transaction at a time and readers never block the writer, so handlers and the tick
-//! loop share the file safely; mirror rows are numbered inside each transaction (see
-//! `tables::append_outbox`). A failed write here returns its error and leaves nothing half
-//! done; unlike a failed tick, it does not stop the store.
+//! a tick (accounts, refresh tokens, avoid lists). Once the tick loop turns group commit on, a
+//! write joins the next tick's transaction and returns when that is durable (`group`): redb
+//! has one writer. Before (tools, tests), each write is its own durable transaction. Readers
+//! never block the writer; mirror rows are numbered inside each transaction (see
+//! `tables::append_outbox`). A refused write (a taken username) writes nothing; a write the
+//! disk refuses returns its error and leaves nothing half done.
 //!
 //! [`Store`]: crate::Store
 
@@ -19,6 +20,7 @@ use redb::{
 };
 
 use crate::error::{StoreError, from_redb};
+use crate::group::GroupCommit;
 use crate::leaderboard::{self, LEADERBOARD, LeaderboardCursor, LeaderboardEntry, LeaderboardPage};
 use crate::records::{Account, MatchRow, MirrorRow, RatingRecord, RefreshToken};
 use crate::tables::{
@@ -35,6 +37,7 @@ pub struct StoreHandle {
     pub(crate) mirror: bool,
     pub(crate) outbox: Arc<OutboxCounter>,
     pub(crate) outbox_limit: u64,
+    pub(crate) group: Arc<GroupCommit>,
 }
 
 /// What rotating a refresh token found.
@@ -79,6 +82,49 @@ impl StoreHandle {
         move |error| from_redb(&self.path, "reading", error)
     }
 
+    /// Runs `job` in a write transaction: the next tick's when group commit is on (waiting
+    /// until it is durable), else one of its own. `job` returns its result and the outbox
+    /// rows it queued; a refusal must come before any write (see `group`).
+    fn write<T: Send + 'static>(
+        &self,
+        doing: &'static str,
+        job: impl FnOnce(&WriteTransaction) -> Result<(T, u64), redb::Error> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        if !self.group.is_on() {
+            let txn = self
+                .db
+                .begin_write()
+                .map_err(|error| from_redb(&self.path, doing, error.into()))?;
+            let (out, rows) = job(&txn).map_err(self.write_error(doing))?;
+            txn.commit()
+                .map_err(|error| from_redb(&self.path, doing, error.into()))?;
+            if self.mirror {
+                self.outbox.add(rows, self.outbox_limit);
+            }
+            return Ok(out);
+        }
+        let slot = Arc::new(std::sync::Mutex::new(None));
+        let filled = Arc::clone(&slot);
+        let ticket = self
+            .group
+            .submit(Box::new(move |txn| {
+                let (out, rows) = job(txn)?;
+                *filled.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+                Ok(rows)
+            }))
+            .map_err(|detail| StoreError::Busy { detail })?;
+        let started = std::time::Instant::now();
+        ticket
+            .wait()
+            .map_err(|detail| StoreError::Busy { detail })?;
+        metrics::histogram!("matchwright_store_group_write_seconds")
+            .record(started.elapsed().as_secs_f64());
+        let out = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        Ok(out.expect("a committed job left its result"))
+    }
+
+    /// A transaction of its own, for the bulk imports (tools run them, not handlers; a refusal
+    /// partway aborts the whole import, which a shared tick transaction could not).
     fn begin_write(&self, doing: &'static str) -> Result<WriteTransaction, StoreError> {
         self.db
             .begin_write()
@@ -113,44 +159,40 @@ impl StoreHandle {
     /// Creates an account; refused with [`StoreError::UsernameTaken`] if the username is
     /// taken, and with [`StoreError::PlayerTaken`] if the player id is.
     pub fn create_account(&self, account: &Account) -> Result<(), StoreError> {
-        let doing = "writing an account to";
-        let txn = self.begin_write(doing)?;
-        let result = (|| -> Result<Option<StoreError>, redb::Error> {
+        let account = account.clone();
+        let mirror = self.mirror;
+        let refused = self.write("writing an account to", move |txn| {
             let mut names = txn.open_table(USERNAMES)?;
             if names.get(account.username.as_str())?.is_some() {
-                return Ok(Some(StoreError::UsernameTaken(account.username.clone())));
+                return Ok((Some(StoreError::UsernameTaken(account.username.clone())), 0));
             }
             let mut accounts = txn.open_table(ACCOUNTS)?;
             if accounts.get(account.player.0)?.is_some() {
-                return Ok(Some(StoreError::PlayerTaken(account.player)));
+                return Ok((Some(StoreError::PlayerTaken(account.player)), 0));
             }
             names.insert(account.username.as_str(), account.player.0)?;
-            accounts.insert(account.player.0, codec::encode(account).as_slice())?;
-            if self.mirror {
-                append_outbox(&txn, &[Self::player_row(account)])?;
+            accounts.insert(account.player.0, codec::encode(&account).as_slice())?;
+            drop((names, accounts));
+            if mirror {
+                append_outbox(txn, &[Self::player_row(&account)])?;
             }
-            Ok(None)
-        })();
-        if let Some(refused) = result.map_err(self.write_error(doing))? {
-            return Err(refused);
-        }
-        self.commit(txn, doing, 1)
+            Ok((None, u64::from(mirror)))
+        })?;
+        refused.map_or(Ok(()), Err)
     }
 
     /// Replaces an account (same player and username).
     pub fn update_account(&self, account: &Account) -> Result<(), StoreError> {
-        let doing = "writing an account to";
-        let txn = self.begin_write(doing)?;
-        let result = (|| -> Result<(), redb::Error> {
+        let account = account.clone();
+        let mirror = self.mirror;
+        self.write("writing an account to", move |txn| {
             txn.open_table(ACCOUNTS)?
-                .insert(account.player.0, codec::encode(account).as_slice())?;
-            if self.mirror {
-                append_outbox(&txn, &[Self::player_row(account)])?;
+                .insert(account.player.0, codec::encode(&account).as_slice())?;
+            if mirror {
+                append_outbox(txn, &[Self::player_row(&account)])?;
             }
-            Ok(())
-        })();
-        result.map_err(self.write_error(doing))?;
-        self.commit(txn, doing, 1)
+            Ok(((), u64::from(mirror)))
+        })
     }
 
     /// The highest player id of any account (new accounts take the next one).
@@ -195,15 +237,12 @@ impl StoreHandle {
         hash: &[u8; 32],
         token: &RefreshToken,
     ) -> Result<(), StoreError> {
-        let doing = "writing a token to";
-        let txn = self.begin_write(doing)?;
-        let result = (|| -> Result<(), redb::Error> {
+        let (hash, token) = (*hash, token.clone());
+        self.write("writing a token to", move |txn| {
             txn.open_table(REFRESH_TOKENS)?
-                .insert(hash.as_slice(), codec::encode(token).as_slice())?;
-            Ok(())
-        })();
-        result.map_err(self.write_error(doing))?;
-        self.commit(txn, doing, 0)
+                .insert(hash.as_slice(), codec::encode(&token).as_slice())?;
+            Ok(((), 0))
+        })
     }
 
     /// A refresh token by the hash of its secret.
@@ -238,9 +277,8 @@ impl StoreHandle {
         expires_at_ms: u64,
         now_ms: u64,
     ) -> Result<Rotation, StoreError> {
-        let doing = "rotating a token in";
-        let txn = self.begin_write(doing)?;
-        let result = (|| -> Result<Rotation, redb::Error> {
+        let (old, new) = (*old, *new);
+        self.write("rotating a token in", move |txn| {
             let mut table = txn.open_table(REFRESH_TOKENS)?;
             let found = match table.get(old.as_slice())? {
                 Some(bytes) => Some(
@@ -250,21 +288,19 @@ impl StoreHandle {
                 None => None,
             };
             let Some(mut token) = found else {
-                return Ok(Rotation::Unknown);
+                return Ok((Rotation::Unknown, 0));
             };
             if token.rotated {
                 let family = token.family;
                 table.retain(|_, bytes| {
                     codec::decode::<RefreshToken>(bytes).is_ok_and(|t| t.family != family)
                 })?;
-                return Ok(Rotation::Reused {
-                    player: token.player,
-                    family,
-                });
+                let player = token.player;
+                return Ok((Rotation::Reused { player, family }, 0));
             }
             if token.expires_at_ms <= now_ms {
                 table.remove(old.as_slice())?;
-                return Ok(Rotation::Expired);
+                return Ok((Rotation::Expired, 0));
             }
             token.rotated = true;
             table.insert(old.as_slice(), codec::encode(&token).as_slice())?;
@@ -275,38 +311,23 @@ impl StoreHandle {
                 rotated: false,
             };
             table.insert(new.as_slice(), codec::encode(&fresh).as_slice())?;
-            Ok(Rotation::Rotated {
-                player: token.player,
-                family: token.family,
-            })
-        })();
-        let rotation = result.map_err(self.write_error(doing))?;
-        if rotation == Rotation::Unknown {
-            txn.abort()
-                .map_err(|error| from_redb(&self.path, doing, error.into()))?;
-        } else {
-            self.commit(txn, doing, 0)?;
-        }
-        Ok(rotation)
+            let (player, family) = (token.player, token.family);
+            Ok((Rotation::Rotated { player, family }, 0))
+        })
     }
 
     /// Deletes every refresh token of a family (on logout, or when a rotated token is reused)
     /// and every expired token. Returns how many went.
     pub fn revoke_token_family(&self, family: u64, now_ms: u64) -> Result<u64, StoreError> {
-        let doing = "revoking tokens in";
-        let txn = self.begin_write(doing)?;
-        let result = (|| -> Result<u64, redb::Error> {
+        self.write("revoking tokens in", move |txn| {
             let mut table = txn.open_table(REFRESH_TOKENS)?;
             let before = table.len()?;
             table.retain(|_, bytes| {
                 codec::decode::<RefreshToken>(bytes)
                     .is_ok_and(|token| token.family != family && token.expires_at_ms > now_ms)
             })?;
-            Ok(before - table.len()?)
-        })();
-        let revoked = result.map_err(self.write_error(doing))?;
-        self.commit(txn, doing, 0)?;
-        Ok(revoked)
+            Ok((before - table.len()?, 0))
+        })
     }
 
     // ---- Avoid lists ----
@@ -314,22 +335,18 @@ impl StoreHandle {
     /// Replaces `player`'s avoid list (sorted and without repeats as stored; empty deletes
     /// it). Durable when it returns. Avoid lists are not mirrored to Postgres.
     pub fn set_avoid_list(&self, player: PlayerId, avoid: &[PlayerId]) -> Result<(), StoreError> {
-        let doing = "writing an avoid list to";
         let mut list = avoid.to_vec();
         list.sort_unstable();
         list.dedup();
-        let txn = self.begin_write(doing)?;
-        let result = (|| -> Result<(), redb::Error> {
+        self.write("writing an avoid list to", move |txn| {
             let mut table = txn.open_table(AVOID_LISTS)?;
             if list.is_empty() {
                 table.remove(player.0)?;
             } else {
                 table.insert(player.0, codec::encode(&list).as_slice())?;
             }
-            Ok(())
-        })();
-        result.map_err(self.write_error(doing))?;
-        self.commit(txn, doing, 0)
+            Ok(((), 0))
+        })
     }
 
     /// `player`'s avoid list, sorted (empty when it has none).

@@ -57,6 +57,7 @@
 //!    journal after it.
 
 pub mod error;
+mod group;
 pub mod handle;
 pub mod leaderboard;
 pub mod mirror;

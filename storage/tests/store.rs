@@ -624,3 +624,67 @@ fn without_background_snapshots_the_tick_writes_them() {
     let opened = Store::open(&path, Config::default(), 1, options).unwrap();
     assert_eq!(opened.recovery.snapshot_tick, 20);
 }
+
+fn account(player: u64, username: &str) -> Account {
+    Account {
+        player: PlayerId(player),
+        username: username.into(),
+        password_hash: "$argon2id$test".into(),
+        display_name: username.into(),
+        regions: Vec::new(),
+        created_at_ms: 1,
+    }
+}
+
+#[test]
+fn with_group_commit_handlers_write_in_the_next_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let mut opened = Store::open(&path, Config::default(), 1, options()).unwrap();
+    opened.store.enable_group_commit();
+    let handle = opened.store.handle();
+    // Three handlers: two create accounts (one refused: the username is taken by the first),
+    // one stores a token. None returns before a tick has committed.
+    let writers: Vec<_> = [(1, "ada"), (2, "ada"), (3, "bob")]
+        .into_iter()
+        .map(|(player, name)| {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                let written = handle.create_account(&account(player, name));
+                (player, written, handle.account(PlayerId(player)).unwrap())
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        writers.iter().all(|writer| !writer.is_finished()),
+        "a write returned before a tick"
+    );
+    assert_eq!(opened.store.last_tick(), 0);
+    run(&mut opened.store, &mut opened.matcher, 1);
+    let mut results: Vec<_> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    results.sort_by_key(|(player, ..)| *player);
+    let taken = results
+        .iter()
+        .filter(|(_, written, _)| matches!(written, Err(StoreError::UsernameTaken(_))))
+        .count();
+    assert_eq!(taken, 1, "{results:?}");
+    // Whichever of 1 and 2 won "ada", the other wrote nothing; "bob" is there.
+    for (player, written, found) in &results {
+        assert_eq!(written.is_ok(), found.is_some(), "player {player}");
+    }
+    assert!(results[2].2.is_some());
+    // Dropping the store answers a write still waiting, saying why, and writes nothing.
+    let waiting = {
+        let handle = handle.clone();
+        std::thread::spawn(move || handle.create_account(&account(9, "late")))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    drop(opened);
+    let error = waiting.join().unwrap().unwrap_err();
+    assert!(error.to_string().contains("the store closed"), "{error}");
+    assert!(handle.account(PlayerId(9)).unwrap().is_none());
+    // Without a tick loop, a handle writes on its own again.
+    handle.create_account(&account(10, "solo")).unwrap();
+    assert!(handle.account(PlayerId(10)).unwrap().is_some());
+}

@@ -1,5 +1,5 @@
 //! The per-tick group commit: one redb transaction holds a tick's journal entry, the rows its
-//! events change (`project`), its outbox rows, the rows of snapshot files the follower has
+//! events change (`project`), its outbox rows, the handlers' writes waiting (`group`), the rows of snapshot files the follower has
 //! finished (`snapshot_files`) and, when due and no follower runs, a snapshot. Once durable,
 //! the entry goes to the follower (`follower`), marked when a snapshot is due. This file owns
 //! the order of those writes and the store's head (last tick, time, chain) moving with them;
@@ -41,6 +41,10 @@ impl Store {
         let chain_hash = entry.chain.0;
         let txn = self.begin_write()?;
         let queued = self.write_tick(&txn, &input, &entry)?;
+        let (handler_rows, handler_writes) = match self.group.run_into(&txn) {
+            Ok(ran) => ran,
+            Err(error) => return Err(self.fail("writing handlers' writes to", error)),
+        };
         let reports = self
             .follower
             .as_ref()
@@ -53,12 +57,15 @@ impl Store {
         let in_tick = snapshot && self.follower.is_none();
         if let Err(error) = self.finish(txn, matcher, in_tick) {
             (self.last_tick, self.last_now_ms, self.chain_hash) = previous;
+            handler_writes.answer(&Err(format!("the tick's commit failed: {error}")));
             return Err(error);
         }
+        handler_writes.answer(&Ok(()));
         self.delete_snapshot_files(&retired);
         self.feed_follower(entry, snapshot && !in_tick);
         if self.options.mirror {
-            self.outbox.add(queued, self.options.outbox_limit);
+            self.outbox
+                .add(queued + handler_rows, self.options.outbox_limit);
         }
         metrics::counter!("matchwright_store_ticks_committed_total").increment(1);
         Ok(CommitReport {

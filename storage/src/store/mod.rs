@@ -204,6 +204,16 @@ pub struct Store {
     /// The tick of the snapshot the follower is taking: one at a time, so that a follower
     /// slower than the cadence skips snapshots rather than falls behind.
     snapshot_in_flight: Option<u64>,
+    /// Handlers' writes waiting for the next tick's transaction.
+    group: Arc<crate::group::GroupCommit>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // No tick will take them now: handlers write on their own again.
+        self.group.set_on(false);
+        self.group.fail_waiting("the store closed");
+    }
 }
 
 impl Store {
@@ -258,7 +268,15 @@ impl Store {
             mirror: self.options.mirror,
             outbox: Arc::clone(&self.outbox),
             outbox_limit: self.options.outbox_limit,
+            group: Arc::clone(&self.group),
         }
+    }
+
+    /// Makes handlers' writes (accounts, tokens, avoid lists) join the ticks' transactions:
+    /// the tick loop turns this on once it commits a tick every interval (a handler's write
+    /// waits for the next). See `group`.
+    pub fn enable_group_commit(&self) {
+        self.group.set_on(true);
     }
 
     /// A handle the mirror task reads the outbox through (and acknowledges rows with).
@@ -320,6 +338,9 @@ impl Store {
     /// Marks the store failed (the first cause is kept and logged) and returns the error.
     fn fail(&mut self, doing: &'static str, error: impl Into<redb::Error>) -> StoreError {
         let error = from_redb(&self.path, doing, error.into());
+        self.group.set_on(false);
+        self.group
+            .fail_waiting(&format!("the store failed: {error}"));
         if self.failed.is_none() {
             self.failed = Some(error.to_string());
             tracing::error!(path = %self.path.display(), %error, "store write failed");

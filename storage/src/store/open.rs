@@ -126,11 +126,12 @@ impl Store {
             sink: None,
             follower: None,
             snapshot_in_flight: None,
+            group: Arc::default(),
         };
         let (matcher, mut recovery) = if fresh || !store.has_format()? {
             if !fresh {
                 return Err(StoreError::Foreign {
-                    path: store.path,
+                    path: store.path.clone(),
                     detail: "a redb database without Matchwright's format marker".into(),
                 });
             }
