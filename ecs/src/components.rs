@@ -111,9 +111,10 @@ pub(crate) struct Ticket {
     pub pings: TicketPings,
     /// Its players.
     pub players: SmallVec<[Entity; 2]>,
-    /// What it carries for its queue's rules, when the queue reads any (boxed: most queues
-    /// have none, and a ticket stays one small record).
-    pub rules: Option<Box<crate::rules::TicketRules>>,
+    /// What it carries for its queue's rules, when the queue reads any (behind a pointer:
+    /// most queues have none, and a ticket stays one small record). Shared with its pool's
+    /// rules slab while it is queued (`pool::QueuePool`).
+    pub rules: Option<std::sync::Arc<crate::rules::TicketRules>>,
 }
 
 impl Ticket {

@@ -1,7 +1,8 @@
 //! The matcher's invariants, checked at the end of every tick in debug builds (and by the
 //! tests, from the events and the commands they submitted, with [`check_match_summary`]):
 //!
-//! - every queued ticket is in its pool exactly once, and either due or waiting to wake;
+//! - every queued ticket is in its pool exactly once, and either due or waiting to wake; its
+//!   pool slot holds its own rules data (the same allocation), and no slot is held twice;
 //! - the directory, tickets, players and matches agree on who is where: a player is in at most
 //!   one ticket and one match, and in both only while that ticket's match awaits acceptance
 //!   or allocates (it holds its tickets until its game server is up);
@@ -315,6 +316,7 @@ fn check_pools(world: &mut World, config: &Config, now: u64) {
     let mut in_pools = 0;
     for (queue_index, pool) in world.resource::<Pools>().0.iter().enumerate() {
         let queue = &config.queues[queue_index];
+        pool.check_slots();
         let (due, wakes) = pool.schedule_sizes();
         let grouped_in_index = pool.grouped_len();
         assert_eq!(
@@ -335,10 +337,26 @@ fn check_pools(world: &mut World, config: &Config, now: u64) {
                 "{key:?} is in the wrong group"
             );
             grouped += usize::from(entry.group != pool::NO_GROUP);
+            if entry.group != pool::NO_GROUP {
+                assert_eq!(
+                    pool.group_copy(key, entry.group),
+                    Some(entry),
+                    "{key:?}: its group's copy of its entry is stale"
+                );
+            }
             assert_eq!(
                 entry.hint,
                 crate::rules::hint_of(queue, ticket.rules.as_deref()),
                 "{key:?} has a stale rule hint"
+            );
+            let same_rules = match (pool.rules_arc(entry), &ticket.rules) {
+                (Some(pooled), Some(own)) => std::sync::Arc::ptr_eq(pooled, own),
+                (None, None) => entry.slot == pool::NO_SLOT,
+                _ => false,
+            };
+            assert!(
+                same_rules,
+                "{key:?}: its pool slot does not hold its rules data"
             );
             assert_eq!(ticket.id, key.ticket);
             assert_eq!(usize::from(ticket.queue), queue_index);

@@ -9,21 +9,35 @@
 //!   will have widened, a region will open, or they will expire).
 //! - `by_group`: in a queue whose first match-wide `equal` rule groups tickets (one platform
 //!   per match, say), the tickets with a value, by a hash of it and then by rating, so that an
-//!   anchor the rule binds walks only tickets of its own value. A hash collision only merges
+//!   anchor the rule binds walks only tickets of its own value. It holds a copy of each
+//!   entry (kept equal to the one in `by_rating` by every change here), so that a walk in a
+//!   group reads its entries in order instead of looking each up in `by_rating`. A hash collision only merges
 //!   two groups (the rule is still checked on every ticket); tickets whose party members
 //!   differ have no group (they match only anchors the rule no longer binds, which walk
 //!   `by_rating`).
 //!
+//! - `rules`: a slab of the queued tickets' rules data (`Arc<TicketRules>`, shared with the
+//!   ticket's component), indexed by `PoolEntry::slot`, so that the walk reaches a
+//!   candidate's rules without looking the ticket up in the world. A slot is taken when a
+//!   ticket enters the pool (enqueue, requeue after a declined match, restore from a
+//!   snapshot) and freed when it leaves (matched, cancelled, expired, backfilled), both only
+//!   here. The pool also keeps the queue's interned texts (`rules::Interner`), from which
+//!   every ticket's rules data in the queue is built.
+//!
 //! Invariant: every queued ticket is in `by_rating` and in exactly one of `due` or `wakes`;
-//! `PoolEntry::wake_at_ms` says which (`DUE` for `due`).
+//! `PoolEntry::wake_at_ms` says which (`DUE` for `due`). A ticket with rules data holds one
+//! slot of `rules`, the others none; a slot is either held by exactly one queued ticket or
+//! free.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use bevy_ecs::entity::Entity;
 
 use crate::config::QueueConfig;
 use crate::curve::Direction;
 use crate::ids::{MatchId, TicketId};
+use crate::rules::TicketRules;
 
 /// `PoolEntry::wake_at_ms` of a ticket in the due set.
 pub(crate) const DUE: u64 = u64::MAX;
@@ -110,7 +124,15 @@ pub(crate) struct PoolEntry {
     pub group: u64,
     /// What the walk may check of its rules without reading the ticket.
     pub hint: crate::rules::RuleHint,
+    /// Its slot in the pool's rules slab ([`NO_SLOT`] without rules data), set by the pool.
+    pub slot: u32,
 }
+
+// The walk reads one entry per candidate: it should stay one cache line.
+const _: () = assert!(size_of::<PoolEntry>() <= 64);
+
+/// `PoolEntry::slot` of a ticket without rules data.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// `PoolEntry::group` of a ticket in no group.
 pub(crate) const NO_GROUP: u64 = 0;
@@ -198,12 +220,18 @@ pub(crate) fn next_region_opening_ms(
 #[derive(Debug, Default)]
 pub(crate) struct QueuePool {
     by_rating: BTreeMap<PoolKey, PoolEntry>,
-    by_group: BTreeSet<(u64, PoolKey)>,
+    by_group: BTreeMap<(u64, PoolKey), PoolEntry>,
     due: BTreeSet<DueKey>,
     wakes: BTreeSet<(u64, PoolKey)>,
     /// Open backfill requests, oldest first.
     backfill: BTreeSet<(u64, MatchId)>,
     players: u64,
+    /// The queued tickets' rules data, by `PoolEntry::slot` (`None`: a free slot).
+    rules: Vec<Option<Arc<TicketRules>>>,
+    /// Free slots of `rules`, the last freed last.
+    free_slots: Vec<u32>,
+    /// The texts of the queue's rules data (`rules::Interner`).
+    interner: crate::rules::Interner,
 }
 
 impl QueuePool {
@@ -222,13 +250,19 @@ impl QueuePool {
         self.due.len()
     }
 
-    /// Adds a ticket as due (to be tried at the next matching pass).
-    pub(crate) fn insert_due(&mut self, key: PoolKey, mut entry: PoolEntry) {
+    /// Adds a ticket as due (to be tried at the next matching pass), with its rules data.
+    pub(crate) fn insert_due(
+        &mut self,
+        key: PoolKey,
+        mut entry: PoolEntry,
+        rules: Option<Arc<TicketRules>>,
+    ) {
         entry.wake_at_ms = DUE;
+        entry.slot = self.take_slot(rules);
         let previous = self.by_rating.insert(key, entry);
         assert!(previous.is_none(), "{key:?} queued twice");
         if entry.group != NO_GROUP {
-            self.by_group.insert((entry.group, key));
+            self.by_group.insert((entry.group, key), entry);
         }
         self.due.insert(DueKey {
             enqueued_at_ms: entry.enqueued_at_ms,
@@ -238,12 +272,18 @@ impl QueuePool {
     }
 
     /// Adds a ticket as it was when a snapshot was taken: due if `entry.wake_at_ms` is
-    /// [`DUE`], else waiting to wake then.
-    pub(crate) fn restore(&mut self, key: PoolKey, entry: PoolEntry) {
+    /// [`DUE`], else waiting to wake then; with its rules data.
+    pub(crate) fn restore(
+        &mut self,
+        key: PoolKey,
+        mut entry: PoolEntry,
+        rules: Option<Arc<TicketRules>>,
+    ) {
+        entry.slot = self.take_slot(rules);
         let previous = self.by_rating.insert(key, entry);
         assert!(previous.is_none(), "{key:?} queued twice");
         if entry.group != NO_GROUP {
-            self.by_group.insert((entry.group, key));
+            self.by_group.insert((entry.group, key), entry);
         }
         if entry.wake_at_ms == DUE {
             self.due.insert(DueKey {
@@ -261,11 +301,92 @@ impl QueuePool {
         let entry = self.by_rating.remove(key)?;
         if entry.group != NO_GROUP {
             let removed = self.by_group.remove(&(entry.group, *key));
-            assert!(removed, "{key:?} was missing from its group");
+            assert!(removed.is_some(), "{key:?} was missing from its group");
         }
         self.unschedule(key, &entry);
         self.players -= u64::from(entry.players);
+        self.free_slot(entry.slot);
         Some(entry)
+    }
+
+    /// A slot holding `rules` ([`NO_SLOT`] for none): the last freed, else a new one.
+    fn take_slot(&mut self, rules: Option<Arc<TicketRules>>) -> u32 {
+        let Some(rules) = rules else {
+            return NO_SLOT;
+        };
+        match self.free_slots.pop() {
+            Some(slot) => {
+                let place = &mut self.rules[slot as usize];
+                debug_assert!(place.is_none(), "free slot {slot} is held");
+                *place = Some(rules);
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.rules.len())
+                    .ok()
+                    .filter(|slot| *slot != NO_SLOT)
+                    .expect("fewer than 2^32 - 1 tickets are queued");
+                self.rules.push(Some(rules));
+                slot
+            }
+        }
+    }
+
+    fn free_slot(&mut self, slot: u32) {
+        if slot == NO_SLOT {
+            return;
+        }
+        let held = self.rules[slot as usize].take();
+        debug_assert!(held.is_some(), "slot {slot} freed twice");
+        self.free_slots.push(slot);
+    }
+
+    /// The queue's interned texts: every ticket's rules data in this queue is built with it.
+    pub(crate) fn interner(&self) -> &crate::rules::Interner {
+        &self.interner
+    }
+
+    /// The rules data of a queued ticket, by its entry.
+    pub(crate) fn rules_of(&self, entry: &PoolEntry) -> Option<&TicketRules> {
+        self.rules.get(entry.slot as usize)?.as_deref()
+    }
+
+    /// The shared rules data of a queued ticket, by its entry (for invariant checks).
+    pub(crate) fn rules_arc(&self, entry: &PoolEntry) -> Option<&Arc<TicketRules>> {
+        self.rules.get(entry.slot as usize)?.as_ref()
+    }
+
+    /// Checks the slab: every held slot belongs to exactly one queued ticket, every other
+    /// slot is free exactly once. Panics otherwise (invariant checks and tests).
+    pub(crate) fn check_slots(&self) {
+        let mut held_by = vec![0_u32; self.rules.len()];
+        for (key, entry) in &self.by_rating {
+            if entry.slot == NO_SLOT {
+                continue;
+            }
+            let slot = entry.slot as usize;
+            assert!(
+                slot < self.rules.len(),
+                "{key:?} holds slot {slot} beyond the slab"
+            );
+            assert!(self.rules[slot].is_some(), "{key:?} holds free slot {slot}");
+            held_by[slot] += 1;
+        }
+        let mut free = vec![false; self.rules.len()];
+        for slot in &self.free_slots {
+            let slot = *slot as usize;
+            assert!(!free[slot], "slot {slot} is free twice");
+            assert!(
+                self.rules[slot].is_none(),
+                "free slot {slot} holds rules data"
+            );
+            free[slot] = true;
+        }
+        for (slot, count) in held_by.iter().enumerate() {
+            let held = self.rules[slot].is_some();
+            assert_eq!(*count, u32::from(held), "slot {slot} is held {count} times");
+            assert_eq!(free[slot], !held, "slot {slot} is neither held nor free");
+        }
     }
 
     fn unschedule(&mut self, key: &PoolKey, entry: &PoolEntry) {
@@ -294,8 +415,22 @@ impl QueuePool {
         let entry_copy = *entry;
         entry.wake_at_ms = wake_at_ms;
         entry.regions = regions;
+        let changed = *entry;
         self.unschedule(key, &entry_copy);
         self.wakes.insert((wake_at_ms, *key));
+        self.update_group_copy(key, changed);
+    }
+
+    /// Keeps the entry's copy in `by_group` equal to the one in `by_rating`.
+    fn update_group_copy(&mut self, key: &PoolKey, entry: PoolEntry) {
+        if entry.group == NO_GROUP {
+            return;
+        }
+        let copy = self
+            .by_group
+            .get_mut(&(entry.group, *key))
+            .expect("a grouped ticket is in its group");
+        *copy = entry;
     }
 
     /// Makes a waiting ticket due now, with the regions it accepts now.
@@ -305,10 +440,14 @@ impl QueuePool {
         };
         let entry_copy = *entry;
         entry.regions = regions;
+        if entry_copy.wake_at_ms != DUE {
+            entry.wake_at_ms = DUE;
+        }
+        let changed = *entry;
+        self.update_group_copy(key, changed);
         if entry_copy.wake_at_ms == DUE {
             return;
         }
-        entry.wake_at_ms = DUE;
         self.unschedule(key, &entry_copy);
         self.due.insert(DueKey {
             enqueued_at_ms: entry_copy.enqueued_at_ms,
@@ -366,7 +505,7 @@ impl QueuePool {
         self.by_group
             .range((group, start)..(group, key))
             .rev()
-            .map(|(_, key)| self.entry_of(key))
+            .map(|((_, key), entry)| (key, entry))
     }
 
     /// Tickets of `group` above `key`, nearest first.
@@ -381,17 +520,17 @@ impl QueuePool {
                 Bound::Excluded((group, key)),
                 Bound::Included((group, PoolKey::MAX)),
             ))
-            .map(|(_, key)| self.entry_of(key))
-    }
-
-    fn entry_of<'p>(&'p self, key: &'p PoolKey) -> (&'p PoolKey, &'p PoolEntry) {
-        let entry = self.by_rating.get(key).expect("a grouped ticket is queued");
-        (key, entry)
+            .map(|((_, key), entry)| (key, entry))
     }
 
     /// Tickets in groups (for invariant checks).
     pub(crate) fn grouped_len(&self) -> usize {
         self.by_group.len()
+    }
+
+    /// The copy of a ticket's entry in its group, if it has one (for invariant checks).
+    pub(crate) fn group_copy(&self, key: &PoolKey, group: u64) -> Option<&PoolEntry> {
+        self.by_group.get(&(group, *key))
     }
 
     /// Every queued ticket, by rating.
@@ -445,6 +584,7 @@ mod tests {
             avoids: false,
             group: NO_GROUP,
             hint: crate::rules::RuleHint::NONE,
+            slot: NO_SLOT,
         }
     }
 
@@ -476,7 +616,7 @@ mod tests {
     fn a_ticket_is_always_either_due_or_waiting() {
         let mut pool = QueuePool::default();
         let key = PoolKey::new(1500.0, TicketId(1));
-        pool.insert_due(key, entry(10));
+        pool.insert_due(key, entry(10), None);
         assert_eq!(pool.schedule_sizes(), (1, 0));
         pool.park(&key, 500, 3);
         assert_eq!(pool.schedule_sizes(), (0, 1));
@@ -490,6 +630,82 @@ mod tests {
         assert_eq!(pool.players(), 0);
     }
 
+    fn rules(player: u64) -> Arc<TicketRules> {
+        Arc::new(TicketRules::for_tests(&[crate::ids::PlayerId(player)]))
+    }
+
+    #[test]
+    fn the_rules_slab_follows_every_entry_and_exit() {
+        let mut pool = QueuePool::default();
+        let keys: Vec<PoolKey> = (0..4)
+            .map(|id| PoolKey::new(1500.0 + id as f64, TicketId(id)))
+            .collect();
+        let held: Vec<Arc<TicketRules>> = (0..4).map(rules).collect();
+        pool.insert_due(keys[0], entry(1), Some(Arc::clone(&held[0])));
+        pool.insert_due(keys[1], entry(2), None);
+        let mut parked = entry(3);
+        parked.wake_at_ms = 900;
+        pool.restore(keys[2], parked, Some(Arc::clone(&held[2])));
+        pool.check_slots();
+        let of = |pool: &QueuePool, key: &PoolKey| pool.rules_arc(pool.get(key).unwrap()).cloned();
+        assert!(Arc::ptr_eq(&of(&pool, &keys[0]).unwrap(), &held[0]));
+        assert!(of(&pool, &keys[1]).is_none());
+        assert_eq!(pool.get(&keys[1]).unwrap().slot, NO_SLOT);
+        assert!(Arc::ptr_eq(&of(&pool, &keys[2]).unwrap(), &held[2]));
+        // Parking and waking keep the slot.
+        let slot = pool.get(&keys[0]).unwrap().slot;
+        pool.park(&keys[0], 500, 1);
+        pool.wake(&keys[2], 1);
+        assert_eq!(pool.get(&keys[0]).unwrap().slot, slot);
+        pool.check_slots();
+        // A freed slot is taken again by the next ticket with rules data, and its old
+        // data is dropped.
+        pool.remove(&keys[0]);
+        assert_eq!(Arc::strong_count(&held[0]), 1);
+        pool.check_slots();
+        pool.insert_due(keys[3], entry(4), Some(Arc::clone(&held[3])));
+        assert_eq!(pool.get(&keys[3]).unwrap().slot, slot);
+        assert!(Arc::ptr_eq(&of(&pool, &keys[3]).unwrap(), &held[3]));
+        pool.check_slots();
+        for key in &keys[1..] {
+            pool.remove(key);
+            pool.check_slots();
+        }
+        assert!(held.iter().all(|rules| Arc::strong_count(rules) == 1));
+    }
+
+    #[test]
+    fn a_group_walk_sees_entries_as_parked_and_woken() {
+        let mut pool = QueuePool::default();
+        let group = group_of("pc");
+        for id in 0..3 {
+            let mut grouped = entry(id);
+            grouped.group = group;
+            pool.insert_due(
+                PoolKey::new(1500.0 + id as f64, TicketId(id)),
+                grouped,
+                None,
+            );
+        }
+        let middle = PoolKey::new(1501.0, TicketId(1));
+        let low = PoolKey::new(1500.0, TicketId(0));
+        pool.park(&low, 700, 0b110);
+        let seen = |pool: &QueuePool| *pool.group_below(group, middle).next().unwrap().1;
+        assert_eq!(seen(&pool), *pool.get(&low).unwrap());
+        assert_eq!((seen(&pool).wake_at_ms, seen(&pool).regions), (700, 0b110));
+        pool.wake(&low, 0b111);
+        assert_eq!(seen(&pool), *pool.get(&low).unwrap());
+        assert_eq!((seen(&pool).wake_at_ms, seen(&pool).regions), (DUE, 0b111));
+        let above: Vec<_> = pool
+            .group_above(group, middle)
+            .map(|(key, _)| key.ticket)
+            .collect();
+        assert_eq!(above, vec![TicketId(2)]);
+        pool.remove(&low);
+        assert_eq!(pool.group_below(group, middle).count(), 0);
+        assert_eq!(pool.grouped_len(), 2);
+    }
+
     #[test]
     fn due_is_oldest_first_and_walks_go_outward() {
         let mut pool = QueuePool::default();
@@ -497,7 +713,7 @@ mod tests {
             .iter()
             .enumerate()
         {
-            pool.insert_due(PoolKey::new(*rating, TicketId(id as u64)), entry(*at));
+            pool.insert_due(PoolKey::new(*rating, TicketId(id as u64)), entry(*at), None);
         }
         assert_eq!(pool.oldest_due().unwrap().key.ticket, TicketId(1));
         let middle = PoolKey::new(1500.0, TicketId(0));

@@ -380,7 +380,7 @@ pub(crate) fn export(world: &World) -> Result<Snapshot, SnapshotError> {
                 own_max_ms: ticket.pings.own_max_ms,
                 players: ticket.players.iter().map(|p| player_id(*p)).collect(),
                 pool,
-                rules: ticket.rules.as_ref().map(|rules| rules.source.clone()),
+                rules: ticket.rules.as_ref().map(|rules| rules.source()),
             }
         })
         .collect();
@@ -475,7 +475,7 @@ fn restore_rules(
     snapshot: &Snapshot,
     record: &TicketRecord,
     queue: u16,
-) -> Result<Option<Box<crate::rules::TicketRules>>, String> {
+) -> Result<Option<std::sync::Arc<crate::rules::TicketRules>>, String> {
     let settings = world.resource::<Settings>();
     let queue_config = settings.queue(usize::from(queue));
     let given = record.rules.clone().unwrap_or(TicketRulesRecord {
@@ -507,8 +507,9 @@ fn restore_rules(
         waiting_since_ms: None,
         attributes: given.attributes,
     };
-    crate::rules::ticket_rules(&settings.config.limits, queue_config, &request)
-        .map(|rules| rules.map(Box::new))
+    let interner = world.resource::<Pools>().0[usize::from(queue)].interner();
+    crate::rules::ticket_rules(&settings.config.limits, queue_config, &request, interner)
+        .map(|rules| rules.map(std::sync::Arc::new))
         .map_err(|reason| format!("{} in queue `{}`: {reason}", record.id, queue_config.name))
 }
 
@@ -654,6 +655,7 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
         let queue_config = world.resource::<Settings>().queue(usize::from(queue));
         let group = crate::rules::group_of_ticket(queue_config, rules.as_deref());
         let hint = crate::rules::hint_of(queue_config, rules.as_deref());
+        let pooled_rules = rules.clone();
         let entity = world
             .spawn(Ticket {
                 id: record.id,
@@ -687,9 +689,13 @@ pub(crate) fn import(world: &mut World, snapshot: &Snapshot) -> Result<(), Snaps
                     avoids,
                     group,
                     hint,
+                    slot: crate::pool::NO_SLOT,
                 };
-                world.resource_mut::<Pools>().0[usize::from(queue)]
-                    .restore(PoolKey::new(record.rating, record.id), entry);
+                world.resource_mut::<Pools>().0[usize::from(queue)].restore(
+                    PoolKey::new(record.rating, record.id),
+                    entry,
+                    pooled_rules,
+                );
             }
             (None, Some(_)) => {}
             _ => {

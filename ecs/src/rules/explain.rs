@@ -363,7 +363,7 @@ pub(crate) fn pair_passes(
         ) => true,
         (Rule::Equal { .. }, RuleValue::Text(x), RuleValue::Text(y)) => x.is_some() && x == y,
         (Rule::Overlap { .. }, RuleValue::List(x), RuleValue::List(y)) => {
-            shared(x, y) as f64 >= strictest(Direction::NonIncreasing).ceil()
+            shared(&x.items, &y.items) as f64 >= strictest(Direction::NonIncreasing).ceil()
         }
         (
             Rule::Distance { .. },

@@ -1,26 +1,34 @@
 //! An enqueue's attributes, roles and avoid lists, checked against the queue and the limits
 //! and worked into [`TicketRules`]. Every problem is a `RejectReason` that names the attribute
 //! (or the member and role) at fault; nothing a ticket gives is ignored.
+//!
+//! Attributes are read where the command holds them (no copy of a value is made to resolve
+//! it); each rule's texts are interned in the queue's [`Interner`]; what the enqueue gave is
+//! kept encoded in one allocation (the layout of `snapshot::TicketRulesRecord`, written
+//! straight from the command), decoded only when a snapshot is written.
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use smallvec::SmallVec;
 
-use super::{MemberRoles, RuleValue, TicketRules};
-use crate::command::{AttributeValue, EnqueueTicket, TicketMember};
+use super::{Interned, Interner, ListValue, MemberRoles, RuleValue, TicketRules};
+use crate::command::{AttributeValue, EnqueueTicket, RoleChoice, TicketMember};
 use crate::config::{
     AttributeSpec, Limits, ListAggregate, NumberAggregate, QueueConfig, RoleConfig, Rule,
 };
 use crate::event::RejectReason;
 use crate::ids::PlayerId;
-use crate::snapshot::{MemberRulesRecord, TicketRulesRecord};
+use crate::rating::Rating;
 
 /// The ticket's rules data, or `None` when the queue has nothing that reads it (no rules, no
-/// roles, and no avoid list that counts). Attributes are checked either way.
+/// roles, and no avoid list that counts). Attributes are checked either way. Texts are
+/// interned in `interner`, the queue's.
 pub(crate) fn ticket_rules(
     limits: &Limits,
     queue: &QueueConfig,
     request: &EnqueueTicket,
+    interner: &Interner,
 ) -> Result<Option<TicketRules>, RejectReason> {
     check_given(limits, queue, None, &request.attributes)?;
     for member in &request.members {
@@ -50,7 +58,7 @@ pub(crate) fn ticket_rules(
     let values = queue
         .rules
         .iter()
-        .map(|rule| rule_value(queue, rule, request, &resolved))
+        .map(|rule| rule_value(queue, rule, request, &resolved, interner))
         .collect();
     let mut players: SmallVec<[PlayerId; 2]> = request.members.iter().map(|m| m.player).collect();
     players.sort_unstable();
@@ -69,25 +77,60 @@ pub(crate) fn ticket_rules(
         values,
         players,
         avoid: avoid.into_boxed_slice(),
-        roles,
-        source: record_of(request),
+        role_masks: roles.iter().map(|member| member.mask).collect(),
+        roles: roles.into_boxed_slice(),
+        source: encoded_record(request),
     }))
 }
 
-/// What a snapshot keeps of an enqueue's rules data.
-fn record_of(request: &EnqueueTicket) -> TicketRulesRecord {
-    TicketRulesRecord {
-        attributes: request.attributes.clone(),
-        members: request
-            .members
-            .iter()
-            .map(|member| MemberRulesRecord {
-                attributes: member.attributes.clone(),
-                roles: member.roles.clone(),
-                avoid: member.avoid.clone(),
-                rating: member.rating,
-            })
-            .collect(),
+/// What a snapshot keeps of an enqueue's rules data (`snapshot::TicketRulesRecord`), encoded
+/// from the command where it stands.
+fn encoded_record(request: &EnqueueTicket) -> Box<[u8]> {
+    let record = RecordView {
+        attributes: &request.attributes,
+        members: MembersView(&request.members),
+    };
+    SCRATCH.with_borrow_mut(|bytes| {
+        bytes.clear();
+        bytes.push(crate::codec::FORMAT_VERSION);
+        crate::codec::encode_into(&record, bytes);
+        Box::from(&bytes[..])
+    })
+}
+
+thread_local! {
+    /// Where a record is encoded before it is copied into an allocation of its size.
+    static SCRATCH: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// `snapshot::TicketRulesRecord`, borrowed from the command: the same fields in the same
+/// order, so that it encodes to the same bytes (a test checks it).
+#[derive(Serialize)]
+struct RecordView<'a> {
+    attributes: &'a BTreeMap<String, AttributeValue>,
+    members: MembersView<'a>,
+}
+
+/// `snapshot::MemberRulesRecord`, borrowed.
+#[derive(Serialize)]
+struct MemberView<'a> {
+    attributes: &'a BTreeMap<String, AttributeValue>,
+    roles: &'a [RoleChoice],
+    avoid: &'a [PlayerId],
+    rating: Rating,
+}
+
+/// The members, encoded as a sequence of [`MemberView`].
+struct MembersView<'a>(&'a [TicketMember]);
+
+impl Serialize for MembersView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|member| MemberView {
+            attributes: &member.attributes,
+            roles: &member.roles,
+            avoid: &member.avoid,
+            rating: member.rating,
+        }))
     }
 }
 
@@ -174,12 +217,30 @@ fn check_value(limits: &Limits, value: &AttributeValue) -> Result<(), String> {
     }
 }
 
+/// A member's value of an attribute, where it is held (the command or the queue's default).
+#[derive(Clone, Copy, Debug)]
+enum Resolved<'a> {
+    Text(&'a str),
+    Number(f64),
+    List(&'a [String]),
+}
+
+impl<'a> From<&'a AttributeValue> for Resolved<'a> {
+    fn from(value: &'a AttributeValue) -> Self {
+        match value {
+            AttributeValue::Text(text) => Self::Text(text),
+            AttributeValue::Number(number) => Self::Number(*number),
+            AttributeValue::List(list) => Self::List(list),
+        }
+    }
+}
+
 /// Each member's value of every declared attribute: the member's own, else the ticket's,
 /// else the queue's default; an attribute without one is missing.
-fn resolve_attributes(
-    queue: &QueueConfig,
-    request: &EnqueueTicket,
-) -> Result<Vec<Vec<AttributeValue>>, RejectReason> {
+fn resolve_attributes<'a>(
+    queue: &'a QueueConfig,
+    request: &'a EnqueueTicket,
+) -> Result<SmallVec<[SmallVec<[Resolved<'a>; 4]>; 2]>, RejectReason> {
     request
         .members
         .iter()
@@ -193,23 +254,23 @@ fn resolve_attributes(
         .collect()
 }
 
-fn resolve_one(
-    spec: &AttributeSpec,
-    request: &EnqueueTicket,
-    member: &TicketMember,
-) -> Result<AttributeValue, RejectReason> {
+fn resolve_one<'a>(
+    spec: &'a AttributeSpec,
+    request: &'a EnqueueTicket,
+    member: &'a TicketMember,
+) -> Result<Resolved<'a>, RejectReason> {
     let name = spec.name();
     if let Some(value) = member
         .attributes
         .get(name)
         .or_else(|| request.attributes.get(name))
     {
-        return Ok(value.clone());
+        return Ok(value.into());
     }
     let default = match spec {
-        AttributeSpec::Text { default, .. } => default.clone().map(AttributeValue::Text),
-        AttributeSpec::Number { default, .. } => default.map(AttributeValue::Number),
-        AttributeSpec::List { default, .. } => default.clone().map(AttributeValue::List),
+        AttributeSpec::Text { default, .. } => default.as_deref().map(Resolved::Text),
+        AttributeSpec::Number { default, .. } => default.map(Resolved::Number),
+        AttributeSpec::List { default, .. } => default.as_deref().map(Resolved::List),
     };
     default.ok_or_else(|| RejectReason::BadAttribute {
         player: Some(member.player),
@@ -223,9 +284,10 @@ fn rule_value(
     queue: &QueueConfig,
     rule: &Rule,
     request: &EnqueueTicket,
-    resolved: &[Vec<AttributeValue>],
+    resolved: &[SmallVec<[Resolved<'_>; 4]>],
+    interner: &Interner,
 ) -> RuleValue {
-    let of_members = |attribute: &str| -> Vec<&AttributeValue> {
+    let of_members = |attribute: &str| -> SmallVec<[Resolved<'_>; 5]> {
         // Validation made every rule's attribute a declared one.
         let index = queue
             .attributes
@@ -234,31 +296,36 @@ fn rule_value(
             .unwrap_or(0);
         resolved
             .iter()
-            .filter_map(|values| values.get(index))
+            .filter_map(|values| values.get(index).copied())
             .collect()
     };
     match rule {
         Rule::Equal { attribute, .. } => {
-            let texts: Vec<&str> = of_members(attribute)
+            let texts: SmallVec<[&str; 5]> = of_members(attribute)
                 .into_iter()
                 .filter_map(|value| match value {
-                    AttributeValue::Text(text) => Some(text.as_str()),
+                    Resolved::Text(text) => Some(text),
                     _ => None,
                 })
                 .collect();
             let first = texts.first().copied().unwrap_or("");
-            RuleValue::Text(texts.iter().all(|t| *t == first).then(|| first.into()))
+            let agreed = texts.iter().all(|t| *t == first);
+            RuleValue::Text(agreed.then(|| interner.intern(first)))
         }
         Rule::Overlap {
             attribute, party, ..
-        } => RuleValue::List(aggregate_lists(&of_members(attribute), *party)),
+        } => RuleValue::List(ListValue::new(aggregate_lists(
+            &of_members(attribute),
+            *party,
+            interner,
+        ))),
         Rule::Distance {
             attribute, party, ..
         } => {
-            let numbers: Vec<f64> = of_members(attribute)
+            let numbers: SmallVec<[f64; 5]> = of_members(attribute)
                 .into_iter()
                 .filter_map(|value| match value {
-                    AttributeValue::Number(number) => Some(*number),
+                    Resolved::Number(number) => Some(number),
                     _ => None,
                 })
                 .collect();
@@ -273,11 +340,15 @@ fn rule_value(
     }
 }
 
-fn aggregate_lists(lists: &[&AttributeValue], party: ListAggregate) -> Box<[Box<str>]> {
+fn aggregate_lists(
+    lists: &[Resolved<'_>],
+    party: ListAggregate,
+    interner: &Interner,
+) -> Box<[Interned]> {
     let mut sets = lists.iter().map(|value| {
-        let mut items: Vec<&str> = match value {
-            AttributeValue::List(items) => items.iter().map(String::as_str).collect(),
-            _ => Vec::new(),
+        let mut items: SmallVec<[&str; 8]> = match value {
+            Resolved::List(items) => items.iter().map(String::as_str).collect(),
+            _ => SmallVec::new(),
         };
         items.sort_unstable();
         items.dedup();
@@ -294,7 +365,10 @@ fn aggregate_lists(lists: &[&AttributeValue], party: ListAggregate) -> Box<[Box<
             }
         }
     }
-    result.into_iter().map(Box::from).collect()
+    result
+        .into_iter()
+        .map(|item| interner.intern(item))
+        .collect()
 }
 
 fn aggregate_numbers(numbers: &[f64], party: NumberAggregate) -> RuleValue {
@@ -472,7 +546,7 @@ mod tests {
 
     fn rejected(edit: impl FnOnce(&mut TicketMember)) -> String {
         let (config, queue) = queue();
-        ticket_rules(&config.limits, &queue, &request(edit))
+        ticket_rules(&config.limits, &queue, &request(edit), &Interner::default())
             .unwrap_err()
             .to_string()
     }
@@ -480,11 +554,49 @@ mod tests {
     #[test]
     fn a_good_ticket_is_worked_out() {
         let (config, queue) = queue();
-        let rules = ticket_rules(&config.limits, &queue, &request(|_| {}))
+        let rules = ticket_rules(
+            &config.limits,
+            &queue,
+            &request(|_| {}),
+            &Interner::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            rules.values[0],
+            RuleValue::Text(Some(Interned::unshared("pc")))
+        );
+        assert_eq!(rules.roles[0].mask, 0b01);
+        assert_eq!(&rules.role_masks[..], &[0b01]);
+    }
+
+    #[test]
+    fn what_the_enqueue_gave_is_kept_encoded_as_a_snapshot_record() {
+        use crate::snapshot::{MemberRulesRecord, TicketRulesRecord};
+        let (config, queue) = queue();
+        let mut request = request(|m| m.avoid = vec![PlayerId(9), PlayerId(3)]);
+        request.attributes.insert(
+            "maps".into(),
+            AttributeValue::List(vec!["b".into(), "a".into()]),
+        );
+        let rules = ticket_rules(&config.limits, &queue, &request, &Interner::default())
             .unwrap()
             .unwrap();
-        assert_eq!(rules.values[0], RuleValue::Text(Some("pc".into())));
-        assert_eq!(rules.roles[0].mask, 0b01);
+        let expected = TicketRulesRecord {
+            attributes: request.attributes.clone(),
+            members: request
+                .members
+                .iter()
+                .map(|member| MemberRulesRecord {
+                    attributes: member.attributes.clone(),
+                    roles: member.roles.clone(),
+                    avoid: member.avoid.clone(),
+                    rating: member.rating,
+                })
+                .collect(),
+        };
+        assert_eq!(rules.source(), expected);
+        assert_eq!(&rules.source[..], &crate::codec::encode(&expected)[..]);
     }
 
     #[test]
@@ -560,7 +672,7 @@ mod tests {
         second.player = PlayerId(8);
         request.members.push(second);
         request.party = Some(crate::ids::PartyId(1));
-        let why = ticket_rules(&config.limits, &queue, &request)
+        let why = ticket_rules(&config.limits, &queue, &request, &Interner::default())
             .unwrap_err()
             .to_string();
         assert!(
@@ -589,8 +701,13 @@ mod tests {
         );
         let a = AttributeValue::List(vec!["x".into(), "y".into()]);
         let b = AttributeValue::List(vec!["y".into(), "z".into()]);
-        let both = [&a, &b];
-        assert_eq!(aggregate_lists(&both, ListAggregate::Intersection).len(), 1);
-        assert_eq!(aggregate_lists(&both, ListAggregate::Union).len(), 3);
+        let both = [Resolved::from(&a), Resolved::from(&b)];
+        let interner = Interner::default();
+        let intersection = aggregate_lists(&both, ListAggregate::Intersection, &interner);
+        assert_eq!(intersection.len(), 1);
+        assert_eq!(
+            aggregate_lists(&both, ListAggregate::Union, &interner).len(),
+            3
+        );
     }
 }

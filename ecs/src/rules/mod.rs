@@ -5,8 +5,9 @@
 //!
 //! - `intake`: an enqueue's attributes, roles and avoid lists are checked against the queue
 //!   and the limits, and worked into [`TicketRules`]: one value per rule (a party's
-//!   attributes aggregated as the rule says), the sorted players and avoid list, and each
-//!   member's accepted roles. A problem is a `RejectReason` naming the attribute or role.
+//!   attributes aggregated as the rule says, texts interned per queue: `interned`), the
+//!   sorted players and avoid list, each member's accepted roles, and what the enqueue gave,
+//!   encoded, for snapshots. A problem is a `RejectReason` naming the attribute or role.
 //! - `selection`: while the matching walk builds a match around an anchor, every offered
 //!   ticket is checked against what is chosen so far, in O(1) per rule (running agreement,
 //!   list intersection as a bit mask over the anchor's list, numeric span), plus the avoid
@@ -25,6 +26,7 @@
 mod explain;
 mod formation;
 mod intake;
+mod interned;
 mod roles;
 mod selection;
 
@@ -38,10 +40,15 @@ pub(crate) use explain::explain;
 pub use explain::{CheckReport, Explanation, Relaxation};
 pub(crate) use formation::{FormTicket, Formation, form_teams};
 pub(crate) use intake::ticket_rules;
+pub(crate) use interned::{Interned, Interner};
 pub(crate) use selection::{BLOCK_LIST, ROLES, RuleSelection};
 
-/// What a ticket carries for its queue's rules, worked out once at enqueue.
+/// What a ticket carries for its queue's rules, worked out once at enqueue. What the
+/// matching walk reads of a candidate comes first (`repr(C)`: values, players, avoid list,
+/// role masks, in the allocation's first three cache lines); the roles' ratings and the
+/// enqueue's record are read only when a match forms or a snapshot is written.
 #[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
 pub(crate) struct TicketRules {
     /// One value per rule of the queue, in the config's order.
     pub values: SmallVec<[RuleValue; 4]>,
@@ -49,10 +56,34 @@ pub(crate) struct TicketRules {
     pub players: SmallVec<[PlayerId; 2]>,
     /// Everyone its members avoid, sorted, without repeats.
     pub avoid: Box<[PlayerId]>,
+    /// Per member, in the ticket's order, `MemberRoles::mask` (role queues only).
+    pub role_masks: SmallVec<[u8; 8]>,
     /// Per member, in the ticket's order, the roles accepted (role queues only).
-    pub roles: SmallVec<[MemberRoles; 2]>,
-    /// What the enqueue gave, kept for snapshots (the rest is worked out from it again).
-    pub source: crate::snapshot::TicketRulesRecord,
+    pub roles: Box<[MemberRoles]>,
+    /// What the enqueue gave, encoded (`codec`): a snapshot decodes it ([`Self::source`]),
+    /// and a restore works the rest out from it again.
+    source: Box<[u8]>,
+}
+
+impl TicketRules {
+    /// What the enqueue gave for the queue's rules, as a snapshot keeps it.
+    pub(crate) fn source(&self) -> crate::snapshot::TicketRulesRecord {
+        crate::codec::decode(&self.source)
+            .expect("a ticket's record was encoded by `intake` and decodes")
+    }
+
+    /// Rules data with no values, roles or avoid list, for the players given (tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(players: &[PlayerId]) -> Self {
+        Self {
+            values: SmallVec::new(),
+            players: players.iter().copied().collect(),
+            avoid: Box::new([]),
+            role_masks: SmallVec::new(),
+            roles: Box::new([]),
+            source: Box::new([]),
+        }
+    }
 }
 
 /// A ticket's value for one rule.
@@ -60,7 +91,7 @@ pub(crate) struct TicketRules {
 pub(crate) enum RuleValue {
     /// `equal`: the members' common text; `None` when members differ (the ticket then agrees
     /// with nobody while the rule binds).
-    Text(Option<Box<str>>),
+    Text(Option<Interned>),
     /// `distance`: the span of the party's numbers under the rule's aggregation.
     Number {
         /// The lowest.
@@ -68,10 +99,42 @@ pub(crate) enum RuleValue {
         /// The highest.
         high: f64,
     },
-    /// `overlap`: the party's list under the rule's aggregation, sorted, without repeats.
-    List(Box<[Box<str>]>),
+    /// `overlap`: the party's list under the rule's aggregation.
+    List(ListValue),
     /// `party_skill_spread`: the party's highest minus lowest rating.
     Spread(f64),
+}
+
+/// A list value: its items, and the same as a bit set of their ids when they are small.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ListValue {
+    /// The items, sorted by text, without repeats.
+    pub items: Box<[Interned]>,
+    /// Bit `id` for each item's [`Interned::id`] when every id is below 63, so that two lists
+    /// of one queue share exactly the items of `a.bits & b.bits`; [`ListValue::LARGE`] when
+    /// some id is not.
+    pub bits: u64,
+}
+
+impl ListValue {
+    /// `bits` of a list with an id of 63 or more.
+    pub(crate) const LARGE: u64 = 1 << 63;
+
+    /// The list of these items (sorted, without repeats).
+    pub(crate) fn new(items: Box<[Interned]>) -> Self {
+        let bits = items.iter().try_fold(0_u64, |bits, item| {
+            (item.id() < 63).then(|| bits | 1 << item.id())
+        });
+        Self {
+            items,
+            bits: bits.unwrap_or(Self::LARGE),
+        }
+    }
+
+    /// Whether `bits` is the bit set of the ids.
+    pub(crate) fn is_small(&self) -> bool {
+        self.bits & Self::LARGE == 0
+    }
 }
 
 /// One member's roles: role indices most wanted first, with the member's rating in each.
@@ -107,6 +170,14 @@ pub(crate) fn eligible(queue: &QueueConfig, rules: &TicketRules, waited_ms: u64)
             }
             _ => true,
         })
+}
+
+/// Whether the queue has a `party_skill_spread` rule (without one, [`eligible`] always holds).
+pub(crate) fn has_spread_rule(queue: &QueueConfig) -> bool {
+    queue
+        .rules
+        .iter()
+        .any(|rule| matches!(rule, Rule::PartySkillSpread { .. }))
 }
 
 /// The next waiting time after `waited_ms` at which a rule of the queue changes for a ticket
@@ -204,8 +275,8 @@ pub(crate) fn hint_of(queue: &QueueConfig, rules: Option<&TicketRules>) -> RuleH
         return RuleHint::NONE;
     };
     let mut hint = RuleHint::NONE;
-    if let Some(RuleValue::List(items)) = first_overlap(queue).map(|i| &rules.values[i]) {
-        hint.items = items.iter().fold(0, |mask, item| {
+    if let Some(RuleValue::List(list)) = first_overlap(queue).map(|i| &rules.values[i]) {
+        hint.items = list.items.iter().fold(0, |mask, item| {
             mask | 1 << (crate::pool::group_of(item) % 64)
         });
     }
@@ -235,38 +306,60 @@ fn round_down(value: f64) -> f32 {
     }
 }
 
-/// The rule an anchor's hint alone shows a candidate breaks, if any: the anchor's first
-/// `overlap` rule binds it and their lists share nothing, or its first `distance` rule binds
-/// it and their spans (inward) are wider than its own bound (the strictest in force is no
-/// wider).
-pub(crate) fn hint_refuses(
-    queue: &QueueConfig,
-    anchor: &RuleHint,
-    anchor_waited_ms: u64,
-    candidate: &RuleHint,
-) -> Option<usize> {
-    if let Some(index) = first_overlap(queue) {
-        let rule = &queue.rules[index];
-        let need = rule
-            .curve()
-            .map_or(0.0, |(curve, _)| curve.value_at(anchor_waited_ms));
-        if rule.binds_at(anchor_waited_ms) && need > 0.0 && anchor.items & candidate.items == 0 {
-            return Some(index);
+/// What an anchor's hint turns away, worked out once per anchor: the rule an anchor's hint
+/// alone shows a candidate breaks, if any, is the anchor's first `overlap` rule when it binds
+/// the anchor (asking for at least one value) and their lists share nothing, else its first
+/// `distance` rule when it binds the anchor and their spans (inward) are wider than its own
+/// bound (the strictest in force is no wider).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HintCheck {
+    anchor: RuleHint,
+    /// The first `overlap` rule, when it binds the anchor and asks for a value.
+    overlap: Option<usize>,
+    /// The first `distance` rule and the anchor's bound, when it binds the anchor.
+    distance: Option<(usize, f64)>,
+}
+
+impl HintCheck {
+    /// The check of an anchor with this hint that has waited `anchor_waited_ms`.
+    pub(crate) fn new(queue: &QueueConfig, anchor: RuleHint, anchor_waited_ms: u64) -> Self {
+        let overlap = first_overlap(queue).filter(|index| {
+            let rule = &queue.rules[*index];
+            let need = rule
+                .curve()
+                .map_or(0.0, |(curve, _)| curve.value_at(anchor_waited_ms));
+            rule.binds_at(anchor_waited_ms) && need > 0.0
+        });
+        let distance = first_distance(queue).and_then(|index| {
+            let rule = &queue.rules[index];
+            let (curve, _) = rule.curve()?;
+            rule.binds_at(anchor_waited_ms)
+                .then(|| (index, curve.value_at(anchor_waited_ms)))
+        });
+        Self {
+            anchor,
+            overlap,
+            distance,
         }
     }
-    if let Some(index) = first_distance(queue) {
-        let rule = &queue.rules[index];
-        if rule.binds_at(anchor_waited_ms)
-            && let Some((curve, _)) = rule.curve()
+
+    /// The rule the hints show `candidate` breaks with the anchor, if any.
+    #[inline]
+    pub(crate) fn refuses(&self, candidate: &RuleHint) -> Option<usize> {
+        if let Some(index) = self.overlap
+            && self.anchor.items & candidate.items == 0
         {
-            let span = f64::from(anchor.high.max(candidate.high))
-                - f64::from(anchor.low.min(candidate.low));
-            if span > curve.value_at(anchor_waited_ms) {
+            return Some(index);
+        }
+        if let Some((index, bound)) = self.distance {
+            let span = f64::from(self.anchor.high.max(candidate.high))
+                - f64::from(self.anchor.low.min(candidate.low));
+            if span > bound {
                 return Some(index);
             }
         }
+        None
     }
-    None
 }
 
 /// Whether the sorted `list` holds any of `players`.
@@ -280,7 +373,7 @@ pub(crate) fn blocks_whole_match(queue: &QueueConfig) -> bool {
 }
 
 /// How many values two sorted lists share.
-pub(crate) fn shared(a: &[Box<str>], b: &[Box<str>]) -> usize {
+pub(crate) fn shared(a: &[Interned], b: &[Interned]) -> usize {
     let (mut i, mut j, mut count) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {

@@ -8,8 +8,10 @@
 //!   binds any chosen ticket;
 //! - `equal` (team): players per value, so that the values can still each fill whole teams
 //!   (the sum over values of `ceil(players / team_size)` is at most `teams`);
-//! - `overlap`: the values of the anchor's list every chosen ticket shares, as a bit mask over
-//!   the anchor's list (at most 64 items), and the most shared values a binding ticket asks for;
+//! - `overlap`: the values of the anchor's list every chosen ticket shares, as a bit mask
+//!   (over the items' ids when the anchor's list is small, `ListValue::bits`, so that a
+//!   small list is intersected without being read; else over the anchor's list, at most 64
+//!   items), and the most shared values a binding ticket asks for;
 //! - `distance` (match): the lowest and highest value, and the strictest bound among binding
 //!   tickets;
 //! - avoid lists: the chosen players and everyone they avoid, sorted;
@@ -18,7 +20,7 @@
 
 use smallvec::SmallVec;
 
-use super::{RuleValue, TicketRules, blocks_whole_match, names_any, shared};
+use super::{Interned, ListValue, RuleValue, TicketRules, blocks_whole_match, names_any, shared};
 use crate::config::{QueueConfig, Rule, RuleScope};
 use crate::ids::PlayerId;
 
@@ -74,7 +76,13 @@ pub(crate) struct RuleSelection<'a> {
 type Ids = SmallVec<[PlayerId; 16]>;
 
 /// Players per value of one team-scoped `equal` rule: (rule index, (value, players)).
-type Groups<'a> = (usize, SmallVec<[(Option<&'a str>, u16); 4]>);
+type Groups<'a> = (usize, SmallVec<[(Option<&'a Interned>, u16); 4]>);
+
+/// Whether two values of one rule are the same text (`None`, a party whose members differ,
+/// is the same as nothing).
+fn same_text(a: Option<&Interned>, b: Option<&Interned>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a.same(b))
+}
 
 impl<'a> RuleSelection<'a> {
     /// A selection holding only the anchor, which has waited `waited_ms`; `None` when the
@@ -155,12 +163,12 @@ impl<'a> RuleSelection<'a> {
             return Err(BLOCK_LIST);
         }
         if !self.role_sets.is_empty() {
-            for member in &ticket.roles {
-                self.role_sets[usize::from(member.mask)] += 1;
+            for mask in &ticket.role_masks {
+                self.role_sets[usize::from(*mask)] += 1;
             }
             if !self.roles_can_fill() {
-                for member in &ticket.roles {
-                    self.role_sets[usize::from(member.mask)] -= 1;
+                for mask in &ticket.role_masks {
+                    self.role_sets[usize::from(*mask)] -= 1;
                 }
                 return Err(ROLES);
             }
@@ -168,12 +176,9 @@ impl<'a> RuleSelection<'a> {
         self.running = next;
         for (index, groups) in &mut self.team_groups {
             if let RuleValue::Text(text) = &ticket.values[*index] {
-                let key = text.as_deref();
+                let key = text.as_ref();
                 let players = ticket.players.len() as u16;
-                match groups
-                    .iter_mut()
-                    .find(|(value, _)| key.is_some() && *value == key)
-                {
+                match groups.iter_mut().find(|(value, _)| same_text(key, *value)) {
                     Some((_, count)) => *count += players,
                     None => groups.push((key, players)),
                 }
@@ -200,13 +205,14 @@ impl<'a> RuleSelection<'a> {
         match (running, value) {
             (Running::Equal { agree, binding }, RuleValue::Text(text)) => {
                 let anchor = &self.anchor.values[index];
-                *agree &= text.is_some() && matches!(anchor, RuleValue::Text(a) if a == text);
+                *agree &=
+                    matches!(anchor, RuleValue::Text(a) if same_text(a.as_ref(), text.as_ref()));
                 *binding |= binds;
                 *agree || !*binding
             }
             (Running::EqualPerTeam { binding }, RuleValue::Text(text)) => {
                 *binding |= binds;
-                !*binding || self.values_fill_teams(index, text.as_deref(), ticket.players.len())
+                !*binding || self.values_fill_teams(index, text.as_ref(), ticket.players.len())
             }
             (
                 Running::Overlap {
@@ -255,7 +261,7 @@ impl<'a> RuleSelection<'a> {
 
     /// Whether, with `players` more of `value`, the values of team-scoped rule `index` can
     /// still each fill whole teams (and no party whose members differ is among them).
-    fn values_fill_teams(&self, index: usize, value: Option<&str>, players: usize) -> bool {
+    fn values_fill_teams(&self, index: usize, value: Option<&Interned>, players: usize) -> bool {
         let Some((_, groups)) = self.team_groups.iter().find(|(rule, _)| *rule == index) else {
             return false;
         };
@@ -267,7 +273,7 @@ impl<'a> RuleSelection<'a> {
                 return false;
             }
             let mut count = usize::from(*count);
-            if *group == value {
+            if same_text(*group, value) {
                 count += players;
                 found = true;
             }
@@ -297,8 +303,34 @@ impl<'a> RuleSelection<'a> {
     }
 }
 
-/// Bit `i` set when item `i` of `anchor` is in `list` (both sorted; at most 64 items).
-fn shared_mask(anchor: &[Box<str>], list: &[Box<str>]) -> u64 {
+/// The values of the anchor's list that `list` holds: when the anchor's list is small, as
+/// the bit set of their ids (`list.bits` itself when it is small too); else bit `i` for item
+/// `i` of the anchor's list (at most 64 items).
+fn shared_mask(anchor: &ListValue, list: &ListValue) -> u64 {
+    if anchor.is_small() {
+        if list.is_small() {
+            return list.bits;
+        }
+        return anchor
+            .items
+            .iter()
+            .filter(|item| list.items.binary_search(item).is_ok())
+            .fold(0, |mask, item| mask | 1 << item.id());
+    }
+    shared_positions(&anchor.items, &list.items)
+}
+
+/// Bit `i` set when item `i` of `anchor` is in `list` (both sorted, interned by the queue;
+/// at most 64 items): by pointer while the lists are short, by text beyond.
+fn shared_positions(anchor: &[Interned], list: &[Interned]) -> u64 {
+    let anchor = &anchor[..anchor.len().min(64)];
+    if anchor.len() * list.len() <= SHORT_LISTS {
+        return anchor
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| list.iter().any(|other| item.same(other)))
+            .fold(0, |mask, (index, _)| mask | (1 << index));
+    }
     if shared(anchor, list) == anchor.len() {
         return match anchor.len() {
             64.. => u64::MAX,
@@ -307,11 +339,13 @@ fn shared_mask(anchor: &[Box<str>], list: &[Box<str>]) -> u64 {
     }
     anchor
         .iter()
-        .take(64)
         .enumerate()
         .filter(|(_, item)| list.binary_search(item).is_ok())
         .fold(0, |mask, (index, _)| mask | (1 << index))
 }
+
+/// The most pairs of items [`shared_mask`] compares by pointer.
+const SHORT_LISTS: usize = 256;
 
 /// Adds sorted `items` to the sorted `into`, keeping it sorted.
 fn insert_sorted(into: &mut Ids, items: &[PlayerId]) {
@@ -374,9 +408,16 @@ mod tests {
             AttributeValue::List(maps.iter().map(|m| (*m).to_owned()).collect()),
         );
         attributes.insert("level".into(), AttributeValue::Number(level));
-        super::super::ticket_rules(&Config::default().limits, queue, &request)
-            .unwrap()
-            .unwrap()
+        STRINGS.with(|strings| {
+            super::super::ticket_rules(&Config::default().limits, queue, &request, strings)
+                .unwrap()
+                .unwrap()
+        })
+    }
+
+    thread_local! {
+        /// The tests' tickets share one queue's texts.
+        static STRINGS: super::super::Interner = super::super::Interner::default();
     }
 
     #[test]

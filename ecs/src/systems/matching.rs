@@ -14,6 +14,10 @@
 //! 4. commit: the tickets leave the pool, the match entity is spawned (awaiting acceptance or
 //!    starting at the end of the tick).
 //!
+//! In a queue with rules, a candidate's rules data comes from its pool's slab
+//! (`PoolEntry::slot`), not from the world, and the walk runs one candidate ahead of the
+//! offers so that the next candidate's lookups overlap with the current one's checks.
+//!
 //! The walk stops as soon as one region's selection makes a match, so in a dense queue an
 //! anchor looks at little more than the tickets it takes. An anchor that finds nothing is
 //! parked until its windows will have widened (see `ReviewConfig`), a region opens to it (by
@@ -307,11 +311,56 @@ impl<'a> RegionPick<'a> {
 struct Search<'s> {
     queue_index: usize,
     anchor: &'s Candidate,
+    /// What the anchor's rule hint turns away (queues with rules).
+    hints: crate::rules::HintCheck,
     /// Whether the queue has rules or roles (every ticket carries rules data).
     rule_queue: bool,
+    /// Whether the queue has a `party_skill_spread` rule (that may hold a candidate back).
+    spread_rules: bool,
     /// Tickets offered before the search gives up.
     considered: usize,
     now: u64,
+}
+
+/// A walked ticket the anchor and it accept (`Matching::walked`).
+struct Walked<'a> {
+    candidate: Candidate,
+    /// The checks that turned it away before any selection saw it (a bit each).
+    turned_away: u64,
+    /// Its rules data, when no check turned it away (queues with rules).
+    rules: Option<&'a TicketRules>,
+}
+
+impl<'s> Search<'s> {
+    fn new(
+        queue_index: usize,
+        queue: &QueueConfig,
+        anchor: &'s Candidate,
+        rule_queue: bool,
+        now: u64,
+    ) -> Self {
+        let waited_ms = anchor.entry.waited_ms(now);
+        Self {
+            queue_index,
+            anchor,
+            hints: crate::rules::HintCheck::new(queue, anchor.entry.hint, waited_ms),
+            rule_queue,
+            spread_rules: crate::rules::has_spread_rule(queue),
+            considered: usize::from(queue.max_candidates_per_anchor),
+            now,
+        }
+    }
+
+    /// The most tickets the walk looks at: in a queue with rules, tickets a rule turns away
+    /// do not count against `max_candidates_per_anchor`, and the walk looks at no more than
+    /// four times as many.
+    fn looked_at(&self) -> usize {
+        if self.rule_queue {
+            4 * self.considered
+        } else {
+            self.considered
+        }
+    }
 }
 
 /// A ticket of a match about to be committed.
@@ -460,7 +509,7 @@ impl Matching<'_, '_> {
         // In a queue with rules or roles every ticket carries rules data; in others only
         // tickets with an avoid list do, and avoid lists are checked on their own.
         let rule_queue = queue.has_rules();
-        let anchor_rules = anchor_ticket.rules.as_deref().filter(|_| rule_queue);
+        let anchor_rules = pool.rules_of(&entry).filter(|_| rule_queue);
         assert!(
             !rule_queue || anchor_rules.is_some(),
             "{} is in a queue with rules but carries no rules data",
@@ -497,23 +546,9 @@ impl Matching<'_, '_> {
             .filter(|(_, index)| queue.rules[*index].binds_at(anchor.entry.waited_ms(now)))
             .map(|_| entry.group)
             .filter(|group| *group != pool::NO_GROUP);
-        // In a queue with rules, tickets a rule turns away do not count against
-        // `max_candidates_per_anchor`; the walk looks at no more than four times as many.
-        let considered = usize::from(queue.max_candidates_per_anchor);
-        let looked_at = if rule_queue {
-            4 * considered
-        } else {
-            considered
-        };
-        let walk =
-            anchor_walk(pool, group, anchor_key, anchor.rating, anchor.window).take(looked_at);
-        let search = Search {
-            queue_index,
-            anchor: &anchor,
-            rule_queue,
-            considered,
-            now,
-        };
+        let search = Search::new(queue_index, queue, &anchor, rule_queue, now);
+        let walk = anchor_walk(pool, group, anchor_key, anchor.rating, anchor.window)
+            .take(search.looked_at());
         match self.search(&search, walk, &mut picks, &mut turned_away) {
             Some(plan) => Ok(plan),
             None => self
@@ -524,6 +559,12 @@ impl Matching<'_, '_> {
 
     /// Offers the walk's tickets to the anchor's selections until one makes a match, the walk
     /// ends, `considered` tickets were offered, or every selection is closed.
+    ///
+    /// The walk runs one candidate ahead of the offers: the next candidate's checks on its
+    /// pool entry, and the lookup of its rules data, are made before the current one is
+    /// offered, so that their cache misses overlap with the offers. The checks are pure; what
+    /// they turned away is counted only when the search reaches that candidate, so the outcome
+    /// is the one of a walk in step.
     fn search<'a>(
         &'a self,
         search: &Search<'_>,
@@ -532,40 +573,21 @@ impl Matching<'_, '_> {
         turned_away: &mut u64,
     ) -> Option<MatchPlan> {
         let queue = self.settings.queue(search.queue_index);
-        let (anchor, now) = (search.anchor, search.now);
+        let now = search.now;
         let plain_blocks = !search.rule_queue && crate::rules::blocks_whole_match(queue);
+        let mut walk = walk.filter_map(|(key, entry)| self.walked(search, key, entry));
+        let mut next = walk.next();
         let mut offered = 0;
-        for (key, candidate_entry) in walk {
+        while let Some(current) = next.take() {
             if offered >= search.considered {
                 break;
             }
-            if candidate_entry.regions & anchor.entry.regions == 0
-                || candidate_entry.waited_ms(now) >= queue.max_wait_ms
-            {
+            *turned_away |= current.turned_away;
+            next = walk.next();
+            if search.rule_queue && current.rules.is_none() {
                 continue;
             }
-            let candidate = Candidate::new(*key, *candidate_entry, queue, now);
-            if !candidate.mutually_within(anchor) {
-                continue;
-            }
-            if search.rule_queue
-                && let Some(rule) = crate::rules::hint_refuses(
-                    queue,
-                    &anchor.entry.hint,
-                    anchor.entry.waited_ms(now),
-                    &candidate.entry.hint,
-                )
-            {
-                *turned_away |= 1 << rule;
-                continue;
-            }
-            let rules = match search.rule_queue {
-                true => match self.candidate_rules(queue, &candidate, now, turned_away) {
-                    Some(rules) => Some(rules),
-                    None => continue,
-                },
-                false => None,
-            };
+            let (candidate, rules) = (current.candidate, current.rules);
             // Whether some selection got past the rule checks with it (or had none to make).
             let mut kept_by_a_rule_check = false;
             for pick in picks.iter_mut() {
@@ -594,6 +616,49 @@ impl Matching<'_, '_> {
         None
     }
 
+    /// A walked ticket that shares a region with the anchor, has not expired and is inside
+    /// the anchor's window and the anchor inside its: with what its rule hint or eligibility
+    /// turned away, or else its rules data (queues with rules). `None` for any other.
+    fn walked<'a>(
+        &'a self,
+        search: &Search<'_>,
+        key: &PoolKey,
+        entry: &PoolEntry,
+    ) -> Option<Walked<'a>> {
+        let queue = self.settings.queue(search.queue_index);
+        let (anchor, now) = (search.anchor, search.now);
+        if entry.regions & anchor.entry.regions == 0 || entry.waited_ms(now) >= queue.max_wait_ms {
+            return None;
+        }
+        let candidate = Candidate::new(*key, *entry, queue, now);
+        if !candidate.mutually_within(anchor) {
+            return None;
+        }
+        let mut walked = Walked {
+            candidate,
+            turned_away: 0,
+            rules: None,
+        };
+        if !search.rule_queue {
+            return Some(walked);
+        }
+        if let Some(rule) = search.hints.refuses(&candidate.entry.hint) {
+            walked.turned_away = 1 << rule;
+            return Some(walked);
+        }
+        walked.rules = self.candidate_rules(search, &candidate, &mut walked.turned_away);
+        if let Some(rules) = walked.rules {
+            // Reads the lines of its rules data an offer reads (values, players and avoid
+            // list, role masks) now, all at once (see `search`).
+            core::hint::black_box((
+                rules.values.len(),
+                rules.avoid.len(),
+                rules.role_masks.len(),
+            ));
+        }
+        Some(walked)
+    }
+
     /// Whether the candidate and any chosen ticket avoid each other (queues without rules,
     /// where only tickets with an avoid list carry rules data).
     fn blocked_with(&self, chosen: &[Candidate], candidate: &Candidate) -> bool {
@@ -619,22 +684,19 @@ impl Matching<'_, '_> {
         (players, ticket.rules.as_ref().map_or(&[], |r| &r.avoid))
     }
 
-    /// A candidate's rules data, if it may be matched now (a binding `party_skill_spread`
-    /// rule may hold it back: that rule's bit is set in `turned_away`).
+    /// A candidate's rules data, from its pool's slab, if it may be matched now (a binding
+    /// `party_skill_spread` rule may hold it back: that rule's bit is set in `turned_away`).
     fn candidate_rules(
         &self,
-        queue: &QueueConfig,
+        search: &Search<'_>,
         candidate: &Candidate,
-        now: u64,
         turned_away: &mut u64,
     ) -> Option<&TicketRules> {
-        let rules = self
-            .tickets
-            .get(candidate.entry.entity)
-            .ok()?
-            .rules
-            .as_deref()?;
-        if crate::rules::eligible(queue, rules, candidate.entry.waited_ms(now)) {
+        let queue = self.settings.queue(search.queue_index);
+        let rules = self.pools.0[search.queue_index].rules_of(&candidate.entry)?;
+        if !search.spread_rules
+            || crate::rules::eligible(queue, rules, candidate.entry.waited_ms(search.now))
+        {
             return Some(rules);
         }
         for (index, rule) in queue.rules.iter().enumerate() {

@@ -18,7 +18,8 @@ pub(crate) fn now_ms(world: &World) -> u64 {
     world.resource::<Clock>().now_ms
 }
 
-/// The pool key and entry of a ticket about to (re-)enter its queue, due at once.
+/// The pool key and entry of a ticket about to (re-)enter its queue, due at once (its slot
+/// is the pool's to set, from the rules data given with it).
 pub(crate) fn pool_entry(
     queue: &QueueConfig,
     entity: Entity,
@@ -53,6 +54,7 @@ pub(crate) fn pool_entry_from_parts(
             .is_some_and(|rules| !rules.avoid.is_empty()),
         group: crate::rules::group_of_ticket(queue, ticket.rules.as_deref()),
         hint: crate::rules::hint_of(queue, ticket.rules.as_deref()),
+        slot: pool::NO_SLOT,
     };
     (PoolKey::new(ticket.rating, ticket.id), entry)
 }
@@ -112,7 +114,7 @@ pub(crate) fn requeue_ticket(world: &mut World, entity: Entity, match_id: MatchI
         &ticket,
         now,
     );
-    world.resource_mut::<Pools>().0[queue].insert_due(key, entry);
+    world.resource_mut::<Pools>().0[queue].insert_due(key, entry, ticket.rules.clone());
     if let Some(mut found) = world.get_mut::<Ticket>(entity) {
         found.state = TicketState::Queued;
     }

@@ -24,7 +24,7 @@ struct EnqueuePlan {
     sigma: f64,
     pings: TicketPings,
     members: SmallVec<[PlannedMember; 2]>,
-    rules: Option<Box<crate::rules::TicketRules>>,
+    rules: Option<std::sync::Arc<crate::rules::TicketRules>>,
 }
 
 /// A member of a ticket about to be queued.
@@ -57,6 +57,7 @@ pub(super) fn enqueue(
         players: SmallVec::new(),
         rules: plan.rules,
     };
+    let rules = ticket.rules.clone();
     let (key, mut entry) = {
         let settings = world.resource::<Settings>();
         let size = plan.members.len() as u8;
@@ -75,7 +76,7 @@ pub(super) fn enqueue(
         .resource_mut::<Directory>()
         .tickets
         .insert(request.ticket, entity);
-    world.resource_mut::<Pools>().0[usize::from(plan.queue)].insert_due(key, entry);
+    world.resource_mut::<Pools>().0[usize::from(plan.queue)].insert_due(key, entry, rules);
     world.resource_mut::<Outbox>().push(Event::TicketQueued {
         seq,
         ticket: request.ticket,
@@ -144,7 +145,9 @@ fn plan_enqueue(world: &World, request: &EnqueueTicket) -> Result<EnqueuePlan, R
         return Err(RejectReason::NoReachableRegion);
     }
     let limits = &world.resource::<Settings>().config.limits;
-    let rules = crate::rules::ticket_rules(limits, queue, request)?.map(Box::new);
+    let interner = world.resource::<Pools>().0[queue_index].interner();
+    let rules =
+        crate::rules::ticket_rules(limits, queue, request, interner)?.map(std::sync::Arc::new);
     // In a queue rated per role, a ticket waits on its members' first-choice ratings (team
     // balance later uses the role each plays).
     let per_role = queue
