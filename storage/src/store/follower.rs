@@ -13,7 +13,8 @@
 //! directory): slower ticks, never a lost snapshot.
 //!
 //! The follower is also a standing check of determinism: it re-runs every tick and compares
-//! event hashes with the tick loop's.
+//! event hashes with the tick loop's. The store's side (starting the follower, recording the
+//! rows it reports, giving it up) is here too.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,8 +28,11 @@ use redb::{Database, ReadableDatabase};
 use super::journal::JournalHead;
 use super::recover::{rebuild, replay_journal};
 use super::snapshot::StoredSnapshot;
-use super::snapshot_files::{SnapshotFileRow, SnapshotSink, write_file};
+use super::snapshot_files::{SnapshotFileRow, SnapshotSink, file_rows, retire_files, write_file};
+use crate::error::{StoreError, from_redb};
 use crate::records::JournalEntry;
+use crate::tables::SNAPSHOT_FILES;
+use matchwright_ecs::codec;
 
 /// Journal entries that may wait for the follower before it is given up.
 pub(crate) const FOLLOWER_LAG_BOUND: usize = 20_000;
@@ -292,6 +296,107 @@ fn lower_priority() {
         let tid = libc::gettid();
         if libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) != 0 {
             tracing::debug!("could not lower the snapshot thread's priority");
+        }
+    }
+}
+
+impl super::Store {
+    /// Starts the follower, when snapshots are to be taken off the tick thread and the store
+    /// has a directory for them. Files a crash left without a row are deleted first.
+    pub(super) fn start_follower(&mut self) {
+        let Some(sink) = self.sink.clone() else {
+            return;
+        };
+        if !self.options.background_snapshots || self.failed.is_some() {
+            return;
+        }
+        let kept = self
+            .db
+            .begin_read()
+            .map_err(|e| from_redb(&self.path, "reading", e.into()))
+            .and_then(|read| file_rows(&self.path, &read));
+        match kept.map(|rows| {
+            rows.into_iter()
+                .map(|row| row.name)
+                .collect::<Vec<String>>()
+        }) {
+            Ok(names) => match sink.clean(&names) {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "deleted unfinished snapshot files"),
+                Err(error) => tracing::warn!(%error, "could not clean the snapshot directory"),
+            },
+            Err(error) => {
+                tracing::error!(%error, "snapshots stay in the tick");
+                return;
+            }
+        }
+        self.follower = Some(Follower::start(
+            Arc::clone(&self.db),
+            self.path.clone(),
+            sink,
+        ));
+    }
+
+    /// Stops using the follower: snapshots are written in the tick from now on.
+    pub(super) fn give_up_follower(&mut self, why: &str) {
+        self.snapshot_in_flight = None;
+        if let Some(follower) = self.follower.take() {
+            follower.abandon();
+            tracing::error!(%why, "snapshots are written in the tick from now on");
+            metrics::counter!("matchwright_store_snapshot_follower_failures_total").increment(1);
+        }
+    }
+
+    /// Records the snapshot files the follower finished (their rows, in `txn`) and retires the
+    /// file snapshots no longer needed; returns the files to delete once `txn` is durable. A
+    /// failure report gives the follower up.
+    pub(super) fn take_reports(
+        &mut self,
+        txn: &redb::WriteTransaction,
+        reports: Vec<FollowerReport>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut rows = Vec::new();
+        for report in reports {
+            match report {
+                FollowerReport::Written(row) => {
+                    assert_eq!(
+                        self.snapshot_in_flight,
+                        Some(row.tick),
+                        "the follower wrote a snapshot nobody asked for"
+                    );
+                    self.snapshot_in_flight = None;
+                    rows.push(row);
+                }
+                FollowerReport::Failed(why) => self.give_up_follower(&why),
+            }
+        }
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keep_ms = self.options.journal_keep_ms;
+        let result = (|| -> Result<Vec<String>, redb::Error> {
+            let mut table = txn.open_table(SNAPSHOT_FILES)?;
+            for row in &rows {
+                // A snapshot of the follower is never ahead of the committed head.
+                assert!(row.tick <= self.last_tick, "a snapshot from the future");
+                table.insert(row.tick, codec::encode(row).as_slice())?;
+            }
+            drop(table);
+            retire_files(txn, keep_ms)
+        })();
+        metrics::counter!("matchwright_store_snapshots_total").increment(rows.len() as u64);
+        result.map_err(|error| self.fail("recording snapshot files in", error))
+    }
+
+    /// Deletes snapshot files whose rows are gone (after the commit that removed them).
+    pub(super) fn delete_snapshot_files(&self, names: &[String]) {
+        let Some(sink) = &self.sink else {
+            return;
+        };
+        for name in names {
+            if let Err(error) = sink.delete(name) {
+                tracing::warn!(%name, %error, "could not delete a retired snapshot file");
+            }
         }
     }
 }

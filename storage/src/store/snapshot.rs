@@ -7,12 +7,11 @@ use std::path::Path;
 
 use matchwright_ecs::codec;
 use matchwright_ecs::{Config, Matcher, Snapshot};
-use redb::{ReadableDatabase, WriteTransaction};
+use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use super::snapshot_files::{catalog, load};
-use crate::error::{StoreError, from_redb};
+use crate::error::StoreError;
 use crate::tables::SNAPSHOTS;
 
 /// A snapshot as stored: the matcher's state, the config it ran under (as TOML: the config's
@@ -69,22 +68,5 @@ impl Store {
         self.ticks_since_snapshot = 0;
         self.commands_since_snapshot = 0;
         Ok(())
-    }
-
-    /// The oldest snapshot kept (the base the journal can be replayed from): its tick, the
-    /// config it ran under, and the state.
-    pub fn base_snapshot(&self) -> Result<(u64, Config, Snapshot), StoreError> {
-        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
-        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
-        let oldest = catalog(&self.path, &read)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::Corrupt {
-                path: self.path.clone(),
-                detail: "it holds no snapshot".into(),
-            })?;
-        let stored = load(&self.path, &read, &oldest)?;
-        let config = stored.config(&self.path)?;
-        Ok((stored.tick, config, stored.state))
     }
 }

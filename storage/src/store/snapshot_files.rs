@@ -11,12 +11,14 @@
 //!
 //! This file also owns the catalog of every snapshot the store keeps, in the table (`Inline`:
 //! the first snapshot, those written under a new config, and those written in the tick when
-//! no follower runs) or in files, so that recovery, export and pruning read one list.
+//! no follower runs) or in files, so that recovery, export, pruning and `base_snapshot` read
+//! one list, and which file snapshots are kept.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use matchwright_ecs::codec;
+use matchwright_ecs::{Config, Snapshot};
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
@@ -268,107 +270,6 @@ pub(crate) fn write_file(
     })
 }
 
-impl super::Store {
-    /// Starts the follower, when snapshots are to be taken off the tick thread and the store
-    /// has a directory for them. Files a crash left without a row are deleted first.
-    pub(super) fn start_follower(&mut self) {
-        let Some(sink) = self.sink.clone() else {
-            return;
-        };
-        if !self.options.background_snapshots || self.failed.is_some() {
-            return;
-        }
-        let kept = self
-            .db
-            .begin_read()
-            .map_err(|e| from_redb(&self.path, "reading", e.into()))
-            .and_then(|read| file_rows(&self.path, &read));
-        match kept.map(|rows| {
-            rows.into_iter()
-                .map(|row| row.name)
-                .collect::<Vec<String>>()
-        }) {
-            Ok(names) => match sink.clean(&names) {
-                Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "deleted unfinished snapshot files"),
-                Err(error) => tracing::warn!(%error, "could not clean the snapshot directory"),
-            },
-            Err(error) => {
-                tracing::error!(%error, "snapshots stay in the tick");
-                return;
-            }
-        }
-        self.follower = Some(super::follower::Follower::start(
-            std::sync::Arc::clone(&self.db),
-            self.path.clone(),
-            sink,
-        ));
-    }
-
-    /// Stops using the follower: snapshots are written in the tick from now on.
-    pub(super) fn give_up_follower(&mut self, why: &str) {
-        self.snapshot_in_flight = None;
-        if let Some(follower) = self.follower.take() {
-            follower.abandon();
-            tracing::error!(%why, "snapshots are written in the tick from now on");
-            metrics::counter!("matchwright_store_snapshot_follower_failures_total").increment(1);
-        }
-    }
-
-    /// Records the snapshot files the follower finished (their rows, in `txn`) and retires the
-    /// file snapshots no longer needed; returns the files to delete once `txn` is durable. A
-    /// failure report gives the follower up.
-    pub(super) fn take_reports(
-        &mut self,
-        txn: &redb::WriteTransaction,
-        reports: Vec<super::follower::FollowerReport>,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut rows = Vec::new();
-        for report in reports {
-            match report {
-                super::follower::FollowerReport::Written(row) => {
-                    assert_eq!(
-                        self.snapshot_in_flight,
-                        Some(row.tick),
-                        "the follower wrote a snapshot nobody asked for"
-                    );
-                    self.snapshot_in_flight = None;
-                    rows.push(row);
-                }
-                super::follower::FollowerReport::Failed(why) => self.give_up_follower(&why),
-            }
-        }
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keep_ms = self.options.journal_keep_ms;
-        let result = (|| -> Result<Vec<String>, redb::Error> {
-            let mut table = txn.open_table(SNAPSHOT_FILES)?;
-            for row in &rows {
-                // A snapshot of the follower is never ahead of the committed head.
-                assert!(row.tick <= self.last_tick, "a snapshot from the future");
-                table.insert(row.tick, codec::encode(row).as_slice())?;
-            }
-            drop(table);
-            retire_files(txn, keep_ms)
-        })();
-        metrics::counter!("matchwright_store_snapshots_total").increment(rows.len() as u64);
-        result.map_err(|error| self.fail("recording snapshot files in", error))
-    }
-
-    /// Deletes snapshot files whose rows are gone (after the commit that removed them).
-    pub(super) fn delete_snapshot_files(&self, names: &[String]) {
-        let Some(sink) = &self.sink else {
-            return;
-        };
-        for name in names {
-            if let Err(error) = sink.delete(name) {
-                tracing::warn!(%name, %error, "could not delete a retired snapshot file");
-            }
-        }
-    }
-}
-
 /// Removes the rows of file snapshots nobody needs, and returns their files' names. Kept: the
 /// newest (recovery's), the oldest of all (the export's base until pruning moves it), and,
 /// between them, one snapshot per half `journal_keep_ms` (walking from the oldest, a snapshot
@@ -413,4 +314,23 @@ pub(super) fn retire_files(
         }
     }
     Ok(retired)
+}
+
+impl super::Store {
+    /// The oldest snapshot kept (the base the journal can be replayed from): its tick, the
+    /// config it ran under, and the state.
+    pub fn base_snapshot(&self) -> Result<(u64, Config, Snapshot), StoreError> {
+        let read_error = |error: redb::Error| from_redb(&self.path, "reading", error);
+        let read = self.db.begin_read().map_err(|e| read_error(e.into()))?;
+        let oldest = catalog(&self.path, &read)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: "it holds no snapshot".into(),
+            })?;
+        let stored = load(&self.path, &read, &oldest)?;
+        let config = stored.config(&self.path)?;
+        Ok((stored.tick, config, stored.state))
+    }
 }
