@@ -568,6 +568,8 @@ fn snapshots_are_taken_off_the_tick_and_old_files_retired() {
     assert_eq!(opened.store.snapshot_count().unwrap(), 7);
     // Pruning at 61 s keeps the base at or before 41 s (tick 40) and the files after it.
     opened.store.prune(61_000).unwrap();
+    // Files are deleted off the tick thread; settling waits for that too.
+    opened.store.settle_snapshots().unwrap();
     assert_eq!(snapshot_files(&path).len(), 3);
     let (base, _, _) = opened.store.base_snapshot().unwrap();
     assert_eq!(base, 40);

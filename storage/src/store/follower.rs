@@ -388,15 +388,38 @@ impl super::Store {
         result.map_err(|error| self.fail("recording snapshot files in", error))
     }
 
-    /// Deletes snapshot files whose rows are gone (after the commit that removed them).
-    pub(super) fn delete_snapshot_files(&self, names: &[String]) {
-        let Some(sink) = &self.sink else {
+    /// Deletes snapshot files whose rows are gone (after the commit that removed them), on a
+    /// thread of its own: unlinking a file of hundreds of MB can take the filesystem tens of
+    /// milliseconds, which the tick does not wait for. One deletion runs at a time; a crash
+    /// before it ends leaves files without rows, deleted at the next open.
+    pub(super) fn delete_snapshot_files(&mut self, names: &[String]) {
+        let Some(sink) = self.sink.clone() else {
             return;
         };
-        for name in names {
-            if let Err(error) = sink.delete(name) {
-                tracing::warn!(%name, %error, "could not delete a retired snapshot file");
-            }
+        if names.is_empty() {
+            return;
+        }
+        self.wait_for_deletions();
+        let names = names.to_vec();
+        let deleting = std::thread::Builder::new()
+            .name("matchwright-snapshot-delete".into())
+            .spawn(move || {
+                for name in names {
+                    if let Err(error) = sink.delete(&name) {
+                        tracing::warn!(%name, %error, "could not delete a retired snapshot file");
+                    }
+                }
+            });
+        match deleting {
+            Ok(thread) => self.deleting = Some(thread),
+            Err(error) => tracing::warn!(%error, "could not start deleting snapshot files"),
+        }
+    }
+
+    /// Waits for the files being deleted.
+    pub(super) fn wait_for_deletions(&mut self) {
+        if let Some(thread) = self.deleting.take() {
+            let _ = thread.join();
         }
     }
 }

@@ -206,6 +206,8 @@ pub struct Store {
     snapshot_in_flight: Option<u64>,
     /// Handlers' writes waiting for the next tick's transaction.
     group: Arc<crate::group::GroupCommit>,
+    /// The thread deleting retired snapshot files, if one runs.
+    deleting: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Store {
@@ -309,8 +311,8 @@ impl Store {
     }
 
     /// Waits until the follower has re-run every committed tick and written every snapshot
-    /// asked of it, and commits their rows; then starts a new follower. For tests and
-    /// benchmarks (a tick never waits for the follower).
+    /// asked of it, commits their rows and waits for retired files to be deleted; then starts
+    /// a new follower. For tests and benchmarks (a tick never waits for the follower).
     pub fn settle_snapshots(&mut self) -> Result<(), StoreError> {
         let Some(mut follower) = self.follower.take() else {
             return Ok(());
@@ -321,6 +323,7 @@ impl Store {
         let retired = self.take_reports(&txn, reports)?;
         self.commit(txn)?;
         self.delete_snapshot_files(&retired);
+        self.wait_for_deletions();
         self.start_follower();
         Ok(())
     }

@@ -127,6 +127,7 @@ impl Store {
             follower: None,
             snapshot_in_flight: None,
             group: Arc::default(),
+            deleting: None,
         };
         let (matcher, mut recovery) = if fresh || !store.has_format()? {
             if !fresh {
