@@ -47,9 +47,10 @@
 //!    restart recovers to the last committed tick. The matcher in memory had run ahead and
 //!    must be dropped.
 //! 6. **Postgres is a mirror, eventually consistent.** A row reaches Postgres after its tick is
-//!    durable in redb, in outbox order, in batches; the mirror's high-water mark is stored in
-//!    Postgres in the same transaction as the rows, and rows are deleted from the outbox only
-//!    after that transaction commits. Upserts make a re-sent batch harmless. While Postgres is
+//!    durable in redb, in outbox order, in batches split into partitions by key; each
+//!    partition's high-water mark is stored in Postgres in the same transaction as its rows,
+//!    and rows are deleted from the outbox only after every partition's transaction commits.
+//!    Upserts make a re-sent batch harmless; `partitions = 1` makes each batch one transaction. While Postgres is
 //!    away, rows wait in the outbox up to `outbox_limit`; at the bound, [`Store::admission`]
 //!    refuses new work rather than drop anything.
 //! 7. **Pruning keeps recovery and replay possible.** [`Store::prune`] drops journal entries

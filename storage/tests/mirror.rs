@@ -109,17 +109,7 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
     .unwrap();
     let (mut store, mut matcher) = (opened.store, opened.matcher);
     for player in 0..50 {
-        store
-            .handle()
-            .create_account(&Account {
-                player: PlayerId(player),
-                username: format!("player{player}"),
-                password_hash: "x".into(),
-                display_name: format!("Player {player}"),
-                regions: vec![],
-                created_at_ms: player,
-            })
-            .unwrap();
+        store.handle().create_account(&account(player)).unwrap();
     }
     let (stop, stopped) = watch::channel(false);
     let drain = tokio::spawn(mirror::drain(
@@ -376,4 +366,260 @@ async fn a_bad_url_is_a_clear_error() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("not valid"), "{error}");
+}
+
+const TABLES: [&str; 6] = [
+    "players",
+    "ratings",
+    "matches",
+    "match_players",
+    "sessions",
+    "match_history",
+];
+
+/// Every mirrored table, row by row (as JSON text, sorted): two mirrors compare equal when
+/// they hold the same rows.
+async fn dump(pool: &sqlx::PgPool) -> Vec<Vec<String>> {
+    let mut tables = Vec::new();
+    for table in TABLES {
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT to_jsonb(t)::text FROM {table} t ORDER BY 1"
+        )))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        tables.push(rows);
+    }
+    tables
+}
+
+async fn marks(pool: &sqlx::PgPool) -> Vec<(i16, i64)> {
+    sqlx::query_as("SELECT id, high_water FROM mirror_state ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// Player `player`'s account, the same in every test.
+fn account(player: u64) -> Account {
+    Account {
+        player: PlayerId(player),
+        username: format!("player{player}"),
+        password_hash: "x".into(),
+        display_name: format!("Player {player}"),
+        regions: vec![],
+        created_at_ms: player,
+    }
+}
+
+/// A store with 50 accounts and `ticks` ticks of duels (formed, served, rated): the same
+/// rows in the same order every time.
+fn filled_store(dir: &std::path::Path, ticks: u64) -> Store {
+    let options = StoreOptions {
+        mirror: true,
+        ..StoreOptions::default()
+    };
+    let opened = Store::open(dir.join("s.redb"), Config::default(), 5, options).unwrap();
+    let (mut store, mut matcher) = (opened.store, opened.matcher);
+    let accounts: Vec<Account> = (0..50).map(account).collect();
+    store.handle().import_accounts(&accounts).unwrap();
+    let mut formed = Vec::new();
+    run_ticks(&mut store, &mut matcher, ticks, &mut formed);
+    store
+}
+
+async fn mirror_in(url: &str, schema: &str, batch_rows: usize, partitions: usize) -> MirrorOptions {
+    let mut options = MirrorOptions::new(url);
+    options.schema = Some(schema.to_string());
+    options.batch_rows = batch_rows;
+    options.partitions = partitions;
+    options
+}
+
+/// Drains the whole outbox (the task is told to stop from the start: it stops once empty).
+async fn drain_all(store: &Store, mirror: &Mirror, options: &MirrorOptions) -> mirror::DrainStats {
+    let (_stop, stopped) = watch::channel(true);
+    let stats = mirror::drain(
+        store.outbox_reader(),
+        mirror.clone(),
+        options.clone(),
+        stopped,
+    )
+    .await;
+    assert_eq!(
+        store.outbox_rows(),
+        0,
+        "the outbox was not drained: {stats:?}"
+    );
+    stats
+}
+
+/// The tables a clean drain of `filled_store(ticks)` leaves (two partitions), to compare with.
+async fn clean_mirror(url: &str, ticks: u64, batch_rows: usize) -> Vec<Vec<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled_store(dir.path(), ticks);
+    let schema = unique_schema("mirror_clean");
+    let options = mirror_in(url, &schema, batch_rows, 2).await;
+    let mirror = Mirror::connect(&options).await.unwrap();
+    drain_all(&store, &mirror, &options).await;
+    let tables = dump(mirror.pool()).await;
+    drop_schema(&mirror, &schema).await;
+    tables
+}
+
+async fn drop_schema(mirror: &Mirror, schema: &str) {
+    mirror.drop_schema(schema).await.unwrap();
+}
+
+/// Batches of one row, of a few rows (a match's rows spread over several batches, each
+/// partition's share often empty) and of everything, over 1 to 5 partitions: the same rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_boundaries_and_partitions_give_the_same_mirror() {
+    let Some(url) = database_url("batch_boundaries_and_partitions_give_the_same_mirror") else {
+        return;
+    };
+    let mut reference: Option<Vec<Vec<String>>> = None;
+    for (batch_rows, partitions) in [(10_000, 1), (1, 3), (7, 2), (64, 5)] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = filled_store(dir.path(), 60);
+        let queued = store.outbox_rows();
+        let last = queued as i64 - 1; // the outbox numbers its rows from 0
+        let schema = unique_schema("mirror_batches");
+        let options = mirror_in(&url, &schema, batch_rows, partitions).await;
+        let mirror = Mirror::connect(&options).await.unwrap();
+        let stats = drain_all(&store, &mirror, &options).await;
+        assert_eq!(stats.rows, queued, "{batch_rows} rows x {partitions}");
+        assert_eq!(stats.retries, 0);
+        let expected: Vec<(i16, i64)> = (1..=partitions as i16).map(|id| (id, last)).collect();
+        assert_eq!(marks(mirror.pool()).await, expected);
+        let tables = dump(mirror.pool()).await;
+        assert_eq!(tables[4].len(), store.handle().match_rows().unwrap().len());
+        assert!(
+            tables.iter().all(|rows| !rows.is_empty()),
+            "a table is empty"
+        );
+        match &reference {
+            None => reference = Some(tables),
+            Some(reference) => {
+                for (table, (got, want)) in TABLES.iter().zip(tables.iter().zip(reference)) {
+                    assert_eq!(got, want, "{table}: {batch_rows} rows x {partitions}");
+                }
+            }
+        }
+        drop_schema(&mirror, &schema).await;
+    }
+}
+
+/// The same batch applied twice, or sent again in order from any earlier row (a retry after
+/// a failure), leaves the same rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_sent_again_gives_the_same_rows() {
+    let Some(url) = database_url("a_batch_sent_again_gives_the_same_rows") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled_store(dir.path(), 40);
+    let batch = store.outbox_reader().read_batch(None, usize::MAX).unwrap();
+    assert!(batch.len() > 100, "too few rows: {}", batch.len());
+    let schema = unique_schema("mirror_again");
+    let options = mirror_in(&url, &schema, 10_000, 2).await;
+    let mirror = Mirror::connect(&options).await.unwrap();
+    mirror.apply(&batch).await.unwrap();
+    let once = dump(mirror.pool()).await;
+    mirror.apply(&batch).await.unwrap();
+    assert_eq!(dump(mirror.pool()).await, once, "applied twice");
+    for start in [1, batch.len() / 3, batch.len() - 1] {
+        mirror.apply(&batch[start..]).await.unwrap();
+        assert_eq!(
+            dump(mirror.pool()).await,
+            once,
+            "sent again from row {start}"
+        );
+    }
+    let last = batch.last().unwrap().0;
+    assert_eq!(mirror.high_water().await.unwrap(), Some(last));
+    drop_schema(&mirror, &schema).await;
+}
+
+/// One partition's mark behind the others (its transaction failed while theirs committed),
+/// and the drain restarted with the same or another number of partitions: it ends with the
+/// same rows as a clean drain, and one mark per partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uneven_marks_and_a_new_partition_count_resume_exactly() {
+    let Some(url) = database_url("uneven_marks_and_a_new_partition_count_resume_exactly") else {
+        return;
+    };
+    let reference = clean_mirror(&url, 40, 50).await;
+
+    for resume_with in [3, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = filled_store(dir.path(), 40);
+        let rows = store.outbox_reader().read_batch(None, usize::MAX).unwrap();
+        let (half, behind) = (rows.len() / 2, rows[rows.len() / 6].0);
+        let schema = unique_schema("mirror_uneven");
+        let first = Mirror::connect(&mirror_in(&url, &schema, 50, 3).await)
+            .await
+            .unwrap();
+        first.apply(&rows[..half]).await.unwrap();
+        sqlx::query("UPDATE mirror_state SET high_water = $1 WHERE id = 2")
+            .bind(behind as i64)
+            .execute(first.pool())
+            .await
+            .unwrap();
+        assert_eq!(first.high_water().await.unwrap(), Some(behind));
+
+        let options = mirror_in(&url, &schema, 50, resume_with).await;
+        let mirror = Mirror::connect(&options).await.unwrap();
+        let lowest = vec![Some(behind); resume_with];
+        if resume_with != 3 {
+            assert_eq!(
+                mirror.marks().await.unwrap(),
+                lowest,
+                "every partition from the lowest"
+            );
+        }
+        drain_all(&store, &mirror, &options).await;
+        assert_eq!(
+            dump(mirror.pool()).await,
+            reference,
+            "resumed with {resume_with}"
+        );
+        let last = rows.last().unwrap().0 as i64;
+        let expected: Vec<(i16, i64)> = (1..=resume_with as i16).map(|id| (id, last)).collect();
+        assert_eq!(marks(mirror.pool()).await, expected);
+        drop_schema(&mirror, &schema).await;
+    }
+}
+
+/// Rows Postgres holds that the mirror did not expect (written by hand for a match the mirror
+/// has not sent yet): the plain inserts of new matches collide, the batch is written again
+/// with upserts, and the mirror ends as a clean one would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_written_by_hand_do_not_stop_the_mirror() {
+    let Some(url) = database_url("rows_written_by_hand_do_not_stop_the_mirror") else {
+        return;
+    };
+    let reference = clean_mirror(&url, 30, 10_000).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled_store(dir.path(), 30);
+    let first = store.handle().match_rows().unwrap()[0].clone();
+    let schema = unique_schema("mirror_by_hand");
+    let options = mirror_in(&url, &schema, 10_000, 2).await;
+    let mirror = Mirror::connect(&options).await.unwrap();
+    sqlx::query("INSERT INTO match_players VALUES ($1, $2, 9, 'by hand')")
+        .bind(first.match_id.0 as i64)
+        .bind(first.players[0].0.0 as i64)
+        .execute(mirror.pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO sessions VALUES ($1, 'by hand', 0, NULL, NULL)")
+        .bind(first.match_id.0 as i64)
+        .execute(mirror.pool())
+        .await
+        .unwrap();
+    let stats = drain_all(&store, &mirror, &options).await;
+    assert_eq!(stats.retries, 0, "{stats:?}");
+    assert_eq!(dump(mirror.pool()).await, reference);
+    drop_schema(&mirror, &schema).await;
 }
