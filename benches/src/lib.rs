@@ -146,6 +146,10 @@ pub struct SteadyState {
     sessions: VecDeque<PendingSession>,
     rejected: u64,
     turned_away: BTreeMap<String, u64>,
+    /// The last tick's commands and events, for a caller that journals them (the storage
+    /// bench commits them to a store).
+    commands: Vec<Command>,
+    events: Vec<Event>,
 }
 
 impl SteadyState {
@@ -173,7 +177,24 @@ impl SteadyState {
             sessions: VecDeque::new(),
             rejected: 0,
             turned_away: BTreeMap::new(),
+            commands: Vec::new(),
+            events: Vec::new(),
         }
+    }
+
+    /// The virtual time of the last tick.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// The last tick's commands, in the order submitted.
+    pub fn last_commands(&self) -> &[Command] {
+        &self.commands
+    }
+
+    /// The last tick's events, in the order drained.
+    pub fn last_events(&self) -> &[Event] {
+        &self.events
     }
 
     /// The steady-state knobs.
@@ -204,15 +225,22 @@ impl SteadyState {
 
     /// One steady tick: as many arrivals as the queue is short of its size.
     pub fn step(&mut self) -> StepReport {
+        self.step_towards(usize::MAX)
+    }
+
+    /// A tick with as many arrivals as the queue is short of its size, but at most `most`
+    /// (to fill gradually).
+    pub fn step_towards(&mut self, most: usize) -> StepReport {
         let short = self
             .steady
             .tickets
             .saturating_sub(self.matcher.queued_tickets());
-        self.step_with(short)
+        self.step_with(short.min(most))
     }
 
     fn step_with(&mut self, arrivals: usize) -> StepReport {
         self.ticks += 1;
+        self.commands.clear();
         self.now_ms += self.steady.tick_ms;
         for _ in 0..arrivals {
             let mut commands = self.population.arrival().commands;
@@ -260,10 +288,11 @@ impl SteadyState {
                 .entry(turned.check.to_string())
                 .or_insert(0) += turned.anchors;
         }
-        let events: Vec<Event> = self.matcher.drain_events().collect();
+        self.events.clear();
+        self.events.extend(self.matcher.drain_events());
         let (mut matched_tickets, mut matched_players, mut matched_teams) = (0, 0, 0);
         let (mut short_matches, mut matched_wait_ms) = (0, 0);
-        for event in events {
+        for event in &self.events {
             match event {
                 Event::MatchFormed { summary } => {
                     matched_tickets += summary.tickets().count();
@@ -303,6 +332,7 @@ impl SteadyState {
     }
 
     fn submit(&mut self, command: Command) {
+        self.commands.push(command.clone());
         self.matcher
             .submit(command)
             .expect("events are drained every tick");

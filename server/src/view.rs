@@ -230,7 +230,7 @@ impl View {
             view.matches.insert(
                 record.id,
                 MatchView {
-                    summary: Arc::new(record.summary.clone()),
+                    summary: Arc::clone(&record.summary),
                     players,
                     roles,
                     stage,

@@ -746,6 +746,9 @@ async fn write_matches(
     Ok(new.into_iter().map(|id| id as u64).collect())
 }
 
+/// Some of a table's rows, in key order.
+type Part<'a, K, V> = Vec<(&'a K, &'a V)>;
+
 /// A table's rows split by match: those of matches in `new` first (plain inserts), then the
 /// others (upserts), each part with the statement that writes it; empty parts left out.
 fn by_freshness<'a, K, V>(
@@ -753,7 +756,7 @@ fn by_freshness<'a, K, V>(
     new: &HashSet<u64>,
     match_of: impl Fn(&K) -> u64,
     (insert, upsert): (&str, &str),
-) -> Vec<(AssertSqlSafe<String>, Vec<(&'a K, &'a V)>)> {
+) -> Vec<(AssertSqlSafe<String>, Part<'a, K, V>)> {
     let (plain, other): (Vec<_>, Vec<_>) = rows
         .iter()
         .partition(|(key, _)| new.contains(&match_of(key)));

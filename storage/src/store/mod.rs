@@ -115,6 +115,9 @@ pub struct RecoveryReport {
     pub queued_tickets: usize,
     /// Time taken, in milliseconds.
     pub elapsed_ms: u64,
+    /// Of that, loading the snapshot and restoring the matcher from it (the rest is mostly
+    /// the journal's replay).
+    pub snapshot_load_ms: u64,
 }
 
 /// A store and the matcher recovered from it.

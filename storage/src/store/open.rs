@@ -151,6 +151,7 @@ impl Store {
             last_tick = recovery.last_tick,
             queued_tickets = recovery.queued_tickets,
             elapsed_ms = recovery.elapsed_ms,
+            snapshot_load_ms = recovery.snapshot_load_ms,
             "store open"
         );
         Ok(Opened {
@@ -240,6 +241,7 @@ impl Store {
             config_changed: false,
             queued_tickets: 0,
             elapsed_ms: 0,
+            snapshot_load_ms: 0,
         };
         Ok((matcher, recovery))
     }

@@ -43,7 +43,9 @@ impl Store {
             .db
             .begin_read()
             .map_err(|e| from_redb(&path, "reading", e.into()))?;
+        let loading = std::time::Instant::now();
         let (stored, mut matcher) = rebuild(&path, &read)?;
+        let snapshot_load_ms = loading.elapsed().as_millis() as u64;
         let stored_config = stored.config(&path)?;
         let replayed = replay_journal(&path, &read, &stored.base(), &mut matcher)?;
         let outbox_rows = outbox_rows(&path, &read)?;
@@ -77,6 +79,7 @@ impl Store {
             config_changed,
             queued_tickets: matcher.queued_tickets(),
             elapsed_ms: 0,
+            snapshot_load_ms,
         };
         Ok((matcher, recovery))
     }
