@@ -212,11 +212,15 @@ impl View {
                 .get(usize::from(record.queue))
                 .and_then(|queue| queue.roles.as_ref());
             if let Some(composition) = composition {
-                for placed in snapshot
-                    .players
-                    .iter()
-                    .filter(|p| p.in_match == Some(record.id))
-                {
+                // The snapshot's players are sorted by id: each of the match's is a search.
+                let placed_players = players.iter().filter_map(|(player, _)| {
+                    let at = snapshot
+                        .players
+                        .binary_search_by_key(player, |p| p.id)
+                        .ok()?;
+                    Some(&snapshot.players[at]).filter(|p| p.in_match == Some(record.id))
+                });
+                for placed in placed_players {
                     let slot = placed
                         .role
                         .and_then(|index| composition.composition.get(usize::from(index)));
