@@ -47,6 +47,9 @@ pub struct SteadyConfig {
     pub seed: u64,
     /// The queues filled.
     pub workload: Workload,
+    /// A bounded player base that comes back (`Population::with_player_base`); `None`: every
+    /// arrival is a new player.
+    pub player_base: Option<u64>,
 }
 
 impl Default for SteadyConfig {
@@ -58,6 +61,7 @@ impl Default for SteadyConfig {
             session_ticks: 50,
             seed: 1,
             workload: Workload::Mixed,
+            player_base: None,
         }
     }
 }
@@ -164,8 +168,11 @@ impl SteadyState {
             .collect();
         let matcher =
             Matcher::new(config.clone(), steady.seed).expect("the steady config is valid");
-        let population = Population::new(steady.seed, population_config, &config)
+        let mut population = Population::new(steady.seed, population_config, &config)
             .expect("the default population matches the default queues");
+        if let Some(players) = steady.player_base {
+            population = population.with_player_base(players);
+        }
         Self {
             matcher,
             population,

@@ -294,6 +294,9 @@ pub struct Population {
     size_weights: Vec<Vec<f64>>,
     queue_weights: Vec<f64>,
     next_player: u64,
+    /// When set, player ids wrap around after this many: a bounded player base that comes
+    /// back (for long storage runs); unset, every arrival is a new player.
+    player_base: Option<u64>,
     next_ticket: u64,
     next_party: u64,
 }
@@ -329,9 +332,20 @@ impl Population {
             queue_weights: config.queue_shares.iter().map(|(_, s)| *s).collect(),
             config,
             next_player: 1,
+            player_base: None,
             next_ticket: 1,
             next_party: 1,
         })
+    }
+
+    /// Players come back: ids wrap around after `players` ids (at least 1), so a long run
+    /// keeps the number of players it has ever seen bounded, as a game's player base is. An
+    /// id comes back in the order it was first handed out, whatever its player is doing then:
+    /// a caller whose players can still be queued or playing when their id comes round again
+    /// sees rejections, and a base smaller than a party puts one player twice in a ticket.
+    pub fn with_player_base(mut self, players: u64) -> Self {
+        self.player_base = Some(players.max(1));
+        self
     }
 
     /// The mean party size in queue `index` of `queue_shares`.
@@ -368,7 +382,10 @@ impl Population {
             .members
             .into_iter()
             .map(|drawn| {
-                let player = PlayerId(self.next_player);
+                let player = match self.player_base {
+                    Some(base) => PlayerId(1 + (self.next_player - 1) % base),
+                    None => PlayerId(self.next_player),
+                };
                 self.next_player += 1;
                 TicketMember {
                     player,
@@ -450,6 +467,42 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(one.arrival(), two.arrival());
         }
+    }
+
+    /// The players of `arrivals` arrivals, in the order handed out.
+    fn players_of(population: &mut Population, arrivals: usize) -> Vec<u64> {
+        let mut players = Vec::new();
+        for _ in 0..arrivals {
+            let arrival = population.arrival();
+            let Some(Command::Enqueue(ticket)) = arrival.commands.last() else {
+                panic!("an arrival ends with its enqueue");
+            };
+            players.extend(ticket.members.iter().map(|member| member.player.0));
+        }
+        players
+    }
+
+    #[test]
+    fn a_player_base_hands_the_same_ids_out_again_in_order() {
+        let config = Config::default();
+        let mut fresh = Population::new(3, PopulationConfig::default(), &config).unwrap();
+        let mut based = Population::new(3, PopulationConfig::default(), &config)
+            .unwrap()
+            .with_player_base(50);
+        let fresh = players_of(&mut fresh, 200);
+        let based = players_of(&mut based, 200);
+        assert!(fresh.len() > 100, "200 arrivals hold more than 100 players");
+        assert!(fresh.windows(2).all(|pair| pair[1] == pair[0] + 1));
+        // Same draws, ids wrapped: 1..=50, then 1..=50 again.
+        for (new, wrapped) in fresh.iter().zip(&based) {
+            assert_eq!(*wrapped, 1 + (new - 1) % 50);
+        }
+        assert!(based.iter().all(|player| (1..=50).contains(player)));
+        // A base of 0 is a base of 1, not a division by zero.
+        let mut one = Population::new(3, PopulationConfig::default(), &config)
+            .unwrap()
+            .with_player_base(0);
+        assert!(players_of(&mut one, 5).iter().all(|player| *player == 1));
     }
 
     #[test]

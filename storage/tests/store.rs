@@ -221,9 +221,13 @@ fn pruning_keeps_a_base_to_recover_from() {
     };
     let chain = {
         let mut opened = Store::open(&path, Config::default(), 3, options.clone()).unwrap();
-        run(&mut opened.store, &mut opened.matcher, 47);
-        opened.store.settle_snapshots().unwrap();
-        eprintln!("snapshots {}", opened.store.snapshot_count().unwrap());
+        // One snapshot is written at a time, and a due one waits while another is written:
+        // settle each before the next is due, so that they are at ticks 10, 20, 30 and 40
+        // whatever the machine's speed.
+        for ticks in [10, 10, 10, 10, 7] {
+            run(&mut opened.store, &mut opened.matcher, ticks);
+            opened.store.settle_snapshots().unwrap();
+        }
         assert_eq!(opened.store.journal_len().unwrap(), 47);
         // Now is 47 s; keep 15 s: the base is the snapshot at tick 30 (30 s).
         let pruned = opened.store.prune(47_000).unwrap();

@@ -11,6 +11,9 @@
 //! The queue is filled first, `--fill-per-tick` arrivals a tick (unpaced), then held: each
 //! tick's arrivals replace its departures (`matchwright_benches::SteadyState`, mean wait 30 s,
 //! sessions ending with results, so ratings, history and match rows churn as in a server).
+//! Each minute it also prints where the file's pages go, table by table (`Store::space`).
+//! With `--players N` the players come back after N, so the per-player tables level off as a
+//! game's do; without it every arrival is a new player and they grow all run.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -23,7 +26,7 @@ use clap::Parser;
 use matchwright_benches::{SteadyConfig, SteadyState, matcher_config};
 use matchwright_ecs::PlayerId;
 use matchwright_storage::{
-    CommitReport, RefreshToken, Store, StoreHandle, StoreOptions, TickInput,
+    CommitReport, RefreshToken, Store, StoreError, StoreHandle, StoreOptions, TickInput,
 };
 
 #[derive(Parser)]
@@ -48,6 +51,11 @@ struct Args {
     /// store's, an hour).
     #[arg(long)]
     keep_minutes: Option<f64>,
+    /// Players in the game: ids come back after this many arrivals' players, so the per-player
+    /// tables (ratings, leaderboard, history) stop growing once everyone has played, as in a
+    /// game with a player base. 0: every arrival is a new player (the tables grow all run).
+    #[arg(long, default_value_t = 0)]
+    players: u64,
     /// Where to put the store (deleted after).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -99,9 +107,10 @@ fn logins(
     handle: StoreHandle,
     per_second: u64,
     stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Vec<Duration>> {
+) -> std::thread::JoinHandle<(Vec<Duration>, u64)> {
     std::thread::spawn(move || {
         let mut times = Vec::new();
+        let mut refused = 0;
         let gap = Duration::from_secs(1) / u32::try_from(per_second.max(1)).unwrap_or(1);
         let mut n: u64 = 0;
         while !stop.load(Ordering::Relaxed) {
@@ -115,13 +124,17 @@ fn logins(
                 rotated: false,
             };
             let started = Instant::now();
-            handle
-                .put_refresh_token(&hash, &token)
-                .expect("a login's write");
+            // A write the tick loop did not commit in time is refused (`Busy`), as a login
+            // would be: counted, and its wait is in the times.
+            match handle.put_refresh_token(&hash, &token) {
+                Ok(()) => {}
+                Err(StoreError::Busy { .. }) => refused += 1,
+                Err(error) => panic!("a login's write failed: {error}"),
+            }
             times.push(started.elapsed());
             std::thread::sleep(gap.saturating_sub(started.elapsed()));
         }
-        times
+        (times, refused)
     })
 }
 
@@ -154,6 +167,16 @@ fn tick(state: &mut SteadyState, store: &mut Store, most: usize) -> (CommitRepor
 
 fn main() {
     let args = Args::parse();
+    // A player still queued or playing cannot be queued again: a base too small for the
+    // queue (parties of up to 5, sessions, the churn) would never fill it.
+    if args.players > 0 && args.players < 5 * args.tickets as u64 {
+        eprintln!(
+            "storage-soak: --players must be 0 or at least 5 x --tickets ({}), got {}",
+            5 * args.tickets,
+            args.players
+        );
+        std::process::exit(2);
+    }
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("matchwright-storage-soak-{}", std::process::id()))
     });
@@ -162,6 +185,7 @@ fn main() {
     let steady = SteadyConfig {
         tickets: args.tickets,
         tick_ms: args.tick_ms,
+        player_base: (args.players > 0).then_some(args.players),
         ..SteadyConfig::default()
     };
     let config = matcher_config(&steady, &steady.workload.population());
@@ -195,8 +219,13 @@ fn main() {
         tick(&mut state, &mut store, usize::MAX);
         std::thread::sleep(Duration::from_millis(args.tick_ms));
     }
-    let mut login_times = login_thread.join().expect("the login thread");
+    let (mut login_times, refused) = login_thread.join().expect("the login thread");
     report(measured, &mut login_times);
+    println!("logins refused (not committed within the store's wait): {refused}");
+    println!(
+        "commands refused by the matcher: {} (with --players, a player coming back while still queued, playing or in a party)",
+        state.rejected()
+    );
     recover(&path, config, steady.seed, options, store);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -219,19 +248,26 @@ fn run_steady(args: &Args, state: &mut SteadyState, store: &mut Store, path: &Pa
             measured.plain.push(time);
         }
         if Instant::now() >= next_minute {
+            let pruning = Instant::now();
             let pruned = store.prune(state.now_ms()).expect("prune");
+            let pruning = pruning.elapsed();
             let (redb, snapshots, newest) = file_sizes(path);
             println!(
                 "minute {minute}: redb {:.0} MB, snapshot files {:.0} MB (newest {:.0} MB); \
-                 {} journal entries, {} snapshots, pruned {pruned}",
+                 {} journal entries, {} snapshots, pruned {pruned} in {:.0} ms",
                 redb as f64 / 1e6,
                 snapshots as f64 / 1e6,
                 newest as f64 / 1e6,
                 store.journal_len().unwrap_or(0),
                 store.snapshot_count().unwrap_or(0),
+                millis(pruning),
             );
+            print_space(store);
             minute += 1;
             next_minute += Duration::from_secs(60);
+            // The minute's pruning and measuring are not a tick: the next one starts after.
+            next_tick = Instant::now();
+            continue;
         }
         next_tick += interval;
         match next_tick.checked_duration_since(Instant::now()) {
@@ -243,6 +279,33 @@ fn run_steady(args: &Args, state: &mut SteadyState, store: &mut Store, path: &Pa
         }
     }
     measured
+}
+
+/// The tables holding data, largest first, and the bytes the file has allocated.
+fn print_space(store: &mut Store) {
+    let started = Instant::now();
+    let Ok(space) = store.space() else {
+        return;
+    };
+    let took = started.elapsed();
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    let mut tables: Vec<_> = space
+        .tables
+        .iter()
+        .filter(|t| t.occupied_bytes > 0)
+        .collect();
+    tables.sort_by_key(|t| std::cmp::Reverse(t.occupied_bytes));
+    let listed: Vec<String> = tables
+        .iter()
+        .map(|table| format!("{} {:.1}", table.name, mb(table.occupied_bytes)))
+        .collect();
+    println!(
+        "  space: {:.0} MB allocated, {:.0} MB in tables (MB each: {}); measured in {:.0} ms",
+        mb(space.allocated_bytes),
+        mb(space.occupied_bytes()),
+        listed.join(", "),
+        millis(took)
+    );
 }
 
 fn report(mut measured: Steady, login_times: &mut [Duration]) {

@@ -8,9 +8,9 @@
 //! p99 as a multiple of the median of a fixed plain-Rust workload (`reference`) timed in the
 //! same process between the ticks. A slower machine slows both; a slower tick only the tick.
 //! The recorded ticks are cut into `--blocks` consecutive blocks, each with its own p99 and
-//! reference median, and the gate judges the median of the blocks' ratios: a few seconds of
-//! noise from a neighbour on a shared machine spoil one block, not the verdict, while a tick
-//! that is slower throughout is slower in every block.
+//! reference median, and the gate judges the median of the blocks' ratios: a burst of noise
+//! from a neighbour on a shared machine spoils one or two blocks (of five by default), not
+//! the verdict, while a tick that is slower throughout is slower in every block.
 //! `--slow-tick-factor` and `--slow-machine-factor` check the gate itself: they stretch the
 //! measured ticks (and, for the machine, the reference too) by busy-waiting.
 //!
@@ -75,7 +75,7 @@ struct Args {
     p99_budget_x_reference: Option<f64>,
     /// Consecutive blocks the recorded ticks are cut into for `--p99-budget-x-reference`
     /// (1 to 16; each block needs at least 250 ticks).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 5)]
     blocks: u32,
     /// Fail unless at least this share of the tickets leaving the queue leave in matches.
     #[arg(long, default_value_t = 0.5)]

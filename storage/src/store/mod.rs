@@ -29,6 +29,7 @@ mod prune;
 mod recover;
 mod snapshot;
 mod snapshot_files;
+mod space;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use export::{ExportBase, JournalExport};
 pub use outbox::OutboxReader;
 pub use project::rating_key;
 pub use snapshot_files::{DirectorySink, SnapshotSink};
+pub use space::{SpaceReport, TableSpace};
 
 /// How the store behaves. Every bound says what happens when it is reached.
 #[derive(Clone, Debug, PartialEq)]

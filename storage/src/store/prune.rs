@@ -82,7 +82,11 @@ fn prune_journal(
     Ok(Some((before - journal.len()?, retired)))
 }
 
-/// Deletes finished matches last changed at or before `cutoff`.
+/// Deletes finished matches last changed at or before `cutoff`. Match ids are handed out in
+/// the order matches form, so the walk stops at the first match formed after `cutoff`: none
+/// after it can have changed before. A prune reads the matches old enough to go (and the
+/// few old ones still open), not every match kept. Were ids ever out of formation order, a
+/// match would only be pruned later, never early.
 fn prune_matches(txn: &WriteTransaction, cutoff: u64) -> Result<(), redb::Error> {
     let mut matches = txn.open_table(MATCHES)?;
     let mut old = Vec::new();
@@ -90,6 +94,9 @@ fn prune_matches(txn: &WriteTransaction, cutoff: u64) -> Result<(), redb::Error>
         let (id, bytes) = item?;
         let row: MatchRow = codec::decode(bytes.value())
             .map_err(|e| redb::Error::Corrupted(format!("match: {e}")))?;
+        if row.formed_at_ms > cutoff {
+            break;
+        }
         if row.state.is_final() && row.updated_at_ms <= cutoff {
             old.push(id.value());
         }
@@ -98,4 +105,83 @@ fn prune_matches(txn: &WriteTransaction, cutoff: u64) -> Result<(), redb::Error>
         matches.remove(id)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use matchwright_ecs::{MatchId, codec};
+    use redb::{Database, ReadableDatabase, ReadableTable};
+
+    use super::prune_matches;
+    use crate::records::{MatchRow, MatchState};
+    use crate::tables::MATCHES;
+
+    fn row(id: u64, formed_at_ms: u64, state: MatchState, updated_at_ms: u64) -> MatchRow {
+        MatchRow {
+            match_id: MatchId(id),
+            queue: "duel-1v1".into(),
+            mode: "duel".into(),
+            region: "eu-west".into(),
+            formed_at_ms,
+            quality: 0.9,
+            players: Vec::new(),
+            roles: Vec::new(),
+            state,
+            updated_at_ms,
+            placements: None,
+            server: None,
+        }
+    }
+
+    /// The ids left after pruning `rows` at `cutoff`.
+    fn kept_after(rows: &[MatchRow], cutoff: u64) -> Vec<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("prune.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(MATCHES).unwrap();
+            for row in rows {
+                let bytes = codec::encode(row);
+                table.insert(row.match_id.0, bytes.as_slice()).unwrap();
+            }
+        }
+        prune_matches(&txn, cutoff).unwrap();
+        txn.commit().unwrap();
+        let read = db.begin_read().unwrap();
+        let table = read.open_table(MATCHES).unwrap();
+        table
+            .iter()
+            .unwrap()
+            .map(|item| item.unwrap().0.value())
+            .collect()
+    }
+
+    #[test]
+    fn finished_old_matches_go_open_and_recent_ones_stay() {
+        let rows = [
+            row(1, 1_000, MatchState::Ended, 5_000), // finished before the cutoff: goes
+            row(2, 2_000, MatchState::Active, 2_000), // still playing: stays
+            row(3, 3_000, MatchState::Cancelled, 3_500), // cancelled before: goes
+            row(4, 4_000, MatchState::Ended, 12_000), // ended after the cutoff: stays
+            row(5, 9_000, MatchState::Abandoned, 9_500), // given up before: goes
+            row(6, 11_000, MatchState::Ended, 11_000), // formed after the cutoff: stays
+            row(7, 12_000, MatchState::Proposed, 12_000), // formed after: stays
+        ];
+        assert_eq!(kept_after(&rows, 10_000), [2, 4, 6, 7]);
+    }
+
+    #[test]
+    fn the_walk_stops_at_the_first_match_formed_after_the_cutoff() {
+        // Ids out of formation order (never written so): a match behind one formed after the
+        // cutoff is kept for a later prune, never deleted early.
+        let rows = [
+            row(1, 1_000, MatchState::Ended, 1_000),
+            row(2, 20_000, MatchState::Ended, 20_000),
+            row(3, 1_000, MatchState::Ended, 1_000),
+        ];
+        assert_eq!(kept_after(&rows, 10_000), [2, 3]);
+        assert_eq!(kept_after(&rows, 30_000), Vec::<u64>::new());
+    }
 }
