@@ -29,6 +29,11 @@ pub(crate) const RATINGS: TableDefinition<'_, (u64, &str, &str), &[u8]> =
     TableDefinition::new("ratings");
 pub(crate) const MATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("matches");
 pub(crate) const HISTORY: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::new("history");
+/// How many `HISTORY` rows each player has, so that trimming a player's history to
+/// `history_per_player` is a look-up rather than a walk of it. Kept by the projection alone;
+/// a player missing here (a store written before it existed) is counted once.
+pub(crate) const HISTORY_COUNTS: TableDefinition<'_, u64, u64> =
+    TableDefinition::new("history_counts");
 pub(crate) const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox");
 /// Each player's avoid list (the players it will not be matched with), by player: the
 /// encoded `Vec<PlayerId>`, sorted. Written by the profile API, read at enqueue. Not mirrored.

@@ -14,8 +14,8 @@ use super::snapshot_files::{DirectorySink, SnapshotSink};
 use super::{Opened, RecoveryReport, Store, StoreOptions};
 use crate::error::{StoreError, from_redb};
 use crate::tables::{
-    ACCOUNTS, AVOID_LISTS, FORMAT_KEY, HISTORY, JOURNAL, MAGIC, MATCHES, META, NEXT_OUTBOX_KEY,
-    OUTBOX, RATINGS, REFRESH_TOKENS, SNAPSHOT_FILES, STORE_FORMAT, USERNAMES,
+    ACCOUNTS, AVOID_LISTS, FORMAT_KEY, HISTORY, HISTORY_COUNTS, JOURNAL, MAGIC, MATCHES, META,
+    NEXT_OUTBOX_KEY, OUTBOX, RATINGS, REFRESH_TOKENS, SNAPSHOT_FILES, STORE_FORMAT, USERNAMES,
 };
 
 fn io_path_error(path: &Path, doing: &'static str, error: impl Into<redb::Error>) -> StoreError {
@@ -222,6 +222,7 @@ impl Store {
             txn.open_table(RATINGS)?;
             txn.open_table(MATCHES)?;
             txn.open_table(HISTORY)?;
+            txn.open_table(HISTORY_COUNTS)?;
             txn.open_table(OUTBOX)?;
             txn.open_table(crate::leaderboard::LEADERBOARD)?;
             txn.open_table(AVOID_LISTS)?;

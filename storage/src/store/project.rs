@@ -11,7 +11,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::StoreOptions;
 use crate::records::{MatchRow, MatchState, MirrorRow, RatingRecord};
-use crate::tables::{HISTORY, MATCHES, RATINGS};
+use crate::tables::{HISTORY, HISTORY_COUNTS, MATCHES, RATINGS};
 
 /// Applies a tick's events to the derived tables (matches, ratings, history) and collects the
 /// rows to mirror.
@@ -229,6 +229,7 @@ fn rate(
 ) -> Result<(), redb::Error> {
     let mut ratings = txn.open_table(RATINGS)?;
     let mut history = txn.open_table(HISTORY)?;
+    let mut counts = txn.open_table(HISTORY_COUNTS)?;
     let mut leaderboard = txn.open_table(crate::leaderboard::LEADERBOARD)?;
     let season = options.season.as_str();
     for update in updates {
@@ -271,8 +272,15 @@ fn rate(
             at_ms: rated.now_ms,
         };
         let key = (update.player.0, rated.match_id.0);
-        history.insert(key, codec::encode(&entry).as_slice())?;
-        trim_history(&mut history, update.player.0, options.history_per_player)?;
+        let added = history
+            .insert(key, codec::encode(&entry).as_slice())?
+            .is_none();
+        let mut player_history = PlayerHistory {
+            rows: &mut history,
+            counts: &mut counts,
+            player: update.player.0,
+        };
+        player_history.trim(added, options.history_per_player)?;
         if options.mirror {
             rows.push(MirrorRow::Rating {
                 player: update.player,
@@ -295,24 +303,106 @@ pub fn rating_key(mode: &str, role: Option<&str>) -> String {
     }
 }
 
-/// Keeps at most `keep` history rows for `player`: the oldest go (Postgres keeps them all).
-fn trim_history(
-    history: &mut Table<'_, (u64, u64), &[u8]>,
+/// One player's history rows and their count.
+struct PlayerHistory<'a, 'txn> {
+    rows: &'a mut Table<'txn, (u64, u64), &'static [u8]>,
+    counts: &'a mut Table<'txn, u64, u64>,
     player: u64,
-    keep: u64,
-) -> Result<(), redb::Error> {
-    let kept = history.range((player, 0)..=(player, u64::MAX))?.count() as u64;
-    if kept <= keep {
-        return Ok(());
+}
+
+impl PlayerHistory<'_, '_> {
+    /// After a row was written (`added`: a new one, not a rewrite), keeps at most `keep` rows:
+    /// the oldest go (Postgres keeps them all). The count makes this a look-up, not a walk of
+    /// the player's history; a player without one (a store from before counts) is counted
+    /// once. Debug builds check the count against a walk.
+    fn trim(&mut self, added: bool, keep: u64) -> Result<(), redb::Error> {
+        let player = self.player;
+        let known = self.counts.get(player)?.map(|count| count.value());
+        let mut kept = match known {
+            Some(count) => count + u64::from(added),
+            None => self.walk_count()?,
+        };
+        if kept > keep {
+            let oldest: Vec<u64> = self
+                .rows
+                .range((player, 0)..=(player, u64::MAX))?
+                .take((kept - keep) as usize)
+                .map(|item| item.map(|(key, _)| key.value().1))
+                .collect::<Result<_, _>>()?;
+            for id in &oldest {
+                self.rows.remove((player, *id))?;
+            }
+            kept -= oldest.len() as u64;
+        }
+        debug_assert_eq!(kept, self.walk_count()?, "player {player}'s history count");
+        debug_assert!(
+            kept <= keep,
+            "player {player} keeps {kept} rows, above {keep}"
+        );
+        self.counts.insert(player, kept)?;
+        Ok(())
     }
-    let excess = kept - keep;
-    let oldest: Vec<u64> = history
-        .range((player, 0)..=(player, u64::MAX))?
-        .take(excess as usize)
-        .map(|item| item.map(|(key, _)| key.value().1))
-        .collect::<Result<_, _>>()?;
-    for id in oldest {
-        history.remove((player, id))?;
+
+    /// The player's rows, counted by walking them.
+    fn walk_count(&self) -> Result<u64, redb::Error> {
+        let player = self.player;
+        Ok(self.rows.range((player, 0)..=(player, u64::MAX))?.count() as u64)
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use redb::{Database, ReadableDatabase, WriteTransaction};
+
+    use super::PlayerHistory;
+    use crate::tables::{HISTORY, HISTORY_COUNTS};
+
+    /// Writes history rows `matches` for player 7, trimming to `keep` after each.
+    fn write(txn: &WriteTransaction, matches: impl IntoIterator<Item = u64>, keep: u64) {
+        let mut rows = txn.open_table(HISTORY).unwrap();
+        let mut counts = txn.open_table(HISTORY_COUNTS).unwrap();
+        for id in matches {
+            let added = rows.insert((7, id), b"row".as_slice()).unwrap().is_none();
+            let mut history = PlayerHistory {
+                rows: &mut rows,
+                counts: &mut counts,
+                player: 7,
+            };
+            history.trim(added, keep).unwrap();
+        }
+    }
+
+    /// Player 7's match ids kept, oldest first, and its stored count.
+    fn kept(db: &Database) -> (Vec<u64>, Option<u64>) {
+        let read = db.begin_read().unwrap();
+        let rows = read.open_table(HISTORY).unwrap();
+        let ids = rows
+            .range((7, 0)..=(7, u64::MAX))
+            .unwrap()
+            .map(|item| item.unwrap().0.value().1)
+            .collect();
+        let counts = read.open_table(HISTORY_COUNTS).unwrap();
+        (ids, counts.get(7).unwrap().map(|count| count.value()))
+    }
+
+    #[test]
+    fn the_newest_rows_stay_and_the_count_follows_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("history.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        write(&txn, 1..=10, 3);
+        // A row written again (the same match) is not a new row.
+        write(&txn, [10], 3);
+        txn.commit().unwrap();
+        assert_eq!(kept(&db), (vec![8, 9, 10], Some(3)));
+
+        // A lower bound trims at the next row; a store from before counts is counted once.
+        let txn = db.begin_write().unwrap();
+        txn.open_table(HISTORY_COUNTS).unwrap().remove(7).unwrap();
+        write(&txn, [11], 2);
+        txn.commit().unwrap();
+        assert_eq!(kept(&db), (vec![10, 11], Some(2)));
+    }
 }

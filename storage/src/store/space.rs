@@ -14,8 +14,8 @@ use super::Store;
 use crate::error::{StoreError, from_redb};
 use crate::leaderboard::LEADERBOARD;
 use crate::tables::{
-    ACCOUNTS, AVOID_LISTS, HISTORY, JOURNAL, MATCHES, META, OUTBOX, RATINGS, REFRESH_TOKENS,
-    SNAPSHOT_FILES, SNAPSHOTS, USERNAMES,
+    ACCOUNTS, AVOID_LISTS, HISTORY, HISTORY_COUNTS, JOURNAL, MATCHES, META, OUTBOX, RATINGS,
+    REFRESH_TOKENS, SNAPSHOT_FILES, SNAPSHOTS, USERNAMES,
 };
 /// Where the store's file goes: per table, the bytes of its keys and values and the bytes its
 /// tree occupies; for the whole file, the bytes allocated (live trees, and freed pages not yet
@@ -63,6 +63,7 @@ impl Store {
                 table_space(read, &SNAPSHOT_FILES)?,
                 table_space(read, &MATCHES)?,
                 table_space(read, &HISTORY)?,
+                table_space(read, &HISTORY_COUNTS)?,
                 table_space(read, &RATINGS)?,
                 table_space(read, &LEADERBOARD)?,
                 table_space(read, &OUTBOX)?,
