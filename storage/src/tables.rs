@@ -31,7 +31,9 @@ pub(crate) const MATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new
 pub(crate) const HISTORY: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::new("history");
 /// How many `HISTORY` rows each player has, so that trimming a player's history to
 /// `history_per_player` is a look-up rather than a walk of it. Kept by the projection alone;
-/// a player missing here (a store written before it existed) is counted once.
+/// a player missing here (a store written before it existed) is counted once. A build from
+/// before this table, run on the file in between, leaves its players' counts low: they keep
+/// up to that many rows above the bound (debug builds' walk check names the player).
 pub(crate) const HISTORY_COUNTS: TableDefinition<'_, u64, u64> =
     TableDefinition::new("history_counts");
 pub(crate) const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox");
