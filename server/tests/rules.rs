@@ -4,7 +4,8 @@
 //! attribute rule keeps players of different platforms apart and explain names it, for the
 //! player and for an operator (with an operator key from the environment, refused without);
 //! the same role queue and explain over QUIC through the SDK; and bad attributes, roles and
-//! avoid lists are 422 naming the field, with nothing queued.
+//! avoid lists are 422 naming the field, with nothing queued; `GET /v1/queues` lists each
+//! queue's attributes and role composition.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -364,6 +365,30 @@ async fn an_attribute_rule_keeps_platforms_apart_and_explain_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let (server, client) = start(dir.path());
     wait_ready(&client).await;
+    // The queue list says what each queue takes: attributes (required without a default)
+    // and a role queue's composition.
+    let (status, listed) = client.call(Method::GET, "/v1/queues", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let queue = |name: &str| {
+        listed["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|queue| queue["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} is not listed: {listed}"))
+    };
+    assert_eq!(
+        queue("platform-duel")["attributes"],
+        json!([{"name": "platform", "kind": "text", "required": true},
+               {"name": "level", "kind": "number", "required": false}])
+    );
+    assert_eq!(queue("platform-duel")["roles"], json!([]));
+    assert_eq!(
+        queue("roles-2v2")["roles"],
+        json!([{"role": "tank", "count": 1}, {"role": "damage", "count": 1}])
+    );
+    assert_eq!(queue("roles-2v2")["attributes"], json!([]));
     let (pc, pc_token) = client.register("platform-pc").await;
     let (_, console_token) = client.register("platform-console").await;
     let (_, other_pc_token) = client.register("platform-pc2").await;

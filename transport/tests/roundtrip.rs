@@ -275,6 +275,15 @@ fn response() -> impl Strategy<Value = Response> {
                     .map(
                         |(name, mode, [teams, team_size, max_party_size], acceptance)| {
                             QueueInfo {
+                                attributes: vec![QueueAttribute {
+                                    name: format!("{name}-level"),
+                                    kind: "number".into(),
+                                    required: acceptance,
+                                }],
+                                roles: vec![QueueRole {
+                                    role: mode.clone(),
+                                    count: team_size,
+                                }],
                                 name,
                                 mode,
                                 teams,

@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use matchwright_ecs::config::AttributeSpec;
 use matchwright_ecs::{
     AttributeValue, Command, EnqueueTicket, MatchId, NO_PING, PartyId, PlayerId, QueueConfig,
     Rating, RejectReason, RoleChoice, TicketId, TicketMember,
 };
 use matchwright_storage::rating_key;
 use matchwright_transport::wire::{
-    self, Done, EnqueueRequest, ExplainCheck, Explanation, MemberChoices, QueueInfo, QueueList,
-    QueueStatus, Relaxation, Windows,
+    self, Done, EnqueueRequest, ExplainCheck, Explanation, MemberChoices, QueueAttribute,
+    QueueInfo, QueueList, QueueRole, QueueStatus, Relaxation, Windows,
 };
 
 use super::{account_of, check_pings};
@@ -35,8 +36,33 @@ pub async fn queues(state: &AppState) -> QueueList {
                 team_size: queue.team_size,
                 max_party_size: queue.max_party_size,
                 acceptance: queue.acceptance.is_some(),
+                attributes: queue.attributes.iter().map(queue_attribute).collect(),
+                roles: queue.roles.as_ref().map_or_else(Vec::new, |roles| {
+                    roles
+                        .composition
+                        .iter()
+                        .map(|slot| QueueRole {
+                            role: slot.role.clone(),
+                            count: slot.count,
+                        })
+                        .collect()
+                }),
             })
             .collect(),
+    }
+}
+
+/// An attribute as `GET /v1/queues` lists it: required when the queue has no default.
+fn queue_attribute(spec: &AttributeSpec) -> QueueAttribute {
+    let required = match spec {
+        AttributeSpec::Text { default, .. } => default.is_none(),
+        AttributeSpec::Number { default, .. } => default.is_none(),
+        AttributeSpec::List { default, .. } => default.is_none(),
+    };
+    QueueAttribute {
+        name: spec.name().to_string(),
+        kind: spec.kind_name().to_string(),
+        required,
     }
 }
 

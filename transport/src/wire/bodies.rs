@@ -273,6 +273,36 @@ pub struct QueueInfo {
     pub max_party_size: u8,
     /// Whether players must accept a found match.
     pub acceptance: bool,
+    /// The attributes its tickets carry (`POST /v1/queue`'s `attributes`, per member or per
+    /// ticket); empty for a queue without attributes. Any other attribute is refused.
+    #[serde(default)]
+    pub attributes: Vec<QueueAttribute>,
+    /// A role queue's composition of each team (`POST /v1/queue`'s `roles` name these);
+    /// empty for a queue without roles.
+    #[serde(default)]
+    pub roles: Vec<QueueRole>,
+}
+
+/// An attribute a queue's tickets carry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct QueueAttribute {
+    /// Its name.
+    pub name: String,
+    /// `text`, `number` or `list` (of texts).
+    pub kind: String,
+    /// Whether every member must give it (the queue has no default for it).
+    pub required: bool,
+}
+
+/// One role of a role queue's team composition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct QueueRole {
+    /// The role's name.
+    pub role: String,
+    /// Players of the role in each team.
+    pub count: u8,
 }
 
 /// The windows a queued ticket is matched within now; they widen with waiting time.
