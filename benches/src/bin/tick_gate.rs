@@ -74,9 +74,10 @@ struct Args {
     #[arg(long)]
     p99_budget_x_reference: Option<f64>,
     /// Consecutive blocks the recorded ticks are cut into for `--p99-budget-x-reference`
-    /// (1 to 16; each block needs at least 250 ticks).
-    #[arg(long, default_value_t = 5)]
-    blocks: u32,
+    /// (1 to 16; each block needs at least 250 ticks). Default: 5, or as many as the recorded
+    /// ticks fill (4 at the default 1,000 ticks).
+    #[arg(long)]
+    blocks: Option<u32>,
     /// Fail unless at least this share of the tickets leaving the queue leave in matches.
     #[arg(long, default_value_t = 0.5)]
     min_matched_share: f64,
@@ -108,6 +109,13 @@ struct Args {
         default_value = "platform,languages,level,roles"
     )]
     rules_checks: Vec<String>,
+}
+
+impl Args {
+    /// `--blocks`, or its default: 5, or fewer when the recorded ticks fill fewer blocks of 250.
+    fn block_count(&self) -> u32 {
+        self.blocks.unwrap_or((self.ticks / 250).clamp(1, 5))
+    }
 }
 
 /// `--rules-checks`, parsed.
@@ -310,7 +318,7 @@ fn measure(args: &Args, workload: Workload, reference: &mut Reference) -> Run {
     state.reset_turned_away();
     let mut histogram = microsecond_histogram();
     let mut reference_histogram = microsecond_histogram();
-    let mut blocks: Vec<Block> = (0..args.blocks).map(|_| Block::new()).collect();
+    let mut blocks: Vec<Block> = (0..args.block_count()).map(|_| Block::new()).collect();
     let mut totals = Totals::default();
     let mut heap_peak = 0;
     for index in 0..args.ticks {
@@ -320,7 +328,7 @@ fn measure(args: &Args, workload: Workload, reference: &mut Reference) -> Run {
             args.slow_machine_factor,
         );
         let block = &mut blocks
-            [(u64::from(index) * u64::from(args.blocks) / u64::from(args.ticks)) as usize];
+            [(u64::from(index) * u64::from(args.block_count()) / u64::from(args.ticks)) as usize];
         let tick_us = tick.as_micros().max(1) as u64;
         histogram.saturating_record(tick_us);
         block.ticks.saturating_record(tick_us);
@@ -454,7 +462,7 @@ fn print_run(args: &Args, run: &Run, first: bool) {
         run.reference_ms(),
         run.reference.len(),
         run.p99() / run.reference_ms().max(1e-6),
-        args.ticks / args.blocks.max(1),
+        args.ticks / args.block_count().max(1),
         block_ratios.join(", "),
         run.ratio()
     );
@@ -543,11 +551,12 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    if !(1..=16).contains(&args.blocks) || args.ticks / args.blocks < 250 {
+    let blocks = args.block_count();
+    if !(1..=16).contains(&blocks) || args.ticks / blocks < 250 {
         eprintln!(
             "tick-gate: --blocks must be 1 to 16 with at least 250 ticks each (got {} blocks of {} ticks)",
-            args.blocks,
-            args.ticks / args.blocks.max(1)
+            blocks,
+            args.ticks / blocks.max(1)
         );
         return ExitCode::from(2);
     }
