@@ -50,6 +50,9 @@ enum Commands {
     /// Trace tools: `trace export` turns a stopped server's journal into a trace.
     #[command(subcommand)]
     Trace(trace::TraceCommand),
+    /// Run one replica of a matcher partition on NATS JetStream: it follows the partition's
+    /// log as a hot standby and leads it once it holds the lease (docs/cluster.md).
+    Matcher(MatcherArgs),
     /// Config tools: `config check [FILE]` validates a config with the environment's
     /// overrides and prints it, secrets redacted (exit 0 valid, 2 not).
     #[command(subcommand)]
@@ -65,6 +68,32 @@ enum ConfigCommand {
         /// The config file.
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct MatcherArgs {
+    /// The partition (its log is the JetStream stream `MW_<NAME>`).
+    #[arg(long, value_name = "NAME")]
+    partition: String,
+    /// The NATS server (JetStream on).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats: String,
+    /// This replica's name, unique in the cluster. Default: host name and process id.
+    #[arg(long)]
+    replica: Option<String>,
+    /// The config file; every replica of a partition must be given the same one.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// How often the leader ticks, in milliseconds.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=10_000))]
+    tick_ms: u64,
+    /// How long the leader's lease lasts without renewal, in milliseconds (a standby takes
+    /// over after it).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    lease_ms: u64,
+    /// Log lines as text or JSON (filter with RUST_LOG, default `info`).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -166,6 +195,7 @@ fn main() -> ExitCode {
         }
         Commands::Trace(trace::TraceCommand::Export(args)) => finish(&trace::export(&args)),
         Commands::Config(ConfigCommand::Check { file }) => config_check(file.as_deref()),
+        Commands::Matcher(args) => matcher(args),
         Commands::Sim(command) => {
             let mut stdout = std::io::stdout();
             match matchwright_sim::cli::execute(command, &mut stdout) {
@@ -229,6 +259,62 @@ fn config_check(file: Option<&std::path::Path>) -> ExitCode {
         Err(error) => {
             eprintln!("matchwright config check: {error}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `matchwright matcher --partition NAME`: one replica of a partition, until Ctrl-C or
+/// SIGTERM (a leader then gives its lease up).
+fn matcher(args: MatcherArgs) -> ExitCode {
+    init_logging(args.log_format, None);
+    let config = match args.config.as_deref().map(load_matcher_config) {
+        None => matchwright_ecs::Config::default(),
+        Some(Ok(config)) => config,
+        Some(Err(error)) => {
+            eprintln!("matchwright matcher: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = matchwright_cluster::log::check_partition_name(&args.partition) {
+        eprintln!("matchwright matcher: {error}");
+        return ExitCode::from(2);
+    }
+    let replica = args.replica.unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+        format!("{host}-{}", std::process::id())
+    });
+    let mut options = matchwright_cluster::PartitionOptions::new(&args.partition, &replica, config);
+    options.tick = std::time::Duration::from_millis(args.tick_ms);
+    options.lease = std::time::Duration::from_millis(args.lease_ms);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("matchwright matcher: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        let connect = async_nats::ConnectOptions::new()
+            .connection_timeout(std::time::Duration::from_secs(5))
+            .retry_on_initial_connect()
+            .connect(args.nats.as_str());
+        let client = tokio::time::timeout(std::time::Duration::from_secs(10), connect)
+            .await
+            .map_err(|_| format!("no NATS server answered at {} within 10 s", args.nats))?
+            .map_err(|error| format!("NATS at {}: {error}", args.nats))?;
+        tracing::info!(partition = %options.partition, replica = %options.replica, nats = %args.nats, "matcher partition starting");
+        matchwright_cluster::run_partition(client, options, shutdown_signal())
+            .await
+            .map_err(|error| error.to_string())
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("matchwright matcher: {error}");
+            ExitCode::FAILURE
         }
     }
 }

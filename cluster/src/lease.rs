@@ -1,0 +1,186 @@
+//! Leadership of a partition: a lease in JetStream KV (bucket `MW_LEASES`, one key per
+//! partition, the holder's name as its value), taken and renewed only by compare-and-set on
+//! the key's revision. A leader renews it every `lease / 5`; a standby that sees the same
+//! revision for a whole lease (by its own monotonic clock: no clocks are compared across
+//! machines) takes it over with the revision it saw, so of two standbys at most one wins.
+//!
+//! The lease says who should lead; it is not what keeps the log single-writer. That is the
+//! log's expected-sequence append (`log`): a leader whose lease lapsed without its knowing
+//! still cannot append after another's tick.
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::Context;
+use async_nats::jetstream::kv::{self, CreateErrorKind, UpdateErrorKind};
+use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType};
+
+use crate::log::{LOG_TIMEOUT, LogError};
+
+/// The KV bucket of the partitions' leases.
+pub const LEASE_BUCKET: &str = "MW_LEASES";
+
+/// A KV bucket, created if it does not exist yet (one value per key is kept). Created as the
+/// stream `create_key_value` would make (`KV_<name>` over `$KV.<name>.>`), but directly:
+/// `create_key_value` first asks for the account's info, whose answer from a 2.9 server (the
+/// Debian package) async-nats 0.51 cannot parse.
+pub(crate) async fn bucket(jetstream: &Context, name: &str) -> Result<kv::Store, LogError> {
+    let server = |error: String| LogError::Server(format!("KV bucket {name}: {error}"));
+    let timed = |what| move |_| server(format!("{what} timed out"));
+    let config = stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        storage: StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    };
+    tokio::time::timeout(LOG_TIMEOUT, jetstream.get_or_create_stream(config))
+        .await
+        .map_err(timed("creating"))?
+        .map_err(|error| server(error.to_string()))?;
+    tokio::time::timeout(LOG_TIMEOUT, jetstream.get_key_value(name))
+        .await
+        .map_err(timed("opening"))?
+        .map_err(|error| server(error.to_string()))
+}
+
+/// Who holds a lease, as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// The holder's name.
+    pub name: String,
+    /// The key's revision when read.
+    pub revision: u64,
+}
+
+/// One replica's view of its partition's lease.
+pub struct Lease {
+    store: kv::Store,
+    key: String,
+    me: String,
+    length: Duration,
+    /// The revision last seen and when it was first seen (standby), or the revision this
+    /// replica holds (leader).
+    seen: Option<(u64, Instant)>,
+}
+
+impl Lease {
+    /// The lease of `partition` as seen by the replica named `me`; a lease lapses after
+    /// `length` without renewal.
+    pub async fn open(
+        jetstream: &Context,
+        partition: &str,
+        me: &str,
+        length: Duration,
+    ) -> Result<Self, LogError> {
+        Ok(Self {
+            store: bucket(jetstream, LEASE_BUCKET).await?,
+            key: partition.to_owned(),
+            me: me.to_owned(),
+            length,
+            seen: None,
+        })
+    }
+
+    /// The current holder, if any (an empty name: given up, see [`Lease::release`]).
+    pub async fn holder(&self) -> Result<Option<Holder>, LogError> {
+        let entry = tokio::time::timeout(LOG_TIMEOUT, self.store.entry(self.key.as_str()))
+            .await
+            .map_err(|_| LogError::Server("reading the lease timed out".into()))?
+            .map_err(|error| LogError::Server(format!("reading the lease: {error}")))?;
+        Ok(entry
+            .filter(|entry| entry.operation == kv::Operation::Put)
+            .map(|entry| Holder {
+                name: String::from_utf8_lossy(&entry.value).into_owned(),
+                revision: entry.revision,
+            }))
+    }
+
+    /// A standby's check: takes the lease if nobody holds it or its holder has not renewed it
+    /// for a whole lease. Returns whether this replica now holds it.
+    pub async fn try_take(&mut self, now: Instant) -> Result<bool, LogError> {
+        let revision = match self.holder().await? {
+            None => None,
+            // Its own (a restart under the same name) or given up: no need to wait.
+            Some(holder) if holder.name == self.me || holder.name.is_empty() => {
+                Some(holder.revision)
+            }
+            Some(holder) => {
+                match self.seen {
+                    Some((seen, since)) if seen == holder.revision => {
+                        if now.duration_since(since) < self.length {
+                            return Ok(false);
+                        }
+                    }
+                    _ => {
+                        self.seen = Some((holder.revision, now));
+                        return Ok(false);
+                    }
+                }
+                Some(holder.revision)
+            }
+        };
+        self.put(revision, now).await
+    }
+
+    /// A leader's renewal. Returns false when the lease was taken by another (deposed).
+    pub async fn renew(&mut self, now: Instant) -> Result<bool, LogError> {
+        match self.seen {
+            Some((revision, _)) => self.put(Some(revision), now).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Gives the lease up (a leader stopping), so that a standby need not wait it out.
+    pub async fn release(&mut self) -> Result<(), LogError> {
+        if let Some((revision, _)) = self.seen.take() {
+            let released = self.store.update(self.key.as_str(), "".into(), revision);
+            let _ = tokio::time::timeout(LOG_TIMEOUT, released).await;
+        }
+        Ok(())
+    }
+
+    /// Writes this replica's name over `revision` (none: the key must not exist).
+    async fn put(&mut self, revision: Option<u64>, now: Instant) -> Result<bool, LogError> {
+        let value = self.me.clone().into_bytes().into();
+        let written = match revision {
+            None => tokio::time::timeout(LOG_TIMEOUT, self.store.create(self.key.as_str(), value))
+                .await
+                .map_err(|_| LogError::Server("taking the lease timed out".into()))?
+                .map_err(|error| match error.kind() {
+                    CreateErrorKind::AlreadyExists => None,
+                    _ => Some(LogError::Server(format!("taking the lease: {error}"))),
+                }),
+            Some(revision) => tokio::time::timeout(
+                LOG_TIMEOUT,
+                self.store.update(self.key.as_str(), value, revision),
+            )
+            .await
+            .map_err(|_| LogError::Server("renewing the lease timed out".into()))?
+            .map_err(|error| match error.kind() {
+                UpdateErrorKind::WrongLastRevision => None,
+                _ => Some(LogError::Server(format!("renewing the lease: {error}"))),
+            }),
+        };
+        match written {
+            Ok(revision) => {
+                self.seen = Some((revision, now));
+                Ok(true)
+            }
+            Err(None) => {
+                self.seen = None;
+                Ok(false)
+            }
+            Err(Some(error)) => Err(error),
+        }
+    }
+
+    /// How often a leader renews, and a standby looks.
+    pub fn check_every(&self) -> Duration {
+        self.length / 5
+    }
+}

@@ -1,0 +1,33 @@
+//! # matchwright-cluster: matcher partitions on NATS JetStream
+//!
+//! A partition's state is a pure function of its log (`ARCHITECTURE.md`, "Beyond one
+//! machine"): a JetStream stream holding the commands gateways append and the tick messages
+//! its leader appends, each tick message carrying the core's `TickRecord` (time, commands,
+//! event hash). So a standby is a replay that never stops: it applies each tick as it is
+//! appended and checks its events against the leader's hash, and it holds the leader's state
+//! when it takes over. Leadership is a lease in JetStream KV taken by compare-and-set; the log
+//! stays single-writer because a tick is appended only after the tick the leader expects, so a
+//! deposed leader can never write.
+//!
+//! Files, one job each:
+//! - `message`: the log's messages (commands, tick messages) and the event batches.
+//! - `log`: the stream, appends (commands de-duplicated by id, ticks by expected sequence),
+//!   reading in order.
+//! - `lease`: the leader lease.
+//! - `agreement`: the config every process of a partition must share (and its seed).
+//! - `replica`: the replica without IO: a matcher fed the log in order.
+//! - `run`: the process: follow, take over, lead.
+//!
+//! Not yet here (issue 21): gateways, snapshots to the object store, the cross-partition
+//! one-ticket rule, Postgres as the shared record, trace export of a partition's log.
+
+pub mod agreement;
+pub mod lease;
+pub mod log;
+pub mod message;
+pub mod replica;
+pub mod run;
+
+pub use log::{LogItem, PartitionLog};
+pub use message::{EventBatch, TickMessage};
+pub use run::{PartitionOptions, RunError, run_partition};

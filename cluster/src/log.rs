@@ -1,0 +1,319 @@
+//! A partition's log: one JetStream stream, `MW_<partition>`, holding the commands gateways
+//! append (`mw.<partition>.cmd`, de-duplicated by message id within the stream's window) and
+//! the tick messages its leader appends (`mw.<partition>.tick`). A tick is appended only with
+//! the expected last sequence of the tick subject (`Nats-Expected-Last-Subject-Sequence`), so
+//! a leader that missed another's tick (a deposed one) can never write: its append fails and
+//! it steps down. The leader also publishes each committed tick's events, outside the log, on
+//! `mw.<partition>.events`.
+//!
+//! Everything that waits on the server has a timeout (the client's request timeout, and
+//! [`LOG_TIMEOUT`] around what has none); a message is bounded by [`MAX_MESSAGE_BYTES`].
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{self, LastRawMessageErrorKind, StorageType};
+use async_nats::jetstream::{self, Context};
+use futures_util::StreamExt as _;
+use matchwright_ecs::Command;
+
+use crate::message::{BadMessage, EventBatch, TickMessage, decode_command, encode_command};
+
+/// The longest a message of the log may be (the server's default `max_payload` is 1 MiB); a
+/// leader ends a tick's batch of commands before its message would pass it.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// The longest command a gateway may append: one command always fits a tick message.
+pub const MAX_COMMAND_BYTES: usize = MAX_MESSAGE_BYTES - crate::replica::TICK_OVERHEAD_BYTES;
+
+/// How long a log request may wait for the server.
+pub const LOG_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the stream remembers a command's message id to drop a repeat.
+pub const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(120);
+
+/// Why the log could not be used.
+#[derive(Debug)]
+pub enum LogError {
+    /// The partition's name cannot name a stream.
+    BadPartition(String),
+    /// The server could not be reached or refused the request.
+    Server(String),
+    /// A message of the log does not decode.
+    Bad(BadMessage),
+}
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BadPartition(name) => write!(
+                f,
+                "partition name `{name}`: use 1 to 64 letters, digits, `-` or `_`"
+            ),
+            Self::Server(detail) => write!(f, "the log's NATS server: {detail}"),
+            Self::Bad(bad) => write!(f, "{bad}"),
+        }
+    }
+}
+
+impl std::error::Error for LogError {}
+
+fn server(what: &str, error: impl std::fmt::Display) -> LogError {
+    LogError::Server(format!("{what}: {error}"))
+}
+
+/// Why a tick could not be appended.
+#[derive(Debug)]
+pub enum AppendError {
+    /// Another tick was appended since the one expected: this leader is deposed.
+    Deposed,
+    /// The message is larger than [`MAX_MESSAGE_BYTES`].
+    TooLarge(usize),
+    /// The server could not be reached or refused it.
+    Log(LogError),
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deposed => f.write_str("another leader appended a tick: this one is deposed"),
+            Self::TooLarge(bytes) => write!(
+                f,
+                "a tick message of {bytes} bytes is above the log's bound of {MAX_MESSAGE_BYTES}"
+            ),
+            Self::Log(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for AppendError {}
+
+/// One message of the log, decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogItem {
+    /// A command a gateway appended.
+    Command {
+        /// Its log sequence.
+        seq: u64,
+        /// The command.
+        command: Command,
+    },
+    /// A tick the leader appended.
+    Tick {
+        /// Its log sequence.
+        seq: u64,
+        /// The tick.
+        message: TickMessage,
+    },
+}
+
+/// A partition's log.
+#[derive(Clone, Debug)]
+pub struct PartitionLog {
+    client: async_nats::Client,
+    jetstream: Context,
+    stream: stream::Stream,
+    partition: String,
+}
+
+/// Whether a partition name can name a stream and subjects.
+pub fn check_partition_name(name: &str) -> Result<(), LogError> {
+    let fits = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if fits {
+        Ok(())
+    } else {
+        Err(LogError::BadPartition(name.to_owned()))
+    }
+}
+
+impl PartitionLog {
+    /// The log of `partition`, creating its stream if it does not exist yet.
+    pub async fn open(client: async_nats::Client, partition: &str) -> Result<Self, LogError> {
+        check_partition_name(partition)?;
+        let jetstream = jetstream::new(client.clone());
+        let config = stream::Config {
+            name: format!("MW_{partition}"),
+            subjects: vec![command_subject(partition), tick_subject(partition)],
+            storage: StorageType::File,
+            duplicate_window: DEDUPLICATION_WINDOW,
+            max_message_size: MAX_MESSAGE_BYTES as i32,
+            ..Default::default()
+        };
+        let stream = tokio::time::timeout(LOG_TIMEOUT, jetstream.get_or_create_stream(config))
+            .await
+            .map_err(|_| server("creating the stream", "timed out"))?
+            .map_err(|error| server("creating the stream", error))?;
+        Ok(Self {
+            client,
+            jetstream,
+            stream,
+            partition: partition.to_owned(),
+        })
+    }
+
+    /// The partition's name.
+    pub fn partition(&self) -> &str {
+        &self.partition
+    }
+
+    /// Appends a command under a message id (a repeat of an id within
+    /// [`DEDUPLICATION_WINDOW`] is dropped and answered with the first one's sequence).
+    /// Returns its log sequence: from then on it is durable and will be applied by a tick.
+    pub async fn append_command(&self, command: &Command, id: &str) -> Result<u64, LogError> {
+        let payload = encode_command(command);
+        if payload.len() > MAX_COMMAND_BYTES {
+            return Err(server(
+                "appending a command",
+                format!("{} bytes is above the bound", payload.len()),
+            ));
+        }
+        let message = PublishMessage::build()
+            .payload(payload.into())
+            .message_id(id);
+        let ack = self
+            .jetstream
+            .send_publish(command_subject(&self.partition), message)
+            .await
+            .map_err(|error| server("appending a command", error))?;
+        let ack = ack
+            .await
+            .map_err(|error| server("appending a command", error))?;
+        Ok(ack.sequence)
+    }
+
+    /// Appends a tick, expecting the last tick of the log to be at `after_tick_seq` (0: none
+    /// yet). Returns the tick's log sequence.
+    pub async fn append_tick(
+        &self,
+        message: &TickMessage,
+        after_tick_seq: u64,
+    ) -> Result<u64, AppendError> {
+        let payload = message.encode();
+        if payload.len() > MAX_MESSAGE_BYTES {
+            return Err(AppendError::TooLarge(payload.len()));
+        }
+        let publish = PublishMessage::build()
+            .payload(payload.into())
+            .expected_last_subject_sequence(after_tick_seq);
+        let ack = self
+            .jetstream
+            .send_publish(tick_subject(&self.partition), publish)
+            .await
+            .map_err(|error| AppendError::Log(server("appending a tick", error)))?;
+        match ack.await {
+            Ok(ack) => Ok(ack.sequence),
+            Err(error) if error.kind() == PublishErrorKind::WrongLastSequence => {
+                Err(AppendError::Deposed)
+            }
+            Err(error) => Err(AppendError::Log(server("appending a tick", error))),
+        }
+    }
+
+    /// The log sequence of the last tick appended (0: none yet).
+    pub async fn last_tick_seq(&self) -> Result<u64, LogError> {
+        let last = tokio::time::timeout(
+            LOG_TIMEOUT,
+            self.stream
+                .get_last_raw_message_by_subject(&tick_subject(&self.partition)),
+        )
+        .await
+        .map_err(|_| server("reading the last tick", "timed out"))?;
+        match last {
+            Ok(message) => Ok(message.sequence),
+            Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(0),
+            Err(error) => Err(server("reading the last tick", error)),
+        }
+    }
+
+    /// Reads the log in order from sequence `from` (1: the beginning).
+    pub async fn read_from(&self, from: u64) -> Result<LogReader, LogError> {
+        let config = OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: from.max(1),
+            },
+            ..Default::default()
+        };
+        let consumer = tokio::time::timeout(LOG_TIMEOUT, self.stream.create_consumer(config))
+            .await
+            .map_err(|_| server("reading the log", "timed out"))?
+            .map_err(|error| server("reading the log", error))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|error| server("reading the log", error))?;
+        Ok(LogReader {
+            messages,
+            tick_subject: tick_subject(&self.partition),
+        })
+    }
+
+    /// Publishes a committed tick's events on the partition's events subject (at most once:
+    /// a subscriber that was away misses them, and reads the log instead).
+    pub async fn publish_events(&self, batch: &EventBatch) -> Result<(), LogError> {
+        self.client
+            .publish(events_subject(&self.partition), batch.encode().into())
+            .await
+            .map_err(|error| server("publishing events", error))
+    }
+}
+
+/// The log, read in order.
+pub struct LogReader {
+    messages: Ordered,
+    tick_subject: String,
+}
+
+impl LogReader {
+    /// The next message (waits for one to be appended); `None` when the reader has ended.
+    pub async fn next(&mut self) -> Option<Result<LogItem, LogError>> {
+        let message = match self.messages.next().await? {
+            Ok(message) => message,
+            Err(error) => return Some(Err(server("reading the log", error))),
+        };
+        let seq = match message.info() {
+            Ok(info) => info.stream_sequence,
+            Err(error) => return Some(Err(server("reading the log", error))),
+        };
+        let item = if message.subject.as_str() == self.tick_subject {
+            TickMessage::decode(seq, &message.payload).map(|message| LogItem::Tick { seq, message })
+        } else {
+            decode_command(seq, &message.payload).map(|command| LogItem::Command { seq, command })
+        };
+        Some(item.map_err(LogError::Bad))
+    }
+}
+
+/// Where gateways append a partition's commands.
+pub fn command_subject(partition: &str) -> String {
+    format!("mw.{partition}.cmd")
+}
+
+/// Where a partition's leader appends its ticks.
+pub fn tick_subject(partition: &str) -> String {
+    format!("mw.{partition}.tick")
+}
+
+/// Where a partition's leader publishes each committed tick's events.
+pub fn events_subject(partition: &str) -> String {
+    format!("mw.{partition}.events")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_names_are_checked() {
+        assert!(check_partition_name("eu-west_1").is_ok());
+        for bad in ["", "a.b", "a b", "a*", "a>", &"x".repeat(65)] {
+            let error = check_partition_name(bad).unwrap_err();
+            assert!(error.to_string().contains("partition name"), "{error}");
+        }
+    }
+}
