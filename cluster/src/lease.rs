@@ -63,9 +63,21 @@ pub struct Lease {
     key: String,
     me: String,
     length: Duration,
-    /// The revision last seen and when it was first seen (standby), or the revision this
-    /// replica holds (leader).
-    seen: Option<(u64, Instant)>,
+    /// The revision this replica wrote last and when it wrote it (it holds the lease).
+    held: Option<(u64, Instant)>,
+    /// Another's revision and when this replica first saw it (a standby's clock on it).
+    observed: Option<(u64, Instant)>,
+}
+
+/// Whether a replica name can be a lease holder: 1 to 128 bytes, not blank.
+pub fn check_replica_name(name: &str) -> Result<(), LogError> {
+    if (1..=128).contains(&name.len()) && !name.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(LogError::BadName(format!(
+            "replica name `{name}`: use 1 to 128 bytes, not blank"
+        )))
+    }
 }
 
 impl Lease {
@@ -77,12 +89,14 @@ impl Lease {
         me: &str,
         length: Duration,
     ) -> Result<Self, LogError> {
+        check_replica_name(me)?;
         Ok(Self {
             store: bucket(jetstream, LEASE_BUCKET).await?,
             key: partition.to_owned(),
             me: me.to_owned(),
             length,
-            seen: None,
+            held: None,
+            observed: None,
         })
     }
 
@@ -100,53 +114,76 @@ impl Lease {
             }))
     }
 
-    /// A standby's check: takes the lease if nobody holds it or its holder has not renewed it
-    /// for a whole lease. Returns whether this replica now holds it.
+    /// A standby's check: takes the lease if nobody holds it, it was given up, or its holder
+    /// has not renewed it for a whole lease by this replica's clock. Returns whether this
+    /// replica now holds it.
     pub async fn try_take(&mut self, now: Instant) -> Result<bool, LogError> {
         let revision = match self.holder().await? {
             None => None,
-            // Its own (a restart under the same name) or given up: no need to wait.
-            Some(holder) if holder.name == self.me || holder.name.is_empty() => {
-                Some(holder.revision)
-            }
+            Some(holder) if holder.name.is_empty() => Some(holder.revision),
             Some(holder) => {
-                match self.seen {
+                let lapsed = match self.observed {
                     Some((seen, since)) if seen == holder.revision => {
-                        if now.duration_since(since) < self.length {
-                            return Ok(false);
-                        }
+                        now.duration_since(since) >= self.length
                     }
                     _ => {
-                        self.seen = Some((holder.revision, now));
-                        return Ok(false);
+                        self.observed = Some((holder.revision, now));
+                        false
                     }
+                };
+                if !lapsed {
+                    return Ok(false);
                 }
                 Some(holder.revision)
             }
         };
+        self.observed = None;
         self.put(revision, now).await
     }
 
-    /// A leader's renewal. Returns false when the lease was taken by another (deposed).
+    /// A leader's renewal. Returns false when another holds the lease (deposed). A renewal
+    /// whose answer was lost is recognised: the key still holds this replica's name.
     pub async fn renew(&mut self, now: Instant) -> Result<bool, LogError> {
-        match self.seen {
-            Some((revision, _)) => self.put(Some(revision), now).await,
-            None => Ok(false),
+        let Some((revision, _)) = self.held else {
+            return Ok(false);
+        };
+        if self.put(Some(revision), now).await? {
+            return Ok(true);
+        }
+        match self.holder().await? {
+            Some(holder) if holder.name == self.me => {
+                self.held = Some((holder.revision, now));
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 
-    /// Gives the lease up (a leader stopping), so that a standby need not wait it out.
-    pub async fn release(&mut self) -> Result<(), LogError> {
-        if let Some((revision, _)) = self.seen.take() {
+    /// Whether this replica's last renewal is older than the lease: a standby may have taken
+    /// over by now, so it must not lead on.
+    pub fn lapsed(&self, now: Instant) -> bool {
+        self.held
+            .is_none_or(|(_, renewed)| now.duration_since(renewed) >= self.length)
+    }
+
+    /// Gives the lease up if this replica holds it (a leader stopping), so that a standby
+    /// need not wait it out. A standby never writes here.
+    pub async fn release(&mut self) {
+        if let Some((revision, _)) = self.held.take() {
             let released = self.store.update(self.key.as_str(), "".into(), revision);
             let _ = tokio::time::timeout(LOG_TIMEOUT, released).await;
         }
-        Ok(())
     }
 
-    /// Writes this replica's name over `revision` (none: the key must not exist).
+    /// Forgets that this replica held the lease (it stepped down).
+    pub fn forget(&mut self) {
+        self.held = None;
+    }
+
+    /// Writes this replica's name over `revision` (none: the key must not exist). Returns
+    /// false when another wrote first.
     async fn put(&mut self, revision: Option<u64>, now: Instant) -> Result<bool, LogError> {
-        let value = self.me.clone().into_bytes().into();
+        let value: bytes::Bytes = self.me.clone().into_bytes().into();
         let written = match revision {
             None => tokio::time::timeout(LOG_TIMEOUT, self.store.create(self.key.as_str(), value))
                 .await
@@ -168,11 +205,11 @@ impl Lease {
         };
         match written {
             Ok(revision) => {
-                self.seen = Some((revision, now));
+                self.held = Some((revision, now));
                 Ok(true)
             }
             Err(None) => {
-                self.seen = None;
+                self.held = None;
                 Ok(false)
             }
             Err(Some(error)) => Err(error),

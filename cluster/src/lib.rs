@@ -16,10 +16,12 @@
 //! - `lease`: the leader lease.
 //! - `agreement`: the config every process of a partition must share (and its seed).
 //! - `replica`: the replica without IO: a matcher fed the log in order.
-//! - `run`: the process: follow, take over, lead.
+//! - `snapshot`: snapshots in the object store, the newest marked in KV, the log trimmed
+//!   behind them.
+//! - `run`: the process: restore, follow, snapshot, take over, lead.
 //!
-//! Not yet here (issue 21): gateways, snapshots to the object store, the cross-partition
-//! one-ticket rule, Postgres as the shared record, trace export of a partition's log.
+//! Not yet here (issue 21): gateways, the cross-partition one-ticket rule, Postgres as the
+//! shared record, trace export of a partition's log.
 
 pub mod agreement;
 pub mod lease;
@@ -27,6 +29,7 @@ pub mod log;
 pub mod message;
 pub mod replica;
 pub mod run;
+pub mod snapshot;
 
 pub use log::{LogItem, PartitionLog};
 pub use message::{EventBatch, TickMessage};

@@ -40,6 +40,10 @@ pub const DEDUPLICATION_WINDOW: Duration = Duration::from_secs(120);
 pub enum LogError {
     /// The partition's name cannot name a stream.
     BadPartition(String),
+    /// A name given (a replica's) is not usable.
+    BadName(String),
+    /// A command the log does not take (too large).
+    Refused(String),
     /// The server could not be reached or refused the request.
     Server(String),
     /// A message of the log does not decode.
@@ -53,6 +57,7 @@ impl std::fmt::Display for LogError {
                 f,
                 "partition name `{name}`: use 1 to 64 letters, digits, `-` or `_`"
             ),
+            Self::BadName(detail) | Self::Refused(detail) => f.write_str(detail),
             Self::Server(detail) => write!(f, "the log's NATS server: {detail}"),
             Self::Bad(bad) => write!(f, "{bad}"),
         }
@@ -98,8 +103,12 @@ pub enum LogItem {
     Command {
         /// Its log sequence.
         seq: u64,
-        /// The command.
-        command: Command,
+        /// The command, or why it does not decode: every replica skips such a message alike
+        /// (a tick consumes it without applying it), so one bad message cannot stop a
+        /// partition.
+        command: Result<Command, BadMessage>,
+        /// Its encoded size.
+        bytes: usize,
     },
     /// A tick the leader appended.
     Tick {
@@ -168,22 +177,26 @@ impl PartitionLog {
     pub async fn append_command(&self, command: &Command, id: &str) -> Result<u64, LogError> {
         let payload = encode_command(command);
         if payload.len() > MAX_COMMAND_BYTES {
-            return Err(server(
-                "appending a command",
-                format!("{} bytes is above the bound", payload.len()),
-            ));
+            return Err(LogError::Refused(format!(
+                "a command of {} bytes is above the log's bound of {MAX_COMMAND_BYTES}",
+                payload.len()
+            )));
         }
         let message = PublishMessage::build()
             .payload(payload.into())
             .message_id(id);
-        let ack = self
-            .jetstream
-            .send_publish(command_subject(&self.partition), message)
+        let appended = async {
+            let ack = self
+                .jetstream
+                .send_publish(command_subject(&self.partition), message)
+                .await
+                .map_err(|error| server("appending a command", error))?;
+            ack.await
+                .map_err(|error| server("appending a command", error))
+        };
+        let ack = tokio::time::timeout(LOG_TIMEOUT, appended)
             .await
-            .map_err(|error| server("appending a command", error))?;
-        let ack = ack
-            .await
-            .map_err(|error| server("appending a command", error))?;
+            .map_err(|_| server("appending a command", "timed out"))??;
         Ok(ack.sequence)
     }
 
@@ -201,12 +214,18 @@ impl PartitionLog {
         let publish = PublishMessage::build()
             .payload(payload.into())
             .expected_last_subject_sequence(after_tick_seq);
-        let ack = self
-            .jetstream
-            .send_publish(tick_subject(&self.partition), publish)
+        let appended = async {
+            let ack = self
+                .jetstream
+                .send_publish(tick_subject(&self.partition), publish)
+                .await
+                .map_err(|error| AppendError::Log(server("appending a tick", error)))?;
+            Ok(ack.await)
+        };
+        let acked = tokio::time::timeout(LOG_TIMEOUT, appended)
             .await
-            .map_err(|error| AppendError::Log(server("appending a tick", error)))?;
-        match ack.await {
+            .map_err(|_| AppendError::Log(server("appending a tick", "timed out")))??;
+        match acked {
             Ok(ack) => Ok(ack.sequence),
             Err(error) if error.kind() == PublishErrorKind::WrongLastSequence => {
                 Err(AppendError::Deposed)
@@ -217,6 +236,11 @@ impl PartitionLog {
 
     /// The log sequence of the last tick appended (0: none yet).
     pub async fn last_tick_seq(&self) -> Result<u64, LogError> {
+        Ok(self.last_tick().await?.map_or(0, |(seq, _)| seq))
+    }
+
+    /// The last tick appended and its log sequence, if any.
+    pub async fn last_tick(&self) -> Result<Option<(u64, TickMessage)>, LogError> {
         let last = tokio::time::timeout(
             LOG_TIMEOUT,
             self.stream
@@ -225,10 +249,34 @@ impl PartitionLog {
         .await
         .map_err(|_| server("reading the last tick", "timed out"))?;
         match last {
-            Ok(message) => Ok(message.sequence),
-            Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(0),
+            Ok(message) => TickMessage::decode(message.sequence, &message.payload)
+                .map(|tick| Some((message.sequence, tick)))
+                .map_err(LogError::Bad),
+            Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
             Err(error) => Err(server("reading the last tick", error)),
         }
+    }
+
+    /// The first sequence the log still holds (1 until it is trimmed).
+    pub async fn first_seq(&self) -> Result<u64, LogError> {
+        let mut stream = self.stream.clone();
+        let info = tokio::time::timeout(LOG_TIMEOUT, stream.info())
+            .await
+            .map_err(|_| server("reading the stream's state", "timed out"))?
+            .map_err(|error| server("reading the stream's state", error))?;
+        Ok(info.state.first_sequence)
+    }
+
+    /// Deletes the log's messages before sequence `seq` (behind a snapshot).
+    pub async fn trim_below(&self, seq: u64) -> Result<(), LogError> {
+        if seq <= 1 {
+            return Ok(());
+        }
+        tokio::time::timeout(LOG_TIMEOUT, self.stream.purge().sequence(seq))
+            .await
+            .map_err(|_| server("trimming the log", "timed out"))?
+            .map_err(|error| server("trimming the log", error))?;
+        Ok(())
     }
 
     /// Reads the log in order from sequence `from` (1: the beginning).
@@ -243,9 +291,9 @@ impl PartitionLog {
             .await
             .map_err(|_| server("reading the log", "timed out"))?
             .map_err(|error| server("reading the log", error))?;
-        let messages = consumer
-            .messages()
+        let messages = tokio::time::timeout(LOG_TIMEOUT, consumer.messages())
             .await
+            .map_err(|_| server("reading the log", "timed out"))?
             .map_err(|error| server("reading the log", error))?;
         Ok(LogReader {
             messages,
@@ -256,9 +304,12 @@ impl PartitionLog {
     /// Publishes a committed tick's events on the partition's events subject (at most once:
     /// a subscriber that was away misses them, and reads the log instead).
     pub async fn publish_events(&self, batch: &EventBatch) -> Result<(), LogError> {
-        self.client
-            .publish(events_subject(&self.partition), batch.encode().into())
+        let published = self
+            .client
+            .publish(events_subject(&self.partition), batch.encode().into());
+        tokio::time::timeout(LOG_TIMEOUT, published)
             .await
+            .map_err(|_| server("publishing events", "timed out"))?
             .map_err(|error| server("publishing events", error))
     }
 }
@@ -280,12 +331,18 @@ impl LogReader {
             Ok(info) => info.stream_sequence,
             Err(error) => return Some(Err(server("reading the log", error))),
         };
-        let item = if message.subject.as_str() == self.tick_subject {
-            TickMessage::decode(seq, &message.payload).map(|message| LogItem::Tick { seq, message })
-        } else {
-            decode_command(seq, &message.payload).map(|command| LogItem::Command { seq, command })
-        };
-        Some(item.map_err(LogError::Bad))
+        if message.subject.as_str() != self.tick_subject {
+            return Some(Ok(LogItem::Command {
+                seq,
+                command: decode_command(seq, &message.payload),
+                bytes: message.payload.len(),
+            }));
+        }
+        let tick = TickMessage::decode(seq, &message.payload);
+        Some(
+            tick.map(|message| LogItem::Tick { seq, message })
+                .map_err(LogError::Bad),
+        )
     }
 }
 

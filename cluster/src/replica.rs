@@ -21,6 +21,7 @@ use matchwright_ecs::{TickRecord, codec};
 
 use crate::log::MAX_MESSAGE_BYTES;
 use crate::message::TickMessage;
+use crate::snapshot::PartitionSnapshot;
 
 /// The most commands a replica keeps waiting for a tick (a partition without a leader for
 /// long while gateways append): past it the replica stops with an error rather than grow.
@@ -39,8 +40,16 @@ pub enum ReplicaError {
         /// How.
         error: ApplyError,
     },
-    /// The log breaks an invariant (a tick missing or repeated, sequences going back).
+    /// The log breaks an invariant (a tick repeated, sequences going back).
     Log(String),
+    /// The next tick of the log is not the next tick of this replica: the log before it was
+    /// trimmed while this replica lagged. It must start over from a snapshot.
+    Gap {
+        /// The replica's last tick.
+        have: u64,
+        /// The tick the log gave.
+        got: u64,
+    },
     /// More than [`MAX_PENDING_COMMANDS`] commands wait for a tick.
     TooManyPending,
 }
@@ -50,9 +59,14 @@ impl std::fmt::Display for ReplicaError {
         match self {
             Self::Diverged { tick, error } => write!(f, "tick {tick} diverged: {error}"),
             Self::Log(detail) => write!(f, "the log is broken: {detail}"),
+            Self::Gap { have, got } => write!(
+                f,
+                "the log went from tick {have} to tick {got}: it was trimmed behind this replica"
+            ),
             Self::TooManyPending => write!(
                 f,
-                "more than {MAX_PENDING_COMMANDS} commands wait for a tick; is a leader running?"
+                "more than {MAX_PENDING_COMMANDS} commands or {MAX_PENDING_BYTES} bytes wait \
+                 for a tick; is a leader running?"
             ),
         }
     }
@@ -60,12 +74,17 @@ impl std::fmt::Display for ReplicaError {
 
 impl std::error::Error for ReplicaError {}
 
-/// A command waiting for a tick: its log sequence, the command and its encoded size.
+/// A command waiting for a tick: its log sequence, the command (none: it did not decode, and
+/// a tick consumes it without applying it) and its encoded size.
 struct Pending {
     seq: u64,
-    command: Command,
+    command: Option<Command>,
     bytes: usize,
 }
+
+/// The most bytes of commands a replica keeps waiting for a tick (see
+/// [`MAX_PENDING_COMMANDS`]).
+pub const MAX_PENDING_BYTES: usize = 1 << 30;
 
 /// A replica: see the module comment.
 pub struct Replica {
@@ -80,6 +99,9 @@ pub struct Replica {
     now_ms: u64,
     chain: EventChain,
     pending: VecDeque<Pending>,
+    pending_bytes: usize,
+    /// The last command message read (0: none; a replica fed only ticks reads none).
+    last_command_seen: u64,
     events: Vec<Event>,
 }
 
@@ -96,28 +118,68 @@ impl Replica {
             now_ms: 0,
             chain: EventChain::default(),
             pending: VecDeque::new(),
+            pending_bytes: 0,
+            last_command_seen: 0,
             events: Vec::new(),
         })
     }
 
-    /// A command message of the log.
+    /// A replica at a snapshot (the log is read from [`SnapshotMark::read_from`] on).
+    ///
+    /// [`SnapshotMark::read_from`]: crate::snapshot::SnapshotMark::read_from
+    pub fn restore(config: Config, snapshot: &PartitionSnapshot) -> Result<Self, String> {
+        let max_commands = config.limits.max_commands_per_tick as usize;
+        let matcher = Matcher::restore(config, &snapshot.state).map_err(|e| e.to_string())?;
+        Ok(Self {
+            matcher,
+            max_commands,
+            tick_seq: snapshot.tick_seq,
+            commands_through: snapshot.commands_through,
+            tick: snapshot.tick,
+            now_ms: snapshot.now_ms,
+            chain: snapshot.chain,
+            pending: VecDeque::new(),
+            pending_bytes: 0,
+            last_command_seen: 0,
+            events: Vec::new(),
+        })
+    }
+
+    /// The replica's state after its last tick, for a snapshot.
+    pub fn snapshot(&self, config_hash: [u8; 32]) -> Result<PartitionSnapshot, String> {
+        Ok(PartitionSnapshot {
+            config_hash,
+            tick: self.tick,
+            now_ms: self.now_ms,
+            tick_seq: self.tick_seq,
+            commands_through: self.commands_through,
+            chain: self.chain,
+            state: self.matcher.snapshot().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// A command message of the log (none: it did not decode).
     pub fn on_command(
         &mut self,
         seq: u64,
-        command: Command,
+        command: Option<Command>,
         bytes: usize,
     ) -> Result<(), ReplicaError> {
         if seq <= self.commands_through {
             return Ok(());
         }
-        if self.pending.back().is_some_and(|last| last.seq >= seq) {
+        if self.last_command_seen >= seq {
             return Err(ReplicaError::Log(format!(
                 "command {seq} arrived after a later one"
             )));
         }
-        if self.pending.len() >= MAX_PENDING_COMMANDS {
+        if self.pending.len() >= MAX_PENDING_COMMANDS
+            || self.pending_bytes + bytes > MAX_PENDING_BYTES
+        {
             return Err(ReplicaError::TooManyPending);
         }
+        self.pending_bytes += bytes;
+        self.last_command_seen = seq;
         self.pending.push_back(Pending {
             seq,
             command,
@@ -133,6 +195,7 @@ impl Replica {
             return Ok(false);
         }
         self.check_next(message)?;
+        self.check_consumed(message)?;
         let record = &message.record;
         record
             .apply(&mut self.matcher, &mut self.events)
@@ -162,10 +225,14 @@ impl Replica {
             let Some(next) = self.pending.pop_front() else {
                 break;
             };
-            budget = budget.saturating_sub(next.bytes + 10);
+            self.pending_bytes -= next.bytes;
             commands_through = next.seq;
-            command_seqs.push(next.seq);
-            commands.push(next.command);
+            // A command that did not decode is consumed, not applied (every replica alike).
+            if let Some(command) = next.command {
+                budget = budget.saturating_sub(next.bytes + 10);
+                command_seqs.push(next.seq);
+                commands.push(command);
+            }
         }
         let mut record = TickRecord {
             tick: self.tick + 1,
@@ -205,6 +272,12 @@ impl Replica {
     /// The invariants a tick message must keep with what came before it.
     fn check_next(&self, message: &TickMessage) -> Result<(), ReplicaError> {
         let record = &message.record;
+        if record.tick > self.tick + 1 {
+            return Err(ReplicaError::Gap {
+                have: self.tick,
+                got: record.tick,
+            });
+        }
         if record.tick != self.tick + 1 {
             return Err(ReplicaError::Log(format!(
                 "tick {} follows tick {}",
@@ -221,6 +294,28 @@ impl Replica {
             )));
         }
         Ok(())
+    }
+
+    /// A follower's check that a tick applies exactly the pending commands it consumes (those
+    /// that decoded), in log order. A replica fed only ticks (a replay of tick messages) has
+    /// read none of them and checks nothing here.
+    fn check_consumed(&self, message: &TickMessage) -> Result<(), ReplicaError> {
+        if self.last_command_seen < message.commands_through {
+            return Ok(());
+        }
+        let consumed = self
+            .pending
+            .iter()
+            .take_while(|pending| pending.seq <= message.commands_through)
+            .filter(|pending| pending.command.is_some())
+            .map(|pending| pending.seq);
+        if consumed.eq(message.command_seqs.iter().copied()) {
+            return Ok(());
+        }
+        Err(ReplicaError::Log(format!(
+            "tick {} applies commands {:?}, not the ones it consumes through {}",
+            message.record.tick, message.command_seqs, message.commands_through
+        )))
     }
 
     fn advance(&mut self, seq: u64, message: &TickMessage) {
@@ -241,7 +336,9 @@ impl Replica {
             .front()
             .is_some_and(|pending| pending.seq <= self.commands_through)
         {
-            self.pending.pop_front();
+            if let Some(pending) = self.pending.pop_front() {
+                self.pending_bytes -= pending.bytes;
+            }
         }
     }
 
@@ -306,7 +403,7 @@ mod tests {
     fn command(leader: &mut Replica, log: &mut Vec<(u64, Option<TickMessage>, Option<Command>)>) {
         let seq = log.len() as u64 + 1;
         let command = duelist(seq);
-        leader.on_command(seq, command.clone(), 40).unwrap();
+        leader.on_command(seq, Some(command.clone()), 40).unwrap();
         log.push((seq, None, Some(command)));
     }
 
@@ -327,7 +424,9 @@ mod tests {
                     assert!(standby.on_tick(*seq, message).unwrap());
                     assert_eq!(standby.tick(), message.record.tick);
                 }
-                (None, Some(command)) => standby.on_command(*seq, command.clone(), 40).unwrap(),
+                (None, Some(command)) => {
+                    standby.on_command(*seq, Some(command.clone()), 40).unwrap()
+                }
                 _ => unreachable!(),
             }
         }
@@ -352,11 +451,13 @@ mod tests {
         for (seq, tick, command) in &log {
             match (tick, command) {
                 (Some(message), _) => assert!(standby.on_tick(*seq, message).unwrap()),
-                (None, Some(command)) => standby.on_command(*seq, command.clone(), 40).unwrap(),
+                (None, Some(command)) => {
+                    standby.on_command(*seq, Some(command.clone()), 40).unwrap()
+                }
                 _ => unreachable!(),
             }
         }
-        standby.on_command(3, duelist(3), 40).unwrap();
+        standby.on_command(3, Some(duelist(3)), 40).unwrap();
         let next = standby.lead(10_000, "b").unwrap();
         assert_eq!(next.record.tick, 2);
         assert_eq!(next.command_seqs, vec![3]);
@@ -372,17 +473,89 @@ mod tests {
         let mut forged = log[1].1.clone().unwrap();
         forged.record.event_hash[0] ^= 1;
         let mut standby = replica();
-        standby.on_command(1, duelist(1), 40).unwrap();
+        standby.on_command(1, Some(duelist(1)), 40).unwrap();
         let error = standby.on_tick(2, &forged).unwrap_err();
         assert!(
             matches!(error, ReplicaError::Diverged { tick: 1, .. }),
             "{error}"
         );
-        let mut skipping = log[1].1.clone().unwrap();
-        skipping.record.tick = 5;
-        let error = replica().on_tick(2, &skipping).unwrap_err();
+        let mut repeated = log[1].1.clone().unwrap();
+        let mut standby = replica();
+        standby.on_command(1, Some(duelist(1)), 40).unwrap();
+        assert!(standby.on_tick(2, &repeated).unwrap());
+        repeated.commands_through = 9;
+        let error = standby.on_tick(3, &repeated).unwrap_err();
         assert!(
-            error.to_string().contains("tick 5 follows tick 0"),
+            error.to_string().contains("tick 1 follows tick 1"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_command_that_does_not_decode_is_consumed_alike_and_a_tick_must_match_what_it_consumes() {
+        let mut leader = replica();
+        leader.on_command(1, Some(duelist(1)), 40).unwrap();
+        leader.on_command(2, None, 3).unwrap();
+        leader.on_command(3, Some(duelist(3)), 40).unwrap();
+        let message = leader.lead(1_000, "a").unwrap();
+        assert_eq!(message.command_seqs, vec![1, 3]);
+        assert_eq!(message.commands_through, 3);
+        leader.appended(4, &message).unwrap();
+        let mut standby = replica();
+        standby.on_command(1, Some(duelist(1)), 40).unwrap();
+        standby.on_command(2, None, 3).unwrap();
+        standby.on_command(3, Some(duelist(3)), 40).unwrap();
+        let mut skipping = message.clone();
+        skipping.command_seqs = vec![1];
+        skipping.record.commands.pop();
+        let error = standby.on_tick(4, &skipping).unwrap_err();
+        assert!(
+            error.to_string().contains("not the ones it consumes"),
+            "{error}"
+        );
+        assert!(standby.on_tick(4, &message).unwrap());
+        assert_eq!(standby.chain(), leader.chain());
+        assert_eq!(standby.pending(), 0);
+    }
+
+    #[test]
+    fn a_replica_restored_from_a_snapshot_follows_the_rest_of_the_log() {
+        let mut leader = replica();
+        let mut log = Vec::new();
+        for _ in 0..3 {
+            command(&mut leader, &mut log);
+            command(&mut leader, &mut log);
+            led(&mut leader, &mut log);
+        }
+        let snapshot = leader.snapshot([7; 32]).unwrap();
+        let mut restored = Replica::restore(Config::default(), &snapshot).unwrap();
+        for _ in 0..3 {
+            command(&mut leader, &mut log);
+            led(&mut leader, &mut log);
+        }
+        for (seq, tick, command) in &log {
+            match (tick, command) {
+                (Some(message), _) => {
+                    restored.on_tick(*seq, message).unwrap();
+                }
+                (None, Some(command)) => restored
+                    .on_command(*seq, Some(command.clone()), 40)
+                    .unwrap(),
+                _ => unreachable!(),
+            }
+        }
+        assert_eq!(restored.chain(), leader.chain());
+        assert_eq!(restored.tick(), leader.tick());
+        // A log trimmed behind a replica: the tick after the gap is refused as a gap.
+        let mut behind = replica();
+        let later = log
+            .iter()
+            .rev()
+            .find_map(|(_, tick, _)| tick.clone())
+            .unwrap();
+        let error = behind.on_tick(99, &later).unwrap_err();
+        assert!(
+            matches!(error, ReplicaError::Gap { have: 0, .. }),
             "{error}"
         );
     }
@@ -393,7 +566,7 @@ mod tests {
         config.limits.max_commands_per_tick = 3;
         let mut leader = Replica::new(config, 1).unwrap();
         for seq in 1..=5 {
-            leader.on_command(seq, duelist(seq), 40).unwrap();
+            leader.on_command(seq, Some(duelist(seq)), 40).unwrap();
         }
         let first = leader.lead(1_000, "a").unwrap();
         assert_eq!(first.command_seqs, vec![1, 2, 3]);
@@ -401,12 +574,12 @@ mod tests {
         let second = leader.lead(2_000, "a").unwrap();
         assert_eq!(second.command_seqs, vec![4, 5]);
         let mut big = replica();
-        big.on_command(1, duelist(1), MAX_MESSAGE_BYTES / 2)
+        big.on_command(1, Some(duelist(1)), MAX_MESSAGE_BYTES / 2)
             .unwrap();
-        big.on_command(2, duelist(2), MAX_MESSAGE_BYTES / 2)
+        big.on_command(2, Some(duelist(2)), MAX_MESSAGE_BYTES / 2)
             .unwrap();
         assert_eq!(big.lead(1_000, "a").unwrap().command_seqs, vec![1]);
-        let error = big.on_command(2, duelist(2), 40).unwrap_err();
+        let error = big.on_command(2, Some(duelist(2)), 40).unwrap_err();
         assert!(error.to_string().contains("after a later one"), "{error}");
     }
 }

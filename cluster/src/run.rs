@@ -1,28 +1,36 @@
 //! The partition process (`matchwright matcher --partition NAME`): one replica, following
 //! its partition's log as a standby and, once it holds the lease, leading it.
 //!
-//! As a standby it applies every tick message as it is appended (checking each tick's event
-//! hash), and every `lease / 5` looks at the lease. When the lease is free or lapsed it takes
-//! it, reads where the log's last tick is, applies the log up to it, and leads: every `tick`
-//! it runs the pending commands, appends the tick (expecting the last tick to be its own
-//! last), and publishes the tick's events. A leader whose append or renewal says another
-//! leads, or whose append failed in a way that leaves its own state ahead of the log, starts
-//! over as a standby from the beginning of the log (snapshots come later: issue 21 item 4).
+//! It starts from the newest snapshot (`snapshot`), if any, and reads the log after it. As a
+//! standby it applies every tick message as it is appended (checking each tick's event hash)
+//! and, every `snapshot_every_ticks`, writes a snapshot off its loop. Every `lease / 5` it
+//! looks at the lease; once it has read the log up to where it ended when the replica
+//! started, and the lease is free or lapsed, it takes it, renews it, reads the log up to its
+//! last tick and leads: every `tick` it runs the pending commands, appends the tick
+//! (expecting the last tick to be its own last) and publishes the tick's events. A leader that
+//! loses the lease, or whose renewals have failed for a whole lease, stops leading and
+//! follows on; one whose append failed (its state is then ahead of the log) starts over from
+//! the newest snapshot. NATS errors are retried (the process starts over after a pause); a
+//! divergent tick or a broken log stops it.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use matchwright_ecs::Config;
+use matchwright_ecs::{Config, codec};
 
 use crate::agreement::{agree_on_config, config_hash, seed};
 use crate::lease::Lease;
 use crate::log::{AppendError, LogError, LogItem, LogReader, PartitionLog};
 use crate::message::EventBatch;
 use crate::replica::{Replica, ReplicaError};
+use crate::snapshot::{SnapshotMark, Snapshots};
 
-/// How long a new leader may take to read the log up to its last tick before it gives up
-/// the attempt (and tries again as a standby).
+/// How long a new leader may take to read the log up to its last tick before it gives the
+/// lease up (and tries again as a standby).
 pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The pause before a replica starts over after a NATS error.
+pub const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// What a partition process is given.
 #[derive(Clone, Debug)]
@@ -37,10 +45,12 @@ pub struct PartitionOptions {
     pub tick: Duration,
     /// How long a lease lasts without renewal.
     pub lease: Duration,
+    /// A standby writes a snapshot every this many ticks (0: never).
+    pub snapshot_every_ticks: u64,
 }
 
 impl PartitionOptions {
-    /// The defaults: a tick every 100 ms, a lease of 500 ms.
+    /// The defaults: a tick every 100 ms, a lease of 500 ms, a snapshot every 600 ticks.
     pub fn new(partition: &str, replica: &str, config: Config) -> Self {
         Self {
             partition: partition.to_owned(),
@@ -48,6 +58,7 @@ impl PartitionOptions {
             config,
             tick: Duration::from_millis(100),
             lease: Duration::from_millis(500),
+            snapshot_every_ticks: 600,
         }
     }
 }
@@ -55,11 +66,11 @@ impl PartitionOptions {
 /// Why a partition process stopped.
 #[derive(Debug)]
 pub enum RunError {
-    /// The log, the lease or the config agreement failed.
+    /// The log, the lease or the config agreement failed for good.
     Log(LogError),
     /// The replica cannot go on (divergence, a broken log).
     Replica(ReplicaError),
-    /// The config is not valid.
+    /// The config is not valid, or a snapshot does not fit it.
     Config(String),
 }
 
@@ -87,10 +98,24 @@ impl From<ReplicaError> for RunError {
     }
 }
 
-/// Whether a replica leads after a step of its loop, or must start over.
-enum Next {
-    Go,
-    StartOver(String),
+impl RunError {
+    /// Whether starting over may cure it: NATS unreachable or slow, or the log trimmed
+    /// behind this replica.
+    fn passes(&self) -> bool {
+        matches!(
+            self,
+            Self::Log(LogError::Server(_)) | Self::Replica(ReplicaError::Gap { .. })
+        )
+    }
+}
+
+/// What a partition process holds besides its replica.
+struct Partition {
+    log: PartitionLog,
+    lease: Lease,
+    snapshots: Snapshots,
+    options: PartitionOptions,
+    hash: [u8; 32],
 }
 
 /// Runs the partition until `shutdown` resolves (a leader then gives its lease up).
@@ -103,167 +128,280 @@ pub async fn run_partition(
     let hash = config_hash(&options.partition, &options.config);
     let jetstream = async_nats::jetstream::new(client);
     agree_on_config(&jetstream, &options.partition, &hash).await?;
-    let mut lease = Lease::open(
+    let lease = Lease::open(
         &jetstream,
         &options.partition,
         &options.replica,
         options.lease,
     )
     .await?;
+    let snapshots = Snapshots::open(&jetstream, &options.partition).await?;
+    let mut partition = Partition {
+        log,
+        lease,
+        snapshots,
+        options,
+        hash,
+    };
     tokio::pin!(shutdown);
     loop {
-        let mut replica = Replica::new(options.config.clone(), seed(&hash))
-            .map_err(|error| RunError::Config(error.to_string()))?;
-        let mut reader = log.read_from(1).await?;
-        tracing::info!(partition = %options.partition, replica = %options.replica, "following the log");
-        let reason = tokio::select! {
-            reason = follow_and_lead(&log, &mut reader, &mut replica, &mut lease, &options) => reason?,
+        let outcome = tokio::select! {
+            outcome = partition.start_and_run() => outcome,
             () = &mut shutdown => {
-                lease.release().await?;
+                partition.lease.release().await;
                 return Ok(());
             }
         };
-        tracing::warn!(partition = %options.partition, %reason, "starting over as a standby");
+        match outcome {
+            Ok(reason) => tracing::warn!(%reason, "starting over"),
+            Err(error) if error.passes() => {
+                tracing::warn!(%error, "starting over after a pause");
+                partition.lease.release().await;
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+            Err(error) => return Err(error),
+        }
     }
 }
 
-/// The replica's loop: follows the log, takes the lease when it lapses, leads. Returns why
-/// the replica must start over.
-async fn follow_and_lead(
-    log: &PartitionLog,
-    reader: &mut LogReader,
-    replica: &mut Replica,
-    lease: &mut Lease,
-    options: &PartitionOptions,
-) -> Result<String, RunError> {
-    let mut look = tokio::time::interval(lease.check_every());
-    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut tick = tokio::time::interval(options.tick);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut leading = false;
-    loop {
-        tokio::select! {
-            item = reader.next() => follow(replica, item)?,
-            _ = look.tick() => {
-                let next = if leading {
-                    renew(lease).await?
-                } else {
-                    leading = take_over(log, reader, replica, lease).await?;
-                    Next::Go
-                };
-                if let Next::StartOver(reason) = next {
-                    return Ok(reason);
+impl Partition {
+    /// Starts from the newest snapshot and runs until the replica must start over (the
+    /// reason) or stop (the error).
+    async fn start_and_run(&mut self) -> Result<String, RunError> {
+        let (mut replica, from) = self.restore().await?;
+        let mut reader = self.log.read_from(from).await?;
+        let ready_at = self.log.last_tick_seq().await?;
+        tracing::info!(
+            partition = %self.options.partition,
+            replica = %self.options.replica,
+            from_tick = replica.tick(),
+            "following the log"
+        );
+        self.follow_and_lead(&mut reader, &mut replica, ready_at)
+            .await
+    }
+
+    /// The replica at the newest snapshot (or at the log's start) and where to read from.
+    async fn restore(&self) -> Result<(Replica, u64), RunError> {
+        let config = self.options.config.clone();
+        let Some((mark, _)) = self.snapshots.newest().await? else {
+            let replica = Replica::new(config, seed(&self.hash))
+                .map_err(|error| RunError::Config(error.to_string()))?;
+            return Ok((replica, 1));
+        };
+        let snapshot = self.snapshots.load(&mark).await?;
+        if snapshot.config_hash != self.hash {
+            return Err(RunError::Config(format!(
+                "the snapshot of tick {} was taken under another config",
+                snapshot.tick
+            )));
+        }
+        let replica = Replica::restore(config, &snapshot).map_err(RunError::Config)?;
+        Ok((replica, mark.read_from()))
+    }
+
+    /// The replica's loop: follows the log, snapshots, takes the lease, leads. Returns why
+    /// the replica must start over.
+    async fn follow_and_lead(
+        &mut self,
+        reader: &mut LogReader,
+        replica: &mut Replica,
+        ready_at: u64,
+    ) -> Result<String, RunError> {
+        let mut look = tokio::time::interval(self.lease.check_every());
+        look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tokio::time::interval(self.options.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut leading = false;
+        let mut writing: Option<tokio::task::JoinHandle<()>> = None;
+        loop {
+            tokio::select! {
+                item = reader.next() => {
+                    if follow(replica, item)? && !leading {
+                        self.maybe_snapshot(replica, &mut writing);
+                    }
+                }
+                _ = look.tick() => {
+                    leading = if leading {
+                        self.keep_leading().await
+                    } else if replica.tick_seq() >= ready_at {
+                        self.take_over(reader, replica).await?
+                    } else {
+                        false
+                    };
+                }
+                _ = tick.tick(), if leading => {
+                    if let Some(reason) = self.lead_one(replica).await? {
+                        return Ok(reason);
+                    }
                 }
             }
-            _ = tick.tick(), if leading => {
-                if let Next::StartOver(reason) = lead_one(log, replica, options).await? {
-                    return Ok(reason);
+        }
+    }
+
+    /// A leader's renewal: whether it leads on.
+    async fn keep_leading(&mut self) -> bool {
+        match self.lease.renew(Instant::now()).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!("another replica took the lease; following");
+                false
+            }
+            Err(error) => {
+                let lapsed = self.lease.lapsed(Instant::now());
+                tracing::warn!(%error, lapsed, "could not renew the lease");
+                if lapsed {
+                    self.lease.forget();
                 }
+                !lapsed
             }
         }
     }
-}
 
-/// Applies one message of the log.
-fn follow(replica: &mut Replica, item: Option<Result<LogItem, LogError>>) -> Result<(), RunError> {
-    match item {
-        Some(Ok(LogItem::Command { seq, command })) => {
-            let bytes = matchwright_ecs::codec::encode(&command).len();
-            replica.on_command(seq, command, bytes)?;
+    /// A standby's look at the lease: takes it when it lapsed and catches up with the log's
+    /// last tick. Returns whether the replica now leads.
+    async fn take_over(
+        &mut self,
+        reader: &mut LogReader,
+        replica: &mut Replica,
+    ) -> Result<bool, RunError> {
+        match self.lease.try_take(Instant::now()).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(error) => {
+                tracing::warn!(%error, "could not look at the lease");
+                return Ok(false);
+            }
         }
-        Some(Ok(LogItem::Tick { seq, message })) => {
-            replica.on_tick(seq, &message)?;
-        }
-        Some(Err(error)) => return Err(error.into()),
-        None => return Err(LogError::Server("the log's reader ended".into()).into()),
-    }
-    Ok(())
-}
-
-/// A leader's renewal of its lease.
-async fn renew(lease: &mut Lease) -> Result<Next, RunError> {
-    match lease.renew(Instant::now()).await {
-        Ok(true) => Ok(Next::Go),
-        Ok(false) => Ok(Next::StartOver("another replica took the lease".into())),
-        // NATS unreachable: the leader keeps its state; appends will fail meanwhile.
-        Err(error) => {
-            tracing::warn!(%error, "could not renew the lease");
-            Ok(Next::Go)
-        }
-    }
-}
-
-/// A standby's look at the lease: takes it when it lapsed and catches up with the log's last
-/// tick. Returns whether the replica now leads.
-async fn take_over(
-    log: &PartitionLog,
-    reader: &mut LogReader,
-    replica: &mut Replica,
-    lease: &mut Lease,
-) -> Result<bool, RunError> {
-    match lease.try_take(Instant::now()).await {
-        Ok(true) => {}
-        Ok(false) => return Ok(false),
-        Err(error) => {
-            tracing::warn!(%error, "could not look at the lease");
+        let started = Instant::now();
+        let caught_up = tokio::time::timeout(CATCH_UP_TIMEOUT, async {
+            let last = self.log.last_tick_seq().await?;
+            while replica.tick_seq() < last {
+                follow(replica, reader.next().await)?;
+            }
+            Ok::<(), RunError>(())
+        })
+        .await;
+        let leads = match caught_up {
+            Ok(Ok(())) => self.lease.renew(Instant::now()).await.unwrap_or(false),
+            Ok(Err(error)) if !error.passes() => return Err(error),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "could not read the log up to its last tick");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("could not read the log up to its last tick in time");
+                false
+            }
+        };
+        if !leads {
+            self.lease.release().await;
             return Ok(false);
         }
+        tracing::info!(
+            tick = replica.tick(),
+            catch_up_ms = started.elapsed().as_millis() as u64,
+            "leading"
+        );
+        Ok(true)
     }
-    let last = log.last_tick_seq().await?;
-    let started = Instant::now();
-    let caught_up = tokio::time::timeout(CATCH_UP_TIMEOUT, async {
-        while replica.tick_seq() < last {
-            follow(replica, reader.next().await)?;
-        }
-        Ok::<(), RunError>(())
-    })
-    .await;
-    match caught_up {
-        Ok(result) => result?,
-        Err(_) => {
-            tracing::warn!(last, "could not read the log up to its last tick in time");
-            lease.release().await?;
-            return Ok(false);
-        }
-    }
-    tracing::info!(
-        tick = replica.tick(),
-        catch_up_ms = started.elapsed().as_millis() as u64,
-        "leading"
-    );
-    Ok(true)
-}
 
-/// A leader's tick: runs it, appends it, publishes its events.
-async fn lead_one(
-    log: &PartitionLog,
-    replica: &mut Replica,
-    options: &PartitionOptions,
-) -> Result<Next, RunError> {
-    let after = replica.tick_seq();
-    let message = replica.lead(unix_ms(), &options.replica)?;
-    match log.append_tick(&message, after).await {
-        Ok(seq) => {
-            replica.appended(seq, &message)?;
-            let batch = EventBatch {
-                partition: options.partition.clone(),
-                tick: message.record.tick,
-                events: replica.events().to_vec(),
+    /// A leader's tick: runs it, appends it, publishes its events. Returns why the replica
+    /// must start over, if it must.
+    async fn lead_one(&mut self, replica: &mut Replica) -> Result<Option<String>, RunError> {
+        let after = replica.tick_seq();
+        let message = replica.lead(unix_ms(), &self.options.replica)?;
+        match self.log.append_tick(&message, after).await {
+            Ok(seq) => replica.appended(seq, &message)?,
+            Err(AppendError::Deposed) => {
+                return Ok(Some("another leader appended a tick".into()));
+            }
+            Err(AppendError::TooLarge(bytes)) => {
+                return Err(RunError::Log(LogError::Refused(format!(
+                    "tick {} would be a message of {bytes} bytes, above the log's bound",
+                    message.record.tick
+                ))));
+            }
+            // The tick ran here but is not in the log: this state is ahead of the log.
+            Err(AppendError::Log(error)) => {
+                return Ok(Some(format!("a tick could not be appended ({error})")));
+            }
+        }
+        let batch = EventBatch {
+            partition: self.options.partition.clone(),
+            tick: message.record.tick,
+            events: replica.events().to_vec(),
+        };
+        if let Err(error) = self.log.publish_events(&batch).await {
+            tracing::warn!(%error, tick = batch.tick, "could not publish a tick's events");
+        }
+        Ok(None)
+    }
+
+    /// A standby's snapshot every `snapshot_every_ticks`: exported here (the replica's state
+    /// must not move meanwhile), encoded and stored by a task, one at a time.
+    fn maybe_snapshot(&self, replica: &Replica, writing: &mut Option<tokio::task::JoinHandle<()>>) {
+        let every = self.options.snapshot_every_ticks;
+        if every == 0 || !replica.tick().is_multiple_of(every) {
+            return;
+        }
+        if writing.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
+        }
+        let snapshot = match replica.snapshot(self.hash) {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                tracing::warn!(%error, "could not export a snapshot");
+                return;
+            }
+        };
+        let mark = SnapshotMark {
+            tick: snapshot.tick,
+            tick_seq: snapshot.tick_seq,
+            commands_through: snapshot.commands_through,
+            trim_below: 0,
+        };
+        let (log, snapshots) = (self.log.clone(), self.snapshots.clone());
+        *writing = Some(tokio::spawn(async move {
+            let encoded = tokio::task::spawn_blocking(move || codec::encode(&snapshot)).await;
+            let Ok(bytes) = encoded else {
+                return;
             };
-            if let Err(error) = log.publish_events(&batch).await {
-                tracing::warn!(%error, tick = batch.tick, "could not publish a tick's events");
+            match snapshots.save(&log, mark, &bytes).await {
+                Ok(newest) => tracing::info!(
+                    tick = mark.tick,
+                    bytes = bytes.len(),
+                    newest,
+                    "snapshot stored"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, tick = mark.tick, "could not store a snapshot")
+                }
             }
-            Ok(Next::Go)
+        }));
+    }
+}
+
+/// Applies one message of the log; returns whether it was a tick applied.
+fn follow(
+    replica: &mut Replica,
+    item: Option<Result<LogItem, LogError>>,
+) -> Result<bool, RunError> {
+    match item {
+        Some(Ok(LogItem::Command {
+            seq,
+            command,
+            bytes,
+        })) => {
+            let command = command
+                .inspect_err(|error| tracing::warn!(%error, "a command is skipped"))
+                .ok();
+            replica.on_command(seq, command, bytes)?;
+            Ok(false)
         }
-        Err(AppendError::Deposed) => Ok(Next::StartOver("another leader appended a tick".into())),
-        Err(AppendError::TooLarge(bytes)) => Err(RunError::Log(LogError::Server(format!(
-            "tick {} would be a message of {bytes} bytes, above the log's bound",
-            message.record.tick
-        )))),
-        // The tick ran here but is not in the log: this state is ahead of the log.
-        Err(AppendError::Log(error)) => Ok(Next::StartOver(format!(
-            "a tick could not be appended ({error})"
-        ))),
+        Some(Ok(LogItem::Tick { seq, message })) => Ok(replica.on_tick(seq, &message)?),
+        Some(Err(error)) => Err(error.into()),
+        None => Err(LogError::Server("the log's reader ended".into()).into()),
     }
 }
 

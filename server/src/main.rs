@@ -78,7 +78,8 @@ struct MatcherArgs {
     /// The NATS server (JetStream on).
     #[arg(long, default_value = "nats://127.0.0.1:4222")]
     nats: String,
-    /// This replica's name, unique in the cluster. Default: host name and process id.
+    /// This replica's name, unique in the cluster (1 to 128 bytes). Default: the host name,
+    /// the process id and a random suffix.
     #[arg(long)]
     replica: Option<String>,
     /// The config file; every replica of a partition must be given the same one.
@@ -91,6 +92,10 @@ struct MatcherArgs {
     /// over after it).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     lease_ms: u64,
+    /// A standby writes a snapshot to the object store every this many ticks (0: never); the
+    /// log is trimmed behind them.
+    #[arg(long, default_value_t = 600)]
+    snapshot_every_ticks: u64,
     /// Log lines as text or JSON (filter with RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -279,13 +284,15 @@ fn matcher(args: MatcherArgs) -> ExitCode {
         eprintln!("matchwright matcher: {error}");
         return ExitCode::from(2);
     }
-    let replica = args.replica.unwrap_or_else(|| {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
-        format!("{host}-{}", std::process::id())
-    });
+    let replica = args.replica.unwrap_or_else(default_replica_name);
+    if let Err(error) = matchwright_cluster::lease::check_replica_name(&replica) {
+        eprintln!("matchwright matcher: {error}");
+        return ExitCode::from(2);
+    }
     let mut options = matchwright_cluster::PartitionOptions::new(&args.partition, &replica, config);
     options.tick = std::time::Duration::from_millis(args.tick_ms);
     options.lease = std::time::Duration::from_millis(args.lease_ms);
+    options.snapshot_every_ticks = args.snapshot_every_ticks;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -317,6 +324,21 @@ fn matcher(args: MatcherArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A replica's default name: the host's name, the process id and a suffix from the clock, so
+/// that two machines whose processes share an id (containers) do not share a name.
+fn default_replica_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    format!("{host}-{}-{nanos:08x}", std::process::id())
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

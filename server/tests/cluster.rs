@@ -1,16 +1,24 @@
 //! A matcher partition on real processes and a real NATS JetStream (`nats-server -js` on a
-//! free loopback port with its own store; never the machine's shared server): two replicas of
-//! `matchwright matcher`, commands appended all along, the leader killed with SIGKILL ten
-//! times (a new standby started after each kill). Checked at the end, from the log itself:
-//! every command the log acknowledged was applied by exactly one tick, the whole log replays
-//! with every tick's event hash equal to its leader's, no player is in two matches, and each
-//! failover handed the log to another replica. The failover times are printed (the target,
-//! 1 s, is a benchmark's to judge: docs/cluster.md).
+//! free loopback port with its own store; never the machine's shared server): replicas of
+//! `matchwright matcher` writing snapshots every 20 ticks, commands appended all along, and
+//! - the leader killed with SIGKILL ten times (a new replica started after each, from the
+//!   newest snapshot once there is one),
+//! - the leader paused with SIGSTOP past its lease and resumed (two replicas then believe
+//!   they lead for a moment: the log must stay one chain),
+//! - a standby stopped with SIGTERM (it must not depose the leader),
+//! - a tick appended after a stale tick refused as deposed.
+//!
+//! Checked at the end, from a reader that followed the log from its first message: every
+//! command the log acknowledged was applied by exactly one tick, the whole log replays with
+//! every tick's event hash equal to its leader's, no player is ever in two live matches, every
+//! replica still runs, a snapshot was marked and the log trimmed behind it, and a replica
+//! given another config refuses to start. The failover times are printed (the target, 1 s,
+//! is a benchmark's to judge: docs/cluster.md).
 //!
 //! Without `nats-server` on the PATH the test says it was skipped, unless
 //! `MATCHWRIGHT_REQUIRE_NATS=1` (as `.ci/run` sets), where that is a failure.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
@@ -18,37 +26,111 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use matchwright_cluster::agreement::{config_hash, seed};
+use matchwright_cluster::log::AppendError;
 use matchwright_cluster::replica::Replica;
+use matchwright_cluster::snapshot::Snapshots;
 use matchwright_cluster::{LogItem, PartitionLog, TickMessage};
-use matchwright_ecs::{Command, Config, EnqueueTicket, Event, MatchId, PlayerId, Rating, TicketId};
+use matchwright_ecs::TicketId;
+use matchwright_ecs::{Command, Config, EnqueueTicket, Event, MatchId, PlayerId, Rating};
 use tokio::sync::Mutex;
 
 const PARTITION: &str = "p1";
+
 /// Leaders killed: 10, or `MATCHWRIGHT_CLUSTER_KILLS` (more, to measure failover times).
 fn kills() -> usize {
     std::env::var("MATCHWRIGHT_CLUSTER_KILLS")
         .ok()
         .and_then(|kills| kills.parse().ok())
         .unwrap_or(10)
+        .max(1)
 }
 
-/// Children killed when the test ends, however it ends.
-struct Children(Vec<(String, Child)>);
+/// The processes of the test, killed when it ends, however it ends.
+struct Cluster {
+    url: String,
+    nats: Child,
+    replicas: Vec<(String, Child)>,
+    dead: Vec<String>,
+    started: usize,
+}
 
-impl Drop for Children {
+impl Drop for Cluster {
     fn drop(&mut self) {
-        for (_, child) in &mut self.0 {
+        for (_, child) in &mut self.replicas {
             let _ = child.kill();
             let _ = child.wait();
         }
+        let _ = self.nats.kill();
+        let _ = self.nats.wait();
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
+impl Cluster {
+    fn start(binary: &Path, store: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .expect("a free port");
+        let nats = Process::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        Self {
+            url: format!("nats://127.0.0.1:{port}"),
+            nats,
+            replicas: Vec::new(),
+            dead: Vec::new(),
+            started: 0,
+        }
+    }
+
+    /// Starts one more replica; returns its name.
+    fn add_replica(&mut self) -> String {
+        let name = format!("r{}", self.started);
+        self.started += 1;
+        let child = Process::new(env!("CARGO_BIN_EXE_matchwright"))
+            .args(["matcher", "--partition", PARTITION, "--nats", &self.url])
+            .args(["--replica", &name, "--snapshot-every-ticks", "20"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("matchwright matcher starts");
+        self.replicas.push((name.clone(), child));
+        name
+    }
+
+    /// Sends a signal to a replica (`KILL` counts it dead).
+    fn signal(&mut self, name: &str, signal: &str) {
+        let child = &self
+            .replicas
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("ours")
+            .1;
+        let status = Process::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {name}");
+        if signal == "KILL" || signal == "TERM" {
+            self.dead.push(name.to_owned());
+        }
+    }
+
+    /// Every replica not stopped on purpose is still running (a standby that diverged would
+    /// have stopped).
+    fn assert_alive(&mut self) {
+        for (name, child) in &mut self.replicas {
+            if !self.dead.contains(name) {
+                let status = child.try_wait().expect("a child's status");
+                assert!(status.is_none(), "{name} stopped by itself: {status:?}");
+            }
+        }
+    }
 }
 
 /// `nats-server` on the PATH (none: the test is skipped, unless it is required).
@@ -58,36 +140,13 @@ fn nats_server() -> Option<std::path::PathBuf> {
             .map(|dir| dir.join("nats-server"))
             .find(|path| path.is_file())
     });
-    if found.is_none() {
-        let required = std::env::var("MATCHWRIGHT_REQUIRE_NATS").is_ok_and(|value| value == "1");
-        assert!(
-            !required,
-            "nats-server is not on the PATH and MATCHWRIGHT_REQUIRE_NATS=1: install the \
-             Debian package nats-server"
-        );
-    }
+    let required = std::env::var("MATCHWRIGHT_REQUIRE_NATS").is_ok_and(|value| value == "1");
+    assert!(
+        found.is_some() || !required,
+        "nats-server is not on the PATH and MATCHWRIGHT_REQUIRE_NATS=1: install the Debian \
+         package nats-server"
+    );
     found
-}
-
-fn start_nats(binary: &Path, port: u16, store: &Path) -> Child {
-    Process::new(binary)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nats-server starts")
-}
-
-fn start_replica(url: &str, name: &str) -> Child {
-    Process::new(env!("CARGO_BIN_EXE_matchwright"))
-        .args(["matcher", "--partition", PARTITION, "--nats", url])
-        .args(["--replica", name])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("matchwright matcher starts")
 }
 
 async fn connect(url: &str) -> async_nats::Client {
@@ -111,86 +170,96 @@ fn duelist(id: u64) -> Command {
     ))
 }
 
-/// The last tick message of the log, if any.
-async fn last_tick(log: &PartitionLog) -> Option<TickMessage> {
-    let seq = log.last_tick_seq().await.ok()?;
-    if seq == 0 {
-        return None;
-    }
-    let mut reader = log.read_from(seq).await.ok()?;
-    match reader.next().await? {
-        Ok(LogItem::Tick { message, .. }) => Some(message),
-        _ => None,
-    }
+/// The last tick's number and leader.
+async fn last_tick(log: &PartitionLog) -> Option<(u64, String)> {
+    let (_, tick) = log.last_tick().await.ok()??;
+    Some((tick.record.tick, tick.leader))
 }
 
 /// Waits until a replica other than `not` appends a tick; returns it and the wait.
-async fn next_leader(
-    log: &PartitionLog,
-    not: Option<&str>,
-    within: Duration,
-) -> (String, Duration) {
+async fn next_leader(log: &PartitionLog, not: Option<&str>) -> (String, Duration) {
     let started = Instant::now();
-    let before = last_tick(log).await.map_or(0, |tick| tick.record.tick);
+    let before = last_tick(log).await.map_or(0, |(tick, _)| tick);
     loop {
-        if let Some(tick) = last_tick(log).await
-            && tick.record.tick > before
-            && Some(tick.leader.as_str()) != not
+        if let Some((tick, leader)) = last_tick(log).await
+            && tick > before
+            && Some(leader.as_str()) != not
         {
-            return (tick.leader, started.elapsed());
+            return (leader, started.elapsed());
         }
         assert!(
-            started.elapsed() < within,
-            "no new leader within {within:?}"
+            started.elapsed() < Duration::from_secs(20),
+            "no new leader in 20 s"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
-/// Appends commands until told to stop; returns the acknowledged log sequences.
-async fn append_all_along(log: PartitionLog, stop: Arc<AtomicBool>, acked: Arc<Mutex<Vec<u64>>>) {
+/// Appends commands until told to stop; returns the acknowledged log sequences. Every 50th
+/// command is sent twice under its message id: the log must answer the first's sequence.
+async fn append_all_along(log: PartitionLog, stop: Arc<AtomicBool>) -> Vec<u64> {
+    let mut acked = Vec::new();
     let mut id = 0_u64;
     while !stop.load(Ordering::Relaxed) {
         id += 1;
-        // A repeat under the same message id must be dropped by the log.
-        let repeats = if id.is_multiple_of(50) { 2 } else { 1 };
-        for _ in 0..repeats {
-            match log
-                .append_command(&duelist(id), &format!("enqueue-{id}"))
+        let key = format!("enqueue-{id}");
+        let seq = log
+            .append_command(&duelist(id), &key)
+            .await
+            .expect("appended");
+        if id.is_multiple_of(50) {
+            let again = log
+                .append_command(&duelist(id), &key)
                 .await
-            {
-                Ok(seq) => acked.lock().await.push(seq),
-                Err(error) => panic!("appending command {id}: {error}"),
-            }
+                .expect("appended");
+            assert_eq!(again, seq, "a repeated message id is the first message");
         }
+        acked.push(seq);
         tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    acked
+}
+
+/// Follows the log from its first message into `seen` (fast: it only decodes), so that the
+/// end of the test sees every message though the log is trimmed behind snapshots.
+async fn tap(log: PartitionLog, seen: Arc<Mutex<Vec<LogItem>>>) {
+    let mut reader = log.read_from(1).await.expect("the log reads");
+    while let Some(item) = reader.next().await {
+        seen.lock()
+            .await
+            .push(item.expect("every log message reads"));
     }
 }
 
-/// Every tick message of the log, read until one has consumed every command through `through`.
-async fn ticks_through(log: &PartitionLog, through: u64) -> Vec<(u64, TickMessage)> {
-    let mut reader = log.read_from(1).await.expect("the log reads");
-    let mut ticks = Vec::new();
-    let deadline = Duration::from_secs(30);
+/// The ticks the tap saw, once one has consumed every command through `through`.
+async fn ticks_through(seen: &Mutex<Vec<LogItem>>, through: u64) -> Vec<(u64, TickMessage)> {
+    let started = Instant::now();
     loop {
-        let item = tokio::time::timeout(deadline, reader.next())
+        let ticks: Vec<(u64, TickMessage)> = seen
+            .lock()
             .await
-            .expect("the leader consumes every command")
-            .expect("the reader goes on")
-            .expect("every log message decodes");
-        if let LogItem::Tick { seq, message } = item {
-            let done = message.commands_through >= through;
-            ticks.push((seq, message));
-            if done {
-                return ticks;
-            }
+            .iter()
+            .filter_map(|item| match item {
+                LogItem::Tick { seq, message } => Some((*seq, message.clone())),
+                LogItem::Command { .. } => None,
+            })
+            .collect();
+        if ticks
+            .last()
+            .is_some_and(|(_, tick)| tick.commands_through >= through)
+        {
+            return ticks;
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "commands left unapplied"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// Replays the ticks on a fresh replica (each tick's events checked against its leader's
-/// hash), checking that no player is ever in two live matches; returns how many matches
-/// formed.
+/// hash), checking that no player is ever in two live matches; returns how many formed.
 fn replay(ticks: &[(u64, TickMessage)]) -> usize {
     let config = Config::default();
     let mut replica = Replica::new(config.clone(), seed(&config_hash(PARTITION, &config)))
@@ -199,13 +268,10 @@ fn replay(ticks: &[(u64, TickMessage)]) -> usize {
     let mut playing: BTreeMap<PlayerId, MatchId> = BTreeMap::new();
     let mut formed = 0;
     for (seq, message) in ticks {
-        assert!(
-            replica
-                .on_tick(*seq, message)
-                .expect("every tick replays to its leader's hash"),
-            "tick {} applies",
-            message.record.tick
-        );
+        let applied = replica
+            .on_tick(*seq, message)
+            .expect("every tick replays to its hash");
+        assert!(applied, "tick {} applies", message.record.tick);
         for event in replica.events() {
             match event {
                 Event::MatchProposed { summary, .. } | Event::MatchFormed { summary } => {
@@ -216,11 +282,7 @@ fn replay(ticks: &[(u64, TickMessage)]) -> usize {
                     let players: Vec<PlayerId> = summary.players().collect();
                     for player in &players {
                         let other = playing.insert(*player, summary.match_id);
-                        assert!(
-                            other.is_none(),
-                            "{player:?} in {other:?} and {:?}",
-                            summary.match_id
-                        );
+                        assert!(other.is_none(), "{player:?} in {other:?} and another match");
                     }
                     live.insert(summary.match_id, players);
                 }
@@ -238,6 +300,62 @@ fn replay(ticks: &[(u64, TickMessage)]) -> usize {
     formed
 }
 
+/// Kills the leader `kills()` times; returns the failover times and the last leader.
+async fn kill_leaders(
+    cluster: &mut Cluster,
+    log: &PartitionLog,
+    mut leader: String,
+) -> (Vec<Duration>, String) {
+    let mut failovers = Vec::new();
+    for _ in 0..kills() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cluster.assert_alive();
+        cluster.signal(&leader, "KILL");
+        let (next, took) = next_leader(log, Some(&leader)).await;
+        failovers.push(took);
+        cluster.add_replica();
+        leader = next;
+    }
+    (failovers, leader)
+}
+
+/// Pauses the leader past its lease, then resumes it: another must lead meanwhile, and the
+/// resumed one must step down and run on (the log stays one chain: checked at the end).
+/// Then stops a standby with SIGTERM: the leader must stay. Returns the leader.
+async fn pause_and_stop(cluster: &mut Cluster, log: &PartitionLog, leader: String) -> String {
+    cluster.signal(&leader, "STOP");
+    let (next, _) = next_leader(log, Some(&leader)).await;
+    cluster.signal(&leader, "CONT");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    cluster.assert_alive();
+    let standby = cluster
+        .replicas
+        .iter()
+        .map(|(name, _)| name.clone())
+        .find(|name| *name != next && !cluster.dead.contains(name))
+        .expect("a standby");
+    cluster.signal(&standby, "TERM");
+    let before = last_tick(log).await.expect("ticks").0;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (after, leading) = last_tick(log).await.expect("ticks");
+    assert!(
+        after > before + 5,
+        "the leader ticks on ({before} -> {after})"
+    );
+    assert_eq!(
+        leading, next,
+        "stopping a standby does not depose the leader"
+    );
+    next
+}
+
+/// A tick appended after a stale one is refused: a deposed leader cannot write.
+async fn stale_append_is_refused(log: &PartitionLog) {
+    let (_, last) = log.last_tick().await.expect("reads").expect("ticks");
+    let refused = log.append_tick(&last, 1).await;
+    assert!(matches!(refused, Err(AppendError::Deposed)), "{refused:?}");
+}
+
 /// A replica given another config than the partition's refuses to start, naming both hashes.
 fn refuses_another_config(url: &str, dir: &Path) {
     let shipped = include_str!("../../config/matchwright.toml");
@@ -249,117 +367,135 @@ fn refuses_another_config(url: &str, dir: &Path) {
         shipped, changed,
         "the shipped config sets max_commands_per_tick"
     );
-    let file = dir.join("changed.toml");
-    std::fs::write(&file, changed).expect("the config is written");
-    let output = Process::new(env!("CARGO_BIN_EXE_matchwright"))
-        .args([
-            "matcher",
-            "--partition",
-            PARTITION,
-            "--nats",
-            url,
-            "--replica",
-            "odd",
-        ])
-        .arg("--config")
-        .arg(&file)
-        .output()
-        .expect("matchwright matcher runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success(),
-        "a replica with another config started"
+    let (same, other) = (dir.join("same.toml"), dir.join("changed.toml"));
+    std::fs::write(&same, shipped).expect("written");
+    std::fs::write(&other, changed).expect("written");
+    let run = |file: &Path| {
+        let mut child = Process::new(env!("CARGO_BIN_EXE_matchwright"))
+            .args([
+                "matcher",
+                "--partition",
+                PARTITION,
+                "--nats",
+                url,
+                "--replica",
+                "odd",
+            ])
+            .arg("--config")
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("matchwright matcher runs");
+        let started = Instant::now();
+        while child.try_wait().expect("status").is_none()
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        child.wait_with_output().expect("output")
+    };
+    let refused = run(&other);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "refused, not killed: {stderr}"
     );
-    assert!(
-        stderr.contains("this process's config hashes to") && stderr.contains("the cluster's to"),
-        "{stderr}"
+    assert!(stderr.contains("the cluster's to"), "{stderr}");
+    let accepted = run(&same);
+    assert_eq!(
+        accepted.status.code(),
+        None,
+        "the same config runs (killed after 5 s)"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_partition_survives_its_leader_killed_ten_times_and_loses_nothing() {
+async fn a_partition_survives_kills_pauses_and_stops_and_loses_nothing() {
     let Some(binary) = nats_server() else {
         eprintln!("SKIPPED cluster test: nats-server is not on the PATH");
         return;
     };
     let store = tempfile::tempdir().expect("a temporary directory");
-    let port = free_port();
-    let url = format!("nats://127.0.0.1:{port}");
-    let mut children = Children(vec![(
-        "nats".into(),
-        start_nats(&binary, port, store.path()),
-    )]);
-    let client = connect(&url).await;
-    let log = PartitionLog::open(client, PARTITION)
+    let mut cluster = Cluster::start(&binary, store.path());
+    let client = connect(&cluster.url).await;
+    let log = PartitionLog::open(client.clone(), PARTITION)
         .await
         .expect("the log opens");
-    for name in ["r0", "r1"] {
-        children.0.push((name.into(), start_replica(&url, name)));
-    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let tapping = tokio::spawn(tap(log.clone(), seen.clone()));
+    cluster.add_replica();
+    cluster.add_replica();
     let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(Vec::new()));
-    let appender = tokio::spawn(append_all_along(log.clone(), stop.clone(), acked.clone()));
-    let (mut leader, _) = next_leader(&log, None, Duration::from_secs(20)).await;
-    let mut failovers = Vec::new();
-    for kill in 0..kills() {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        for (name, child) in &mut children.0 {
-            assert!(
-                child.try_wait().expect("a child's status").is_none() || name.starts_with("dead"),
-                "{name} stopped by itself (a standby that diverged stops)"
-            );
-        }
-        let at = children
-            .0
-            .iter()
-            .position(|(name, _)| *name == leader)
-            .expect("the leader is one of ours");
-        children.0[at].1.kill().expect("SIGKILL");
-        children.0[at].0 = format!("dead-{leader}");
-        let (next, took) = next_leader(&log, Some(&leader), Duration::from_secs(20)).await;
-        failovers.push(took);
-        let name = format!("r{}", kill + 2);
-        children.0.push((name.clone(), start_replica(&url, &name)));
-        leader = next;
-    }
+    let appender = tokio::spawn(append_all_along(log.clone(), stop.clone()));
+    let (leader, _) = next_leader(&log, None).await;
+    let (failovers, leader) = kill_leaders(&mut cluster, &log, leader).await;
+    pause_and_stop(&mut cluster, &log, leader).await;
+    stale_append_is_refused(&log).await;
     stop.store(true, Ordering::Relaxed);
-    appender.await.expect("the appender ends");
-    let acked = acked.lock().await.clone();
-    let through = acked.iter().copied().max().expect("commands were appended");
-    let ticks = ticks_through(&log, through).await;
+    let acked = appender.await.expect("the appender ends");
+    let through = *acked.iter().max().expect("commands were appended");
+    let ticks = ticks_through(&seen, through).await;
+    tapping.abort();
+    cluster.assert_alive();
+    let summary = verify(&ticks, &acked, &failovers, &log, &client).await;
+    println!("{summary}");
+    refuses_another_config(&cluster.url, store.path());
+}
 
+/// The end's checks on what the tap saw; returns a summary to print.
+async fn verify(
+    ticks: &[(u64, TickMessage)],
+    acked: &[u64],
+    failovers: &[Duration],
+    log: &PartitionLog,
+    client: &async_nats::Client,
+) -> String {
     let mut applied: BTreeMap<u64, usize> = BTreeMap::new();
-    for (_, message) in &ticks {
-        for seq in &message.command_seqs {
-            *applied.entry(*seq).or_insert(0) += 1;
-        }
+    for seq in ticks.iter().flat_map(|(_, tick)| &tick.command_seqs) {
+        *applied.entry(*seq).or_insert(0) += 1;
     }
-    for seq in &acked {
+    for seq in acked {
         assert_eq!(
             applied.get(seq),
             Some(&1),
             "acknowledged command {seq} applied once"
         );
     }
-    let formed = replay(&ticks);
+    let formed = replay(ticks);
     assert!(formed > 0, "matches formed");
-    refuses_another_config(&url, store.path());
-    let leaders: BTreeSet<&str> = ticks.iter().map(|(_, tick)| tick.leader.as_str()).collect();
+    let leaders: std::collections::BTreeSet<&str> =
+        ticks.iter().map(|(_, tick)| tick.leader.as_str()).collect();
     assert!(
         leaders.len() > kills(),
         "every failover handed the log on: {leaders:?}"
     );
-    let mut sorted = failovers.clone();
+    let jetstream = async_nats::jetstream::new(client.clone());
+    let snapshots = Snapshots::open(&jetstream, PARTITION).await.expect("opens");
+    let (mark, _) = snapshots
+        .newest()
+        .await
+        .expect("reads")
+        .expect("a snapshot was marked");
+    let first = log.first_seq().await.expect("the stream's state");
+    assert!(
+        first > 1,
+        "the log was trimmed behind the snapshots (first sequence {first})"
+    );
+    let mut sorted = failovers.to_vec();
     sorted.sort();
-    println!(
-        "cluster: {} commands ({} distinct), {} ticks, {formed} matches, {} leaders; failover from SIGKILL to the \
-         next leader's first tick: median {:?}, max {:?}, all {:?}",
+    format!(
+        "cluster: {} commands, {} ticks, {formed} matches, {} leaders, newest snapshot at tick \
+         {}, log from {first}; failover from SIGKILL to the next leader's first tick: median \
+         {:?}, max {:?}, all {:?}",
         acked.len(),
-        applied.len(),
         ticks.len(),
         leaders.len(),
+        mark.tick,
         sorted[sorted.len() / 2],
         sorted[sorted.len() - 1],
         failovers
-    );
+    )
 }
