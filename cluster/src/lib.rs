@@ -19,11 +19,13 @@
 //! - `snapshot`: snapshots in the object store, the newest marked in KV, the log trimmed
 //!   behind them.
 //! - `run`: the process: restore, follow, snapshot, take over, lead.
+//! - `export`: a partition's log as a trace for `matchwright replay`.
 //!
 //! Not yet here (issue 21): gateways, the cross-partition one-ticket rule, Postgres as the
-//! shared record, trace export of a partition's log.
+//! shared record.
 
 pub mod agreement;
+pub mod export;
 pub mod lease;
 pub mod log;
 pub mod message;

@@ -53,6 +53,10 @@ enum Commands {
     /// Run one replica of a matcher partition on NATS JetStream: it follows the partition's
     /// log as a hot standby and leads it once it holds the lease (docs/cluster.md).
     Matcher(MatcherArgs),
+    /// Cluster tools: `cluster export` writes a partition's log as a trace for `matchwright
+    /// replay`.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Config tools: `config check [FILE]` validates a config with the environment's
     /// overrides and prints it, secrets redacted (exit 0 valid, 2 not).
     #[command(subcommand)]
@@ -99,6 +103,29 @@ struct MatcherArgs {
     /// Log lines as text or JSON (filter with RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// Write a partition's log, from its newest snapshot to its last tick, as a trace that
+    /// `matchwright replay` checks tick by tick (exit 0 written, 1 failed, 2 bad input).
+    Export(ClusterExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ClusterExportArgs {
+    /// The partition.
+    #[arg(long, value_name = "NAME")]
+    partition: String,
+    /// The NATS server.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats: String,
+    /// The partition's config file (the one its replicas run).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The trace file to write.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -201,6 +228,7 @@ fn main() -> ExitCode {
         Commands::Trace(trace::TraceCommand::Export(args)) => finish(&trace::export(&args)),
         Commands::Config(ConfigCommand::Check { file }) => config_check(file.as_deref()),
         Commands::Matcher(args) => matcher(args),
+        Commands::Cluster(ClusterCommand::Export(args)) => cluster_export(args),
         Commands::Sim(command) => {
             let mut stdout = std::io::stdout();
             match matchwright_sim::cli::execute(command, &mut stdout) {
@@ -304,14 +332,7 @@ fn matcher(args: MatcherArgs) -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async move {
-        let connect = async_nats::ConnectOptions::new()
-            .connection_timeout(std::time::Duration::from_secs(5))
-            .retry_on_initial_connect()
-            .connect(args.nats.as_str());
-        let client = tokio::time::timeout(std::time::Duration::from_secs(10), connect)
-            .await
-            .map_err(|_| format!("no NATS server answered at {} within 10 s", args.nats))?
-            .map_err(|error| format!("NATS at {}: {error}", args.nats))?;
+        let client = connect_nats(&args.nats).await?;
         tracing::info!(partition = %options.partition, replica = %options.replica, nats = %args.nats, "matcher partition starting");
         matchwright_cluster::run_partition(client, options, shutdown_signal())
             .await
@@ -321,6 +342,66 @@ fn matcher(args: MatcherArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("matchwright matcher: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Connects to NATS, retrying for up to 10 s.
+async fn connect_nats(url: &str) -> Result<async_nats::Client, String> {
+    let connect = async_nats::ConnectOptions::new()
+        .connection_timeout(std::time::Duration::from_secs(5))
+        .retry_on_initial_connect()
+        .connect(url);
+    tokio::time::timeout(std::time::Duration::from_secs(10), connect)
+        .await
+        .map_err(|_| format!("no NATS server answered at {url} within 10 s"))?
+        .map_err(|error| format!("NATS at {url}: {error}"))
+}
+
+/// `matchwright cluster export`.
+fn cluster_export(args: ClusterExportArgs) -> ExitCode {
+    let config = match args.config.as_deref().map(load_matcher_config) {
+        None => matchwright_ecs::Config::default(),
+        Some(Ok(config)) => config,
+        Some(Err(error)) => {
+            eprintln!("matchwright cluster export: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = matchwright_cluster::log::check_partition_name(&args.partition) {
+        eprintln!("matchwright cluster export: {error}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("matchwright cluster export: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let client = connect_nats(&args.nats).await?;
+        matchwright_cluster::export::export_trace(client, &args.partition, &config, &args.out)
+            .await
+            .map_err(|error| error.to_string())
+    });
+    match outcome {
+        Ok(exported) => {
+            println!(
+                "wrote {}: {} ticks, {} commands, from tick {}",
+                args.out.display(),
+                exported.ticks,
+                exported.commands,
+                exported.base_tick
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("matchwright cluster export: {error}");
             ExitCode::FAILURE
         }
     }

@@ -356,6 +356,36 @@ async fn stale_append_is_refused(log: &PartitionLog) {
     assert!(matches!(refused, Err(AppendError::Deposed)), "{refused:?}");
 }
 
+/// The partition's log, exported as a trace, replays tick for tick with `matchwright replay`.
+fn exported_trace_replays(url: &str, dir: &Path) {
+    let trace = dir.join("p1.mwtrace");
+    let exported = Process::new(env!("CARGO_BIN_EXE_matchwright"))
+        .args([
+            "cluster",
+            "export",
+            "--partition",
+            PARTITION,
+            "--nats",
+            url,
+            "--out",
+        ])
+        .arg(&trace)
+        .output()
+        .expect("matchwright cluster export runs");
+    let said = String::from_utf8_lossy(&exported.stdout).into_owned()
+        + &String::from_utf8_lossy(&exported.stderr);
+    assert!(exported.status.success(), "{said}");
+    assert!(said.contains(" ticks, "), "{said}");
+    let replayed = Process::new(env!("CARGO_BIN_EXE_matchwright"))
+        .arg("replay")
+        .arg(&trace)
+        .output()
+        .expect("matchwright replay runs");
+    let report = String::from_utf8_lossy(&replayed.stdout).into_owned()
+        + &String::from_utf8_lossy(&replayed.stderr);
+    assert_eq!(replayed.status.code(), Some(0), "{report}");
+}
+
 /// A replica given another config than the partition's refuses to start, naming both hashes.
 fn refuses_another_config(url: &str, dir: &Path) {
     let shipped = include_str!("../../config/matchwright.toml");
@@ -442,6 +472,7 @@ async fn a_partition_survives_kills_pauses_and_stops_and_loses_nothing() {
     cluster.assert_alive();
     let summary = verify(&ticks, &acked, &failovers, &log, &client).await;
     println!("{summary}");
+    exported_trace_replays(&cluster.url, store.path());
     refuses_another_config(&cluster.url, store.path());
 }
 
