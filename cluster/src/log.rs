@@ -29,6 +29,9 @@ pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
 /// The longest command a gateway may append: one command always fits a tick message.
 pub const MAX_COMMAND_BYTES: usize = MAX_MESSAGE_BYTES - crate::replica::TICK_OVERHEAD_BYTES;
 
+/// The most commands [`PartitionLog::append_commands`] sends at once.
+pub const MAX_APPEND_BATCH: usize = 1024;
+
 /// How long a log request may wait for the server.
 pub const LOG_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -198,6 +201,50 @@ impl PartitionLog {
             .await
             .map_err(|_| server("appending a command", "timed out"))??;
         Ok(ack.sequence)
+    }
+
+    /// Appends commands under their message ids, all sent before any acknowledgement is
+    /// awaited (one round trip for the batch, not one per command); at most
+    /// [`MAX_APPEND_BATCH`] at once. Returns their log sequences, in order.
+    pub async fn append_commands(&self, batch: &[(Command, String)]) -> Result<Vec<u64>, LogError> {
+        if batch.len() > MAX_APPEND_BATCH {
+            return Err(LogError::Refused(format!(
+                "a batch of {} commands is above the bound of {MAX_APPEND_BATCH}",
+                batch.len()
+            )));
+        }
+        let appended = async {
+            let mut acks = Vec::with_capacity(batch.len());
+            for (command, id) in batch {
+                let payload = encode_command(command);
+                if payload.len() > MAX_COMMAND_BYTES {
+                    return Err(LogError::Refused(format!(
+                        "a command of {} bytes is above the log's bound of {MAX_COMMAND_BYTES}",
+                        payload.len()
+                    )));
+                }
+                let message = PublishMessage::build()
+                    .payload(payload.into())
+                    .message_id(id);
+                let ack = self
+                    .jetstream
+                    .send_publish(command_subject(&self.partition), message)
+                    .await
+                    .map_err(|error| server("appending a command", error))?;
+                acks.push(ack);
+            }
+            let mut seqs = Vec::with_capacity(acks.len());
+            for ack in acks {
+                let ack = ack
+                    .await
+                    .map_err(|error| server("appending a command", error))?;
+                seqs.push(ack.sequence);
+            }
+            Ok(seqs)
+        };
+        tokio::time::timeout(LOG_TIMEOUT, appended)
+            .await
+            .map_err(|_| server("appending commands", "timed out"))?
     }
 
     /// Appends a tick, expecting the last tick of the log to be at `after_tick_seq` (0: none
