@@ -178,29 +178,12 @@ impl PartitionLog {
     /// [`DEDUPLICATION_WINDOW`] is dropped and answered with the first one's sequence).
     /// Returns its log sequence: from then on it is durable and will be applied by a tick.
     pub async fn append_command(&self, command: &Command, id: &str) -> Result<u64, LogError> {
-        let payload = encode_command(command);
-        if payload.len() > MAX_COMMAND_BYTES {
-            return Err(LogError::Refused(format!(
-                "a command of {} bytes is above the log's bound of {MAX_COMMAND_BYTES}",
-                payload.len()
-            )));
-        }
-        let message = PublishMessage::build()
-            .payload(payload.into())
-            .message_id(id);
-        let appended = async {
-            let ack = self
-                .jetstream
-                .send_publish(command_subject(&self.partition), message)
-                .await
-                .map_err(|error| server("appending a command", error))?;
-            ack.await
-                .map_err(|error| server("appending a command", error))
-        };
-        let ack = tokio::time::timeout(LOG_TIMEOUT, appended)
-            .await
-            .map_err(|_| server("appending a command", "timed out"))??;
-        Ok(ack.sequence)
+        let seqs = self
+            .append_commands(&[(command.clone(), id.to_owned())])
+            .await?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| server("appending a command", "no acknowledgement"))
     }
 
     /// Appends commands under their message ids, all sent before any acknowledgement is

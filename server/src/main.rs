@@ -300,18 +300,13 @@ fn config_check(file: Option<&std::path::Path>) -> ExitCode {
 /// SIGTERM (a leader then gives its lease up).
 fn matcher(args: MatcherArgs) -> ExitCode {
     init_logging(args.log_format, None);
-    let config = match args.config.as_deref().map(load_matcher_config) {
-        None => matchwright_ecs::Config::default(),
-        Some(Ok(config)) => config,
-        Some(Err(error)) => {
+    let config = match partition_config(&args.partition, args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
             eprintln!("matchwright matcher: {error}");
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = matchwright_cluster::log::check_partition_name(&args.partition) {
-        eprintln!("matchwright matcher: {error}");
-        return ExitCode::from(2);
-    }
     let replica = args.replica.unwrap_or_else(default_replica_name);
     if let Err(error) = matchwright_cluster::lease::check_replica_name(&replica) {
         eprintln!("matchwright matcher: {error}");
@@ -347,6 +342,18 @@ fn matcher(args: MatcherArgs) -> ExitCode {
     }
 }
 
+/// A partition's name, checked, and its config (the file's, or the built-in defaults).
+fn partition_config(
+    partition: &str,
+    file: Option<&std::path::Path>,
+) -> Result<matchwright_ecs::Config, String> {
+    matchwright_cluster::log::check_partition_name(partition).map_err(|e| e.to_string())?;
+    file.map_or_else(
+        || Ok(matchwright_ecs::Config::default()),
+        load_matcher_config,
+    )
+}
+
 /// Connects to NATS, retrying for up to 10 s.
 async fn connect_nats(url: &str) -> Result<async_nats::Client, String> {
     let connect = async_nats::ConnectOptions::new()
@@ -361,18 +368,13 @@ async fn connect_nats(url: &str) -> Result<async_nats::Client, String> {
 
 /// `matchwright cluster export`.
 fn cluster_export(args: ClusterExportArgs) -> ExitCode {
-    let config = match args.config.as_deref().map(load_matcher_config) {
-        None => matchwright_ecs::Config::default(),
-        Some(Ok(config)) => config,
-        Some(Err(error)) => {
+    let config = match partition_config(&args.partition, args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
             eprintln!("matchwright cluster export: {error}");
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = matchwright_cluster::log::check_partition_name(&args.partition) {
-        eprintln!("matchwright cluster export: {error}");
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
