@@ -56,7 +56,7 @@ pub async fn export_trace(
                     "was taken under another config than the one given",
                 ));
             }
-            (Some(snapshot.state), mark.read_from(), snapshot.tick)
+            (Some(snapshot.state), mark.read_from, snapshot.tick)
         }
     };
     let last = log.last_tick_seq().await?;

@@ -151,10 +151,8 @@ impl Lease {
             return Ok(true);
         }
         match self.holder().await? {
-            Some(holder) if holder.name == self.me => {
-                self.held = Some((holder.revision, now));
-                Ok(true)
-            }
+            // Renew over it at once: standbys count from when they saw that revision.
+            Some(holder) if holder.name == self.me => self.put(Some(holder.revision), now).await,
             _ => Ok(false),
         }
     }

@@ -51,6 +51,14 @@ pub enum LogError {
     Server(String),
     /// A message of the log does not decode.
     Bad(BadMessage),
+    /// The log skipped from one sequence to a later one: the messages between were trimmed
+    /// (behind a snapshot) before this reader read them. Start over from the newest snapshot.
+    Trimmed {
+        /// The sequence expected next.
+        expected: u64,
+        /// The sequence read.
+        got: u64,
+    },
 }
 
 impl std::fmt::Display for LogError {
@@ -63,6 +71,10 @@ impl std::fmt::Display for LogError {
             Self::BadName(detail) | Self::Refused(detail) => f.write_str(detail),
             Self::Server(detail) => write!(f, "the log's NATS server: {detail}"),
             Self::Bad(bad) => write!(f, "{bad}"),
+            Self::Trimmed { expected, got } => write!(
+                f,
+                "the log was trimmed behind this reader: it expected message {expected} and got {got}"
+            ),
         }
     }
 }
@@ -328,6 +340,7 @@ impl PartitionLog {
         Ok(LogReader {
             messages,
             tick_subject: tick_subject(&self.partition),
+            next_seq: from.max(1),
         })
     }
 
@@ -344,10 +357,13 @@ impl PartitionLog {
     }
 }
 
-/// The log, read in order.
+/// The log, read in order. The stream has no limits and is only ever trimmed from its
+/// start, so its sequences are contiguous: a reader that sees one skipped was overtaken by a
+/// trim, and says so ([`LogError::Trimmed`]) rather than read on past the hole.
 pub struct LogReader {
     messages: Ordered,
     tick_subject: String,
+    next_seq: u64,
 }
 
 impl LogReader {
@@ -361,6 +377,13 @@ impl LogReader {
             Ok(info) => info.stream_sequence,
             Err(error) => return Some(Err(server("reading the log", error))),
         };
+        if seq != self.next_seq {
+            return Some(Err(LogError::Trimmed {
+                expected: self.next_seq,
+                got: seq,
+            }));
+        }
+        self.next_seq = seq + 1;
         if message.subject.as_str() != self.tick_subject {
             return Some(Ok(LogItem::Command {
                 seq,

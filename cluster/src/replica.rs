@@ -124,9 +124,7 @@ impl Replica {
         })
     }
 
-    /// A replica at a snapshot (the log is read from [`SnapshotMark::read_from`] on).
-    ///
-    /// [`SnapshotMark::read_from`]: crate::snapshot::SnapshotMark::read_from
+    /// A replica at a snapshot (the log is then read from its `read_from` on).
     pub fn restore(config: Config, snapshot: &PartitionSnapshot) -> Result<Self, String> {
         let max_commands = config.limits.max_commands_per_tick as usize;
         let matcher = Matcher::restore(config, &snapshot.state).map_err(|e| e.to_string())?;
@@ -147,7 +145,14 @@ impl Replica {
 
     /// The replica's state after its last tick, for a snapshot.
     pub fn snapshot(&self, config_hash: [u8; 32]) -> Result<PartitionSnapshot, String> {
+        // Every message before the tick has been read: the pending commands are all the
+        // commands not yet consumed, and a restored replica must read them again.
+        let read_from = self
+            .pending
+            .front()
+            .map_or(self.tick_seq + 1, |first| first.seq);
         Ok(PartitionSnapshot {
+            read_from,
             config_hash,
             tick: self.tick,
             now_ms: self.now_ms,

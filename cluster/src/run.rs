@@ -23,7 +23,7 @@ use crate::lease::Lease;
 use crate::log::{AppendError, LogError, LogItem, LogReader, PartitionLog};
 use crate::message::EventBatch;
 use crate::replica::{Replica, ReplicaError};
-use crate::snapshot::{SnapshotMark, Snapshots};
+use crate::snapshot::Snapshots;
 
 /// How long a new leader may take to read the log up to its last tick before it gives the
 /// lease up (and tries again as a standby).
@@ -104,7 +104,8 @@ impl RunError {
     fn passes(&self) -> bool {
         matches!(
             self,
-            Self::Log(LogError::Server(_)) | Self::Replica(ReplicaError::Gap { .. })
+            Self::Log(LogError::Server(_) | LogError::Trimmed { .. })
+                | Self::Replica(ReplicaError::Gap { .. })
         )
     }
 }
@@ -152,11 +153,13 @@ pub async fn run_partition(
                 return Ok(());
             }
         };
+        // A replica that starts over or stops gives up its lease (if it holds it), so that
+        // a standby need not wait it out.
+        partition.lease.release().await;
         match outcome {
             Ok(reason) => tracing::warn!(%reason, "starting over"),
             Err(error) if error.passes() => {
                 tracing::warn!(%error, "starting over after a pause");
-                partition.lease.release().await;
                 tokio::time::sleep(RETRY_PAUSE).await;
             }
             Err(error) => return Err(error),
@@ -197,7 +200,7 @@ impl Partition {
             )));
         }
         let replica = Replica::restore(config, &snapshot).map_err(RunError::Config)?;
-        Ok((replica, mark.read_from()))
+        Ok((replica, mark.read_from))
     }
 
     /// The replica's loop: follows the log, snapshots, takes the lease, leads. Returns why
@@ -217,7 +220,13 @@ impl Partition {
         loop {
             tokio::select! {
                 item = reader.next() => {
-                    if follow(replica, item)? && !leading {
+                    let applied = follow(replica, item)?;
+                    if applied && leading {
+                        // Another leader's tick: this one was deposed while it did not look.
+                        tracing::warn!(tick = replica.tick(), "another replica ticks; following");
+                        self.lease.forget();
+                        leading = false;
+                    } else if applied {
                         self.maybe_snapshot(replica, &mut writing);
                     }
                 }
@@ -284,10 +293,9 @@ impl Partition {
         .await;
         let leads = match caught_up {
             Ok(Ok(())) => self.lease.renew(Instant::now()).await.unwrap_or(false),
-            Ok(Err(error)) if !error.passes() => return Err(error),
             Ok(Err(error)) => {
-                tracing::warn!(%error, "could not read the log up to its last tick");
-                false
+                self.lease.release().await;
+                return Err(error);
             }
             Err(_) => {
                 tracing::warn!("could not read the log up to its last tick in time");
@@ -355,28 +363,19 @@ impl Partition {
                 return;
             }
         };
-        let mark = SnapshotMark {
-            tick: snapshot.tick,
-            tick_seq: snapshot.tick_seq,
-            commands_through: snapshot.commands_through,
-            trim_below: 0,
-        };
+        let at = (snapshot.tick, snapshot.tick_seq, snapshot.read_from);
         let (log, snapshots) = (self.log.clone(), self.snapshots.clone());
+        let replica_name = self.options.replica.clone();
         *writing = Some(tokio::spawn(async move {
             let encoded = tokio::task::spawn_blocking(move || codec::encode(&snapshot)).await;
             let Ok(bytes) = encoded else {
                 return;
             };
-            match snapshots.save(&log, mark, &bytes).await {
-                Ok(newest) => tracing::info!(
-                    tick = mark.tick,
-                    bytes = bytes.len(),
-                    newest,
-                    "snapshot stored"
-                ),
-                Err(error) => {
-                    tracing::warn!(%error, tick = mark.tick, "could not store a snapshot")
+            match snapshots.save(&log, at, &replica_name, &bytes).await {
+                Ok(newest) => {
+                    tracing::info!(tick = at.0, bytes = bytes.len(), newest, "snapshot stored");
                 }
+                Err(error) => tracing::warn!(%error, tick = at.0, "could not store a snapshot"),
             }
         }));
     }

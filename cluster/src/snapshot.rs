@@ -1,9 +1,12 @@
 //! A partition's snapshots: its state at a tick, in the JetStream object store (bucket
-//! `MW_SNAPSHOTS`, one object per snapshot, `<partition>.<tick>`), with the newest one named
-//! in KV (`MW_CLUSTER`, key `snapshot.<partition>`, advanced only by compare-and-set to a
-//! later tick). A replica that starts, or starts over, restores the newest snapshot and reads
-//! the log after it; the log before the snapshot's previous one is trimmed (one snapshot
-//! interval is kept, so a standby slightly behind never finds its next message trimmed).
+//! `MW_SNAPSHOTS`, one object per snapshot and writer, `<partition>.<tick>.<replica>`, so two
+//! standbys never overwrite each other's chunks), with the newest one named in KV
+//! (`MW_CLUSTER`, key `snapshot.<partition>`, advanced only by compare-and-set to a later
+//! tick). A replica that starts, or starts over, restores the newest snapshot and reads the
+//! log from the snapshot's start: its first pending command, or the message after its tick.
+//! Marking a snapshot trims the log below the previous snapshot's start and deletes the
+//! object of the snapshot before that, so the two newest stay whole: a standby up to one
+//! interval behind, or a replica that just read the previous mark, finds what it needs.
 //!
 //! Standbys write them, never the leader, so a snapshot never stalls a tick: every replica
 //! holds the same state at a tick, so any standby's snapshot is the partition's. A partition
@@ -29,6 +32,9 @@ pub const SNAPSHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// A partition's state after a tick, and where that tick stands in the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PartitionSnapshot {
+    /// The first log sequence a replica restored from it must read: its first pending
+    /// command, or the message after its tick.
+    pub read_from: u64,
     /// The hash of the partition's config (`agreement`): a snapshot restores only under it.
     pub config_hash: [u8; 32],
     /// The tick.
@@ -46,23 +52,18 @@ pub struct PartitionSnapshot {
 }
 
 /// Where the newest snapshot of a partition is, as KV records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotMark {
     /// Its tick.
     pub tick: u64,
     /// Its tick's log sequence.
     pub tick_seq: u64,
-    /// Its `commands_through`.
-    pub commands_through: u64,
-    /// The previous snapshot's mark's log position to trim below (0: none).
-    pub trim_below: u64,
-}
-
-impl SnapshotMark {
-    /// The first log sequence a replica restored from this snapshot must read.
-    pub fn read_from(&self) -> u64 {
-        self.tick_seq.min(self.commands_through) + 1
-    }
+    /// The first log sequence a replica restored from it must read.
+    pub read_from: u64,
+    /// Its object's name.
+    pub object: String,
+    /// The previous mark's object (deleted when the next mark is made).
+    pub previous_object: Option<String>,
 }
 
 /// A partition's snapshots.
@@ -75,6 +76,11 @@ pub struct Snapshots {
 
 fn server(what: &str, error: impl std::fmt::Display) -> LogError {
     LogError::Server(format!("{what}: {error}"))
+}
+
+/// What no retry cures (a snapshot of another build, a damaged one): the replica stops.
+fn broken(what: &str, error: impl std::fmt::Display) -> LogError {
+    LogError::Refused(format!("{what}: {error}"))
 }
 
 impl Snapshots {
@@ -105,8 +111,8 @@ impl Snapshots {
         format!("snapshot.{}", self.partition)
     }
 
-    fn object(&self, tick: u64) -> String {
-        format!("{}.{tick:020}", self.partition)
+    fn object(&self, tick: u64, replica: &str) -> String {
+        format!("{}.{tick:020}.{replica}", self.partition)
     }
 
     /// The newest snapshot's mark and its KV revision, if any.
@@ -119,16 +125,16 @@ impl Snapshots {
             return Ok(None);
         };
         let mark = codec::decode(&entry.value)
-            .map_err(|error| server("the snapshot mark", format!("does not decode: {error}")))?;
+            .map_err(|error| broken("the snapshot mark", format!("does not decode: {error}")))?;
         Ok(Some((mark, entry.revision)))
     }
 
     /// Loads the snapshot a mark names.
     pub async fn load(&self, mark: &SnapshotMark) -> Result<PartitionSnapshot, LogError> {
-        let name = self.object(mark.tick);
+        let name = &mark.object;
         let mut bytes = Vec::new();
         let read = async {
-            let mut object = self.objects.get(&name).await.map_err(|e| e.to_string())?;
+            let mut object = self.objects.get(name).await.map_err(|e| e.to_string())?;
             object
                 .read_to_end(&mut bytes)
                 .await
@@ -153,35 +159,67 @@ impl Snapshots {
         Ok(snapshot)
     }
 
-    /// Stores an encoded snapshot and marks it the newest if it is later than the one marked;
-    /// then trims the log below the snapshot before it and deletes that one's object. Returns
-    /// whether it became the newest.
+    /// Stores an encoded snapshot (written by `replica`) and marks it the newest if it is
+    /// later than the one marked; then trims the log below the previous snapshot's start and
+    /// deletes the snapshot before that. Returns whether it became the newest.
     pub async fn save(
         &self,
         log: &PartitionLog,
-        mark: SnapshotMark,
+        snapshot: (u64, u64, u64),
+        replica: &str,
         bytes: &[u8],
     ) -> Result<bool, LogError> {
-        let name = self.object(mark.tick);
+        let (tick, tick_seq, read_from) = snapshot;
+        if self
+            .newest()
+            .await?
+            .is_some_and(|(newest, _)| newest.tick >= tick)
+        {
+            return Ok(false);
+        }
+        let object = self.object(tick, replica);
         let mut reader = bytes;
         tokio::time::timeout(
             SNAPSHOT_TIMEOUT,
-            self.objects.put(name.as_str(), &mut reader),
+            self.objects.put(object.as_str(), &mut reader),
         )
         .await
         .map_err(|_| server("storing the snapshot", "timed out"))?
         .map_err(|error| server("storing the snapshot", error))?;
         let previous = self.newest().await?;
-        if previous.is_some_and(|(previous, _)| previous.tick >= mark.tick) {
+        let mark = SnapshotMark {
+            tick,
+            tick_seq,
+            read_from,
+            object: object.clone(),
+            previous_object: previous
+                .as_ref()
+                .map(|(previous, _)| previous.object.clone()),
+        };
+        let marked = previous
+            .as_ref()
+            .is_none_or(|(previous, _)| previous.tick < tick)
+            && self
+                .mark(&mark, previous.as_ref().map(|(_, revision)| *revision))
+                .await?;
+        if !marked {
+            self.delete(&object).await;
             return Ok(false);
         }
-        let mark = SnapshotMark {
-            trim_below: previous.map_or(0, |(previous, _)| previous.read_from()),
-            ..mark
-        };
-        let value = codec::encode(&mark);
-        let written = match previous {
-            None => tokio::time::timeout(LOG_TIMEOUT, self.marks.create(self.key(), value.into()))
+        if let Some((previous, _)) = previous {
+            log.trim_below(previous.read_from).await?;
+            if let Some(older) = previous.previous_object {
+                self.delete(&older).await;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes the mark over `revision` (none: no mark yet); false when another wrote first.
+    async fn mark(&self, mark: &SnapshotMark, revision: Option<u64>) -> Result<bool, LogError> {
+        let value: bytes::Bytes = codec::encode(mark).into();
+        let written = match revision {
+            None => tokio::time::timeout(LOG_TIMEOUT, self.marks.create(self.key(), value))
                 .await
                 .map_err(|_| true)
                 .and_then(|created| {
@@ -189,30 +227,30 @@ impl Snapshots {
                         .map_err(|error| error.kind() != CreateErrorKind::AlreadyExists)
                         .map(|_| ())
                 }),
-            Some((_, revision)) => tokio::time::timeout(
-                LOG_TIMEOUT,
-                self.marks.update(self.key(), value.into(), revision),
-            )
-            .await
-            .map_err(|_| true)
-            .and_then(|updated| {
-                updated
-                    .map_err(|error| error.kind() != UpdateErrorKind::WrongLastRevision)
-                    .map(|_| ())
-            }),
+            Some(revision) => {
+                tokio::time::timeout(LOG_TIMEOUT, self.marks.update(self.key(), value, revision))
+                    .await
+                    .map_err(|_| true)
+                    .and_then(|updated| {
+                        updated
+                            .map_err(|error| error.kind() != UpdateErrorKind::WrongLastRevision)
+                            .map(|_| ())
+                    })
+            }
         };
         match written {
-            Ok(()) => {}
-            // Another standby marked one first: it is the same state, keep theirs.
-            Err(false) => return Ok(false),
-            Err(true) => return Err(server("marking the snapshot", "the KV write failed")),
+            Ok(()) => Ok(true),
+            // Another standby marked one first: the same state; theirs stands.
+            Err(false) => Ok(false),
+            Err(true) => Err(server("marking the snapshot", "the KV write failed")),
         }
-        if let Some((previous, _)) = previous {
-            log.trim_below(mark.trim_below).await?;
-            // Best effort: a replica loading it right now starts over with the newest.
-            let deleted = self.objects.delete(self.object(previous.tick));
-            let _ = tokio::time::timeout(LOG_TIMEOUT, deleted).await;
+    }
+
+    /// Deletes a snapshot's object (best effort: what is left is retried at the next mark).
+    async fn delete(&self, object: &str) {
+        let deleted = self.objects.delete(object);
+        if tokio::time::timeout(LOG_TIMEOUT, deleted).await.is_err() {
+            tracing::warn!(object, "could not delete a snapshot");
         }
-        Ok(true)
     }
 }

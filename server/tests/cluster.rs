@@ -1,10 +1,13 @@
 //! A matcher partition on real processes and a real NATS JetStream (`nats-server -js` on a
 //! free loopback port with its own store; never the machine's shared server): replicas of
-//! `matchwright matcher` writing snapshots every 20 ticks, commands appended all along, and
+//! `matchwright matcher` (three at a time) writing snapshots every 20 ticks, commands appended
+//! all along, and
 //! - the leader killed with SIGKILL ten times (a new replica started after each, from the
 //!   newest snapshot once there is one),
 //! - the leader paused with SIGSTOP past its lease and resumed (two replicas then believe
 //!   they lead for a moment: the log must stay one chain),
+//! - a standby paused past two trims of the log and resumed (it must start over from a
+//!   snapshot, not stop),
 //! - a standby stopped with SIGTERM (it must not depose the leader),
 //! - a tick appended after a stale tick refused as deposed.
 //!
@@ -319,23 +322,43 @@ async fn kill_leaders(
     (failovers, leader)
 }
 
-/// Pauses the leader past its lease, then resumes it: another must lead meanwhile, and the
-/// resumed one must step down and run on (the log stays one chain: checked at the end).
-/// Then stops a standby with SIGTERM: the leader must stay. Returns the leader.
-async fn pause_and_stop(cluster: &mut Cluster, log: &PartitionLog, leader: String) -> String {
-    cluster.signal(&leader, "STOP");
-    let (next, _) = next_leader(log, Some(&leader)).await;
-    cluster.signal(&leader, "CONT");
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    cluster.assert_alive();
-    let standby = cluster
+/// A replica that runs and is not the one now leading.
+async fn a_standby(cluster: &Cluster, log: &PartitionLog) -> String {
+    let leader = last_tick(log).await.expect("ticks").1;
+    cluster
         .replicas
         .iter()
         .map(|(name, _)| name.clone())
-        .find(|name| *name != next && !cluster.dead.contains(name))
-        .expect("a standby");
+        .find(|name| *name != leader && !cluster.dead.contains(name))
+        .expect("a standby")
+}
+
+/// Pauses the leader past its lease, then resumes it: another must lead meanwhile, and the
+/// resumed one must step down and run on (the log stays one chain: checked at the end).
+async fn pause_the_leader(cluster: &mut Cluster, log: &PartitionLog, leader: &str) {
+    cluster.signal(leader, "STOP");
+    next_leader(log, Some(leader)).await;
+    cluster.signal(leader, "CONT");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    cluster.assert_alive();
+}
+
+/// Pauses a standby for three snapshot intervals (the log is trimmed past it meanwhile), then
+/// resumes it: it must notice the hole and start over from the newest snapshot, not stop.
+async fn pause_a_standby(cluster: &mut Cluster, log: &PartitionLog) {
+    let standby = a_standby(cluster, log).await;
+    cluster.signal(&standby, "STOP");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    cluster.signal(&standby, "CONT");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    cluster.assert_alive();
+}
+
+/// Stops a standby with SIGTERM: the leader must stay and tick on.
+async fn stop_a_standby(cluster: &mut Cluster, log: &PartitionLog) {
+    let standby = a_standby(cluster, log).await;
+    let (before, leader) = last_tick(log).await.expect("ticks");
     cluster.signal(&standby, "TERM");
-    let before = last_tick(log).await.expect("ticks").0;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let (after, leading) = last_tick(log).await.expect("ticks");
     assert!(
@@ -343,10 +366,9 @@ async fn pause_and_stop(cluster: &mut Cluster, log: &PartitionLog, leader: Strin
         "the leader ticks on ({before} -> {after})"
     );
     assert_eq!(
-        leading, next,
+        leading, leader,
         "stopping a standby does not depose the leader"
     );
-    next
 }
 
 /// A tick appended after a stale one is refused: a deposed leader cannot write.
@@ -375,7 +397,26 @@ fn exported_trace_replays(url: &str, dir: &Path) {
     let said = String::from_utf8_lossy(&exported.stdout).into_owned()
         + &String::from_utf8_lossy(&exported.stderr);
     assert!(exported.status.success(), "{said}");
-    assert!(said.contains(" ticks, "), "{said}");
+    // "wrote FILE: N ticks, M commands, from tick B": a trace of ticks from a snapshot.
+    let number_before = |word: &str| -> u64 {
+        let at = said.find(word).expect(word);
+        let digits: String = said[..at]
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .unwrap_or("")
+            .into();
+        digits.parse().unwrap_or(0)
+    };
+    assert!(number_before(" ticks,") > 0, "{said}");
+    let base: u64 = said
+        .rsplit("from tick ")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert!(base > 0, "the trace starts from a snapshot: {said}");
     let replayed = Process::new(env!("CARGO_BIN_EXE_matchwright"))
         .arg("replay")
         .arg(&trace)
@@ -456,13 +497,16 @@ async fn a_partition_survives_kills_pauses_and_stops_and_loses_nothing() {
         .expect("the log opens");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let tapping = tokio::spawn(tap(log.clone(), seen.clone()));
-    cluster.add_replica();
-    cluster.add_replica();
+    for _ in 0..3 {
+        cluster.add_replica();
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let appender = tokio::spawn(append_all_along(log.clone(), stop.clone()));
     let (leader, _) = next_leader(&log, None).await;
     let (failovers, leader) = kill_leaders(&mut cluster, &log, leader).await;
-    pause_and_stop(&mut cluster, &log, leader).await;
+    pause_the_leader(&mut cluster, &log, &leader).await;
+    pause_a_standby(&mut cluster, &log).await;
+    stop_a_standby(&mut cluster, &log).await;
     stale_append_is_refused(&log).await;
     stop.store(true, Ordering::Relaxed);
     let acked = appender.await.expect("the appender ends");
