@@ -3,7 +3,8 @@
 //!
 //! It starts from the newest snapshot (`snapshot`), if any, and reads the log after it. As a
 //! standby it applies every tick message as it is appended (checking each tick's event hash)
-//! and, every `snapshot_every_ticks`, writes a snapshot off its loop. Every `lease / 5` it
+//! and, every `snapshot_every_ticks`, writes a snapshot off its loop (a leader writes one only
+//! when no standby has for two intervals). Every `lease / 5` it
 //! looks at the lease; once it has read the log up to where it ended when the replica
 //! started, and the lease is free or lapsed, it takes it, renews it, reads the log up to its
 //! last tick and leads: every `tick` it runs the pending commands, appends the tick
@@ -243,6 +244,9 @@ impl Partition {
                     if let Some(reason) = self.lead_one(replica).await? {
                         return Ok(reason);
                     }
+                    if self.no_standby_snapshots(replica).await {
+                        self.maybe_snapshot(replica, &mut writing);
+                    }
                 }
             }
         }
@@ -344,6 +348,24 @@ impl Partition {
             tracing::warn!(%error, tick = batch.tick, "could not publish a tick's events");
         }
         Ok(None)
+    }
+
+    /// A leader's check, every third snapshot interval, that standbys write snapshots: when
+    /// the newest is more than two intervals old (no standby runs), the leader writes one
+    /// itself, so that a partition with one replica still trims its log. Its tick then waits
+    /// for the export (the encoding and the upload are off its loop).
+    async fn no_standby_snapshots(&self, replica: &Replica) -> bool {
+        let every = self.options.snapshot_every_ticks;
+        if every == 0 || !replica.tick().is_multiple_of(3 * every) {
+            return false;
+        }
+        match self.snapshots.newest().await {
+            Ok(newest) => newest.is_none_or(|(mark, _)| mark.tick + 2 * every < replica.tick()),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the snapshot mark");
+                false
+            }
+        }
     }
 
     /// A standby's snapshot every `snapshot_every_ticks`: exported here (the replica's state

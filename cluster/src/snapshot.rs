@@ -8,9 +8,9 @@
 //! object of the snapshot before that, so the two newest stay whole: a standby up to one
 //! interval behind, or a replica that just read the previous mark, finds what it needs.
 //!
-//! Standbys write them, never the leader, so a snapshot never stalls a tick: every replica
-//! holds the same state at a tick, so any standby's snapshot is the partition's. A partition
-//! run without a standby writes none (its log grows until one runs).
+//! Standbys write them, so a snapshot does not stall the leader's ticks: every replica holds
+//! the same state at a tick, so any standby's snapshot is the partition's. When none has been
+//! written for two intervals (no standby runs), the leader writes one (`run`).
 
 use async_nats::jetstream::Context;
 use async_nats::jetstream::kv::{self, CreateErrorKind, UpdateErrorKind};

@@ -96,8 +96,9 @@ struct MatcherArgs {
     /// over after it).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     lease_ms: u64,
-    /// A standby writes a snapshot to the object store every this many ticks (0: never); the
-    /// log is trimmed behind them.
+    /// A standby writes a snapshot to the object store every this many ticks (0: never; the
+    /// leader writes one when no standby has for two intervals); the log is trimmed behind
+    /// them.
     #[arg(long, default_value_t = 600)]
     snapshot_every_ticks: u64,
     /// Log lines as text or JSON (filter with RUST_LOG, default `info`).

@@ -55,6 +55,7 @@ struct Cluster {
     replicas: Vec<(String, Child)>,
     dead: Vec<String>,
     started: usize,
+    snapshot_every_ticks: u64,
 }
 
 impl Drop for Cluster {
@@ -87,6 +88,7 @@ impl Cluster {
             replicas: Vec::new(),
             dead: Vec::new(),
             started: 0,
+            snapshot_every_ticks: 20,
         }
     }
 
@@ -96,7 +98,8 @@ impl Cluster {
         self.started += 1;
         let child = Process::new(env!("CARGO_BIN_EXE_matchwright"))
             .args(["matcher", "--partition", PARTITION, "--nats", &self.url])
-            .args(["--replica", &name, "--snapshot-every-ticks", "20"])
+            .args(["--replica", &name, "--snapshot-every-ticks"])
+            .arg(self.snapshot_every_ticks.to_string())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -573,4 +576,47 @@ async fn verify(
         sorted[sorted.len() - 1],
         failovers
     )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_without_a_standby_still_snapshots_and_trims_its_log() {
+    let Some(binary) = nats_server() else {
+        eprintln!("SKIPPED cluster test: nats-server is not on the PATH");
+        return;
+    };
+    let store = tempfile::tempdir().expect("a temporary directory");
+    let mut cluster = Cluster::start(&binary, store.path());
+    cluster.snapshot_every_ticks = 10;
+    let client = connect(&cluster.url).await;
+    let log = PartitionLog::open(client.clone(), PARTITION)
+        .await
+        .expect("the log opens");
+    cluster.add_replica();
+    let snapshots = Snapshots::open(&async_nats::jetstream::new(client), PARTITION)
+        .await
+        .expect("opens");
+    let started = Instant::now();
+    let mut marks = Vec::new();
+    while marks.len() < 2 {
+        let id = started.elapsed().as_millis() as u64 + 1;
+        log.append_command(&duelist(id), &format!("solo-{id}"))
+            .await
+            .expect("appended");
+        if let Some((mark, _)) = snapshots.newest().await.expect("reads")
+            && marks.last() != Some(&mark.tick)
+        {
+            marks.push(mark.tick);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the leader wrote {marks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let first = log.first_seq().await.expect("the stream's state");
+    assert!(
+        first > 1,
+        "the log was trimmed behind the leader's snapshots (from {first})"
+    );
+    cluster.assert_alive();
 }
