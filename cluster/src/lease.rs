@@ -219,3 +219,17 @@ impl Lease {
         self.length / 5
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replica_names_are_checked() {
+        assert!(check_replica_name("host-1234-0a1b2c3d").is_ok());
+        for bad in ["", "   ", &"x".repeat(129)] {
+            let error = check_replica_name(bad).unwrap_err();
+            assert!(error.to_string().contains("replica name"), "{error}");
+        }
+    }
+}
