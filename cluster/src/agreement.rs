@@ -1,9 +1,11 @@
 //! What a process must agree on with the rest of its cluster before it joins: the matcher
-//! config of its partition. The first process of a partition records the config's hash in
-//! JetStream KV (bucket `MW_CLUSTER`, key `config.<partition>`); every later one compares its
-//! own and refuses to start on a difference, since replicas with different configs would
-//! diverge at their first tick. The hash also seeds the partition's matcher, so every replica
-//! of a partition draws the same random numbers.
+//! config of its partition, and the partition map (`partitions`). The first process records
+//! each hash in JetStream KV (bucket `MW_CLUSTER`, keys `config.<partition>` and
+//! `partitions`); every later one compares its own and refuses to start on a difference,
+//! since replicas with different configs would diverge at their first tick, and processes
+//! with different maps would send a queue's commands to different partitions. The config hash
+//! also seeds the partition's matcher, so every replica of a partition draws the same random
+//! numbers, and [`fresh_replica`] is the one way a partition's replica starts from nothing.
 
 use async_nats::jetstream::Context;
 use async_nats::jetstream::kv::CreateErrorKind;
@@ -11,17 +13,58 @@ use matchwright_ecs::{Config, codec};
 
 use crate::lease::bucket;
 use crate::log::{LOG_TIMEOUT, LogError};
+use crate::partitions::ClusterSection;
+use crate::replica::Replica;
 
 /// The KV bucket of what a cluster's processes agree on.
 pub const CLUSTER_BUCKET: &str = "MW_CLUSTER";
 
-/// The hash of a partition's config (its encoding, with the partition's name).
-pub fn config_hash(partition: &str, config: &Config) -> [u8; 32] {
+/// The hash of a partition's config (its encoding, with the partition's name, and the
+/// partition map when there is one).
+pub fn config_hash(partition: &str, config: &Config, map: &ClusterSection) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new();
     hasher.update(partition.as_bytes());
     hasher.update(&[0]);
     hasher.update(&codec::encode(config));
+    if !map.partitions.is_empty() {
+        hasher.update(&map_hash(map));
+    }
     *hasher.finalize().as_bytes()
+}
+
+/// The hash of a partition map.
+pub fn map_hash(map: &ClusterSection) -> [u8; 32] {
+    *blake3::hash(&codec::encode(map)).as_bytes()
+}
+
+/// A replica of `partition` at the start of its log: seeded by its config hash, its matches
+/// numbered as the map says.
+pub fn fresh_replica(
+    partition: &str,
+    config: &Config,
+    map: &ClusterSection,
+) -> Result<Replica, String> {
+    let hash = config_hash(partition, config, map);
+    let mut replica = Replica::new(config.clone(), seed(&hash)).map_err(|e| e.to_string())?;
+    let first = map.first_match_id(partition);
+    if first != 0 {
+        replica.number_matches_from(first)?;
+    }
+    Ok(replica)
+}
+
+/// Records the partition map's hash if none is recorded yet, else checks that it is the
+/// recorded one (every process of a cluster must route alike).
+pub async fn agree_on_map(jetstream: &Context, map: &ClusterSection) -> Result<(), LogError> {
+    agree(jetstream, "partitions", &map_hash(map))
+        .await
+        .map_err(|theirs| {
+            LogError::Server(format!(
+                "this process's partition map hashes to {}, the cluster's to {theirs}; start every \
+             process of the cluster with the same [cluster] section",
+                codec::hex(&map_hash(map))
+            ))
+        })
 }
 
 /// The seed of a partition's matcher: the first eight bytes of its config hash.
@@ -38,32 +81,41 @@ pub async fn agree_on_config(
     partition: &str,
     hash: &[u8; 32],
 ) -> Result<(), LogError> {
-    let store = bucket(jetstream, CLUSTER_BUCKET).await?;
-    let key = format!("config.{partition}");
-    let mine = codec::hex(hash);
-    let created = tokio::time::timeout(LOG_TIMEOUT, store.create(&key, mine.clone().into()))
+    agree(jetstream, &format!("config.{partition}"), hash)
         .await
-        .map_err(|_| LogError::Server("recording the config timed out".into()))?;
+        .map_err(|theirs| {
+            LogError::Server(format!(
+                "partition {partition}: this process's config hashes to {}, the cluster's to \
+                 {theirs}; start every process of the partition with the same config (a new \
+                 config needs a new partition log)",
+                codec::hex(hash)
+            ))
+        })
+}
+
+/// Records `hash` under `key` if nothing is recorded yet; else compares. `Err(theirs)` on a
+/// difference (a NATS failure is reported as such, inside the same error).
+async fn agree(jetstream: &Context, key: &str, hash: &[u8; 32]) -> Result<(), String> {
+    let store = bucket(jetstream, CLUSTER_BUCKET)
+        .await
+        .map_err(|error| format!("(unknown: {error})"))?;
+    let mine = codec::hex(hash);
+    let created = tokio::time::timeout(LOG_TIMEOUT, store.create(key, mine.clone().into()))
+        .await
+        .map_err(|_| "(unknown: recording it timed out)".to_owned())?;
     match created {
         Ok(_) => return Ok(()),
         Err(error) if error.kind() == CreateErrorKind::AlreadyExists => {}
-        Err(error) => return Err(LogError::Server(format!("recording the config: {error}"))),
+        Err(error) => return Err(format!("(unknown: recording it failed: {error})")),
     }
-    let entry = tokio::time::timeout(LOG_TIMEOUT, store.entry(key.as_str()))
+    let entry = tokio::time::timeout(LOG_TIMEOUT, store.entry(key))
         .await
-        .map_err(|_| LogError::Server("reading the cluster's config timed out".into()))?
-        .map_err(|error| LogError::Server(format!("reading the cluster's config: {error}")))?;
+        .map_err(|_| "(unknown: reading it timed out)".to_owned())?
+        .map_err(|error| format!("(unknown: reading it failed: {error})"))?;
     let theirs = entry
         .map(|entry| String::from_utf8_lossy(&entry.value).into_owned())
         .unwrap_or_default();
-    if theirs == mine {
-        return Ok(());
-    }
-    Err(LogError::Server(format!(
-        "partition {partition}: this process's config hashes to {mine}, the cluster's to \
-         {theirs}; start every process of the partition with the same config (a new config \
-         needs a new partition log)"
-    )))
+    if theirs == mine { Ok(()) } else { Err(theirs) }
 }
 
 #[cfg(test)]
@@ -73,12 +125,27 @@ mod tests {
     #[test]
     fn the_hash_depends_on_the_config_and_the_partition() {
         let config = Config::default();
-        let hash = config_hash("a", &config);
-        assert_eq!(hash, config_hash("a", &config));
-        assert_ne!(hash, config_hash("b", &config));
+        let none = ClusterSection::default();
+        let hash = config_hash("a", &config, &none);
+        assert_eq!(hash, config_hash("a", &config, &none));
+        assert_ne!(hash, config_hash("b", &config, &none));
         let mut other = config.clone();
         other.queues.pop();
-        assert_ne!(hash, config_hash("a", &other));
-        assert_eq!(seed(&hash), seed(&config_hash("a", &config)));
+        assert_ne!(hash, config_hash("a", &other, &none));
+        assert_eq!(seed(&hash), seed(&config_hash("a", &config, &none)));
+        let map = ClusterSection {
+            partitions: vec![crate::partitions::PartitionEntry {
+                name: "a".into(),
+                queues: config.queues.iter().map(|q| q.name.clone()).collect(),
+            }],
+        };
+        assert_ne!(
+            hash,
+            config_hash("a", &config, &map),
+            "the map is part of it"
+        );
+        let replica = fresh_replica("a", &config, &map).unwrap();
+        assert_eq!(replica.tick(), 0);
+        assert!(fresh_replica("a", &config, &none).is_ok());
     }
 }

@@ -12,8 +12,9 @@ use std::time::Duration;
 use matchwright_ecs::Config;
 use matchwright_replay::{MATCHER_VERSION, TickFrame, TraceHeader, TraceWriter};
 
-use crate::agreement::{config_hash, seed};
+use crate::agreement::{config_hash, fresh_replica, seed};
 use crate::log::{LogError, LogItem, PartitionLog};
+use crate::partitions::ClusterSection;
 use crate::snapshot::Snapshots;
 
 /// How long the export waits for the log's next message.
@@ -40,13 +41,25 @@ pub async fn export_trace(
     client: async_nats::Client,
     partition: &str,
     config: &Config,
+    map: &ClusterSection,
     out: &Path,
 ) -> Result<Exported, LogError> {
     let log = PartitionLog::open(client.clone(), partition).await?;
     let jetstream = async_nats::jetstream::new(client);
-    let hash = config_hash(partition, config);
+    let hash = config_hash(partition, config, map);
     let snapshots = Snapshots::open(&jetstream, partition).await?;
     let (base, from, base_tick) = match snapshots.newest().await? {
+        // A mapped partition numbers its matches from its own base: the trace starts from
+        // that fresh state, so the replayer numbers them alike.
+        None if map.first_match_id(partition) != 0 => {
+            let fresh = fresh_replica(partition, config, map)
+                .map_err(|error| failed("the partition's fresh state", error))?;
+            let state = fresh
+                .matcher()
+                .snapshot()
+                .map_err(|error| failed("the partition's fresh state", error))?;
+            (Some(state), 1, 0)
+        }
         None => (None, 1, 0),
         Some((mark, _)) => {
             let snapshot = snapshots.load(&mark).await?;

@@ -10,25 +10,32 @@
 //! deposed leader can never write.
 //!
 //! Files, one job each:
-//! - `message`: the log's messages (commands, tick messages) and the event batches.
+//! - `partitions`: the partition map (`[cluster]`): which partition runs which queue.
+//! - `message`: the log's messages (commands, tick messages, refusals) and the event batches.
 //! - `log`: the stream, appends (commands de-duplicated by id, ticks by expected sequence),
 //!   reading in order.
 //! - `lease`: the leader lease.
-//! - `agreement`: the config every process of a partition must share (and its seed).
+//! - `agreement`: the config and map every process must share (and the partition's seed).
+//! - `claims`: one ticket per player in the cluster: a claim per player in KV.
+//! - `holds`: which players a tick set free (whose claims are released), without IO.
+//! - `admission`: a leader's claims and refusals before a tick, its releases after.
 //! - `replica`: the replica without IO: a matcher fed the log in order.
 //! - `snapshot`: snapshots in the object store, the newest marked in KV, the log trimmed
 //!   behind them.
 //! - `run`: the process: restore, follow, snapshot, take over, lead.
 //! - `export`: a partition's log as a trace for `matchwright replay`.
 //!
-//! Not yet here (issue 21): gateways, the cross-partition one-ticket rule, Postgres as the
-//! shared record.
+//! Not yet here (issue 21): gateways, Postgres as the shared record.
 
+pub mod admission;
 pub mod agreement;
+pub mod claims;
 pub mod export;
+pub mod holds;
 pub mod lease;
 pub mod log;
 pub mod message;
+pub mod partitions;
 pub mod replica;
 pub mod run;
 pub mod snapshot;

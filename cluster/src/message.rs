@@ -4,13 +4,14 @@
 //!
 //! - A command message: one `Command`, as a gateway (or a test) appended it.
 //! - A tick message: the leader's [`TickMessage`]: the tick's `TickRecord` (time, the commands
-//!   it applied, its event count and hash), the log sequence of each of those commands, and
-//!   how far it consumed the log's commands. A partition's state is the fold of its tick
+//!   it applied, its event count and hash), the log sequence of each of those commands, the
+//!   enqueues it refused before running (another partition's queue, a player claimed by
+//!   another partition: [`Refusal`]), and how far it consumed the log's commands. A partition's state is the fold of its tick
 //!   messages with `TickRecord::apply`, the one function the journal, recovery and traces use.
 //! - An event batch: the events of one committed tick, published on the partition's events
 //!   subject (not in the log: they are the log's function).
 
-use matchwright_ecs::{Command, Event, TickRecord, codec};
+use matchwright_ecs::{Command, Event, PlayerId, TickRecord, codec};
 use serde::{Deserialize, Serialize};
 
 /// The leader's record of one tick, appended to the log after the tick ran.
@@ -23,8 +24,67 @@ pub struct TickMessage {
     /// Every command message of the log up to this sequence has been applied by this tick or
     /// an earlier one; the next tick starts after it.
     pub commands_through: u64,
+    /// The commands it consumed without applying them, in log order (none of
+    /// `command_seqs`).
+    pub refused: Vec<Refused>,
     /// The replica that ran the tick (for operators and tests; not part of the state).
     pub leader: String,
+}
+
+/// A command a leader consumed without running it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Refused {
+    /// Its log sequence.
+    pub seq: u64,
+    /// Why.
+    pub reason: Refusal,
+}
+
+/// Why a leader refused an enqueue before its tick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// The ticket's queue is run by another partition (or by none).
+    WrongPartition {
+        /// The queue.
+        queue: String,
+        /// The partition that runs it, if any.
+        partition: Option<String>,
+    },
+    /// A player of the ticket holds a ticket in another partition.
+    PlayerElsewhere {
+        /// The player.
+        player: PlayerId,
+        /// The partition holding them.
+        partition: String,
+    },
+    /// The claims could not be read or written (NATS unreachable): retry.
+    ClaimsUnavailable {
+        /// What failed.
+        detail: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::WrongPartition {
+                queue,
+                partition: Some(partition),
+            } => write!(f, "queue `{queue}` is run by partition `{partition}`"),
+            Self::WrongPartition {
+                queue,
+                partition: None,
+            } => write!(f, "no partition runs queue `{queue}`"),
+            Self::PlayerElsewhere { player, partition } => write!(
+                f,
+                "player {} already has a ticket or a match in partition `{partition}`",
+                player.0
+            ),
+            Self::ClaimsUnavailable { detail } => {
+                write!(f, "the one-ticket claims are unavailable: {detail}")
+            }
+        }
+    }
 }
 
 /// The events of one committed tick, as the leader publishes them.
@@ -104,6 +164,24 @@ impl TickMessage {
                 message.record.tick, message.commands_through
             )));
         }
+        let refused_increasing = message
+            .refused
+            .windows(2)
+            .all(|pair| pair[0].seq < pair[1].seq);
+        let refused_within = message
+            .refused
+            .last()
+            .is_none_or(|last| last.seq <= message.commands_through);
+        let disjoint = message
+            .refused
+            .iter()
+            .all(|refused| message.command_seqs.binary_search(&refused.seq).is_err());
+        if !refused_increasing || !refused_within || !disjoint {
+            return Err(bad(format!(
+                "tick {}'s refused commands are not increasing up to {} apart from its applied ones",
+                message.record.tick, message.commands_through
+            )));
+        }
         Ok(message)
     }
 }
@@ -142,6 +220,7 @@ mod tests {
             record: TickRecord::of(1, 100, commands, &[]),
             command_seqs: seqs,
             commands_through: through,
+            refused: Vec::new(),
             leader: "a".into(),
         }
     }
@@ -162,6 +241,30 @@ mod tests {
         assert!(TickMessage::decode(9, &beyond.encode()).is_err());
         let backwards = message(vec![3, 2], 5);
         assert!(TickMessage::decode(9, &backwards.encode()).is_err());
+    }
+
+    #[test]
+    fn refused_commands_round_trip_and_must_be_apart_from_applied_ones() {
+        let refused = |seq| Refused {
+            seq,
+            reason: Refusal::PlayerElsewhere {
+                player: PlayerId(seq),
+                partition: "b".into(),
+            },
+        };
+        let mut sent = message(vec![1, 3], 5);
+        sent.refused = vec![refused(2), refused(4)];
+        assert_eq!(TickMessage::decode(9, &sent.encode()), Ok(sent.clone()));
+        sent.refused = vec![refused(3)];
+        let error = TickMessage::decode(9, &sent.encode()).unwrap_err();
+        assert!(error.detail.contains("refused"), "{error}");
+        sent.refused = vec![refused(6)];
+        assert!(
+            TickMessage::decode(9, &sent.encode()).is_err(),
+            "beyond commands_through"
+        );
+        sent.refused = vec![refused(4), refused(2)];
+        assert!(TickMessage::decode(9, &sent.encode()).is_err(), "backwards");
     }
 
     #[test]

@@ -9,7 +9,11 @@
 //!   [`ReplicaError::Diverged`] instead of serving another state. Its commands leave the
 //!   pending ones. A leader skips its own ticks (already applied when it ran them).
 //! - A leader's tick takes the pending commands in log order, up to the config's
-//!   `max_commands_per_tick` and a message that fits the log's bound, and runs them.
+//!   `max_commands_per_tick` and a message that fits the log's bound, and runs them, except
+//!   the enqueues its runner refused before the tick (another partition's queue, a player
+//!   claimed elsewhere: `claims`), which it consumes and lists in the tick message.
+//! - After every tick, led or followed, the replica knows which players it set free
+//!   (`holds`): the players whose claims the leader releases.
 //!
 //! Assertions, paired: ticks are contiguous (each the last plus one), the log sequences of
 //! ticks and of consumed commands only grow, both when a tick is made and when one is read.
@@ -17,11 +21,17 @@
 use std::collections::VecDeque;
 
 use matchwright_ecs::{ApplyError, Command, Config, ConfigError, Event, EventChain, Matcher};
-use matchwright_ecs::{TickRecord, codec};
+use matchwright_ecs::{EnqueueTicket, PlayerId, TickRecord, codec};
 
+use crate::holds::Holds;
 use crate::log::MAX_MESSAGE_BYTES;
-use crate::message::TickMessage;
+use crate::message::{Refused, TickMessage};
 use crate::snapshot::PartitionSnapshot;
+
+/// How many recent ticks' freed players a replica remembers, for a new leader to release
+/// again: a leader releases a tick's players right after appending it, before its next tick,
+/// so only its last tick's releases can be lost when it dies.
+pub const RECENT_TICKS: usize = 4;
 
 /// The most commands a replica keeps waiting for a tick (a partition without a leader for
 /// long while gateways append): past it the replica stops with an error rather than grow.
@@ -103,6 +113,11 @@ pub struct Replica {
     /// The last command message read (0: none; a replica fed only ticks reads none).
     last_command_seen: u64,
     events: Vec<Event>,
+    holds: Holds,
+    /// The players the last tick set free.
+    freed: Vec<PlayerId>,
+    /// The players each of the last [`RECENT_TICKS`] ticks set free, oldest first.
+    recently_freed: VecDeque<Vec<PlayerId>>,
 }
 
 impl Replica {
@@ -121,7 +136,16 @@ impl Replica {
             pending_bytes: 0,
             last_command_seen: 0,
             events: Vec::new(),
+            holds: Holds::default(),
+            freed: Vec::new(),
+            recently_freed: VecDeque::new(),
         })
+    }
+
+    /// Numbers this replica's matches from `first` on (a partition of a mapped cluster); only
+    /// before its first match.
+    pub fn number_matches_from(&mut self, first: u64) -> Result<(), String> {
+        self.matcher.number_matches_from(first)
     }
 
     /// A replica at a snapshot (the log is then read from its `read_from` on).
@@ -140,6 +164,9 @@ impl Replica {
             pending_bytes: 0,
             last_command_seen: 0,
             events: Vec::new(),
+            holds: Holds::from_snapshot(&snapshot.state),
+            freed: Vec::new(),
+            recently_freed: VecDeque::new(),
         })
     }
 
@@ -208,35 +235,136 @@ impl Replica {
                 tick: record.tick,
                 error,
             })?;
+        let refused = self.refused_players(message);
         self.advance(seq, message);
+        self.free(&message.record.commands, refused);
         Ok(true)
     }
 
-    /// A leader's next tick at `now_ms` (never before the last one's time): runs the pending
-    /// commands that fit one tick and returns the message to append. The replica counts the
-    /// tick as its own once [`Replica::appended`] gives its sequence.
-    pub fn lead(&mut self, now_ms: u64, leader: &str) -> Result<TickMessage, ReplicaError> {
-        let now_ms = now_ms.max(self.now_ms);
+    /// The enqueues the next [`Replica::lead`] takes, with their log sequences: what its
+    /// runner claims players for (and may refuse) before the tick.
+    pub fn next_enqueues(&self) -> Vec<(u64, &EnqueueTicket)> {
+        self.pending
+            .iter()
+            .take(self.next_batch_len())
+            .filter_map(|pending| match &pending.command {
+                Some(Command::Enqueue(ticket)) => Some((pending.seq, ticket)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many pending commands the next tick takes: in log order, up to the config's
+    /// `max_commands_per_tick` decoded commands and a message within the log's bound (a
+    /// command alone is always taken, so that the log never stalls on one).
+    fn next_batch_len(&self) -> usize {
         let mut budget = MAX_MESSAGE_BYTES - TICK_OVERHEAD_BYTES;
-        let mut commands = Vec::new();
-        let mut command_seqs = Vec::new();
-        let mut commands_through = self.commands_through;
-        while let Some(next) = self.pending.front() {
-            // A command alone is always taken, so that the log never stalls on one.
-            let fits = commands.is_empty() || next.bytes + 10 <= budget;
-            if commands.len() >= self.max_commands || !fits {
+        let mut taken = 0;
+        let mut commands = 0;
+        for next in &self.pending {
+            let fits = commands == 0 || next.bytes + 10 <= budget;
+            if commands >= self.max_commands || !fits {
                 break;
             }
+            taken += 1;
+            if next.command.is_some() {
+                commands += 1;
+                budget = budget.saturating_sub(next.bytes + 10);
+            }
+        }
+        taken
+    }
+
+    /// The players of the enqueues `message` refused (from the pending commands; none for a
+    /// replica fed only ticks).
+    fn refused_players(&self, message: &TickMessage) -> Vec<PlayerId> {
+        let mut players = Vec::new();
+        for refused in &message.refused {
+            let found = self
+                .pending
+                .iter()
+                .take_while(|pending| pending.seq <= refused.seq)
+                .find(|pending| pending.seq == refused.seq);
+            if let Some(Pending {
+                command: Some(Command::Enqueue(ticket)),
+                ..
+            }) = found
+            {
+                players.extend(ticket.members.iter().map(|member| member.player));
+            }
+        }
+        players
+    }
+
+    /// Records who the tick just applied set free.
+    fn free(&mut self, applied: &[Command], refused: Vec<PlayerId>) {
+        self.freed = self
+            .holds
+            .after_tick(applied, refused, &self.events, &self.matcher);
+        if self.recently_freed.len() == RECENT_TICKS {
+            self.recently_freed.pop_front();
+        }
+        self.recently_freed.push_back(self.freed.clone());
+    }
+
+    /// The players the last tick set free.
+    pub fn freed(&self) -> &[PlayerId] {
+        &self.freed
+    }
+
+    /// The players the last [`RECENT_TICKS`] ticks set free and still free now, for a new
+    /// leader to release again.
+    pub fn recently_freed(&self) -> Vec<PlayerId> {
+        let mut players: Vec<PlayerId> = self
+            .recently_freed
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|player| !self.matcher.player_is_busy(*player))
+            .collect();
+        players.sort_unstable();
+        players.dedup();
+        players
+    }
+
+    /// A leader's next tick at `now_ms` (never before the last one's time): runs the pending
+    /// commands that fit one tick ([`Replica::next_enqueues`]) but those `refusals` names
+    /// (sorted by sequence; refusals of commands the tick does not take are dropped), and
+    /// returns the message to append. The replica counts the tick as its own once
+    /// [`Replica::appended`] gives its sequence.
+    pub fn lead(
+        &mut self,
+        now_ms: u64,
+        leader: &str,
+        refusals: &[Refused],
+    ) -> Result<TickMessage, ReplicaError> {
+        let now_ms = now_ms.max(self.now_ms);
+        let mut commands = Vec::new();
+        let mut command_seqs = Vec::new();
+        let mut refused = Vec::new();
+        let mut refused_players = Vec::new();
+        let mut commands_through = self.commands_through;
+        for _ in 0..self.next_batch_len() {
             let Some(next) = self.pending.pop_front() else {
                 break;
             };
             self.pending_bytes -= next.bytes;
             commands_through = next.seq;
             // A command that did not decode is consumed, not applied (every replica alike).
-            if let Some(command) = next.command {
-                budget = budget.saturating_sub(next.bytes + 10);
-                command_seqs.push(next.seq);
-                commands.push(command);
+            let Some(command) = next.command else {
+                continue;
+            };
+            match refusals.binary_search_by_key(&next.seq, |r| r.seq) {
+                Ok(at) => {
+                    if let Command::Enqueue(ticket) = &command {
+                        refused_players.extend(ticket.members.iter().map(|m| m.player));
+                    }
+                    refused.push(refusals[at].clone());
+                }
+                Err(_) => {
+                    command_seqs.push(next.seq);
+                    commands.push(command);
+                }
             }
         }
         let mut record = TickRecord {
@@ -254,10 +382,12 @@ impl Replica {
             })?;
         record.event_hash = codec::hash_events(&self.events);
         record.event_count = self.events.len() as u64;
+        self.free(&record.commands, refused_players);
         Ok(TickMessage {
             record,
             command_seqs,
             commands_through,
+            refused,
             leader: leader.to_owned(),
         })
     }
@@ -314,12 +444,19 @@ impl Replica {
             .take_while(|pending| pending.seq <= message.commands_through)
             .filter(|pending| pending.command.is_some())
             .map(|pending| pending.seq);
-        if consumed.eq(message.command_seqs.iter().copied()) {
+        let mut taken: Vec<u64> = message.command_seqs.clone();
+        taken.extend(message.refused.iter().map(|refused| refused.seq));
+        taken.sort_unstable();
+        if consumed.eq(taken.iter().copied()) {
             return Ok(());
         }
         Err(ReplicaError::Log(format!(
-            "tick {} applies commands {:?}, not the ones it consumes through {}",
-            message.record.tick, message.command_seqs, message.commands_through
+            "tick {} applies commands {:?} and refuses {} others, not the ones it consumes \
+             through {}",
+            message.record.tick,
+            message.command_seqs,
+            message.refused.len(),
+            message.commands_through
         )))
     }
 
@@ -400,7 +537,7 @@ mod tests {
     /// A log: commands at odd sequences, and the leader's ticks as it makes them.
     fn led(leader: &mut Replica, log: &mut Vec<(u64, Option<TickMessage>, Option<Command>)>) {
         let seq = log.len() as u64 + 1;
-        let message = leader.lead(1_000 * seq, "a").unwrap();
+        let message = leader.lead(1_000 * seq, "a", &[]).unwrap();
         leader.appended(seq, &message).unwrap();
         log.push((seq, Some(message), None));
     }
@@ -410,6 +547,50 @@ mod tests {
         let command = duelist(seq);
         leader.on_command(seq, Some(command.clone()), 40).unwrap();
         log.push((seq, None, Some(command)));
+    }
+
+    #[test]
+    fn a_refused_enqueue_is_consumed_alike_by_leader_and_standby_and_frees_its_player() {
+        use crate::message::Refusal;
+        let mut leader = replica();
+        let mut standby = replica();
+        for seq in 1..=3 {
+            leader.on_command(seq, Some(duelist(seq)), 40).unwrap();
+            standby.on_command(seq, Some(duelist(seq)), 40).unwrap();
+        }
+        let upcoming: Vec<u64> = leader.next_enqueues().iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(upcoming, vec![1, 2, 3]);
+        let refusals = [Refused {
+            seq: 2,
+            reason: Refusal::PlayerElsewhere {
+                player: PlayerId(2),
+                partition: "b".into(),
+            },
+        }];
+        let message = leader.lead(1_000, "a", &refusals).unwrap();
+        assert_eq!(message.command_seqs, vec![1, 3]);
+        assert_eq!(message.refused, refusals.to_vec());
+        assert_eq!(message.commands_through, 3);
+        leader.appended(4, &message).unwrap();
+        assert!(standby.on_tick(4, &message).unwrap());
+        assert_eq!(leader.chain(), standby.chain());
+        assert_eq!(leader.freed(), &[PlayerId(2)]);
+        assert_eq!(standby.freed(), &[PlayerId(2)]);
+        assert_eq!(standby.recently_freed(), vec![PlayerId(2)]);
+        assert!(standby.matcher().player_is_busy(PlayerId(1)));
+        assert!(
+            !standby.matcher().player_is_busy(PlayerId(2)),
+            "refused: never queued"
+        );
+        assert!(standby.matcher().player_is_busy(PlayerId(3)));
+        // A tick that consumes a command it neither applies nor refuses is not this log.
+        let mut wrong = message.clone();
+        wrong.refused.clear();
+        let mut other = replica();
+        for seq in 1..=3 {
+            other.on_command(seq, Some(duelist(seq)), 40).unwrap();
+        }
+        assert!(other.on_tick(4, &wrong).is_err());
     }
 
     #[test]
@@ -463,7 +644,7 @@ mod tests {
             }
         }
         standby.on_command(3, Some(duelist(3)), 40).unwrap();
-        let next = standby.lead(10_000, "b").unwrap();
+        let next = standby.lead(10_000, "b", &[]).unwrap();
         assert_eq!(next.record.tick, 2);
         assert_eq!(next.command_seqs, vec![3]);
         assert_eq!(next.commands_through, 3);
@@ -502,7 +683,7 @@ mod tests {
         leader.on_command(1, Some(duelist(1)), 40).unwrap();
         leader.on_command(2, None, 3).unwrap();
         leader.on_command(3, Some(duelist(3)), 40).unwrap();
-        let message = leader.lead(1_000, "a").unwrap();
+        let message = leader.lead(1_000, "a", &[]).unwrap();
         assert_eq!(message.command_seqs, vec![1, 3]);
         assert_eq!(message.commands_through, 3);
         leader.appended(4, &message).unwrap();
@@ -573,17 +754,17 @@ mod tests {
         for seq in 1..=5 {
             leader.on_command(seq, Some(duelist(seq)), 40).unwrap();
         }
-        let first = leader.lead(1_000, "a").unwrap();
+        let first = leader.lead(1_000, "a", &[]).unwrap();
         assert_eq!(first.command_seqs, vec![1, 2, 3]);
         leader.appended(6, &first).unwrap();
-        let second = leader.lead(2_000, "a").unwrap();
+        let second = leader.lead(2_000, "a", &[]).unwrap();
         assert_eq!(second.command_seqs, vec![4, 5]);
         let mut big = replica();
         big.on_command(1, Some(duelist(1)), MAX_MESSAGE_BYTES / 2)
             .unwrap();
         big.on_command(2, Some(duelist(2)), MAX_MESSAGE_BYTES / 2)
             .unwrap();
-        assert_eq!(big.lead(1_000, "a").unwrap().command_seqs, vec![1]);
+        assert_eq!(big.lead(1_000, "a", &[]).unwrap().command_seqs, vec![1]);
         let error = big.on_command(2, Some(duelist(2)), 40).unwrap_err();
         assert!(error.to_string().contains("after a later one"), "{error}");
     }

@@ -7,8 +7,11 @@
 //! when no standby has for two intervals). Every `lease / 5` it
 //! looks at the lease; once it has read the log up to where it ended when the replica
 //! started, and the lease is free or lapsed, it takes it, renews it, reads the log up to its
-//! last tick and leads: every `tick` it runs the pending commands, appends the tick
-//! (expecting the last tick to be its own last) and publishes the tick's events. A leader that
+//! last tick and leads: every `tick` it admits the pending enqueues (`admission`: the
+//! queue is this partition's, the players are claimed here), runs the pending commands,
+//! appends the tick (expecting the last tick to be its own last), releases the claims of the
+//! players the tick set free and publishes the tick's events. A new leader first releases
+//! again what the last ticks set free (its predecessor may have died before). A leader that
 //! loses the lease, or whose renewals have failed for a whole lease, stops leading and
 //! follows on; one whose append failed (its state is then ahead of the log) starts over from
 //! the newest snapshot. NATS errors are retried (the process starts over after a pause); a
@@ -19,10 +22,13 @@ use std::time::{Duration, Instant};
 
 use matchwright_ecs::{Config, codec};
 
-use crate::agreement::{agree_on_config, config_hash, seed};
+use crate::admission::Admission;
+use crate::agreement::{agree_on_config, agree_on_map, config_hash, fresh_replica};
+use crate::claims::Claims;
 use crate::lease::Lease;
 use crate::log::{AppendError, LogError, LogItem, LogReader, PartitionLog};
 use crate::message::EventBatch;
+use crate::partitions::ClusterSection;
 use crate::replica::{Replica, ReplicaError};
 use crate::snapshot::Snapshots;
 
@@ -48,6 +54,8 @@ pub struct PartitionOptions {
     pub lease: Duration,
     /// A standby writes a snapshot every this many ticks (0: never).
     pub snapshot_every_ticks: u64,
+    /// The cluster's partition map (empty: this partition runs every queue).
+    pub map: ClusterSection,
 }
 
 impl PartitionOptions {
@@ -60,6 +68,7 @@ impl PartitionOptions {
             tick: Duration::from_millis(100),
             lease: Duration::from_millis(500),
             snapshot_every_ticks: 600,
+            map: ClusterSection::default(),
         }
     }
 }
@@ -116,6 +125,7 @@ struct Partition {
     log: PartitionLog,
     lease: Lease,
     snapshots: Snapshots,
+    admission: Admission,
     options: PartitionOptions,
     hash: [u8; 32],
 }
@@ -127,9 +137,13 @@ pub async fn run_partition(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
     let log = PartitionLog::open(client.clone(), &options.partition).await?;
-    let hash = config_hash(&options.partition, &options.config);
+    let hash = config_hash(&options.partition, &options.config, &options.map);
     let jetstream = async_nats::jetstream::new(client);
+    agree_on_map(&jetstream, &options.map).await?;
     agree_on_config(&jetstream, &options.partition, &hash).await?;
+    let claims = Claims::open(&jetstream, &options.partition).await?;
+    let admission = Admission::new(claims, options.map.clone(), &options.partition)
+        .map_err(RunError::Config)?;
     let lease = Lease::open(
         &jetstream,
         &options.partition,
@@ -142,6 +156,7 @@ pub async fn run_partition(
         log,
         lease,
         snapshots,
+        admission,
         options,
         hash,
     };
@@ -189,8 +204,8 @@ impl Partition {
     async fn restore(&self) -> Result<(Replica, u64), RunError> {
         let config = self.options.config.clone();
         let Some((mark, _)) = self.snapshots.newest().await? else {
-            let replica = Replica::new(config, seed(&self.hash))
-                .map_err(|error| RunError::Config(error.to_string()))?;
+            let replica = fresh_replica(&self.options.partition, &config, &self.options.map)
+                .map_err(RunError::Config)?;
             return Ok((replica, 1));
         };
         let snapshot = self.snapshots.load(&mark).await?;
@@ -315,6 +330,7 @@ impl Partition {
             catch_up_ms = started.elapsed().as_millis() as u64,
             "leading"
         );
+        self.admission.release(&replica.recently_freed()).await;
         Ok(true)
     }
 
@@ -322,9 +338,13 @@ impl Partition {
     /// must start over, if it must.
     async fn lead_one(&mut self, replica: &mut Replica) -> Result<Option<String>, RunError> {
         let after = replica.tick_seq();
-        let message = replica.lead(unix_ms(), &self.options.replica)?;
+        let refusals = self.admission.refusals(&replica.next_enqueues()).await;
+        let message = replica.lead(unix_ms(), &self.options.replica, &refusals)?;
         match self.log.append_tick(&message, after).await {
-            Ok(seq) => replica.appended(seq, &message)?,
+            Ok(seq) => {
+                replica.appended(seq, &message)?;
+                self.admission.release(replica.freed()).await;
+            }
             Err(AppendError::Deposed) => {
                 return Ok(Some("another leader appended a tick".into()));
             }

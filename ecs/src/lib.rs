@@ -553,6 +553,39 @@ impl Matcher {
         self.world.resource::<Directory>().matches.len()
     }
 
+    /// Whether `player` is in a ticket or a match: what an enqueue of them would refuse
+    /// (`PlayerAlreadyQueued`, `PlayerInMatch`). A cluster holds a player's one-ticket claim
+    /// until this is false.
+    pub fn player_is_busy(&self, player: PlayerId) -> bool {
+        let Some(entity) = self.world.resource::<Directory>().players.get(&player) else {
+            return false;
+        };
+        self.world
+            .get::<components::Player>(*entity)
+            .is_some_and(|status| {
+                status
+                    .ticket
+                    .is_some_and(|t| self.world.get::<components::Ticket>(t).is_some())
+                    || status
+                        .in_match
+                        .is_some_and(|m| self.world.get::<components::Match>(m).is_some())
+            })
+    }
+
+    /// Numbers this matcher's matches from `first` on, so that the partitions of a cluster
+    /// never give two matches one id. Refused once a match has an id.
+    pub fn number_matches_from(&mut self, first: u64) -> Result<(), String> {
+        let mut ids = self.world.resource_mut::<MatchIds>();
+        if ids.next != 0 {
+            return Err(format!(
+                "matches are already numbered (the next is {})",
+                ids.next
+            ));
+        }
+        ids.next = first;
+        Ok(())
+    }
+
     /// Checks every invariant now, in any build; panics with what is broken.
     pub fn check_invariants(&mut self) {
         invariants::check_world(&mut self.world);

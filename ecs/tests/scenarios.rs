@@ -189,6 +189,40 @@ fn close_ratings_match_at_once_in_the_shared_region() {
 }
 
 #[test]
+fn a_player_is_busy_from_enqueue_to_the_end_of_their_session() {
+    let mut harness = Harness::new(Config::default());
+    harness.matcher.number_matches_from(1 << 40).unwrap();
+    assert!(
+        !harness.matcher.player_is_busy(PlayerId(1)),
+        "unknown: free"
+    );
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    assert!(
+        !harness.matcher.player_is_busy(PlayerId(1)),
+        "before its tick"
+    );
+    harness.tick(100);
+    assert!(harness.matcher.player_is_busy(PlayerId(1)), "queued");
+    harness.solo(2, "duel-1v1", 1500.0, EU);
+    harness.tick(100);
+    let formed = harness.formed();
+    let match_id = formed[0].match_id;
+    assert_eq!(match_id, MatchId(1 << 40), "numbered from the base given");
+    assert!(harness.matcher.player_is_busy(PlayerId(1)), "in a match");
+    harness.submit(Command::EndSession { match_id });
+    harness.tick(100);
+    assert!(
+        !harness.matcher.player_is_busy(PlayerId(1)),
+        "the session ended"
+    );
+    assert!(!harness.matcher.player_is_busy(PlayerId(2)));
+    assert!(
+        harness.matcher.number_matches_from(5).is_err(),
+        "a matcher that numbered a match cannot be renumbered"
+    );
+}
+
+#[test]
 fn the_skill_window_widens_with_waiting_time() {
     // Default curve: linear 75 -> 350 over 60 s, so a 300 gap is accepted after 49.1 s.
     let mut harness = Harness::new(Config::default());

@@ -350,6 +350,7 @@ fn schema(settings: &Settings) -> Json {
         ("rate_limits", serde_json::to_value(&settings.rate_limits)),
         ("quic", serde_json::to_value(&settings.quic)),
         ("telemetry", serde_json::to_value(&settings.telemetry)),
+        ("cluster", serde_json::to_value(&settings.cluster)),
     ];
     for (key, value) in sections {
         // Plain structs of numbers, strings and lists always serialize.

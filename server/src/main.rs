@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use matchwright_cluster::partitions::ClusterSection;
 use matchwright_replay::ReplayError;
 use matchwright_replay::cli::{self as trace, Hooks, Progress, WhatIfRun};
 use matchwright_replay::record::RecordOptions;
@@ -301,8 +302,8 @@ fn config_check(file: Option<&std::path::Path>) -> ExitCode {
 /// SIGTERM (a leader then gives its lease up).
 fn matcher(args: MatcherArgs) -> ExitCode {
     init_logging(args.log_format, None);
-    let config = match partition_config(&args.partition, args.config.as_deref()) {
-        Ok(config) => config,
+    let (config, map) = match partition_config(&args.partition, args.config.as_deref()) {
+        Ok(found) => found,
         Err(error) => {
             eprintln!("matchwright matcher: {error}");
             return ExitCode::from(2);
@@ -317,6 +318,7 @@ fn matcher(args: MatcherArgs) -> ExitCode {
     options.tick = std::time::Duration::from_millis(args.tick_ms);
     options.lease = std::time::Duration::from_millis(args.lease_ms);
     options.snapshot_every_ticks = args.snapshot_every_ticks;
+    options.map = map;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -343,16 +345,23 @@ fn matcher(args: MatcherArgs) -> ExitCode {
     }
 }
 
-/// A partition's name, checked, and its config (the file's, or the built-in defaults).
+/// A partition's name, checked, its config and the cluster's partition map (the file's, or
+/// the built-in defaults and no map); a partition the map does not list is refused.
 fn partition_config(
     partition: &str,
     file: Option<&std::path::Path>,
-) -> Result<matchwright_ecs::Config, String> {
+) -> Result<(matchwright_ecs::Config, ClusterSection), String> {
     matchwright_cluster::log::check_partition_name(partition).map_err(|e| e.to_string())?;
-    file.map_or_else(
-        || Ok(matchwright_ecs::Config::default()),
-        load_matcher_config,
-    )
+    let Some(path) = file else {
+        return Ok((
+            matchwright_ecs::Config::default(),
+            ClusterSection::default(),
+        ));
+    };
+    let settings =
+        matchwright_server::settings::Settings::load(path).map_err(|error| error.to_string())?;
+    settings.cluster.queues_of(partition)?;
+    Ok((settings.matcher, settings.cluster))
 }
 
 /// Connects to NATS, retrying for up to 10 s.
@@ -369,8 +378,8 @@ async fn connect_nats(url: &str) -> Result<async_nats::Client, String> {
 
 /// `matchwright cluster export`.
 fn cluster_export(args: ClusterExportArgs) -> ExitCode {
-    let config = match partition_config(&args.partition, args.config.as_deref()) {
-        Ok(config) => config,
+    let (config, map) = match partition_config(&args.partition, args.config.as_deref()) {
+        Ok(found) => found,
         Err(error) => {
             eprintln!("matchwright cluster export: {error}");
             return ExitCode::from(2);
@@ -388,7 +397,7 @@ fn cluster_export(args: ClusterExportArgs) -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         let client = connect_nats(&args.nats).await?;
-        matchwright_cluster::export::export_trace(client, &args.partition, &config, &args.out)
+        matchwright_cluster::export::export_trace(client, &args.partition, &config, &map, &args.out)
             .await
             .map_err(|error| error.to_string())
     });

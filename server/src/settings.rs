@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use matchwright_cluster::partitions::ClusterSection;
 use matchwright_ecs::{Config, ConfigError};
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,9 @@ pub struct Settings {
     pub quic: QuicSection,
     /// OpenTelemetry traces.
     pub telemetry: TelemetrySection,
+    /// `[cluster]`: which partition runs which queue (`matchwright matcher`; `serve`
+    /// ignores it).
+    pub cluster: ClusterSection,
 }
 
 /// `[telemetry]`: OpenTelemetry traces over OTLP/HTTP (protobuf), `telemetry.rs`. Off unless
@@ -509,6 +513,7 @@ pub const SERVER_KEYS: &[&str] = &[
     "rate_limits",
     "quic",
     "telemetry",
+    "cluster",
 ];
 
 impl Settings {
@@ -568,6 +573,12 @@ impl Settings {
                 .map_err(|error| ConfigError::new("quic", error.to_string()))?,
             None => QuicSection::default(),
         };
+        let cluster = match table.remove("cluster") {
+            Some(value) => value
+                .try_into::<ClusterSection>()
+                .map_err(|error| ConfigError::new("cluster", error.to_string()))?,
+            None => ClusterSection::default(),
+        };
         let telemetry = match table.remove("telemetry") {
             Some(value) => value
                 .try_into::<TelemetrySection>()
@@ -600,8 +611,13 @@ impl Settings {
             rate_limits,
             quic,
             telemetry,
+            cluster,
         };
         settings.validate()?;
+        settings
+            .cluster
+            .check(&settings.matcher)
+            .map_err(|error| ConfigError::new(error.field, error.message))?;
         Ok(settings)
     }
 
@@ -971,6 +987,23 @@ mod tests {
         assert_eq!(keep_alive.field, "quic.keep_alive_s");
         let frame = Settings::from_toml_str("[quic]\nmax_frame_bytes = 10\n").unwrap_err();
         assert_eq!(frame.field, "quic.max_frame_bytes");
+    }
+
+    #[test]
+    fn the_partition_map_is_checked_against_the_queues() {
+        let map = "[[cluster.partitions]]\nname = \"duels\"\nqueues = [\"duel-1v1\"]\n\
+                   [[cluster.partitions]]\nname = \"rest\"\nqueues = [\"ranked-5v5\", \"trios-ffa\"]\n";
+        let settings = Settings::from_toml_str(map).unwrap();
+        assert_eq!(settings.cluster.partition_of("trios-ffa"), Some("rest"));
+        let unknown = Settings::from_toml_str(&map.replace("trios-ffa", "trios")).unwrap_err();
+        assert_eq!(unknown.field, "cluster.partitions[1].queues[1]");
+        let missing = Settings::from_toml_str(&map.replace(", \"trios-ffa\"", "")).unwrap_err();
+        assert!(
+            missing.message.contains("`trios-ffa` is in no partition"),
+            "{missing}"
+        );
+        let typo = Settings::from_toml_str("[cluster]\npartition = []\n").unwrap_err();
+        assert_eq!(typo.field, "cluster");
     }
 
     #[test]

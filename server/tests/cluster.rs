@@ -28,14 +28,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use matchwright_cluster::agreement::{config_hash, seed};
+use matchwright_cluster::agreement::fresh_replica;
 use matchwright_cluster::log::AppendError;
-use matchwright_cluster::replica::Replica;
+use matchwright_cluster::partitions::ClusterSection;
 use matchwright_cluster::snapshot::Snapshots;
 use matchwright_cluster::{LogItem, PartitionLog, TickMessage};
 use matchwright_ecs::TicketId;
 use matchwright_ecs::{Command, Config, EnqueueTicket, Event, MatchId, PlayerId, Rating};
 use tokio::sync::Mutex;
+
+mod common;
+
+use common::nats::{Nats, connect, nats_server};
 
 const PARTITION: &str = "p1";
 
@@ -51,7 +55,7 @@ fn kills() -> usize {
 /// The processes of the test, killed when it ends, however it ends.
 struct Cluster {
     url: String,
-    nats: Child,
+    _nats: Nats,
     replicas: Vec<(String, Child)>,
     dead: Vec<String>,
     started: usize,
@@ -64,27 +68,15 @@ impl Drop for Cluster {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = self.nats.kill();
-        let _ = self.nats.wait();
     }
 }
 
 impl Cluster {
     fn start(binary: &Path, store: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|address| address.port())
-            .expect("a free port");
-        let nats = Process::new(binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server starts");
+        let nats = Nats::start(binary, store);
         Self {
-            url: format!("nats://127.0.0.1:{port}"),
-            nats,
+            url: nats.url.clone(),
+            _nats: nats,
             replicas: Vec::new(),
             dead: Vec::new(),
             started: 0,
@@ -135,33 +127,6 @@ impl Cluster {
                 let status = child.try_wait().expect("a child's status");
                 assert!(status.is_none(), "{name} stopped by itself: {status:?}");
             }
-        }
-    }
-}
-
-/// `nats-server` on the PATH (none: the test is skipped, unless it is required).
-fn nats_server() -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("nats-server"))
-            .find(|path| path.is_file())
-    });
-    let required = std::env::var("MATCHWRIGHT_REQUIRE_NATS").is_ok_and(|value| value == "1");
-    assert!(
-        found.is_some() || !required,
-        "nats-server is not on the PATH and MATCHWRIGHT_REQUIRE_NATS=1: install the Debian \
-         package nats-server"
-    );
-    found
-}
-
-async fn connect(url: &str) -> async_nats::Client {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        match async_nats::connect(url).await {
-            Ok(client) => return client,
-            Err(error) if Instant::now() > deadline => panic!("NATS at {url}: {error}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
 }
@@ -268,7 +233,7 @@ async fn ticks_through(seen: &Mutex<Vec<LogItem>>, through: u64) -> Vec<(u64, Ti
 /// hash), checking that no player is ever in two live matches; returns how many formed.
 fn replay(ticks: &[(u64, TickMessage)]) -> usize {
     let config = Config::default();
-    let mut replica = Replica::new(config.clone(), seed(&config_hash(PARTITION, &config)))
+    let mut replica = fresh_replica(PARTITION, &config, &ClusterSection::default())
         .expect("the default config is valid");
     let mut live: BTreeMap<MatchId, Vec<PlayerId>> = BTreeMap::new();
     let mut playing: BTreeMap<PlayerId, MatchId> = BTreeMap::new();

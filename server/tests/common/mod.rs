@@ -237,3 +237,4 @@ pub async fn wait_event(socket: &mut Socket, kind: &str) -> Value {
         }
     }
 }
+pub mod nats;

@@ -1,0 +1,107 @@
+//! A leader's checks on a tick's enqueues before it runs the tick, and its releases after:
+//! an enqueue is refused when its queue is not this partition's (per the map), or when a
+//! player of it is claimed by another partition (`claims`). The refusals go in the tick
+//! message, so every replica consumes the same commands without running them.
+//!
+//! Claims are made and released concurrently, at most [`CLAIMS_IN_FLIGHT`] at a time; the
+//! leader awaits them (its tick waits for its claims; its next tick for its releases), so a
+//! player released after one tick and queued again in the next keeps the new claim.
+
+use std::collections::{BTreeMap, HashSet};
+
+use futures_util::StreamExt;
+use matchwright_ecs::{EnqueueTicket, PlayerId};
+
+use crate::claims::{Claim, Claims};
+use crate::message::{Refusal, Refused};
+use crate::partitions::ClusterSection;
+
+/// The most claim or release requests a leader has outstanding at once.
+pub const CLAIMS_IN_FLIGHT: usize = 64;
+
+/// One partition's admission of enqueues.
+#[derive(Debug)]
+pub struct Admission {
+    claims: Claims,
+    map: ClusterSection,
+    /// The queues this partition runs (none: every queue, no map).
+    queues: Option<HashSet<String>>,
+}
+
+impl Admission {
+    /// The admission of `partition` under `map` (checked: the partition is in it, if it
+    /// lists any).
+    pub fn new(claims: Claims, map: ClusterSection, partition: &str) -> Result<Self, String> {
+        let queues = map
+            .queues_of(partition)?
+            .map(|queues| queues.into_iter().collect());
+        Ok(Self {
+            claims,
+            map,
+            queues,
+        })
+    }
+
+    /// The refusals among `enqueues` (log sequence and ticket), sorted by sequence.
+    pub async fn refusals(&self, enqueues: &[(u64, &EnqueueTicket)]) -> Vec<Refused> {
+        let mut refused: BTreeMap<u64, Refusal> = BTreeMap::new();
+        let mut to_claim = Vec::new();
+        for (seq, ticket) in enqueues {
+            match &self.queues {
+                Some(queues) if !queues.contains(&ticket.queue) => {
+                    let partition = self.map.partition_of(&ticket.queue).map(str::to_owned);
+                    let queue = ticket.queue.clone();
+                    refused.insert(*seq, Refusal::WrongPartition { queue, partition });
+                }
+                _ => to_claim.extend(ticket.members.iter().map(|m| (*seq, m.player))),
+            }
+        }
+        let claimed: Vec<_> = futures_util::stream::iter(to_claim)
+            .map(|(seq, player)| async move { (seq, player, self.claims.claim(player).await) })
+            .buffer_unordered(CLAIMS_IN_FLIGHT)
+            .collect()
+            .await;
+        for (seq, player, outcome) in claimed {
+            let reason = match outcome {
+                Ok(Claim::Ours) => continue,
+                Ok(Claim::Elsewhere(partition)) => Refusal::PlayerElsewhere { player, partition },
+                Err(error) => Refusal::ClaimsUnavailable {
+                    detail: error.to_string(),
+                },
+            };
+            // One reason per command: the lowest player's, so that the message is the same
+            // whatever order the answers came in.
+            let keep = match refused.get(&seq) {
+                Some(Refusal::PlayerElsewhere { player: kept, .. }) => player < *kept,
+                Some(_) => false,
+                None => true,
+            };
+            if keep {
+                refused.insert(seq, reason);
+            }
+        }
+        refused
+            .into_iter()
+            .map(|(seq, reason)| Refused { seq, reason })
+            .collect()
+    }
+
+    /// Releases the claims of `players` (free in this partition's matcher). A release that
+    /// fails is logged and leaves the claim: the player can still queue in this partition.
+    pub async fn release(&self, players: &[PlayerId]) {
+        let failures = futures_util::stream::iter(players.iter().copied())
+            .map(|player| async move { (player, self.claims.release(player).await) })
+            .buffer_unordered(CLAIMS_IN_FLIGHT)
+            .filter_map(|(player, outcome)| async move { outcome.err().map(|e| (player, e)) })
+            .collect::<Vec<_>>()
+            .await;
+        if let Some((player, error)) = failures.first() {
+            tracing::warn!(
+                failed = failures.len(),
+                player = player.0,
+                %error,
+                "could not release players' claims"
+            );
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! Two matcher partitions of one cluster on real processes and a real NATS JetStream: the
+//! `[cluster]` map gives each its queues, and a player holds one ticket in the whole cluster.
+//!
+//! - A partition the map does not list is refused at start.
+//! - The same players are enqueued into both partitions at once: each is queued in exactly
+//!   one, and the other refuses the enqueue naming the partition that holds them.
+//! - An enqueue into a queue another partition runs is refused, naming that partition.
+//! - A player whose ticket is cancelled, or whose session ends, is released: they can then
+//!   queue in the other partition.
+//! - Each partition numbers its matches in its own range; both logs replay with every tick's
+//!   event hash equal to its leader's.
+//! - The leader of one partition is killed: its standby takes over and still releases.
+//!
+//! Skipped without `nats-server` on the PATH, unless `MATCHWRIGHT_REQUIRE_NATS=1`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use matchwright_cluster::agreement::fresh_replica;
+use matchwright_cluster::claims::Claims;
+use matchwright_cluster::message::Refusal;
+use matchwright_cluster::partitions::ClusterSection;
+use matchwright_cluster::{LogItem, PartitionLog, TickMessage};
+use matchwright_ecs::{Command, EnqueueTicket, Event, MatchId, PlayerId, Rating, TicketId};
+
+mod common;
+
+use common::nats::{Nats, connect, nats_server};
+
+const CONFIG: &str = r#"
+replace_queues = true
+
+[[queues]]
+name = "duel-a"
+teams = 2
+team_size = 1
+max_party_size = 1
+
+[[queues]]
+name = "duel-b"
+teams = 2
+team_size = 1
+max_party_size = 1
+
+# Two teams of eight: never fills in this test, so a ticket stays queued.
+[[queues]]
+name = "hold-b"
+teams = 2
+team_size = 8
+max_party_size = 1
+
+[[cluster.partitions]]
+name = "pa"
+queues = ["duel-a"]
+
+[[cluster.partitions]]
+name = "pb"
+queues = ["duel-b", "hold-b"]
+"#;
+
+/// Players raced into both partitions.
+const RACED: u64 = 300;
+
+/// The replicas, killed when the test ends.
+struct Replicas(Vec<(String, Child)>);
+
+impl Drop for Replicas {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Replicas {
+    fn start(&mut self, partition: &str, name: &str, url: &str, config: &Path) {
+        let child = matcher(partition, name, url, config)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("matchwright matcher starts");
+        self.0.push((name.to_owned(), child));
+    }
+
+    fn kill(&mut self, name: &str) {
+        let (_, child) = self.0.iter_mut().find(|(n, _)| n == name).expect("ours");
+        child.kill().expect("killed");
+        child.wait().expect("reaped");
+    }
+}
+
+fn matcher(partition: &str, name: &str, url: &str, config: &Path) -> Process {
+    let mut process = Process::new(env!("CARGO_BIN_EXE_matchwright"));
+    process
+        .args(["matcher", "--partition", partition, "--nats", url])
+        .args(["--replica", name, "--snapshot-every-ticks", "0", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
+    process
+}
+
+fn enqueue(queue: &str, player: u64, ticket: u64) -> Command {
+    Command::Enqueue(EnqueueTicket::solo(
+        TicketId(ticket),
+        queue,
+        PlayerId(player),
+        Rating::new(1500.0 + (player % 30) as f64 * 10.0, 100.0),
+        vec![30, 90, 200, 250],
+    ))
+}
+
+/// Appends `command` and waits until a tick has consumed it; returns its sequence.
+async fn append_and_wait(log: &PartitionLog, command: &Command, id: &str) -> u64 {
+    let seq = log.append_command(command, id).await.expect("appended");
+    wait_consumed(log, seq).await;
+    seq
+}
+
+async fn wait_consumed(log: &PartitionLog, seq: u64) {
+    let started = Instant::now();
+    loop {
+        if let Ok(Some((_, tick))) = log.last_tick().await
+            && tick.commands_through >= seq
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{}: command {seq} not consumed in 30 s",
+            log.partition()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every message of the log up to its last tick.
+async fn read_log(log: &PartitionLog) -> Vec<LogItem> {
+    let last = log.last_tick_seq().await.expect("the last tick");
+    let mut reader = log.read_from(1).await.expect("the log reads");
+    let mut items = Vec::new();
+    while let Some(item) = reader.next().await {
+        let item = item.expect("every message reads");
+        let done = matches!(&item, LogItem::Tick { seq, .. } if *seq >= last);
+        items.push(item);
+        if done {
+            return items;
+        }
+    }
+    panic!("the log ended before its last tick");
+}
+
+fn ticks(items: &[LogItem]) -> Vec<(u64, &TickMessage)> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            LogItem::Tick { seq, message } => Some((*seq, message)),
+            LogItem::Command { .. } => None,
+        })
+        .collect()
+}
+
+/// Replays a partition's ticks as a fresh replica does (checking each event hash); returns
+/// every event.
+fn replay(
+    partition: &str,
+    map: &ClusterSection,
+    config: &matchwright_ecs::Config,
+    items: &[LogItem],
+) -> Vec<Event> {
+    let mut replica = fresh_replica(partition, config, map).expect("a replica");
+    let mut events = Vec::new();
+    for (seq, message) in ticks(items) {
+        replica
+            .on_tick(seq, message)
+            .unwrap_or_else(|error| panic!("{partition}: tick at {seq}: {error}"));
+        events.extend(replica.events().iter().cloned());
+    }
+    events
+}
+
+/// Per player, the partition that applied their enqueue and the refusals they got.
+#[derive(Default)]
+struct Outcomes {
+    applied: BTreeMap<u64, Vec<&'static str>>,
+    refused: BTreeMap<u64, Vec<(&'static str, Refusal)>>,
+}
+
+impl Outcomes {
+    fn read(&mut self, partition: &'static str, items: &[LogItem]) {
+        let mut enqueued: BTreeMap<u64, u64> = BTreeMap::new();
+        for item in items {
+            match item {
+                LogItem::Command {
+                    seq,
+                    command: Ok(Command::Enqueue(ticket)),
+                    ..
+                } => {
+                    enqueued.insert(*seq, ticket.members[0].player.0);
+                }
+                LogItem::Tick { message, .. } => {
+                    for command in &message.record.commands {
+                        if let Command::Enqueue(ticket) = command {
+                            let player = ticket.members[0].player.0;
+                            self.applied.entry(player).or_default().push(partition);
+                        }
+                    }
+                    for refused in &message.refused {
+                        let player = enqueued[&refused.seq];
+                        let reason = refused.reason.clone();
+                        self.refused
+                            .entry(player)
+                            .or_default()
+                            .push((partition, reason));
+                    }
+                }
+                LogItem::Command { .. } => {}
+            }
+        }
+    }
+}
+
+async fn wait_released(claims: &Claims, player: u64) {
+    let started = Instant::now();
+    while claims
+        .holder(PlayerId(player))
+        .await
+        .expect("a claim reads")
+        .is_some()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "player {player}'s claim was not released in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn formed(events: &[Event]) -> Vec<(MatchId, Vec<PlayerId>)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::MatchFormed { summary } => Some((summary.match_id, summary.players().collect())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_holds_one_ticket_across_partitions() {
+    let Some(binary) = nats_server() else {
+        eprintln!(
+            "SKIPPED: nats-server is not on the PATH (install the Debian package nats-server)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let nats = Nats::start(&binary, &dir.path().join("nats"));
+    let config_path = dir.path().join("cluster.toml");
+    std::fs::write(&config_path, CONFIG).expect("the config is written");
+    let settings = matchwright_server::settings::Settings::from_toml_str(CONFIG).expect("valid");
+    let (config, map) = (settings.matcher, settings.cluster);
+
+    let unknown = matcher("pc", "x", &nats.url, &config_path)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("matchwright matcher runs");
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "a partition outside the map is refused"
+    );
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("not in the config's [cluster] map"),
+        "{stderr}"
+    );
+
+    let mut replicas = Replicas(Vec::new());
+    for (partition, name) in [("pa", "pa-0"), ("pb", "pb-0")] {
+        replicas.start(partition, name, &nats.url, &config_path);
+    }
+    let client = connect(&nats.url).await;
+    let pa = PartitionLog::open(client.clone(), "pa")
+        .await
+        .expect("pa's log");
+    let pb = PartitionLog::open(client.clone(), "pb")
+        .await
+        .expect("pb's log");
+    for log in [&pa, &pb] {
+        append_and_wait(
+            log,
+            &Command::Heartbeat {
+                match_id: MatchId(0),
+            },
+            "warm-up",
+        )
+        .await;
+    }
+    // Standbys once the leaders lead, so the kill below is of a known leader.
+    replicas.start("pa", "pa-1", &nats.url, &config_path);
+    replicas.start("pb", "pb-1", &nats.url, &config_path);
+
+    // The same players into both partitions at once.
+    let race = |log: PartitionLog, queue: &'static str| {
+        tokio::spawn(async move {
+            let mut last = 0;
+            for player in 1..=RACED {
+                let command = enqueue(queue, player, player);
+                last = log
+                    .append_command(&command, &format!("race-{player}"))
+                    .await
+                    .expect("appended");
+            }
+            last
+        })
+    };
+    let (last_a, last_b) = (race(pa.clone(), "duel-a"), race(pb.clone(), "duel-b"));
+    let (last_a, last_b) = (last_a.await.expect("raced"), last_b.await.expect("raced"));
+    wait_consumed(&pa, last_a).await;
+    wait_consumed(&pb, last_b).await;
+
+    // Players of one partition only, so that matches form in both whoever won the race.
+    for player in 501..=510 {
+        append_and_wait(
+            &pa,
+            &enqueue("duel-a", player, player),
+            &format!("own-{player}"),
+        )
+        .await;
+        let other = player + 100;
+        append_and_wait(
+            &pb,
+            &enqueue("duel-b", other, other),
+            &format!("own-{other}"),
+        )
+        .await;
+    }
+
+    // Another partition's queue.
+    append_and_wait(&pa, &enqueue("duel-b", 9_001, 9_001), "wrong").await;
+
+    // Held by pb while queued in hold-b; released by a cancel.
+    let claims = Claims::open(&async_nats::jetstream::new(client.clone()), "test")
+        .await
+        .expect("the claims");
+    append_and_wait(&pb, &enqueue("hold-b", 7_001, 7_001), "hold").await;
+    append_and_wait(&pa, &enqueue("duel-a", 7_001, 7_001), "hold-elsewhere").await;
+    assert_eq!(
+        claims
+            .holder(PlayerId(7_001))
+            .await
+            .expect("reads")
+            .map(|(p, _)| p),
+        Some("pb".to_owned())
+    );
+    append_and_wait(
+        &pb,
+        &Command::Cancel {
+            ticket: TicketId(7_001),
+        },
+        "cancel",
+    )
+    .await;
+    wait_released(&claims, 7_001).await;
+    append_and_wait(&pa, &enqueue("duel-a", 7_001, 7_001), "after-cancel").await;
+
+    let (items_a, items_b) = (read_log(&pa).await, read_log(&pb).await);
+    let mut outcomes = Outcomes::default();
+    outcomes.read("pa", &items_a);
+    outcomes.read("pb", &items_b);
+    for player in 1..=RACED {
+        let applied = &outcomes.applied[&player];
+        assert_eq!(applied.len(), 1, "player {player} queued in {applied:?}");
+        let refused = &outcomes.refused[&player];
+        let other = if applied[0] == "pa" { "pb" } else { "pa" };
+        let expected = Refusal::PlayerElsewhere {
+            player: PlayerId(player),
+            partition: applied[0].to_owned(),
+        };
+        assert_eq!(refused, &vec![(other, expected)], "player {player}");
+    }
+    let both: BTreeSet<&str> = (1..=RACED).map(|p| outcomes.applied[&p][0]).collect();
+    eprintln!("the race was won by partitions {both:?}");
+    assert_eq!(
+        outcomes.refused[&9_001],
+        vec![(
+            "pa",
+            Refusal::WrongPartition {
+                queue: "duel-b".into(),
+                partition: Some("pb".into())
+            }
+        )]
+    );
+    assert_eq!(
+        outcomes.applied[&7_001],
+        vec!["pa", "pb"],
+        "queued in pb, then in pa after the cancel (read pa first)"
+    );
+    assert!(matches!(
+        &outcomes.refused[&7_001][..],
+        [("pa", Refusal::PlayerElsewhere { partition, .. })] if partition == "pb"
+    ));
+
+    // Matches are numbered per partition; the logs replay.
+    let events_a = replay("pa", &map, &config, &items_a);
+    let events_b = replay("pb", &map, &config, &items_b);
+    let (formed_a, formed_b) = (formed(&events_a), formed(&events_b));
+    assert!(
+        !formed_a.is_empty() && !formed_b.is_empty(),
+        "matches form in both partitions"
+    );
+    assert!(
+        formed_a.iter().all(|(id, _)| id.0 >> 40 == 1),
+        "pa numbers from 1 << 40"
+    );
+    assert!(
+        formed_b.iter().all(|(id, _)| id.0 >> 40 == 2),
+        "pb numbers from 2 << 40"
+    );
+
+    // A session's end releases its players, also after the leader is killed.
+    replicas.kill("pa-0");
+    let (match_id, players) = formed_a[0].clone();
+    for player in &players {
+        assert_eq!(
+            claims.holder(*player).await.expect("reads").map(|(p, _)| p),
+            Some("pa".to_owned()),
+            "a player in a match keeps the claim"
+        );
+    }
+    append_and_wait(&pa, &Command::EndSession { match_id }, "end").await;
+    let leader = pa
+        .last_tick()
+        .await
+        .expect("reads")
+        .expect("a tick")
+        .1
+        .leader;
+    assert_eq!(leader, "pa-1", "the standby leads");
+    for player in &players {
+        wait_released(&claims, player.0).await;
+        let command = enqueue("duel-b", player.0, player.0 + 100_000);
+        append_and_wait(&pb, &command, &format!("after-end-{}", player.0)).await;
+    }
+    let mut after = Outcomes::default();
+    after.read("pb", &read_log(&pb).await);
+    for player in &players {
+        assert_eq!(
+            after.applied[&player.0],
+            vec!["pb"],
+            "queued in pb after its session"
+        );
+    }
+    replay("pa", &map, &config, &read_log(&pa).await);
+}
