@@ -86,15 +86,23 @@ impl Admission {
             .collect()
     }
 
-    /// Releases the claims of `players` (free in this partition's matcher). A release that
-    /// fails is logged and leaves the claim: the player can still queue in this partition.
-    pub async fn release(&self, players: &[PlayerId]) {
-        let failures = futures_util::stream::iter(players.iter().copied())
+    /// Releases the claims of `players` (free in this partition's matcher); returns how
+    /// many claims it deleted. A release that fails is logged and leaves the claim: the
+    /// player can still queue in this partition.
+    pub async fn release(&self, players: &[PlayerId]) -> u64 {
+        let outcomes: Vec<_> = futures_util::stream::iter(players.iter().copied())
             .map(|player| async move { (player, self.claims.release(player).await) })
             .buffer_unordered(CLAIMS_IN_FLIGHT)
-            .filter_map(|(player, outcome)| async move { outcome.err().map(|e| (player, e)) })
-            .collect::<Vec<_>>()
+            .collect()
             .await;
+        let released = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Ok(true)))
+            .count();
+        let failures: Vec<_> = outcomes
+            .into_iter()
+            .filter_map(|(player, outcome)| outcome.err().map(|error| (player, error)))
+            .collect();
         if let Some((player, error)) = failures.first() {
             tracing::warn!(
                 failed = failures.len(),
@@ -103,5 +111,6 @@ impl Admission {
                 "could not release players' claims"
             );
         }
+        released as u64
     }
 }

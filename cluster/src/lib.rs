@@ -23,6 +23,7 @@
 //! - `snapshot`: snapshots in the object store, the newest marked in KV, the log trimmed
 //!   behind them.
 //! - `run`: the process: restore, follow, snapshot, take over, lead.
+//! - `status`: the process's role, tick and lag, for `/readyz` and metrics.
 //! - `export`: a partition's log as a trace for `matchwright replay`.
 //!
 //! Not yet here (issue 21): gateways, Postgres as the shared record.
@@ -39,6 +40,7 @@ pub mod partitions;
 pub mod replica;
 pub mod run;
 pub mod snapshot;
+pub mod status;
 
 pub use log::{LogItem, PartitionLog};
 pub use message::{EventBatch, TickMessage};

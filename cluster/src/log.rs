@@ -341,6 +341,7 @@ impl PartitionLog {
             messages,
             tick_subject: tick_subject(&self.partition),
             next_seq: from.max(1),
+            behind: 0,
         })
     }
 
@@ -364,9 +365,15 @@ pub struct LogReader {
     messages: Ordered,
     tick_subject: String,
     next_seq: u64,
+    behind: u64,
 }
 
 impl LogReader {
+    /// How many messages the log held after the last one read, when it was delivered.
+    pub fn behind(&self) -> u64 {
+        self.behind
+    }
+
     /// The next message (waits for one to be appended); `None` when the reader has ended.
     pub async fn next(&mut self) -> Option<Result<LogItem, LogError>> {
         let message = match self.messages.next().await? {
@@ -374,7 +381,10 @@ impl LogReader {
             Err(error) => return Some(Err(server("reading the log", error))),
         };
         let seq = match message.info() {
-            Ok(info) => info.stream_sequence,
+            Ok(info) => {
+                self.behind = info.pending;
+                info.stream_sequence
+            }
             Err(error) => return Some(Err(server("reading the log", error))),
         };
         if seq != self.next_seq {

@@ -64,6 +64,17 @@ pub enum Refusal {
     },
 }
 
+impl Refusal {
+    /// Its kind, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::WrongPartition { .. } => "wrong_partition",
+            Self::PlayerElsewhere { .. } => "player_elsewhere",
+            Self::ClaimsUnavailable { .. } => "claims_unavailable",
+        }
+    }
+}
+
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -18,6 +18,7 @@
 //! divergent tick or a broken log stops it.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use matchwright_ecs::{Config, codec};
@@ -31,6 +32,7 @@ use crate::message::EventBatch;
 use crate::partitions::ClusterSection;
 use crate::replica::{Replica, ReplicaError};
 use crate::snapshot::Snapshots;
+use crate::status::PartitionStatus;
 
 /// How long a new leader may take to read the log up to its last tick before it gives the
 /// lease up (and tries again as a standby).
@@ -56,6 +58,8 @@ pub struct PartitionOptions {
     pub snapshot_every_ticks: u64,
     /// The cluster's partition map (empty: this partition runs every queue).
     pub map: ClusterSection,
+    /// Where the process reports its role, tick and lag (`/readyz`, metrics).
+    pub status: Arc<PartitionStatus>,
 }
 
 impl PartitionOptions {
@@ -69,6 +73,7 @@ impl PartitionOptions {
             lease: Duration::from_millis(500),
             snapshot_every_ticks: 600,
             map: ClusterSection::default(),
+            status: Arc::new(PartitionStatus::new(partition)),
         }
     }
 }
@@ -187,6 +192,9 @@ impl Partition {
     /// Starts from the newest snapshot and runs until the replica must start over (the
     /// reason) or stop (the error).
     async fn start_and_run(&mut self) -> Result<String, RunError> {
+        let status = &self.options.status;
+        status.set_leading(false);
+        status.count("matchwright_partition_starts_total", 1);
         let (mut replica, from) = self.restore().await?;
         let mut reader = self.log.read_from(from).await?;
         let ready_at = self.log.last_tick_seq().await?;
@@ -237,16 +245,22 @@ impl Partition {
             tokio::select! {
                 item = reader.next() => {
                     let applied = follow(replica, item)?;
+                    self.options.status.behind(reader.behind());
+                    if applied {
+                        self.options.status.ticked(replica.tick(), unix_ms(), replica.pending());
+                    }
                     if applied && leading {
                         // Another leader's tick: this one was deposed while it did not look.
                         tracing::warn!(tick = replica.tick(), "another replica ticks; following");
                         self.lease.forget();
                         leading = false;
+                        self.options.status.set_leading(false);
                     } else if applied {
                         self.maybe_snapshot(replica, &mut writing);
                     }
                 }
                 _ = look.tick() => {
+                    let was_leading = leading;
                     leading = if leading {
                         self.keep_leading().await
                     } else if replica.tick_seq() >= ready_at {
@@ -254,6 +268,9 @@ impl Partition {
                     } else {
                         false
                     };
+                    if leading != was_leading {
+                        self.options.status.set_leading(leading);
+                    }
                 }
                 _ = tick.tick(), if leading => {
                     if let Some(reason) = self.lead_one(replica).await? {
@@ -330,7 +347,10 @@ impl Partition {
             catch_up_ms = started.elapsed().as_millis() as u64,
             "leading"
         );
-        self.admission.release(&replica.recently_freed()).await;
+        let released = self.admission.release(&replica.recently_freed()).await;
+        let status = &self.options.status;
+        status.count("matchwright_partition_takeovers_total", 1);
+        status.count("matchwright_partition_claims_released_total", released);
         Ok(true)
     }
 
@@ -343,7 +363,13 @@ impl Partition {
         match self.log.append_tick(&message, after).await {
             Ok(seq) => {
                 replica.appended(seq, &message)?;
-                self.admission.release(replica.freed()).await;
+                let released = self.admission.release(replica.freed()).await;
+                let status = &self.options.status;
+                status.ticked(replica.tick(), unix_ms(), replica.pending());
+                status.count("matchwright_partition_claims_released_total", released);
+                for refused in &message.refused {
+                    status.refused(refused.reason.kind());
+                }
             }
             Err(AppendError::Deposed) => {
                 return Ok(Some("another leader appended a tick".into()));

@@ -28,6 +28,7 @@
 //!   [`websocket`]: the event WebSocket's pump (write and idle timeouts, close frames).
 //! - [`listener`]: the HTTP listener: connection caps (total, per IP), header timeout,
 //!   graceful shutdown with a deadline.
+//! - [`partition_ops`]: `/healthz`, `/readyz` and `/metrics` of a matcher partition process.
 //! - [`fleet`]: game-server allocation behind the [`fleet::Allocator`] trait.
 //! - [`settings`]: the config file (`[server]`, `[fleet]` and the matcher's config) and secrets.
 //! - [`environment`]: `MATCHWRIGHT_*` variables: an override for every setting, the secrets
@@ -56,6 +57,7 @@ pub mod hub;
 pub mod instruments;
 pub mod listener;
 pub mod lobby;
+pub mod partition_ops;
 pub mod party;
 pub mod quic;
 pub mod ratelimit;

@@ -105,6 +105,9 @@ struct MatcherArgs {
     /// Log lines as text or JSON (filter with RUST_LOG, default `info`).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Serve `/healthz`, `/readyz` and `/metrics` on this address (e.g. 127.0.0.1:9470).
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -330,6 +333,17 @@ fn matcher(args: MatcherArgs) -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async move {
+        if let Some(address) = args.http {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+            let status = Arc::clone(&options.status);
+            tokio::spawn(matchwright_server::partition_ops::serve(
+                listener,
+                status,
+                std::future::pending(),
+            ));
+        }
         let client = connect_nats(&args.nats).await?;
         tracing::info!(partition = %options.partition, replica = %options.replica, nats = %args.nats, "matcher partition starting");
         matchwright_cluster::run_partition(client, options, shutdown_signal())

@@ -10,6 +10,8 @@
 //! - Each partition numbers its matches in its own range; both logs replay with every tick's
 //!   event hash equal to its leader's.
 //! - The leader of one partition is killed: its standby takes over and still releases.
+//! - Each replica's `/readyz` answers ready, and its `/metrics` say who leads, how many
+//!   enqueues it refused and how many takeovers it made.
 //!
 //! Skipped without `nats-server` on the PATH, unless `MATCHWRIGHT_REQUIRE_NATS=1`.
 
@@ -76,12 +78,19 @@ impl Drop for Replicas {
 }
 
 impl Replicas {
-    fn start(&mut self, partition: &str, name: &str, url: &str, config: &Path) {
+    /// Starts a replica serving its operations endpoints; returns their base URL.
+    fn start(&mut self, partition: &str, name: &str, url: &str, config: &Path) -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .expect("a free port");
         let child = matcher(partition, name, url, config)
+            .args(["--http", &format!("127.0.0.1:{port}")])
             .stderr(Stdio::inherit())
             .spawn()
             .expect("matchwright matcher starts");
         self.0.push((name.to_owned(), child));
+        format!("http://127.0.0.1:{port}")
     }
 
     fn kill(&mut self, name: &str) {
@@ -222,6 +231,36 @@ impl Outcomes {
     }
 }
 
+/// A metric's value in a replica's `/metrics` (0 when the series is absent).
+async fn metric(ops: &str, series: &str) -> f64 {
+    let text = reqwest::get(format!("{ops}/metrics"))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("a body");
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits until a replica's `/readyz` answers 200.
+async fn wait_ready(ops: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(answer) = reqwest::get(format!("{ops}/readyz")).await
+            && answer.status() == reqwest::StatusCode::OK
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{ops} not ready in 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn wait_released(claims: &Claims, player: u64) {
     let started = Instant::now();
     while claims
@@ -279,9 +318,8 @@ async fn a_player_holds_one_ticket_across_partitions() {
     );
 
     let mut replicas = Replicas(Vec::new());
-    for (partition, name) in [("pa", "pa-0"), ("pb", "pb-0")] {
-        replicas.start(partition, name, &nats.url, &config_path);
-    }
+    let pa0 = replicas.start("pa", "pa-0", &nats.url, &config_path);
+    let pb0 = replicas.start("pb", "pb-0", &nats.url, &config_path);
     let client = connect(&nats.url).await;
     let pa = PartitionLog::open(client.clone(), "pa")
         .await
@@ -300,8 +338,15 @@ async fn a_player_holds_one_ticket_across_partitions() {
         .await;
     }
     // Standbys once the leaders lead, so the kill below is of a known leader.
-    replicas.start("pa", "pa-1", &nats.url, &config_path);
+    let pa1 = replicas.start("pa", "pa-1", &nats.url, &config_path);
     replicas.start("pb", "pb-1", &nats.url, &config_path);
+    for ops in [&pa0, &pb0, &pa1] {
+        wait_ready(ops).await;
+    }
+    let leads =
+        |partition: &str| format!("matchwright_partition_leader{{partition=\"{partition}\"}}");
+    assert_eq!(metric(&pa0, &leads("pa")).await, 1.0, "pa-0 leads");
+    assert_eq!(metric(&pa1, &leads("pa")).await, 0.0, "pa-1 follows");
 
     // The same players into both partitions at once.
     let race = |log: PartitionLog, queue: &'static str| {
@@ -384,6 +429,17 @@ async fn a_player_holds_one_ticket_across_partitions() {
     }
     let both: BTreeSet<&str> = (1..=RACED).map(|p| outcomes.applied[&p][0]).collect();
     eprintln!("the race was won by partitions {both:?}");
+    let elsewhere = |partition: &str| {
+        format!(
+            "matchwright_partition_refused_total{{partition=\"{partition}\",reason=\"player_elsewhere\"}}"
+        )
+    };
+    let counted = metric(&pa0, &elsewhere("pa")).await + metric(&pb0, &elsewhere("pb")).await;
+    assert_eq!(
+        counted,
+        (RACED + 1) as f64,
+        "the refusals are counted (7001's too)"
+    );
     assert_eq!(
         outcomes.refused[&9_001],
         vec![(
@@ -440,6 +496,9 @@ async fn a_player_holds_one_ticket_across_partitions() {
         .1
         .leader;
     assert_eq!(leader, "pa-1", "the standby leads");
+    assert_eq!(metric(&pa1, &leads("pa")).await, 1.0);
+    let takeovers = "matchwright_partition_takeovers_total{partition=\"pa\"}";
+    assert_eq!(metric(&pa1, takeovers).await, 1.0);
     for player in &players {
         wait_released(&claims, player.0).await;
         let command = enqueue("duel-b", player.0, player.0 + 100_000);
