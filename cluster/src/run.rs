@@ -41,6 +41,12 @@ pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pause before a replica starts over after a NATS error.
 pub const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
+/// A log silent for this long (or ten leases, if longer) is taken for a lost reader (its
+/// server restarted and forgot the reader's consumer): the replica starts over. A live
+/// partition is never silent that long: its leader appends a tick every `tick`, and a
+/// standby takes a dead leader's lease over after one lease.
+pub const SILENT_LOG: Duration = Duration::from_secs(5);
+
 /// What a partition process is given.
 #[derive(Clone, Debug)]
 pub struct PartitionOptions {
@@ -241,9 +247,12 @@ impl Partition {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut leading = false;
         let mut writing: Option<tokio::task::JoinHandle<()>> = None;
+        let silent_after = SILENT_LOG.max(self.options.lease * 10);
+        let mut last_read = Instant::now();
         loop {
             tokio::select! {
                 item = reader.next() => {
+                    last_read = Instant::now();
                     let applied = follow(replica, item)?;
                     self.options.status.behind(reader.behind());
                     if applied {
@@ -260,6 +269,12 @@ impl Partition {
                     }
                 }
                 _ = look.tick() => {
+                    if last_read.elapsed() > silent_after {
+                        return Err(RunError::Log(LogError::Server(format!(
+                            "the log has been silent for {} ms",
+                            last_read.elapsed().as_millis()
+                        ))));
+                    }
                     let was_leading = leading;
                     leading = if leading {
                         self.keep_leading().await
@@ -321,8 +336,12 @@ impl Partition {
         let started = Instant::now();
         let caught_up = tokio::time::timeout(CATCH_UP_TIMEOUT, async {
             let last = self.log.last_tick_seq().await?;
+            let silent_after = SILENT_LOG.max(self.options.lease * 10);
             while replica.tick_seq() < last {
-                follow(replica, reader.next().await)?;
+                let item = tokio::time::timeout(silent_after, reader.next())
+                    .await
+                    .map_err(|_| LogError::Server("the log went silent during catch-up".into()))?;
+                follow(replica, item)?;
             }
             Ok::<(), RunError>(())
         })

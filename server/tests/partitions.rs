@@ -13,6 +13,10 @@
 //! - Each replica's `/readyz` answers ready, and its `/metrics` say who leads, how many
 //!   enqueues it refused and how many takeovers it made.
 //!
+//! And a partition rides out its NATS server paused (SIGSTOP: slow and unreachable) and
+//! stopped and restarted under load: every command the log acknowledged is applied once,
+//! the log replays, and both replicas recover by themselves.
+//!
 //! Skipped without `nats-server` on the PATH, unless `MATCHWRIGHT_REQUIRE_NATS=1`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,6 +95,14 @@ impl Replicas {
             .expect("matchwright matcher starts");
         self.0.push((name.to_owned(), child));
         format!("http://127.0.0.1:{port}")
+    }
+
+    /// Every replica is still running (none stopped by itself).
+    fn assert_alive(&mut self) {
+        for (name, child) in &mut self.0 {
+            let status = child.try_wait().expect("a child's status");
+            assert!(status.is_none(), "{name} stopped by itself: {status:?}");
+        }
     }
 
     fn kill(&mut self, name: &str) {
@@ -514,4 +526,100 @@ async fn a_player_holds_one_ticket_across_partitions() {
         );
     }
     replay("pa", &map, &config, &read_log(&pa).await);
+}
+
+/// Appends an enqueue for each next player until told to stop, retrying each under its
+/// message id while NATS is away; returns each player's acknowledged sequence.
+async fn append_through_outages(
+    log: PartitionLog,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<(u64, u64)> {
+    let mut acked = Vec::new();
+    let mut player = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        player += 1;
+        let command = enqueue("duel-a", player, player);
+        let id = format!("load-{player}");
+        loop {
+            let appended =
+                tokio::time::timeout(Duration::from_secs(2), log.append_command(&command, &id));
+            if let Ok(Ok(seq)) = appended.await {
+                acked.push((player, seq));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    acked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_rides_out_a_paused_and_a_restarted_nats() {
+    let Some(binary) = nats_server() else {
+        eprintln!(
+            "SKIPPED: nats-server is not on the PATH (install the Debian package nats-server)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut nats = Nats::start(&binary, &dir.path().join("nats"));
+    let config_path = dir.path().join("cluster.toml");
+    std::fs::write(&config_path, CONFIG).expect("the config is written");
+    let settings = matchwright_server::settings::Settings::from_toml_str(CONFIG).expect("valid");
+    let mut replicas = Replicas(Vec::new());
+    let first = replicas.start("pa", "pa-0", &nats.url, &config_path);
+    let client = connect(&nats.url).await;
+    let pa = PartitionLog::open(client.clone(), "pa")
+        .await
+        .expect("pa's log");
+    append_and_wait(
+        &pa,
+        &Command::Heartbeat {
+            match_id: MatchId(0),
+        },
+        "warm-up",
+    )
+    .await;
+    let second = replicas.start("pa", "pa-1", &nats.url, &config_path);
+    wait_ready(&second).await;
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let appender = tokio::spawn(append_through_outages(pa.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    nats.signal("STOP");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    nats.signal("CONT");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    nats.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    nats.restart();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acked = appender.await.expect("the appender ends");
+    let last = acked.last().expect("commands were acknowledged").1;
+    wait_consumed(&pa, last).await;
+
+    let items = read_log(&pa).await;
+    let mut applied: BTreeMap<u64, usize> = BTreeMap::new();
+    for (_, message) in ticks(&items) {
+        for seq in &message.command_seqs {
+            *applied.entry(*seq).or_default() += 1;
+        }
+    }
+    for (player, seq) in &acked {
+        assert_eq!(
+            applied.get(seq),
+            Some(&1),
+            "player {player}'s command {seq} applied once"
+        );
+    }
+    replay("pa", &settings.cluster, &settings.matcher, &items);
+    replicas.assert_alive();
+    wait_ready(&first).await;
+    wait_ready(&second).await;
+    eprintln!(
+        "{} commands acknowledged through the outages, each applied once",
+        acked.len()
+    );
 }

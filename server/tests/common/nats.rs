@@ -27,6 +27,9 @@ pub struct Nats {
     /// Where clients connect.
     pub url: String,
     child: Child,
+    binary: PathBuf,
+    store: PathBuf,
+    port: u16,
 }
 
 impl Drop for Nats {
@@ -43,18 +46,45 @@ impl Nats {
             .and_then(|listener| listener.local_addr())
             .map(|address| address.port())
             .expect("a free port");
-        let child = Command::new(binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server starts");
         Self {
             url: format!("nats://127.0.0.1:{port}"),
-            child,
+            child: spawn(binary, store, port),
+            binary: binary.to_path_buf(),
+            store: store.to_path_buf(),
+            port,
         }
     }
+
+    /// Sends the server a signal (`STOP` pauses it: a slow, unreachable server; `CONT`
+    /// resumes it).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} nats-server");
+    }
+
+    /// Stops the server (SIGTERM, as an operator would) and waits for it to exit.
+    pub fn stop(&mut self) {
+        self.signal("TERM");
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and store.
+    pub fn restart(&mut self) {
+        self.child = spawn(&self.binary, &self.store, self.port);
+    }
+}
+
+fn spawn(binary: &Path, store: &Path, port: u16) -> Child {
+    Command::new(binary)
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server starts")
 }
 
 /// A client of the server at `url`, retrying for 15 s while it starts.
