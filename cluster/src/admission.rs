@@ -17,7 +17,7 @@ use crate::message::{Refusal, Refused};
 use crate::partitions::ClusterSection;
 
 /// The most claim or release requests a leader has outstanding at once.
-pub const CLAIMS_IN_FLIGHT: usize = 64;
+pub const CLAIMS_IN_FLIGHT: usize = 256;
 
 /// One partition's admission of enqueues.
 #[derive(Debug)]
