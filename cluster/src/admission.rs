@@ -19,6 +19,21 @@ use crate::partitions::ClusterSection;
 /// The most claim or release requests a leader has outstanding at once.
 pub const CLAIMS_IN_FLIGHT: usize = 256;
 
+/// The most bytes of an error's text a refusal keeps (it goes in the tick message).
+pub const MAX_DETAIL_BYTES: usize = 160;
+
+/// `text` cut to at most [`MAX_DETAIL_BYTES`], on a character boundary.
+fn bounded(mut text: String) -> String {
+    if text.len() > MAX_DETAIL_BYTES {
+        let mut end = MAX_DETAIL_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 /// One partition's admission of enqueues.
 #[derive(Debug)]
 pub struct Admission {
@@ -66,7 +81,7 @@ impl Admission {
                 Ok(Claim::Ours) => continue,
                 Ok(Claim::Elsewhere(partition)) => Refusal::PlayerElsewhere { player, partition },
                 Err(error) => Refusal::ClaimsUnavailable {
-                    detail: error.to_string(),
+                    detail: bounded(error.to_string()),
                 },
             };
             // One reason per command: the lowest player's, so that the message is the same

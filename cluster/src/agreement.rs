@@ -8,10 +8,9 @@
 //! numbers, and [`fresh_replica`] is the one way a partition's replica starts from nothing.
 
 use async_nats::jetstream::Context;
-use async_nats::jetstream::kv::CreateErrorKind;
 use matchwright_ecs::{Config, codec};
 
-use crate::lease::bucket;
+use crate::lease::{bucket, compare_and_set};
 use crate::log::{LOG_TIMEOUT, LogError};
 use crate::partitions::ClusterSection;
 use crate::replica::Replica;
@@ -100,13 +99,11 @@ async fn agree(jetstream: &Context, key: &str, hash: &[u8; 32]) -> Result<(), St
         .await
         .map_err(|error| format!("(unknown: {error})"))?;
     let mine = codec::hex(hash);
-    let created = tokio::time::timeout(LOG_TIMEOUT, store.create(key, mine.clone().into()))
+    let created = compare_and_set(&store, key, mine.clone().into(), None, "recording it")
         .await
-        .map_err(|_| "(unknown: recording it timed out)".to_owned())?;
-    match created {
-        Ok(_) => return Ok(()),
-        Err(error) if error.kind() == CreateErrorKind::AlreadyExists => {}
-        Err(error) => return Err(format!("(unknown: recording it failed: {error})")),
+        .map_err(|error| format!("(unknown: {error})"))?;
+    if created.is_some() {
+        return Ok(());
     }
     let entry = tokio::time::timeout(LOG_TIMEOUT, store.entry(key))
         .await

@@ -9,28 +9,44 @@
 //! hold the players of live tickets and matches only: both are bounded by the matcher's own
 //! bounds, and entries leave with what they describe.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use matchwright_ecs::{Command, Event, MatchId, Matcher, PlayerId, Snapshot, TicketId};
+
+/// The players and tickets of a live match.
+#[derive(Debug, Default)]
+struct MatchHold {
+    players: Vec<PlayerId>,
+    tickets: Vec<TicketId>,
+}
 
 /// The players of the partition's live tickets and matches.
 #[derive(Debug, Default)]
 pub struct Holds {
+    /// Live tickets: queued, proposed, or in a match still allocating (the matcher keeps a
+    /// match's tickets until its game server is up, and puts them back in the queue if no
+    /// server comes).
     tickets: HashMap<TicketId, Vec<PlayerId>>,
-    matches: HashMap<MatchId, Vec<PlayerId>>,
+    matches: HashMap<MatchId, MatchHold>,
 }
 
 impl Holds {
-    /// The holds of a restored matcher's state.
+    /// The holds of a restored matcher's state (what the events since the start would have
+    /// built).
     pub fn from_snapshot(snapshot: &Snapshot) -> Self {
         let mut holds = Self::default();
         for player in &snapshot.players {
-            // A player in a match is held by the match (its ticket, if the record keeps
-            // one, is spent); else by their ticket.
-            match (player.in_match, player.ticket) {
-                (Some(found), _) => holds.matches.entry(found).or_default().push(player.id),
-                (None, Some(ticket)) => holds.tickets.entry(ticket).or_default().push(player.id),
-                (None, None) => {}
+            if let Some(ticket) = player.ticket {
+                holds.tickets.entry(ticket).or_default().push(player.id);
+            }
+            if let Some(found) = player.in_match {
+                let hold = holds.matches.entry(found).or_default();
+                hold.players.push(player.id);
+                if let Some(ticket) = player.ticket
+                    && !hold.tickets.contains(&ticket)
+                {
+                    hold.tickets.push(ticket);
+                }
             }
         }
         holds
@@ -52,8 +68,16 @@ impl Holds {
                 candidates.extend(ticket.members.iter().map(|member| member.player));
             }
         }
+        // Tickets of matches that ended, unless put back in the queue in the same tick.
+        let mut ended = Vec::new();
+        let mut requeued = HashSet::new();
         for event in events {
-            self.follow(event, &mut candidates);
+            self.follow(event, &mut candidates, &mut ended, &mut requeued);
+        }
+        for ticket in ended {
+            if !requeued.contains(&ticket) {
+                self.tickets.remove(&ticket);
+            }
         }
         candidates.sort_unstable();
         candidates.dedup();
@@ -62,7 +86,13 @@ impl Holds {
     }
 
     /// One event: the maps follow it; what it ends joins the candidates.
-    fn follow(&mut self, event: &Event, candidates: &mut Vec<PlayerId>) {
+    fn follow(
+        &mut self,
+        event: &Event,
+        candidates: &mut Vec<PlayerId>,
+        ended: &mut Vec<TicketId>,
+        requeued: &mut HashSet<TicketId>,
+    ) {
         match event {
             Event::TicketQueued {
                 ticket, players, ..
@@ -72,31 +102,41 @@ impl Holds {
             Event::TicketRemoved { ticket, .. } => {
                 candidates.extend(self.tickets.remove(ticket).unwrap_or_default());
             }
-            Event::MatchProposed { summary, .. } => {
-                self.matches
-                    .insert(summary.match_id, summary.players().collect());
+            Event::TicketRequeued { ticket, .. } => {
+                requeued.insert(*ticket);
             }
-            Event::MatchFormed { summary } => {
-                // The tickets are spent: an allocation that fails queues new ones.
-                for ticket in summary.tickets() {
-                    self.tickets.remove(&ticket.ticket);
+            Event::MatchProposed { summary, .. } | Event::MatchFormed { summary } => {
+                let hold = MatchHold {
+                    players: summary.players().collect(),
+                    tickets: summary.tickets().map(|t| t.ticket).collect(),
+                };
+                self.matches.insert(summary.match_id, hold);
+            }
+            Event::SessionActive { match_id, .. } => {
+                // The game server is up: the matcher retires the match's tickets.
+                if let Some(hold) = self.matches.get(match_id) {
+                    for ticket in &hold.tickets {
+                        self.tickets.remove(ticket);
+                    }
                 }
-                self.matches
-                    .insert(summary.match_id, summary.players().collect());
             }
             Event::BackfillFilled {
                 match_id, tickets, ..
             } => {
-                let players = self.matches.entry(*match_id).or_default();
+                let hold = self.matches.entry(*match_id).or_default();
                 for joined in tickets {
-                    self.tickets.remove(&joined.ticket.ticket);
-                    players.extend(joined.ticket.players.iter().map(|p| p.player));
+                    hold.tickets.push(joined.ticket.ticket);
+                    hold.players
+                        .extend(joined.ticket.players.iter().map(|p| p.player));
                 }
             }
             Event::MatchCancelled { match_id, .. }
             | Event::SessionEnded { match_id, .. }
             | Event::SessionAbandoned { match_id, .. } => {
-                candidates.extend(self.matches.remove(match_id).unwrap_or_default());
+                if let Some(hold) = self.matches.remove(match_id) {
+                    candidates.extend(hold.players);
+                    ended.extend(hold.tickets);
+                }
             }
             Event::PlayerLeftSession { player, .. } => candidates.push(*player),
             _ => {}
@@ -143,6 +183,13 @@ mod tests {
             .collect()
     }
 
+    /// The snapshot-built holds equal the event-built ones (so a restored replica frees
+    /// what one that followed every tick frees).
+    fn assert_restores_alike(matcher: &Matcher, holds: &Holds) {
+        let restored = Holds::from_snapshot(&matcher.snapshot().unwrap());
+        assert_eq!(restored.sizes(), holds.sizes(), "restored holds differ");
+    }
+
     #[test]
     fn players_are_freed_when_their_ticket_or_session_ends_and_not_before() {
         let mut matcher = Matcher::new(Config::default(), 1).unwrap();
@@ -158,22 +205,76 @@ mod tests {
         };
         assert_eq!(tick(&mut matcher, &mut holds, 300, vec![cancel]), vec![1]);
         assert!(tick(&mut matcher, &mut holds, 400, vec![duelist(2), duelist(3)]).is_empty());
-        let (tickets, matches) = holds.sizes();
         assert_eq!(
-            (tickets, matches),
-            (0, 1),
-            "the match holds both, the tickets are spent"
+            holds.sizes(),
+            (2, 1),
+            "allocating: the match and its tickets"
         );
+        assert_restores_alike(&matcher, &holds);
         let match_id = matcher.snapshot().unwrap().matches[0].id;
-        let restored = Holds::from_snapshot(&matcher.snapshot().unwrap());
-        assert_eq!(restored.sizes(), (0, 1));
+        let ready = Command::SessionReady {
+            match_id,
+            server: "gs-1".into(),
+        };
+        assert!(tick(&mut matcher, &mut holds, 450, vec![ready]).is_empty());
+        assert_eq!(
+            holds.sizes(),
+            (0, 1),
+            "the server is up: the tickets are retired"
+        );
+        assert_restores_alike(&matcher, &holds);
         let end = Command::EndSession { match_id };
         assert_eq!(tick(&mut matcher, &mut holds, 500, vec![end]), vec![2, 3]);
         assert_eq!(holds.sizes(), (0, 0));
     }
 
     #[test]
-    fn a_rejected_or_refused_enqueue_frees_its_players() {
+    fn a_failed_allocation_requeues_and_a_later_cancel_still_frees() {
+        let mut matcher = Matcher::new(Config::default(), 1).unwrap();
+        let mut holds = Holds::default();
+        assert!(tick(&mut matcher, &mut holds, 100, vec![duelist(2), duelist(3)]).is_empty());
+        let match_id = matcher.snapshot().unwrap().matches[0].id;
+        let failed = Command::AllocationFailed { match_id };
+        assert!(
+            tick(&mut matcher, &mut holds, 200, vec![failed]).is_empty(),
+            "back in the queue: still held"
+        );
+        assert_restores_alike(&matcher, &holds);
+        let cancel = Command::Cancel {
+            ticket: TicketId(2),
+        };
+        assert_eq!(tick(&mut matcher, &mut holds, 300, vec![cancel]), vec![2]);
+    }
+
+    #[test]
+    fn a_declined_proposal_frees_the_decliner_and_later_the_requeued() {
+        let mut config = Config::default();
+        config.queues[0].acceptance = Some(matchwright_ecs::config::AcceptanceConfig::default());
+        let mut matcher = Matcher::new(config, 1).unwrap();
+        let mut holds = Holds::default();
+        assert!(tick(&mut matcher, &mut holds, 100, vec![duelist(2), duelist(3)]).is_empty());
+        assert_restores_alike(&matcher, &holds);
+        let mut restored = Holds::from_snapshot(&matcher.snapshot().unwrap());
+        let match_id = matcher.snapshot().unwrap().matches[0].id;
+        let decline = Command::DeclineMatch {
+            match_id,
+            player: PlayerId(2),
+        };
+        matcher.submit(decline.clone()).unwrap();
+        matcher.tick(200).unwrap();
+        let events: Vec<Event> = matcher.drain_events().collect();
+        let freed = holds.after_tick(std::slice::from_ref(&decline), [], &events, &matcher);
+        let freed_restored = restored.after_tick(&[decline], [], &events, &matcher);
+        assert_eq!(freed, vec![PlayerId(2)]);
+        assert_eq!(freed_restored, freed, "a restored replica frees alike");
+        let cancel = Command::Cancel {
+            ticket: TicketId(3),
+        };
+        assert_eq!(tick(&mut matcher, &mut holds, 300, vec![cancel]), vec![3]);
+    }
+
+    #[test]
+    fn a_rejected_enqueue_frees_its_players() {
         let mut matcher = Matcher::new(Config::default(), 1).unwrap();
         let mut holds = Holds::default();
         let unknown_queue = Command::Enqueue(EnqueueTicket::solo(
@@ -187,8 +288,5 @@ mod tests {
             tick(&mut matcher, &mut holds, 100, vec![unknown_queue]),
             vec![7]
         );
-        matcher.tick(200).unwrap();
-        let freed = holds.after_tick(&[], [PlayerId(9)], &[], &matcher);
-        assert_eq!(freed, vec![PlayerId(9)]);
     }
 }

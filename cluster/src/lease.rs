@@ -48,6 +48,39 @@ pub(crate) async fn bucket(jetstream: &Context, name: &str) -> Result<kv::Store,
         .map_err(|error| server(error.to_string()))
 }
 
+/// Writes `value` under `key` by compare-and-set over `revision` (none: the key must not
+/// exist yet). `Ok(Some(revision))`: written, at that new revision; `Ok(None)`: another
+/// wrote first; an error names `what` failed (NATS unreachable, slow, or refusing).
+pub(crate) async fn compare_and_set(
+    store: &kv::Store,
+    key: &str,
+    value: bytes::Bytes,
+    revision: Option<u64>,
+    what: &str,
+) -> Result<Option<u64>, LogError> {
+    let failed = |detail: String| LogError::Server(format!("{what}: {detail}"));
+    match revision {
+        None => match tokio::time::timeout(LOG_TIMEOUT, store.create(key, value))
+            .await
+            .map_err(|_| failed("timed out".into()))?
+        {
+            Ok(written) => Ok(Some(written)),
+            Err(error) if error.kind() == CreateErrorKind::AlreadyExists => Ok(None),
+            Err(error) => Err(failed(error.to_string())),
+        },
+        Some(revision) => {
+            match tokio::time::timeout(LOG_TIMEOUT, store.update(key, value, revision))
+                .await
+                .map_err(|_| failed("timed out".into()))?
+            {
+                Ok(written) => Ok(Some(written)),
+                Err(error) if error.kind() == UpdateErrorKind::WrongLastRevision => Ok(None),
+                Err(error) => Err(failed(error.to_string())),
+            }
+        }
+    }
+}
+
 /// Who holds a lease, as read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Holder {
@@ -182,36 +215,14 @@ impl Lease {
     /// false when another wrote first.
     async fn put(&mut self, revision: Option<u64>, now: Instant) -> Result<bool, LogError> {
         let value: bytes::Bytes = self.me.clone().into_bytes().into();
-        let written = match revision {
-            None => tokio::time::timeout(LOG_TIMEOUT, self.store.create(self.key.as_str(), value))
-                .await
-                .map_err(|_| LogError::Server("taking the lease timed out".into()))?
-                .map_err(|error| match error.kind() {
-                    CreateErrorKind::AlreadyExists => None,
-                    _ => Some(LogError::Server(format!("taking the lease: {error}"))),
-                }),
-            Some(revision) => tokio::time::timeout(
-                LOG_TIMEOUT,
-                self.store.update(self.key.as_str(), value, revision),
-            )
-            .await
-            .map_err(|_| LogError::Server("renewing the lease timed out".into()))?
-            .map_err(|error| match error.kind() {
-                UpdateErrorKind::WrongLastRevision => None,
-                _ => Some(LogError::Server(format!("renewing the lease: {error}"))),
-            }),
+        let what = if revision.is_none() {
+            "taking the lease"
+        } else {
+            "renewing the lease"
         };
-        match written {
-            Ok(revision) => {
-                self.held = Some((revision, now));
-                Ok(true)
-            }
-            Err(None) => {
-                self.held = None;
-                Ok(false)
-            }
-            Err(Some(error)) => Err(error),
-        }
+        let written = compare_and_set(&self.store, &self.key, value, revision, what).await?;
+        self.held = written.map(|revision| (revision, now));
+        Ok(written.is_some())
     }
 
     /// How often a leader renews, and a standby looks.

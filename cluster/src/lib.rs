@@ -14,7 +14,7 @@
 //! - `message`: the log's messages (commands, tick messages, refusals) and the event batches.
 //! - `log`: the stream, appends (commands de-duplicated by id, ticks by expected sequence),
 //!   reading in order.
-//! - `lease`: the leader lease.
+//! - `lease`: the leader lease; `renewal`: a leader renews it from a task of its own.
 //! - `agreement`: the config and map every process must share (and the partition's seed).
 //! - `claims`: one ticket per player in the cluster: a claim per player in KV.
 //! - `holds`: which players a tick set free (whose claims are released), without IO.
@@ -37,6 +37,7 @@ pub mod lease;
 pub mod log;
 pub mod message;
 pub mod partitions;
+pub mod renewal;
 pub mod replica;
 pub mod run;
 pub mod snapshot;

@@ -344,7 +344,23 @@ impl Replica {
         let mut refused = Vec::new();
         let mut refused_players = Vec::new();
         let mut commands_through = self.commands_through;
-        for _ in 0..self.next_batch_len() {
+        // The message's bound, counted with what each entry really takes: a refusal may be
+        // larger than the command it replaces.
+        let mut budget = MAX_MESSAGE_BYTES - TICK_OVERHEAD_BYTES;
+        for taken in 0..self.next_batch_len() {
+            let Some(front) = self.pending.front() else {
+                break;
+            };
+            let refusal = refusals.binary_search_by_key(&front.seq, |r| r.seq).ok();
+            let cost = match (&front.command, refusal) {
+                (None, _) => 0,
+                (Some(_), Some(at)) => codec::encode(&refusals[at]).len() + 10,
+                (Some(_), None) => front.bytes + 10,
+            };
+            if taken > 0 && cost > budget {
+                break;
+            }
+            budget = budget.saturating_sub(cost);
             let Some(next) = self.pending.pop_front() else {
                 break;
             };
@@ -591,6 +607,26 @@ mod tests {
             other.on_command(seq, Some(duelist(seq)), 40).unwrap();
         }
         assert!(other.on_tick(4, &wrong).is_err());
+    }
+
+    #[test]
+    fn refusals_count_against_the_message_bound() {
+        use crate::message::Refusal;
+        let mut leader = replica();
+        for seq in 1..=3 {
+            leader.on_command(seq, Some(duelist(seq)), 40).unwrap();
+        }
+        let huge = |seq| Refused {
+            seq,
+            reason: Refusal::ClaimsUnavailable {
+                detail: "x".repeat(MAX_MESSAGE_BYTES / 2),
+            },
+        };
+        let message = leader.lead(1_000, "a", &[huge(1), huge(2)]).unwrap();
+        assert_eq!(message.refused.len(), 1, "the second would not fit");
+        assert_eq!(message.commands_through, 1);
+        assert_eq!(leader.pending(), 2, "the rest wait for the next tick");
+        assert!(message.encode().len() <= MAX_MESSAGE_BYTES);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! appends the tick (expecting the last tick to be its own last), releases the claims of the
 //! players the tick set free and publishes the tick's events. A new leader first releases
 //! again what the last ticks set free (its predecessor may have died before). A leader that
-//! loses the lease, or whose renewals have failed for a whole lease, stops leading and
+//! loses the lease, or whose renewals (by a task of their own, `renewal`, so that a long tick
+//! does not delay them) have failed for a whole lease, stops leading and
 //! follows on; one whose append failed (its state is then ahead of the log) starts over from
 //! the newest snapshot. NATS errors are retried (the process starts over after a pause); a
 //! divergent tick or a broken log stops it.
@@ -30,6 +31,7 @@ use crate::lease::Lease;
 use crate::log::{AppendError, LogError, LogItem, LogReader, PartitionLog};
 use crate::message::EventBatch;
 use crate::partitions::ClusterSection;
+use crate::renewal::Leadership;
 use crate::replica::{Replica, ReplicaError};
 use crate::snapshot::Snapshots;
 use crate::status::PartitionStatus;
@@ -46,6 +48,9 @@ pub const RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// partition is never silent that long: its leader appends a tick every `tick`, and a
 /// standby takes a dead leader's lease over after one lease.
 pub const SILENT_LOG: Duration = Duration::from_secs(5);
+
+/// How long a replica whose log seems silent waits for a message before it starts over.
+const SILENCE_PROBE: Duration = Duration::from_millis(50);
 
 /// What a partition process is given.
 #[derive(Clone, Debug)]
@@ -134,7 +139,7 @@ impl RunError {
 /// What a partition process holds besides its replica.
 struct Partition {
     log: PartitionLog,
-    lease: Lease,
+    lease: Leadership,
     snapshots: Snapshots,
     admission: Admission,
     options: PartitionOptions,
@@ -165,7 +170,7 @@ pub async fn run_partition(
     let snapshots = Snapshots::open(&jetstream, &options.partition).await?;
     let mut partition = Partition {
         log,
-        lease,
+        lease: Leadership::new(lease),
         snapshots,
         admission,
         options,
@@ -253,33 +258,32 @@ impl Partition {
             tokio::select! {
                 item = reader.next() => {
                     last_read = Instant::now();
-                    let applied = follow(replica, item)?;
-                    self.options.status.behind(reader.behind());
-                    if applied {
-                        self.options.status.ticked(replica.tick(), unix_ms(), replica.pending());
-                    }
-                    if applied && leading {
-                        // Another leader's tick: this one was deposed while it did not look.
-                        tracing::warn!(tick = replica.tick(), "another replica ticks; following");
-                        self.lease.forget();
-                        leading = false;
-                        self.options.status.set_leading(false);
-                    } else if applied {
-                        self.maybe_snapshot(replica, &mut writing);
-                    }
+                    let behind = reader.behind();
+                    self.read(replica, behind, item, &mut leading, &mut writing).await?;
                 }
                 _ = look.tick() => {
                     if last_read.elapsed() > silent_after {
-                        return Err(RunError::Log(LogError::Server(format!(
-                            "the log has been silent for {} ms",
-                            last_read.elapsed().as_millis()
-                        ))));
+                        // Nothing read for a while: unless a message waits (this loop was
+                        // busy), the reader is lost.
+                        let waiting = tokio::time::timeout(SILENCE_PROBE, reader.next()).await;
+                        let Ok(item) = waiting else {
+                            return Err(RunError::Log(LogError::Server(format!(
+                                "the log has been silent for {} ms",
+                                last_read.elapsed().as_millis()
+                            ))));
+                        };
+                        last_read = Instant::now();
+                        let behind = reader.behind();
+                        self.read(replica, behind, item, &mut leading, &mut writing).await?;
                     }
                     let was_leading = leading;
                     leading = if leading {
                         self.keep_leading().await
                     } else if replica.tick_seq() >= ready_at {
-                        self.take_over(reader, replica).await?
+                        let leads = self.take_over(reader, replica).await?;
+                        // Its catch-up read the log (not counted above).
+                        last_read = Instant::now();
+                        leads
                     } else {
                         false
                     };
@@ -299,23 +303,41 @@ impl Partition {
         }
     }
 
-    /// A leader's renewal: whether it leads on.
-    async fn keep_leading(&mut self) -> bool {
-        match self.lease.renew(Instant::now()).await {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::warn!("another replica took the lease; following");
-                false
-            }
-            Err(error) => {
-                let lapsed = self.lease.lapsed(Instant::now());
-                tracing::warn!(%error, lapsed, "could not renew the lease");
-                if lapsed {
-                    self.lease.forget();
-                }
-                !lapsed
-            }
+    /// One message read from the log: applied (a tick), or kept for a tick (a command). A
+    /// leader that reads another's tick was deposed while it did not look: it follows on.
+    async fn read(
+        &mut self,
+        replica: &mut Replica,
+        behind: u64,
+        item: Option<Result<LogItem, LogError>>,
+        leading: &mut bool,
+        writing: &mut Option<tokio::task::JoinHandle<()>>,
+    ) -> Result<(), RunError> {
+        let applied = follow(replica, item)?;
+        let status = &self.options.status;
+        status.behind(behind);
+        if !applied {
+            return Ok(());
         }
+        status.ticked(replica.tick(), unix_ms(), replica.pending());
+        if *leading {
+            tracing::warn!(tick = replica.tick(), "another replica ticks; following");
+            self.lease.step_down().await;
+            *leading = false;
+            self.options.status.set_leading(false);
+        } else {
+            self.maybe_snapshot(replica, writing);
+        }
+        Ok(())
+    }
+
+    /// A leader's look: whether it leads on (its renewal task has not lost the lease).
+    async fn keep_leading(&mut self) -> bool {
+        if self.lease.lost() {
+            self.lease.step_down().await;
+            return false;
+        }
+        true
     }
 
     /// A standby's look at the lease: takes it when it lapsed and catches up with the log's
@@ -325,7 +347,7 @@ impl Partition {
         reader: &mut LogReader,
         replica: &mut Replica,
     ) -> Result<bool, RunError> {
-        match self.lease.try_take(Instant::now()).await {
+        match self.lease.try_take().await {
             Ok(true) => {}
             Ok(false) => return Ok(false),
             Err(error) => {
@@ -347,7 +369,7 @@ impl Partition {
         })
         .await;
         let leads = match caught_up {
-            Ok(Ok(())) => self.lease.renew(Instant::now()).await.unwrap_or(false),
+            Ok(Ok(())) => self.lease.renew_once().await.unwrap_or(false),
             Ok(Err(error)) => {
                 self.lease.release().await;
                 return Err(error);
@@ -361,6 +383,7 @@ impl Partition {
             self.lease.release().await;
             return Ok(false);
         }
+        self.lease.start_renewing();
         tracing::info!(
             tick = replica.tick(),
             catch_up_ms = started.elapsed().as_millis() as u64,

@@ -13,14 +13,14 @@
 //! written for two intervals (no standby runs), the leader writes one (`run`).
 
 use async_nats::jetstream::Context;
-use async_nats::jetstream::kv::{self, CreateErrorKind, UpdateErrorKind};
+use async_nats::jetstream::kv;
 use async_nats::jetstream::object_store::{self, ObjectStore};
 use async_nats::jetstream::stream::StorageType;
 use matchwright_ecs::{EventChain, Snapshot, codec};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt as _;
 
-use crate::lease::bucket;
+use crate::lease::{bucket, compare_and_set};
 use crate::log::{LOG_TIMEOUT, LogError, PartitionLog};
 
 /// The object store bucket of the partitions' snapshots.
@@ -218,32 +218,16 @@ impl Snapshots {
     /// Writes the mark over `revision` (none: no mark yet); false when another wrote first.
     async fn mark(&self, mark: &SnapshotMark, revision: Option<u64>) -> Result<bool, LogError> {
         let value: bytes::Bytes = codec::encode(mark).into();
-        let written = match revision {
-            None => tokio::time::timeout(LOG_TIMEOUT, self.marks.create(self.key(), value))
-                .await
-                .map_err(|_| true)
-                .and_then(|created| {
-                    created
-                        .map_err(|error| error.kind() != CreateErrorKind::AlreadyExists)
-                        .map(|_| ())
-                }),
-            Some(revision) => {
-                tokio::time::timeout(LOG_TIMEOUT, self.marks.update(self.key(), value, revision))
-                    .await
-                    .map_err(|_| true)
-                    .and_then(|updated| {
-                        updated
-                            .map_err(|error| error.kind() != UpdateErrorKind::WrongLastRevision)
-                            .map(|_| ())
-                    })
-            }
-        };
-        match written {
-            Ok(()) => Ok(true),
-            // Another standby marked one first: the same state; theirs stands.
-            Err(false) => Ok(false),
-            Err(true) => Err(server("marking the snapshot", "the KV write failed")),
-        }
+        // `None`: another standby marked one first: the same state; theirs stands.
+        let written = compare_and_set(
+            &self.marks,
+            &self.key(),
+            value,
+            revision,
+            "marking the snapshot",
+        )
+        .await?;
+        Ok(written.is_some())
     }
 
     /// Deletes a snapshot's object (best effort: what is left is retried at the next mark).

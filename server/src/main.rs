@@ -322,7 +322,9 @@ fn matcher(args: MatcherArgs) -> ExitCode {
     options.lease = std::time::Duration::from_millis(args.lease_ms);
     options.snapshot_every_ticks = args.snapshot_every_ticks;
     options.map = map;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Two workers: the leader's lease is renewed by a task of its own while a tick runs.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {

@@ -15,7 +15,8 @@
 //!
 //! And a partition rides out its NATS server paused (SIGSTOP: slow and unreachable) and
 //! stopped and restarted under load: every command the log acknowledged is applied once,
-//! the log replays, and both replicas recover by themselves.
+//! the log replays, and both replicas recover by themselves. A tick (with its claims) longer
+//! than the lease does not cost a failover: the leader renews from a task of its own.
 //!
 //! Skipped without `nats-server` on the PATH, unless `MATCHWRIGHT_REQUIRE_NATS=1`.
 
@@ -84,12 +85,25 @@ impl Drop for Replicas {
 impl Replicas {
     /// Starts a replica serving its operations endpoints; returns their base URL.
     fn start(&mut self, partition: &str, name: &str, url: &str, config: &Path) -> String {
+        self.start_with(partition, name, url, config, &[])
+    }
+
+    /// As [`Replicas::start`], with more arguments.
+    fn start_with(
+        &mut self,
+        partition: &str,
+        name: &str,
+        url: &str,
+        config: &Path,
+        extra: &[&str],
+    ) -> String {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map(|address| address.port())
             .expect("a free port");
         let child = matcher(partition, name, url, config)
             .args(["--http", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .stderr(Stdio::inherit())
             .spawn()
             .expect("matchwright matcher starts");
@@ -601,25 +615,120 @@ async fn a_partition_rides_out_a_paused_and_a_restarted_nats() {
     wait_consumed(&pa, last).await;
 
     let items = read_log(&pa).await;
-    let mut applied: BTreeMap<u64, usize> = BTreeMap::new();
+    // Each acknowledged command is consumed by exactly one tick: applied, or refused because
+    // the claims could not be reached just then (the client is told to retry).
+    let mut consumed: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut unavailable = 0;
     for (_, message) in ticks(&items) {
         for seq in &message.command_seqs {
-            *applied.entry(*seq).or_default() += 1;
+            *consumed.entry(*seq).or_default() += 1;
+        }
+        for refused in &message.refused {
+            assert!(
+                matches!(refused.reason, Refusal::ClaimsUnavailable { .. }),
+                "only the outage refuses: {refused:?}"
+            );
+            *consumed.entry(refused.seq).or_default() += 1;
+            unavailable += 1;
         }
     }
     for (player, seq) in &acked {
         assert_eq!(
-            applied.get(seq),
+            consumed.get(seq),
             Some(&1),
-            "player {player}'s command {seq} applied once"
+            "player {player}'s command {seq} consumed once"
         );
     }
+    eprintln!("{unavailable} enqueues refused while the claims were unreachable");
     replay("pa", &settings.cluster, &settings.matcher, &items);
     replicas.assert_alive();
     wait_ready(&first).await;
     wait_ready(&second).await;
     eprintln!(
-        "{} commands acknowledged through the outages, each applied once",
+        "{} commands acknowledged through the outages, each consumed once",
         acked.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_longer_than_the_lease_does_not_cost_a_failover() {
+    let Some(binary) = nats_server() else {
+        eprintln!(
+            "SKIPPED: nats-server is not on the PATH (install the Debian package nats-server)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let nats = Nats::start(&binary, &dir.path().join("nats"));
+    let config_path = dir.path().join("cluster.toml");
+    std::fs::write(&config_path, CONFIG).expect("the config is written");
+    let lease_ms = 100;
+    let mut replicas = Replicas(Vec::new());
+    replicas.start_with(
+        "pa",
+        "pa-0",
+        &nats.url,
+        &config_path,
+        &["--lease-ms", "100"],
+    );
+    let client = connect(&nats.url).await;
+    let pa = PartitionLog::open(client.clone(), "pa")
+        .await
+        .expect("pa's log");
+    append_and_wait(
+        &pa,
+        &Command::Heartbeat {
+            match_id: MatchId(0),
+        },
+        "warm-up",
+    )
+    .await;
+    let standby = replicas.start_with(
+        "pa",
+        "pa-1",
+        &nats.url,
+        &config_path,
+        &["--lease-ms", "100"],
+    );
+    wait_ready(&standby).await;
+    // A burst: its claims and its tick take the leader longer than the lease.
+    let mut last = 0;
+    for batch in 0..30_u64 {
+        let commands: Vec<(Command, String)> = (0..1_000)
+            .map(|i| {
+                let player = batch * 1_000 + i + 1;
+                (enqueue("duel-a", player, player), format!("burst-{player}"))
+            })
+            .collect();
+        last = *pa
+            .append_commands(&commands)
+            .await
+            .expect("appended")
+            .last()
+            .expect("some");
+    }
+    wait_consumed(&pa, last).await;
+    append_and_wait(
+        &pa,
+        &Command::Heartbeat {
+            match_id: MatchId(0),
+        },
+        "after",
+    )
+    .await;
+    let items = read_log(&pa).await;
+    let ticks = ticks(&items);
+    let longest = ticks
+        .windows(2)
+        .map(|pair| pair[1].1.record.now_ms - pair[0].1.record.now_ms)
+        .max()
+        .expect("ticks");
+    eprintln!("the longest gap between two ticks: {longest} ms (lease {lease_ms} ms)");
+    assert!(
+        longest > lease_ms,
+        "the burst was meant to outlast the lease"
+    );
+    let leaders: BTreeSet<&str> = ticks.iter().map(|(_, t)| t.leader.as_str()).collect();
+    assert_eq!(leaders, BTreeSet::from(["pa-0"]), "no failover");
+    replicas.assert_alive();
 }
