@@ -152,17 +152,8 @@ impl Holds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::duelist;
     use matchwright_ecs::{Config, EnqueueTicket, Rating};
-
-    fn duelist(id: u64) -> Command {
-        Command::Enqueue(EnqueueTicket::solo(
-            TicketId(id),
-            "duel-1v1",
-            PlayerId(id),
-            Rating::new(1500.0, 100.0),
-            vec![30, 90, 200, 250],
-        ))
-    }
 
     /// Runs one tick of `commands` and returns the players it freed.
     fn tick(

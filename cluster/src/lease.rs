@@ -197,13 +197,22 @@ impl Lease {
             .is_none_or(|(_, renewed)| now.duration_since(renewed) >= self.length)
     }
 
-    /// Gives the lease up if this replica holds it (a leader stopping), so that a standby
-    /// need not wait it out. A standby never writes here.
+    /// Gives the lease up if it names this replica (a leader stopping or starting over), so
+    /// that a standby need not wait it out: at the revision that holds the name now, which
+    /// may be later than the one this replica knows (a renewal cut short after it was
+    /// written). A replica the lease does not name never writes here.
     pub async fn release(&mut self) {
-        if let Some((revision, _)) = self.held.take() {
-            let released = self.store.update(self.key.as_str(), "".into(), revision);
-            let _ = tokio::time::timeout(LOG_TIMEOUT, released).await;
-        }
+        let known = self.held.take();
+        let revision = match self.holder().await {
+            Ok(Some(holder)) if holder.name == self.me => holder.revision,
+            Ok(_) => return,
+            Err(_) => match known {
+                Some((revision, _)) => revision,
+                None => return,
+            },
+        };
+        let released = self.store.update(self.key.as_str(), "".into(), revision);
+        let _ = tokio::time::timeout(LOG_TIMEOUT, released).await;
     }
 
     /// Forgets that this replica held the lease (it stepped down).

@@ -46,3 +46,20 @@ pub mod status;
 pub use log::{LogItem, PartitionLog};
 pub use message::{EventBatch, TickMessage};
 pub use run::{PartitionOptions, RunError, run_partition};
+
+/// What the unit tests share.
+#[cfg(test)]
+mod test_support {
+    use matchwright_ecs::{Command, EnqueueTicket, PlayerId, Rating, TicketId};
+
+    /// A solo duel enqueue of player `id` (ticket `id`), at 1500, playing in every region.
+    pub(crate) fn duelist(id: u64) -> Command {
+        Command::Enqueue(EnqueueTicket::solo(
+            TicketId(id),
+            "duel-1v1",
+            PlayerId(id),
+            Rating::new(1500.0, 100.0),
+            vec![30, 90, 200, 250],
+        ))
+    }
+}

@@ -534,17 +534,7 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use matchwright_ecs::{EnqueueTicket, PlayerId, Rating, TicketId};
-
-    fn duelist(id: u64) -> Command {
-        Command::Enqueue(EnqueueTicket::solo(
-            TicketId(id),
-            "duel-1v1",
-            PlayerId(id),
-            Rating::new(1500.0, 100.0),
-            vec![30, 90, 200, 250],
-        ))
-    }
+    use crate::test_support::duelist;
 
     fn replica() -> Replica {
         Replica::new(Config::default(), 7).unwrap()

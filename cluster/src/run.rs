@@ -10,10 +10,10 @@
 //! last tick and leads: every `tick` it admits the pending enqueues (`admission`: the
 //! queue is this partition's, the players are claimed here), runs the pending commands,
 //! appends the tick (expecting the last tick to be its own last), releases the claims of the
-//! players the tick set free and publishes the tick's events. A new leader first releases
-//! again what the last ticks set free (its predecessor may have died before). A leader that
-//! loses the lease, or whose renewals (by a task of their own, `renewal`, so that a long tick
-//! does not delay them) have failed for a whole lease, stops leading and
+//! players the tick set free and publishes the tick's events. After its first tick, a new
+//! leader also releases again what the last ticks set free (its predecessor may have died
+//! before). A leader that loses the lease, or whose last successful renewal (by a task of
+//! its own, `renewal`, so that a long tick does not delay it) is a lease old, stops leading and
 //! follows on; one whose append failed (its state is then ahead of the log) starts over from
 //! the newest snapshot. NATS errors are retried (the process starts over after a pause); a
 //! divergent tick or a broken log stops it.
@@ -22,7 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use matchwright_ecs::{Config, codec};
+use matchwright_ecs::{Config, PlayerId, codec};
 
 use crate::admission::Admission;
 use crate::agreement::{agree_on_config, agree_on_map, config_hash, fresh_replica};
@@ -43,11 +43,11 @@ pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pause before a replica starts over after a NATS error.
 pub const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
-/// A log silent for this long (or ten leases, if longer) is taken for a lost reader (its
+/// A log silent for this long (or twenty leases, if longer) is taken for a lost reader (its
 /// server restarted and forgot the reader's consumer): the replica starts over. A live
 /// partition is never silent that long: its leader appends a tick every `tick`, and a
 /// standby takes a dead leader's lease over after one lease.
-pub const SILENT_LOG: Duration = Duration::from_secs(5);
+pub const SILENT_LOG: Duration = Duration::from_secs(10);
 
 /// How long a replica whose log seems silent waits for a message before it starts over.
 const SILENCE_PROBE: Duration = Duration::from_millis(50);
@@ -142,6 +142,8 @@ struct Partition {
     lease: Leadership,
     snapshots: Snapshots,
     admission: Admission,
+    /// Players a new leader releases again after its first tick (see `take_over`).
+    release_after_tick: Vec<PlayerId>,
     options: PartitionOptions,
     hash: [u8; 32],
 }
@@ -173,6 +175,7 @@ pub async fn run_partition(
         lease: Leadership::new(lease),
         snapshots,
         admission,
+        release_after_tick: Vec::new(),
         options,
         hash,
     };
@@ -252,7 +255,7 @@ impl Partition {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut leading = false;
         let mut writing: Option<tokio::task::JoinHandle<()>> = None;
-        let silent_after = SILENT_LOG.max(self.options.lease * 10);
+        let silent_after = SILENT_LOG.max(self.options.lease * 20);
         let mut last_read = Instant::now();
         loop {
             tokio::select! {
@@ -280,9 +283,12 @@ impl Partition {
                     leading = if leading {
                         self.keep_leading().await
                     } else if replica.tick_seq() >= ready_at {
+                        let before = replica.tick_seq();
                         let leads = self.take_over(reader, replica).await?;
-                        // Its catch-up read the log (not counted above).
-                        last_read = Instant::now();
+                        if leads || replica.tick_seq() != before {
+                            // Its catch-up read the log (not counted above).
+                            last_read = Instant::now();
+                        }
                         leads
                     } else {
                         false
@@ -292,6 +298,11 @@ impl Partition {
                     }
                 }
                 _ = tick.tick(), if leading => {
+                    if !self.keep_leading().await {
+                        leading = false;
+                        self.options.status.set_leading(false);
+                        continue;
+                    }
                     if let Some(reason) = self.lead_one(replica).await? {
                         return Ok(reason);
                     }
@@ -331,13 +342,13 @@ impl Partition {
         Ok(())
     }
 
-    /// A leader's look: whether it leads on (its renewal task has not lost the lease).
+    /// A leader's look: whether it leads on (its renewals are fresh).
     async fn keep_leading(&mut self) -> bool {
-        if self.lease.lost() {
-            self.lease.step_down().await;
-            return false;
+        if self.lease.still_leads() {
+            return true;
         }
-        true
+        self.lease.step_down().await;
+        false
     }
 
     /// A standby's look at the lease: takes it when it lapsed and catches up with the log's
@@ -358,7 +369,7 @@ impl Partition {
         let started = Instant::now();
         let caught_up = tokio::time::timeout(CATCH_UP_TIMEOUT, async {
             let last = self.log.last_tick_seq().await?;
-            let silent_after = SILENT_LOG.max(self.options.lease * 10);
+            let silent_after = SILENT_LOG.max(self.options.lease * 20);
             while replica.tick_seq() < last {
                 let item = tokio::time::timeout(silent_after, reader.next())
                     .await
@@ -389,10 +400,12 @@ impl Partition {
             catch_up_ms = started.elapsed().as_millis() as u64,
             "leading"
         );
-        let released = self.admission.release(&replica.recently_freed()).await;
-        let status = &self.options.status;
-        status.count("matchwright_partition_takeovers_total", 1);
-        status.count("matchwright_partition_claims_released_total", released);
+        // Released again after this leader's first tick (not before: the first tick comes
+        // first), with that tick's own.
+        self.release_after_tick = replica.recently_freed();
+        self.options
+            .status
+            .count("matchwright_partition_takeovers_total", 1);
         Ok(true)
     }
 
@@ -405,7 +418,9 @@ impl Partition {
         match self.log.append_tick(&message, after).await {
             Ok(seq) => {
                 replica.appended(seq, &message)?;
-                let released = self.admission.release(replica.freed()).await;
+                let mut freed = std::mem::take(&mut self.release_after_tick);
+                freed.extend_from_slice(replica.freed());
+                let released = self.admission.release(&freed).await;
                 let status = &self.options.status;
                 status.ticked(replica.tick(), unix_ms(), replica.pending());
                 status.count("matchwright_partition_claims_released_total", released);

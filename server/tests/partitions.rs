@@ -303,6 +303,17 @@ async fn wait_released(claims: &Claims, player: u64) {
     }
 }
 
+/// A temporary directory, a NATS server storing in it, and the cluster's config file in it
+/// (none: no `nats-server` on the PATH).
+fn set_up() -> Option<(tempfile::TempDir, Nats, std::path::PathBuf)> {
+    let binary = nats_server()?;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let nats = Nats::start(&binary, &dir.path().join("nats"));
+    let config_path = dir.path().join("cluster.toml");
+    std::fs::write(&config_path, CONFIG).expect("the config is written");
+    Some((dir, nats, config_path))
+}
+
 fn formed(events: &[Event]) -> Vec<(MatchId, Vec<PlayerId>)> {
     events
         .iter()
@@ -315,16 +326,12 @@ fn formed(events: &[Event]) -> Vec<(MatchId, Vec<PlayerId>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_holds_one_ticket_across_partitions() {
-    let Some(binary) = nats_server() else {
+    let Some((_dir, nats, config_path)) = set_up() else {
         eprintln!(
             "SKIPPED: nats-server is not on the PATH (install the Debian package nats-server)"
         );
         return;
     };
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let nats = Nats::start(&binary, &dir.path().join("nats"));
-    let config_path = dir.path().join("cluster.toml");
-    std::fs::write(&config_path, CONFIG).expect("the config is written");
     let settings = matchwright_server::settings::Settings::from_toml_str(CONFIG).expect("valid");
     let (config, map) = (settings.matcher, settings.cluster);
 
@@ -570,16 +577,12 @@ async fn append_through_outages(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partition_rides_out_a_paused_and_a_restarted_nats() {
-    let Some(binary) = nats_server() else {
+    let Some((_dir, mut nats, config_path)) = set_up() else {
         eprintln!(
             "SKIPPED: nats-server is not on the PATH (install the Debian package nats-server)"
         );
         return;
     };
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut nats = Nats::start(&binary, &dir.path().join("nats"));
-    let config_path = dir.path().join("cluster.toml");
-    std::fs::write(&config_path, CONFIG).expect("the config is written");
     let settings = matchwright_server::settings::Settings::from_toml_str(CONFIG).expect("valid");
     let mut replicas = Replicas(Vec::new());
     let first = replicas.start("pa", "pa-0", &nats.url, &config_path);
@@ -652,16 +655,12 @@ async fn a_partition_rides_out_a_paused_and_a_restarted_nats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tick_longer_than_the_lease_does_not_cost_a_failover() {
-    let Some(binary) = nats_server() else {
+    let Some((_dir, nats, config_path)) = set_up() else {
         eprintln!(
             "SKIPPED: nats-server is not on the PATH (install the Debian package nats-server)"
         );
         return;
     };
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let nats = Nats::start(&binary, &dir.path().join("nats"));
-    let config_path = dir.path().join("cluster.toml");
-    std::fs::write(&config_path, CONFIG).expect("the config is written");
     let lease_ms = 100;
     let mut replicas = Replicas(Vec::new());
     replicas.start_with(
