@@ -303,6 +303,18 @@ async fn wait_released(claims: &Claims, player: u64) {
     }
 }
 
+/// The log of `partition`, once its leader has ticked a first command.
+async fn led_log(client: &async_nats::Client, partition: &str) -> PartitionLog {
+    let log = PartitionLog::open(client.clone(), partition)
+        .await
+        .expect("the partition's log");
+    let warm_up = Command::Heartbeat {
+        match_id: MatchId(0),
+    };
+    append_and_wait(&log, &warm_up, "warm-up").await;
+    log
+}
+
 /// A temporary directory, a NATS server storing in it, and the cluster's config file in it
 /// (none: no `nats-server` on the PATH).
 fn set_up() -> Option<(tempfile::TempDir, Nats, std::path::PathBuf)> {
@@ -354,22 +366,8 @@ async fn a_player_holds_one_ticket_across_partitions() {
     let pa0 = replicas.start("pa", "pa-0", &nats.url, &config_path);
     let pb0 = replicas.start("pb", "pb-0", &nats.url, &config_path);
     let client = connect(&nats.url).await;
-    let pa = PartitionLog::open(client.clone(), "pa")
-        .await
-        .expect("pa's log");
-    let pb = PartitionLog::open(client.clone(), "pb")
-        .await
-        .expect("pb's log");
-    for log in [&pa, &pb] {
-        append_and_wait(
-            log,
-            &Command::Heartbeat {
-                match_id: MatchId(0),
-            },
-            "warm-up",
-        )
-        .await;
-    }
+    let pa = led_log(&client, "pa").await;
+    let pb = led_log(&client, "pb").await;
     // Standbys once the leaders lead, so the kill below is of a known leader.
     let pa1 = replicas.start("pa", "pa-1", &nats.url, &config_path);
     replicas.start("pb", "pb-1", &nats.url, &config_path);
@@ -587,17 +585,7 @@ async fn a_partition_rides_out_a_paused_and_a_restarted_nats() {
     let mut replicas = Replicas(Vec::new());
     let first = replicas.start("pa", "pa-0", &nats.url, &config_path);
     let client = connect(&nats.url).await;
-    let pa = PartitionLog::open(client.clone(), "pa")
-        .await
-        .expect("pa's log");
-    append_and_wait(
-        &pa,
-        &Command::Heartbeat {
-            match_id: MatchId(0),
-        },
-        "warm-up",
-    )
-    .await;
+    let pa = led_log(&client, "pa").await;
     let second = replicas.start("pa", "pa-1", &nats.url, &config_path);
     wait_ready(&second).await;
 
@@ -671,17 +659,7 @@ async fn a_tick_longer_than_the_lease_does_not_cost_a_failover() {
         &["--lease-ms", "100"],
     );
     let client = connect(&nats.url).await;
-    let pa = PartitionLog::open(client.clone(), "pa")
-        .await
-        .expect("pa's log");
-    append_and_wait(
-        &pa,
-        &Command::Heartbeat {
-            match_id: MatchId(0),
-        },
-        "warm-up",
-    )
-    .await;
+    let pa = led_log(&client, "pa").await;
     let standby = replicas.start_with(
         "pa",
         "pa-1",
