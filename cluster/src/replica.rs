@@ -278,17 +278,17 @@ impl Replica {
     /// The players of the enqueues `message` refused (from the pending commands; none for a
     /// replica fed only ticks).
     fn refused_players(&self, message: &TickMessage) -> Vec<PlayerId> {
+        // One pass: both the pending commands and the refusals are in log order.
+        let mut refused = message.refused.iter().map(|refused| refused.seq).peekable();
         let mut players = Vec::new();
-        for refused in &message.refused {
-            let found = self
-                .pending
-                .iter()
-                .take_while(|pending| pending.seq <= refused.seq)
-                .find(|pending| pending.seq == refused.seq);
-            if let Some(Pending {
-                command: Some(Command::Enqueue(ticket)),
-                ..
-            }) = found
+        for pending in &self.pending {
+            // Refusals of commands this replica never read (a replica fed only ticks).
+            while refused.next_if(|seq| *seq < pending.seq).is_some() {}
+            if refused.peek().is_none() {
+                break;
+            }
+            if refused.next_if_eq(&pending.seq).is_some()
+                && let Some(Command::Enqueue(ticket)) = &pending.command
             {
                 players.extend(ticket.members.iter().map(|member| member.player));
             }

@@ -255,7 +255,7 @@ impl Partition {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut leading = false;
         let mut writing: Option<tokio::task::JoinHandle<()>> = None;
-        let silent_after = SILENT_LOG.max(self.options.lease * 20);
+        let silent_after = self.silent_after();
         let mut last_read = Instant::now();
         loop {
             tokio::select! {
@@ -325,11 +325,12 @@ impl Partition {
         writing: &mut Option<tokio::task::JoinHandle<()>>,
     ) -> Result<(), RunError> {
         let applied = follow(replica, item)?;
-        let status = &self.options.status;
-        status.behind(behind);
         if !applied {
             return Ok(());
         }
+        // The status once per tick, not per command message (they come by the thousand).
+        let status = &self.options.status;
+        status.behind(behind);
         status.ticked(replica.tick(), unix_ms(), replica.pending());
         if *leading {
             tracing::warn!(tick = replica.tick(), "another replica ticks; following");
@@ -340,6 +341,11 @@ impl Partition {
             self.maybe_snapshot(replica, writing);
         }
         Ok(())
+    }
+
+    /// How long the log may be silent before the reader is taken for lost.
+    fn silent_after(&self) -> Duration {
+        SILENT_LOG.max(self.options.lease * 20)
     }
 
     /// A leader's look: whether it leads on (its renewals are fresh).
@@ -369,7 +375,7 @@ impl Partition {
         let started = Instant::now();
         let caught_up = tokio::time::timeout(CATCH_UP_TIMEOUT, async {
             let last = self.log.last_tick_seq().await?;
-            let silent_after = SILENT_LOG.max(self.options.lease * 20);
+            let silent_after = self.silent_after();
             while replica.tick_seq() < last {
                 let item = tokio::time::timeout(silent_after, reader.next())
                     .await
@@ -424,8 +430,12 @@ impl Partition {
                 let status = &self.options.status;
                 status.ticked(replica.tick(), unix_ms(), replica.pending());
                 status.count("matchwright_partition_claims_released_total", released);
-                for refused in &message.refused {
-                    status.refused(refused.reason.kind());
+                // Counted by kind, once per tick (a tick may refuse thousands).
+                let mut kinds: Vec<&'static str> =
+                    message.refused.iter().map(|r| r.reason.kind()).collect();
+                kinds.sort_unstable();
+                for kind in kinds.chunk_by(|a, b| a == b) {
+                    status.refused(kind[0], kind.len() as u64);
                 }
             }
             Err(AppendError::Deposed) => {

@@ -101,14 +101,14 @@ impl PartitionStatus {
         metrics::counter!(counter, "partition" => partition).increment(by);
     }
 
-    pub(crate) fn refused(&self, reason: &'static str) {
+    pub(crate) fn refused(&self, reason: &'static str, by: u64) {
         let partition = self.partition.clone();
         metrics::counter!(
             "matchwright_partition_refused_total",
             "partition" => partition,
             "reason" => reason
         )
-        .increment(1);
+        .increment(by);
     }
 }
 

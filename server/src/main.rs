@@ -336,6 +336,8 @@ fn matcher(args: MatcherArgs) -> ExitCode {
     };
     let outcome = runtime.block_on(async move {
         if let Some(address) = args.http {
+            // The recorder before the partition's first metric (installed once, here).
+            app::metrics_handle();
             let listener = tokio::net::TcpListener::bind(address)
                 .await
                 .map_err(|error| format!("cannot listen on {address}: {error}"))?;
