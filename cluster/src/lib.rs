@@ -16,9 +16,14 @@
 //!   reading in order.
 //! - `lease`: the leader lease; `renewal`: a leader renews it from a task of its own.
 //! - `agreement`: the config and map every process must share (and the partition's seed).
+//! - `events`: each tick's events and command outcomes, in a stream of their own, for
+//!   gateways.
 //! - `claims`: one ticket per player in the cluster: a claim per player in KV.
+//! - `ids`: player ids reserved in blocks, so that gateways never hand out one twice.
 //! - `holds`: which players a tick set free (whose claims are released), without IO.
 //! - `admission`: a leader's claims and refusals before a tick, its releases after.
+//! - `sessions`: which matches wait for a game server and where sessions run, without IO;
+//!   `allocation`: a leader asks the fleet for servers and logs the answers.
 //! - `replica`: the replica without IO: a matcher fed the log in order.
 //! - `snapshot`: snapshots in the object store, the newest marked in KV, the log trimmed
 //!   behind them.
@@ -30,9 +35,12 @@
 
 pub mod admission;
 pub mod agreement;
+pub mod allocation;
 pub mod claims;
+pub mod events;
 pub mod export;
 pub mod holds;
+pub mod ids;
 pub mod lease;
 pub mod log;
 pub mod message;
@@ -40,6 +48,7 @@ pub mod partitions;
 pub mod renewal;
 pub mod replica;
 pub mod run;
+pub mod sessions;
 pub mod snapshot;
 pub mod status;
 

@@ -3,8 +3,7 @@
 //! the tick messages its leader appends (`mw.<partition>.tick`). A tick is appended only with
 //! the expected last sequence of the tick subject (`Nats-Expected-Last-Subject-Sequence`), so
 //! a leader that missed another's tick (a deposed one) can never write: its append fails and
-//! it steps down. The leader also publishes each committed tick's events, outside the log, on
-//! `mw.<partition>.events`.
+//! it steps down. (Each committed tick's events go to a stream of their own: `events`.)
 //!
 //! Everything that waits on the server has a timeout (the client's request timeout, and
 //! [`LOG_TIMEOUT`] around what has none); a message is bounded by [`MAX_MESSAGE_BYTES`].
@@ -20,7 +19,7 @@ use async_nats::jetstream::{self, Context};
 use futures_util::StreamExt as _;
 use matchwright_ecs::Command;
 
-use crate::message::{BadMessage, EventBatch, TickMessage, decode_command, encode_command};
+use crate::message::{BadMessage, TickMessage, decode_command, encode_command};
 
 /// The longest a message of the log may be (the server's default `max_payload` is 1 MiB); a
 /// leader ends a tick's batch of commands before its message would pass it.
@@ -137,7 +136,6 @@ pub enum LogItem {
 /// A partition's log.
 #[derive(Clone, Debug)]
 pub struct PartitionLog {
-    client: async_nats::Client,
     jetstream: Context,
     stream: stream::Stream,
     partition: String,
@@ -160,7 +158,7 @@ impl PartitionLog {
     /// The log of `partition`, creating its stream if it does not exist yet.
     pub async fn open(client: async_nats::Client, partition: &str) -> Result<Self, LogError> {
         check_partition_name(partition)?;
-        let jetstream = jetstream::new(client.clone());
+        let jetstream = jetstream::new(client);
         let config = stream::Config {
             name: format!("MW_{partition}"),
             subjects: vec![command_subject(partition), tick_subject(partition)],
@@ -174,7 +172,6 @@ impl PartitionLog {
             .map_err(|_| server("creating the stream", "timed out"))?
             .map_err(|error| server("creating the stream", error))?;
         Ok(Self {
-            client,
             jetstream,
             stream,
             partition: partition.to_owned(),
@@ -344,18 +341,6 @@ impl PartitionLog {
             behind: 0,
         })
     }
-
-    /// Publishes a committed tick's events on the partition's events subject (at most once:
-    /// a subscriber that was away misses them, and reads the log instead).
-    pub async fn publish_events(&self, batch: &EventBatch) -> Result<(), LogError> {
-        let published = self
-            .client
-            .publish(events_subject(&self.partition), batch.encode().into());
-        tokio::time::timeout(LOG_TIMEOUT, published)
-            .await
-            .map_err(|_| server("publishing events", "timed out"))?
-            .map_err(|error| server("publishing events", error))
-    }
 }
 
 /// The log, read in order. The stream has no limits and is only ever trimmed from its
@@ -417,11 +402,6 @@ pub fn command_subject(partition: &str) -> String {
 /// Where a partition's leader appends its ticks.
 pub fn tick_subject(partition: &str) -> String {
     format!("mw.{partition}.tick")
-}
-
-/// Where a partition's leader publishes each committed tick's events.
-pub fn events_subject(partition: &str) -> String {
-    format!("mw.{partition}.events")
 }
 
 #[cfg(test)]

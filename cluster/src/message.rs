@@ -8,10 +8,11 @@
 //!   enqueues it refused before running (another partition's queue, a player claimed by
 //!   another partition: [`Refusal`]), and how far it consumed the log's commands. A partition's state is the fold of its tick
 //!   messages with `TickRecord::apply`, the one function the journal, recovery and traces use.
-//! - An event batch: the events of one committed tick, published on the partition's events
-//!   subject (not in the log: they are the log's function).
+//! - An event batch: the events of one committed tick and the outcome of each command it
+//!   consumed, published on the partition's events stream for gateways (not in the log: they
+//!   are the log's function).
 
-use matchwright_ecs::{Command, Event, PlayerId, TickRecord, codec};
+use matchwright_ecs::{Command, Event, PlayerId, RejectReason, TickRecord, codec};
 use serde::{Deserialize, Serialize};
 
 /// The leader's record of one tick, appended to the log after the tick ran.
@@ -98,13 +99,30 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// The events of one committed tick, as the leader publishes them.
+/// The events of one committed tick, and what became of each command it consumed, as the
+/// leader publishes them for gateways (`events`). A tick whose batch is larger than a message
+/// is published in parts (`part` 0, 1, ...; the last has `last` set), each with a share of the
+/// events, in order, and of the outcomes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventBatch {
     /// The partition.
     pub partition: String,
     /// The tick that emitted them.
     pub tick: u64,
+    /// This part's place in the tick's batch, from 0.
+    pub part: u32,
+    /// Whether it is the tick's last part.
+    pub last: bool,
+    /// Every command message up to this log sequence has its outcome in this tick's batch or
+    /// an earlier one.
+    pub commands_through: u64,
+    /// The log sequences of the commands the tick applied (those not in `rejected` took
+    /// effect).
+    pub applied: Vec<u64>,
+    /// The applied commands the matcher rejected: log sequence and reason.
+    pub rejected: Vec<(u64, RejectReason)>,
+    /// The commands the leader refused before the tick.
+    pub refused: Vec<Refused>,
     /// Its events, in order.
     pub events: Vec<Event>,
 }
@@ -198,7 +216,7 @@ impl TickMessage {
 }
 
 impl EventBatch {
-    /// Encodes it for the events subject.
+    /// Encodes it for the events stream.
     pub fn encode(&self) -> Vec<u8> {
         codec::encode(self)
     }
@@ -207,6 +225,49 @@ impl EventBatch {
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         codec::decode(bytes).map_err(|error| format!("not an event batch: {error}"))
     }
+
+    /// The batch as parts of at most `max_bytes` encoded each (halving the events and the
+    /// outcomes until each part fits; one event larger than the bound is a part of its own,
+    /// which the stream then refuses). Parts are numbered from 0 and the last is marked.
+    pub fn into_parts(self, max_bytes: usize) -> Vec<Self> {
+        let mut parts = Vec::new();
+        split_into(self, max_bytes, &mut parts);
+        let count = parts.len();
+        for (index, part) in parts.iter_mut().enumerate() {
+            part.part = index as u32;
+            part.last = index + 1 == count;
+        }
+        parts
+    }
+
+    fn items(&self) -> usize {
+        self.events.len() + self.applied.len() + self.rejected.len() + self.refused.len()
+    }
+
+    /// Splits off the second half of its events and outcomes (each list halved).
+    fn split_off_half(&mut self) -> Self {
+        Self {
+            partition: self.partition.clone(),
+            tick: self.tick,
+            part: 0,
+            last: false,
+            commands_through: self.commands_through,
+            applied: self.applied.split_off(self.applied.len() / 2),
+            rejected: self.rejected.split_off(self.rejected.len() / 2),
+            refused: self.refused.split_off(self.refused.len() / 2),
+            events: self.events.split_off(self.events.len() / 2),
+        }
+    }
+}
+
+fn split_into(mut batch: EventBatch, max_bytes: usize, parts: &mut Vec<EventBatch>) {
+    if batch.items() <= 1 || batch.encode().len() <= max_bytes {
+        parts.push(batch);
+        return;
+    }
+    let second = batch.split_off_half();
+    split_into(batch, max_bytes, parts);
+    split_into(second, max_bytes, parts);
 }
 
 #[cfg(test)]
@@ -276,6 +337,59 @@ mod tests {
         );
         sent.refused = vec![refused(4), refused(2)];
         assert!(TickMessage::decode(9, &sent.encode()).is_err(), "backwards");
+    }
+
+    #[test]
+    fn a_large_batch_is_split_into_parts_that_fit_and_keep_every_item_in_order() {
+        let events: Vec<Event> = (1..=4_000)
+            .map(|id| Event::Rejected {
+                seq: matchwright_ecs::CommandSeq(id),
+                reason: RejectReason::UnknownQueue {
+                    queue: format!("queue-{id}-{}", "x".repeat(200)),
+                },
+            })
+            .collect();
+        let batch = EventBatch {
+            partition: "p1".into(),
+            tick: 7,
+            part: 0,
+            last: true,
+            commands_through: 9_000,
+            applied: (1..=4_000).collect(),
+            rejected: (1..=10)
+                .map(|seq| (seq, RejectReason::EmptyTicket))
+                .collect(),
+            refused: Vec::new(),
+            events: events.clone(),
+        };
+        let whole = batch.encode().len();
+        let parts = batch.into_parts(100_000);
+        assert!(
+            parts.len() >= whole / 100_000,
+            "{} parts for {whole} bytes",
+            parts.len()
+        );
+        for (index, part) in parts.iter().enumerate() {
+            assert!(part.encode().len() <= 100_000);
+            assert_eq!(part.part as usize, index);
+            assert_eq!(part.last, index + 1 == parts.len());
+            assert_eq!((part.tick, part.commands_through), (7, 9_000));
+            assert_eq!(EventBatch::decode(&part.encode()).as_ref(), Ok(part));
+        }
+        let rejoined: Vec<Event> = parts.iter().flat_map(|p| p.events.clone()).collect();
+        assert_eq!(rejoined, events);
+        let applied: Vec<u64> = parts.iter().flat_map(|p| p.applied.clone()).collect();
+        assert_eq!(applied, (1..=4_000).collect::<Vec<u64>>());
+        assert_eq!(parts.iter().map(|p| p.rejected.len()).sum::<usize>(), 10);
+        let small = EventBatch {
+            events: Vec::new(),
+            applied: vec![1],
+            rejected: Vec::new(),
+            ..parts[0].clone()
+        };
+        let one = small.into_parts(100_000);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].last && one[0].part == 0);
     }
 
     #[test]

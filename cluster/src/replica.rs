@@ -20,12 +20,15 @@
 
 use std::collections::VecDeque;
 
-use matchwright_ecs::{ApplyError, Command, Config, ConfigError, Event, EventChain, Matcher};
+use matchwright_ecs::{
+    ApplyError, Command, CommandSeq, Config, ConfigError, Event, EventChain, Matcher,
+};
 use matchwright_ecs::{EnqueueTicket, PlayerId, TickRecord, codec};
 
 use crate::holds::Holds;
 use crate::log::MAX_MESSAGE_BYTES;
-use crate::message::{Refused, TickMessage};
+use crate::message::{EventBatch, Refused, TickMessage};
+use crate::sessions::Sessions;
 use crate::snapshot::PartitionSnapshot;
 
 /// How many recent ticks' freed players a replica remembers, for a new leader to release
@@ -118,6 +121,20 @@ pub struct Replica {
     freed: Vec<PlayerId>,
     /// The players each of the last [`RECENT_TICKS`] ticks set free, oldest first.
     recently_freed: VecDeque<Vec<PlayerId>>,
+    /// The matcher's sequence of the last tick's first command.
+    first_command: CommandSeq,
+    /// What the last tick applied and refused, for its event batch (none since a restore).
+    last_consumed: Option<Consumed>,
+    /// The matches waiting for a game server and the sessions' servers.
+    sessions: Sessions,
+}
+
+/// The commands one tick consumed, by log sequence.
+#[derive(Clone, Debug)]
+struct Consumed {
+    command_seqs: Vec<u64>,
+    refused: Vec<Refused>,
+    commands_through: u64,
 }
 
 impl Replica {
@@ -139,6 +156,9 @@ impl Replica {
             holds: Holds::default(),
             freed: Vec::new(),
             recently_freed: VecDeque::new(),
+            first_command: CommandSeq(0),
+            last_consumed: None,
+            sessions: Sessions::default(),
         })
     }
 
@@ -167,6 +187,9 @@ impl Replica {
             holds: Holds::from_snapshot(&snapshot.state),
             freed: Vec::new(),
             recently_freed: VecDeque::new(),
+            first_command: CommandSeq(0),
+            last_consumed: None,
+            sessions: snapshot.sessions.clone(),
         })
     }
 
@@ -187,6 +210,7 @@ impl Replica {
             commands_through: self.commands_through,
             chain: self.chain,
             state: self.matcher.snapshot().map_err(|e| e.to_string())?,
+            sessions: self.sessions.clone(),
         })
     }
 
@@ -229,6 +253,7 @@ impl Replica {
         self.check_next(message)?;
         self.check_consumed(message)?;
         let record = &message.record;
+        self.first_command = self.matcher.next_command_seq();
         record
             .apply(&mut self.matcher, &mut self.events)
             .map_err(|error| ReplicaError::Diverged {
@@ -238,6 +263,7 @@ impl Replica {
         let refused = self.refused_players(message);
         self.advance(seq, message);
         self.free(&message.record.commands, refused);
+        self.sessions.after_tick(&self.events);
         Ok(true)
     }
 
@@ -390,6 +416,7 @@ impl Replica {
             event_hash: [0; 32],
             event_count: 0,
         };
+        self.first_command = self.matcher.next_command_seq();
         record
             .run(&mut self.matcher, &mut self.events)
             .map_err(|error| ReplicaError::Diverged {
@@ -399,6 +426,7 @@ impl Replica {
         record.event_hash = codec::hash_events(&self.events);
         record.event_count = self.events.len() as u64;
         self.free(&record.commands, refused_players);
+        self.sessions.after_tick(&self.events);
         Ok(TickMessage {
             record,
             command_seqs,
@@ -489,6 +517,11 @@ impl Replica {
         self.tick_seq = seq;
         self.commands_through = message.commands_through;
         self.chain.push(&record.event_hash);
+        self.last_consumed = Some(Consumed {
+            command_seqs: message.command_seqs.clone(),
+            refused: message.refused.clone(),
+            commands_through: message.commands_through,
+        });
         while self
             .pending
             .front()
@@ -498,6 +531,43 @@ impl Replica {
                 self.pending_bytes -= pending.bytes;
             }
         }
+    }
+
+    /// The last tick's events and the outcome of each command it consumed, for gateways;
+    /// `None` before this replica applied or led a tick (a replica just restored).
+    pub fn event_batch(&self, partition: &str) -> Option<EventBatch> {
+        let consumed = self.last_consumed.as_ref()?;
+        let log_seq_of = |seq: CommandSeq| {
+            let index = seq.0.checked_sub(self.first_command.0)?;
+            consumed
+                .command_seqs
+                .get(usize::try_from(index).ok()?)
+                .copied()
+        };
+        let rejected = self
+            .events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Rejected { seq, reason } => Some((log_seq_of(*seq)?, reason.clone())),
+                _ => None,
+            })
+            .collect();
+        Some(EventBatch {
+            partition: partition.to_owned(),
+            tick: self.tick,
+            part: 0,
+            last: true,
+            commands_through: consumed.commands_through,
+            applied: consumed.command_seqs.clone(),
+            rejected,
+            refused: consumed.refused.clone(),
+            events: self.events.clone(),
+        })
+    }
+
+    /// The matches waiting for a game server and the sessions' servers.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// The events of the last tick applied or led.
@@ -674,6 +744,42 @@ mod tests {
         assert_eq!(next.record.tick, 2);
         assert_eq!(next.command_seqs, vec![3]);
         assert_eq!(next.commands_through, 3);
+    }
+
+    #[test]
+    fn the_event_batch_gives_each_consumed_command_its_outcome_alike_on_leader_and_standby() {
+        let mut leader = replica();
+        assert!(leader.event_batch("p").is_none(), "no tick yet");
+        // 1 is queued; 2 queues the same ticket again (the matcher rejects it); the leader
+        // refuses 3.
+        let commands = [(1, duelist(1)), (2, duelist(1)), (3, duelist(3))];
+        for (seq, command) in &commands {
+            leader.on_command(*seq, Some(command.clone()), 40).unwrap();
+        }
+        let refusal = Refused {
+            seq: 3,
+            reason: crate::message::Refusal::ClaimsUnavailable {
+                detail: "away".into(),
+            },
+        };
+        let message = leader.lead(1_000, "a", &[refusal.clone()]).unwrap();
+        leader.appended(4, &message).unwrap();
+        let batch = leader.event_batch("p").unwrap();
+        assert_eq!(batch.applied, vec![1, 2]);
+        assert_eq!(batch.rejected.len(), 1, "{:?}", batch.rejected);
+        assert_eq!(
+            batch.rejected[0].0, 2,
+            "the rejection names the log sequence"
+        );
+        assert_eq!(batch.refused, vec![refusal]);
+        assert_eq!(batch.commands_through, 3);
+        assert_eq!((batch.tick, batch.part, batch.last), (1, 0, true));
+        let mut standby = replica();
+        for (seq, command) in &commands {
+            standby.on_command(*seq, Some(command.clone()), 40).unwrap();
+        }
+        assert!(standby.on_tick(4, &message).unwrap());
+        assert_eq!(standby.event_batch("p"), Some(batch));
     }
 
     #[test]

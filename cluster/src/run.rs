@@ -10,7 +10,7 @@
 //! last tick and leads: every `tick` it admits the pending enqueues (`admission`: the
 //! queue is this partition's, the players are claimed here), runs the pending commands,
 //! appends the tick (expecting the last tick to be its own last), releases the claims of the
-//! players the tick set free and publishes the tick's events. After its first tick, a new
+//! players the tick set free and publishes the tick's events and outcomes (`events`). After its first tick, a new
 //! leader also releases again what the last ticks set free (its predecessor may have died
 //! before). A leader that loses the lease, or whose last successful renewal (by a task of
 //! its own, `renewal`, so that a long tick does not delay it) is a lease old, stops leading and
@@ -22,14 +22,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use matchwright_ecs::{Config, PlayerId, codec};
+use matchwright_ecs::{Command, Config, PlayerId, codec};
 
 use crate::admission::Admission;
 use crate::agreement::{agree_on_config, agree_on_map, config_hash, fresh_replica};
+use crate::allocation::{Allocation, Fleet};
 use crate::claims::Claims;
+use crate::events::PartitionEvents;
 use crate::lease::Lease;
-use crate::log::{AppendError, LogError, LogItem, LogReader, PartitionLog};
-use crate::message::EventBatch;
+use crate::log::{AppendError, LogError, LogItem, LogReader, MAX_APPEND_BATCH, PartitionLog};
 use crate::partitions::ClusterSection;
 use crate::renewal::Leadership;
 use crate::replica::{Replica, ReplicaError};
@@ -71,6 +72,9 @@ pub struct PartitionOptions {
     pub map: ClusterSection,
     /// Where the process reports its role, tick and lag (`/readyz`, metrics).
     pub status: Arc<PartitionStatus>,
+    /// The game servers the leader allocates its matches on (none: nobody allocates, and
+    /// sessions wait for a `SessionReady` from elsewhere).
+    pub fleet: Option<Fleet>,
 }
 
 impl PartitionOptions {
@@ -85,6 +89,7 @@ impl PartitionOptions {
             snapshot_every_ticks: 600,
             map: ClusterSection::default(),
             status: Arc::new(PartitionStatus::new(partition)),
+            fleet: None,
         }
     }
 }
@@ -139,11 +144,14 @@ impl RunError {
 /// What a partition process holds besides its replica.
 struct Partition {
     log: PartitionLog,
+    events: PartitionEvents,
     lease: Leadership,
     snapshots: Snapshots,
     admission: Admission,
     /// Players a new leader releases again after its first tick (see `take_over`).
     release_after_tick: Vec<PlayerId>,
+    /// The leader's fleet (set when it takes over, if the partition has one).
+    allocation: Option<Allocation>,
     options: PartitionOptions,
     hash: [u8; 32],
 }
@@ -156,7 +164,7 @@ pub async fn run_partition(
 ) -> Result<(), RunError> {
     let log = PartitionLog::open(client.clone(), &options.partition).await?;
     let hash = config_hash(&options.partition, &options.config, &options.map);
-    let jetstream = async_nats::jetstream::new(client);
+    let jetstream = async_nats::jetstream::new(client.clone());
     agree_on_map(&jetstream, &options.map).await?;
     agree_on_config(&jetstream, &options.partition, &hash).await?;
     let claims = Claims::open(&jetstream, &options.partition).await?;
@@ -170,12 +178,15 @@ pub async fn run_partition(
     )
     .await?;
     let snapshots = Snapshots::open(&jetstream, &options.partition).await?;
+    let events = PartitionEvents::open(client.clone(), &options.partition).await?;
     let mut partition = Partition {
         log,
+        events,
         lease: Leadership::new(lease),
         snapshots,
         admission,
         release_after_tick: Vec::new(),
+        allocation: None,
         options,
         hash,
     };
@@ -400,7 +411,20 @@ impl Partition {
             self.lease.release().await;
             return Ok(false);
         }
+        // The last tick's events, again: its leader may have died before publishing them (a
+        // repeat is dropped by the stream, or skipped by readers).
+        if let Some(batch) = replica.event_batch(&self.options.partition)
+            && let Err(error) = self.events.publish(batch).await
+        {
+            self.lease.release().await;
+            return Err(error.into());
+        }
         self.lease.start_renewing();
+        if let Some(fleet) = &self.options.fleet {
+            let (allocation, commands) = Allocation::take_over(fleet, replica.sessions());
+            self.allocation = Some(allocation);
+            self.append_allocations(commands).await;
+        }
         tracing::info!(
             tick = replica.tick(),
             catch_up_ms = started.elapsed().as_millis() as u64,
@@ -452,15 +476,31 @@ impl Partition {
                 return Ok(Some(format!("a tick could not be appended ({error})")));
             }
         }
-        let batch = EventBatch {
-            partition: self.options.partition.clone(),
-            tick: message.record.tick,
-            events: replica.events().to_vec(),
-        };
-        if let Err(error) = self.log.publish_events(&batch).await {
-            tracing::warn!(%error, tick = batch.tick, "could not publish a tick's events");
+        // Before the next tick: a leader never runs past a tick whose events it did not
+        // publish, so only the last tick's can be missing, and a new leader publishes it again.
+        if let Some(batch) = replica.event_batch(&self.options.partition)
+            && let Err(error) = self.events.publish(batch).await
+        {
+            return Ok(Some(format!(
+                "the events of tick {} could not be published ({error})",
+                message.record.tick
+            )));
+        }
+        if let Some(allocation) = &mut self.allocation {
+            let commands = allocation.after_tick(replica.events());
+            self.append_allocations(commands).await;
         }
         Ok(None)
+    }
+
+    /// Appends a leader's allocation commands (the next tick applies them). One that cannot
+    /// be appended leaves its match waiting until the matcher's allocation deadline.
+    async fn append_allocations(&self, commands: Vec<(Command, String)>) {
+        for batch in commands.chunks(MAX_APPEND_BATCH) {
+            if let Err(error) = self.log.append_commands(batch).await {
+                tracing::warn!(%error, matches = batch.len(), "could not log game-server allocations");
+            }
+        }
     }
 
     /// A leader's check, every third snapshot interval, that standbys write snapshots: when

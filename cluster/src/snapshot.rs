@@ -49,6 +49,8 @@ pub struct PartitionSnapshot {
     pub chain: EventChain,
     /// The matcher's state.
     pub state: Snapshot,
+    /// The matches waiting for a game server and the sessions' servers.
+    pub sessions: crate::sessions::Sessions,
 }
 
 /// Where the newest snapshot of a partition is, as KV records it.

@@ -332,6 +332,11 @@ impl Matcher {
         Self { world, schedule }
     }
 
+    /// The sequence number the next submitted command gets.
+    pub fn next_command_seq(&self) -> CommandSeq {
+        CommandSeq(self.world.resource::<Inbox>().next_seq)
+    }
+
     /// Queues a command for the next tick and returns its sequence number. A command beyond
     /// `limits.max_commands_per_tick` still gets a number, and is rejected
     /// (`RejectReason::TooManyCommands`). Refused outright only when the caller has left

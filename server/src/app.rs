@@ -59,8 +59,8 @@ pub struct AppInner {
     pub shared: Shared,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
-    /// The next player id to hand out.
-    pub next_player: AtomicU64,
+    /// Where new players' ids come from.
+    pub player_ids: PlayerIdSource,
     /// The next party id to hand out.
     pub next_party: AtomicU64,
     /// Request rate limits.
@@ -76,6 +76,28 @@ impl Deref for AppState {
 
     fn deref(&self) -> &AppInner {
         &self.0
+    }
+}
+
+/// Where registered players' ids come from.
+#[derive(Debug)]
+pub enum PlayerIdSource {
+    /// `serve`: counted up from one past the store's last account.
+    Local(AtomicU64),
+    /// A gateway: blocks reserved in the cluster's KV, so that no two gateways hand out one
+    /// id.
+    Cluster(crate::gateway::IdBlocks),
+}
+
+impl PlayerIdSource {
+    /// The next id (503 when a gateway cannot reserve a block).
+    pub async fn next(&self) -> Result<matchwright_ecs::PlayerId, ApiError> {
+        match self {
+            Self::Local(next) => Ok(matchwright_ecs::PlayerId(
+                next.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            )),
+            Self::Cluster(blocks) => blocks.next().await,
+        }
     }
 }
 
@@ -593,21 +615,9 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
     opened.store.enable_group_commit();
     let recovery = opened.recovery.clone();
     let store_handle = opened.store.handle();
-    let next_player = store_handle
-        .last_player_id()
-        .map_err(|error| error.to_string())?
-        .map_or(1, |last| last.0 + 1);
     let metrics = metrics_handle();
     let settings = Arc::new(settings);
-    let shared = Shared {
-        view: Arc::new(RwLock::new(View::default())),
-        hub: Arc::new(Hub::new(
-            settings.server.socket_buffer,
-            settings.server.max_sockets_per_player,
-        )),
-        health: Arc::new(Health::default()),
-        lobby: Arc::new(Lobby::new(settings.lobby.clone())),
-    };
+    let shared = new_shared(&settings);
     if settings.fleet.servers.is_empty() {
         tracing::warn!(
             "no [fleet] configured: sessions are allocated on the development fleet (127.0.0.1:7777 in every region)"
@@ -633,6 +643,55 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         spawn_mirror(url, outbox, running.stop.subscribe());
     }
     let secrets_file = secrets.file.clone();
+    let state = assemble(settings, secrets, store_handle, ticks, shared, None)?;
+    let router = router(state.clone());
+    let operations = state
+        .settings
+        .server
+        .metrics_listen
+        .map(bind_now)
+        .transpose()?;
+    Ok(Started {
+        state,
+        router,
+        tick_loop: running,
+        recovery,
+        secrets_file,
+        operations,
+    })
+}
+
+/// The view, the hub, readiness and the lobby, empty.
+fn new_shared(settings: &Settings) -> Shared {
+    Shared {
+        view: Arc::new(RwLock::new(View::default())),
+        hub: Arc::new(Hub::new(
+            settings.server.socket_buffer,
+            settings.server.max_sockets_per_player,
+        )),
+        health: Arc::new(Health::default()),
+        lobby: Arc::new(Lobby::new(settings.lobby.clone())),
+    }
+}
+
+/// The handlers' state around a tick handle: ids, rate limits, password hashing.
+fn assemble(
+    settings: Arc<Settings>,
+    secrets: Secrets,
+    store: StoreHandle,
+    ticks: TickHandle,
+    shared: Shared,
+    ids: Option<crate::gateway::IdBlocks>,
+) -> Result<AppState, String> {
+    let player_ids = match ids {
+        Some(blocks) => PlayerIdSource::Cluster(blocks),
+        None => PlayerIdSource::Local(AtomicU64::new(
+            store
+                .last_player_id()
+                .map_err(|error| error.to_string())?
+                .map_or(1, |last| last.0 + 1),
+        )),
+    };
     // Party ids: above any party alive, and above any id an earlier run could have handed out
     // (it started from its own start time and hands out far fewer than one per millisecond).
     let next_party = shared
@@ -648,32 +707,105 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         settings.server.password_hash_queue,
     );
     crate::ratelimit::spawn_sweeper(Arc::clone(&rate_limiter));
-    let state = AppState(Arc::new(AppInner {
+    Ok(AppState(Arc::new(AppInner {
         settings,
         secrets,
-        store: store_handle,
+        store,
         ticks,
         shared,
-        metrics,
-        next_player: AtomicU64::new(next_player),
+        metrics: metrics_handle(),
+        player_ids,
         next_party: AtomicU64::new(next_party),
         rate_limiter,
         hashing,
         openapi_json: OnceLock::new(),
-    }));
+    })))
+}
+
+/// Starts a gateway (`matchwright gateway`): the API of `serve` with no matcher of its own,
+/// in front of the partitions `client` reaches (`gateway`). Its store (in `data_dir`) holds
+/// the accounts of the players who register through it; the live view is built from the
+/// partitions' snapshots and events before this returns. Call from inside a tokio runtime.
+pub async fn start_gateway(
+    settings: Settings,
+    data_dir: PathBuf,
+    client: async_nats::Client,
+    options: crate::gateway::GatewayOptions,
+) -> Result<Started, String> {
+    std::fs::create_dir_all(&data_dir).map_err(|error| {
+        format!(
+            "cannot create the data directory {}: {error}",
+            data_dir.display()
+        )
+    })?;
+    let secrets = Secrets::load(&settings.server, &data_dir)?;
+    let store_options = StoreOptions {
+        season: settings.server.season.clone(),
+        ..StoreOptions::default()
+    };
+    // No tick loop commits here: the store writes accounts on its own (no group commit).
+    let opened = Store::open(
+        data_dir.join("matchwright.redb"),
+        settings.matcher.clone(),
+        settings.server.seed,
+        store_options,
+    )
+    .map_err(|error| error.to_string())?;
+    let store_handle = opened.store.handle();
+    let recovery = opened.recovery.clone();
+    let settings = Arc::new(settings);
+    let shared = new_shared(&settings);
+    let ids = crate::gateway::IdBlocks::open(&client).await?;
+    let (gateway, ticks) = crate::gateway::Gateway::connect(
+        client,
+        &options,
+        Arc::clone(&settings),
+        secrets.clone(),
+        shared.clone(),
+    )
+    .await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut followers = tokio::task::JoinSet::new();
+    for (index, tick) in ticks.into_iter().enumerate() {
+        followers.spawn(Arc::clone(&gateway).follow(index, tick, stopped.clone()));
+    }
+    tokio::spawn(Arc::clone(&gateway).watch_health(stopped.clone()));
+    let runtime = tokio::runtime::Handle::current();
+    // The "tick loop" of a gateway: its followers; the first that fails stops it.
+    let thread = std::thread::Builder::new()
+        .name("gateway".into())
+        .spawn(move || {
+            let _store = opened.store;
+            runtime.block_on(async move {
+                while let Some(joined) = followers.join_next().await {
+                    match joined {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => return Err(error),
+                        Err(error) => {
+                            return Err(format!("a partition's follower failed: {error}"));
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .map_err(|error| format!("cannot start the gateway's thread: {error}"))?;
+    let state = assemble(
+        Arc::clone(&settings),
+        secrets.clone(),
+        store_handle,
+        TickHandle::cluster(gateway),
+        shared,
+        Some(ids),
+    )?;
     let router = router(state.clone());
-    let operations = state
-        .settings
-        .server
-        .metrics_listen
-        .map(bind_now)
-        .transpose()?;
+    let operations = settings.server.metrics_listen.map(bind_now).transpose()?;
     Ok(Started {
         state,
         router,
-        tick_loop: running,
+        tick_loop: Running { thread, stop },
         recovery,
-        secrets_file,
+        secrets_file: secrets.file.clone(),
         operations,
     })
 }

@@ -105,7 +105,9 @@ impl Allocator for StaticFleet {
                 continue;
             }
             capacity += u64::from(slot.capacity);
-            let free = slot.capacity - slot.used;
+            // A server adopted over its capacity (the config shrank) has no room, not a
+            // negative one.
+            let free = slot.capacity.saturating_sub(slot.used);
             if free > 0 && best.is_none_or(|(_, most)| free > most) {
                 best = Some((index, free));
             }
@@ -148,6 +150,29 @@ impl Allocator for StaticFleet {
     fn in_use(&self) -> usize {
         self.assigned.len()
     }
+}
+
+/// A partition leader's fleet (`matchwright matcher`): the same servers, through the
+/// cluster's trait.
+impl matchwright_cluster::allocation::Allocate for StaticFleet {
+    fn allocate(&mut self, match_id: MatchId, region: &str) -> Result<String, String> {
+        Allocator::allocate(self, match_id, region).map_err(|error| error.to_string())
+    }
+
+    fn release(&mut self, match_id: MatchId) {
+        Allocator::release(self, match_id);
+    }
+
+    fn adopt(&mut self, match_id: MatchId, address: &str) {
+        Allocator::adopt(self, match_id, address);
+    }
+}
+
+/// The fleet of `fleet`, built afresh for each new leader of a partition.
+pub fn partition_fleet(fleet: FleetSection) -> matchwright_cluster::allocation::Fleet {
+    matchwright_cluster::allocation::Fleet(std::sync::Arc::new(move || {
+        Box::new(StaticFleet::new(&fleet))
+    }))
 }
 
 #[cfg(test)]
@@ -200,6 +225,21 @@ mod tests {
         fleet.release(MatchId(2));
         assert_eq!(fleet.in_use(), 2);
         assert_eq!(fleet.allocate(MatchId(4), "eu").unwrap(), "a:1");
+    }
+
+    #[test]
+    fn a_server_adopted_over_its_capacity_takes_no_more_and_does_not_overflow() {
+        let mut fleet = fleet();
+        for id in 1..=3 {
+            Allocator::adopt(&mut fleet, MatchId(id), "a:1");
+        }
+        for id in 4..=5 {
+            assert_eq!(
+                Allocator::allocate(&mut fleet, MatchId(id), "eu").unwrap(),
+                "b:1"
+            );
+        }
+        assert!(Allocator::allocate(&mut fleet, MatchId(6), "eu").is_err());
     }
 
     #[test]

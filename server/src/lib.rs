@@ -23,6 +23,8 @@
 //! - [`auth`]: argon2 passwords, JWT access tokens, rotating refresh tokens, session tokens;
 //!   [`guard`]: the extractors that check them on the routes.
 //! - [`clock`]: now, in Unix milliseconds.
+//! - [`live`]: what committed events mean for the view and the connected players (the tick
+//!   loop and a gateway share it).
 //! - [`view`]: where each player and match is, as of the last commit, for handlers to read.
 //! - [`hub`]: live events for each player's sockets, with a bounded buffer per socket;
 //!   [`websocket`]: the event WebSocket's pump (write and idle timeouts, close frames).
@@ -51,11 +53,13 @@ pub mod clock;
 pub mod environment;
 pub mod error;
 pub mod fleet;
+pub mod gateway;
 pub mod guard;
 pub mod hashing;
 pub mod hub;
 pub mod instruments;
 pub mod listener;
+pub mod live;
 pub mod lobby;
 pub mod partition_ops;
 pub mod party;

@@ -13,7 +13,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use matchwright_cluster::partitions::ClusterSection;
 use matchwright_replay::ReplayError;
 use matchwright_replay::cli::{self as trace, Hooks, Progress, WhatIfRun};
 use matchwright_replay::record::RecordOptions;
@@ -51,6 +50,10 @@ enum Commands {
     /// Trace tools: `trace export` turns a stopped server's journal into a trace.
     #[command(subcommand)]
     Trace(trace::TraceCommand),
+    /// Serve the API of `serve` in front of a cluster's matcher partitions on NATS JetStream:
+    /// commands go to the partitions' logs, answers and live events come from their events
+    /// (docs/cluster.md).
+    Gateway(GatewayArgs),
     /// Run one replica of a matcher partition on NATS JetStream: it follows the partition's
     /// log as a hot standby and leads it once it holds the lease (docs/cluster.md).
     Matcher(MatcherArgs),
@@ -108,6 +111,24 @@ struct MatcherArgs {
     /// Serve `/healthz`, `/readyz` and `/metrics` on this address (e.g. 127.0.0.1:9470).
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+}
+
+#[derive(Debug, clap::Args)]
+struct GatewayArgs {
+    /// The options `serve` takes (`--record` and `--postgres` are refused: a gateway has no
+    /// tick loop of its own).
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// The NATS server (JetStream on).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats: String,
+    /// This gateway's name, unique in the cluster (its commands' message ids start with it).
+    /// Default: the host name, the process id and a random suffix.
+    #[arg(long)]
+    name: Option<String>,
+    /// Without a `[cluster]` map in the config: the one partition behind the gateway.
+    #[arg(long, value_name = "NAME", default_value = "p1")]
+    partition: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,7 +242,8 @@ fn init_logging(format: LogFormat, telemetry: Option<&Telemetry>) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Commands::Serve(args) => serve(args),
+        Commands::Serve(args) => serve(args, None),
+        Commands::Gateway(args) => gateway(args),
         Commands::Load(args) => load(args),
         Commands::Replay(args) => {
             let hooks = Hooks {
@@ -305,13 +327,16 @@ fn config_check(file: Option<&std::path::Path>) -> ExitCode {
 /// SIGTERM (a leader then gives its lease up).
 fn matcher(args: MatcherArgs) -> ExitCode {
     init_logging(args.log_format, None);
-    let (config, map) = match partition_config(&args.partition, args.config.as_deref()) {
+    let settings = match partition_config(&args.partition, args.config.as_deref()) {
         Ok(found) => found,
         Err(error) => {
             eprintln!("matchwright matcher: {error}");
             return ExitCode::from(2);
         }
     };
+    let fleet = matchwright_server::fleet::partition_fleet(settings.effective_fleet());
+    let no_fleet = settings.fleet.servers.is_empty();
+    let (config, map) = (settings.matcher, settings.cluster);
     let replica = args.replica.unwrap_or_else(default_replica_name);
     if let Err(error) = matchwright_cluster::lease::check_replica_name(&replica) {
         eprintln!("matchwright matcher: {error}");
@@ -322,6 +347,7 @@ fn matcher(args: MatcherArgs) -> ExitCode {
     options.lease = std::time::Duration::from_millis(args.lease_ms);
     options.snapshot_every_ticks = args.snapshot_every_ticks;
     options.map = map;
+    options.fleet = Some(fleet);
     // Two workers: the leader's lease is renewed by a task of its own while a tick runs.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -349,6 +375,9 @@ fn matcher(args: MatcherArgs) -> ExitCode {
             ));
         }
         let client = connect_nats(&args.nats).await?;
+        if no_fleet {
+            tracing::warn!("no [fleet] configured: the leader allocates sessions on the development fleet (127.0.0.1:7777 in every region)");
+        }
         tracing::info!(partition = %options.partition, replica = %options.replica, nats = %args.nats, "matcher partition starting");
         matchwright_cluster::run_partition(client, options, shutdown_signal())
             .await
@@ -368,18 +397,15 @@ fn matcher(args: MatcherArgs) -> ExitCode {
 fn partition_config(
     partition: &str,
     file: Option<&std::path::Path>,
-) -> Result<(matchwright_ecs::Config, ClusterSection), String> {
+) -> Result<matchwright_server::settings::Settings, String> {
     matchwright_cluster::log::check_partition_name(partition).map_err(|e| e.to_string())?;
     let Some(path) = file else {
-        return Ok((
-            matchwright_ecs::Config::default(),
-            ClusterSection::default(),
-        ));
+        return Ok(matchwright_server::settings::Settings::default());
     };
     let settings =
         matchwright_server::settings::Settings::load(path).map_err(|error| error.to_string())?;
     settings.cluster.queues_of(partition)?;
-    Ok((settings.matcher, settings.cluster))
+    Ok(settings)
 }
 
 /// Connects to NATS, retrying for up to 10 s.
@@ -397,7 +423,7 @@ async fn connect_nats(url: &str) -> Result<async_nats::Client, String> {
 /// `matchwright cluster export`.
 fn cluster_export(args: ClusterExportArgs) -> ExitCode {
     let (config, map) = match partition_config(&args.partition, args.config.as_deref()) {
-        Ok(found) => found,
+        Ok(settings) => (settings.matcher, settings.cluster),
         Err(error) => {
             eprintln!("matchwright cluster export: {error}");
             return ExitCode::from(2);
@@ -452,7 +478,34 @@ fn default_replica_name() -> String {
     format!("{host}-{}-{nanos:08x}", std::process::id())
 }
 
-fn serve(args: ServeArgs) -> ExitCode {
+/// `matchwright gateway`: `serve`, with the partitions behind it in place of a tick loop.
+fn gateway(args: GatewayArgs) -> ExitCode {
+    if args.serve.record.is_some()
+        || args.serve.postgres.is_some()
+        || args.serve.postgres_file.is_some()
+    {
+        eprintln!(
+            "matchwright gateway: --record and --postgres are for `serve` (a gateway has no tick loop; record a partition with `cluster export`)"
+        );
+        return ExitCode::from(2);
+    }
+    let name = args.name.unwrap_or_else(default_replica_name);
+    if let Err(error) = matchwright_cluster::log::check_partition_name(&args.partition) {
+        eprintln!("matchwright gateway: {error}");
+        return ExitCode::from(2);
+    }
+    let options = matchwright_server::gateway::GatewayOptions {
+        nats: args.nats,
+        name,
+        partition: args.partition,
+    };
+    serve(args.serve, Some(options))
+}
+
+fn serve(
+    args: ServeArgs,
+    gateway: Option<matchwright_server::gateway::GatewayOptions>,
+) -> ExitCode {
     let loaded = environment().and_then(|environment| {
         let postgres =
             environment.postgres_url(args.postgres.as_deref(), args.postgres_file.as_deref())?;
@@ -477,6 +530,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     let mirroring = postgres.is_some();
+    let gateway_of = gateway.as_ref().map(|options| options.nats.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("matchwright-io")
@@ -516,23 +570,36 @@ fn serve(args: ServeArgs) -> ExitCode {
         );
     }
     let outcome = runtime.block_on(async move {
-        let started = app::start(ServeOptions {
-            settings,
-            data_dir: args.data_dir.clone(),
-            postgres,
-            record: args.record.clone().map(|dir| RecordOptions {
-                dir,
-                segment_bytes: args.record_segment_mb.saturating_mul(1 << 20),
-                keep_segments: args.record_keep,
-                with_events: args.record_events,
-            }),
-        })?;
+        let started = match gateway {
+            None => app::start(ServeOptions {
+                settings,
+                data_dir: args.data_dir.clone(),
+                postgres,
+                record: args.record.clone().map(|dir| RecordOptions {
+                    dir,
+                    segment_bytes: args.record_segment_mb.saturating_mul(1 << 20),
+                    keep_segments: args.record_keep,
+                    with_events: args.record_events,
+                }),
+            })?,
+            Some(options) => {
+                let client = connect_nats(&options.nats).await?;
+                app::start_gateway(settings, args.data_dir.clone(), client, options).await?
+            }
+        };
         let listener = tokio::net::TcpListener::bind(args.http)
             .await
             .map_err(|error| format!("cannot listen on {}: {error}", args.http))?;
         let address = listener.local_addr().map_err(|error| error.to_string())?;
         let recovery = &started.recovery;
-        println!(
+        if gateway_of.is_some() {
+            println!(
+                "matchwright: gateway listening on http://{address} (data: {}, partitions on {})",
+                args.data_dir.display(),
+                gateway_of.as_deref().unwrap_or_default()
+            );
+        } else {
+            println!(
             "matchwright: listening on http://{address} (data: {}, tick {}, {} tickets queued{})",
             args.data_dir.display(),
             recovery.last_tick,
@@ -543,6 +610,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 ""
             }
         );
+        }
         if let Some(operations) = &started.operations {
             let address = operations.local_addr().map_err(|error| error.to_string())?;
             println!("matchwright: metrics and health on http://{address}");

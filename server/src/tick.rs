@@ -18,30 +18,28 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use matchwright_ecs::event::{AbandonReason, MatchCancelReason, RemovalReason};
 use matchwright_ecs::{
-    Command, CommandSeq, Event, Explanation, MatchId, Matcher, PlayerId, RejectReason, TicketId,
+    Command, CommandSeq, Event, Explanation, MatchId, Matcher, RejectReason, TicketId,
 };
 use matchwright_replay::record::Recorder;
 use matchwright_storage::{MatchState, Store, TickInput};
-use matchwright_transport::wire;
 use tokio::sync::{oneshot, watch};
 
-use crate::auth;
 use crate::clock::unix_ms;
 use crate::error::{ApiError, rejected};
 use crate::fleet::Allocator;
-use crate::hub::{self, Hub};
+use crate::hub::Hub;
+use crate::live::Live;
 use crate::settings::{Secrets, Settings};
 use crate::telemetry;
-use crate::view::{MatchStage, View};
+use crate::view::View;
 
 /// What a committed command did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applied {
     /// The tick that applied it.
     pub tick: u64,
-    /// Its sequence number.
+    /// Its sequence number: the matcher's (through a gateway, the partition log's).
     pub seq: CommandSeq,
 }
 
@@ -55,7 +53,7 @@ pub enum Refusal {
     Error(ApiError),
 }
 
-type Reply = oneshot::Sender<Result<Applied, Refusal>>;
+pub(crate) type Reply = oneshot::Sender<Result<Applied, Refusal>>;
 
 enum Job {
     Command {
@@ -72,13 +70,27 @@ enum Job {
     },
 }
 
-/// The handlers' side of the tick loop.
+/// The handlers' side of the tick loop: this process's (`serve`), or the partitions' behind
+/// a gateway.
 #[derive(Clone, Debug)]
 pub struct TickHandle {
-    sender: SyncSender<Job>,
+    door: Door,
+}
+
+#[derive(Clone, Debug)]
+enum Door {
+    Local(SyncSender<Job>),
+    Cluster(Arc<crate::gateway::Gateway>),
 }
 
 impl TickHandle {
+    /// The door to a cluster's partitions, through `gateway`.
+    pub fn cluster(gateway: Arc<crate::gateway::Gateway>) -> Self {
+        Self {
+            door: Door::Cluster(gateway),
+        }
+    }
+
     /// Submits a command for the next tick and waits until that tick has committed. A command
     /// the matcher rejected comes back as the matching [`ApiError`]. When traces are exported,
     /// the current span (the request's) records the tick, and the tick's span links to it.
@@ -93,10 +105,22 @@ impl TickHandle {
         command: Command,
         map: impl FnOnce(&RejectReason) -> ApiError,
     ) -> Result<Applied, ApiError> {
+        let sender = match &self.door {
+            Door::Local(sender) => sender,
+            Door::Cluster(gateway) => {
+                return gateway
+                    .submit(command)
+                    .await
+                    .map_err(|refusal| match refusal {
+                        Refusal::Rejected(reason) => map(&reason),
+                        Refusal::Error(error) => error,
+                    });
+            }
+        };
         let (reply, answer) = oneshot::channel();
         let origin = telemetry::origin();
         let traced = origin.is_some();
-        self.sender
+        sender
             .try_send(Job::Command {
                 command,
                 reply,
@@ -127,8 +151,18 @@ impl TickHandle {
     /// Why `ticket` has not matched yet, from the matcher as of its last tick; `None` when
     /// no live ticket has that id. Answered by the tick thread between ticks.
     pub async fn explain(&self, ticket: TicketId) -> Result<Option<Explanation>, ApiError> {
+        let sender = match &self.door {
+            Door::Local(sender) => sender,
+            Door::Cluster(_) => {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::NOT_IMPLEMENTED,
+                    "not_in_cluster",
+                    "explain is not available through a gateway yet (the matcher runs in its partition)",
+                ));
+            }
+        };
         let (reply, answer) = oneshot::channel();
-        self.sender
+        sender
             .try_send(Job::Explain { ticket, reply })
             .map_err(|error| match error {
                 TrySendError::Full(_) => ApiError::unavailable(
@@ -164,7 +198,7 @@ impl Health {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    fn set_not_ready(&self, reason: Option<String>) {
+    pub(crate) fn set_not_ready(&self, reason: Option<String>) {
         *self
             .not_ready
             .lock()
@@ -288,7 +322,12 @@ impl TickLoop {
             links: Vec::new(),
         };
         tick_loop.recover()?;
-        Ok((tick_loop, TickHandle { sender }))
+        Ok((
+            tick_loop,
+            TickHandle {
+                door: Door::Local(sender),
+            },
+        ))
     }
 
     fn recover(&mut self) -> Result<(), String> {
@@ -578,43 +617,21 @@ impl TickLoop {
         answers
     }
 
-    /// Updates the view and pushes live events, event by event (each sees the view as it
-    /// was just before it); then asks the fleet for servers for the matches formed. A match
-    /// the fleet has no server for goes back to the matcher as `AllocationFailed`: the matcher
-    /// puts its tickets back in their queues and backs off the region.
+    /// Updates the view and pushes live events ([`Live::publish`]); then asks the fleet for
+    /// servers for the matches formed. A match the fleet has no server for goes back to the
+    /// matcher as `AllocationFailed`: the matcher puts its tickets back in their queues and
+    /// backs off the region.
     fn publish(&mut self, now_ms: u64) {
-        let events = std::mem::take(&mut self.events);
-        let mut to_allocate = Vec::new();
-        {
-            let view_lock = Arc::clone(&self.shared.view);
-            let mut view = view_lock
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for event in &events {
-                self.push_live(event, &view, now_ms);
-                match event {
-                    Event::MatchFormed { summary } => {
-                        to_allocate.push((summary.match_id, summary.region.to_string()));
-                    }
-                    Event::SessionEnded { match_id, .. }
-                    | Event::SessionAbandoned { match_id, .. } => {
-                        self.allocator.release(*match_id);
-                    }
-                    _ => {}
-                }
-                let disbanded_members = match event {
-                    Event::PartyDisbanded { party } => view
-                        .party(*party)
-                        .map(|found| found.members.clone())
-                        .unwrap_or_default(),
-                    _ => Vec::new(),
-                };
-                view.apply_one(event);
-                self.push_party(event, &view, &disbanded_members, now_ms);
-            }
+        let live = Live {
+            shared: &self.shared,
+            settings: &self.settings,
+            secrets: &self.secrets,
+        };
+        let fleet = live.publish(&self.events, now_ms);
+        for match_id in fleet.released {
+            self.allocator.release(match_id);
         }
-        self.events = events;
-        for (match_id, region) in to_allocate {
+        for (match_id, region) in fleet.to_allocate {
             self.allocate(match_id, &region);
         }
     }
@@ -632,341 +649,6 @@ impl TickLoop {
                 self.submit(Command::AllocationFailed { match_id }, None);
             }
         }
-    }
-
-    /// After a party event is in the view: the lobby follows (a membership change clears the
-    /// ready check; a party that is gone loses its lobby state) and the members are told.
-    fn push_party(&self, event: &Event, view: &View, disbanded_members: &[PlayerId], now_ms: u64) {
-        let lobby = &self.shared.lobby;
-        let (party, change, player, extra) = match event {
-            Event::PartyCreated { party, leader } => (*party, "created", *leader, None),
-            Event::PartyJoined { party, player } => {
-                lobby.clear_ready(*party);
-                (*party, "joined", *player, None)
-            }
-            Event::PartyLeft { party, player } => {
-                lobby.clear_ready(*party);
-                let kicked = lobby.take_kicked(*party, *player);
-                (
-                    *party,
-                    if kicked { "kicked" } else { "left" },
-                    *player,
-                    Some(*player),
-                )
-            }
-            Event::PartyDisbanded { party } => {
-                lobby.forget(*party);
-                let live = wire::Event::PartyUpdated {
-                    change: "disbanded".into(),
-                    player_id: 0,
-                    party: wire::Party::disbanded(party.0),
-                };
-                for member in disbanded_members {
-                    self.shared.hub.send(*member, &live);
-                }
-                return;
-            }
-            _ => return,
-        };
-        let Some(body) = lobby.body(view, party, now_ms) else {
-            // The last member left: the party is gone (its `disbanded` follows).
-            if let Some(player) = extra {
-                let live = wire::Event::PartyUpdated {
-                    change: change.into(),
-                    player_id: player.0,
-                    party: wire::Party::disbanded(party.0),
-                };
-                self.shared.hub.send(player, &live);
-            }
-            return;
-        };
-        let recipients: Vec<PlayerId> = body
-            .members
-            .iter()
-            .map(|member| PlayerId(member.player_id))
-            .chain(extra)
-            .collect();
-        let live = wire::Event::PartyUpdated {
-            change: change.into(),
-            player_id: player.0,
-            party: body,
-        };
-        for recipient in recipients {
-            self.shared.hub.send(recipient, &live);
-        }
-    }
-
-    fn send_to_match(&self, view: &View, match_id: MatchId, event: &wire::Event) {
-        if let Some(found) = view.match_view(match_id) {
-            for (player, _) in &found.players {
-                self.shared.hub.send(*player, event);
-            }
-        }
-    }
-
-    /// The live events one core event means, to the players it concerns.
-    fn push_live(&self, event: &Event, view: &View, now_ms: u64) {
-        let hub = &self.shared.hub;
-        match event {
-            Event::TicketQueued {
-                ticket,
-                queue,
-                players,
-                at_ms,
-                ..
-            } => {
-                let live = wire::Event::Queued {
-                    ticket_id: ticket.0,
-                    queue: queue.clone(),
-                    waiting_since_ms: *at_ms,
-                };
-                for player in players {
-                    hub.send(*player, &live);
-                }
-            }
-            Event::TicketRemoved {
-                ticket,
-                reason,
-                waited_ms,
-            } => {
-                if let Some(found) = view.ticket(*ticket) {
-                    let live = wire::Event::QueueLeft {
-                        ticket_id: ticket.0,
-                        reason: removal_name(*reason).into(),
-                        waited_ms: *waited_ms,
-                    };
-                    for player in &found.players {
-                        hub.send(*player, &live);
-                    }
-                }
-            }
-            Event::TicketRequeued { ticket, match_id } => {
-                if let Some(found) = view.ticket(*ticket) {
-                    let live = wire::Event::Requeued {
-                        ticket_id: ticket.0,
-                        match_id: match_id.0,
-                    };
-                    for player in &found.players {
-                        hub.send(*player, &live);
-                    }
-                }
-            }
-            Event::MatchProposed {
-                summary,
-                deadline_ms,
-            } => self.push_match_found(summary, "awaiting_acceptance", Some(*deadline_ms)),
-            Event::MatchFormed { summary } => {
-                self.push_match_found(summary, "allocating", None);
-            }
-            Event::MatchAccepted { match_id, player } => self.send_to_match(
-                view,
-                *match_id,
-                &wire::Event::MatchAccepted {
-                    match_id: match_id.0,
-                    player_id: player.0,
-                },
-            ),
-            Event::MatchCancelled { match_id, reason } => {
-                let (name, players) = match reason {
-                    MatchCancelReason::Declined { players } => ("declined", players),
-                    MatchCancelReason::TimedOut { players } => ("timed_out", players),
-                };
-                self.send_to_match(
-                    view,
-                    *match_id,
-                    &wire::Event::MatchCancelled {
-                        match_id: match_id.0,
-                        reason: name.into(),
-                        players: players.iter().map(|p| p.0).collect(),
-                    },
-                );
-            }
-            Event::SessionActive { match_id, server } => {
-                if let Some(found) = view.match_view(*match_id) {
-                    for (player, team) in &found.players {
-                        if hub.is_connected(*player) {
-                            let (token, expires) =
-                                self.session_token(*player, *match_id, *team, server, now_ms);
-                            hub.send(
-                                *player,
-                                &wire::Event::SessionReady {
-                                    match_id: match_id.0,
-                                    server: server.clone(),
-                                    session_token: token,
-                                    token_expires_at_ms: expires,
-                                },
-                            );
-                        }
-                    }
-                }
-            }
-            Event::SessionEnded {
-                match_id,
-                placements,
-            } => self.send_to_match(
-                view,
-                *match_id,
-                &wire::Event::SessionEnded {
-                    match_id: match_id.0,
-                    placements: placements.clone(),
-                },
-            ),
-            Event::SessionAbandoned {
-                match_id,
-                reason:
-                    reason @ (AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut),
-            } => {
-                // The players never had a session: to them the match is cancelled, and their
-                // tickets' `requeued` follow.
-                let name = match reason {
-                    AbandonReason::AllocationFailed => "allocation_failed",
-                    _ => "allocation_timed_out",
-                };
-                self.send_to_match(
-                    view,
-                    *match_id,
-                    &wire::Event::MatchCancelled {
-                        match_id: match_id.0,
-                        reason: name.into(),
-                        players: Vec::new(),
-                    },
-                );
-            }
-            Event::SessionAbandoned { match_id, reason } => {
-                let reason = match reason {
-                    AbandonReason::AllocationTimedOut => "allocation_timed_out",
-                    AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
-                    AbandonReason::AllocationFailed => "allocation_failed",
-                    AbandonReason::Empty => "empty",
-                };
-                self.send_to_match(
-                    view,
-                    *match_id,
-                    &wire::Event::SessionAbandoned {
-                        match_id: match_id.0,
-                        reason: reason.into(),
-                    },
-                );
-            }
-            Event::BackfillFilled {
-                match_id, tickets, ..
-            } => {
-                if let Some(found) = view.match_view(*match_id) {
-                    // The view is as before this event: the placed players join its roster.
-                    let mut roster = found.players.clone();
-                    let mut roles = found.roles.clone();
-                    for placed in tickets {
-                        for player in &placed.ticket.players {
-                            roster.push((player.player, placed.team));
-                            if let Some(role) = &player.role {
-                                roles.insert(player.player, Arc::clone(role));
-                            }
-                        }
-                    }
-                    let players =
-                        hub::match_players(&roster, |p| roles.get(&p).map(|role| &**role));
-                    for placed in tickets {
-                        for player in &placed.ticket.players {
-                            let live = wire::Event::MatchFound {
-                                match_id: match_id.0,
-                                state: found.stage.name().into(),
-                                queue: found.summary.queue.to_string(),
-                                mode: found.summary.mode.to_string(),
-                                region: found.summary.region.to_string(),
-                                quality: found.summary.quality,
-                                your_team: placed.team,
-                                players: players.clone(),
-                                accept_by_ms: None,
-                            };
-                            hub.send(player.player, &live);
-                            if let MatchStage::Active { server } = &found.stage {
-                                let (token, expires) = self.session_token(
-                                    player.player,
-                                    *match_id,
-                                    placed.team,
-                                    server,
-                                    now_ms,
-                                );
-                                hub.send(
-                                    player.player,
-                                    &wire::Event::SessionReady {
-                                        match_id: match_id.0,
-                                        server: server.clone(),
-                                        session_token: token,
-                                        token_expires_at_ms: expires,
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-            Event::RatingsUpdated {
-                match_id,
-                mode,
-                updates,
-            } => {
-                for update in updates {
-                    hub.send(
-                        update.player,
-                        &wire::Event::RatingsChanged {
-                            match_id: match_id.0,
-                            mode: mode.clone(),
-                            role: update.role.as_deref().map(str::to_owned),
-                            before: hub::rating(update.before),
-                            after: hub::rating(update.after),
-                        },
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn push_match_found(
-        &self,
-        summary: &matchwright_ecs::MatchSummary,
-        state: &str,
-        accept_by_ms: Option<u64>,
-    ) {
-        let roles = crate::view::roles_of(summary);
-        let players = hub::match_players(&crate::view::roster(summary), |p| {
-            roles.get(&p).map(|role| &**role)
-        });
-        for body in &players {
-            let player = PlayerId(body.player_id);
-            if !self.shared.hub.is_connected(player) {
-                continue;
-            }
-            self.shared.hub.send(
-                player,
-                &wire::Event::MatchFound {
-                    match_id: summary.match_id.0,
-                    state: state.into(),
-                    queue: summary.queue.to_string(),
-                    mode: summary.mode.to_string(),
-                    region: summary.region.to_string(),
-                    quality: summary.quality,
-                    your_team: body.team,
-                    players: players.clone(),
-                    accept_by_ms,
-                },
-            );
-        }
-    }
-
-    fn session_token(
-        &self,
-        player: PlayerId,
-        match_id: MatchId,
-        team: u8,
-        server: &str,
-        now_ms: u64,
-    ) -> (String, u64) {
-        let ttl_s = self.settings.server.session_token_ttl_s;
-        let claims = auth::session_claims(player, match_id, team, server, now_ms / 1_000, ttl_s);
-        let expires = claims.exp * 1_000;
-        (auth::session_token(&self.secrets.session, &claims), expires)
     }
 
     /// Metrics of the committed tick.
@@ -1015,16 +697,6 @@ impl TickLoop {
                 handle.run_upkeep();
             }
         }
-    }
-}
-
-fn removal_name(reason: RemovalReason) -> &'static str {
-    match reason {
-        RemovalReason::Cancelled => "cancelled",
-        RemovalReason::Expired => "expired",
-        RemovalReason::Declined => "declined",
-        RemovalReason::AcceptanceTimedOut => "acceptance_timed_out",
-        RemovalReason::PartyChanged => "party_changed",
     }
 }
 

@@ -143,6 +143,17 @@ pub fn roles_of(summary: &MatchSummary) -> HashMap<PlayerId, Arc<str>> {
 }
 
 impl View {
+    /// Takes in `other`'s players, tickets, matches and parties (a gateway's view is the
+    /// union of its partitions', whose ids never collide: a player is in one partition, match
+    /// ids are numbered per partition).
+    pub fn absorb(&mut self, other: Self) {
+        self.players.extend(other.players);
+        self.tickets.extend(other.tickets);
+        self.matches.extend(other.matches);
+        self.parties.extend(other.parties);
+        self.party_of.extend(other.party_of);
+    }
+
     /// The view of a recovered matcher's state; `servers` gives the address of each active
     /// session (from the store), `config` the queues (for the roles of players placed by
     /// backfill).

@@ -1,8 +1,6 @@
 //! Accounts and tokens: register, login, refresh (rotating), logout, and checking an access
 //! token (QUIC's `Authenticate`; HTTP checks it on every request with `auth::AuthPlayer`).
 
-use std::sync::atomic::Ordering;
-
 use matchwright_ecs::PlayerId;
 use matchwright_storage::{Account, RefreshToken, Rotation};
 use matchwright_transport::wire::{LoginRequest, RefreshRequest, RegisterRequest, Tokens};
@@ -101,7 +99,7 @@ pub async fn register(state: &AppState, request: RegisterRequest) -> Result<Toke
         .hashing
         .run(move || auth::hash_password(&password))
         .await??;
-    let player = PlayerId(state.next_player.fetch_add(1, Ordering::Relaxed));
+    let player = state.player_ids.next().await?;
     let account = Account {
         player,
         username: request.username,

@@ -85,7 +85,7 @@ impl Server {
                 None => command.env_remove(name),
             };
         }
-        let mut child = command
+        command
             .args([
                 "serve",
                 "--http",
@@ -97,7 +97,25 @@ impl Server {
             .arg(data_dir)
             .arg("--config")
             .arg(config)
-            .args(extra)
+            .args(extra);
+        Self::spawn(command)
+    }
+
+    /// Starts `matchwright gateway` in front of the partitions on `nats`, named `name`.
+    pub fn start_gateway(data_dir: &Path, config: &Path, nats: &str, name: &str) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_matchwright"));
+        command
+            .args(["gateway", "--http", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
+            .args(["--nats", nats, "--name", name, "--data-dir"])
+            .arg(data_dir)
+            .arg("--config")
+            .arg(config);
+        Self::spawn(command)
+    }
+
+    /// Runs `command` and reads the addresses it prints.
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,559 @@
+//! `matchwright gateway`: the API of `serve` in front of a cluster's matcher partitions.
+//!
+//! A gateway runs no matcher. It routes each command to the partition the map gives
+//! (`[cluster]`: an enqueue by its queue, a cancel by its ticket's queue, a match or session
+//! command by the match id's partition), appends it to that partition's log under a message id
+//! of its own, and answers the request when the partition's events stream (`events` in
+//! `matchwright-cluster`) gives the outcome of the tick that consumed it: applied, rejected
+//! by the matcher (its reason, mapped as in `serve`), or refused by the leader (another
+//! partition holds the player). The same stream, read in order per partition, updates the
+//! gateway's live view (built at start from each partition's newest snapshot) and pushes live
+//! events to the players connected here ([`crate::live`]). So a gateway holds nothing that is
+//! not the log's function: one that restarts rebuilds its view from the snapshots and the
+//! events after them, and its clients reconnect.
+//!
+//! Bounds: at most `server.max_pending_commands` commands wait for their outcome (503 `busy`
+//! beyond); an append that the log does not acknowledge within its timeout is 503
+//! `log_unavailable` (nothing was applied unless the log took it: the request may be retried,
+//! the message id is new, so an enqueue retried after a lost acknowledgement is rejected as
+//! already queued); an outcome not seen within [`ANSWER_TIMEOUT`] is 503 `no_answer` (the
+//! command is in the log and will be applied). A partition whose events stop for
+//! [`STALE_AFTER`] makes the gateway not ready; one whose events have a hole stops the
+//! gateway (restarted, it rebuilds from the newest snapshot).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use matchwright_cluster::events::PartitionEvents;
+use matchwright_cluster::ids::PlayerIds;
+use matchwright_cluster::log::{LogError, PartitionLog};
+use matchwright_cluster::message::{EventBatch, Refusal as LeaderRefusal};
+use matchwright_cluster::partitions::ClusterSection;
+use matchwright_cluster::snapshot::Snapshots;
+use matchwright_ecs::{Command, CommandSeq, MatchId, PlayerId, RejectReason};
+use tokio::sync::oneshot;
+
+use crate::clock::unix_ms;
+use crate::error::ApiError;
+use crate::live::Live;
+use crate::settings::{Secrets, Settings};
+use crate::tick::{Applied, Refusal, Reply, Shared};
+use crate::view::View;
+
+/// How long a request waits for the outcome of its command.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A partition whose events stream has been silent this long makes the gateway not ready
+/// (a live partition publishes a batch every tick).
+pub const STALE_AFTER: Duration = Duration::from_secs(3);
+
+/// A reader that has read nothing for this long is taken for lost (a restarted NATS server
+/// forgets its consumer) and opened again where it was.
+const SILENT_READER: Duration = Duration::from_secs(10);
+
+/// Outcomes kept for commands whose append has not returned yet, in ticks.
+const EARLY_TICKS: u64 = 100;
+
+type Outcome = Result<Applied, Refusal>;
+
+/// A gateway: the partitions' logs and events, and the commands waiting for an outcome.
+pub struct Gateway {
+    name: String,
+    map: ClusterSection,
+    routes: Vec<Route>,
+    next_id: AtomicU64,
+    max_waiting: usize,
+    shared: Shared,
+    settings: Arc<Settings>,
+    secrets: Secrets,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("name", &self.name)
+            .field("partitions", &self.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One partition, as a gateway reaches it.
+struct Route {
+    name: String,
+    log: PartitionLog,
+    events: PartitionEvents,
+    waits: Mutex<Waits>,
+    /// When its last batch arrived (Unix ms; 0: none yet).
+    last_batch_ms: AtomicU64,
+}
+
+/// The commands of one partition waiting for their outcome, by log sequence.
+#[derive(Default)]
+struct Waits {
+    waiting: HashMap<u64, Reply>,
+    /// Appends sent whose sequence is not known yet.
+    appending: usize,
+    /// Outcomes that came while appends were in flight and nobody waited for them yet (an
+    /// append's acknowledgement can come after its tick's batch), with their tick.
+    early: HashMap<u64, (u64, Outcome)>,
+    /// The outcomes of the tick being read, gathered over its parts.
+    tick: TickOutcomes,
+}
+
+#[derive(Default)]
+struct TickOutcomes {
+    applied: Vec<u64>,
+    rejected: HashMap<u64, RejectReason>,
+    refused: HashMap<u64, LeaderRefusal>,
+}
+
+/// Player ids for the players who register through a gateway: blocks reserved in the
+/// cluster's KV ([`PlayerIds`]), handed out one by one.
+pub struct IdBlocks {
+    ids: PlayerIds,
+    block: tokio::sync::Mutex<std::ops::Range<u64>>,
+}
+
+impl std::fmt::Debug for IdBlocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdBlocks").finish_non_exhaustive()
+    }
+}
+
+/// Ids a gateway reserves at once.
+const ID_BLOCK: u64 = 1_000;
+
+impl IdBlocks {
+    /// The cluster's counter, no block reserved yet.
+    pub async fn open(client: &async_nats::Client) -> Result<Self, String> {
+        let jetstream = async_nats::jetstream::new(client.clone());
+        Ok(Self {
+            ids: PlayerIds::open(&jetstream)
+                .await
+                .map_err(|e| e.to_string())?,
+            block: tokio::sync::Mutex::new(0..0),
+        })
+    }
+
+    /// The next id, reserving a block when this one is used up.
+    pub async fn next(&self) -> Result<PlayerId, ApiError> {
+        let mut block = self.block.lock().await;
+        if block.is_empty() {
+            *block = self.ids.reserve(ID_BLOCK).await.map_err(|error| {
+                ApiError::unavailable(
+                    "ids_unavailable",
+                    format!("no player id could be reserved ({error}); retry shortly"),
+                )
+            })?;
+        }
+        let id = block.start;
+        block.start += 1;
+        Ok(PlayerId(id))
+    }
+}
+
+/// What a gateway is given.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// The NATS server.
+    pub nats: String,
+    /// This gateway's name, unique in the cluster (its commands' message ids start with it).
+    pub name: String,
+    /// Without a `[cluster]` map: the one partition behind the gateway.
+    pub partition: String,
+}
+
+impl Gateway {
+    /// Connects to every partition of the map (or `options.partition` without one), checks
+    /// that this config is the cluster's, and builds the live view from each partition's
+    /// newest snapshot. Returns the gateway and, per partition, the tick its view is at.
+    pub async fn connect(
+        client: async_nats::Client,
+        options: &GatewayOptions,
+        settings: Arc<Settings>,
+        secrets: Secrets,
+        shared: Shared,
+    ) -> Result<(Arc<Self>, Vec<u64>), String> {
+        let map = settings.cluster.clone();
+        let names: Vec<String> = if map.partitions.is_empty() {
+            vec![options.partition.clone()]
+        } else {
+            map.partitions
+                .iter()
+                .map(|entry| entry.name.clone())
+                .collect()
+        };
+        let jetstream = async_nats::jetstream::new(client.clone());
+        let fail = |error: LogError| error.to_string();
+        matchwright_cluster::agreement::agree_on_map(&jetstream, &map)
+            .await
+            .map_err(fail)?;
+        let mut routes = Vec::new();
+        let mut ticks = Vec::new();
+        for name in names {
+            let hash = matchwright_cluster::agreement::config_hash(&name, &settings.matcher, &map);
+            matchwright_cluster::agreement::agree_on_config(&jetstream, &name, &hash)
+                .await
+                .map_err(fail)?;
+            let (view, tick) = view_of(&jetstream, &name, &settings).await?;
+            shared
+                .view
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .absorb(view);
+            ticks.push(tick);
+            routes.push(Route {
+                log: PartitionLog::open(client.clone(), &name)
+                    .await
+                    .map_err(fail)?,
+                events: PartitionEvents::open(client.clone(), &name)
+                    .await
+                    .map_err(fail)?,
+                name,
+                waits: Mutex::new(Waits::default()),
+                last_batch_ms: AtomicU64::new(0),
+            });
+        }
+        let gateway = Self {
+            name: options.name.clone(),
+            map,
+            routes,
+            next_id: AtomicU64::new(0),
+            max_waiting: settings.server.max_pending_commands,
+            shared,
+            settings,
+            secrets,
+        };
+        Ok((Arc::new(gateway), ticks))
+    }
+
+    /// The partition `command` goes to.
+    fn route(&self, command: &Command) -> Result<usize, ApiError> {
+        let partition = match command {
+            Command::Enqueue(ticket) => self.partition_of_queue(&ticket.queue)?,
+            Command::Cancel { ticket } => {
+                let queue = self
+                    .shared
+                    .view
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .ticket(*ticket)
+                    .map(|found| found.queue.clone())
+                    .ok_or_else(|| ApiError::not_found("not_queued", "no such ticket is queued"))?;
+                self.partition_of_queue(&queue)?
+            }
+            Command::AcceptMatch { match_id, .. }
+            | Command::DeclineMatch { match_id, .. }
+            | Command::SessionReady { match_id, .. }
+            | Command::AllocationFailed { match_id }
+            | Command::Heartbeat { match_id }
+            | Command::ReportResult { match_id, .. }
+            | Command::EndSession { match_id }
+            | Command::LeaveSession { match_id, .. }
+            | Command::RequestBackfill { match_id, .. }
+            | Command::CancelBackfill { match_id } => self.partition_of_match(*match_id)?,
+            Command::CreateParty { .. }
+            | Command::JoinParty { .. }
+            | Command::LeaveParty { .. }
+            | Command::DisbandParty { .. } => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "not_in_cluster",
+                    "parties are not available through a gateway yet: queue solo",
+                ));
+            }
+        };
+        self.routes
+            .iter()
+            .position(|route| route.name == partition)
+            .ok_or_else(|| ApiError::internal(format!("no route to partition `{partition}`")))
+    }
+
+    fn partition_of_queue(&self, queue: &str) -> Result<String, ApiError> {
+        if self.map.partitions.is_empty() {
+            return Ok(self.routes[0].name.clone());
+        }
+        self.map
+            .partition_of(queue)
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::invalid("queue", format!("no partition runs queue `{queue}`")))
+    }
+
+    fn partition_of_match(&self, match_id: MatchId) -> Result<String, ApiError> {
+        if self.map.partitions.is_empty() {
+            return Ok(self.routes[0].name.clone());
+        }
+        self.map
+            .partition_of_match(match_id.0)
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::not_found("no_match", "no such match"))
+    }
+
+    /// Appends `command` to its partition's log and waits for its outcome.
+    pub async fn submit(&self, command: Command) -> Outcome {
+        let index = self.route(&command).map_err(Refusal::Error)?;
+        let route = &self.routes[index];
+        {
+            let mut waits = lock(&route.waits);
+            if waits.waiting.len() + waits.appending >= self.max_waiting {
+                return Err(Refusal::Error(ApiError::unavailable(
+                    "busy",
+                    "the gateway has more commands waiting than it takes; retry shortly",
+                )));
+            }
+            waits.appending += 1;
+        }
+        let id = format!(
+            "{}.{}",
+            self.name,
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
+        let appended = route.log.append_command(&command, &id).await;
+        let (reply, answer) = oneshot::channel();
+        let seq = {
+            let mut waits = lock(&route.waits);
+            waits.appending -= 1;
+            let seq = match appended {
+                Ok(seq) => seq,
+                Err(error) => {
+                    if waits.appending == 0 {
+                        waits.early.clear();
+                    }
+                    return Err(Refusal::Error(log_unavailable(&route.name, &error)));
+                }
+            };
+            if let Some((_, outcome)) = waits.early.remove(&seq) {
+                return outcome;
+            }
+            if waits.appending == 0 {
+                waits.early.clear();
+            }
+            waits.waiting.insert(seq, reply);
+            seq
+        };
+        match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(Refusal::Error(ApiError::unavailable(
+                "stopping",
+                "the gateway is stopping",
+            ))),
+            Err(_) => {
+                lock(&route.waits).waiting.remove(&seq);
+                Err(Refusal::Error(ApiError::unavailable(
+                    "no_answer",
+                    format!(
+                        "partition `{}` has not applied the command within {} s; it is in the \
+                         partition's log and will be: read your state before retrying",
+                        route.name,
+                        ANSWER_TIMEOUT.as_secs()
+                    ),
+                )))
+            }
+        }
+    }
+
+    /// Reads partition `index`'s events after `tick` until the gateway stops or their
+    /// stream has a hole (the error). A lost or failed reader is opened again where it was.
+    pub async fn follow(
+        self: Arc<Self>,
+        index: usize,
+        mut tick: u64,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), String> {
+        let route = &self.routes[index];
+        loop {
+            let reading = tokio::select! {
+                reading = route.events.read_after(tick) => reading,
+                _ = stop.wait_for(|stop| *stop) => return Ok(()),
+            };
+            let mut reader = match reading {
+                Ok(reader) => reader,
+                Err(error) => {
+                    tracing::warn!(partition = %route.name, %error, "cannot read the partition's events; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            loop {
+                let next = tokio::select! {
+                    next = tokio::time::timeout(SILENT_READER, reader.next()) => next,
+                    _ = stop.wait_for(|stop| *stop) => return Ok(()),
+                };
+                match next {
+                    Ok(Some(Ok(batch))) => {
+                        if batch.last {
+                            tick = batch.tick;
+                        }
+                        self.apply(index, batch);
+                    }
+                    Ok(Some(Err(LogError::Trimmed { expected, got }))) => {
+                        return Err(format!(
+                            "the events of partition `{}` have a hole: tick {expected} is missing \
+                             (the next is {got}); restart the gateway to rebuild its view",
+                            route.name
+                        ));
+                    }
+                    Ok(Some(Err(error))) => {
+                        tracing::warn!(partition = %route.name, %error, "reading the partition's events failed; reading again");
+                        break;
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// One part of a tick's batch: its events into the view and to the players here; at the
+    /// tick's last part, the outcomes to the requests waiting for them.
+    fn apply(&self, index: usize, batch: EventBatch) {
+        let route = &self.routes[index];
+        route.last_batch_ms.store(unix_ms(), Ordering::Relaxed);
+        let live = Live {
+            shared: &self.shared,
+            settings: &self.settings,
+            secrets: &self.secrets,
+        };
+        // Game servers are allocated by the partitions' leaders: the fleet's part is theirs.
+        let _ = live.publish(&batch.events, unix_ms());
+        let mut waits = lock(&route.waits);
+        let gathered = &mut waits.tick;
+        gathered.applied.extend_from_slice(&batch.applied);
+        gathered.rejected.extend(batch.rejected);
+        gathered
+            .refused
+            .extend(batch.refused.into_iter().map(|r| (r.seq, r.reason)));
+        if batch.last {
+            answer_tick(&mut waits, batch.tick, batch.commands_through);
+        }
+    }
+
+    /// Why the gateway is not ready, if it is not: a partition whose events are stale.
+    pub fn not_ready(&self) -> Option<String> {
+        let now = unix_ms();
+        self.routes.iter().find_map(|route| {
+            let last = route.last_batch_ms.load(Ordering::Relaxed);
+            let age = now.saturating_sub(last);
+            (age > STALE_AFTER.as_millis() as u64).then(|| {
+                if last == 0 {
+                    format!("partition `{}` has published no tick yet", route.name)
+                } else {
+                    format!(
+                        "partition `{}` has published no tick for {age} ms (no leader, or NATS \
+                         unreachable)",
+                        route.name
+                    )
+                }
+            })
+        })
+    }
+
+    /// Keeps the readiness current until stopped: every 250 ms, the partitions' freshness.
+    pub async fn watch_health(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let health = Arc::clone(&self.shared.health);
+        loop {
+            let reason = self.not_ready();
+            if reason.is_none() {
+                health.last_tick_ms.store(unix_ms(), Ordering::Relaxed);
+            }
+            health.set_not_ready(reason);
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+        }
+    }
+}
+
+/// Answers the outcomes of a tick whose last part has been read.
+fn answer_tick(waits: &mut Waits, tick: u64, commands_through: u64) {
+    let gathered = std::mem::take(&mut waits.tick);
+    let keep_early = waits.appending > 0;
+    let answer = |waits: &mut Waits, seq: u64, outcome: Outcome| {
+        if let Some(reply) = waits.waiting.remove(&seq) {
+            let _ = reply.send(outcome);
+        } else if keep_early {
+            waits.early.insert(seq, (tick, outcome));
+        }
+    };
+    for seq in gathered.applied {
+        let outcome = match gathered.rejected.get(&seq) {
+            Some(reason) => Err(Refusal::Rejected(reason.clone())),
+            None => Ok(Applied {
+                tick,
+                seq: CommandSeq(seq),
+            }),
+        };
+        answer(waits, seq, outcome);
+    }
+    for (seq, reason) in gathered.refused {
+        answer(waits, seq, Err(Refusal::Error(refused(&reason))));
+    }
+    // A command consumed without an outcome (it did not decode): nothing was applied.
+    let unanswered: Vec<u64> = waits
+        .waiting
+        .keys()
+        .copied()
+        .filter(|seq| *seq <= commands_through)
+        .collect();
+    for seq in unanswered {
+        if let Some(reply) = waits.waiting.remove(&seq) {
+            let _ = reply.send(Err(Refusal::Error(ApiError::internal(
+                "the partition consumed the command without applying it",
+            ))));
+        }
+    }
+    waits.early.retain(|_, (at, _)| *at + EARLY_TICKS > tick);
+}
+
+/// A leader's refusal as the client's error.
+fn refused(reason: &LeaderRefusal) -> ApiError {
+    match reason {
+        LeaderRefusal::PlayerElsewhere { .. } => {
+            ApiError::conflict("already_queued", reason.to_string())
+        }
+        LeaderRefusal::ClaimsUnavailable { .. } => {
+            ApiError::unavailable("claims_unavailable", format!("{reason}; retry shortly"))
+        }
+        LeaderRefusal::WrongPartition { .. } => {
+            ApiError::unavailable("wrong_partition", reason.to_string())
+        }
+    }
+}
+
+fn log_unavailable(partition: &str, error: &LogError) -> ApiError {
+    ApiError::unavailable(
+        "log_unavailable",
+        format!(
+            "the log of partition `{partition}` cannot be reached ({error}); the command may \
+             not have been taken: retry shortly (an enqueue that had been is then answered \
+             as already queued)"
+        ),
+    )
+}
+
+fn lock(waits: &Mutex<Waits>) -> std::sync::MutexGuard<'_, Waits> {
+    waits
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A partition's view at its newest snapshot (empty at the log's start), and that tick.
+async fn view_of(
+    jetstream: &async_nats::jetstream::Context,
+    partition: &str,
+    settings: &Settings,
+) -> Result<(View, u64), String> {
+    let snapshots = Snapshots::open(jetstream, partition)
+        .await
+        .map_err(|error| error.to_string())?;
+    let Some((mark, _)) = snapshots.newest().await.map_err(|e| e.to_string())? else {
+        return Ok((View::default(), 0));
+    };
+    let snapshot = snapshots.load(&mark).await.map_err(|e| e.to_string())?;
+    let servers: HashMap<MatchId, String> = snapshot.sessions.active.clone().into_iter().collect();
+    let view = View::from_snapshot(&snapshot.state, &servers, &settings.matcher);
+    Ok((view, snapshot.tick))
+}

@@ -1,0 +1,260 @@
+//! `matchwright gateway` in front of two matcher partitions (a leader and a standby each), all
+//! real processes on a real NATS JetStream, driven over HTTP and WebSocket as by any client:
+//!
+//! - Players register and queue through the gateway; matches form in both partitions, each
+//!   numbered in its partition's range, and reach the players over WebSocket. A ranked match
+//!   is accepted through the gateway (a match command routed by its id) and formed; its
+//!   partition's leader allocates a game server of the fleet, and the game server's result,
+//!   posted through the gateway, ends the session and changes the ratings.
+//! - The answers are the partitions': a queued player reads their ticket, a cancel takes it
+//!   out, an unknown queue is a 422 naming the field, a party is a clear 501.
+//! - The gateway is killed and started again: it rebuilds its view from the partitions'
+//!   snapshots and events (the queued player is still queued, the duel still played).
+//! - NATS stopped: the gateway is not ready and answers commands 503 with a clear error;
+//!   NATS started again: it recovers by itself and queues again.
+//!
+//! Skipped without `nats-server` on the PATH, unless `MATCHWRIGHT_REQUIRE_NATS=1`.
+
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+mod common;
+
+use common::nats::{Nats, nats_server};
+use common::{Client, SERVER_KEY, Server, connect_events, wait_event, write_config_with};
+
+const MAP: &str = r#"
+[[cluster.partitions]]
+name = "duels"
+queues = ["duel-1v1"]
+
+[[cluster.partitions]]
+name = "teams"
+queues = ["ranked-5v5", "trios-ffa"]
+"#;
+
+/// The partitions' replicas, killed when the test ends.
+struct Replicas(Vec<Child>);
+
+impl Drop for Replicas {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn replica(partition: &str, name: &str, url: &str, config: &Path) -> Child {
+    Process::new(env!("CARGO_BIN_EXE_matchwright"))
+        .args(["matcher", "--partition", partition, "--nats", url])
+        .args([
+            "--replica",
+            name,
+            "--snapshot-every-ticks",
+            "20",
+            "--config",
+        ])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("matchwright matcher starts")
+}
+
+/// Waits until `base/readyz` answers `want`.
+async fn wait_readyz(base: &str, want: StatusCode, within: Duration) {
+    let started = Instant::now();
+    loop {
+        if let Ok(answer) = reqwest::get(format!("{base}/readyz")).await
+            && answer.status() == want
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{base}/readyz did not answer {want} in {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn enqueue(client: &Client, token: &str, queue: &str) -> (StatusCode, Value) {
+    client
+        .call(
+            Method::POST,
+            "/v1/queue",
+            Some(token),
+            Some(json!({"queue": queue, "pings": {"eu-west": 25, "us-east": 95}})),
+        )
+        .await
+}
+
+async fn queue_status(client: &Client, token: &str) -> Value {
+    let (status, body) = client
+        .call(Method::GET, "/v1/queue", Some(token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_serves_the_api_in_front_of_two_partitions() {
+    let Some(binary) = nats_server() else {
+        eprintln!("skipped: no nats-server on the PATH");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut nats = Nats::start(&binary, &dir.path().join("nats"));
+    let config = write_config_with(dir.path(), &format!("{}{MAP}", common::NO_IP_LIMITS));
+    let mut replicas = Replicas(Vec::new());
+    for (partition, name) in [
+        ("duels", "duels-a"),
+        ("teams", "teams-a"),
+        ("duels", "duels-b"),
+        ("teams", "teams-b"),
+    ] {
+        replicas
+            .0
+            .push(replica(partition, name, &nats.url, &config));
+    }
+    let data = dir.path().join("gateway");
+    let gateway = Server::start_gateway(&data, &config, &nats.url, "g1");
+    wait_readyz(&gateway.base, StatusCode::OK, Duration::from_secs(30)).await;
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: gateway.base.clone(),
+    };
+
+    // Bad input gets a clear error, before anything reaches a partition.
+    let (_, outsider) = client.register("outsider").await;
+    let (status, body) = enqueue(&client, &outsider, "no-such-queue").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "queue", "{body}");
+    let (status, body) = client
+        .call(Method::POST, "/v1/party", Some(&outsider), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert_eq!(body["error"], "not_in_cluster", "{body}");
+
+    // A duel in partition `duels` (match ids from 1 << 40).
+    let mut duelists = Vec::new();
+    for name in ["duel-1", "duel-2"] {
+        let (id, token) = client.register(name).await;
+        let socket = connect_events(&gateway.base, &token).await;
+        duelists.push((id, token, socket));
+    }
+    for (_, token, _) in &duelists {
+        let (status, body) = enqueue(&client, token, "duel-1v1").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let mut duel_match = 0;
+    for (_, _, socket) in &mut duelists {
+        let found = wait_event(socket, "match_found").await;
+        duel_match = found["match_id"].as_u64().expect("a match id");
+        assert_eq!(duel_match >> 40, 1, "a match of partition `duels`: {found}");
+        wait_event(socket, "session_ready").await;
+    }
+
+    // A ranked 5v5 in partition `teams` (ids from 2 << 40), accepted through the gateway.
+    let mut ranked = Vec::new();
+    for index in 0..10 {
+        let (id, token) = client.register(&format!("ranked-{index}")).await;
+        let socket = connect_events(&gateway.base, &token).await;
+        let (status, body) = enqueue(&client, &token, "ranked-5v5").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ranked.push((id, token, socket));
+    }
+    let mut ranked_match = 0;
+    for (_, _, socket) in &mut ranked {
+        let found = wait_event(socket, "match_found").await;
+        assert_eq!(found["state"], "awaiting_acceptance", "{found}");
+        ranked_match = found["match_id"].as_u64().expect("a match id");
+        assert_eq!(
+            ranked_match >> 40,
+            2,
+            "a match of partition `teams`: {found}"
+        );
+    }
+    for (_, token, _) in &ranked {
+        let path = format!("/v1/match/{ranked_match}/accept");
+        let (status, body) = client.call(Method::POST, &path, Some(token), None).await;
+        assert!(status.is_success(), "{status} {body}");
+    }
+    for (_, _, socket) in &mut ranked {
+        let found = wait_event(socket, "match_found").await;
+        assert_eq!(
+            found["state"], "allocating",
+            "formed once all accepted: {found}"
+        );
+    }
+
+    // A player alone in a queue reads their ticket; a cancel takes it out.
+    let (_, waiting) = client.register("waiting").await;
+    let (status, body) = enqueue(&client, &waiting, "trios-ffa").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(queue_status(&client, &waiting).await["status"], "queued");
+    let (_, leaving) = client.register("leaving").await;
+    let (status, body) = enqueue(&client, &leaving, "trios-ffa").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = client
+        .call(Method::DELETE, "/v1/queue", Some(&leaving), None)
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(queue_status(&client, &leaving).await["status"], "idle");
+
+    // Killed and started again, the gateway rebuilds its view from the partitions.
+    gateway.kill();
+    let gateway = Server::start_gateway(&data, &config, &nats.url, "g1");
+    wait_readyz(&gateway.base, StatusCode::OK, Duration::from_secs(30)).await;
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: gateway.base.clone(),
+    };
+    assert_eq!(queue_status(&client, &waiting).await["status"], "queued");
+    let (_, token, _) = &duelists[0];
+    let status = queue_status(&client, token).await;
+    assert_eq!(status["status"], "in_match", "{status}");
+    assert_eq!(status["match_id"].as_u64(), Some(duel_match), "{status}");
+
+    // NATS away: not ready, and a command is a clear 503; back: recovers by itself.
+    nats.stop();
+    wait_readyz(
+        &gateway.base,
+        StatusCode::SERVICE_UNAVAILABLE,
+        Duration::from_secs(10),
+    )
+    .await;
+    let (_, token, _) = &duelists[0];
+    let (status, body) = enqueue(&client, token, "trios-ffa").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    nats.restart();
+    wait_readyz(&gateway.base, StatusCode::OK, Duration::from_secs(60)).await;
+    let (_, late) = client.register("late").await;
+    let started = Instant::now();
+    loop {
+        let (status, body) = enqueue(&client, &late, "trios-ffa").await;
+        if status == StatusCode::CREATED {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "queues again after NATS is back: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(queue_status(&client, &late).await["status"], "queued");
+    for child in &mut replicas.0 {
+        let status = child.try_wait().expect("a child's status");
+        assert!(status.is_none(), "a replica stopped by itself: {status:?}");
+    }
+}
