@@ -258,3 +258,111 @@ async fn a_gateway_serves_the_api_in_front_of_two_partitions() {
         assert!(status.is_none(), "a replica stopped by itself: {status:?}");
     }
 }
+
+/// Runs `matchwright load` against `base` on `queue`; returns its JSON report.
+fn load(dir: &Path, base: &str, queue: &str, players: &str, prefix: &str) -> Child {
+    Process::new(env!("CARGO_BIN_EXE_matchwright"))
+        .args([
+            "load",
+            "--http",
+            base,
+            "--players",
+            players,
+            "--duration",
+            "8",
+        ])
+        .args(["--queue", queue, "--game-ms", "1000", "--think-ms", "300"])
+        .args([
+            "--prefix",
+            prefix,
+            "--quiet",
+            "--server-key",
+            SERVER_KEY,
+            "--json",
+        ])
+        .arg(dir.join(format!("{prefix}report.json")))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("matchwright load starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_carry_load_into_two_partitions() {
+    let Some(binary) = nats_server() else {
+        eprintln!("skipped: no nats-server on the PATH");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let nats = Nats::start(&binary, &dir.path().join("nats"));
+    let config = write_config_with(dir.path(), &format!("{}{MAP}", common::NO_IP_LIMITS));
+    let mut replicas = Replicas(Vec::new());
+    for (partition, name) in [
+        ("duels", "duels-a"),
+        ("teams", "teams-a"),
+        ("duels", "duels-b"),
+        ("teams", "teams-b"),
+    ] {
+        replicas
+            .0
+            .push(replica(partition, name, &nats.url, &config));
+    }
+    let first = Server::start_gateway(&dir.path().join("g1"), &config, &nats.url, "g1");
+    let second = Server::start_gateway(&dir.path().join("g2"), &config, &nats.url, "g2");
+    for gateway in [&first, &second] {
+        wait_readyz(&gateway.base, StatusCode::OK, Duration::from_secs(30)).await;
+    }
+    // Duelists on both gateways share one queue (players of one gateway meet the other's;
+    // unique player ids across gateways keep them apart); a ranked 5v5 (with acceptance) in
+    // the other partition.
+    let runs = [
+        ("a-", load(dir.path(), &first.base, "duel-1v1", "10", "a-")),
+        ("b-", load(dir.path(), &second.base, "duel-1v1", "10", "b-")),
+        (
+            "c-",
+            load(dir.path(), &second.base, "ranked-5v5", "40", "c-"),
+        ),
+    ];
+    for (prefix, run) in runs {
+        let output = run.wait_with_output().expect("the load ran");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "load {prefix} failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report = std::fs::read_to_string(dir.path().join(format!("{prefix}report.json")))
+            .expect("the report");
+        let report: Value = serde_json::from_str(&report).expect("JSON");
+        // Each load process posts the result of every match its players saw, as its game
+        // server: a duel between the two gateways' players gets two posts, and the second is
+        // refused (409 `wrong_match_phase`). Anything else is an error.
+        for route in report["routes"].as_array().expect("routes") {
+            let name = route["route"].as_str().unwrap_or_default();
+            let errors = route["errors"].as_object().expect("errors by status");
+            let allowed = name == "POST /v1/server/session/{id}/result"
+                && errors.keys().all(|status| status == "409")
+                && route["error_samples"]["409"]
+                    .as_str()
+                    .is_some_and(|sample| sample.contains("wrong_match_phase"));
+            assert!(
+                errors.is_empty() || allowed || name == "all",
+                "load {prefix}: {name}: {route}"
+            );
+        }
+        assert!(
+            report["matches"].as_u64() >= Some(1),
+            "load {prefix}: {report}"
+        );
+        assert!(
+            report["results_posted"].as_u64() >= Some(1),
+            "load {prefix}: {report}"
+        );
+    }
+    for child in &mut replicas.0 {
+        let status = child.try_wait().expect("a child's status");
+        assert!(status.is_none(), "a replica stopped by itself: {status:?}");
+    }
+    drop(nats);
+}
