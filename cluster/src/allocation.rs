@@ -17,7 +17,7 @@ use matchwright_ecs::{Command, Event, MatchId};
 use crate::sessions::Sessions;
 
 /// A fleet of game servers, as a partition's leader uses it.
-pub trait Allocate: Send {
+pub trait Allocate: Send + Sync {
     /// A server's address for `match_id` in `region`, reserved until released.
     fn allocate(&mut self, match_id: MatchId, region: &str) -> Result<String, String>;
     /// The session is over: its server's slot is free again (unknown matches are ignored).

@@ -160,7 +160,7 @@ impl PartitionEvents {
         match last {
             Ok(message) => EventBatch::decode(&message.payload)
                 .map(|batch| batch.tick)
-                .map_err(|error| LogError::Refused(error)),
+                .map_err(LogError::Refused),
             Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(0),
             Err(error) => Err(server("reading the last events", error)),
         }
@@ -246,18 +246,56 @@ impl EventsReader {
     }
 
     fn place(&self, batch: &EventBatch) -> Placed {
-        let at = (batch.tick, batch.part);
-        let next = (self.next.tick, self.next.part);
-        match at.cmp(&next) {
-            std::cmp::Ordering::Less => Placed::Old,
-            std::cmp::Ordering::Equal => Placed::Next,
-            std::cmp::Ordering::Greater => Placed::Hole,
-        }
+        place(self.next, batch)
     }
 }
 
+/// Where `batch` stands against the part a reader expects next.
+fn place(next: Next, batch: &EventBatch) -> Placed {
+    let at = (batch.tick, batch.part);
+    match at.cmp(&(next.tick, next.part)) {
+        std::cmp::Ordering::Less => Placed::Old,
+        std::cmp::Ordering::Equal => Placed::Next,
+        std::cmp::Ordering::Greater => Placed::Hole,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
 enum Placed {
     Old,
     Next,
     Hole,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(tick: u64, part: u32) -> EventBatch {
+        EventBatch {
+            partition: "p".into(),
+            tick,
+            part,
+            last: false,
+            commands_through: 0,
+            applied: Vec::new(),
+            rejected: Vec::new(),
+            refused: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_reader_takes_the_next_part_skips_repeats_and_names_a_hole() {
+        let next = Next { tick: 5, part: 1 };
+        assert_eq!(place(next, &part(5, 1)), Placed::Next);
+        assert_eq!(place(next, &part(5, 0)), Placed::Old, "a repeat");
+        assert_eq!(place(next, &part(4, 3)), Placed::Old, "a republished tick");
+        assert_eq!(place(next, &part(5, 2)), Placed::Hole, "a part missing");
+        assert_eq!(
+            place(next, &part(6, 0)),
+            Placed::Hole,
+            "the rest of tick 5 missing"
+        );
+    }
 }

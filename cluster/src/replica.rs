@@ -762,7 +762,9 @@ mod tests {
                 detail: "away".into(),
             },
         };
-        let message = leader.lead(1_000, "a", &[refusal.clone()]).unwrap();
+        let message = leader
+            .lead(1_000, "a", std::slice::from_ref(&refusal))
+            .unwrap();
         leader.appended(4, &message).unwrap();
         let batch = leader.event_batch("p").unwrap();
         assert_eq!(batch.applied, vec![1, 2]);

@@ -411,15 +411,16 @@ impl Partition {
             self.lease.release().await;
             return Ok(false);
         }
+        self.lease.start_renewing();
         // The last tick's events, again: its leader may have died before publishing them (a
-        // repeat is dropped by the stream, or skipped by readers).
+        // repeat is dropped by the stream, or skipped by readers). After the renewals start:
+        // a slow publication must not cost the lease.
         if let Some(batch) = replica.event_batch(&self.options.partition)
             && let Err(error) = self.events.publish(batch).await
         {
             self.lease.release().await;
             return Err(error.into());
         }
-        self.lease.start_renewing();
         if let Some(fleet) = &self.options.fleet {
             let (allocation, commands) = Allocation::take_over(fleet, replica.sessions());
             self.allocation = Some(allocation);

@@ -168,11 +168,38 @@ impl matchwright_cluster::allocation::Allocate for StaticFleet {
     }
 }
 
-/// The fleet of `fleet`, built afresh for each new leader of a partition.
-pub fn partition_fleet(fleet: FleetSection) -> matchwright_cluster::allocation::Fleet {
+/// The fleet partition number `index` of `partitions` allocates from, built afresh for each
+/// new leader: its share of every server's capacity (the capacity split evenly, the first
+/// partitions taking the remainder), so that partitions, which do not see each other's
+/// sessions, never fill a server beyond its capacity together.
+pub fn partition_fleet(
+    fleet: &FleetSection,
+    index: usize,
+    partitions: usize,
+) -> matchwright_cluster::allocation::Fleet {
+    let share = share_of(fleet, index, partitions);
     matchwright_cluster::allocation::Fleet(std::sync::Arc::new(move || {
-        Box::new(StaticFleet::new(&fleet))
+        Box::new(StaticFleet::new(&share))
     }))
+}
+
+/// Partition `index`'s share of `fleet` (servers whose share is zero are left out).
+fn share_of(fleet: &FleetSection, index: usize, partitions: usize) -> FleetSection {
+    let partitions = partitions.max(1) as u32;
+    let index = index as u32;
+    let servers = fleet
+        .servers
+        .iter()
+        .filter_map(|server| {
+            let capacity =
+                server.capacity / partitions + u32::from(index < server.capacity % partitions);
+            (capacity > 0).then(|| crate::settings::FleetServer {
+                capacity,
+                ..server.clone()
+            })
+        })
+        .collect();
+    FleetSection { servers }
 }
 
 #[cfg(test)]
@@ -240,6 +267,37 @@ mod tests {
             );
         }
         assert!(Allocator::allocate(&mut fleet, MatchId(6), "eu").is_err());
+    }
+
+    #[test]
+    fn partitions_share_every_server_and_together_never_exceed_it() {
+        let server = |address: &str, capacity| FleetServer {
+            region: "eu".into(),
+            address: address.into(),
+            capacity,
+        };
+        let fleet = FleetSection {
+            servers: vec![server("a:1", 1), server("b:1", 2)],
+        };
+        for partitions in 1..=4 {
+            let shares: Vec<FleetSection> = (0..partitions)
+                .map(|index| share_of(&fleet, index, partitions))
+                .collect();
+            for server in &fleet.servers {
+                let total: u32 = shares
+                    .iter()
+                    .flat_map(|share| &share.servers)
+                    .filter(|s| s.address == server.address)
+                    .map(|s| s.capacity)
+                    .sum();
+                assert_eq!(total, server.capacity, "{partitions} partitions");
+            }
+        }
+        let third = share_of(&fleet, 2, 3);
+        assert!(
+            third.servers.is_empty(),
+            "b:1 (2) and a:1 (1) go to the first two"
+        );
     }
 
     #[test]

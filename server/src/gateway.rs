@@ -24,10 +24,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use matchwright_cluster::events::PartitionEvents;
+use matchwright_cluster::events::{EventsReader, PartitionEvents};
 use matchwright_cluster::ids::PlayerIds;
 use matchwright_cluster::log::{LogError, PartitionLog};
 use matchwright_cluster::message::{EventBatch, Refusal as LeaderRefusal};
@@ -54,8 +54,13 @@ pub const STALE_AFTER: Duration = Duration::from_secs(3);
 /// forgets its consumer) and opened again where it was.
 const SILENT_READER: Duration = Duration::from_secs(10);
 
-/// Outcomes kept for commands whose append has not returned yet, in ticks.
-const EARLY_TICKS: u64 = 100;
+/// How long an outcome is kept for a command whose append has not returned yet: longer than
+/// an append may take (`LOG_TIMEOUT`).
+const EARLY_KEEP: Duration = Duration::from_secs(10);
+
+/// At most this many such outcomes are kept (beyond, the waiter is answered that its
+/// outcome is unknown).
+const MAX_EARLY: usize = 100_000;
 
 type Outcome = Result<Applied, Refusal>;
 
@@ -64,6 +69,9 @@ pub struct Gateway {
     name: String,
     map: ClusterSection,
     routes: Vec<Route>,
+    /// When this gateway started (ms): part of its message ids, so that a gateway restarted
+    /// under the same name never repeats one within the log's de-duplication window.
+    boot: u64,
     next_id: AtomicU64,
     max_waiting: usize,
     shared: Shared,
@@ -93,14 +101,14 @@ struct Route {
 /// The commands of one partition waiting for their outcome, by log sequence.
 #[derive(Default)]
 struct Waits {
-    waiting: HashMap<u64, Reply>,
+    waiting: std::collections::BTreeMap<u64, Reply>,
     /// Appends sent whose sequence is not known yet.
     appending: usize,
     /// Outcomes that came while appends were in flight and nobody waited for them yet (an
     /// append's acknowledgement can come after its tick's batch), with their tick.
-    early: HashMap<u64, (u64, Outcome)>,
+    early: HashMap<u64, (Instant, Outcome)>,
     /// The outcomes of the tick being read, gathered over its parts.
-    tick: TickOutcomes,
+    gathering: TickOutcomes,
 }
 
 #[derive(Default)]
@@ -126,6 +134,10 @@ impl std::fmt::Debug for IdBlocks {
 /// Ids a gateway reserves at once.
 const ID_BLOCK: u64 = 1_000;
 
+/// How long a registration waits for a block of ids (the reservation retries when another
+/// gateway reserved first).
+const ID_RESERVE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl IdBlocks {
     /// The cluster's counter, no block reserved yet.
     pub async fn open(client: &async_nats::Client) -> Result<Self, String> {
@@ -142,16 +154,105 @@ impl IdBlocks {
     pub async fn next(&self) -> Result<PlayerId, ApiError> {
         let mut block = self.block.lock().await;
         if block.is_empty() {
-            *block = self.ids.reserve(ID_BLOCK).await.map_err(|error| {
+            let unavailable = |detail: String| {
                 ApiError::unavailable(
                     "ids_unavailable",
-                    format!("no player id could be reserved ({error}); retry shortly"),
+                    format!("no player id could be reserved ({detail}); retry shortly"),
                 )
-            })?;
+            };
+            *block = tokio::time::timeout(ID_RESERVE_TIMEOUT, self.ids.reserve(ID_BLOCK))
+                .await
+                .map_err(|_| unavailable("timed out".into()))?
+                .map_err(|error| unavailable(error.to_string()))?;
         }
         let id = block.start;
         block.start += 1;
         Ok(PlayerId(id))
+    }
+}
+
+/// Where a gateway's reading of a partition's events is.
+struct Position {
+    /// The last tick whose every part has been applied.
+    complete: u64,
+    /// The last part applied of the tick after it, if only some of its parts have been.
+    partial: Option<(u64, u32)>,
+}
+
+impl Position {
+    /// Whether `batch` was applied already (a reader opened again gives a partly read
+    /// tick's parts again).
+    fn has_read(&self, batch: &EventBatch) -> bool {
+        batch.tick <= self.complete
+            || self
+                .partial
+                .is_some_and(|partial| (batch.tick, batch.part) <= partial)
+    }
+
+    fn read(&mut self, batch: &EventBatch) {
+        if batch.last {
+            self.complete = batch.tick;
+            self.partial = None;
+        } else {
+            self.partial = Some((batch.tick, batch.part));
+        }
+    }
+}
+
+/// What an append left to do.
+enum Appended {
+    /// Wait for the outcome of the command at this sequence.
+    Waiting(u64, oneshot::Receiver<Outcome>),
+    /// Its outcome came before its acknowledgement.
+    Answered(Outcome),
+}
+
+/// An append in flight: counted in `appending` (outcomes are kept in `early` meanwhile)
+/// until [`InFlight::finish`], or until dropped (a request dropped mid-append).
+struct InFlight<'a> {
+    waits: &'a Mutex<Waits>,
+    finished: bool,
+}
+
+impl<'a> InFlight<'a> {
+    fn start(waits: &'a Mutex<Waits>, max_waiting: usize) -> Result<Self, Refusal> {
+        let mut locked = lock(waits);
+        if locked.waiting.len() + locked.appending >= max_waiting {
+            return Err(Refusal::Error(ApiError::unavailable(
+                "busy",
+                "the gateway has more commands waiting than it takes; retry shortly",
+            )));
+        }
+        locked.appending += 1;
+        Ok(Self {
+            waits,
+            finished: false,
+        })
+    }
+
+    /// The append returned: no longer in flight; the waits, locked.
+    fn finish(mut self) -> std::sync::MutexGuard<'a, Waits> {
+        self.finished = true;
+        let mut waits = lock(self.waits);
+        waits.end_append();
+        waits
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            lock(self.waits).end_append();
+        }
+    }
+}
+
+impl Waits {
+    fn end_append(&mut self) {
+        self.appending -= 1;
+        if self.appending == 0 {
+            self.early.clear();
+        }
     }
 }
 
@@ -221,6 +322,7 @@ impl Gateway {
             name: options.name.clone(),
             map,
             routes,
+            boot: unix_ms(),
             next_id: AtomicU64::new(0),
             max_waiting: settings.server.max_pending_commands,
             shared,
@@ -296,43 +398,9 @@ impl Gateway {
     pub async fn submit(&self, command: Command) -> Outcome {
         let index = self.route(&command).map_err(Refusal::Error)?;
         let route = &self.routes[index];
-        {
-            let mut waits = lock(&route.waits);
-            if waits.waiting.len() + waits.appending >= self.max_waiting {
-                return Err(Refusal::Error(ApiError::unavailable(
-                    "busy",
-                    "the gateway has more commands waiting than it takes; retry shortly",
-                )));
-            }
-            waits.appending += 1;
-        }
-        let id = format!(
-            "{}.{}",
-            self.name,
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        );
-        let appended = route.log.append_command(&command, &id).await;
-        let (reply, answer) = oneshot::channel();
-        let seq = {
-            let mut waits = lock(&route.waits);
-            waits.appending -= 1;
-            let seq = match appended {
-                Ok(seq) => seq,
-                Err(error) => {
-                    if waits.appending == 0 {
-                        waits.early.clear();
-                    }
-                    return Err(Refusal::Error(log_unavailable(&route.name, &error)));
-                }
-            };
-            if let Some((_, outcome)) = waits.early.remove(&seq) {
-                return outcome;
-            }
-            if waits.appending == 0 {
-                waits.early.clear();
-            }
-            waits.waiting.insert(seq, reply);
-            seq
+        let (seq, answer) = match self.append(route, &command).await? {
+            Appended::Waiting(seq, answer) => (seq, answer),
+            Appended::Answered(outcome) => return outcome,
         };
         match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
             Ok(Ok(outcome)) => outcome,
@@ -355,53 +423,103 @@ impl Gateway {
         }
     }
 
+    /// Appends `command` (counted as in flight until its sequence is known, even if the
+    /// request is dropped meanwhile) and registers who waits for its outcome, unless the
+    /// outcome came first.
+    async fn append(&self, route: &Route, command: &Command) -> Result<Appended, Refusal> {
+        let in_flight = InFlight::start(&route.waits, self.max_waiting)?;
+        let id = format!(
+            "{}.{}.{}",
+            self.name,
+            self.boot,
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
+        let appended = route.log.append_command(command, &id).await;
+        let mut waits = in_flight.finish();
+        let seq = appended.map_err(|error| Refusal::Error(log_unavailable(&route.name, &error)))?;
+        if let Some((_, outcome)) = waits.early.remove(&seq) {
+            return Ok(Appended::Answered(outcome));
+        }
+        let (reply, answer) = oneshot::channel();
+        waits.waiting.insert(seq, reply);
+        Ok(Appended::Waiting(seq, answer))
+    }
+
     /// Reads partition `index`'s events after `tick` until the gateway stops or their
-    /// stream has a hole (the error). A lost or failed reader is opened again where it was.
+    /// stream has a hole (the error). A lost or failed reader is opened again where it was
+    /// (parts of a tick read already are skipped).
     pub async fn follow(
         self: Arc<Self>,
         index: usize,
-        mut tick: u64,
+        tick: u64,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), String> {
         let route = &self.routes[index];
+        let mut at = Position {
+            complete: tick,
+            partial: None,
+        };
         loop {
-            let reading = tokio::select! {
-                reading = route.events.read_after(tick) => reading,
+            let opened = tokio::select! {
+                opened = async {
+                    let tail = route.events.last_tick().await?;
+                    Ok::<_, LogError>((route.events.read_after(at.complete).await?, tail))
+                } => opened,
                 _ = stop.wait_for(|stop| *stop) => return Ok(()),
             };
-            let mut reader = match reading {
-                Ok(reader) => reader,
+            let (reader, tail) = match opened {
+                Ok(opened) => opened,
                 Err(error) => {
                     tracing::warn!(partition = %route.name, %error, "cannot read the partition's events; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             };
-            loop {
-                let next = tokio::select! {
-                    next = tokio::time::timeout(SILENT_READER, reader.next()) => next,
-                    _ = stop.wait_for(|stop| *stop) => return Ok(()),
-                };
-                match next {
-                    Ok(Some(Ok(batch))) => {
-                        if batch.last {
-                            tick = batch.tick;
-                        }
-                        self.apply(index, batch);
+            tokio::select! {
+                read = self.read_until_lost(index, reader, tail, &mut at) => read?,
+                _ = stop.wait_for(|stop| *stop) => return Ok(()),
+            }
+        }
+    }
+
+    /// Applies what `reader` gives until it fails or is silent (`Ok`: open it again) or
+    /// finds a hole (the error). The partition counts as live once a batch of `tail` (the
+    /// last tick when the reader was opened) or later is read: a gateway catching up is not
+    /// ready.
+    async fn read_until_lost(
+        &self,
+        index: usize,
+        mut reader: EventsReader,
+        tail: u64,
+        at: &mut Position,
+    ) -> Result<(), String> {
+        let route = &self.routes[index];
+        loop {
+            match tokio::time::timeout(SILENT_READER, reader.next()).await {
+                Ok(Some(Ok(batch))) => {
+                    if at.has_read(&batch) {
+                        continue;
                     }
-                    Ok(Some(Err(LogError::Trimmed { expected, got }))) => {
-                        return Err(format!(
-                            "the events of partition `{}` have a hole: tick {expected} is missing \
-                             (the next is {got}); restart the gateway to rebuild its view",
-                            route.name
-                        ));
+                    at.read(&batch);
+                    if batch.tick >= tail {
+                        route.last_batch_ms.store(unix_ms(), Ordering::Relaxed);
                     }
-                    Ok(Some(Err(error))) => {
-                        tracing::warn!(partition = %route.name, %error, "reading the partition's events failed; reading again");
-                        break;
-                    }
-                    Ok(None) | Err(_) => break,
+                    self.apply(index, batch);
                 }
+                Ok(Some(Err(LogError::Trimmed { expected, got }))) => {
+                    return Err(format!(
+                        "the events of partition `{}` have a hole: tick {expected} is missing (the \
+                         next is {got}); the gateway builds its view from the newest snapshot and \
+                         the events after it (kept 15 minutes): check that the partition writes \
+                         snapshots (--snapshot-every-ticks), then restart the gateway",
+                        route.name
+                    ));
+                }
+                Ok(Some(Err(error))) => {
+                    tracing::warn!(partition = %route.name, %error, "reading the partition's events failed; reading again");
+                    return Ok(());
+                }
+                Ok(None) | Err(_) => return Ok(()),
             }
         }
     }
@@ -410,7 +528,6 @@ impl Gateway {
     /// tick's last part, the outcomes to the requests waiting for them.
     fn apply(&self, index: usize, batch: EventBatch) {
         let route = &self.routes[index];
-        route.last_batch_ms.store(unix_ms(), Ordering::Relaxed);
         let live = Live {
             shared: &self.shared,
             settings: &self.settings,
@@ -419,7 +536,7 @@ impl Gateway {
         // Game servers are allocated by the partitions' leaders: the fleet's part is theirs.
         let _ = live.publish(&batch.events, unix_ms());
         let mut waits = lock(&route.waits);
-        let gathered = &mut waits.tick;
+        let gathered = &mut waits.gathering;
         gathered.applied.extend_from_slice(&batch.applied);
         gathered.rejected.extend(batch.rejected);
         gathered
@@ -469,13 +586,13 @@ impl Gateway {
 
 /// Answers the outcomes of a tick whose last part has been read.
 fn answer_tick(waits: &mut Waits, tick: u64, commands_through: u64) {
-    let gathered = std::mem::take(&mut waits.tick);
-    let keep_early = waits.appending > 0;
+    let gathered = std::mem::take(&mut waits.gathering);
+    let now = Instant::now();
     let answer = |waits: &mut Waits, seq: u64, outcome: Outcome| {
         if let Some(reply) = waits.waiting.remove(&seq) {
             let _ = reply.send(outcome);
-        } else if keep_early {
-            waits.early.insert(seq, (tick, outcome));
+        } else if waits.appending > 0 && waits.early.len() < MAX_EARLY {
+            waits.early.insert(seq, (now, outcome));
         }
     };
     for seq in gathered.applied {
@@ -491,21 +608,25 @@ fn answer_tick(waits: &mut Waits, tick: u64, commands_through: u64) {
     for (seq, reason) in gathered.refused {
         answer(waits, seq, Err(Refusal::Error(refused(&reason))));
     }
-    // A command consumed without an outcome (it did not decode): nothing was applied.
+    // Consumed, but its outcome was not seen here (it came before the append returned and
+    // was not kept): it may have been applied.
     let unanswered: Vec<u64> = waits
         .waiting
-        .keys()
-        .copied()
-        .filter(|seq| *seq <= commands_through)
+        .range(..=commands_through)
+        .map(|(seq, _)| *seq)
         .collect();
     for seq in unanswered {
         if let Some(reply) = waits.waiting.remove(&seq) {
-            let _ = reply.send(Err(Refusal::Error(ApiError::internal(
-                "the partition consumed the command without applying it",
+            let _ = reply.send(Err(Refusal::Error(ApiError::unavailable(
+                "outcome_unknown",
+                "the partition consumed the command but this gateway missed its outcome: \
+                 read your state before retrying",
             ))));
         }
     }
-    waits.early.retain(|_, (at, _)| *at + EARLY_TICKS > tick);
+    waits
+        .early
+        .retain(|_, (at, _)| now.duration_since(*at) < EARLY_KEEP);
 }
 
 /// A leader's refusal as the client's error.
@@ -556,4 +677,81 @@ async fn view_of(
     let servers: HashMap<MatchId, String> = snapshot.sessions.active.clone().into_iter().collect();
     let view = View::from_snapshot(&snapshot.state, &servers, &settings.matcher);
     Ok((view, snapshot.tick))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(tick: u64, part: u32, last: bool) -> EventBatch {
+        EventBatch {
+            partition: "p".into(),
+            tick,
+            part,
+            last,
+            commands_through: 0,
+            applied: Vec::new(),
+            rejected: Vec::new(),
+            refused: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_reader_opened_again_skips_the_parts_it_applied() {
+        let mut at = Position {
+            complete: 4,
+            partial: None,
+        };
+        assert!(at.has_read(&part(4, 0, true)));
+        assert!(!at.has_read(&part(5, 0, false)));
+        at.read(&part(5, 0, false));
+        at.read(&part(5, 1, false));
+        // Opened again from tick 4: tick 5's first parts come again.
+        assert!(at.has_read(&part(5, 0, false)));
+        assert!(at.has_read(&part(5, 1, false)));
+        assert!(!at.has_read(&part(5, 2, true)));
+        at.read(&part(5, 2, true));
+        assert_eq!((at.complete, at.partial), (5, None));
+        assert!(at.has_read(&part(5, 2, true)));
+        assert!(!at.has_read(&part(6, 0, true)));
+    }
+
+    #[test]
+    fn a_tick_answers_its_waiters_keeps_early_outcomes_only_while_appends_fly() {
+        let mut waits = Waits::default();
+        let (applied, applied_answer) = oneshot::channel();
+        let (rejected, rejected_answer) = oneshot::channel();
+        let (missed, missed_answer) = oneshot::channel();
+        let (later, mut later_answer) = oneshot::channel();
+        waits.waiting.insert(1, applied);
+        waits.waiting.insert(2, rejected);
+        waits.waiting.insert(3, missed);
+        waits.waiting.insert(9, later);
+        waits.appending = 1;
+        waits.gathering.applied = vec![1, 2, 4];
+        waits
+            .gathering
+            .rejected
+            .insert(2, RejectReason::EmptyTicket);
+        answer_tick(&mut waits, 7, 5);
+        let Ok(Ok(Applied { tick: 7, .. })) = applied_answer.blocking_recv() else {
+            panic!("1 applied at tick 7");
+        };
+        let Ok(Err(Refusal::Rejected(RejectReason::EmptyTicket))) = rejected_answer.blocking_recv()
+        else {
+            panic!("2 rejected");
+        };
+        let Ok(Err(Refusal::Error(error))) = missed_answer.blocking_recv() else {
+            panic!("3 consumed without an outcome seen");
+        };
+        assert!(
+            format!("{error:?}").contains("outcome_unknown"),
+            "{error:?}"
+        );
+        assert!(later_answer.try_recv().is_err(), "9 is after the tick");
+        assert!(waits.early.contains_key(&4), "kept for an append in flight");
+        waits.end_append();
+        assert!(waits.early.is_empty(), "no append in flight: nothing kept");
+    }
 }

@@ -334,7 +334,14 @@ fn matcher(args: MatcherArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let fleet = matchwright_server::fleet::partition_fleet(settings.effective_fleet());
+    let (index, partitions) = settings
+        .cluster
+        .partitions
+        .iter()
+        .position(|entry| entry.name == args.partition)
+        .map_or((0, 1), |index| (index, settings.cluster.partitions.len()));
+    let fleet =
+        matchwright_server::fleet::partition_fleet(&settings.effective_fleet(), index, partitions);
     let no_fleet = settings.fleet.servers.is_empty();
     let (config, map) = (settings.matcher, settings.cluster);
     let replica = args.replica.unwrap_or_else(default_replica_name);

@@ -208,6 +208,13 @@ async fn a_gateway_serves_the_api_in_front_of_two_partitions() {
     assert!(status.is_success(), "{status} {body}");
     assert_eq!(queue_status(&client, &leaving).await["status"], "idle");
 
+    // The duel's game server heartbeats (a session command routed by its match id), so the
+    // session stays up while the gateway restarts.
+    let path = format!("/v1/server/session/{duel_match}/heartbeat");
+    let (status, body) = client
+        .call(Method::POST, &path, Some(SERVER_KEY), None)
+        .await;
+    assert!(status.is_success(), "{status} {body}");
     // Killed and started again, the gateway rebuilds its view from the partitions.
     gateway.kill();
     let gateway = Server::start_gateway(&data, &config, &nats.url, "g1");
@@ -233,8 +240,13 @@ async fn a_gateway_serves_the_api_in_front_of_two_partitions() {
     let (_, token, _) = &duelists[0];
     let (status, body) = enqueue(&client, token, "trios-ffa").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let code = body["error"].as_str().unwrap_or_default();
     assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        ["log_unavailable", "no_answer", "request_timeout"].contains(&code),
+        "a clear error: {body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.len() > 20),
         "{body}"
     );
     nats.restart();
