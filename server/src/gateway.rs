@@ -230,11 +230,12 @@ impl<'a> InFlight<'a> {
         })
     }
 
-    /// The append returned: no longer in flight; the waits, locked.
+    /// The append returned: no longer in flight; the waits, locked (the outcomes kept
+    /// meanwhile still there: its own may be one).
     fn finish(mut self) -> std::sync::MutexGuard<'a, Waits> {
         self.finished = true;
         let mut waits = lock(self.waits);
-        waits.end_append();
+        waits.appending -= 1;
         waits
     }
 }
@@ -248,11 +249,30 @@ impl Drop for InFlight<'_> {
 }
 
 impl Waits {
+    /// An append ended without a sequence (failed, or its request was dropped).
     fn end_append(&mut self) {
         self.appending -= 1;
+        self.forget_early_when_idle();
+    }
+
+    /// With no append in flight, nobody can claim a kept outcome.
+    fn forget_early_when_idle(&mut self) {
         if self.appending == 0 {
             self.early.clear();
         }
+    }
+
+    /// A finished append's command is at `seq`: its outcome if it came first, else a
+    /// waiter for it.
+    fn appended(&mut self, seq: u64) -> Appended {
+        let first = self.early.remove(&seq);
+        self.forget_early_when_idle();
+        if let Some((_, outcome)) = first {
+            return Appended::Answered(outcome);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.waiting.insert(seq, reply);
+        Appended::Waiting(seq, answer)
     }
 }
 
@@ -436,13 +456,14 @@ impl Gateway {
         );
         let appended = route.log.append_command(command, &id).await;
         let mut waits = in_flight.finish();
-        let seq = appended.map_err(|error| Refusal::Error(log_unavailable(&route.name, &error)))?;
-        if let Some((_, outcome)) = waits.early.remove(&seq) {
-            return Ok(Appended::Answered(outcome));
-        }
-        let (reply, answer) = oneshot::channel();
-        waits.waiting.insert(seq, reply);
-        Ok(Appended::Waiting(seq, answer))
+        let seq = match appended {
+            Ok(seq) => seq,
+            Err(error) => {
+                waits.forget_early_when_idle();
+                return Err(Refusal::Error(log_unavailable(&route.name, &error)));
+            }
+        };
+        Ok(waits.appended(seq))
     }
 
     /// Reads partition `index`'s events after `tick` until the gateway stops or their
@@ -753,5 +774,27 @@ mod tests {
         assert!(waits.early.contains_key(&4), "kept for an append in flight");
         waits.end_append();
         assert!(waits.early.is_empty(), "no append in flight: nothing kept");
+    }
+
+    #[test]
+    fn an_outcome_that_comes_before_its_appends_acknowledgement_answers_it() {
+        let waits = Mutex::new(Waits::default());
+        let in_flight = InFlight::start(&waits, 10).unwrap();
+        {
+            let mut locked = lock(&waits);
+            locked.gathering.applied = vec![7];
+            answer_tick(&mut locked, 3, 7);
+        }
+        let mut locked = in_flight.finish();
+        let Appended::Answered(Ok(Applied { tick: 3, .. })) = locked.appended(7) else {
+            panic!("the kept outcome answers the append");
+        };
+        assert!(locked.early.is_empty() && locked.waiting.is_empty());
+        drop(locked);
+        // A request dropped mid-append is no longer counted.
+        let dropped = InFlight::start(&waits, 10).unwrap();
+        assert_eq!(lock(&waits).appending, 1);
+        drop(dropped);
+        assert_eq!(lock(&waits).appending, 0);
     }
 }
