@@ -764,18 +764,46 @@ pub async fn start_gateway(
         shared.clone(),
     )
     .await?;
+    let running = run_gateway(&gateway, ticks, opened.store)?;
+    let state = assemble(
+        Arc::clone(&settings),
+        secrets.clone(),
+        store_handle,
+        TickHandle::cluster(gateway),
+        shared,
+        Some(ids),
+    )?;
+    let router = router(state.clone());
+    let operations = settings.server.metrics_listen.map(bind_now).transpose()?;
+    Ok(Started {
+        state,
+        router,
+        tick_loop: running,
+        recovery,
+        secrets_file: secrets.file.clone(),
+        operations,
+    })
+}
+
+/// A gateway's "tick loop": a follower per partition (from `ticks`, the tick each view is
+/// at) and the readiness watch, stopped together; the thread ends with the first follower
+/// that fails (or when all stop). It keeps `store` open meanwhile.
+fn run_gateway(
+    gateway: &Arc<crate::gateway::Gateway>,
+    ticks: Vec<u64>,
+    store: Store,
+) -> Result<Running, String> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut followers = tokio::task::JoinSet::new();
     for (index, tick) in ticks.into_iter().enumerate() {
-        followers.spawn(Arc::clone(&gateway).follow(index, tick, stopped.clone()));
+        followers.spawn(Arc::clone(gateway).follow(index, tick, stopped.clone()));
     }
-    tokio::spawn(Arc::clone(&gateway).watch_health(stopped.clone()));
+    tokio::spawn(Arc::clone(gateway).watch_health(stopped));
     let runtime = tokio::runtime::Handle::current();
-    // The "tick loop" of a gateway: its followers; the first that fails stops it.
     let thread = std::thread::Builder::new()
         .name("gateway".into())
         .spawn(move || {
-            let _store = opened.store;
+            let _store = store;
             runtime.block_on(async move {
                 while let Some(joined) = followers.join_next().await {
                     match joined {
@@ -790,24 +818,7 @@ pub async fn start_gateway(
             })
         })
         .map_err(|error| format!("cannot start the gateway's thread: {error}"))?;
-    let state = assemble(
-        Arc::clone(&settings),
-        secrets.clone(),
-        store_handle,
-        TickHandle::cluster(gateway),
-        shared,
-        Some(ids),
-    )?;
-    let router = router(state.clone());
-    let operations = settings.server.metrics_listen.map(bind_now).transpose()?;
-    Ok(Started {
-        state,
-        router,
-        tick_loop: Running { thread, stop },
-        recovery,
-        secrets_file: secrets.file.clone(),
-        operations,
-    })
+    Ok(Running { thread, stop })
 }
 
 /// Binds `address` now (inside a runtime, without awaiting).

@@ -183,22 +183,29 @@ pub fn partition_fleet(
     }))
 }
 
-/// Partition `index`'s share of `fleet` (servers whose share is zero are left out).
+/// Partition `index`'s share of `fleet` (servers whose share is zero are left out): each
+/// server's capacity split evenly, its remainder dealt one by one to the partitions in turn,
+/// carrying on from server to server (ten servers of capacity 1 and two partitions: five
+/// each).
 fn share_of(fleet: &FleetSection, index: usize, partitions: usize) -> FleetSection {
-    let partitions = partitions.max(1) as u32;
-    let index = index as u32;
-    let servers = fleet
-        .servers
-        .iter()
-        .filter_map(|server| {
-            let capacity =
-                server.capacity / partitions + u32::from(index < server.capacity % partitions);
-            (capacity > 0).then(|| crate::settings::FleetServer {
-                capacity,
+    let partitions = partitions.max(1) as u64;
+    let index = index as u64;
+    let mut dealt = 0_u64;
+    let mut servers = Vec::new();
+    for server in &fleet.servers {
+        let capacity = u64::from(server.capacity);
+        let remainder = capacity % partitions;
+        // The remainder goes to partitions dealt, dealt + 1, ... (mod partitions).
+        let offset = (index + partitions - dealt % partitions) % partitions;
+        let share = capacity / partitions + u64::from(offset < remainder);
+        dealt += remainder;
+        if share > 0 {
+            servers.push(crate::settings::FleetServer {
+                capacity: share as u32,
                 ..server.clone()
-            })
-        })
-        .collect();
+            });
+        }
+    }
     FleetSection { servers }
 }
 
@@ -293,11 +300,18 @@ mod tests {
                 assert_eq!(total, server.capacity, "{partitions} partitions");
             }
         }
-        let third = share_of(&fleet, 2, 3);
-        assert!(
-            third.servers.is_empty(),
-            "b:1 (2) and a:1 (1) go to the first two"
-        );
+        // Three units of capacity over three partitions: one each.
+        for index in 0..3 {
+            let share = share_of(&fleet, index, 3);
+            let units: u32 = share.servers.iter().map(|s| s.capacity).sum();
+            assert_eq!(units, 1, "partition {index}: {share:?}");
+        }
+        // Ten servers of one: five each of two.
+        let tens = FleetSection {
+            servers: (0..10).map(|n| server(&format!("s:{n}"), 1)).collect(),
+        };
+        assert_eq!(share_of(&tens, 0, 2).servers.len(), 5);
+        assert_eq!(share_of(&tens, 1, 2).servers.len(), 5);
     }
 
     #[test]

@@ -17,14 +17,15 @@
 //! `log_unavailable` (nothing was applied unless the log took it: the request may be retried,
 //! the message id is new, so an enqueue retried after a lost acknowledgement is rejected as
 //! already queued); an outcome not seen within [`ANSWER_TIMEOUT`] is 503 `no_answer` (the
-//! command is in the log and will be applied). A partition whose events stop for
+//! command is in the log and will be applied); an outcome that comes before its append's
+//! acknowledgement is kept for it (at most 100,000). A partition whose events stop for
 //! [`STALE_AFTER`] makes the gateway not ready; one whose events have a hole stops the
 //! gateway (restarted, it rebuilds from the newest snapshot).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use matchwright_cluster::events::{EventsReader, PartitionEvents};
@@ -40,7 +41,7 @@ use crate::clock::unix_ms;
 use crate::error::ApiError;
 use crate::live::Live;
 use crate::settings::{Secrets, Settings};
-use crate::tick::{Applied, Refusal, Reply, Shared};
+use crate::shared::{Applied, Refusal, Reply, Shared};
 use crate::view::View;
 
 /// How long a request waits for the outcome of its command.
@@ -54,12 +55,8 @@ pub const STALE_AFTER: Duration = Duration::from_secs(3);
 /// forgets its consumer) and opened again where it was.
 const SILENT_READER: Duration = Duration::from_secs(10);
 
-/// How long an outcome is kept for a command whose append has not returned yet: longer than
-/// an append may take (`LOG_TIMEOUT`).
-const EARLY_KEEP: Duration = Duration::from_secs(10);
-
-/// At most this many such outcomes are kept (beyond, the waiter is answered that its
-/// outcome is unknown).
+/// At most this many outcomes are kept for appends in flight (beyond, the lowest is dropped,
+/// and its append, if it was one's, is answered that its outcome is unknown).
 const MAX_EARLY: usize = 100_000;
 
 type Outcome = Result<Applied, Refusal>;
@@ -104,9 +101,15 @@ struct Waits {
     waiting: std::collections::BTreeMap<u64, Reply>,
     /// Appends sent whose sequence is not known yet.
     appending: usize,
-    /// Outcomes that came while appends were in flight and nobody waited for them yet (an
-    /// append's acknowledgement can come after its tick's batch), with their tick.
-    early: HashMap<u64, (Instant, Outcome)>,
+    /// For the appends in flight, `answered_through` when each started (counted): each
+    /// one's command is after its floor.
+    floors: std::collections::BTreeMap<u64, usize>,
+    /// Every command up to this log sequence has been answered (the last tick read).
+    answered_through: u64,
+    /// Outcomes nobody waited for yet, of commands after the lowest floor: an append's
+    /// acknowledgement can come after its tick's batch. At most [`MAX_EARLY`] (the lowest
+    /// dropped first).
+    early: std::collections::BTreeMap<u64, Outcome>,
     /// The outcomes of the tick being read, gathered over its parts.
     gathering: TickOutcomes,
 }
@@ -199,6 +202,19 @@ impl Position {
     }
 }
 
+/// A request waiting for its command's outcome: its entry leaves `waiting` when it stops
+/// waiting, whatever the reason (so a dropped request does not hold a place).
+struct Waiter<'a> {
+    waits: &'a Mutex<Waits>,
+    seq: u64,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        lock(self.waits).waiting.remove(&self.seq);
+    }
+}
+
 /// What an append left to do.
 enum Appended {
     /// Wait for the outcome of the command at this sequence.
@@ -211,6 +227,7 @@ enum Appended {
 /// until [`InFlight::finish`], or until dropped (a request dropped mid-append).
 struct InFlight<'a> {
     waits: &'a Mutex<Waits>,
+    floor: u64,
     finished: bool,
 }
 
@@ -224,8 +241,11 @@ impl<'a> InFlight<'a> {
             )));
         }
         locked.appending += 1;
+        let floor = locked.answered_through;
+        *locked.floors.entry(floor).or_default() += 1;
         Ok(Self {
             waits,
+            floor,
             finished: false,
         })
     }
@@ -235,7 +255,7 @@ impl<'a> InFlight<'a> {
     fn finish(mut self) -> std::sync::MutexGuard<'a, Waits> {
         self.finished = true;
         let mut waits = lock(self.waits);
-        waits.appending -= 1;
+        waits.leave_floor(self.floor);
         waits
     }
 }
@@ -243,22 +263,37 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if !self.finished {
-            lock(self.waits).end_append();
+            let mut waits = lock(self.waits);
+            waits.leave_floor(self.floor);
+            waits.forget_unclaimable();
         }
     }
 }
 
 impl Waits {
-    /// An append ended without a sequence (failed, or its request was dropped).
-    fn end_append(&mut self) {
+    /// An append whose floor was `floor` is no longer in flight.
+    fn leave_floor(&mut self, floor: u64) {
         self.appending -= 1;
-        self.forget_early_when_idle();
+        if let Some(count) = self.floors.get_mut(&floor) {
+            *count -= 1;
+            if *count == 0 {
+                self.floors.remove(&floor);
+            }
+        }
     }
 
-    /// With no append in flight, nobody can claim a kept outcome.
-    fn forget_early_when_idle(&mut self) {
-        if self.appending == 0 {
-            self.early.clear();
+    /// Whether an outcome at `seq` may be claimed by an append in flight.
+    fn claimable(&self, seq: u64) -> bool {
+        self.floors
+            .first_key_value()
+            .is_some_and(|(floor, _)| seq > *floor)
+    }
+
+    /// Drops the kept outcomes no append in flight can claim.
+    fn forget_unclaimable(&mut self) {
+        match self.floors.first_key_value() {
+            None => self.early.clear(),
+            Some((floor, _)) => self.early = self.early.split_off(&(floor + 1)),
         }
     }
 
@@ -266,8 +301,8 @@ impl Waits {
     /// waiter for it.
     fn appended(&mut self, seq: u64) -> Appended {
         let first = self.early.remove(&seq);
-        self.forget_early_when_idle();
-        if let Some((_, outcome)) = first {
+        self.forget_unclaimable();
+        if let Some(outcome) = first {
             return Appended::Answered(outcome);
         }
         let (reply, answer) = oneshot::channel();
@@ -422,24 +457,26 @@ impl Gateway {
             Appended::Waiting(seq, answer) => (seq, answer),
             Appended::Answered(outcome) => return outcome,
         };
+        // However this ends (answered, timed out, the request dropped), nobody waits after.
+        let _waiter = Waiter {
+            waits: &route.waits,
+            seq,
+        };
         match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(Refusal::Error(ApiError::unavailable(
                 "stopping",
                 "the gateway is stopping",
             ))),
-            Err(_) => {
-                lock(&route.waits).waiting.remove(&seq);
-                Err(Refusal::Error(ApiError::unavailable(
-                    "no_answer",
-                    format!(
-                        "partition `{}` has not applied the command within {} s; it is in the \
+            Err(_) => Err(Refusal::Error(ApiError::unavailable(
+                "no_answer",
+                format!(
+                    "partition `{}` has not applied the command within {} s; it is in the \
                          partition's log and will be: read your state before retrying",
-                        route.name,
-                        ANSWER_TIMEOUT.as_secs()
-                    ),
-                )))
-            }
+                    route.name,
+                    ANSWER_TIMEOUT.as_secs()
+                ),
+            ))),
         }
     }
 
@@ -459,7 +496,7 @@ impl Gateway {
         let seq = match appended {
             Ok(seq) => seq,
             Err(error) => {
-                waits.forget_early_when_idle();
+                waits.forget_unclaimable();
                 return Err(Refusal::Error(log_unavailable(&route.name, &error)));
             }
         };
@@ -488,16 +525,20 @@ impl Gateway {
                 } => opened,
                 _ = stop.wait_for(|stop| *stop) => return Ok(()),
             };
-            let (reader, tail) = match opened {
-                Ok(opened) => opened,
+            match opened {
+                Ok((reader, tail)) => {
+                    tokio::select! {
+                        read = self.read_until_lost(index, reader, tail, &mut at) => read?,
+                        _ = stop.wait_for(|stop| *stop) => return Ok(()),
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(partition = %route.name, %error, "cannot read the partition's events; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
                 }
-            };
+            }
+            // A pause before opening the reader again.
             tokio::select! {
-                read = self.read_until_lost(index, reader, tail, &mut at) => read?,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = stop.wait_for(|stop| *stop) => return Ok(()),
             }
         }
@@ -533,6 +574,13 @@ impl Gateway {
                          next is {got}); the gateway builds its view from the newest snapshot and \
                          the events after it (kept 15 minutes): check that the partition writes \
                          snapshots (--snapshot-every-ticks), then restart the gateway",
+                        route.name
+                    ));
+                }
+                Ok(Some(Err(LogError::Refused(detail)))) => {
+                    return Err(format!(
+                        "partition `{}` published an events batch this gateway cannot read \
+                         ({detail}): is it a different build?",
                         route.name
                     ));
                 }
@@ -608,12 +656,15 @@ impl Gateway {
 /// Answers the outcomes of a tick whose last part has been read.
 fn answer_tick(waits: &mut Waits, tick: u64, commands_through: u64) {
     let gathered = std::mem::take(&mut waits.gathering);
-    let now = Instant::now();
+    waits.answered_through = waits.answered_through.max(commands_through);
     let answer = |waits: &mut Waits, seq: u64, outcome: Outcome| {
         if let Some(reply) = waits.waiting.remove(&seq) {
             let _ = reply.send(outcome);
-        } else if waits.appending > 0 && waits.early.len() < MAX_EARLY {
-            waits.early.insert(seq, (now, outcome));
+        } else if waits.claimable(seq) {
+            if waits.early.len() >= MAX_EARLY {
+                waits.early.pop_first();
+            }
+            waits.early.insert(seq, outcome);
         }
     };
     for seq in gathered.applied {
@@ -645,9 +696,7 @@ fn answer_tick(waits: &mut Waits, tick: u64, commands_through: u64) {
             ))));
         }
     }
-    waits
-        .early
-        .retain(|_, (at, _)| now.duration_since(*at) < EARLY_KEEP);
+    waits.forget_unclaimable();
 }
 
 /// A leader's refusal as the client's error.
@@ -749,7 +798,9 @@ mod tests {
         waits.waiting.insert(2, rejected);
         waits.waiting.insert(3, missed);
         waits.waiting.insert(9, later);
+        // An append in flight since commands through 3 were answered.
         waits.appending = 1;
+        waits.floors.insert(3, 1);
         waits.gathering.applied = vec![1, 2, 4];
         waits
             .gathering
@@ -772,7 +823,9 @@ mod tests {
         );
         assert!(later_answer.try_recv().is_err(), "9 is after the tick");
         assert!(waits.early.contains_key(&4), "kept for an append in flight");
-        waits.end_append();
+        assert_eq!(waits.answered_through, 5);
+        waits.leave_floor(3);
+        waits.forget_unclaimable();
         assert!(waits.early.is_empty(), "no append in flight: nothing kept");
     }
 

@@ -23,6 +23,10 @@
 //! - [`auth`]: argon2 passwords, JWT access tokens, rotating refresh tokens, session tokens;
 //!   [`guard`]: the extractors that check them on the routes.
 //! - [`clock`]: now, in Unix milliseconds.
+//! - [`shared`]: what handlers share with whatever applies their commands (view, hub,
+//!   readiness, lobby; a command's answer).
+//! - [`gateway`]: `matchwright gateway`: the partitions of a cluster in place of the tick
+//!   loop.
 //! - [`live`]: what committed events mean for the view and the connected players (the tick
 //!   loop and a gateway share it).
 //! - [`view`]: where each player and match is, as of the last commit, for handlers to read.
@@ -67,6 +71,7 @@ pub mod quic;
 pub mod ratelimit;
 pub mod service;
 pub mod settings;
+pub mod shared;
 pub mod telemetry;
 pub mod tick;
 pub mod view;

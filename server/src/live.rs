@@ -12,7 +12,7 @@ use matchwright_transport::wire;
 use crate::auth;
 use crate::hub;
 use crate::settings::{Secrets, Settings};
-use crate::tick::Shared;
+use crate::shared::Shared;
 use crate::view::{MatchStage, View};
 
 /// What the live view and the sockets need from the server.
