@@ -589,28 +589,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         postgres,
         record,
     } = options;
-    std::fs::create_dir_all(&data_dir).map_err(|error| {
-        format!(
-            "cannot create the data directory {}: {error}",
-            data_dir.display()
-        )
-    })?;
-    let secrets = Secrets::load(&settings.server, &data_dir)?;
-    if let Some(warning) = crate::listener::raise_open_file_limit(settings.server.max_connections) {
-        tracing::warn!("{warning}");
-    }
-    let store_options = StoreOptions {
-        season: settings.server.season.clone(),
-        mirror: postgres.is_some(),
-        ..StoreOptions::default()
-    };
-    let opened = Store::open(
-        data_dir.join("matchwright.redb"),
-        settings.matcher.clone(),
-        settings.server.seed,
-        store_options,
-    )
-    .map_err(|error| error.to_string())?;
+    let (secrets, opened) = open_data(&settings, &data_dir, postgres.is_some())?;
     // The tick loop commits every interval: handlers' writes join its transactions.
     opened.store.enable_group_commit();
     let recovery = opened.recovery.clone();
@@ -659,6 +638,39 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         secrets_file,
         operations,
     })
+}
+
+/// Creates `data_dir`, loads the secrets, raises the open-file limit for the connections
+/// allowed, and opens the store in it (recovering the matcher); with `mirror`, the store
+/// keeps rows for the Postgres mirror.
+fn open_data(
+    settings: &Settings,
+    data_dir: &std::path::Path,
+    mirror: bool,
+) -> Result<(Secrets, matchwright_storage::Opened), String> {
+    std::fs::create_dir_all(data_dir).map_err(|error| {
+        format!(
+            "cannot create the data directory {}: {error}",
+            data_dir.display()
+        )
+    })?;
+    let secrets = Secrets::load(&settings.server, data_dir)?;
+    if let Some(warning) = crate::listener::raise_open_file_limit(settings.server.max_connections) {
+        tracing::warn!("{warning}");
+    }
+    let store_options = StoreOptions {
+        season: settings.server.season.clone(),
+        mirror,
+        ..StoreOptions::default()
+    };
+    let opened = Store::open(
+        data_dir.join("matchwright.redb"),
+        settings.matcher.clone(),
+        settings.server.seed,
+        store_options,
+    )
+    .map_err(|error| error.to_string())?;
+    Ok((secrets, opened))
 }
 
 /// The view, the hub, readiness and the lobby, empty.
@@ -732,25 +744,8 @@ pub async fn start_gateway(
     client: async_nats::Client,
     options: crate::gateway::GatewayOptions,
 ) -> Result<Started, String> {
-    std::fs::create_dir_all(&data_dir).map_err(|error| {
-        format!(
-            "cannot create the data directory {}: {error}",
-            data_dir.display()
-        )
-    })?;
-    let secrets = Secrets::load(&settings.server, &data_dir)?;
-    let store_options = StoreOptions {
-        season: settings.server.season.clone(),
-        ..StoreOptions::default()
-    };
     // No tick loop commits here: the store writes accounts on its own (no group commit).
-    let opened = Store::open(
-        data_dir.join("matchwright.redb"),
-        settings.matcher.clone(),
-        settings.server.seed,
-        store_options,
-    )
-    .map_err(|error| error.to_string())?;
+    let (secrets, opened) = open_data(&settings, &data_dir, false)?;
     let store_handle = opened.store.handle();
     let recovery = opened.recovery.clone();
     let settings = Arc::new(settings);

@@ -67,6 +67,25 @@ fn replica(partition: &str, name: &str, url: &str, config: &Path) -> Child {
         .expect("matchwright matcher starts")
 }
 
+/// A NATS server, the cluster's config, and two partitions of a leader and a standby each.
+fn two_partitions(binary: &Path) -> (tempfile::TempDir, Nats, std::path::PathBuf, Replicas) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let nats = Nats::start(binary, &dir.path().join("nats"));
+    let config = write_config_with(dir.path(), &format!("{}{MAP}", common::NO_IP_LIMITS));
+    let mut replicas = Replicas(Vec::new());
+    for (partition, name) in [
+        ("duels", "duels-a"),
+        ("teams", "teams-a"),
+        ("duels", "duels-b"),
+        ("teams", "teams-b"),
+    ] {
+        replicas
+            .0
+            .push(replica(partition, name, &nats.url, &config));
+    }
+    (dir, nats, config, replicas)
+}
+
 /// Waits until `base/readyz` answers `want`.
 async fn wait_readyz(base: &str, want: StatusCode, within: Duration) {
     let started = Instant::now();
@@ -109,20 +128,7 @@ async fn a_gateway_serves_the_api_in_front_of_two_partitions() {
         eprintln!("skipped: no nats-server on the PATH");
         return;
     };
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut nats = Nats::start(&binary, &dir.path().join("nats"));
-    let config = write_config_with(dir.path(), &format!("{}{MAP}", common::NO_IP_LIMITS));
-    let mut replicas = Replicas(Vec::new());
-    for (partition, name) in [
-        ("duels", "duels-a"),
-        ("teams", "teams-a"),
-        ("duels", "duels-b"),
-        ("teams", "teams-b"),
-    ] {
-        replicas
-            .0
-            .push(replica(partition, name, &nats.url, &config));
-    }
+    let (dir, mut nats, config, mut replicas) = two_partitions(&binary);
     let data = dir.path().join("gateway");
     let gateway = Server::start_gateway(&data, &config, &nats.url, "g1");
     wait_readyz(&gateway.base, StatusCode::OK, Duration::from_secs(30)).await;
@@ -307,20 +313,7 @@ async fn two_gateways_carry_load_into_two_partitions() {
         eprintln!("skipped: no nats-server on the PATH");
         return;
     };
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let nats = Nats::start(&binary, &dir.path().join("nats"));
-    let config = write_config_with(dir.path(), &format!("{}{MAP}", common::NO_IP_LIMITS));
-    let mut replicas = Replicas(Vec::new());
-    for (partition, name) in [
-        ("duels", "duels-a"),
-        ("teams", "teams-a"),
-        ("duels", "duels-b"),
-        ("teams", "teams-b"),
-    ] {
-        replicas
-            .0
-            .push(replica(partition, name, &nats.url, &config));
-    }
+    let (dir, nats, config, mut replicas) = two_partitions(&binary);
     let first = Server::start_gateway(&dir.path().join("g1"), &config, &nats.url, "g1");
     let second = Server::start_gateway(&dir.path().join("g2"), &config, &nats.url, "g2");
     for gateway in [&first, &second] {
@@ -350,15 +343,22 @@ async fn two_gateways_carry_load_into_two_partitions() {
         let report: Value = serde_json::from_str(&report).expect("JSON");
         // Each load process posts the result of every match its players saw, as its game
         // server: a duel between the two gateways' players gets two posts, and the second is
-        // refused (409 `wrong_match_phase`). Anything else is an error.
+        // refused: 409 `wrong_match_phase` while the session ends, 404 `unknown_match` once
+        // it has. Anything else is an error.
         for route in report["routes"].as_array().expect("routes") {
             let name = route["route"].as_str().unwrap_or_default();
             let errors = route["errors"].as_object().expect("errors by status");
-            let allowed = name == "POST /v1/server/session/{id}/result"
-                && errors.keys().all(|status| status == "409")
-                && route["error_samples"]["409"]
+            let expected = |status: &str, code: &str| {
+                route["error_samples"][status]
                     .as_str()
-                    .is_some_and(|sample| sample.contains("wrong_match_phase"));
+                    .is_some_and(|sample| sample.contains(code))
+            };
+            let allowed = name == "POST /v1/server/session/{id}/result"
+                && errors.keys().all(|status| match status.as_str() {
+                    "409" => expected("409", "wrong_match_phase"),
+                    "404" => expected("404", "unknown_match"),
+                    _ => false,
+                });
             assert!(
                 errors.is_empty() || allowed || name == "all",
                 "load {prefix}: {name}: {route}"
