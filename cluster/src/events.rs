@@ -193,6 +193,55 @@ impl PartitionEvents {
     }
 }
 
+/// Where a reader of a partition's events is (a gateway's view, a recorder): reopened, a
+/// reader starts at the tick after `complete`, and the parts of a partly read tick come again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The last tick whose every part has been taken.
+    pub complete: u64,
+    /// The last part taken of the tick after it, if only some of its parts have been.
+    pub partial: Option<(u64, u32)>,
+}
+
+impl Position {
+    /// At the end of `tick`.
+    pub fn after(tick: u64) -> Self {
+        Self {
+            complete: tick,
+            partial: None,
+        }
+    }
+
+    /// Just after part `part` of `tick` (`last`: the tick's last part).
+    pub fn after_part(tick: u64, part: u32, last: bool) -> Self {
+        if last {
+            Self::after(tick)
+        } else {
+            Self {
+                complete: tick.saturating_sub(1),
+                partial: Some((tick, part)),
+            }
+        }
+    }
+
+    /// Whether `batch` was taken already.
+    pub fn has_read(&self, batch: &EventBatch) -> bool {
+        batch.tick <= self.complete
+            || self
+                .partial
+                .is_some_and(|partial| (batch.tick, batch.part) <= partial)
+    }
+
+    /// Takes `batch` (the next part).
+    pub fn read(&mut self, batch: &EventBatch) {
+        if batch.last {
+            *self = Self::after(batch.tick);
+        } else {
+            self.partial = Some((batch.tick, batch.part));
+        }
+    }
+}
+
 /// The part a reader reads next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Next {
@@ -272,17 +321,27 @@ mod tests {
     use super::*;
 
     fn part(tick: u64, part: u32) -> EventBatch {
-        EventBatch {
-            partition: "p".into(),
-            tick,
-            part,
-            last: false,
-            commands_through: 0,
-            applied: Vec::new(),
-            rejected: Vec::new(),
-            refused: Vec::new(),
-            events: Vec::new(),
-        }
+        EventBatch::empty("p", tick, part, false)
+    }
+
+    #[test]
+    fn a_reader_opened_again_skips_the_parts_it_took() {
+        let part = |tick, part, last| EventBatch::empty("p", tick, part, last);
+        let mut at = Position::after(4);
+        assert!(at.has_read(&part(4, 0, true)));
+        assert!(!at.has_read(&part(5, 0, false)));
+        at.read(&part(5, 0, false));
+        at.read(&part(5, 1, false));
+        // Opened again from tick 4: tick 5's first parts come again.
+        assert!(at.has_read(&part(5, 0, false)));
+        assert!(at.has_read(&part(5, 1, false)));
+        assert!(!at.has_read(&part(5, 2, true)));
+        assert_eq!(at, Position::after_part(5, 1, false));
+        at.read(&part(5, 2, true));
+        assert_eq!(at, Position::after(5));
+        assert_eq!(Position::after_part(5, 2, true), Position::after(5));
+        assert!(at.has_read(&part(5, 2, true)));
+        assert!(!at.has_read(&part(6, 0, true)));
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub struct EventBatch {
     pub partition: String,
     /// The tick that emitted them.
     pub tick: u64,
+    /// The tick's time (what rows recorded from it say).
+    pub now_ms: u64,
     /// This part's place in the tick's batch, from 0.
     pub part: u32,
     /// Whether it is the tick's last part.
@@ -216,6 +218,22 @@ impl TickMessage {
 }
 
 impl EventBatch {
+    /// A part of a tick's batch with no events or outcomes (a quiet tick's, or a test's).
+    pub fn empty(partition: &str, tick: u64, part: u32, last: bool) -> Self {
+        Self {
+            partition: partition.to_owned(),
+            tick,
+            now_ms: 0,
+            part,
+            last,
+            commands_through: 0,
+            applied: Vec::new(),
+            rejected: Vec::new(),
+            refused: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
     /// Encodes it for the events stream.
     pub fn encode(&self) -> Vec<u8> {
         codec::encode(self)
@@ -249,6 +267,7 @@ impl EventBatch {
         Self {
             partition: self.partition.clone(),
             tick: self.tick,
+            now_ms: self.now_ms,
             part: 0,
             last: false,
             commands_through: self.commands_through,
@@ -352,6 +371,7 @@ mod tests {
         let batch = EventBatch {
             partition: "p1".into(),
             tick: 7,
+            now_ms: 1_000,
             part: 0,
             last: true,
             commands_through: 9_000,

@@ -555,6 +555,7 @@ impl Replica {
         Some(EventBatch {
             partition: partition.to_owned(),
             tick: self.tick,
+            now_ms: self.now_ms,
             part: 0,
             last: true,
             commands_through: consumed.commands_through,

@@ -15,6 +15,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use matchwright_storage::shared::SharedRecord;
 use matchwright_storage::{Store, StoreHandle, StoreOptions};
 use metrics_exporter_prometheus::{Matcher as MetricName, PrometheusBuilder, PrometheusHandle};
 use tower_http::compression::CompressionLayer;
@@ -35,6 +36,7 @@ use crate::hashing::HashingPool;
 use crate::hub::Hub;
 use crate::lobby::Lobby;
 use crate::ratelimit::RateLimiter;
+use crate::records::Records;
 use crate::settings::{Secrets, Settings};
 use crate::tick::{Health, Running, Shared, TickHandle, TickLoop};
 use crate::view::View;
@@ -51,8 +53,8 @@ pub struct AppInner {
     pub settings: Arc<Settings>,
     /// The secrets in force.
     pub secrets: Secrets,
-    /// Reads and account writes.
-    pub store: StoreHandle,
+    /// Accounts, tokens, ratings, history: this server's store, or a cluster's shared record.
+    pub records: Records,
     /// The tick loop's door.
     pub ticks: TickHandle,
     /// The view, the hub and readiness.
@@ -622,7 +624,8 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         spawn_mirror(url, outbox, running.stop.subscribe());
     }
     let secrets_file = secrets.file.clone();
-    let state = assemble(settings, secrets, store_handle, ticks, shared, None)?;
+    let records = Records::Local(store_handle);
+    let state = assemble(settings, secrets, records, ticks, shared, None)?;
     let router = router(state.clone());
     let operations = state
         .settings
@@ -690,19 +693,22 @@ fn new_shared(settings: &Settings) -> Shared {
 fn assemble(
     settings: Arc<Settings>,
     secrets: Secrets,
-    store: StoreHandle,
+    records: Records,
     ticks: TickHandle,
     shared: Shared,
     ids: Option<crate::gateway::IdBlocks>,
 ) -> Result<AppState, String> {
-    let player_ids = match ids {
-        Some(blocks) => PlayerIdSource::Cluster(blocks),
-        None => PlayerIdSource::Local(AtomicU64::new(
+    let player_ids = match (ids, &records) {
+        (Some(blocks), _) => PlayerIdSource::Cluster(blocks),
+        (None, Records::Local(store)) => PlayerIdSource::Local(AtomicU64::new(
             store
                 .last_player_id()
                 .map_err(|error| error.to_string())?
                 .map_or(1, |last| last.0 + 1),
         )),
+        (None, Records::Shared(_)) => {
+            return Err("a shared record needs the cluster's player ids".into());
+        }
     };
     // Party ids: above any party alive, and above any id an earlier run could have handed out
     // (it started from its own start time and hands out far fewer than one per millisecond).
@@ -722,7 +728,7 @@ fn assemble(
     Ok(AppState(Arc::new(AppInner {
         settings,
         secrets,
-        store,
+        records,
         ticks,
         shared,
         metrics: metrics_handle(),
@@ -759,11 +765,16 @@ pub async fn start_gateway(
         shared.clone(),
     )
     .await?;
-    let running = run_gateway(&gateway, ticks, opened.store)?;
+    let records = open_records(options.record.as_deref(), &settings, store_handle).await?;
+    let shared_record = match &records {
+        Records::Shared(record) => Some(Arc::clone(record)),
+        Records::Local(_) => None,
+    };
+    let running = run_gateway(&gateway, ticks, opened.store, shared_record)?;
     let state = assemble(
         Arc::clone(&settings),
         secrets.clone(),
-        store_handle,
+        records,
         TickHandle::cluster(gateway),
         shared,
         Some(ids),
@@ -780,18 +791,84 @@ pub async fn start_gateway(
     })
 }
 
+/// A gateway's record: the shared record in Postgres at `url`, or without one (development)
+/// the gateway's own store. On the shared record every gateway must sign and check tokens
+/// alike, so the secrets must be given, not generated per data directory.
+async fn open_records(
+    url: Option<&str>,
+    settings: &Settings,
+    store: StoreHandle,
+) -> Result<Records, String> {
+    let Some(url) = url else {
+        tracing::warn!(
+            "no --postgres: accounts live in this gateway's store (players log in where they registered) and the partitions' ratings are recorded nowhere; give every gateway the same --postgres in production"
+        );
+        return Ok(Records::Local(store));
+    };
+    shared_record_secrets(settings)?;
+    let options = matchwright_storage::mirror::MirrorOptions::new(url);
+    let record = SharedRecord::connect(&options, settings.server.season.clone())
+        .await
+        .map_err(|error| format!("the shared record (--postgres): {error}"))?;
+    tracing::info!(
+        target = record.target(),
+        "accounts, ratings and history in Postgres"
+    );
+    Ok(Records::Shared(Arc::new(record)))
+}
+
+/// Refuses a gateway on the shared record whose secrets are not given: each gateway would
+/// generate its own, and a token from one would be refused at the others.
+pub fn shared_record_secrets(settings: &Settings) -> Result<(), String> {
+    let server = &settings.server;
+    let missing: Vec<&str> = [
+        ("MATCHWRIGHT_JWT_SECRET", server.jwt_secret.is_none()),
+        (
+            "MATCHWRIGHT_SESSION_SECRET",
+            server.session_secret.is_none(),
+        ),
+        (
+            "MATCHWRIGHT_GAME_SERVER_KEY",
+            server.game_server_key.is_none(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, missing)| missing.then_some(name))
+    .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "a gateway on the shared record (--postgres) needs the cluster's secrets, the same at every gateway; not given: {} (or their _FILE forms, or [server] in the config; see docs/configuration.md)",
+        missing.join(", ")
+    ))
+}
+
 /// A gateway's "tick loop": a follower per partition (from `ticks`, the tick each view is
-/// at) and the readiness watch, stopped together; the thread ends with the first follower
-/// that fails (or when all stop). It keeps `store` open meanwhile.
+/// at), the readiness watch and, with a shared record, a recorder per partition, stopped
+/// together; the thread ends with the first follower that fails (or when all stop). It keeps
+/// `store` open meanwhile.
 fn run_gateway(
     gateway: &Arc<crate::gateway::Gateway>,
     ticks: Vec<u64>,
     store: Store,
+    record: Option<Arc<SharedRecord>>,
 ) -> Result<Running, String> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut followers = tokio::task::JoinSet::new();
     for (index, tick) in ticks.into_iter().enumerate() {
         followers.spawn(Arc::clone(gateway).follow(index, tick, stopped.clone()));
+    }
+    if let Some(record) = &record {
+        for (name, events) in gateway.partition_events() {
+            let recording = Arc::clone(record);
+            tokio::spawn(crate::recorder::record_partition(
+                recording,
+                events,
+                name,
+                stopped.clone(),
+            ));
+        }
     }
     tokio::spawn(Arc::clone(gateway).watch_health(stopped));
     let runtime = tokio::runtime::Handle::current();

@@ -125,6 +125,15 @@ impl From<StoreError> for ApiError {
                 "store_busy",
                 format!("{detail}; nothing was changed, try again"),
             ),
+            StoreError::Shared { doing, detail } => {
+                tracing::warn!(doing, %detail, "the shared record failed");
+                Self::unavailable(
+                    "record_unavailable",
+                    format!(
+                        "the cluster's shared record (Postgres) failed {doing}; nothing was changed, try again"
+                    ),
+                )
+            }
             StoreError::Io {
                 disk_full: true, ..
             } => Self::unavailable(
@@ -369,5 +378,30 @@ mod tests {
             Some("pings.eu-west".into())
         );
         assert_eq!(field_of_serde_message("something else"), None);
+    }
+
+    #[test]
+    fn a_shared_record_that_fails_is_a_503_that_says_nothing_changed() {
+        let error = ApiError::from(StoreError::Shared {
+            doing: "writing an account",
+            detail: "connection refused to db.internal:5432".into(),
+        });
+        assert_eq!(error.0.status, 503);
+        assert_eq!(error.0.code, "record_unavailable");
+        assert!(
+            error.0.message.contains("writing an account"),
+            "{}",
+            error.0.message
+        );
+        assert!(
+            error.0.message.contains("nothing was changed"),
+            "{}",
+            error.0.message
+        );
+        assert!(
+            !error.0.message.contains("db.internal"),
+            "no internals: {}",
+            error.0.message
+        );
     }
 }

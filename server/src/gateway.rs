@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use matchwright_cluster::events::{EventsReader, PartitionEvents};
+use matchwright_cluster::events::{EventsReader, PartitionEvents, Position};
 use matchwright_cluster::ids::PlayerIds;
 use matchwright_cluster::log::{LogError, PartitionLog};
 use matchwright_cluster::message::{EventBatch, Refusal as LeaderRefusal};
@@ -174,34 +174,6 @@ impl IdBlocks {
     }
 }
 
-/// Where a gateway's reading of a partition's events is.
-struct Position {
-    /// The last tick whose every part has been applied.
-    complete: u64,
-    /// The last part applied of the tick after it, if only some of its parts have been.
-    partial: Option<(u64, u32)>,
-}
-
-impl Position {
-    /// Whether `batch` was applied already (a reader opened again gives a partly read
-    /// tick's parts again).
-    fn has_read(&self, batch: &EventBatch) -> bool {
-        batch.tick <= self.complete
-            || self
-                .partial
-                .is_some_and(|partial| (batch.tick, batch.part) <= partial)
-    }
-
-    fn read(&mut self, batch: &EventBatch) {
-        if batch.last {
-            self.complete = batch.tick;
-            self.partial = None;
-        } else {
-            self.partial = Some((batch.tick, batch.part));
-        }
-    }
-}
-
 /// A request waiting for its command's outcome: its entry leaves `waiting` when it stops
 /// waiting, whatever the reason (so a dropped request does not hold a place).
 struct Waiter<'a> {
@@ -320,6 +292,8 @@ pub struct GatewayOptions {
     pub name: String,
     /// Without a `[cluster]` map: the one partition behind the gateway.
     pub partition: String,
+    /// The cluster's shared record (a Postgres URL); `None`: accounts in this gateway's store.
+    pub record: Option<String>,
 }
 
 impl Gateway {
@@ -503,6 +477,14 @@ impl Gateway {
         Ok(waits.appended(seq))
     }
 
+    /// Each partition's name and events stream.
+    pub fn partition_events(&self) -> Vec<(String, PartitionEvents)> {
+        self.routes
+            .iter()
+            .map(|route| (route.name.clone(), route.events.clone()))
+            .collect()
+    }
+
     /// Reads partition `index`'s events after `tick` until the gateway stops or their
     /// stream has a hole (the error). A lost or failed reader is opened again where it was
     /// (parts of a tick read already are skipped).
@@ -513,10 +495,7 @@ impl Gateway {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), String> {
         let route = &self.routes[index];
-        let mut at = Position {
-            complete: tick,
-            partial: None,
-        };
+        let mut at = Position::after(tick);
         loop {
             let opened = tokio::select! {
                 opened = async {
@@ -752,40 +731,6 @@ async fn view_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn part(tick: u64, part: u32, last: bool) -> EventBatch {
-        EventBatch {
-            partition: "p".into(),
-            tick,
-            part,
-            last,
-            commands_through: 0,
-            applied: Vec::new(),
-            rejected: Vec::new(),
-            refused: Vec::new(),
-            events: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_reader_opened_again_skips_the_parts_it_applied() {
-        let mut at = Position {
-            complete: 4,
-            partial: None,
-        };
-        assert!(at.has_read(&part(4, 0, true)));
-        assert!(!at.has_read(&part(5, 0, false)));
-        at.read(&part(5, 0, false));
-        at.read(&part(5, 1, false));
-        // Opened again from tick 4: tick 5's first parts come again.
-        assert!(at.has_read(&part(5, 0, false)));
-        assert!(at.has_read(&part(5, 1, false)));
-        assert!(!at.has_read(&part(5, 2, true)));
-        at.read(&part(5, 2, true));
-        assert_eq!((at.complete, at.partial), (5, None));
-        assert!(at.has_read(&part(5, 2, true)));
-        assert!(!at.has_read(&part(6, 0, true)));
-    }
 
     #[test]
     fn a_tick_answers_its_waiters_keeps_early_outcomes_only_while_appends_fly() {

@@ -26,14 +26,14 @@ impl FromRequestParts<AppState> for AuthPlayer {
             ));
         };
         let player = auth::verify_access_token(&state.secrets.jwt, &token)?;
-        known_player(state, player).map(Self)
+        known_player(state, player).await.map(Self)
     }
 }
 
 /// Refuses a validly signed token whose account does not exist (401, as for a bad token): a
 /// token outlives nothing it names.
-pub fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId, ApiError> {
-    match state.store.account(player)? {
+pub async fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId, ApiError> {
+    match state.records.account(player).await? {
         Some(_) => Ok(player),
         None => Err(ApiError::unauthorized(
             "unknown_player",

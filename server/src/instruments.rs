@@ -58,6 +58,30 @@ pub const INSTRUMENTS: &[Instrument] = &[
         "Time to apply one tick's commands and run the matcher",
     ),
     metric(
+        "matchwright_record_parts_total",
+        Counter,
+        true,
+        "Parts of a partition's events this gateway recorded in the shared record, by partition",
+    ),
+    metric(
+        "matchwright_record_parts_skipped_total",
+        Counter,
+        true,
+        "Parts of a partition's events found recorded already (by another gateway), by partition",
+    ),
+    metric(
+        "matchwright_record_tick",
+        Gauge,
+        true,
+        "The last tick of a partition this gateway recorded in the shared record, by partition",
+    ),
+    metric(
+        "matchwright_record_lost_ticks_total",
+        Counter,
+        true,
+        "Ticks whose events left the partition's stream before any gateway recorded them, by partition",
+    ),
+    metric(
         "matchwright_partition_leader",
         Gauge,
         true,

@@ -69,6 +69,8 @@ pub mod partition_ops;
 pub mod party;
 pub mod quic;
 pub mod ratelimit;
+pub mod recorder;
+pub mod records;
 pub mod service;
 pub mod settings;
 pub mod shared;

@@ -115,8 +115,9 @@ struct MatcherArgs {
 
 #[derive(Debug, clap::Args)]
 struct GatewayArgs {
-    /// The options `serve` takes (`--record` and `--postgres` are refused: a gateway has no
-    /// tick loop of its own).
+    /// The options `serve` takes (`--record` is refused: a gateway has no tick loop of its
+    /// own). `--postgres` is the cluster's shared record: accounts, tokens, ratings, history,
+    /// the same for every gateway.
     #[command(flatten)]
     serve: ServeArgs,
     /// The NATS server (JetStream on).
@@ -487,12 +488,9 @@ fn default_replica_name() -> String {
 
 /// `matchwright gateway`: `serve`, with the partitions behind it in place of a tick loop.
 fn gateway(args: GatewayArgs) -> ExitCode {
-    if args.serve.record.is_some()
-        || args.serve.postgres.is_some()
-        || args.serve.postgres_file.is_some()
-    {
+    if args.serve.record.is_some() {
         eprintln!(
-            "matchwright gateway: --record and --postgres are for `serve` (a gateway has no tick loop; record a partition with `cluster export`)"
+            "matchwright gateway: --record is for `serve` (a gateway has no tick loop; record a partition with `cluster export`)"
         );
         return ExitCode::from(2);
     }
@@ -505,6 +503,7 @@ fn gateway(args: GatewayArgs) -> ExitCode {
         nats: args.nats,
         name,
         partition: args.partition,
+        record: None,
     };
     serve(args.serve, Some(options))
 }
@@ -589,7 +588,12 @@ fn serve(
                     with_events: args.record_events,
                 }),
             })?,
-            Some(options) => {
+            Some(mut options) => {
+                // A gateway's Postgres is the cluster's shared record, not a mirror.
+                options.record = postgres;
+                if options.record.is_some() {
+                    app::shared_record_secrets(&settings)?;
+                }
                 let client = connect_nats(&options.nats).await?;
                 app::start_gateway(settings, args.data_dir.clone(), client, options).await?
             }

@@ -171,3 +171,25 @@ fn serve_refuses_a_postgres_url_given_twice_before_starting() {
         "nothing is created before the config is good"
     );
 }
+
+#[test]
+fn a_gateway_on_the_shared_record_refuses_to_start_without_the_clusters_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(matchwright()
+        .args(["gateway", "--no-quic", "--http", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--nats", "nats://127.0.0.1:1"])
+        .args(["--postgres", "postgres://a@127.0.0.1:1/x"])
+        .env(
+            "MATCHWRIGHT_GAME_SERVER_KEY",
+            "a-game-server-key-0123456789abcdefgh",
+        ));
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("needs the cluster's secrets")
+            && stderr.contains("MATCHWRIGHT_JWT_SECRET, MATCHWRIGHT_SESSION_SECRET")
+            && !stderr.contains("MATCHWRIGHT_GAME_SERVER_KEY"),
+        "names what is missing, before it reaches NATS: {stderr}"
+    );
+}

@@ -13,7 +13,13 @@
 //! - NATS stopped: the gateway is not ready and answers commands 503 with a clear error;
 //!   NATS started again: it recovers by itself and queues again.
 //!
-//! Skipped without `nats-server` on the PATH, unless `MATCHWRIGHT_REQUIRE_NATS=1`.
+//! - Two gateways on one shared record (Postgres, `DATABASE_URL`, a schema of the test's own):
+//!   a player registered at one logs in and refreshes at the other; a duel between players of
+//!   both is rated once in Postgres though both gateways record it, also across a gateway's
+//!   restart; each gateway reads the ratings, history and leaderboard back.
+//!
+//! Skipped without `nats-server` on the PATH, unless `MATCHWRIGHT_REQUIRE_NATS=1` (and the
+//! shared-record test without `DATABASE_URL`).
 
 use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
@@ -378,4 +384,203 @@ async fn two_gateways_carry_load_into_two_partitions() {
         assert!(status.is_none(), "a replica stopped by itself: {status:?}");
     }
     drop(nats);
+}
+
+/// Each player's (games, mu) in `mode`, as the shared record holds them.
+async fn recorded_ratings(pool: &sqlx::PgPool, mode: &str) -> Vec<(i64, i64, f64)> {
+    sqlx::query_as("SELECT player_id, games, mu FROM ratings WHERE mode = $1 ORDER BY player_id")
+        .bind(mode)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default()
+}
+
+/// Waits until the record holds exactly `players`, each with one rated game.
+async fn wait_recorded(pool: &sqlx::PgPool, players: &[u64]) -> Vec<(i64, i64, f64)> {
+    let started = Instant::now();
+    loop {
+        let rows = recorded_ratings(pool, "duel").await;
+        let ids: Vec<u64> = rows.iter().map(|row| row.0 as u64).collect();
+        if ids == players && rows.iter().all(|row| row.1 == 1) {
+            return rows;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the record holds {rows:?}, not one game for each of {players:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Two gateways share one record: a player registered at one logs in and refreshes at the
+/// other, a duel between players of both is rated once in Postgres (both gateways record),
+/// and each gateway reads those ratings, history and leaderboards back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateways_share_accounts_and_record_each_rating_once_in_postgres() {
+    let Some(binary) = nats_server() else {
+        eprintln!("skipped: no nats-server on the PATH");
+        return;
+    };
+    let test = "gateways_share_accounts_and_record_each_rating_once_in_postgres";
+    let Some((url, pool)) = common::record_url(test).await else {
+        return;
+    };
+    let (dir, nats, config, _replicas) = two_partitions(&binary);
+    let first = Server::start_gateway_on(&dir.path().join("g1"), &config, &nats.url, "g1", &url);
+    let second = Server::start_gateway_on(&dir.path().join("g2"), &config, &nats.url, "g2", &url);
+    for gateway in [&first, &second] {
+        wait_readyz(&gateway.base, StatusCode::OK, Duration::from_secs(30)).await;
+    }
+    let at = |gateway: &Server| Client {
+        http: reqwest::Client::new(),
+        base: gateway.base.clone(),
+    };
+    let (one, two) = (at(&first), at(&second));
+
+    // One account, whichever gateway: taken at the other, logs in and refreshes there.
+    let (ann, _) = one.register("ann").await;
+    let again = json!({"username": "ann", "password": "a good long password"});
+    let (status, body) = two
+        .call(Method::POST, "/v1/auth/register", None, Some(again.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "username_taken", "{body}");
+    let (status, login) = two
+        .call(Method::POST, "/v1/auth/login", None, Some(again))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    assert_eq!(login["player_id"].as_u64(), Some(ann), "{login}");
+    let refresh = json!({"refresh_token": login["refresh_token"]});
+    let (status, body) = one
+        .call(Method::POST, "/v1/auth/refresh", None, Some(refresh))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a token of g2 refreshes at g1: {body}"
+    );
+    let ann_token = body["access_token"].as_str().expect("a token").to_string();
+    let (bob, bob_token) = two.register("bob").await;
+
+    // Ann (at g1) and Bob (at g2) duel; both gateways record; the game counts once.
+    let mut players = vec![ann, bob];
+    players.sort_unstable();
+    let duelists = [(&one, ann_token.as_str()), (&two, bob_token.as_str())];
+    duel(duelists, &first.base, &second.base).await;
+    wait_recorded(&pool, &players).await;
+
+    // g1 killed and started again reads on from the record's mark: the next duel (Cyd at g1,
+    // Dina at g2) is recorded, and nothing of the first twice.
+    first.kill();
+    let first = Server::start_gateway_on(&dir.path().join("g1"), &config, &nats.url, "g1", &url);
+    wait_readyz(&first.base, StatusCode::OK, Duration::from_secs(30)).await;
+    let one = at(&first);
+    let (cy, cy_token) = one.register("cyd").await;
+    let (di, di_token) = two.register("dina").await;
+    let duelists = [(&one, cy_token.as_str()), (&two, di_token.as_str())];
+    duel(duelists, &first.base, &second.base).await;
+    players.extend([cy, di]);
+    players.sort_unstable();
+    let rows = wait_recorded(&pool, &players).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(recorded_ratings(&pool, "duel").await, rows, "recorded once");
+    let history: i64 = sqlx::query_scalar("SELECT count(*) FROM match_history")
+        .fetch_one(&pool)
+        .await
+        .expect("history");
+    assert_eq!(history, 4, "two duels of two players");
+
+    // Each gateway reads the record: Ann's profile at g2, Bob's history at g1, the board.
+    let (status, profile) = two
+        .call(Method::GET, "/v1/profile/me", Some(&ann_token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    let duel_rating = profile["ratings"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["mode"] == "duel"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(duel_rating["games"], 1, "{profile}");
+    let ann_mu = rows.iter().find(|row| row.0 as u64 == ann).expect("ann").2;
+    assert_eq!(
+        duel_rating["rating"]["mu"].as_f64(),
+        Some(ann_mu),
+        "{profile}"
+    );
+    let (status, history) = one
+        .call(Method::GET, "/v1/matches/history", Some(&bob_token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(
+        history["matches"].as_array().map(Vec::len),
+        Some(1),
+        "{history}"
+    );
+    let (status, board) = one
+        .call(
+            Method::GET,
+            "/v1/leaderboard/default?mode=duel&limit=1",
+            Some(&bob_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    assert_eq!(
+        board["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{board}"
+    );
+    let cursor = board["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    let (status, rest) = two
+        .call(
+            Method::GET,
+            &format!("/v1/leaderboard/default?mode=duel&limit=5&cursor={cursor}"),
+            Some(&ann_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rest}");
+    let ranked: Vec<u64> = [&board, &rest]
+        .iter()
+        .flat_map(|page| page["entries"].as_array().cloned().unwrap_or_default())
+        .filter_map(|entry| entry["player_id"].as_u64())
+        .collect();
+    assert_eq!(ranked.len(), 4, "every player ranked once: {board} {rest}");
+    ranked
+        .iter()
+        .for_each(|id| assert!(players.contains(id), "{ranked:?}"));
+}
+
+/// One duel: each player queues at their own gateway; the first one's gateway takes the game
+/// server's result (the first player's team wins); both see their ratings change.
+async fn duel(players: [(&Client, &str); 2], first_base: &str, second_base: &str) {
+    let mut sockets = [
+        connect_events(first_base, players[0].1).await,
+        connect_events(second_base, players[1].1).await,
+    ];
+    for (client, token) in players {
+        let (status, body) = enqueue(client, token, "duel-1v1").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let found = wait_event(&mut sockets[0], "match_found").await;
+    let match_id = found["match_id"].as_u64().expect("a match id");
+    let winner = found["your_team"].as_u64().expect("a team");
+    wait_event(&mut sockets[0], "session_ready").await;
+    let path = format!("/v1/server/session/{match_id}/result");
+    let (status, body) = players[0]
+        .0
+        .call(
+            Method::POST,
+            &path,
+            Some(SERVER_KEY),
+            Some(json!({"winner": winner})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for socket in &mut sockets {
+        wait_event(socket, "ratings_changed").await;
+    }
 }

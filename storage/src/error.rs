@@ -88,6 +88,14 @@ pub enum StoreError {
         /// Why.
         detail: String,
     },
+    /// The shared record (Postgres, in a cluster) did not answer or refused the statement.
+    /// Nothing of the call was written (each call is one transaction); it may be tried again.
+    Shared {
+        /// What was being done.
+        doing: &'static str,
+        /// The cause.
+        detail: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -149,6 +157,9 @@ impl fmt::Display for StoreError {
             Self::UsernameTaken(name) => write!(f, "the username {name:?} is taken"),
             Self::PlayerTaken(player) => write!(f, "an account for {player} exists already"),
             Self::Busy { detail } => write!(f, "the write was not made: {detail}"),
+            Self::Shared { doing, detail } => {
+                write!(f, "the shared record (Postgres) failed {doing}: {detail}")
+            }
         }
     }
 }

@@ -63,6 +63,7 @@ pub mod handle;
 pub mod leaderboard;
 pub mod mirror;
 pub mod records;
+pub mod shared;
 pub mod store;
 mod tables;
 

@@ -85,6 +85,20 @@ impl MatchState {
         }
     }
 
+    /// The state a name from [`MatchState::as_str`] names.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Proposed,
+            Self::Cancelled,
+            Self::Allocating,
+            Self::Active,
+            Self::Ended,
+            Self::Abandoned,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == name)
+    }
+
     /// Whether the match is over (it can be pruned with the journal).
     pub fn is_final(self) -> bool {
         matches!(self, Self::Cancelled | Self::Ended | Self::Abandoned)

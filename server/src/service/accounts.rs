@@ -5,7 +5,6 @@ use matchwright_ecs::PlayerId;
 use matchwright_storage::{Account, RefreshToken, Rotation};
 use matchwright_transport::wire::{LoginRequest, RefreshRequest, RegisterRequest, Tokens};
 
-use super::blocking;
 use crate::app::AppState;
 use crate::auth;
 use crate::clock::unix_ms;
@@ -47,8 +46,7 @@ async fn issue_tokens(state: &AppState, player: PlayerId, family: u64) -> Result
         expires_at_ms: now_ms + server.refresh_token_ttl_s * 1_000,
         rotated: false,
     };
-    let store = state.store.clone();
-    blocking(move || Ok(store.put_refresh_token(&hash, &record)?)).await?;
+    state.records.put_refresh_token(&hash, &record).await?;
     Ok(tokens(state, player, refresh))
 }
 
@@ -84,8 +82,9 @@ pub async fn register(state: &AppState, request: RegisterRequest) -> Result<Toke
         .unwrap_or_else(|| request.username.clone());
     check_display_name(&display_name)?;
     if state
-        .store
-        .account_by_username(&request.username)?
+        .records
+        .account_by_username(&request.username)
+        .await?
         .is_some()
     {
         return Err(ApiError::conflict(
@@ -108,8 +107,7 @@ pub async fn register(state: &AppState, request: RegisterRequest) -> Result<Toke
         regions: Vec::new(),
         created_at_ms: unix_ms(),
     };
-    let store = state.store.clone();
-    blocking(move || Ok(store.create_account(&account)?)).await?;
+    state.records.create_account(&account).await?;
     let tokens = issue_tokens(state, player, auth::new_family()?).await?;
     tracing::info!(%player, "account registered");
     Ok(tokens)
@@ -117,7 +115,7 @@ pub async fn register(state: &AppState, request: RegisterRequest) -> Result<Toke
 
 /// Logs in with a username and password.
 pub async fn login(state: &AppState, request: LoginRequest) -> Result<Tokens, ApiError> {
-    let account = state.store.account_by_username(&request.username)?;
+    let account = state.records.account_by_username(&request.username).await?;
     let (hash, player) = match &account {
         Some(account) => (account.password_hash.clone(), Some(account.player)),
         None => (auth::decoy_hash().to_string(), None),
@@ -143,9 +141,10 @@ pub async fn refresh(state: &AppState, request: RefreshRequest) -> Result<Tokens
     let (new_token, new_hash) = auth::new_refresh_token()?;
     let now_ms = unix_ms();
     let expires = now_ms + state.settings.server.refresh_token_ttl_s * 1_000;
-    let store = state.store.clone();
-    let rotation =
-        blocking(move || Ok(store.rotate_refresh_token(&old, &new_hash, expires, now_ms)?)).await?;
+    let rotation = state
+        .records
+        .rotate_refresh_token(&old, &new_hash, expires, now_ms)
+        .await?;
     match rotation {
         Rotation::Rotated { player, .. } => Ok(tokens(state, player, new_token)),
         Rotation::Reused { player, family } => {
@@ -170,9 +169,11 @@ pub async fn refresh(state: &AppState, request: RefreshRequest) -> Result<Tokens
 /// already gone).
 pub async fn logout(state: &AppState, request: RefreshRequest) -> Result<(), ApiError> {
     let hash = auth::refresh_token_hash(&request.refresh_token)?;
-    if let Some(token) = state.store.refresh_token(&hash)? {
-        let store = state.store.clone();
-        blocking(move || Ok(store.revoke_token_family(token.family, unix_ms())?)).await?;
+    if let Some(token) = state.records.refresh_token(&hash).await? {
+        state
+            .records
+            .revoke_token_family(token.family, unix_ms())
+            .await?;
     }
     Ok(())
 }
@@ -180,5 +181,5 @@ pub async fn logout(state: &AppState, request: RefreshRequest) -> Result<(), Api
 /// The player an access token is good for (its account must exist).
 pub async fn authenticate(state: &AppState, access_token: &str) -> Result<PlayerId, ApiError> {
     let player = auth::verify_access_token(&state.secrets.jwt, access_token)?;
-    crate::guard::known_player(state, player)
+    crate::guard::known_player(state, player).await
 }

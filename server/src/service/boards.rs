@@ -63,8 +63,9 @@ pub async fn leaderboard(
         })?),
     };
     let page = state
-        .store
-        .leaderboard_page(&season, &query.mode, after, limit)?;
+        .records
+        .leaderboard_page(&season, &query.mode, after, limit)
+        .await?;
     Ok(LeaderboardPage {
         season,
         mode: query.mode,
@@ -100,7 +101,7 @@ pub async fn history(
             )
         })?)),
     };
-    let (rows, next) = state.store.history_page(player, before, limit)?;
+    let (rows, next) = state.records.history_page(player, before, limit).await?;
     let matches = rows
         .into_iter()
         .filter_map(|row| match row {

@@ -24,18 +24,9 @@ use matchwright_storage::Account;
 use crate::app::AppState;
 use crate::error::ApiError;
 
-/// Runs slow or blocking work (argon2, redb writes) off the async runtime.
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(ApiError::internal)?
-}
-
 /// The caller's account (a valid token whose account is gone is 401 `unknown_player`).
-pub(crate) fn account_of(state: &AppState, player: PlayerId) -> Result<Account, ApiError> {
-    state.store.account(player)?.ok_or_else(|| {
+pub(crate) async fn account_of(state: &AppState, player: PlayerId) -> Result<Account, ApiError> {
+    state.records.account(player).await?.ok_or_else(|| {
         ApiError::unauthorized("unknown_player", "the token's account does not exist")
     })
 }

@@ -152,13 +152,13 @@ pub async fn invite(
         )
         .field("player_id"));
     }
-    if state.store.account(invitee)?.is_none() {
+    if state.records.account(invitee).await?.is_none() {
         return Err(
             ApiError::not_found("unknown_player", format!("no player is {}", invitee.0))
                 .field("player_id"),
         );
     }
-    let leader = account_of(state, player)?;
+    let leader = account_of(state, player).await?;
     let expires_at_ms = state
         .shared
         .lobby
@@ -267,7 +267,7 @@ pub async fn ready(
     let party = PartyId(id);
     member_of(state, player, party, false)?;
     if !request.pings.is_empty() {
-        let account = account_of(state, player)?;
+        let account = account_of(state, player).await?;
         check_pings(state, &account, &request.pings)?;
     }
     state
@@ -301,7 +301,7 @@ pub async fn chat(
             format!("a chat line is 1 to {max} characters, without control characters"),
         ));
     }
-    let account = account_of(state, player)?;
+    let account = account_of(state, player).await?;
     let line = ChatLine {
         player_id: player.0,
         display_name: account.display_name,

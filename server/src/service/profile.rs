@@ -5,20 +5,20 @@ use matchwright_ecs::PlayerId;
 use matchwright_storage::{Account, rating_key};
 use matchwright_transport::wire::{AvoidList, AvoidListUpdate, ModeRating, Profile, ProfilePatch};
 
+use super::account_of;
 use super::accounts::check_display_name;
-use super::{account_of, blocking};
 use crate::app::AppState;
 use crate::error::ApiError;
 
-fn profile_of(state: &AppState, account: &Account) -> Result<Profile, ApiError> {
-    let stored = state.store.ratings_of(account.player)?;
+async fn profile_of(state: &AppState, account: &Account) -> Result<Profile, ApiError> {
+    let stored = state.records.ratings_of(account.player).await?;
     let ratings = rating_keys(state)
         .into_iter()
         .map(|mode| {
             let found = stored.iter().find(|(m, _)| *m == mode).map(|(_, r)| *r);
             ModeRating {
                 mode,
-                season: state.store.season().to_string(),
+                season: state.records.season().to_string(),
                 rating: crate::hub::rating(
                     found.map_or(state.settings.matcher.rating.initial, |r| r.rating),
                 ),
@@ -59,7 +59,7 @@ pub fn rating_keys(state: &AppState) -> Vec<String> {
 
 /// The caller's profile and ratings.
 pub async fn profile(state: &AppState, player: PlayerId) -> Result<Profile, ApiError> {
-    profile_of(state, &account_of(state, player)?)
+    profile_of(state, &account_of(state, player).await?).await
 }
 
 /// Changes the caller's display name or region preferences; answers the updated profile.
@@ -68,7 +68,7 @@ pub async fn update_profile(
     player: PlayerId,
     patch: ProfilePatch,
 ) -> Result<Profile, ApiError> {
-    let mut account = account_of(state, player)?;
+    let mut account = account_of(state, player).await?;
     if let Some(name) = patch.display_name {
         check_display_name(&name)?;
         account.display_name = name;
@@ -91,16 +91,19 @@ pub async fn update_profile(
         }
         account.regions = chosen;
     }
-    let store = state.store.clone();
-    let saved = account.clone();
-    blocking(move || Ok(store.update_account(&saved)?)).await?;
-    profile_of(state, &account)
+    state.records.update_account(&account).await?;
+    profile_of(state, &account).await
 }
 
 /// The caller's avoid list.
 pub async fn avoid_list(state: &AppState, player: PlayerId) -> Result<AvoidList, ApiError> {
-    account_of(state, player)?;
-    let players = state.store.avoid_list(player)?;
+    account_of(state, player).await?;
+    let players = state
+        .records
+        .avoid_lists(&[player])
+        .await?
+        .pop()
+        .unwrap_or_default();
     Ok(AvoidList {
         players: players.into_iter().map(|p| p.0).collect(),
         limit: state.settings.matcher.limits.max_avoid_list,
@@ -115,7 +118,7 @@ pub async fn set_avoid_list(
     player: PlayerId,
     update: AvoidListUpdate,
 ) -> Result<AvoidList, ApiError> {
-    account_of(state, player)?;
+    account_of(state, player).await?;
     let limit = state.settings.matcher.limits.max_avoid_list;
     let mut players = update.players;
     players.sort_unstable();
@@ -136,15 +139,14 @@ pub async fn set_avoid_list(
         ));
     }
     for id in &players {
-        if state.store.account(PlayerId(*id))?.is_none() {
+        if state.records.account(PlayerId(*id)).await?.is_none() {
             return Err(ApiError::invalid(
                 "players",
                 format!("player {id} does not exist"),
             ));
         }
     }
-    let store = state.store.clone();
     let list: Vec<PlayerId> = players.iter().copied().map(PlayerId).collect();
-    blocking(move || Ok(store.set_avoid_list(player, &list)?)).await?;
+    state.records.set_avoid_list(player, &list).await?;
     Ok(AvoidList { players, limit })
 }

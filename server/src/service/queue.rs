@@ -25,7 +25,7 @@ pub async fn queues(state: &AppState) -> QueueList {
     let config = &state.settings.matcher;
     QueueList {
         regions: config.regions.clone(),
-        season: state.store.season().to_string(),
+        season: state.records.season().to_string(),
         queues: config
             .queues
             .iter()
@@ -154,28 +154,31 @@ pub async fn enqueue(
     for (id, choices) in &request.members {
         check_roles(queue, &format!("members.{id}.roles"), &choices.roles)?;
     }
-    let account = account_of(state, player)?;
+    let account = account_of(state, player).await?;
     let pings = check_pings(state, &account, &request.pings)?;
     let mut ticket = match party {
         None => EnqueueTicket {
             ticket: TicketId(player.0),
             queue: request.queue.clone(),
             party: None,
-            members: vec![member_of(
-                state,
-                queue,
-                player,
-                pings,
-                &request.roles,
-                request.attributes.clone(),
-            )?],
+            members: vec![
+                member_of(
+                    state,
+                    queue,
+                    player,
+                    pings,
+                    &request.roles,
+                    request.attributes.clone(),
+                )
+                .await?,
+            ],
             max_ping_ms: request.max_ping_ms,
             waiting_since_ms: None,
             attributes: BTreeMap::new(),
         },
-        Some(party) => party_ticket(state, queue, player, party, &request, pings)?,
+        Some(party) => party_ticket(state, queue, player, party, &request, pings).await?,
     };
-    attach_avoid_lists(state, &mut ticket.members)?;
+    attach_avoid_lists(state, &mut ticket.members).await?;
     let party_id = ticket.party;
     state
         .ticks
@@ -253,10 +256,11 @@ fn check_roles(queue: &QueueConfig, field: &str, roles: &[String]) -> Result<(),
 }
 
 /// A rating from the store: `player`'s under `key`, or the initial rating.
-fn rating_under(state: &AppState, player: PlayerId, key: &str) -> Result<Rating, ApiError> {
+async fn rating_under(state: &AppState, player: PlayerId, key: &str) -> Result<Rating, ApiError> {
     Ok(state
-        .store
-        .rating(player, key)?
+        .records
+        .rating(player, key)
+        .await?
         .map_or(state.settings.matcher.rating.initial, |record| {
             record.rating
         }))
@@ -265,7 +269,7 @@ fn rating_under(state: &AppState, player: PlayerId, key: &str) -> Result<Rating,
 /// One member of a ticket: its rating in the queue's mode, its roles (each with its rating in
 /// that role when the queue rates per role), its attributes and pings. Its avoid list comes
 /// after ([`attach_avoid_lists`]).
-fn member_of(
+async fn member_of(
     state: &AppState,
     queue: &QueueConfig,
     player: PlayerId,
@@ -274,25 +278,24 @@ fn member_of(
     attributes: BTreeMap<String, wire::AttributeValue>,
 ) -> Result<TicketMember, ApiError> {
     let mode = queue.mode_name();
-    let mut member = TicketMember::new(player, rating_under(state, player, mode)?, pings);
+    let rating = rating_under(state, player, mode).await?;
+    let mut member = TicketMember::new(player, rating, pings);
     let per_role = queue
         .roles
         .as_ref()
         .is_some_and(|roles| roles.rating_per_role);
-    member.roles = roles
-        .iter()
-        .map(|role| {
-            let rating = if per_role {
-                Some(rating_under(state, player, &rating_key(mode, Some(role)))?)
-            } else {
-                None
-            };
-            Ok(RoleChoice {
-                role: role.clone(),
-                rating,
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
+    member.roles = Vec::with_capacity(roles.len());
+    for role in roles {
+        let rating = if per_role {
+            Some(rating_under(state, player, &rating_key(mode, Some(role))).await?)
+        } else {
+            None
+        };
+        member.roles.push(RoleChoice {
+            role: role.clone(),
+            rating,
+        });
+    }
     member.attributes = core_attributes(attributes);
     Ok(member)
 }
@@ -315,9 +318,12 @@ fn core_attributes(
 }
 
 /// Gives each member its stored avoid list (one read for all of them).
-fn attach_avoid_lists(state: &AppState, members: &mut [TicketMember]) -> Result<(), ApiError> {
+async fn attach_avoid_lists(
+    state: &AppState,
+    members: &mut [TicketMember],
+) -> Result<(), ApiError> {
     let players: Vec<PlayerId> = members.iter().map(|member| member.player).collect();
-    let lists = state.store.avoid_lists(&players)?;
+    let lists = state.records.avoid_lists(&players).await?;
     for (member, list) in members.iter_mut().zip(lists) {
         member.avoid = list;
     }
@@ -329,7 +335,7 @@ fn attach_avoid_lists(state: &AppState, members: &mut [TicketMember]) -> Result<
 /// (the leader's when they gave none, kept to their own preferred regions), and the roles and
 /// attributes the leader gives for them in `members` (the leader's `attributes` are the
 /// ticket's, which every member has unless given its own).
-fn party_ticket(
+async fn party_ticket(
     state: &AppState,
     queue: &QueueConfig,
     leader: PlayerId,
@@ -391,7 +397,7 @@ fn party_ticket(
         let pings = if *member == leader {
             leader_pings.clone()
         } else {
-            let account = account_of(state, *member)?;
+            let account = account_of(state, *member).await?;
             let own = ready.get(member).filter(|pings| !pings.is_empty());
             match own {
                 Some(own) => check_pings(state, &account, own)?,
@@ -421,7 +427,8 @@ fn party_ticket(
             let choices = request.members.get(&member.0).unwrap_or(&no_choices);
             (&choices.roles, choices.attributes.clone())
         };
-        ticket_members.push(member_of(state, queue, *member, pings, roles, attributes)?);
+        let one = member_of(state, queue, *member, pings, roles, attributes).await?;
+        ticket_members.push(one);
     }
     Ok(EnqueueTicket {
         ticket: TicketId(leader.0),

@@ -37,7 +37,7 @@ pub async fn session(state: &AppState, player: PlayerId, id: u64) -> Result<Sess
             )
         }
         None => {
-            let row = state.store.match_row(match_id)?.ok_or_else(|| {
+            let row = state.records.match_row(match_id).await?.ok_or_else(|| {
                 ApiError::not_found("unknown_match", format!("no match is {match_id}"))
             })?;
             (

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 pub const SERVER_KEY: &str = "e2e-game-server-key-0123456789abcdefgh";
 pub const SESSION_SECRET: &str = "e2e-session-secret-0123456789abcdefghij";
+pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789abcdefghijklmnop";
 
 /// Per-IP limits off: every test client shares 127.0.0.1. Per-player limits stay at the
 /// defaults.
@@ -103,6 +104,26 @@ impl Server {
 
     /// Starts `matchwright gateway` in front of the partitions on `nats`, named `name`.
     pub fn start_gateway(data_dir: &Path, config: &Path, nats: &str, name: &str) -> Self {
+        Self::spawn(Self::gateway_command(data_dir, config, nats, name))
+    }
+
+    /// A gateway on the cluster's shared record at `postgres`, with the secrets every
+    /// gateway of the cluster shares.
+    pub fn start_gateway_on(
+        data_dir: &Path,
+        config: &Path,
+        nats: &str,
+        name: &str,
+        postgres: &str,
+    ) -> Self {
+        let mut command = Self::gateway_command(data_dir, config, nats, name);
+        command
+            .args(["--postgres", postgres])
+            .env("MATCHWRIGHT_JWT_SECRET", JWT_SECRET);
+        Self::spawn(command)
+    }
+
+    fn gateway_command(data_dir: &Path, config: &Path, nats: &str, name: &str) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_matchwright"));
         command
             .args(["gateway", "--http", "127.0.0.1:0", "--quic", "127.0.0.1:0"])
@@ -110,7 +131,7 @@ impl Server {
             .arg(data_dir)
             .arg("--config")
             .arg(config);
-        Self::spawn(command)
+        command
     }
 
     /// Runs `command` and reads the addresses it prints.
@@ -256,3 +277,24 @@ pub async fn wait_event(socket: &mut Socket, kind: &str) -> Value {
     }
 }
 pub mod nats;
+
+/// `DATABASE_URL` with a schema of its own (created here), or `None` when it is not set.
+pub async fn record_url(test: &str) -> Option<(String, sqlx::PgPool)> {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("SKIPPED {test}: DATABASE_URL is not set (CI sets it; see .ci/run)");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    let schema = format!("gateway_record_{}_{nanos}", std::process::id());
+    let admin = sqlx::PgPool::connect(&url).await.expect("Postgres answers");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .expect("a schema");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}options[search_path]={schema}");
+    let pool = sqlx::PgPool::connect(&url).await.expect("Postgres answers");
+    Some((url, pool))
+}

@@ -24,7 +24,7 @@ mod follower;
 mod journal;
 mod open;
 mod outbox;
-mod project;
+pub(crate) mod project;
 mod prune;
 mod recover;
 mod snapshot;

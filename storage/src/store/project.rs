@@ -165,7 +165,7 @@ impl Matches<'_, '_> {
     }
 }
 
-fn new_match_row(summary: &MatchSummary, state: MatchState) -> MatchRow {
+pub(crate) fn new_match_row(summary: &MatchSummary, state: MatchState) -> MatchRow {
     MatchRow {
         match_id: summary.match_id,
         queue: summary.queue.to_string(),

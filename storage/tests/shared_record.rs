@@ -1,0 +1,412 @@
+//! The shared record (a cluster's Postgres) against the real Postgres (`DATABASE_URL`), each
+//! test in its own schema: events recorded from a run equal what `serve`'s store and mirror
+//! hold for the same run (ratings, history, matches, sessions, leaderboards), each part lands
+//! once however often and by however many recorders it is sent, and accounts, refresh tokens
+//! and avoid lists follow the store's rules.
+
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
+
+mod common;
+
+use common::{database_url, unique_schema};
+use matchwright_ecs::{
+    Command, Config, EnqueueTicket, Event, MatchId, Matcher, PlayerId, Rating, TicketId,
+};
+use matchwright_storage::leaderboard::LeaderboardCursor;
+use matchwright_storage::mirror::{self, Mirror, MirrorOptions};
+use matchwright_storage::shared::{EventsPart, Recorded, SharedRecord};
+use matchwright_storage::{
+    Account, RefreshToken, Rotation, Store, StoreError, StoreHandle, StoreOptions, TickInput,
+};
+use tokio::sync::watch;
+
+/// The tables the record shares with the mirror (not `players`: accounts are their own).
+const TABLES: [&str; 5] = [
+    "ratings",
+    "matches",
+    "match_players",
+    "sessions",
+    "match_history",
+];
+
+/// A tick's events as a partition publishes them.
+struct TickEvents {
+    tick: u64,
+    now_ms: u64,
+    events: Vec<Event>,
+}
+
+/// One tick's commands: players queue for duels (matched at once); matches formed earlier get
+/// their server and a result (so ratings and history change).
+fn tick_commands(tick: u64, formed: &mut Vec<MatchId>) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for player in [tick * 2, tick * 2 + 1] {
+        commands.push(Command::Enqueue(EnqueueTicket::solo(
+            TicketId(player),
+            "duel-1v1",
+            PlayerId(player % 60),
+            Rating::new(1500.0 + (player % 7) as f64 * 10.0, 100.0),
+            vec![30, 90, 200, 250],
+        )));
+    }
+    for match_id in formed.drain(..) {
+        commands.push(Command::SessionReady {
+            match_id,
+            server: format!("10.1.0.{}:7777", match_id.0 % 200),
+        });
+        commands.push(Command::ReportResult {
+            match_id,
+            placements: vec![1 + (match_id.0 % 2) as u32, 2 - (match_id.0 % 2) as u32],
+        });
+    }
+    commands
+}
+
+/// Runs `ticks` ticks into a mirrored store; returns every tick's events.
+fn run(store: &mut Store, matcher: &mut Matcher, ticks: u64) -> Vec<TickEvents> {
+    let mut formed = Vec::new();
+    let mut all = Vec::new();
+    for _ in 0..ticks {
+        let tick = store.last_tick() + 1;
+        let commands = tick_commands(tick, &mut formed);
+        for command in &commands {
+            matcher.submit(command.clone()).unwrap();
+        }
+        let now_ms = 1_000_000 + tick * 100;
+        let report = matcher.tick(now_ms).unwrap();
+        let events: Vec<Event> = matcher.drain_events().collect();
+        for event in &events {
+            if let Event::MatchFormed { summary } = event {
+                formed.push(summary.match_id);
+            }
+        }
+        let input = TickInput {
+            tick: report.tick,
+            now_ms,
+            commands: &commands,
+            events: &events,
+        };
+        store.commit_tick(input, matcher).unwrap();
+        all.push(TickEvents {
+            tick: report.tick,
+            now_ms,
+            events,
+        });
+    }
+    all
+}
+
+fn account(player: u64) -> Account {
+    Account {
+        player: PlayerId(player),
+        username: format!("player{player}"),
+        password_hash: "x".into(),
+        display_name: format!("Player <b>{player}</b>"),
+        regions: vec!["eu".into()],
+        created_at_ms: player,
+    }
+}
+
+fn options_in(url: &str, schema: &str) -> MirrorOptions {
+    let mut options = MirrorOptions::new(url);
+    options.schema = Some(schema.to_string());
+    options
+}
+
+async fn dump(pool: &sqlx::PgPool) -> Vec<Vec<String>> {
+    let mut tables = Vec::new();
+    for table in TABLES {
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT to_jsonb(t)::text FROM {table} t ORDER BY 1"
+        )))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        tables.push(rows);
+    }
+    tables
+}
+
+/// Records every tick, each split in two parts where it has events to split, each part sent
+/// by two recorders at once and once more afterwards: only the first lands.
+async fn record_all(record: &SharedRecord, ticks: &[TickEvents]) -> usize {
+    let mut written = 0;
+    for tick in ticks {
+        let half = tick.events.len() / 2;
+        let parts: Vec<&[Event]> = if half > 0 {
+            vec![&tick.events[..half], &tick.events[half..]]
+        } else {
+            vec![&tick.events[..]]
+        };
+        for (index, events) in parts.iter().enumerate() {
+            let part = EventsPart {
+                partition: "p1",
+                tick: tick.tick,
+                part: index as u32,
+                last: index + 1 == parts.len(),
+                now_ms: tick.now_ms,
+                events,
+            };
+            let (a, b) = tokio::join!(record.record_events(part), record.record_events(part));
+            let outcomes = [a.unwrap(), b.unwrap()];
+            assert_eq!(
+                outcomes.iter().filter(|o| **o == Recorded::Written).count(),
+                1,
+                "tick {} part {index}: {outcomes:?}",
+                tick.tick
+            );
+            written += 1;
+            assert_eq!(
+                record.record_events(part).await.unwrap(),
+                Recorded::AlreadyThere
+            );
+        }
+    }
+    written
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_events_equal_the_mirror_and_the_store_of_the_same_run() {
+    let Some(url) = database_url("recorded_events_equal_the_mirror_and_the_store_of_the_same_run")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store_options = StoreOptions {
+        mirror: true,
+        ..StoreOptions::default()
+    };
+    let opened = Store::open(
+        dir.path().join("s.redb"),
+        Config::default(),
+        5,
+        store_options,
+    )
+    .unwrap();
+    let (mut store, mut matcher) = (opened.store, opened.matcher);
+    let accounts: Vec<Account> = (0..60).map(account).collect();
+    store.handle().import_accounts(&accounts).unwrap();
+    let ticks = run(&mut store, &mut matcher, 120);
+
+    // The mirror of the run, as `serve` would feed it.
+    let mirror_schema = unique_schema("shared_mirror");
+    let mirror_options = options_in(&url, &mirror_schema);
+    let mirrored = Mirror::connect(&mirror_options).await.unwrap();
+    let (_stop, stopped) = watch::channel(true);
+    mirror::drain(
+        store.outbox_reader(),
+        mirrored.clone(),
+        mirror_options.clone(),
+        stopped,
+    )
+    .await;
+
+    // The shared record of the same events.
+    let schema = unique_schema("shared_record");
+    let record = SharedRecord::connect(&options_in(&url, &schema), "default")
+        .await
+        .unwrap();
+    for account in &accounts {
+        record.create_account(account).await.unwrap();
+    }
+    assert_eq!(record.recorded_through("p1").await.unwrap(), None);
+    let written = record_all(&record, &ticks).await;
+    let last = ticks.last().unwrap().tick;
+    assert!(written as u64 > last, "some ticks were split in parts");
+    assert_eq!(
+        record.recorded_through("p1").await.unwrap(),
+        Some((last, 1, true))
+    );
+    let recorded = dump(record.pool()).await;
+    assert!(
+        recorded[0].len() > 10 && recorded[4].len() > 50,
+        "{recorded:?}"
+    );
+    assert_eq!(recorded, dump(mirrored.pool()).await);
+
+    compare_reads(&store.handle(), &record).await;
+    mirrored.drop_schema(&mirror_schema).await.unwrap();
+    mirrored.drop_schema(&schema).await.unwrap();
+}
+
+/// Every read the API makes answers alike from the store and the record.
+async fn compare_reads(store: &StoreHandle, record: &SharedRecord) {
+    for player in (0..60).map(PlayerId) {
+        assert_eq!(
+            store.ratings_of(player).unwrap(),
+            record.ratings_of(player).await.unwrap()
+        );
+        assert_eq!(
+            store.rating(player, "duel").unwrap(),
+            record.rating(player, "duel").await.unwrap()
+        );
+        let mut cursors = (None, None);
+        loop {
+            let (rows, next) = store.history_page(player, cursors.0, 3).unwrap();
+            let (shared, shared_next) = record.history_page(player, cursors.1, 3).await.unwrap();
+            assert_eq!(rows.len(), shared.len());
+            for (row, shared) in rows.iter().zip(&shared) {
+                assert_eq!(format!("{row:?}"), format!("{shared:?}"));
+            }
+            assert_eq!(next, shared_next);
+            if next.is_none() {
+                break;
+            }
+            cursors = (next, shared_next);
+        }
+    }
+    let mut after: Option<LeaderboardCursor> = None;
+    let mut pages = 0;
+    loop {
+        let page = store.leaderboard_page("default", "duel", after, 7).unwrap();
+        let shared = record
+            .leaderboard_page("default", "duel", after, 7)
+            .await
+            .unwrap();
+        assert_eq!(page, shared, "page {pages}");
+        pages += 1;
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert!(pages > 3, "{pages} leaderboard pages");
+    for id in 1..40 {
+        let id = MatchId(id);
+        let mut row = store.match_row(id).unwrap();
+        if let Some(row) = row.as_mut() {
+            row.players.sort_by_key(|(player, team)| (*team, *player));
+        }
+        assert_eq!(row, record.match_row(id).await.unwrap(), "match {id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_tokens_and_avoid_lists_follow_the_stores_rules() {
+    let Some(url) = database_url("accounts_tokens_and_avoid_lists_follow_the_stores_rules") else {
+        return;
+    };
+    let schema = unique_schema("shared_accounts");
+    let record = SharedRecord::connect(&options_in(&url, &schema), "s1")
+        .await
+        .unwrap();
+    let ann = account(7);
+    record.create_account(&ann).await.unwrap();
+    let same_name = Account {
+        player: PlayerId(8),
+        ..ann.clone()
+    };
+    assert!(matches!(
+        record.create_account(&same_name).await,
+        Err(StoreError::UsernameTaken(name)) if name == "player7"
+    ));
+    let same_id = Account {
+        username: "other".into(),
+        ..ann.clone()
+    };
+    assert!(matches!(
+        record.create_account(&same_id).await,
+        Err(StoreError::PlayerTaken(PlayerId(7)))
+    ));
+    assert_eq!(
+        record.account(PlayerId(7)).await.unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        record.account_by_username("player7").await.unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(record.account(PlayerId(9)).await.unwrap(), None);
+    let renamed = Account {
+        display_name: "Ann".into(),
+        regions: vec![],
+        ..ann.clone()
+    };
+    record.update_account(&renamed).await.unwrap();
+    assert_eq!(record.account(PlayerId(7)).await.unwrap(), Some(renamed));
+
+    // Refresh tokens: rotated once, a reuse revokes the family, an expired one is refused.
+    let family = u64::MAX - 5; // above i64::MAX: kept as its bit pattern
+    let token = RefreshToken {
+        player: PlayerId(7),
+        family,
+        expires_at_ms: 10_000,
+        rotated: false,
+    };
+    record.put_refresh_token(&[1; 32], &token).await.unwrap();
+    assert_eq!(
+        record.refresh_token(&[1; 32]).await.unwrap(),
+        Some(token.clone())
+    );
+    let rotated = record
+        .rotate_refresh_token(&[1; 32], &[2; 32], 20_000, 5_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        rotated,
+        Rotation::Rotated {
+            player: PlayerId(7),
+            family
+        }
+    );
+    let replayed = record
+        .rotate_refresh_token(&[1; 32], &[3; 32], 20_000, 5_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed,
+        Rotation::Reused {
+            player: PlayerId(7),
+            family
+        }
+    );
+    assert_eq!(
+        record.refresh_token(&[2; 32]).await.unwrap(),
+        None,
+        "family revoked"
+    );
+    record.put_refresh_token(&[4; 32], &token).await.unwrap();
+    assert_eq!(
+        record
+            .rotate_refresh_token(&[4; 32], &[5; 32], 20_000, 10_000)
+            .await
+            .unwrap(),
+        Rotation::Expired
+    );
+    assert_eq!(
+        record
+            .rotate_refresh_token(&[9; 32], &[5; 32], 20_000, 0)
+            .await
+            .unwrap(),
+        Rotation::Unknown
+    );
+    record.put_refresh_token(&[6; 32], &token).await.unwrap();
+    assert_eq!(record.revoke_token_family(family, 0).await.unwrap(), 1);
+
+    // Avoid lists: sorted, without repeats; empty deletes.
+    let avoid = [PlayerId(30), PlayerId(4), PlayerId(30)];
+    record.set_avoid_list(PlayerId(7), &avoid).await.unwrap();
+    assert_eq!(
+        record
+            .avoid_lists(&[PlayerId(9), PlayerId(7)])
+            .await
+            .unwrap(),
+        vec![vec![], vec![PlayerId(4), PlayerId(30)]]
+    );
+    record.set_avoid_list(PlayerId(7), &[]).await.unwrap();
+    assert_eq!(
+        record.avoid_lists(&[PlayerId(7)]).await.unwrap(),
+        vec![Vec::<PlayerId>::new()]
+    );
+    let mirror = Mirror::connect(&options_in(&url, &schema)).await.unwrap();
+    mirror.drop_schema(&schema).await.unwrap();
+}
+
+/// A Postgres that is not there is a clear error, within the connect timeout.
+#[tokio::test]
+async fn an_unreachable_record_is_a_clear_error() {
+    let mut options = MirrorOptions::new("postgres://postgres@127.0.0.1:1/none");
+    options.connect_timeout = std::time::Duration::from_secs(2);
+    let error = SharedRecord::connect(&options, "s").await.unwrap_err();
+    assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+}
