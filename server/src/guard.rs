@@ -33,13 +33,13 @@ impl FromRequestParts<AppState> for AuthPlayer {
 /// Refuses a validly signed token whose account does not exist (401, as for a bad token): a
 /// token outlives nothing it names.
 pub async fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId, ApiError> {
-    match state.records.account(player).await? {
-        Some(_) => Ok(player),
-        None => Err(ApiError::unauthorized(
-            "unknown_player",
-            "the token's account does not exist",
-        )),
+    if state.records.account_exists(player).await? {
+        return Ok(player);
     }
+    Err(ApiError::unauthorized(
+        "unknown_player",
+        "the token's account does not exist",
+    ))
 }
 
 /// A game server, authenticated by the server key of the config (`Authorization: Bearer KEY`).

@@ -80,6 +80,14 @@ impl Records {
         }
     }
 
+    /// Whether `player` has an account (each authenticated request asks).
+    pub async fn account_exists(&self, player: PlayerId) -> Result<bool, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.account(player)?.is_some()),
+            Self::Shared(record) => record.account_exists(player).await,
+        }
+    }
+
     /// An account by username.
     pub async fn account_by_username(&self, name: &str) -> Result<Option<Account>, StoreError> {
         match self {

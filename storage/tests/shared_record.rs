@@ -317,6 +317,12 @@ async fn accounts_tokens_and_avoid_lists_follow_the_stores_rules() {
         Some(ann.clone())
     );
     assert_eq!(record.account(PlayerId(9)).await.unwrap(), None);
+    assert!(record.account_exists(PlayerId(7)).await.unwrap());
+    assert!(
+        record.account_exists(PlayerId(7)).await.unwrap(),
+        "remembered"
+    );
+    assert!(!record.account_exists(PlayerId(9)).await.unwrap());
     let renamed = Account {
         display_name: "Ann".into(),
         regions: vec![],

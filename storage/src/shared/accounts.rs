@@ -86,6 +86,33 @@ impl SharedRecord {
         Ok(self.run("reading an account", read).await?.map(account_of))
     }
 
+    /// Whether `player` has an account (what every authenticated request asks): read once,
+    /// then remembered, so a token's check does not go to Postgres each time.
+    pub async fn account_exists(&self, player: PlayerId) -> Result<bool, StoreError> {
+        if self.known_players().contains(&player.0) {
+            return Ok(true);
+        }
+        let read =
+            sqlx::query_scalar::<_, i64>("SELECT player_id FROM accounts WHERE player_id = $1")
+                .bind(id(player.0))
+                .fetch_optional(&self.pool);
+        let found = self.run("reading an account", read).await?.is_some();
+        if found {
+            let mut known = self.known_players();
+            if known.len() >= super::KNOWN_PLAYERS {
+                known.clear();
+            }
+            known.insert(player.0);
+        }
+        Ok(found)
+    }
+
+    fn known_players(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<u64>> {
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// An account by username.
     pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1");

@@ -13,6 +13,8 @@ mod accounts;
 mod derived;
 mod recording;
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::PgPool;
@@ -29,7 +31,13 @@ pub struct SharedRecord {
     season: String,
     target: String,
     timeout: Duration,
+    /// Players whose account was seen (accounts are never deleted, so a token's account,
+    /// once found, is not read again): at most [`KNOWN_PLAYERS`], forgotten all at once there.
+    known: Arc<Mutex<HashSet<u64>>>,
 }
+
+/// The bound on [`SharedRecord`]'s set of players known to exist (about 40 MB at the bound).
+pub const KNOWN_PLAYERS: usize = 1_000_000;
 
 impl SharedRecord {
     /// Connects (a clear error within `options.connect_timeout` if Postgres is away or refuses
@@ -44,6 +52,7 @@ impl SharedRecord {
             season: season.into(),
             target: mirror.target().to_string(),
             timeout: options.connect_timeout,
+            known: Arc::default(),
         })
     }
 
