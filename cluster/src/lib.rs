@@ -38,6 +38,7 @@ pub mod agreement;
 pub mod allocation;
 pub mod claims;
 pub mod events;
+pub mod explain;
 pub mod export;
 pub mod holds;
 pub mod ids;

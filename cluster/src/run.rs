@@ -29,6 +29,7 @@ use crate::agreement::{agree_on_config, agree_on_map, config_hash, fresh_replica
 use crate::allocation::{Allocation, Fleet};
 use crate::claims::Claims;
 use crate::events::PartitionEvents;
+use crate::explain::ExplainRequests;
 use crate::lease::Lease;
 use crate::log::{AppendError, LogError, LogItem, LogReader, MAX_APPEND_BATCH, PartitionLog};
 use crate::partitions::ClusterSection;
@@ -143,6 +144,7 @@ impl RunError {
 
 /// What a partition process holds besides its replica.
 struct Partition {
+    client: async_nats::Client,
     log: PartitionLog,
     events: PartitionEvents,
     lease: Leadership,
@@ -180,6 +182,7 @@ pub async fn run_partition(
     let snapshots = Snapshots::open(&jetstream, &options.partition).await?;
     let events = PartitionEvents::open(client.clone(), &options.partition).await?;
     let mut partition = Partition {
+        client,
         log,
         events,
         lease: Leadership::new(lease),
@@ -229,7 +232,9 @@ impl Partition {
             from_tick = replica.tick(),
             "following the log"
         );
-        self.follow_and_lead(&mut reader, &mut replica, ready_at)
+        let mut explains =
+            ExplainRequests::subscribe(self.client.clone(), &self.options.partition).await?;
+        self.follow_and_lead(&mut reader, &mut replica, ready_at, &mut explains)
             .await
     }
 
@@ -259,6 +264,7 @@ impl Partition {
         reader: &mut LogReader,
         replica: &mut Replica,
         ready_at: u64,
+        explains: &mut ExplainRequests,
     ) -> Result<String, RunError> {
         let mut look = tokio::time::interval(self.lease.check_every());
         look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -307,6 +313,14 @@ impl Partition {
                     if leading != was_leading {
                         self.options.status.set_leading(leading);
                     }
+                }
+                request = explains.next() => {
+                    let Some((ticket, reply)) = request else {
+                        return Err(RunError::Log(LogError::Server(
+                            "the explain requests' subscription ended".into(),
+                        )));
+                    };
+                    explains.answer(reply, replica.matcher().explain(ticket)).await;
                 }
                 _ = tick.tick(), if leading => {
                     if !self.keep_leading().await {

@@ -791,6 +791,9 @@ pub async fn start_gateway(
     })
 }
 
+/// Connections a gateway opens to the shared record, at most (one more than this).
+const RECORD_CONNECTIONS: usize = 16;
+
 /// A gateway's record: the shared record in Postgres at `url`, or without one (development)
 /// the gateway's own store. On the shared record every gateway must sign and check tokens
 /// alike, so the secrets must be given, not generated per data directory.
@@ -806,7 +809,10 @@ async fn open_records(
         return Ok(Records::Local(store));
     };
     shared_record_secrets(settings)?;
-    let options = matchwright_storage::mirror::MirrorOptions::new(url);
+    let mut options = matchwright_storage::mirror::MirrorOptions::new(url);
+    // The pool: requests, and a recorder per partition (which never waits on another's lock,
+    // so holds a connection only while it writes).
+    options.partitions = RECORD_CONNECTIONS;
     let record = SharedRecord::connect(&options, settings.server.season.clone())
         .await
         .map_err(|error| format!("the shared record (--postgres): {error}"))?;

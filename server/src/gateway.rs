@@ -34,7 +34,9 @@ use matchwright_cluster::log::{LogError, PartitionLog};
 use matchwright_cluster::message::{EventBatch, Refusal as LeaderRefusal};
 use matchwright_cluster::partitions::ClusterSection;
 use matchwright_cluster::snapshot::Snapshots;
-use matchwright_ecs::{Command, CommandSeq, MatchId, PlayerId, RejectReason};
+use matchwright_ecs::{
+    Command, CommandSeq, Explanation, MatchId, PlayerId, RejectReason, TicketId,
+};
 use tokio::sync::oneshot;
 
 use crate::clock::unix_ms;
@@ -63,6 +65,7 @@ type Outcome = Result<Applied, Refusal>;
 
 /// A gateway: the partitions' logs and events, and the commands waiting for an outcome.
 pub struct Gateway {
+    client: async_nats::Client,
     name: String,
     map: ClusterSection,
     routes: Vec<Route>,
@@ -348,6 +351,7 @@ impl Gateway {
             });
         }
         let gateway = Self {
+            client,
             name: options.name.clone(),
             map,
             routes,
@@ -365,17 +369,9 @@ impl Gateway {
     fn route(&self, command: &Command) -> Result<usize, ApiError> {
         let partition = match command {
             Command::Enqueue(ticket) => self.partition_of_queue(&ticket.queue)?,
-            Command::Cancel { ticket } => {
-                let queue = self
-                    .shared
-                    .view
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .ticket(*ticket)
-                    .map(|found| found.queue.clone())
-                    .ok_or_else(|| ApiError::not_found("not_queued", "no such ticket is queued"))?;
-                self.partition_of_queue(&queue)?
-            }
+            Command::Cancel { ticket } => self
+                .partition_of_ticket(*ticket)?
+                .ok_or_else(|| ApiError::not_found("not_queued", "no such ticket is queued"))?,
             Command::AcceptMatch { match_id, .. }
             | Command::DeclineMatch { match_id, .. }
             | Command::SessionReady { match_id, .. }
@@ -411,6 +407,38 @@ impl Gateway {
             .partition_of(queue)
             .map(str::to_owned)
             .ok_or_else(|| ApiError::invalid("queue", format!("no partition runs queue `{queue}`")))
+    }
+
+    /// The partition of a queued ticket's queue, as the view knows it (`None`: not queued).
+    fn partition_of_ticket(&self, ticket: TicketId) -> Result<Option<String>, ApiError> {
+        let queue = self
+            .shared
+            .view
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .ticket(ticket)
+            .map(|found| found.queue.clone());
+        queue
+            .map(|queue| self.partition_of_queue(&queue))
+            .transpose()
+    }
+
+    /// Why `ticket` has not matched yet, from a replica of its partition (as of the tick that
+    /// replica applied last); `None` when it is not queued.
+    pub async fn explain(&self, ticket: TicketId) -> Result<Option<Explanation>, ApiError> {
+        let Some(partition) = self.partition_of_ticket(ticket)? else {
+            return Ok(None);
+        };
+        matchwright_cluster::explain::ask(&self.client, &partition, ticket)
+            .await
+            .map_err(|error| {
+                ApiError::unavailable(
+                    "explain_unavailable",
+                    format!(
+                        "partition `{partition}` did not explain the ticket ({error}); try again"
+                    ),
+                )
+            })
     }
 
     fn partition_of_match(&self, match_id: MatchId) -> Result<String, ApiError> {

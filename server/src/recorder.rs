@@ -25,6 +25,9 @@ const SILENT_READER: Duration = Duration::from_secs(10);
 /// The pause after a failure before reading on from the mark.
 const RETRY: Duration = Duration::from_secs(1);
 
+/// How long a part may stay locked by another recorder before this one starts over.
+const CONTENDED_FOR: Duration = Duration::from_secs(30);
+
 /// Records `partition`'s events until `stop`.
 pub async fn record_partition(
     record: Arc<SharedRecord>,
@@ -70,13 +73,16 @@ async fn record_until_lost(
         let batch = match tokio::time::timeout(SILENT_READER, reader.next()).await {
             Ok(Some(Ok(batch))) => batch,
             Ok(Some(Err(LogError::Trimmed { expected, got }))) => {
-                lost(partition, expected, got);
-                // Read on from the first tick the stream holds; recording it moves the mark.
+                // Ticks `expected..got` left the stream (or, a part missing inside tick
+                // `got`, that tick): read on after them; recording the next moves the mark.
+                let skip_to = if got > expected { got - 1 } else { got };
+                lost(record, partition, expected.min(skip_to), skip_to).await;
+                tokio::time::sleep(RETRY).await;
                 reader = events
-                    .read_after(got.saturating_sub(1))
+                    .read_after(skip_to)
                     .await
                     .map_err(|e| e.to_string())?;
-                at = Position::after(got.saturating_sub(1));
+                at = Position::after(skip_to);
                 continue;
             }
             Ok(Some(Err(error))) => return Err(error.to_string()),
@@ -90,7 +96,8 @@ async fn record_until_lost(
     }
 }
 
-/// Records one part (or finds it recorded by another gateway).
+/// Records one part (or finds it recorded by another gateway). Another gateway recording
+/// it right now is asked about again shortly, for at most [`CONTENDED_FOR`].
 async fn record_part(record: &SharedRecord, batch: &EventBatch) -> Result<(), String> {
     let part = EventsPart {
         partition: &batch.partition,
@@ -100,10 +107,20 @@ async fn record_part(record: &SharedRecord, batch: &EventBatch) -> Result<(), St
         now_ms: batch.now_ms,
         events: &batch.events,
     };
-    let outcome = record
-        .record_events(part)
-        .await
-        .map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let outcome = loop {
+        match record.record_events(part).await {
+            Ok(Recorded::Contended) if started.elapsed() < CONTENDED_FOR => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(Recorded::Contended) => {
+                return Err(format!(
+                    "the partition's mark stayed locked by another recorder for {CONTENDED_FOR:?}"
+                ));
+            }
+            other => break other.map_err(|e| e.to_string())?,
+        }
+    };
     let labels = [("partition", batch.partition.clone())];
     match outcome {
         Recorded::Written => {
@@ -113,17 +130,24 @@ async fn record_part(record: &SharedRecord, batch: &EventBatch) -> Result<(), St
         Recorded::AlreadyThere => {
             metrics::counter!("matchwright_record_parts_skipped_total", &labels).increment(1);
         }
+        Recorded::Contended | Recorded::Nothing => {}
     }
     Ok(())
 }
 
-/// Says that ticks `expected..got` left the stream before they were recorded.
-fn lost(partition: &str, expected: u64, got: u64) {
-    let count = got.saturating_sub(expected);
+/// Says that ticks `from..=to` left the stream before this gateway recorded them, unless
+/// the record is past them (another gateway recorded them).
+async fn lost(record: &SharedRecord, partition: &str, from: u64, to: u64) {
+    if let Ok(Some((tick, _, _))) = record.recorded_through(partition).await
+        && tick >= to
+    {
+        return;
+    }
+    let count = to.saturating_sub(from) + 1;
     tracing::error!(
         %partition,
-        from = expected,
-        to = got.saturating_sub(1),
+        from,
+        to,
         "the events of {count} ticks left the partition's events stream (kept 15 minutes) before any gateway recorded them: their matches, ratings and history are not in Postgres"
     );
     let labels = [("partition", partition.to_string())];

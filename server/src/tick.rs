@@ -129,17 +129,12 @@ impl TickHandle {
     }
 
     /// Why `ticket` has not matched yet, from the matcher as of its last tick; `None` when
-    /// no live ticket has that id. Answered by the tick thread between ticks.
+    /// no live ticket has that id. Answered by the tick thread between ticks (through a
+    /// gateway: by a replica of the ticket's partition).
     pub async fn explain(&self, ticket: TicketId) -> Result<Option<Explanation>, ApiError> {
         let sender = match &self.door {
             Door::Local(sender) => sender,
-            Door::Cluster(_) => {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::NOT_IMPLEMENTED,
-                    "not_in_cluster",
-                    "explain is not available through a gateway yet (the matcher runs in its partition)",
-                ));
-            }
+            Door::Cluster(gateway) => return gateway.explain(ticket).await,
         };
         let (reply, answer) = oneshot::channel();
         sender

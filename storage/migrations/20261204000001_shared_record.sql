@@ -21,6 +21,8 @@ CREATE TABLE refresh_tokens (
     rotated       BOOLEAN NOT NULL
 );
 CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family);
+-- Expired tokens are swept at each logout (as the store does).
+CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at_ms);
 
 CREATE TABLE avoid_lists (
     player_id BIGINT PRIMARY KEY,

@@ -58,6 +58,9 @@ use tokio::task::JoinHandle;
 use crate::records::{MatchRow, MirrorRow};
 use crate::store::OutboxReader;
 
+/// How long running the migrations may take.
+const MIGRATION_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The migrations in `storage/migrations`, embedded.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -229,9 +232,14 @@ impl Mirror {
             .max_connections(partitions as u32 + 1)
             .acquire_timeout(within)
             .connect_lazy_with(connect);
-        MIGRATOR
-            .run(&pool)
+        // Another process migrating holds the migration lock: wait for it, within reason.
+        tokio::time::timeout(MIGRATION_TIMEOUT, MIGRATOR.run(&pool))
             .await
+            .map_err(|_| {
+                MirrorError::Migration(format!(
+                    "the migrations did not finish within {MIGRATION_TIMEOUT:?} (another process holding the migration lock?)"
+                ))
+            })?
             .map_err(|error| MirrorError::Migration(error.to_string()))?;
         Ok(Self {
             pool,
@@ -611,8 +619,8 @@ impl Columns {
             .insert(match_id, (!row.state.is_final()).then_some(digest));
         let placements = row
             .placements
-            .as_ref()
-            .map(|p| p.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+            .as_deref()
+            .map(crate::records::placements_text);
         let values = (
             row.state.as_str().to_string(),
             row.updated_at_ms as i64,

@@ -105,6 +105,15 @@ impl MatchState {
     }
 }
 
+/// Placements as the `sessions` table keeps them: "1,2" (team by team).
+pub(crate) fn placements_text(placements: &[u32]) -> String {
+    placements
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A match and its session, as the store keeps it for the server and the mirror.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MatchRow {

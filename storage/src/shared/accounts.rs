@@ -2,6 +2,7 @@
 //! cluster reads and writes, so a player registered at one gateway logs in at any other.
 
 use matchwright_ecs::PlayerId;
+use sqlx::{Postgres, Transaction};
 
 use super::{SharedRecord, id, unsigned};
 use crate::StoreError;
@@ -34,6 +35,60 @@ fn token_of((player, family, expires_at_ms, rotated): TokenColumns) -> RefreshTo
         expires_at_ms: unsigned(expires_at_ms),
         rotated,
     }
+}
+
+/// Takes `family`'s advisory lock until the transaction ends.
+async fn lock_family(
+    tx: &mut Transaction<'static, Postgres>,
+    family: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(family)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Spends `token` (hashed `old`, its row and family locked) for `new`: a reuse revokes the
+/// family, an expired token goes.
+async fn spend(
+    tx: &mut Transaction<'static, Postgres>,
+    old: &[u8; 32],
+    new: &[u8; 32],
+    token: RefreshToken,
+    expires_at_ms: u64,
+    now_ms: u64,
+) -> Result<Rotation, sqlx::Error> {
+    let (player, family) = (token.player, token.family);
+    if token.rotated {
+        sqlx::query("DELETE FROM refresh_tokens WHERE family = $1")
+            .bind(family as i64)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(Rotation::Reused { player, family });
+    }
+    if token.expires_at_ms <= now_ms {
+        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
+            .bind(old.as_slice())
+            .execute(&mut **tx)
+            .await?;
+        return Ok(Rotation::Expired);
+    }
+    sqlx::query("UPDATE refresh_tokens SET rotated = TRUE WHERE token_hash = $1")
+        .bind(old.as_slice())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, player_id, family, expires_at_ms, rotated) \
+         VALUES ($1, $2, $3, $4, FALSE)",
+    )
+    .bind(new.as_slice())
+    .bind(id(player.0))
+    .bind(family as i64)
+    .bind(id(expires_at_ms))
+    .execute(&mut **tx)
+    .await?;
+    Ok(Rotation::Rotated { player, family })
 }
 
 impl SharedRecord {
@@ -157,9 +212,11 @@ impl SharedRecord {
             .map(token_of))
     }
 
-    /// Spends the token hashed `old` and stores `new` in its family, in one transaction that
-    /// locks the old token's row, so two concurrent rotations of one token (at two gateways)
-    /// cannot both succeed. A token rotated before is a replay: its family is revoked.
+    /// Spends the token hashed `old` and stores `new` in its family, in one transaction, so
+    /// two concurrent rotations of one token (at two gateways) cannot both succeed. A token
+    /// rotated before is a replay: its family is revoked. The family's advisory lock, taken
+    /// before the token's row, orders a rotation with a revocation of its family (which takes
+    /// it too): a token rotated in while its family is revoked cannot survive it.
     pub async fn rotate_refresh_token(
         &self,
         old: &[u8; 32],
@@ -169,6 +226,16 @@ impl SharedRecord {
     ) -> Result<Rotation, StoreError> {
         let work = async {
             let mut tx = self.pool.begin().await?;
+            let Some(family) = sqlx::query_scalar::<_, i64>(
+                "SELECT family FROM refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(old.as_slice())
+            .fetch_optional(&mut *tx)
+            .await?
+            else {
+                return Ok(Rotation::Unknown);
+            };
+            lock_family(&mut tx, family).await?;
             let found = sqlx::query_as::<_, TokenColumns>(
                 "SELECT player_id, family, expires_at_ms, rotated FROM refresh_tokens \
                  WHERE token_hash = $1 FOR UPDATE",
@@ -179,43 +246,7 @@ impl SharedRecord {
             .map(token_of);
             let rotation = match found {
                 None => Rotation::Unknown,
-                Some(token) if token.rotated => {
-                    sqlx::query("DELETE FROM refresh_tokens WHERE family = $1")
-                        .bind(token.family as i64)
-                        .execute(&mut *tx)
-                        .await?;
-                    Rotation::Reused {
-                        player: token.player,
-                        family: token.family,
-                    }
-                }
-                Some(token) if token.expires_at_ms <= now_ms => {
-                    sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
-                        .bind(old.as_slice())
-                        .execute(&mut *tx)
-                        .await?;
-                    Rotation::Expired
-                }
-                Some(token) => {
-                    sqlx::query("UPDATE refresh_tokens SET rotated = TRUE WHERE token_hash = $1")
-                        .bind(old.as_slice())
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO refresh_tokens (token_hash, player_id, family, \
-                         expires_at_ms, rotated) VALUES ($1, $2, $3, $4, FALSE)",
-                    )
-                    .bind(new.as_slice())
-                    .bind(id(token.player.0))
-                    .bind(token.family as i64)
-                    .bind(id(expires_at_ms))
-                    .execute(&mut *tx)
-                    .await?;
-                    Rotation::Rotated {
-                        player: token.player,
-                        family: token.family,
-                    }
-                }
+                Some(token) => spend(&mut tx, old, new, token, expires_at_ms, now_ms).await?,
             };
             tx.commit().await?;
             Ok(rotation)
@@ -223,20 +254,23 @@ impl SharedRecord {
         self.run("rotating a refresh token", work).await
     }
 
-    /// Deletes every refresh token of a family (logout, reuse) and every expired token of
-    /// the family's player. Returns how many went.
+    /// Deletes every refresh token of a family (logout, reuse) and every expired token (as
+    /// the store does). Returns how many went.
     pub async fn revoke_token_family(&self, family: u64, now_ms: u64) -> Result<u64, StoreError> {
-        let delete = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE family = $1 OR (expires_at_ms <= $2 AND \
-             player_id IN (SELECT player_id FROM refresh_tokens WHERE family = $1))",
-        )
-        .bind(family as i64)
-        .bind(id(now_ms))
-        .execute(&self.pool);
-        Ok(self
-            .run("revoking refresh tokens", delete)
-            .await?
-            .rows_affected())
+        let work = async {
+            let mut tx = self.pool.begin().await?;
+            lock_family(&mut tx, family as i64).await?;
+            let deleted =
+                sqlx::query("DELETE FROM refresh_tokens WHERE family = $1 OR expires_at_ms <= $2")
+                    .bind(family as i64)
+                    .bind(id(now_ms))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            tx.commit().await?;
+            Ok(deleted)
+        };
+        self.run("revoking refresh tokens", work).await
     }
 
     /// Replaces `player`'s avoid list (sorted, without repeats; empty deletes it).

@@ -102,10 +102,10 @@ impl SharedRecord {
     }
 }
 
-/// A u64 id as Postgres's BIGINT (ids stay below 2^63; checked where they are made).
+/// A u64 id as Postgres's BIGINT. Ids the server makes stay below 2^63; a larger one (a
+/// client's path or cursor) reads as `i64::MAX`, which names nothing: not found, or the end.
 fn id(value: u64) -> i64 {
-    debug_assert!(i64::try_from(value).is_ok(), "id {value} above i64::MAX");
-    value as i64
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// A BIGINT column back to the u64 it was stored from (bit pattern, so a u64 above i64::MAX,

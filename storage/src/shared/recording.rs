@@ -15,17 +15,29 @@ use sqlx::{Postgres, Transaction};
 
 use super::{SharedRecord, id};
 use crate::StoreError;
-use crate::records::{MatchRow, MatchState};
+use crate::records::{MatchRow, MatchState, placements_text};
 use crate::store::project::{new_match_row, rating_key};
 
-/// Whether a part was written now or had been already.
+/// Whether a part was written now, had been already, or is being written by another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recorded {
     /// Recorded by this call.
     Written,
     /// Recorded before (by this process or another).
     AlreadyThere,
+    /// Another recorder holds the partition's mark right now: nothing was done; ask again
+    /// shortly (it is then most likely there already). A recorder never waits on the lock,
+    /// so waiting recorders hold no connections.
+    Contended,
+    /// It changes no row (a quiet tick's part): nothing was written, the mark not moved.
+    /// The mark moves with the next part that changes something (a part after the mark is
+    /// taken whatever lies between: what lies between changed nothing, or left the stream).
+    Nothing,
 }
+
+/// How long recording one part may take, waiting for a connection included (a part holds
+/// up to a megabyte of events).
+const RECORD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A part of a partition's events batch, as recorded.
 #[derive(Clone, Copy, Debug)]
@@ -67,10 +79,18 @@ impl SharedRecord {
 
     /// Records one part of a tick's events, unless it was recorded before.
     pub async fn record_events(&self, part: EventsPart<'_>) -> Result<Recorded, StoreError> {
+        if !part.events.iter().any(changes_rows) {
+            return Ok(Recorded::Nothing);
+        }
         let work = async {
             let mut tx = self.pool.begin().await?;
-            if !claim_part(&mut tx, &part).await? {
-                return Ok(Recorded::AlreadyThere);
+            match claim_part(&mut tx, &part).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(Recorded::AlreadyThere),
+                Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("55P03") => {
+                    return Ok(Recorded::Contended);
+                }
+                Err(error) => return Err(error),
             }
             for event in part.events {
                 record_event(&mut tx, &self.season, &part, event).await?;
@@ -87,11 +107,28 @@ impl SharedRecord {
             tx.commit().await?;
             Ok(Recorded::Written)
         };
-        self.run("recording a partition's events", work).await
+        let answered = tokio::time::timeout(RECORD_TIMEOUT, work).await;
+        self.answer("recording a partition's events", answered)
     }
 }
 
-/// Locks the partition's mark; whether `part` comes after it (and is to be recorded).
+/// Whether `event` changes a row of the record.
+fn changes_rows(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::MatchProposed { .. }
+            | Event::MatchFormed { .. }
+            | Event::MatchCancelled { .. }
+            | Event::SessionActive { .. }
+            | Event::SessionEnded { .. }
+            | Event::SessionAbandoned { .. }
+            | Event::BackfillFilled { .. }
+            | Event::RatingsUpdated { .. }
+    )
+}
+
+/// Locks the partition's mark without waiting (55P03 when another recorder holds it);
+/// whether `part` comes after it (and is to be recorded).
 async fn claim_part(tx: &mut Tx, part: &EventsPart<'_>) -> Result<bool, sqlx::Error> {
     sqlx::query(
         "INSERT INTO recorded_events (partition, tick, part, last) VALUES ($1, -1, 0, TRUE) \
@@ -100,11 +137,12 @@ async fn claim_part(tx: &mut Tx, part: &EventsPart<'_>) -> Result<bool, sqlx::Er
     .bind(part.partition)
     .execute(&mut **tx)
     .await?;
-    let (tick, at): (i64, i32) =
-        sqlx::query_as("SELECT tick, part FROM recorded_events WHERE partition = $1 FOR UPDATE")
-            .bind(part.partition)
-            .fetch_one(&mut **tx)
-            .await?;
+    let (tick, at): (i64, i32) = sqlx::query_as(
+        "SELECT tick, part FROM recorded_events WHERE partition = $1 FOR UPDATE NOWAIT",
+    )
+    .bind(part.partition)
+    .fetch_one(&mut **tx)
+    .await?;
     Ok((id(part.tick), part.part as i32) > (tick, at))
 }
 
@@ -121,6 +159,11 @@ async fn record_event(
             save_match(tx, &new_match_row(summary, MatchState::Proposed)).await
         }
         Event::MatchFormed { summary } => {
+            // Its players are the formed roster (some of a proposal may have been dropped).
+            sqlx::query("DELETE FROM match_players WHERE match_id = $1")
+                .bind(id(summary.match_id.0))
+                .execute(&mut **tx)
+                .await?;
             save_match(tx, &new_match_row(summary, MatchState::Allocating)).await
         }
         Event::MatchCancelled { match_id, .. } => {
@@ -140,7 +183,12 @@ async fn record_event(
             placements,
         } => {
             let placed = placements.as_deref().map(placements_text);
-            set_state(tx, *match_id, MatchState::Ended, now, placed).await
+            let known = placed.is_some();
+            set_state(tx, *match_id, MatchState::Ended, now, placed).await?;
+            if known {
+                place_history(tx, *match_id).await?;
+            }
+            Ok(())
         }
         Event::SessionAbandoned { match_id, .. } => {
             set_state(tx, *match_id, MatchState::Abandoned, now, None).await
@@ -154,7 +202,13 @@ async fn record_event(
                     (player.player, placed.team, role)
                 })
             });
-            save_players(tx, *match_id, players.collect()).await
+            save_players(tx, *match_id, players.collect()).await?;
+            sqlx::query("UPDATE sessions SET updated_at_ms = $2 WHERE match_id = $1")
+                .bind(id(match_id.0))
+                .bind(id(now))
+                .execute(&mut **tx)
+                .await
+                .map(drop)
         }
         Event::RatingsUpdated {
             match_id,
@@ -174,17 +228,9 @@ async fn record_event(
     }
 }
 
-/// Placements as the `sessions` table keeps them: "1,2".
-fn placements_text(placements: &[u32]) -> String {
-    placements
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// The placements of `match_id`'s end among `events` (the core rates before it ends the
-/// session, both in one tick).
+/// session, both in one tick; should the tick's batch be split between the two, the end's
+/// part fills the placements in: `place_history`).
 fn ended_placements(events: &[Event], match_id: MatchId) -> Option<String> {
     events.iter().find_map(|event| match event {
         Event::SessionEnded {
@@ -193,6 +239,21 @@ fn ended_placements(events: &[Event], match_id: MatchId) -> Option<String> {
         } if *ended == match_id => Some(placements_text(placements)),
         _ => None,
     })
+}
+
+/// Fills in the placement of `match_id`'s history rows recorded without one (rated in an
+/// earlier part of the tick than the one that ended it), from its session's placements.
+async fn place_history(tx: &mut Tx, match_id: MatchId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE match_history h SET placement = COALESCE(NULLIF(split_part(s.placements, ',', \
+         mp.team + 1), '')::bigint, 4294967295) FROM match_players mp, sessions s \
+         WHERE h.match_id = $1 AND h.placement = 4294967295 AND mp.match_id = h.match_id \
+         AND mp.player_id = h.player_id AND s.match_id = h.match_id",
+    )
+    .bind(id(match_id.0))
+    .execute(&mut **tx)
+    .await
+    .map(drop)
 }
 
 async fn save_match(tx: &mut Tx, row: &MatchRow) -> Result<(), sqlx::Error> {
