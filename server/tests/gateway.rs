@@ -6,8 +6,9 @@
 //!   is accepted through the gateway (a match command routed by its id) and formed; its
 //!   partition's leader allocates a game server of the fleet, and the game server's result,
 //!   posted through the gateway, ends the session and changes the ratings.
-//! - The answers are the partitions': a queued player reads their ticket, a cancel takes it
-//!   out, an unknown queue is a 422 naming the field, a party is a clear 501.
+//! - The answers are the partitions': a queued player reads their ticket and its explain (from
+//!   a replica), a cancel takes it out, an unknown queue is a 422 naming the field, a party is
+//!   a clear 501.
 //! - The gateway is killed and started again: it rebuilds its view from the partitions'
 //!   snapshots and events (the queued player is still queued, the duel still played).
 //! - NATS stopped: the gateway is not ready and answers commands 503 with a clear error;
@@ -211,6 +212,16 @@ async fn a_gateway_serves_the_api_in_front_of_two_partitions() {
     let (status, body) = enqueue(&client, &waiting, "trios-ffa").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(queue_status(&client, &waiting).await["status"], "queued");
+    // Explain comes from a replica of the ticket's partition (NATS request-reply).
+    let (status, why) = client
+        .call(Method::GET, "/v1/queue/explain", Some(&waiting), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{why}");
+    assert_eq!(why["queue"], "trios-ffa", "{why}");
+    assert!(
+        why["checks"].as_array().is_some_and(|c| !c.is_empty()),
+        "{why}"
+    );
     let (_, leaving) = client.register("leaving").await;
     let (status, body) = enqueue(&client, &leaving, "trios-ffa").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -219,6 +230,10 @@ async fn a_gateway_serves_the_api_in_front_of_two_partitions() {
         .await;
     assert!(status.is_success(), "{status} {body}");
     assert_eq!(queue_status(&client, &leaving).await["status"], "idle");
+    let (status, body) = client
+        .call(Method::GET, "/v1/queue/explain", Some(&leaving), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
     // The duel's game server heartbeats (a session command routed by its match id), so the
     // session stays up while the gateway restarts.
