@@ -1,5 +1,6 @@
 //! A leader's checks on a tick's enqueues before it runs the tick, and its releases after:
-//! an enqueue is refused when its queue is not this partition's (per the map), or when a
+//! an enqueue is refused when its queue is not this partition's (per the map), or plays in a
+//! region this partition does not run its queue in (a queue split by region), or when a
 //! player of it is claimed by another partition (`claims`). The refusals go in the tick
 //! message, so every replica consumes the same commands without running them.
 //!
@@ -10,11 +11,11 @@
 use std::collections::{BTreeMap, HashSet};
 
 use futures_util::StreamExt;
-use matchwright_ecs::{EnqueueTicket, PlayerId};
+use matchwright_ecs::{Config, EnqueueTicket, PlayerId};
 
 use crate::claims::{Claim, Claims};
 use crate::message::{Refusal, Refused};
-use crate::partitions::ClusterSection;
+use crate::partitions::{ClusterSection, plays_only_in};
 
 /// The most claim or release requests a leader has outstanding at once.
 pub const CLAIMS_IN_FLIGHT: usize = 256;
@@ -41,20 +42,45 @@ pub struct Admission {
     map: ClusterSection,
     /// The queues this partition runs (none: every queue, no map).
     queues: Option<HashSet<String>>,
+    /// The regions it runs them in (none: every region).
+    regions: Option<Vec<String>>,
+    /// The matcher's config (its regions, for the tickets' pings).
+    config: Config,
 }
 
 impl Admission {
     /// The admission of `partition` under `map` (checked: the partition is in it, if it
     /// lists any).
-    pub fn new(claims: Claims, map: ClusterSection, partition: &str) -> Result<Self, String> {
+    pub fn new(
+        claims: Claims,
+        map: ClusterSection,
+        partition: &str,
+        config: Config,
+    ) -> Result<Self, String> {
         let queues = map
             .queues_of(partition)?
             .map(|queues| queues.into_iter().collect());
+        let regions = map.regions_of(partition).map(<[String]>::to_vec);
         Ok(Self {
             claims,
             map,
             queues,
+            regions,
+            config,
         })
+    }
+
+    /// Whether `ticket` is for this partition: its queue, and only its regions.
+    fn is_ours(&self, ticket: &EnqueueTicket) -> bool {
+        let queue_ours = self
+            .queues
+            .as_ref()
+            .is_none_or(|queues| queues.contains(&ticket.queue));
+        let regions_ours = self
+            .regions
+            .as_ref()
+            .is_none_or(|regions| plays_only_in(ticket, regions, &self.config));
+        queue_ours && regions_ours
     }
 
     /// The refusals among `enqueues` (log sequence and ticket), sorted by sequence.
@@ -62,13 +88,15 @@ impl Admission {
         let mut refused: BTreeMap<u64, Refusal> = BTreeMap::new();
         let mut to_claim = Vec::new();
         for (seq, ticket) in enqueues {
-            match &self.queues {
-                Some(queues) if !queues.contains(&ticket.queue) => {
-                    let partition = self.map.partition_of(&ticket.queue).map(str::to_owned);
-                    let queue = ticket.queue.clone();
-                    refused.insert(*seq, Refusal::WrongPartition { queue, partition });
-                }
-                _ => to_claim.extend(ticket.members.iter().map(|m| (*seq, m.player))),
+            if self.is_ours(ticket) {
+                to_claim.extend(ticket.members.iter().map(|m| (*seq, m.player)));
+            } else {
+                let partition = self
+                    .map
+                    .partition_of_ticket(ticket, &self.config)
+                    .map(str::to_owned);
+                let queue = ticket.queue.clone();
+                refused.insert(*seq, Refusal::WrongPartition { queue, partition });
             }
         }
         let claimed: Vec<_> = futures_util::stream::iter(to_claim)

@@ -134,6 +134,7 @@ mod tests {
             partitions: vec![crate::partitions::PartitionEntry {
                 name: "a".into(),
                 queues: config.queues.iter().map(|q| q.name.clone()).collect(),
+                regions: Vec::new(),
             }],
         };
         assert_ne!(

@@ -170,8 +170,13 @@ pub async fn run_partition(
     agree_on_map(&jetstream, &options.map).await?;
     agree_on_config(&jetstream, &options.partition, &hash).await?;
     let claims = Claims::open(&jetstream, &options.partition).await?;
-    let admission = Admission::new(claims, options.map.clone(), &options.partition)
-        .map_err(RunError::Config)?;
+    let admission = Admission::new(
+        claims,
+        options.map.clone(),
+        &options.partition,
+        options.config.clone(),
+    )
+    .map_err(RunError::Config)?;
     let lease = Lease::open(
         &jetstream,
         &options.partition,

@@ -28,14 +28,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use matchwright_cluster::claims::Claims;
 use matchwright_cluster::events::{EventsReader, PartitionEvents, Position};
 use matchwright_cluster::ids::PlayerIds;
 use matchwright_cluster::log::{LogError, PartitionLog};
 use matchwright_cluster::message::{EventBatch, Refusal as LeaderRefusal};
 use matchwright_cluster::partitions::ClusterSection;
+use matchwright_cluster::partitions::keep_to_regions;
 use matchwright_cluster::snapshot::Snapshots;
 use matchwright_ecs::{
-    Command, CommandSeq, Explanation, MatchId, PlayerId, RejectReason, TicketId,
+    Command, CommandSeq, EnqueueTicket, Explanation, MatchId, PlayerId, RejectReason, TicketId,
 };
 use tokio::sync::oneshot;
 
@@ -66,6 +68,8 @@ type Outcome = Result<Applied, Refusal>;
 /// A gateway: the partitions' logs and events, and the commands waiting for an outcome.
 pub struct Gateway {
     client: async_nats::Client,
+    /// Which partition holds a player (read only: tickets of queues split by region).
+    claims: Claims,
     name: String,
     map: ClusterSection,
     routes: Vec<Route>,
@@ -350,8 +354,12 @@ impl Gateway {
                 last_batch_ms: AtomicU64::new(0),
             });
         }
+        let claims = Claims::open(&jetstream, &options.name)
+            .await
+            .map_err(fail)?;
         let gateway = Self {
             client,
+            claims,
             name: options.name.clone(),
             map,
             routes,
@@ -366,11 +374,12 @@ impl Gateway {
     }
 
     /// The partition `command` goes to.
-    fn route(&self, command: &Command) -> Result<usize, ApiError> {
+    async fn route(&self, command: &Command) -> Result<usize, ApiError> {
         let partition = match command {
-            Command::Enqueue(ticket) => self.partition_of_queue(&ticket.queue)?,
+            Command::Enqueue(ticket) => self.partition_of_enqueue(ticket)?,
             Command::Cancel { ticket } => self
-                .partition_of_ticket(*ticket)?
+                .partition_of_ticket(*ticket)
+                .await?
                 .ok_or_else(|| ApiError::not_found("not_queued", "no such ticket is queued"))?,
             Command::AcceptMatch { match_id, .. }
             | Command::DeclineMatch { match_id, .. }
@@ -409,24 +418,62 @@ impl Gateway {
             .ok_or_else(|| ApiError::invalid("queue", format!("no partition runs queue `{queue}`")))
     }
 
-    /// The partition of a queued ticket's queue, as the view knows it (`None`: not queued).
-    fn partition_of_ticket(&self, ticket: TicketId) -> Result<Option<String>, ApiError> {
-        let queue = self
+    /// The partition an enqueue goes to: its queue's, or for a queue split by region, the
+    /// one that runs it in the ticket's best region.
+    fn partition_of_enqueue(&self, ticket: &EnqueueTicket) -> Result<String, ApiError> {
+        if self.map.partitions.is_empty() {
+            return Ok(self.routes[0].name.clone());
+        }
+        if !self.map.is_split(&ticket.queue) {
+            return self.partition_of_queue(&ticket.queue);
+        }
+        self.map
+            .partition_of_ticket(ticket, &self.settings.matcher)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "pings",
+                    format!(
+                        "queue `{}` is split by region and no partition runs it where every player of the ticket has a ping",
+                        ticket.queue
+                    ),
+                )
+            })
+    }
+
+    /// The partition of a queued ticket, as the view knows it (`None`: not queued). For a
+    /// queue split by region, the partition holding its first player's claim (one ticket per
+    /// player across partitions: the claim names it).
+    async fn partition_of_ticket(&self, ticket: TicketId) -> Result<Option<String>, ApiError> {
+        let found = self
             .shared
             .view
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .ticket(ticket)
-            .map(|found| found.queue.clone());
-        queue
-            .map(|queue| self.partition_of_queue(&queue))
-            .transpose()
+            .map(|found| (found.queue.clone(), found.players.first().copied()));
+        let Some((queue, player)) = found else {
+            return Ok(None);
+        };
+        if !self.map.is_split(&queue) {
+            return self.partition_of_queue(&queue).map(Some);
+        }
+        let Some(player) = player else {
+            return Ok(None);
+        };
+        match self.claims.holder(player).await {
+            Ok(holder) => Ok(holder.map(|(partition, _)| partition)),
+            Err(error) => Err(ApiError::unavailable(
+                "claims_unavailable",
+                format!("cannot tell which partition holds the ticket ({error}); try again"),
+            )),
+        }
     }
 
     /// Why `ticket` has not matched yet, from a replica of its partition (as of the tick that
     /// replica applied last); `None` when it is not queued.
     pub async fn explain(&self, ticket: TicketId) -> Result<Option<Explanation>, ApiError> {
-        let Some(partition) = self.partition_of_ticket(ticket)? else {
+        let Some(partition) = self.partition_of_ticket(ticket).await? else {
             return Ok(None);
         };
         matchwright_cluster::explain::ask(&self.client, &partition, ticket)
@@ -452,9 +499,15 @@ impl Gateway {
     }
 
     /// Appends `command` to its partition's log and waits for its outcome.
-    pub async fn submit(&self, command: Command) -> Outcome {
-        let index = self.route(&command).map_err(Refusal::Error)?;
+    pub async fn submit(&self, mut command: Command) -> Outcome {
+        let index = self.route(&command).await.map_err(Refusal::Error)?;
         let route = &self.routes[index];
+        if let (Command::Enqueue(ticket), Some(regions)) =
+            (&mut command, self.map.regions_of(&route.name))
+        {
+            // A queue split by region plays only where this partition runs it.
+            keep_to_regions(ticket, regions, &self.settings.matcher);
+        }
         let (seq, answer) = match self.append(route, &command).await? {
             Appended::Waiting(seq, answer) => (seq, answer),
             Appended::Answered(outcome) => return outcome,

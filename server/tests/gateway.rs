@@ -14,6 +14,8 @@
 //! - NATS stopped: the gateway is not ready and answers commands 503 with a clear error;
 //!   NATS started again: it recovers by itself and queues again.
 //!
+//! - A queue split by region between two partitions: each ticket plays in its best region's
+//!   partition; a ticket of it is explained and cancelled there.
 //! - Two gateways on one shared record (Postgres, `DATABASE_URL`, a schema of the test's own):
 //!   a player registered at one logs in and refreshes at the other; a duel between players of
 //!   both is rated once in Postgres though both gateways record it, also across a gateway's
@@ -598,4 +600,88 @@ async fn duel(players: [(&Client, &str); 2], first_base: &str, second_base: &str
     for socket in &mut sockets {
         wait_event(socket, "ratings_changed").await;
     }
+}
+
+const BY_REGION: &str = r#"
+[[cluster.partitions]]
+name = "duels-eu"
+queues = ["duel-1v1"]
+regions = ["eu-west"]
+
+[[cluster.partitions]]
+name = "duels-rest"
+queues = ["duel-1v1"]
+regions = ["us-east", "ap-southeast", "sa-east"]
+
+[[cluster.partitions]]
+name = "teams"
+queues = ["ranked-5v5", "trios-ffa"]
+"#;
+
+async fn enqueue_with(client: &Client, token: &str, pings: Value) -> (StatusCode, Value) {
+    let body = json!({"queue": "duel-1v1", "pings": pings});
+    client
+        .call(Method::POST, "/v1/queue", Some(token), Some(body))
+        .await
+}
+
+/// A queue split by region: each ticket goes to the partition of its best region and plays
+/// only there (two duels, one per partition, each in its partition's id range and region); a
+/// ticket of the split queue is explained and cancelled through the partition its claim names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_split_by_region_plays_in_each_partitions_regions() {
+    let Some(binary) = nats_server() else {
+        eprintln!("skipped: no nats-server on the PATH");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let nats = Nats::start(&binary, &dir.path().join("nats"));
+    let config = write_config_with(dir.path(), &format!("{}{BY_REGION}", common::NO_IP_LIMITS));
+    let _replicas = Replicas(
+        ["duels-eu", "duels-rest", "teams"]
+            .iter()
+            .map(|partition| replica(partition, &format!("{partition}-a"), &nats.url, &config))
+            .collect(),
+    );
+    let gateway = Server::start_gateway(&dir.path().join("g1"), &config, &nats.url, "g1");
+    wait_readyz(&gateway.base, StatusCode::OK, Duration::from_secs(30)).await;
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: gateway.base.clone(),
+    };
+    // Two players best in eu-west (a ping to us-east too), two best in us-east.
+    let eu = json!({"eu-west": 25, "us-east": 95});
+    let us = json!({"us-east": 20, "eu-west": 90});
+    for (names, pings, partition, region) in [
+        (["eu-a", "eu-b"], &eu, 1, "eu-west"),
+        (["us-a", "us-b"], &us, 2, "us-east"),
+    ] {
+        let mut sockets = Vec::new();
+        for name in names {
+            let (_, token) = client.register(name).await;
+            sockets.push(connect_events(&gateway.base, &token).await);
+            let (status, body) = enqueue_with(&client, &token, pings.clone()).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        for socket in &mut sockets {
+            let found = wait_event(socket, "match_found").await;
+            let match_id = found["match_id"].as_u64().expect("a match id");
+            assert_eq!(match_id >> 40, partition, "{found}");
+            assert_eq!(found["region"], region, "{found}");
+        }
+    }
+    // A lone us-east ticket: explained and cancelled through its partition.
+    let (_, lone) = client.register("us-lone").await;
+    let (status, body) = enqueue_with(&client, &lone, us.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, why) = client
+        .call(Method::GET, "/v1/queue/explain", Some(&lone), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{why}");
+    assert_eq!(why["queue"], "duel-1v1", "{why}");
+    let (status, body) = client
+        .call(Method::DELETE, "/v1/queue", Some(&lone), None)
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(queue_status(&client, &lone).await["status"], "idle");
 }
