@@ -31,9 +31,36 @@ pub fn config_hash(partition: &str, config: &Config, map: &ClusterSection) -> [u
     *hasher.finalize().as_bytes()
 }
 
-/// The hash of a partition map.
+/// The hash of a partition map. A map without `regions` hashes as maps did before regions
+/// existed (the entries' names and queues only), so a cluster's agreed hashes and its
+/// snapshots stay good across the upgrade that added them.
 pub fn map_hash(map: &ClusterSection) -> [u8; 32] {
-    *blake3::hash(&codec::encode(map)).as_bytes()
+    if map.partitions.iter().any(|entry| !entry.regions.is_empty()) {
+        return *blake3::hash(&codec::encode(map)).as_bytes();
+    }
+    let without_regions = MapWithoutRegions {
+        partitions: map
+            .partitions
+            .iter()
+            .map(|entry| EntryWithoutRegions {
+                name: &entry.name,
+                queues: &entry.queues,
+            })
+            .collect(),
+    };
+    *blake3::hash(&codec::encode(&without_regions)).as_bytes()
+}
+
+/// A map as it was encoded before `regions` (the same fields, in order).
+#[derive(serde::Serialize)]
+struct MapWithoutRegions<'a> {
+    partitions: Vec<EntryWithoutRegions<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct EntryWithoutRegions<'a> {
+    name: &'a str,
+    queues: &'a [String],
 }
 
 /// A replica of `partition` at the start of its log: seeded by its config hash, its matches
@@ -145,5 +172,16 @@ mod tests {
         let replica = fresh_replica("a", &config, &map).unwrap();
         assert_eq!(replica.tick(), 0);
         assert!(fresh_replica("a", &config, &none).is_ok());
+        // Without regions, the map hashes as the list of (name, queues) it was before regions
+        // existed; with them, the regions count.
+        let queues = map.partitions[0].queues.clone();
+        let before_regions = vec![("a".to_string(), queues)];
+        assert_eq!(
+            map_hash(&map),
+            *blake3::hash(&codec::encode(&(before_regions,))).as_bytes()
+        );
+        let mut by_region = map.clone();
+        by_region.partitions[0].regions = config.regions.clone();
+        assert_ne!(map_hash(&by_region), map_hash(&map));
     }
 }

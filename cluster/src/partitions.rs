@@ -95,6 +95,12 @@ impl ClusterSection {
         for (index, entry) in self.partitions.iter().enumerate() {
             let field = format!("cluster.partitions[{index}]");
             for (at, region) in entry.regions.iter().enumerate() {
+                if entry.regions[..at].contains(region) {
+                    return error(
+                        format!("{field}.regions[{at}]"),
+                        format!("region `{region}` is listed twice"),
+                    );
+                }
                 if config.region_index(region).is_none() {
                     return error(
                         format!("{field}.regions[{at}]"),
@@ -155,10 +161,7 @@ impl ClusterSection {
             if !missing.is_empty() {
                 return error(
                     "cluster.partitions".into(),
-                    format!(
-                        "queue `{}` is split by region but no partition runs it in {missing:?}",
-                        queue.name
-                    ),
+                    format!("no partition runs queue `{}` in {missing:?}", queue.name),
                 );
             }
         }
@@ -256,14 +259,8 @@ impl ClusterSection {
 /// ties to the region listed first. `None` when no region has a ping for every member.
 pub fn best_region<'c>(ticket: &EnqueueTicket, config: &'c Config) -> Option<&'c str> {
     (0..config.regions.len())
-        .filter_map(|index| {
-            let worst = ticket
-                .members
-                .iter()
-                .map(|member| member.pings_ms.get(index).copied().unwrap_or(NO_PING))
-                .max()?;
-            (worst != NO_PING).then_some((worst, index))
-        })
+        .map(|index| (ticket.worst_ping_ms(index), index))
+        .filter(|(worst, _)| *worst != NO_PING)
         .min()
         .map(|(_, index)| config.regions[index].as_str())
 }
@@ -435,9 +432,14 @@ mod tests {
         assert!(
             error
                 .message
-                .contains("split by region but no partition runs it"),
+                .contains("no partition runs queue `duel-1v1` in"),
             "{error:?}"
         );
+        let mut twice = by_region();
+        twice.partitions[0].regions.push(config.regions[0].clone());
+        let error = twice.check(&config).unwrap_err();
+        assert_eq!(error.field, "cluster.partitions[0].regions[1]");
+        assert!(error.message.contains("listed twice"), "{error:?}");
         let mut unknown = by_region();
         unknown.partitions[0].regions = vec!["mars".into()];
         let error = unknown.check(&config).unwrap_err();

@@ -29,7 +29,7 @@ use crate::agreement::{agree_on_config, agree_on_map, config_hash, fresh_replica
 use crate::allocation::{Allocation, Fleet};
 use crate::claims::Claims;
 use crate::events::PartitionEvents;
-use crate::explain::ExplainRequests;
+use crate::explain::{ExplainAnswer, ExplainRequests};
 use crate::lease::Lease;
 use crate::log::{AppendError, LogError, LogItem, LogReader, MAX_APPEND_BATCH, PartitionLog};
 use crate::partitions::ClusterSection;
@@ -237,9 +237,7 @@ impl Partition {
             from_tick = replica.tick(),
             "following the log"
         );
-        let mut explains =
-            ExplainRequests::subscribe(self.client.clone(), &self.options.partition).await?;
-        self.follow_and_lead(&mut reader, &mut replica, ready_at, &mut explains)
+        self.follow_and_lead(&mut reader, &mut replica, ready_at)
             .await
     }
 
@@ -269,7 +267,6 @@ impl Partition {
         reader: &mut LogReader,
         replica: &mut Replica,
         ready_at: u64,
-        explains: &mut ExplainRequests,
     ) -> Result<String, RunError> {
         let mut look = tokio::time::interval(self.lease.check_every());
         look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -279,7 +276,17 @@ impl Partition {
         let mut writing: Option<tokio::task::JoinHandle<()>> = None;
         let silent_after = self.silent_after();
         let mut last_read = Instant::now();
+        // Explain requests, while this replica leads.
+        let mut explains: Option<ExplainRequests> = None;
         loop {
+            if leading != explains.is_some() {
+                explains = if leading {
+                    let partition = &self.options.partition;
+                    Some(ExplainRequests::subscribe(self.client.clone(), partition).await?)
+                } else {
+                    None
+                };
+            }
             tokio::select! {
                 item = reader.next() => {
                     last_read = Instant::now();
@@ -319,13 +326,16 @@ impl Partition {
                         self.options.status.set_leading(leading);
                     }
                 }
-                request = explains.next() => {
+                request = next_explain(&mut explains), if explains.is_some() => {
                     let Some((ticket, reply)) = request else {
                         return Err(RunError::Log(LogError::Server(
                             "the explain requests' subscription ended".into(),
                         )));
                     };
-                    explains.answer(reply, replica.matcher().explain(ticket)).await;
+                    let explained = replica.matcher().explain(ticket);
+                    if let Some(explains) = &explains {
+                        explains.answer(reply, ExplainAnswer::Explained(explained)).await;
+                    }
                 }
                 _ = tick.tick(), if leading => {
                     if !self.keep_leading().await {
@@ -600,6 +610,16 @@ fn follow(
 }
 
 /// Now, as Unix milliseconds (the leader's clock; the matcher never goes back in time).
+/// The next explain request, when subscribed (never otherwise: the branch is off then).
+async fn next_explain(
+    explains: &mut Option<ExplainRequests>,
+) -> Option<(matchwright_ecs::TicketId, async_nats::Subject)> {
+    match explains {
+        Some(explains) => explains.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -30,6 +30,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use matchwright_cluster::claims::Claims;
 use matchwright_cluster::events::{EventsReader, PartitionEvents, Position};
+use matchwright_cluster::explain::ExplainAnswer;
 use matchwright_cluster::ids::PlayerIds;
 use matchwright_cluster::log::{LogError, PartitionLog};
 use matchwright_cluster::message::{EventBatch, Refusal as LeaderRefusal};
@@ -462,7 +463,10 @@ impl Gateway {
             return Ok(None);
         };
         match self.claims.holder(player).await {
-            Ok(holder) => Ok(holder.map(|(partition, _)| partition)),
+            // A claim naming a partition not in the map is left behind: no ticket of ours.
+            Ok(holder) => Ok(holder
+                .map(|(partition, _)| partition)
+                .filter(|partition| self.routes.iter().any(|r| r.name == *partition))),
             Err(error) => Err(ApiError::unavailable(
                 "claims_unavailable",
                 format!("cannot tell which partition holds the ticket ({error}); try again"),
@@ -476,16 +480,20 @@ impl Gateway {
         let Some(partition) = self.partition_of_ticket(ticket).await? else {
             return Ok(None);
         };
-        matchwright_cluster::explain::ask(&self.client, &partition, ticket)
-            .await
-            .map_err(|error| {
-                ApiError::unavailable(
-                    "explain_unavailable",
-                    format!(
-                        "partition `{partition}` did not explain the ticket ({error}); try again"
-                    ),
-                )
-            })
+        let answer = matchwright_cluster::explain::ask(&self.client, &partition, ticket).await;
+        match answer {
+            Ok(ExplainAnswer::Explained(explained)) => Ok(explained),
+            Ok(ExplainAnswer::Busy) => Err(ApiError::unavailable(
+                "busy",
+                format!(
+                    "partition `{partition}` is explaining as many tickets as it takes; retry shortly"
+                ),
+            )),
+            Err(error) => Err(ApiError::unavailable(
+                "explain_unavailable",
+                format!("partition `{partition}` did not explain the ticket ({error}); try again"),
+            )),
+        }
     }
 
     fn partition_of_match(&self, match_id: MatchId) -> Result<String, ApiError> {

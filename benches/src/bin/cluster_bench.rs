@@ -3,13 +3,20 @@
 //! partition in this process (`matchwright_cluster::run_partition`), appends `--commands`
 //! enqueues per partition in pipelined batches, and reports how fast the log took them and
 //! how fast the partitions' ticks applied them (until a tick has consumed the last one).
+//! With `--standby`, each partition also runs a hot standby (in this process, so it shares
+//! the machine with its leader): the bench samples how many ticks the standby trails its
+//! leader every 5 ms while the load runs, and how long it takes to reach the leader's last
+//! tick after the load.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use clap::Parser;
+use matchwright_cluster::status::PartitionStatus;
 use matchwright_cluster::{PartitionLog, PartitionOptions, run_partition};
 use matchwright_ecs::{Command, Config, EnqueueTicket, PlayerId, Rating, TicketId};
 
@@ -28,6 +35,59 @@ struct Args {
     /// A NATS server to use instead of starting one (its streams are left behind).
     #[arg(long)]
     nats: Option<String>,
+    /// Run a hot standby per partition and report its lag behind the leader.
+    #[arg(long)]
+    standby: bool,
+}
+
+/// A partition's leader and standby statuses.
+type Pair = (Arc<PartitionStatus>, Arc<PartitionStatus>);
+
+/// Samples, every 5 ms until `stop`, how many ticks each standby trails its leader.
+async fn sample_lag(pairs: Vec<Pair>, stop: tokio::sync::watch::Receiver<bool>) -> Vec<u64> {
+    let mut lags = Vec::new();
+    while !*stop.borrow() {
+        for (leader, standby) in &pairs {
+            lags.push(leader.tick().saturating_sub(standby.tick()));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    lags
+}
+
+/// How long until every standby has applied its leader's last tick.
+async fn catch_up(pairs: &[Pair]) -> Result<Duration, String> {
+    let started = Instant::now();
+    while pairs
+        .iter()
+        .any(|(leader, standby)| standby.tick() < leader.tick())
+    {
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err("a standby did not reach its leader within 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(started.elapsed())
+}
+
+/// The lag report: percentiles of the samples (ticks behind) and the catch-up time.
+fn lag_report(mut lags: Vec<u64>, caught_up: Duration, tick: Duration) -> String {
+    lags.sort_unstable();
+    let at = |q: f64| {
+        lags.get(((lags.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    format!(
+        "; standby lag over {} samples: p50 {} ticks, p99 {} ticks, max {} ticks (a tick is {} ms); \
+         the standby reached the leader's last tick {:.1} ms after the load",
+        lags.len(),
+        at(0.5),
+        at(0.99),
+        lags.last().copied().unwrap_or(0),
+        tick.as_millis(),
+        caught_up.as_secs_f64() * 1e3
+    )
 }
 
 /// The nats-server this bench started, stopped when it ends.
@@ -114,23 +174,34 @@ async fn run(args: Args) -> Result<String, String> {
     };
     let client = connect(&url).await?;
     let mut logs = Vec::new();
+    let mut pairs: Vec<Pair> = Vec::new();
     for partition in 0..args.partitions {
         let name = format!("bench{partition}");
         let options = PartitionOptions::new(&name, &format!("{name}-leader"), Config::default());
+        let leader = Arc::clone(&options.status);
         tokio::spawn(run_partition(
             client.clone(),
             options,
             std::future::pending(),
         ));
-        logs.push(
-            PartitionLog::open(client.clone(), &name)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
+        let log = PartitionLog::open(client.clone(), &name)
+            .await
+            .map_err(|e| e.to_string())?;
+        applied(&log, 0).await?; // the leader ticks
+        if args.standby {
+            let options =
+                PartitionOptions::new(&name, &format!("{name}-standby"), Config::default());
+            pairs.push((leader, Arc::clone(&options.status)));
+            tokio::spawn(run_partition(
+                client.clone(),
+                options,
+                std::future::pending(),
+            ));
+        }
+        logs.push(log);
     }
-    for log in &logs {
-        applied(log, 0).await?; // a leader ticks
-    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sampler = tokio::spawn(sample_lag(pairs.clone(), stopped));
     let started = Instant::now();
     let appends = logs.iter().enumerate().map(|(partition, log)| {
         let (log, args) = (log.clone(), &args);
@@ -143,6 +214,14 @@ async fn run(args: Args) -> Result<String, String> {
         ticks += applied(log, *last).await?;
     }
     let all = started.elapsed();
+    let _ = stop.send(true);
+    let lags = sampler.await.map_err(|e| e.to_string())?;
+    let standby = if args.standby {
+        let caught_up = catch_up(&pairs).await?;
+        lag_report(lags, caught_up, Duration::from_millis(100))
+    } else {
+        String::new()
+    };
     let total = (args.commands * args.partitions) as f64;
     Ok(format!(
         "cluster-bench: {} commands into {} partition(s), batches of {}: appended in {:.2} s \
@@ -155,7 +234,7 @@ async fn run(args: Args) -> Result<String, String> {
         ticks,
         all.as_secs_f64(),
         total / all.as_secs_f64()
-    ))
+    ) + &standby)
 }
 
 /// Runs the futures concurrently and collects their results in order.
