@@ -634,6 +634,9 @@ impl Gateway {
                     if batch.tick >= tail {
                         route.last_batch_ms.store(unix_ms(), Ordering::Relaxed);
                     }
+                    // `/readyz` says the highest tick read of any partition.
+                    let health = &self.shared.health;
+                    health.last_tick.fetch_max(batch.tick, Ordering::Relaxed);
                     self.apply(index, batch);
                 }
                 Ok(Some(Err(LogError::Trimmed { expected, got }))) => {

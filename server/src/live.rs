@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use matchwright_ecs::event::{AbandonReason, MatchCancelReason, RemovalReason};
+use matchwright_ecs::event::{
+    AbandonReason, BackfilledTicket, MatchCancelReason, RatingUpdate, RemovalReason,
+};
 use matchwright_ecs::{Event, MatchId, PlayerId};
 use matchwright_transport::wire;
 
@@ -142,50 +144,11 @@ impl Live<'_> {
 
     /// The live events one core event means, to the players it concerns.
     fn push_live(&self, event: &Event, view: &View, now_ms: u64) {
-        let hub = &self.shared.hub;
         match event {
-            Event::TicketQueued {
-                ticket,
-                queue,
-                players,
-                at_ms,
-                ..
-            } => {
-                let live = wire::Event::Queued {
-                    ticket_id: ticket.0,
-                    queue: queue.clone(),
-                    waiting_since_ms: *at_ms,
-                };
-                for player in players {
-                    hub.send(*player, &live);
-                }
-            }
-            Event::TicketRemoved {
-                ticket,
-                reason,
-                waited_ms,
-            } => {
-                if let Some(found) = view.ticket(*ticket) {
-                    let live = wire::Event::QueueLeft {
-                        ticket_id: ticket.0,
-                        reason: removal_name(*reason).into(),
-                        waited_ms: *waited_ms,
-                    };
-                    for player in &found.players {
-                        hub.send(*player, &live);
-                    }
-                }
-            }
-            Event::TicketRequeued { ticket, match_id } => {
-                if let Some(found) = view.ticket(*ticket) {
-                    let live = wire::Event::Requeued {
-                        ticket_id: ticket.0,
-                        match_id: match_id.0,
-                    };
-                    for player in &found.players {
-                        hub.send(*player, &live);
-                    }
-                }
+            Event::TicketQueued { .. }
+            | Event::TicketRemoved { .. }
+            | Event::TicketRequeued { .. } => {
+                self.push_ticket(event, view);
             }
             Event::MatchProposed {
                 summary,
@@ -218,23 +181,7 @@ impl Live<'_> {
                 );
             }
             Event::SessionActive { match_id, server } => {
-                if let Some(found) = view.match_view(*match_id) {
-                    for (player, team) in &found.players {
-                        if hub.is_connected(*player) {
-                            let (token, expires) =
-                                self.session_token(*player, *match_id, *team, server, now_ms);
-                            hub.send(
-                                *player,
-                                &wire::Event::SessionReady {
-                                    match_id: match_id.0,
-                                    server: server.clone(),
-                                    session_token: token,
-                                    token_expires_at_ms: expires,
-                                },
-                            );
-                        }
-                    }
-                }
+                self.push_session_ready(view, *match_id, server, now_ms);
             }
             Event::SessionEnded {
                 match_id,
@@ -247,115 +194,191 @@ impl Live<'_> {
                     placements: placements.clone(),
                 },
             ),
-            Event::SessionAbandoned {
-                match_id,
-                reason:
-                    reason @ (AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut),
-            } => {
-                // The players never had a session: to them the match is cancelled, and their
-                // tickets' `requeued` follow.
-                let name = match reason {
-                    AbandonReason::AllocationFailed => "allocation_failed",
-                    _ => "allocation_timed_out",
-                };
-                self.send_to_match(
-                    view,
-                    *match_id,
-                    &wire::Event::MatchCancelled {
-                        match_id: match_id.0,
-                        reason: name.into(),
-                        players: Vec::new(),
-                    },
-                );
-            }
             Event::SessionAbandoned { match_id, reason } => {
-                let reason = match reason {
-                    AbandonReason::AllocationTimedOut => "allocation_timed_out",
-                    AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
-                    AbandonReason::AllocationFailed => "allocation_failed",
-                    AbandonReason::Empty => "empty",
-                };
-                self.send_to_match(
-                    view,
-                    *match_id,
-                    &wire::Event::SessionAbandoned {
-                        match_id: match_id.0,
-                        reason: reason.into(),
-                    },
-                );
+                self.push_abandoned(view, *match_id, *reason);
             }
             Event::BackfillFilled {
                 match_id, tickets, ..
-            } => {
-                if let Some(found) = view.match_view(*match_id) {
-                    // The view is as before this event: the placed players join its roster.
-                    let mut roster = found.players.clone();
-                    let mut roles = found.roles.clone();
-                    for placed in tickets {
-                        for player in &placed.ticket.players {
-                            roster.push((player.player, placed.team));
-                            if let Some(role) = &player.role {
-                                roles.insert(player.player, Arc::clone(role));
-                            }
-                        }
-                    }
-                    let players =
-                        hub::match_players(&roster, |p| roles.get(&p).map(|role| &**role));
-                    for placed in tickets {
-                        for player in &placed.ticket.players {
-                            let live = wire::Event::MatchFound {
-                                match_id: match_id.0,
-                                state: found.stage.name().into(),
-                                queue: found.summary.queue.to_string(),
-                                mode: found.summary.mode.to_string(),
-                                region: found.summary.region.to_string(),
-                                quality: found.summary.quality,
-                                your_team: placed.team,
-                                players: players.clone(),
-                                accept_by_ms: None,
-                            };
-                            hub.send(player.player, &live);
-                            if let MatchStage::Active { server } = &found.stage {
-                                let (token, expires) = self.session_token(
-                                    player.player,
-                                    *match_id,
-                                    placed.team,
-                                    server,
-                                    now_ms,
-                                );
-                                hub.send(
-                                    player.player,
-                                    &wire::Event::SessionReady {
-                                        match_id: match_id.0,
-                                        server: server.clone(),
-                                        session_token: token,
-                                        token_expires_at_ms: expires,
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
-            }
+            } => self.push_backfilled(view, *match_id, tickets, now_ms),
             Event::RatingsUpdated {
                 match_id,
                 mode,
                 updates,
+            } => self.push_ratings(*match_id, mode, updates),
+            _ => {}
+        }
+    }
+
+    /// A ticket queued, removed or put back: to its players.
+    fn push_ticket(&self, event: &Event, view: &View) {
+        let (live, players) = match event {
+            Event::TicketQueued {
+                ticket,
+                queue,
+                players,
+                at_ms,
+                ..
             } => {
-                for update in updates {
+                let live = wire::Event::Queued {
+                    ticket_id: ticket.0,
+                    queue: queue.clone(),
+                    waiting_since_ms: *at_ms,
+                };
+                (live, players.clone())
+            }
+            Event::TicketRemoved {
+                ticket,
+                reason,
+                waited_ms,
+            } => {
+                let Some(found) = view.ticket(*ticket) else {
+                    return;
+                };
+                let live = wire::Event::QueueLeft {
+                    ticket_id: ticket.0,
+                    reason: removal_name(*reason).into(),
+                    waited_ms: *waited_ms,
+                };
+                (live, found.players.clone())
+            }
+            Event::TicketRequeued { ticket, match_id } => {
+                let Some(found) = view.ticket(*ticket) else {
+                    return;
+                };
+                let live = wire::Event::Requeued {
+                    ticket_id: ticket.0,
+                    match_id: match_id.0,
+                };
+                (live, found.players.clone())
+            }
+            _ => return,
+        };
+        for player in players {
+            self.shared.hub.send(player, &live);
+        }
+    }
+
+    /// A session's game server is up: each connected player gets its address and a session
+    /// token.
+    fn push_session_ready(&self, view: &View, match_id: MatchId, server: &str, now_ms: u64) {
+        let Some(found) = view.match_view(match_id) else {
+            return;
+        };
+        let hub = &self.shared.hub;
+        for (player, team) in &found.players {
+            if hub.is_connected(*player) {
+                let (token, expires) = self.session_token(*player, match_id, *team, server, now_ms);
+                hub.send(
+                    *player,
+                    &wire::Event::SessionReady {
+                        match_id: match_id.0,
+                        server: server.to_owned(),
+                        session_token: token,
+                        token_expires_at_ms: expires,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A session given up. One that never had a game server is, to its players, a cancelled
+    /// match (their tickets' `requeued` follow).
+    fn push_abandoned(&self, view: &View, match_id: MatchId, reason: AbandonReason) {
+        let live = match reason {
+            AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut => {
+                let name = match reason {
+                    AbandonReason::AllocationFailed => "allocation_failed",
+                    _ => "allocation_timed_out",
+                };
+                wire::Event::MatchCancelled {
+                    match_id: match_id.0,
+                    reason: name.into(),
+                    players: Vec::new(),
+                }
+            }
+            AbandonReason::HeartbeatTimedOut | AbandonReason::Empty => {
+                let name = match reason {
+                    AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
+                    _ => "empty",
+                };
+                wire::Event::SessionAbandoned {
+                    match_id: match_id.0,
+                    reason: name.into(),
+                }
+            }
+        };
+        self.send_to_match(view, match_id, &live);
+    }
+
+    /// Tickets placed in a running session: each of their players gets the match (with the
+    /// roster as it is now) and, when it is being played, its session.
+    fn push_backfilled(
+        &self,
+        view: &View,
+        match_id: MatchId,
+        tickets: &[BackfilledTicket],
+        now_ms: u64,
+    ) {
+        let Some(found) = view.match_view(match_id) else {
+            return;
+        };
+        // The view is as before this event: the placed players join its roster.
+        let mut roster = found.players.clone();
+        let mut roles = found.roles.clone();
+        for placed in tickets {
+            for player in &placed.ticket.players {
+                roster.push((player.player, placed.team));
+                if let Some(role) = &player.role {
+                    roles.insert(player.player, Arc::clone(role));
+                }
+            }
+        }
+        let players = hub::match_players(&roster, |p| roles.get(&p).map(|role| &**role));
+        let hub = &self.shared.hub;
+        for placed in tickets {
+            for player in &placed.ticket.players {
+                let live = wire::Event::MatchFound {
+                    match_id: match_id.0,
+                    state: found.stage.name().into(),
+                    queue: found.summary.queue.to_string(),
+                    mode: found.summary.mode.to_string(),
+                    region: found.summary.region.to_string(),
+                    quality: found.summary.quality,
+                    your_team: placed.team,
+                    players: players.clone(),
+                    accept_by_ms: None,
+                };
+                hub.send(player.player, &live);
+                if let MatchStage::Active { server } = &found.stage {
+                    let (token, expires) =
+                        self.session_token(player.player, match_id, placed.team, server, now_ms);
                     hub.send(
-                        update.player,
-                        &wire::Event::RatingsChanged {
+                        player.player,
+                        &wire::Event::SessionReady {
                             match_id: match_id.0,
-                            mode: mode.clone(),
-                            role: update.role.as_deref().map(str::to_owned),
-                            before: hub::rating(update.before),
-                            after: hub::rating(update.after),
+                            server: server.clone(),
+                            session_token: token,
+                            token_expires_at_ms: expires,
                         },
                     );
                 }
             }
-            _ => {}
+        }
+    }
+
+    /// Each rated player's rating before and after.
+    fn push_ratings(&self, match_id: MatchId, mode: &str, updates: &[RatingUpdate]) {
+        for update in updates {
+            self.shared.hub.send(
+                update.player,
+                &wire::Event::RatingsChanged {
+                    match_id: match_id.0,
+                    mode: mode.to_owned(),
+                    role: update.role.as_deref().map(str::to_owned),
+                    before: hub::rating(update.before),
+                    after: hub::rating(update.after),
+                },
+            );
         }
     }
 
