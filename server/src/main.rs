@@ -602,36 +602,7 @@ fn serve(
             .await
             .map_err(|error| format!("cannot listen on {}: {error}", args.http))?;
         let address = listener.local_addr().map_err(|error| error.to_string())?;
-        let recovery = &started.recovery;
-        if gateway_of.is_some() {
-            println!(
-                "matchwright: gateway listening on http://{address} (data: {}, partitions on {})",
-                args.data_dir.display(),
-                gateway_of.as_deref().unwrap_or_default()
-            );
-        } else {
-            println!(
-            "matchwright: listening on http://{address} (data: {}, tick {}, {} tickets queued{})",
-            args.data_dir.display(),
-            recovery.last_tick,
-            recovery.queued_tickets,
-            if mirroring {
-                ", mirroring to Postgres"
-            } else {
-                ""
-            }
-        );
-        }
-        if let Some(operations) = &started.operations {
-            let address = operations.local_addr().map_err(|error| error.to_string())?;
-            println!("matchwright: metrics and health on http://{address}");
-        }
-        if let Some(file) = &started.secrets_file {
-            println!(
-                "matchwright: secrets (game-server key, session-token secret) in {}",
-                file.display()
-            );
-        }
+        announce(&args, &started, address, gateway_of.as_deref(), mirroring)?;
         let quic = if args.no_quic {
             None
         } else {
@@ -683,6 +654,44 @@ fn serve(
             ExitCode::FAILURE
         }
     }
+}
+
+/// Says where the server listens and keeps its data (stdout: tests and scripts read it).
+fn announce(
+    args: &ServeArgs,
+    started: &app::Started,
+    address: SocketAddr,
+    gateway_of: Option<&str>,
+    mirroring: bool,
+) -> Result<(), String> {
+    let data = args.data_dir.display();
+    let recovery = &started.recovery;
+    match gateway_of {
+        Some(nats) => println!(
+            "matchwright: gateway listening on http://{address} (data: {data}, partitions on {nats})"
+        ),
+        None => println!(
+            "matchwright: listening on http://{address} (data: {data}, tick {}, {} tickets queued{})",
+            recovery.last_tick,
+            recovery.queued_tickets,
+            if mirroring {
+                ", mirroring to Postgres"
+            } else {
+                ""
+            }
+        ),
+    }
+    if let Some(operations) = &started.operations {
+        let address = operations.local_addr().map_err(|error| error.to_string())?;
+        println!("matchwright: metrics and health on http://{address}");
+    }
+    if let Some(file) = &started.secrets_file {
+        println!(
+            "matchwright: secrets (game-server key, session-token secret) in {}",
+            file.display()
+        );
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {
