@@ -18,55 +18,9 @@ use matchwright_storage::{Account, MatchState, Store, StoreOptions, TickInput};
 use sqlx::Row;
 use tokio::sync::watch;
 
-/// One tick: two new players queue for a duel (they match at once); matches formed earlier
-/// get their server and a result (ratings change).
-fn tick_commands(tick: u64, formed: &mut Vec<MatchId>) -> Vec<Command> {
-    let mut commands = Vec::new();
-    for player in [tick * 2, tick * 2 + 1] {
-        commands.push(Command::Enqueue(EnqueueTicket::solo(
-            TicketId(player),
-            "duel-1v1",
-            PlayerId(player % 400),
-            Rating::new(1500.0 + (player % 7) as f64 * 10.0, 100.0),
-            vec![30, 90, 200, 250],
-        )));
-    }
-    for match_id in formed.drain(..) {
-        commands.push(Command::SessionReady {
-            match_id,
-            server: format!("10.1.0.{}:7777", match_id.0 % 200),
-        });
-        commands.push(Command::ReportResult {
-            match_id,
-            placements: vec![1, 2],
-        });
-    }
-    commands
-}
-
+/// The shared run of duels among 400 players (`common::duels`).
 fn run_ticks(store: &mut Store, matcher: &mut Matcher, ticks: u64, formed: &mut Vec<MatchId>) {
-    for _ in 0..ticks {
-        let tick = store.last_tick() + 1;
-        let commands = tick_commands(tick, formed);
-        for command in &commands {
-            matcher.submit(command.clone()).unwrap();
-        }
-        let now_ms = tick * 100;
-        let report = matcher.tick(now_ms).unwrap();
-        let events: Vec<Event> = matcher.drain_events().collect();
-        for event in &events {
-            if let Event::MatchFormed { summary } = event {
-                formed.push(summary.match_id);
-            }
-        }
-        let input = TickInput {
-            tick: report.tick,
-            now_ms,
-            commands: &commands,
-            events: &events,
-        };
-        store.commit_tick(input, matcher).unwrap();
-    }
+    common::duels::run_ticks(store, matcher, ticks, formed, 400);
 }
 
 async fn wait_until_drained(store: &Store, within: Duration) {
@@ -96,18 +50,7 @@ async fn the_mirror_survives_a_cut_connection_and_ends_equal_to_redb() {
     let mirror = Mirror::connect(&options).await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let store_options = StoreOptions {
-        mirror: true,
-        ..StoreOptions::default()
-    };
-    let opened = Store::open(
-        dir.path().join("s.redb"),
-        Config::default(),
-        5,
-        store_options,
-    )
-    .unwrap();
-    let (mut store, mut matcher) = (opened.store, opened.matcher);
+    let (mut store, mut matcher) = common::duels::mirrored_store(dir.path());
     for player in 0..50 {
         store.handle().create_account(&account(player)).unwrap();
     }
@@ -415,12 +358,7 @@ fn account(player: u64) -> Account {
 /// A store with 50 accounts and `ticks` ticks of duels (formed, served, rated): the same
 /// rows in the same order every time.
 fn filled_store(dir: &std::path::Path, ticks: u64) -> Store {
-    let options = StoreOptions {
-        mirror: true,
-        ..StoreOptions::default()
-    };
-    let opened = Store::open(dir.join("s.redb"), Config::default(), 5, options).unwrap();
-    let (mut store, mut matcher) = (opened.store, opened.matcher);
+    let (mut store, mut matcher) = common::duels::mirrored_store(dir);
     let accounts: Vec<Account> = (0..50).map(account).collect();
     store.handle().import_accounts(&accounts).unwrap();
     let mut formed = Vec::new();

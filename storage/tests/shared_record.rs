@@ -8,16 +8,13 @@
 
 mod common;
 
+use common::duels::{TickEvents, run_ticks};
 use common::{database_url, unique_schema};
-use matchwright_ecs::{
-    Command, Config, EnqueueTicket, Event, MatchId, Matcher, PlayerId, Rating, TicketId,
-};
+use matchwright_ecs::{Event, MatchId, PlayerId};
 use matchwright_storage::leaderboard::LeaderboardCursor;
 use matchwright_storage::mirror::{self, Mirror, MirrorOptions};
 use matchwright_storage::shared::{EventsPart, Recorded, SharedRecord};
-use matchwright_storage::{
-    Account, RefreshToken, Rotation, Store, StoreError, StoreHandle, StoreOptions, TickInput,
-};
+use matchwright_storage::{Account, RefreshToken, Rotation, StoreError, StoreHandle};
 use tokio::sync::watch;
 
 /// The tables the record shares with the mirror (not `players`: accounts are their own).
@@ -28,73 +25,6 @@ const TABLES: [&str; 5] = [
     "sessions",
     "match_history",
 ];
-
-/// A tick's events as a partition publishes them.
-struct TickEvents {
-    tick: u64,
-    now_ms: u64,
-    events: Vec<Event>,
-}
-
-/// One tick's commands: players queue for duels (matched at once); matches formed earlier get
-/// their server and a result (so ratings and history change).
-fn tick_commands(tick: u64, formed: &mut Vec<MatchId>) -> Vec<Command> {
-    let mut commands = Vec::new();
-    for player in [tick * 2, tick * 2 + 1] {
-        commands.push(Command::Enqueue(EnqueueTicket::solo(
-            TicketId(player),
-            "duel-1v1",
-            PlayerId(player % 60),
-            Rating::new(1500.0 + (player % 7) as f64 * 10.0, 100.0),
-            vec![30, 90, 200, 250],
-        )));
-    }
-    for match_id in formed.drain(..) {
-        commands.push(Command::SessionReady {
-            match_id,
-            server: format!("10.1.0.{}:7777", match_id.0 % 200),
-        });
-        commands.push(Command::ReportResult {
-            match_id,
-            placements: vec![1 + (match_id.0 % 2) as u32, 2 - (match_id.0 % 2) as u32],
-        });
-    }
-    commands
-}
-
-/// Runs `ticks` ticks into a mirrored store; returns every tick's events.
-fn run(store: &mut Store, matcher: &mut Matcher, ticks: u64) -> Vec<TickEvents> {
-    let mut formed = Vec::new();
-    let mut all = Vec::new();
-    for _ in 0..ticks {
-        let tick = store.last_tick() + 1;
-        let commands = tick_commands(tick, &mut formed);
-        for command in &commands {
-            matcher.submit(command.clone()).unwrap();
-        }
-        let now_ms = 1_000_000 + tick * 100;
-        let report = matcher.tick(now_ms).unwrap();
-        let events: Vec<Event> = matcher.drain_events().collect();
-        for event in &events {
-            if let Event::MatchFormed { summary } = event {
-                formed.push(summary.match_id);
-            }
-        }
-        let input = TickInput {
-            tick: report.tick,
-            now_ms,
-            commands: &commands,
-            events: &events,
-        };
-        store.commit_tick(input, matcher).unwrap();
-        all.push(TickEvents {
-            tick: report.tick,
-            now_ms,
-            events,
-        });
-    }
-    all
-}
 
 fn account(player: u64) -> Account {
     Account {
@@ -194,21 +124,10 @@ async fn recorded_events_equal_the_mirror_and_the_store_of_the_same_run() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let store_options = StoreOptions {
-        mirror: true,
-        ..StoreOptions::default()
-    };
-    let opened = Store::open(
-        dir.path().join("s.redb"),
-        Config::default(),
-        5,
-        store_options,
-    )
-    .unwrap();
-    let (mut store, mut matcher) = (opened.store, opened.matcher);
+    let (mut store, mut matcher) = common::duels::mirrored_store(dir.path());
     let accounts: Vec<Account> = (0..60).map(account).collect();
     store.handle().import_accounts(&accounts).unwrap();
-    let ticks = run(&mut store, &mut matcher, 120);
+    let ticks = run_ticks(&mut store, &mut matcher, 120, &mut Vec::new(), 60);
 
     // The mirror of the run, as `serve` would feed it.
     let mirror_schema = unique_schema("shared_mirror");

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::print_stderr)]
 
+pub mod duels;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
