@@ -70,6 +70,7 @@ impl ExplainRequests {
     /// subscription ended). A request beyond the budget is answered `Busy`, one that names
     /// no ticket `Explained(None)`, both at once.
     pub async fn next(&mut self) -> Option<(TicketId, async_nats::Subject)> {
+        let mut refused: u32 = 0;
         loop {
             let message = self.requests.next().await?;
             let Some(reply) = message.reply else {
@@ -77,6 +78,12 @@ impl ExplainRequests {
             };
             if !self.spend() {
                 self.answer(reply, ExplainAnswer::Busy).await;
+                refused += 1;
+                if refused.is_multiple_of(64) {
+                    // A backlog of refusals is answered in slices: the replica's loop (its
+                    // ticks, its log) gets a turn between them.
+                    tokio::task::yield_now().await;
+                }
                 continue;
             }
             match std::str::from_utf8(&message.payload)
