@@ -320,22 +320,6 @@ const TABLES: [&str; 6] = [
     "match_history",
 ];
 
-/// Every mirrored table, row by row (as JSON text, sorted): two mirrors compare equal when
-/// they hold the same rows.
-async fn dump(pool: &sqlx::PgPool) -> Vec<Vec<String>> {
-    let mut tables = Vec::new();
-    for table in TABLES {
-        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT to_jsonb(t)::text FROM {table} t ORDER BY 1"
-        )))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        tables.push(rows);
-    }
-    tables
-}
-
 async fn marks(pool: &sqlx::PgPool) -> Vec<(i16, i64)> {
     sqlx::query_as("SELECT id, high_water FROM mirror_state ORDER BY id")
         .fetch_all(pool)
@@ -400,7 +384,7 @@ async fn clean_mirror(url: &str, ticks: u64, batch_rows: usize) -> Vec<Vec<Strin
     let options = mirror_in(url, &schema, batch_rows, 2).await;
     let mirror = Mirror::connect(&options).await.unwrap();
     drain_all(&store, &mirror, &options).await;
-    let tables = dump(mirror.pool()).await;
+    let tables = common::dump(mirror.pool(), &TABLES).await;
     drop_schema(&mirror, &schema).await;
     tables
 }
@@ -430,7 +414,7 @@ async fn batch_boundaries_and_partitions_give_the_same_mirror() {
         assert_eq!(stats.retries, 0);
         let expected: Vec<(i16, i64)> = (1..=partitions as i16).map(|id| (id, last)).collect();
         assert_eq!(marks(mirror.pool()).await, expected);
-        let tables = dump(mirror.pool()).await;
+        let tables = common::dump(mirror.pool(), &TABLES).await;
         assert_eq!(tables[4].len(), store.handle().match_rows().unwrap().len());
         assert!(
             tables.iter().all(|rows| !rows.is_empty()),
@@ -463,13 +447,17 @@ async fn a_batch_sent_again_gives_the_same_rows() {
     let options = mirror_in(&url, &schema, 10_000, 2).await;
     let mirror = Mirror::connect(&options).await.unwrap();
     mirror.apply(&batch).await.unwrap();
-    let once = dump(mirror.pool()).await;
+    let once = common::dump(mirror.pool(), &TABLES).await;
     mirror.apply(&batch).await.unwrap();
-    assert_eq!(dump(mirror.pool()).await, once, "applied twice");
+    assert_eq!(
+        common::dump(mirror.pool(), &TABLES).await,
+        once,
+        "applied twice"
+    );
     for start in [1, batch.len() / 3, batch.len() - 1] {
         mirror.apply(&batch[start..]).await.unwrap();
         assert_eq!(
-            dump(mirror.pool()).await,
+            common::dump(mirror.pool(), &TABLES).await,
             once,
             "sent again from row {start}"
         );
@@ -518,7 +506,7 @@ async fn uneven_marks_and_a_new_partition_count_resume_exactly() {
         }
         drain_all(&store, &mirror, &options).await;
         assert_eq!(
-            dump(mirror.pool()).await,
+            common::dump(mirror.pool(), &TABLES).await,
             reference,
             "resumed with {resume_with}"
         );
@@ -558,6 +546,6 @@ async fn rows_written_by_hand_do_not_stop_the_mirror() {
         .unwrap();
     let stats = drain_all(&store, &mirror, &options).await;
     assert_eq!(stats.retries, 0, "{stats:?}");
-    assert_eq!(dump(mirror.pool()).await, reference);
+    assert_eq!(common::dump(mirror.pool(), &TABLES).await, reference);
     drop_schema(&mirror, &schema).await;
 }

@@ -43,20 +43,6 @@ fn options_in(url: &str, schema: &str) -> MirrorOptions {
     options
 }
 
-async fn dump(pool: &sqlx::PgPool) -> Vec<Vec<String>> {
-    let mut tables = Vec::new();
-    for table in TABLES {
-        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT to_jsonb(t)::text FROM {table} t ORDER BY 1"
-        )))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        tables.push(rows);
-    }
-    tables
-}
-
 /// Records `part`, asking again while another recorder holds the mark.
 async fn record_settled(record: &SharedRecord, part: EventsPart<'_>) -> Recorded {
     loop {
@@ -154,12 +140,12 @@ async fn recorded_events_equal_the_mirror_and_the_store_of_the_same_run() {
     let (written, last) = record_all(&record, &ticks, false).await;
     assert!(written > 100, "{written} parts changed rows");
     assert_eq!(record.recorded_through("p1").await.unwrap(), last);
-    let recorded = dump(record.pool()).await;
+    let recorded = common::dump(record.pool(), &TABLES).await;
     assert!(
         recorded[0].len() > 10 && recorded[4].len() > 50,
         "{recorded:?}"
     );
-    assert_eq!(recorded, dump(mirrored.pool()).await);
+    assert_eq!(recorded, common::dump(mirrored.pool(), &TABLES).await);
 
     compare_reads(&store.handle(), &record).await;
 
@@ -169,7 +155,10 @@ async fn recorded_events_equal_the_mirror_and_the_store_of_the_same_run() {
         .await
         .unwrap();
     record_all(&split, &ticks, true).await;
-    assert_eq!(dump(split.pool()).await, dump(mirrored.pool()).await);
+    assert_eq!(
+        common::dump(split.pool(), &TABLES).await,
+        common::dump(mirrored.pool(), &TABLES).await
+    );
     for schema in [&mirror_schema, &schema, &split_schema] {
         mirrored.drop_schema(schema).await.unwrap();
     }

@@ -1,7 +1,7 @@
 //! Helpers for the Postgres tests: the database URL (or a clear skip), a schema per test, and
 //! a TCP proxy that can be broken and restored (after crates.io's chaos proxy).
 
-#![allow(dead_code, clippy::print_stderr)]
+#![allow(dead_code, clippy::print_stderr, clippy::unwrap_used)]
 
 pub mod duels;
 
@@ -111,4 +111,20 @@ pub fn upstream_of(url: &str) -> SocketAddr {
     };
     let with_port = with_port.replace("localhost", "127.0.0.1");
     with_port.parse().unwrap()
+}
+
+/// Every row of `tables`, table by table (as JSON text, sorted): two schemas compare equal
+/// when they hold the same rows.
+pub async fn dump(pool: &sqlx::PgPool, tables: &[&str]) -> Vec<Vec<String>> {
+    let mut dumped = Vec::new();
+    for table in tables {
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT to_jsonb(t)::text FROM {table} t ORDER BY 1"
+        )))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        dumped.push(rows);
+    }
+    dumped
 }
