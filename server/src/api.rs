@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use matchwright_ecs::TicketId;
 use matchwright_transport::wire::{
     AvoidList, AvoidListUpdate, BackfillRequest, Done, EnqueueRequest, Event, Explanation, Health,
     LeaveRequest, LoginRequest, Profile, ProfilePatch, QueueList, QueueStatus, RefreshRequest,
@@ -25,7 +24,7 @@ use matchwright_transport::wire::{
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiJson, ApiPath};
-use crate::guard::{AuthPlayer, GameServer, Operator};
+use crate::guard::{AuthPlayer, GameServer};
 use crate::listener::ConnectionSlot;
 use crate::service::{accounts, matches, profile, queue, sessions};
 use crate::websocket::{SocketTimeouts, pump_events};
@@ -370,31 +369,6 @@ pub async fn request_backfill(
 ) -> Result<(StatusCode, Json<SessionAck>), ApiError> {
     let ack = sessions::backfill(&state, id, request).await?;
     Ok((StatusCode::ACCEPTED, Json(ack)))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Operators (HTTP only)
-
-/// Why any live ticket has not matched yet (as `GET /v1/queue/explain`), for operators.
-#[utoipa::path(get, path = "/v1/admin/tickets/{id}/explain", tag = "operations",
-    security(("operator_key" = [])),
-    params(("id" = u64, Path, description = "The ticket (a solo player's ticket id is the player's id, a party's its leader's)")),
-    responses(
-        (status = 200, description = "The explanation", body = Explanation),
-        (status = 401, description = "No operator key, or not a valid one", body = WireError),
-        (status = 403, description = "A player's access token, or no operator key configured (`not_operator`)", body = WireError),
-        (status = 404, description = "No live ticket has this id (`unknown_ticket`)", body = WireError)))]
-pub async fn admin_explain_ticket(
-    State(state): State<AppState>,
-    _operator: Operator,
-    ApiPath(id): ApiPath<u64>,
-) -> Result<Json<Explanation>, ApiError> {
-    queue::explain_ticket(&state, TicketId(id))
-        .await?
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::not_found("unknown_ticket", format!("no live ticket is ticket {id}"))
-        })
 }
 
 // ---------------------------------------------------------------------------------------------

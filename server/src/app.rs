@@ -40,7 +40,7 @@ use crate::records::Records;
 use crate::settings::{Secrets, Settings};
 use crate::tick::{Health, Running, Shared, TickHandle, TickLoop};
 use crate::view::View;
-use crate::{api, boards, party};
+use crate::{admin, api, boards, party};
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -194,7 +194,16 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(api::request_backfill))
         .routes(routes!(api::leave_session))
         .routes(routes!(api::end_session))
-        .routes(routes!(api::admin_explain_ticket))
+        .routes(routes!(admin::queues))
+        .routes(routes!(admin::tickets))
+        .routes(routes!(admin::ticket))
+        .routes(routes!(admin::explain_ticket))
+        .routes(routes!(admin::cancel_ticket))
+        .routes(routes!(admin::matches))
+        .routes(routes!(admin::match_of))
+        .routes(routes!(admin::end_session))
+        .routes(routes!(admin::get_ban, admin::ban, admin::unban))
+        .routes(routes!(admin::audit))
         .routes(routes!(api::events))
         .routes(routes!(api::healthz))
         .routes(routes!(api::readyz))

@@ -48,9 +48,13 @@ pub const SECRET_VARIABLES: &[(&str, &str)] = &[
     ("MATCHWRIGHT_SESSION_SECRET", "session_secret"),
     ("MATCHWRIGHT_GAME_SERVER_KEY", "game_server_key"),
     ("MATCHWRIGHT_OPERATOR_KEYS", "operator_keys"),
+    (
+        "MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS",
+        "read_only_operator_keys",
+    ),
 ];
 /// The secrets that are lists (their value holds several, split by [`list_secret`]).
-pub const LIST_SECRETS: &[&str] = &["operator_keys"];
+pub const LIST_SECRETS: &[&str] = &["operator_keys", "read_only_operator_keys"];
 /// The Postgres mirror's URL.
 pub const POSTGRES_VARIABLE: &str = "MATCHWRIGHT_POSTGRES_URL";
 /// What a secret is shown as.
@@ -962,6 +966,46 @@ mod tests {
         let error = apply(&[("MATCHWRIGHT__SERVER__OPERATOR_KEYS", "[]")], "").unwrap_err();
         assert!(
             error.contains("`MATCHWRIGHT_OPERATOR_KEYS_FILE`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn read_only_operator_keys_are_redacted_and_a_key_has_one_role() {
+        let admin = format!("{SECRET}-admin");
+        let reader = format!("{SECRET}-reader");
+        let loaded = environment(&[
+            ("MATCHWRIGHT_OPERATOR_KEYS", &admin),
+            ("MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS", &reader),
+        ])
+        .apply(toml::Table::new())
+        .unwrap();
+        assert_eq!(
+            loaded.settings.server.read_only_operator_keys,
+            std::slice::from_ref(&reader)
+        );
+        let text = effective_toml(&loaded.settings);
+        assert!(!text.contains(&reader), "{text}");
+        assert!(
+            text.contains("read_only_operator_keys = [\"<redacted>\"]"),
+            "{text}"
+        );
+        let error = apply(
+            &[
+                ("MATCHWRIGHT_OPERATOR_KEYS", &admin),
+                ("MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS", &admin),
+            ],
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("server.read_only_operator_keys[0]")
+                && error.contains("a key has one role"),
+            "{error}"
+        );
+        let error = apply(&[("MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS", "short")], "").unwrap_err();
+        assert!(
+            error.contains("field `server.read_only_operator_keys[0]`: must be at least 32 bytes"),
             "{error}"
         );
     }

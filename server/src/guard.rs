@@ -11,7 +11,7 @@ use crate::auth;
 use crate::error::ApiError;
 
 /// An authenticated player (from a valid access token). Missing, malformed, forged or expired
-/// tokens are refused with 401 and a code that says which.
+/// tokens are refused with 401 and a code that says which; a banned player's with 403 `banned`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthPlayer(pub PlayerId);
 
@@ -33,13 +33,25 @@ impl FromRequestParts<AppState> for AuthPlayer {
 /// Refuses a validly signed token whose account does not exist (401, as for a bad token): a
 /// token outlives nothing it names.
 pub async fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId, ApiError> {
-    if state.records.account_exists(player).await? {
-        return Ok(player);
+    if !state.records.account_exists(player).await? {
+        return Err(ApiError::unauthorized(
+            "unknown_player",
+            "the token's account does not exist",
+        ));
     }
-    Err(ApiError::unauthorized(
-        "unknown_player",
-        "the token's account does not exist",
-    ))
+    not_banned(state, player).await.map(|()| player)
+}
+
+/// Refuses a banned player (403 `banned`, with the ban's reason): every request a token
+/// makes, every login and every refresh asks, so a ban holds from the next request on.
+pub async fn not_banned(state: &AppState, player: PlayerId) -> Result<(), ApiError> {
+    match state.records.ban(player).await? {
+        None => Ok(()),
+        Some(ban) => Err(ApiError::forbidden(
+            "banned",
+            format!("this account is banned: {}", ban.reason),
+        )),
+    }
 }
 
 /// A game server, authenticated by the server key of the config (`Authorization: Bearer KEY`).
@@ -67,13 +79,48 @@ impl FromRequestParts<AppState> for GameServer {
     }
 }
 
-/// An operator, authenticated by one of the config's operator keys
-/// (`Authorization: Bearer KEY`, `[server] operator_keys`). A missing or unknown key is 401; a
-/// player's valid access token is 403 `not_operator`, as is any key while no operator key is
-/// configured. Every configured key is compared, each in constant time, so the answer's timing
-/// says nothing about which key came close.
+/// What an operator key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Operator;
+pub enum OperatorRole {
+    /// Read the admin routes (`[server] read_only_operator_keys`).
+    ReadOnly,
+    /// Read and act (`[server] operator_keys`).
+    Admin,
+}
+
+/// An operator, authenticated by one of the config's operator keys
+/// (`Authorization: Bearer KEY`, `[server] operator_keys` and `read_only_operator_keys`). A
+/// missing or unknown key is 401; a player's valid access token is 403 `not_operator`, as is
+/// any key while no operator key is configured. Every configured key is compared, each in
+/// constant time, so the answer's timing says nothing about which key came close.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operator {
+    /// The key's name in the audit log: `operator-` and the first 12 hex digits of its
+    /// BLAKE3 hash (the key itself is never written anywhere).
+    pub name: String,
+    /// What it may do.
+    pub role: OperatorRole,
+}
+
+impl Operator {
+    /// Refuses a read-only key (403 `read_only_operator`): the admin actions need an admin
+    /// key.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.role {
+            OperatorRole::Admin => Ok(()),
+            OperatorRole::ReadOnly => Err(ApiError::forbidden(
+                "read_only_operator",
+                "this operator key only reads; the action needs one of `[server] operator_keys`",
+            )),
+        }
+    }
+}
+
+/// The audit log's name for an operator key.
+pub fn operator_name(key: &str) -> String {
+    let hash = blake3::hash(key.as_bytes()).to_hex();
+    format!("operator-{}", &hash[..12])
+}
 
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
@@ -85,14 +132,28 @@ impl FromRequestParts<AppState> for Operator {
                 "operators send an operator key as `Authorization: Bearer KEY`",
             ));
         };
-        let keys = &state.settings.server.operator_keys;
-        let matched = keys.iter().fold(false, |found, known| {
-            found | auth::constant_time_eq(key.as_bytes(), known.as_bytes())
-        });
-        if matched {
-            return Ok(Self);
+        let server = &state.settings.server;
+        let matches = |keys: &[String]| {
+            keys.iter().fold(false, |found, known| {
+                found | auth::constant_time_eq(key.as_bytes(), known.as_bytes())
+            })
+        };
+        let (admin, read_only) = (
+            matches(&server.operator_keys),
+            matches(&server.read_only_operator_keys),
+        );
+        if admin || read_only {
+            let role = if admin {
+                OperatorRole::Admin
+            } else {
+                OperatorRole::ReadOnly
+            };
+            return Ok(Self {
+                name: operator_name(key),
+                role,
+            });
         }
-        if keys.is_empty() {
+        if server.operator_keys.is_empty() && server.read_only_operator_keys.is_empty() {
             return Err(ApiError::forbidden(
                 "not_operator",
                 "no operator key is configured (`[server] operator_keys`, \

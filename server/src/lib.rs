@@ -12,6 +12,8 @@
 //! - [`api`]: the HTTP API under `/v1` (axum), documented by utoipa; each handler extracts,
 //!   calls its [`service`] function and wraps the answer. [`app`] builds the router from
 //!   those annotations, so `/openapi.json` matches the routes exactly.
+//! - [`admin`]: the admin routes for operators (`/v1/admin/...`), the work in
+//!   `service::admin` (bans and the audit log in the store).
 //! - [`party`] and [`lobby`]: the party routes (membership through the matcher; invites,
 //!   ready checks and chat in the lobby), pushed to members as live events.
 //! - [`boards`]: the leaderboard (by conservative rating) and match-history routes.
@@ -49,6 +51,7 @@
 //! with OpenAPI schemas behind its `schema` feature), the QUIC server and the client SDK
 //! (whose HTTP backend speaks this API); moving the HTTP server later is a file move.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;

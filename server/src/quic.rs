@@ -59,6 +59,9 @@ pub const COUNTERPARTS: &[(&str, &str, &str)] = &[
     ("GET", "/v1/queue/explain", "explain"),
 ];
 
+/// Why the admin routes are HTTP-only.
+const OPERATORS: &str = "for operators, authenticated with an operator key";
+
 /// The routes no QUIC request stands for: (method, route, why). `docs/http-api.md` names
 /// each in its "HTTP-only routes" section.
 pub const HTTP_ONLY: &[(&str, &str, &str)] = &[
@@ -92,11 +95,18 @@ pub const HTTP_ONLY: &[(&str, &str, &str)] = &[
         "/v1/events",
         "the WebSocket is HTTP's; a QUIC connection gets the same events on the stream the server opens at login",
     ),
-    (
-        "GET",
-        "/v1/admin/tickets/{id}/explain",
-        "for operators, authenticated with an operator key",
-    ),
+    ("GET", "/v1/admin/queues", OPERATORS),
+    ("GET", "/v1/admin/tickets", OPERATORS),
+    ("GET", "/v1/admin/tickets/{id}", OPERATORS),
+    ("GET", "/v1/admin/tickets/{id}/explain", OPERATORS),
+    ("POST", "/v1/admin/tickets/{id}/cancel", OPERATORS),
+    ("GET", "/v1/admin/matches", OPERATORS),
+    ("GET", "/v1/admin/matches/{id}", OPERATORS),
+    ("POST", "/v1/admin/sessions/{id}/end", OPERATORS),
+    ("GET", "/v1/admin/players/{id}/ban", OPERATORS),
+    ("POST", "/v1/admin/players/{id}/ban", OPERATORS),
+    ("DELETE", "/v1/admin/players/{id}/ban", OPERATORS),
+    ("GET", "/v1/admin/audit", OPERATORS),
     ("GET", "/healthz", "for operators"),
     ("GET", "/readyz", "for operators"),
     ("GET", "/metrics", "for operators"),

@@ -11,7 +11,8 @@ use matchwright_ecs::{MatchId, PlayerId};
 use matchwright_storage::leaderboard::{LeaderboardCursor, LeaderboardPage};
 use matchwright_storage::shared::SharedRecord;
 use matchwright_storage::{
-    Account, MatchRow, MirrorRow, RatingRecord, RefreshToken, Rotation, StoreError, StoreHandle,
+    Account, AuditRecord, BanRecord, MatchRow, MirrorRow, RatingRecord, RefreshToken, Rotation,
+    StoreError, StoreHandle,
 };
 
 /// The record the API reads and writes.
@@ -233,6 +234,59 @@ impl Records {
         match self {
             Self::Local(store) => store.leaderboard_page(season, mode, after, limit),
             Self::Shared(record) => record.leaderboard_page(season, mode, after, limit).await,
+        }
+    }
+
+    /// Bans a player (replacing an earlier ban's record).
+    pub async fn put_ban(&self, ban: &BanRecord) -> Result<(), StoreError> {
+        match self {
+            Self::Local(store) => {
+                let (store, ban) = (store.clone(), ban.clone());
+                blocking(move || store.put_ban(&ban)).await
+            }
+            Self::Shared(record) => record.put_ban(ban).await,
+        }
+    }
+
+    /// Lifts a player's ban; whether there was one.
+    pub async fn remove_ban(&self, player: PlayerId) -> Result<bool, StoreError> {
+        match self {
+            Self::Local(store) => {
+                let store = store.clone();
+                blocking(move || store.remove_ban(player)).await
+            }
+            Self::Shared(record) => record.remove_ban(player).await,
+        }
+    }
+
+    /// A player's ban (each authenticated request asks).
+    pub async fn ban(&self, player: PlayerId) -> Result<Option<BanRecord>, StoreError> {
+        match self {
+            Self::Local(store) => store.ban(player),
+            Self::Shared(record) => record.ban(player).await,
+        }
+    }
+
+    /// Appends an operator's action to the audit log; its number.
+    pub async fn append_audit(&self, record: &AuditRecord) -> Result<u64, StoreError> {
+        match self {
+            Self::Local(store) => {
+                let (store, record) = (store.clone(), record.clone());
+                blocking(move || store.append_audit(&record)).await
+            }
+            Self::Shared(shared) => shared.append_audit(record).await,
+        }
+    }
+
+    /// A page of the audit log, newest first.
+    pub async fn audit_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        match self {
+            Self::Local(store) => store.audit_page(before, limit),
+            Self::Shared(record) => record.audit_page(before, limit).await,
         }
     }
 }

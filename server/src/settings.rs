@@ -290,8 +290,13 @@ pub struct ServerSection {
     /// (`Authorization: Bearer KEY`; each at least 32 bytes, compared in constant time). Set
     /// them with `MATCHWRIGHT_OPERATOR_KEYS` or `MATCHWRIGHT_OPERATOR_KEYS_FILE` (keys separated
     /// by commas or line breaks) rather than in a file. Default: none (the admin routes refuse
-    /// everyone).
+    /// everyone). Each opens every admin route; see `read_only_operator_keys` for keys that
+    /// only read.
     pub operator_keys: Vec<String>,
+    /// Operator keys that open the admin routes that read (queues, tickets, matches, the audit
+    /// log) but not the actions (403 `read_only_operator`). The same rules as `operator_keys`
+    /// (`MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS(_FILE)`); a key may not be in both.
+    pub read_only_operator_keys: Vec<String>,
     /// Open HTTP connections (WebSockets included); beyond it new ones are closed at accept.
     pub max_connections: usize,
     /// Open HTTP connections from one IP address (0: no per-IP cap); beyond it new ones from
@@ -343,6 +348,7 @@ impl Default for ServerSection {
             session_secret: None,
             game_server_key: None,
             operator_keys: Vec::new(),
+            read_only_operator_keys: Vec::new(),
             max_connections: 10_000,
             max_connections_per_ip: 1_000,
             header_timeout_ms: 10_000,
@@ -673,11 +679,25 @@ impl Settings {
                 return Err(ConfigError::new(field, "must be at least 32 bytes"));
             }
         }
-        for (index, key) in server.operator_keys.iter().enumerate() {
-            if key.len() < 32 {
+        let keys = [
+            ("operator_keys", &server.operator_keys),
+            ("read_only_operator_keys", &server.read_only_operator_keys),
+        ];
+        for (name, list) in keys {
+            for (index, key) in list.iter().enumerate() {
+                if key.len() < 32 {
+                    return Err(ConfigError::new(
+                        format!("server.{name}[{index}]"),
+                        "must be at least 32 bytes",
+                    ));
+                }
+            }
+        }
+        for (index, key) in server.read_only_operator_keys.iter().enumerate() {
+            if server.operator_keys.contains(key) {
                 return Err(ConfigError::new(
-                    format!("server.operator_keys[{index}]"),
-                    "must be at least 32 bytes",
+                    format!("server.read_only_operator_keys[{index}]"),
+                    "is also in `server.operator_keys`: a key has one role",
                 ));
             }
         }

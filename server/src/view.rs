@@ -293,6 +293,16 @@ impl View {
         self.tickets.get(&ticket)
     }
 
+    /// Every queued (or proposed) ticket, in no order.
+    pub fn all_tickets(&self) -> impl Iterator<Item = (TicketId, &TicketView)> {
+        self.tickets.iter().map(|(id, ticket)| (*id, ticket))
+    }
+
+    /// Every live match, in no order.
+    pub fn all_matches(&self) -> impl Iterator<Item = (MatchId, &MatchView)> {
+        self.matches.iter().map(|(id, found)| (*id, found))
+    }
+
     /// A live match.
     pub fn match_view(&self, match_id: MatchId) -> Option<&MatchView> {
         self.matches.get(&match_id)

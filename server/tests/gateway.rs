@@ -569,6 +569,47 @@ async fn gateways_share_accounts_and_record_each_rating_once_in_postgres() {
     ranked
         .iter()
         .for_each(|id| assert!(players.contains(id), "{ranked:?}"));
+    banned_at_one_gateway_is_refused_at_the_other(&one, &two, bob, &bob_token).await;
+}
+
+/// An operator bans Bob at g1: his token is refused at g2 from his next request, and g2's
+/// audit log shows the ban; lifted at g2, he is back at g1.
+async fn banned_at_one_gateway_is_refused_at_the_other(
+    one: &Client,
+    two: &Client,
+    bob: u64,
+    bob_token: &str,
+) {
+    let ban = format!("/v1/admin/players/{bob}/ban");
+    let reason = Some(json!({"reason": "abuse"}));
+    let (status, body) = one
+        .call(Method::POST, &ban, Some(common::OPERATOR_KEY), reason)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = two
+        .call(Method::GET, "/v1/profile/me", Some(bob_token), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "banned", "{body}");
+    let (status, page) = two
+        .call(
+            Method::GET,
+            "/v1/admin/audit",
+            Some(common::OPERATOR_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["entries"][0]["action"], "ban_player", "{page}");
+    assert_eq!(page["entries"][0]["target"], format!("player {bob}"));
+    let (status, body) = two
+        .call(Method::DELETE, &ban, Some(common::OPERATOR_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = one
+        .call(Method::GET, "/v1/profile/me", Some(bob_token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// One duel: each player queues at their own gateway; the first one's gateway takes the game

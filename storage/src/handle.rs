@@ -78,14 +78,14 @@ impl StoreHandle {
         move |error| from_redb(&self.path, doing, error)
     }
 
-    fn read_error(&self) -> impl Fn(redb::Error) -> StoreError + '_ {
+    pub(crate) fn read_error(&self) -> impl Fn(redb::Error) -> StoreError + '_ {
         move |error| from_redb(&self.path, "reading", error)
     }
 
     /// Runs `job` in a write transaction: the next tick's when group commit is on (waiting
     /// until it is durable), else one of its own. `job` returns its result and the outbox
     /// rows it queued; a refusal must come before any write (see `group`).
-    fn write<T: Send + 'static>(
+    pub(crate) fn write<T: Send + 'static>(
         &self,
         doing: &'static str,
         job: impl FnOnce(&WriteTransaction) -> Result<(T, u64), redb::Error> + Send + 'static,

@@ -62,6 +62,7 @@ mod group;
 pub mod handle;
 pub mod leaderboard;
 pub mod mirror;
+pub mod operators;
 pub mod records;
 pub mod shared;
 pub mod store;
@@ -70,7 +71,8 @@ mod tables;
 pub use error::StoreError;
 pub use handle::{Rotation, StoreHandle};
 pub use records::{
-    Account, JournalEntry, MatchRow, MatchState, MirrorRow, RatingRecord, RefreshToken,
+    AUDIT_KEEP, Account, AuditRecord, BanRecord, JournalEntry, MAX_BAN_REASON_CHARS, MatchRow,
+    MatchState, MirrorRow, RatingRecord, RefreshToken,
 };
 pub use store::{
     Backpressure, CommitReport, ExportBase, JournalExport, Opened, OutboxReader, RecoveryReport,

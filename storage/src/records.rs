@@ -44,6 +44,44 @@ pub struct RefreshToken {
     pub rotated: bool,
 }
 
+/// A ban: the player may not log in, refresh or use a token until it is lifted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanRecord {
+    /// Who is banned.
+    pub player: PlayerId,
+    /// Why, as the operator wrote it (at most `MAX_BAN_REASON_CHARS`).
+    pub reason: String,
+    /// The operator who banned (their key's name, `Operator::name`).
+    pub by: String,
+    /// When.
+    pub at_ms: u64,
+}
+
+/// The longest ban reason kept, in characters.
+pub const MAX_BAN_REASON_CHARS: usize = 500;
+
+/// One operator action, as the audit log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Its number: increasing, assigned when it is written (0 before).
+    pub id: u64,
+    /// When.
+    pub at_ms: u64,
+    /// The operator (their key's name).
+    pub operator: String,
+    /// What they did (`cancel_ticket`, `ban_player`, ...).
+    pub action: String,
+    /// What they did it to (`ticket 7`, `player 12`, ...).
+    pub target: String,
+    /// How it went: `done`, or the error code that refused it.
+    pub outcome: String,
+    /// Anything else the action carried (a ban's reason).
+    pub detail: String,
+}
+
+/// How many audit records are kept: writing one more drops the oldest.
+pub const AUDIT_KEEP: u64 = 100_000;
+
 /// A player's rating in one mode and season.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RatingRecord {

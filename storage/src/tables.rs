@@ -41,6 +41,12 @@ pub(crate) const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new(
 /// encoded `Vec<PlayerId>`, sorted. Written by the profile API, read at enqueue. Not mirrored.
 pub(crate) const AVOID_LISTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("avoid_lists");
 
+/// Banned players, by player: the encoded `BanRecord`. Written by the admin API, read with
+/// every token. Not mirrored.
+pub(crate) const BANS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("bans");
+/// The operators' actions, by number: the encoded `AuditRecord`, the newest `AUDIT_KEEP`.
+pub(crate) const AUDIT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("audit");
+
 pub(crate) const FORMAT_KEY: &str = "format";
 pub(crate) const NEXT_OUTBOX_KEY: &str = "next_outbox";
 

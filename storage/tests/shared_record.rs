@@ -2,7 +2,7 @@
 //! test in its own schema: events recorded from a run equal what `serve`'s store and mirror
 //! hold for the same run (ratings, history, matches, sessions, leaderboards), each part lands
 //! once however often and by however many recorders it is sent, and accounts, refresh tokens
-//! and avoid lists follow the store's rules.
+//! and avoid lists, bans and the audit log follow the store's rules.
 
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
 
@@ -14,7 +14,9 @@ use matchwright_ecs::{Event, MatchId, PlayerId};
 use matchwright_storage::leaderboard::LeaderboardCursor;
 use matchwright_storage::mirror::{self, Mirror, MirrorOptions};
 use matchwright_storage::shared::{EventsPart, Recorded, SharedRecord};
-use matchwright_storage::{Account, RefreshToken, Rotation, StoreError, StoreHandle};
+use matchwright_storage::{
+    Account, AuditRecord, BanRecord, RefreshToken, Rotation, StoreError, StoreHandle,
+};
 use tokio::sync::watch;
 
 /// The tables the record shares with the mirror (not `players`: accounts are their own).
@@ -341,6 +343,58 @@ async fn accounts_tokens_and_avoid_lists_follow_the_stores_rules() {
     );
     let mirror = Mirror::connect(&options_in(&url, &schema)).await.unwrap();
     mirror.drop_schema(&schema).await.unwrap();
+}
+
+/// Bans and the audit log follow the store's rules: one ban per player, replaced by a second
+/// and lifted once; the audit log numbered, paged newest first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bans_and_the_audit_log_follow_the_stores_rules() {
+    let Some(url) = database_url("bans_and_the_audit_log_follow_the_stores_rules") else {
+        return;
+    };
+    let schema = unique_schema("shared_admin");
+    let record = SharedRecord::connect(&options_in(&url, &schema), "s1")
+        .await
+        .unwrap();
+    let player = PlayerId(7);
+    assert_eq!(record.ban(player).await.unwrap(), None);
+    let mut ban = BanRecord {
+        player,
+        reason: "cheating".into(),
+        by: "operator-abc".into(),
+        at_ms: 5,
+    };
+    record.put_ban(&ban).await.unwrap();
+    ban.reason = "still cheating".into();
+    record.put_ban(&ban).await.unwrap();
+    assert_eq!(record.ban(player).await.unwrap(), Some(ban));
+    assert!(record.remove_ban(player).await.unwrap());
+    assert!(!record.remove_ban(player).await.unwrap());
+    assert_eq!(record.ban(player).await.unwrap(), None);
+    let mut numbers = Vec::new();
+    for n in 1..=4 {
+        let entry = AuditRecord {
+            id: 0,
+            at_ms: n,
+            operator: "operator-abc".into(),
+            action: "cancel_ticket".into(),
+            target: format!("ticket {n}"),
+            outcome: "done".into(),
+            detail: String::new(),
+        };
+        numbers.push(record.append_audit(&entry).await.unwrap());
+    }
+    assert!(
+        numbers.windows(2).all(|pair| pair[0] < pair[1]),
+        "{numbers:?}"
+    );
+    let page = record.audit_page(None, 3).await.unwrap();
+    let targets: Vec<&str> = page.iter().map(|e| e.target.as_str()).collect();
+    assert_eq!(targets, ["ticket 4", "ticket 3", "ticket 2"]);
+    let rest = record.audit_page(Some(page[2].id), 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].target, "ticket 1");
+    assert_eq!(rest[0].id, numbers[0]);
 }
 
 /// A Postgres that is not there is a clear error, within the connect timeout.

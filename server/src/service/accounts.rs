@@ -131,6 +131,7 @@ pub async fn login(state: &AppState, request: LoginRequest) -> Result<Tokens, Ap
             "the username or the password is wrong",
         ));
     };
+    crate::guard::not_banned(state, player).await?;
     issue_tokens(state, player, auth::new_family()?).await
 }
 
@@ -146,7 +147,11 @@ pub async fn refresh(state: &AppState, request: RefreshRequest) -> Result<Tokens
         .rotate_refresh_token(&old, &new_hash, expires, now_ms)
         .await?;
     match rotation {
-        Rotation::Rotated { player, .. } => Ok(tokens(state, player, new_token)),
+        Rotation::Rotated { player, .. } => {
+            // The new token was stored but is not handed out to a banned player.
+            crate::guard::not_banned(state, player).await?;
+            Ok(tokens(state, player, new_token))
+        }
         Rotation::Reused { player, family } => {
             tracing::warn!(%player, family, "a spent refresh token was reused; its family is revoked");
             Err(ApiError::unauthorized(

@@ -9,6 +9,7 @@
 //! through the tick loop and returns once its tick has committed.
 
 pub mod accounts;
+pub mod admin;
 pub mod boards;
 pub mod matches;
 pub mod parties;

@@ -17,6 +17,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 pub const SERVER_KEY: &str = "e2e-game-server-key-0123456789abcdefgh";
 pub const SESSION_SECRET: &str = "e2e-session-secret-0123456789abcdefghij";
+/// The operator key gateways on a shared record are started with.
+pub const OPERATOR_KEY: &str = "cluster-operator-key-0123456789abcdefghijk";
+
 pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789abcdefghijklmnop";
 
 /// Per-IP limits off: every test client shares 127.0.0.1. Per-player limits stay at the
@@ -119,7 +122,8 @@ impl Server {
         let mut command = Self::gateway_command(data_dir, config, nats, name);
         command
             .args(["--postgres", postgres])
-            .env("MATCHWRIGHT_JWT_SECRET", JWT_SECRET);
+            .env("MATCHWRIGHT_JWT_SECRET", JWT_SECRET)
+            .env("MATCHWRIGHT_OPERATOR_KEYS", OPERATOR_KEY);
         Self::spawn(command)
     }
 

@@ -1,6 +1,6 @@
 //! The shared record: Postgres as the system of record of a cluster (issue 21). Gateways keep
 //! no accounts of their own: every gateway reads and writes accounts, refresh tokens and avoid
-//! lists here (`accounts`), reads ratings, history, leaderboards and matches here (`derived`),
+//! lists here (`accounts`), bans and the operators' audit log (`operators`), reads ratings, history, leaderboards and matches here (`derived`),
 //! and records each partition's events into those tables exactly once (`recording`).
 //!
 //! The same questions `StoreHandle` answers for `serve`, with the same rules (usernames unique,
@@ -11,6 +11,7 @@
 
 mod accounts;
 mod derived;
+mod operators;
 mod recording;
 
 use std::collections::HashSet;

@@ -226,6 +226,8 @@ impl Store {
             txn.open_table(OUTBOX)?;
             txn.open_table(crate::leaderboard::LEADERBOARD)?;
             txn.open_table(AVOID_LISTS)?;
+            txn.open_table(crate::tables::BANS)?;
+            txn.open_table(crate::tables::AUDIT)?;
             txn.open_table(SNAPSHOT_FILES)?;
             Ok(())
         })();

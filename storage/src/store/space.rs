@@ -71,6 +71,8 @@ impl Store {
                 table_space(read, &USERNAMES)?,
                 table_space(read, &REFRESH_TOKENS)?,
                 table_space(read, &AVOID_LISTS)?,
+                table_space(read, &crate::tables::BANS)?,
+                table_space(read, &crate::tables::AUDIT)?,
                 table_space(read, &META)?,
             ])
         };

@@ -6,6 +6,7 @@
 //! - this module: the envelopes ([`ClientMessage`], [`Request`], [`ServerMessage`],
 //!   [`Response`]) and the one error body, [`WireError`];
 //! - [`bodies`]: request and response bodies, grouped as the HTTP API groups its routes;
+//! - [`admin`]: the admin API's bodies (HTTP only);
 //! - [`event`]: the live events ([`Event`]), with their JSON form (`{"type": ...}`).
 //!
 //! A [`Request`] variant is its HTTP route: path parameters are named fields, a JSON body is
@@ -23,12 +24,14 @@
 //! `utoipa::IntoParams`), so the server's OpenAPI document describes these types; SDK users
 //! leave it off and do not build utoipa.
 
+pub mod admin;
 pub mod attribute;
 pub mod bodies;
 pub mod event;
 
 use serde::{Deserialize, Serialize};
 
+pub use admin::*;
 pub use attribute::AttributeValue;
 pub use bodies::*;
 pub use event::Event;

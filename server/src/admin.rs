@@ -1,0 +1,224 @@
+//! The admin routes (`/v1/admin/...`, HTTP only), for operators authenticated by an operator
+//! key (`guard::Operator`): reads open to every operator key, actions to admin keys only (a
+//! read-only key is 403 `read_only_operator`, and the attempt is audited). The work is
+//! `service::admin`'s; explain is `service::queue`'s, as for players.
+
+// utoipa's expansion of `params(SomeQuery)` qualifies paths the lint calls unnecessary.
+#![allow(unused_qualifications)]
+
+use axum::Json;
+use axum::extract::State;
+use matchwright_ecs::TicketId;
+use matchwright_transport::wire::{
+    AdminDone, AdminMatch, AdminMatches, AdminQueues, AdminTicket, AdminTicketQuery, AdminTickets,
+    AuditPage, AuditQuery, Ban, BanRequest, Explanation, WireError,
+};
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::guard::Operator;
+use crate::service::{admin, queue};
+
+/// Every queue: how many tickets and players wait, how long they have waited, and the windows
+/// in force at the median wait.
+#[utoipa::path(get, path = "/v1/admin/queues", tag = "admin",
+    security(("operator_key" = [])),
+    responses(
+        (status = 200, description = "The queues", body = AdminQueues),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "A player's access token, or no operator key configured (`not_operator`)", body = WireError)))]
+pub async fn queues(State(state): State<AppState>, _operator: Operator) -> Json<AdminQueues> {
+    Json(admin::queues(&state))
+}
+
+/// Live tickets (queued, or in a proposed match), the longest waiting first.
+#[utoipa::path(get, path = "/v1/admin/tickets", tag = "admin",
+    security(("operator_key" = [])),
+    params(AdminTicketQuery),
+    responses(
+        (status = 200, description = "The tickets", body = AdminTickets),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError),
+        (status = 422, description = "Unknown queue or bad limit", body = WireError)))]
+pub async fn tickets(
+    State(state): State<AppState>,
+    _operator: Operator,
+    ApiQuery(query): ApiQuery<AdminTicketQuery>,
+) -> Result<Json<AdminTickets>, ApiError> {
+    admin::tickets(&state, &query).map(Json)
+}
+
+/// One live ticket.
+#[utoipa::path(get, path = "/v1/admin/tickets/{id}", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The ticket")),
+    responses(
+        (status = 200, description = "The ticket", body = AdminTicket),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError),
+        (status = 404, description = "No live ticket has this id (`unknown_ticket`)", body = WireError)))]
+pub async fn ticket(
+    State(state): State<AppState>,
+    _operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<AdminTicket>, ApiError> {
+    admin::ticket(&state, id).map(Json)
+}
+
+/// Why any live ticket has not matched yet (as `GET /v1/queue/explain`).
+#[utoipa::path(get, path = "/v1/admin/tickets/{id}/explain", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The ticket (a solo player's ticket id is the player's id, a party's its leader's)")),
+    responses(
+        (status = 200, description = "The explanation", body = Explanation),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "A player's access token, or no operator key configured (`not_operator`)", body = WireError),
+        (status = 404, description = "No live ticket has this id (`unknown_ticket`)", body = WireError)))]
+pub async fn explain_ticket(
+    State(state): State<AppState>,
+    _operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<Explanation>, ApiError> {
+    queue::explain_ticket(&state, TicketId(id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found("unknown_ticket", format!("no live ticket is ticket {id}"))
+        })
+}
+
+/// Takes a live ticket out of its queue (a proposed match it is in is declined). Audited.
+#[utoipa::path(post, path = "/v1/admin/tickets/{id}/cancel", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The ticket")),
+    responses(
+        (status = 200, description = "Cancelled", body = AdminDone),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator, or a read-only key (`read_only_operator`)", body = WireError),
+        (status = 404, description = "No live ticket has this id (`unknown_ticket`, `not_queued`)", body = WireError)))]
+pub async fn cancel_ticket(
+    State(state): State<AppState>,
+    operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<AdminDone>, ApiError> {
+    admin::cancel_ticket(&state, &operator, id).await.map(Json)
+}
+
+/// The live matches (awaiting acceptance, allocating or active), the newest first.
+#[utoipa::path(get, path = "/v1/admin/matches", tag = "admin",
+    security(("operator_key" = [])),
+    responses(
+        (status = 200, description = "The matches", body = AdminMatches),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError)))]
+pub async fn matches(State(state): State<AppState>, _operator: Operator) -> Json<AdminMatches> {
+    Json(admin::matches(&state))
+}
+
+/// One live match, with its players' teams and roles.
+#[utoipa::path(get, path = "/v1/admin/matches/{id}", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The match")),
+    responses(
+        (status = 200, description = "The match", body = AdminMatch),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError),
+        (status = 404, description = "No live match has this id (`unknown_match`)", body = WireError)))]
+pub async fn match_of(
+    State(state): State<AppState>,
+    _operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<AdminMatch>, ApiError> {
+    admin::match_of(&state, id).map(Json)
+}
+
+/// Ends a session (allocating or active) as its game server would: no result, nobody is
+/// rated. Audited.
+#[utoipa::path(post, path = "/v1/admin/sessions/{id}/end", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The session (its match id)")),
+    responses(
+        (status = 200, description = "Ended", body = AdminDone),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator, or a read-only key (`read_only_operator`)", body = WireError),
+        (status = 404, description = "No live session (`unknown_session`)", body = WireError),
+        (status = 409, description = "The match awaits acceptance (`not_started`)", body = WireError)))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<AdminDone>, ApiError> {
+    admin::end_session(&state, &operator, id).await.map(Json)
+}
+
+/// A player's ban.
+#[utoipa::path(get, path = "/v1/admin/players/{id}/ban", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The player")),
+    responses(
+        (status = 200, description = "The ban", body = Ban),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError),
+        (status = 404, description = "Not banned (`not_banned`)", body = WireError)))]
+pub async fn get_ban(
+    State(state): State<AppState>,
+    _operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<Ban>, ApiError> {
+    admin::ban_of(&state, id).await.map(Json)
+}
+
+/// Bans a player: from their next request on, their tokens, logins and refreshes are refused
+/// (403 `banned`), and their ticket leaves its queue. A session they play goes on. Audited.
+#[utoipa::path(post, path = "/v1/admin/players/{id}/ban", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The player")),
+    request_body = BanRequest,
+    responses(
+        (status = 200, description = "Banned", body = AdminDone),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator, or a read-only key (`read_only_operator`)", body = WireError),
+        (status = 404, description = "No such player (`unknown_player`)", body = WireError),
+        (status = 422, description = "No reason, or a reason over 500 characters", body = WireError)))]
+pub async fn ban(
+    State(state): State<AppState>,
+    operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(request): ApiJson<BanRequest>,
+) -> Result<Json<AdminDone>, ApiError> {
+    admin::ban(&state, &operator, id, request).await.map(Json)
+}
+
+/// Lifts a player's ban. Audited.
+#[utoipa::path(delete, path = "/v1/admin/players/{id}/ban", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The player")),
+    responses(
+        (status = 200, description = "Unbanned", body = AdminDone),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator, or a read-only key (`read_only_operator`)", body = WireError),
+        (status = 404, description = "Not banned (`not_banned`)", body = WireError)))]
+pub async fn unban(
+    State(state): State<AppState>,
+    operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<AdminDone>, ApiError> {
+    admin::unban(&state, &operator, id).await.map(Json)
+}
+
+/// The audit log: operators' actions, the newest first, refused ones included.
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin",
+    security(("operator_key" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of the audit log", body = AuditPage),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError),
+        (status = 422, description = "Bad limit", body = WireError)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    _operator: Operator,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    admin::audit(&state, &query).await.map(Json)
+}

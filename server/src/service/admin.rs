@@ -1,0 +1,443 @@
+//! The admin API for operators: what the queues, tickets and matches look like now (from the
+//! live view), and the actions (cancel a ticket, end a session, ban and unban a player), each
+//! written to the audit log with who did it and how it went, refused ones included.
+//!
+//! An action that changes the matcher goes through the tick loop as any player's command
+//! does (`Command::Cancel`, `Command::EndSession`), so it is journaled and replayed like one.
+//! A ban is a record of the store (or the shared record); every request a banned player's
+//! token makes is refused from then on (`guard::not_banned`) and their ticket leaves its
+//! queue. A session they are playing goes on (end it, if it must stop).
+
+use matchwright_ecs::{Command, MatchId, PlayerId, TicketId};
+use matchwright_storage::operators::MAX_AUDIT_PAGE;
+use matchwright_storage::{AuditRecord, BanRecord, MAX_BAN_REASON_CHARS};
+use matchwright_transport::wire::{
+    AdminDone, AdminMatch, AdminMatchPlayer, AdminMatches, AdminQueue, AdminQueues, AdminTicket,
+    AdminTicketQuery, AdminTickets, AuditEntry, AuditPage, AuditQuery, Ban, BanRequest,
+    WaitPercentiles, Windows,
+};
+
+use crate::app::AppState;
+use crate::clock::unix_ms;
+use crate::error::ApiError;
+use crate::guard::Operator;
+use crate::view::{MatchStage, MatchView, PlayerStatus, View};
+
+/// The most tickets or matches one answer lists.
+const MAX_LISTED: usize = 500;
+
+/// The queues: depth, waits and the windows in force.
+pub fn queues(state: &AppState) -> AdminQueues {
+    let now_ms = unix_ms();
+    let config = &state.settings.matcher;
+    // Copied out so that the view's lock is held only for the copy.
+    let mut waits: Vec<(usize, u64, u64)> = {
+        let view = state.view();
+        view.all_tickets()
+            .filter_map(|(_, ticket)| {
+                let queue = config.queue_index(&ticket.queue)?;
+                let players = ticket.players.len() as u64;
+                Some((queue, now_ms.saturating_sub(ticket.since_ms), players))
+            })
+            .collect()
+    };
+    waits.sort_unstable();
+    let queues = config
+        .queues
+        .iter()
+        .enumerate()
+        .map(|(index, queue)| {
+            let start = waits.partition_point(|(q, _, _)| *q < index);
+            let end = waits.partition_point(|(q, _, _)| *q <= index);
+            let mine = &waits[start..end];
+            let waited_ms = percentiles(mine.iter().map(|(_, waited, _)| *waited));
+            let typical = waited_ms.map_or(0, |waited| waited.p50);
+            AdminQueue {
+                name: queue.name.clone(),
+                mode: queue.mode_name().to_string(),
+                tickets: mine.len() as u64,
+                players: mine.iter().map(|(_, _, players)| players).sum(),
+                waited_ms,
+                windows: Windows {
+                    skill_mmr: queue.skill_window.value_at(typical),
+                    ping_ms: queue.latency_window.value_at(typical),
+                    quality_floor: queue.quality_floor.value_at(typical),
+                },
+            }
+        })
+        .collect();
+    AdminQueues { queues, now_ms }
+}
+
+/// Nearest-rank percentiles of `waits` (already sorted, ascending); `None` for none.
+fn percentiles(waits: impl ExactSizeIterator<Item = u64>) -> Option<WaitPercentiles> {
+    let waits: Vec<u64> = waits.collect();
+    let rank = |share: f64| {
+        let at = (share * waits.len() as f64).ceil() as usize;
+        waits[at.clamp(1, waits.len()) - 1]
+    };
+    let max = *waits.last()?;
+    Some(WaitPercentiles {
+        p50: rank(0.50),
+        p90: rank(0.90),
+        p99: rank(0.99),
+        max,
+    })
+}
+
+/// Live tickets, the longest waiting first, filtered by queue and player.
+pub fn tickets(state: &AppState, query: &AdminTicketQuery) -> Result<AdminTickets, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_LISTED).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("1 to {MAX_LISTED} tickets"),
+        ));
+    }
+    if let Some(queue) = &query.queue
+        && state.settings.matcher.queue_index(queue).is_none()
+    {
+        return Err(ApiError::invalid("queue", format!("no queue is `{queue}`")));
+    }
+    let now_ms = unix_ms();
+    let view = state.view();
+    let mut found: Vec<AdminTicket> = view
+        .all_tickets()
+        .filter(|(_, ticket)| query.queue.as_ref().is_none_or(|q| *q == ticket.queue))
+        .filter(|(_, ticket)| {
+            query
+                .player
+                .is_none_or(|player| ticket.players.contains(&PlayerId(player)))
+        })
+        .filter_map(|(id, _)| admin_ticket(&view, id, now_ms))
+        .collect();
+    drop(view);
+    let total = found.len() as u64;
+    found.sort_unstable_by_key(|ticket| (ticket.since_ms, ticket.id));
+    found.truncate(limit);
+    Ok(AdminTickets {
+        tickets: found,
+        total,
+    })
+}
+
+/// One live ticket.
+pub fn ticket(state: &AppState, id: u64) -> Result<AdminTicket, ApiError> {
+    admin_ticket(&state.view(), TicketId(id), unix_ms()).ok_or_else(|| unknown_ticket(id))
+}
+
+fn unknown_ticket(id: u64) -> ApiError {
+    ApiError::not_found("unknown_ticket", format!("no live ticket is ticket {id}"))
+}
+
+fn admin_ticket(view: &View, id: TicketId, now_ms: u64) -> Option<AdminTicket> {
+    let ticket = view.ticket(id)?;
+    let proposed_in = ticket
+        .players
+        .first()
+        .and_then(|player| match view.status(*player) {
+            Some(PlayerStatus::Proposed(_, match_id)) => Some(match_id.0),
+            _ => None,
+        });
+    Some(AdminTicket {
+        id: id.0,
+        queue: ticket.queue.clone(),
+        players: ticket.players.iter().map(|p| p.0).collect(),
+        since_ms: ticket.since_ms,
+        waited_ms: now_ms.saturating_sub(ticket.since_ms),
+        proposed_in,
+    })
+}
+
+/// The live matches, the newest first (at most [`MAX_LISTED`]).
+pub fn matches(state: &AppState) -> AdminMatches {
+    let view = state.view();
+    let mut found: Vec<AdminMatch> = view
+        .all_matches()
+        .map(|(id, live)| admin_match(id, live))
+        .collect();
+    drop(view);
+    let total = found.len() as u64;
+    found.sort_unstable_by_key(|live| std::cmp::Reverse(live.id));
+    found.truncate(MAX_LISTED);
+    AdminMatches {
+        matches: found,
+        total,
+    }
+}
+
+/// One live match.
+pub fn match_of(state: &AppState, id: u64) -> Result<AdminMatch, ApiError> {
+    state
+        .view()
+        .match_view(MatchId(id))
+        .map(|live| admin_match(MatchId(id), live))
+        .ok_or_else(|| ApiError::not_found("unknown_match", format!("no live match is {id}")))
+}
+
+fn admin_match(id: MatchId, live: &MatchView) -> AdminMatch {
+    AdminMatch {
+        id: id.0,
+        queue: live.summary.queue.to_string(),
+        stage: live.stage.name().to_string(),
+        quality: live.summary.quality,
+        formed_at_ms: live.summary.formed_at_ms,
+        server: match &live.stage {
+            MatchStage::Active { server } => Some(server.clone()),
+            _ => None,
+        },
+        players: live
+            .players
+            .iter()
+            .map(|(player, team)| AdminMatchPlayer {
+                player: player.0,
+                team: *team,
+                role: live.role_of(*player).map(str::to_owned),
+            })
+            .collect(),
+    }
+}
+
+/// Takes a live ticket out of its queue (declining its proposed match, if any).
+pub async fn cancel_ticket(
+    state: &AppState,
+    operator: &Operator,
+    id: u64,
+) -> Result<AdminDone, ApiError> {
+    let action = async {
+        if state.view().ticket(TicketId(id)).is_none() {
+            return Err(unknown_ticket(id));
+        }
+        let ticket = TicketId(id);
+        state.ticks.submit(Command::Cancel { ticket }).await?;
+        Ok("cancelled")
+    };
+    audited(
+        state,
+        operator,
+        "cancel_ticket",
+        format!("ticket {id}"),
+        "",
+        action,
+    )
+    .await
+}
+
+/// Ends a session (allocating or active) as its game server would: no result, nobody rated.
+pub async fn end_session(
+    state: &AppState,
+    operator: &Operator,
+    id: u64,
+) -> Result<AdminDone, ApiError> {
+    let action = async {
+        let stage = state.view().match_view(MatchId(id)).map(|m| m.stage.name());
+        match stage {
+            None => Err(ApiError::not_found(
+                "unknown_session",
+                format!("no live session is {id}"),
+            )),
+            Some("awaiting_acceptance") => Err(ApiError::conflict(
+                "not_started",
+                format!("match {id} awaits acceptance: cancel one of its tickets instead"),
+            )),
+            Some(_) => {
+                let match_id = MatchId(id);
+                state.ticks.submit(Command::EndSession { match_id }).await?;
+                Ok("ended")
+            }
+        }
+    };
+    audited(
+        state,
+        operator,
+        "end_session",
+        format!("session {id}"),
+        "",
+        action,
+    )
+    .await
+}
+
+/// Bans a player: refused from their next request on, their ticket cancelled.
+pub async fn ban(
+    state: &AppState,
+    operator: &Operator,
+    player: u64,
+    request: BanRequest,
+) -> Result<AdminDone, ApiError> {
+    let reason = request.reason.trim().to_owned();
+    let action = async {
+        let chars = reason.chars().count();
+        if chars == 0 || chars > MAX_BAN_REASON_CHARS {
+            return Err(ApiError::invalid(
+                "reason",
+                format!("a reason is 1 to {MAX_BAN_REASON_CHARS} characters"),
+            ));
+        }
+        let player = PlayerId(player);
+        if state.records.account(player).await?.is_none() {
+            return Err(ApiError::not_found(
+                "unknown_player",
+                format!("no player is {}", player.0),
+            ));
+        }
+        let record = BanRecord {
+            player,
+            reason: reason.clone(),
+            by: operator.name.clone(),
+            at_ms: unix_ms(),
+        };
+        state.records.put_ban(&record).await?;
+        leave_queue(state, player).await?;
+        Ok("banned")
+    };
+    let target = format!("player {player}");
+    audited(state, operator, "ban_player", target, &reason, action).await
+}
+
+/// Cancels the ticket `player` waits in, if any (a party's whole ticket).
+async fn leave_queue(state: &AppState, player: PlayerId) -> Result<(), ApiError> {
+    let status = state.view().status(player);
+    if let Some(PlayerStatus::Queued(ticket) | PlayerStatus::Proposed(ticket, _)) = status {
+        match state.ticks.submit(Command::Cancel { ticket }).await {
+            // It matched or left in the meantime: nothing left to cancel.
+            Err(error) if error.code() == "not_queued" => {}
+            other => other.map(drop)?,
+        }
+    }
+    Ok(())
+}
+
+/// Lifts a player's ban.
+pub async fn unban(
+    state: &AppState,
+    operator: &Operator,
+    player: u64,
+) -> Result<AdminDone, ApiError> {
+    let action = async {
+        if state.records.remove_ban(PlayerId(player)).await? {
+            Ok("unbanned")
+        } else {
+            Err(not_banned(player))
+        }
+    };
+    let target = format!("player {player}");
+    audited(state, operator, "unban_player", target, "", action).await
+}
+
+fn not_banned(player: u64) -> ApiError {
+    ApiError::not_found("not_banned", format!("player {player} is not banned"))
+}
+
+/// A player's ban.
+pub async fn ban_of(state: &AppState, player: u64) -> Result<Ban, ApiError> {
+    let ban = state.records.ban(PlayerId(player)).await?;
+    let ban = ban.ok_or_else(|| not_banned(player))?;
+    Ok(Ban {
+        player: ban.player.0,
+        reason: ban.reason,
+        by: ban.by,
+        at_ms: ban.at_ms,
+    })
+}
+
+/// Runs an admin action for `operator` (refused with 403 for a read-only key) and writes it
+/// to the audit log, and to the log under the `audit` target, with how it went; a refused
+/// action is recorded with its error code. The answer names the audit record.
+async fn audited(
+    state: &AppState,
+    operator: &Operator,
+    action: &str,
+    target: String,
+    detail: &str,
+    work: impl Future<Output = Result<&'static str, ApiError>>,
+) -> Result<AdminDone, ApiError> {
+    let outcome = match operator.require_admin() {
+        Ok(()) => work.await,
+        Err(refused) => Err(refused),
+    };
+    let record = AuditRecord {
+        id: 0,
+        at_ms: unix_ms(),
+        operator: operator.name.clone(),
+        action: action.to_owned(),
+        target,
+        outcome: outcome
+            .as_ref()
+            .map_or_else(|e| e.code(), |_| "done")
+            .to_owned(),
+        detail: detail.to_owned(),
+    };
+    tracing::info!(target: "audit", operator = %record.operator, action, target = %record.target,
+        outcome = %record.outcome, detail, "operator action");
+    let written = state.records.append_audit(&record).await;
+    let status = outcome?;
+    let audit_id = written.map_err(|error| {
+        tracing::error!(%error, action, target = %record.target, "an operator action was done but not written to the audit log");
+        ApiError::from(error)
+    })?;
+    Ok(AdminDone {
+        status: status.to_owned(),
+        audit_id,
+    })
+}
+
+/// A page of the audit log, newest first.
+pub async fn audit(state: &AppState, query: &AuditQuery) -> Result<AuditPage, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("1 to {MAX_AUDIT_PAGE} records"),
+        ));
+    }
+    let records = state.records.audit_page(query.before, limit).await?;
+    let next_before = (records.len() == limit)
+        .then(|| records.last().map(|r| r.id))
+        .flatten();
+    let entries = records
+        .into_iter()
+        .map(|r| AuditEntry {
+            id: r.id,
+            at_ms: r.at_ms,
+            operator: r.operator,
+            action: r.action,
+            target: r.target,
+            outcome: r.outcome,
+            detail: r.detail,
+        })
+        .collect();
+    Ok(AuditPage {
+        entries,
+        next_before,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        assert_eq!(percentiles(Vec::<u64>::new().into_iter()), None);
+        assert_eq!(
+            percentiles(vec![7].into_iter()),
+            Some(WaitPercentiles {
+                p50: 7,
+                p90: 7,
+                p99: 7,
+                max: 7
+            })
+        );
+        let waits: Vec<u64> = (1..=100).collect();
+        assert_eq!(
+            percentiles(waits.into_iter()),
+            Some(WaitPercentiles {
+                p50: 50,
+                p90: 90,
+                p99: 99,
+                max: 100
+            })
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! The admin API end to end, on the real binary over real sockets: operator keys from the
+//! environment with two roles (a read-only key reads but may not act, 403, and the attempt is
+//! audited); no key or a wrong one is 401, a player's token 403; operators see the queues,
+//! tickets and live matches, cancel a waiting player's ticket, end a running session, and ban
+//! a player (refused at their next request, login and refresh; their ticket leaves the
+//! queue) and lift the ban; every action lands in the audit log, newest first, paged; bans and
+//! the audit log survive a restart.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Client, SERVER_KEY, Server, Socket, connect_events, wait_event, write_config};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const ADMIN_KEY: &str = "admin-operator-key-0123456789abcdefghijklmn";
+const READER_KEY: &str = "reader-operator-key-0123456789abcdefghijklm";
+
+fn start(dir: &Path) -> (Server, Client) {
+    let config = write_config(dir);
+    let server = Server::start_env(
+        &dir.join("data"),
+        &config,
+        &[],
+        &[
+            ("MATCHWRIGHT_OPERATOR_KEYS", Some(ADMIN_KEY)),
+            ("MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS", Some(READER_KEY)),
+        ],
+    );
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    (server, client)
+}
+
+async fn wait_ready(client: &Client) {
+    for _ in 0..200 {
+        let (status, _) = client.call(Method::GET, "/readyz", None, None).await;
+        if status == StatusCode::OK {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server never became ready");
+}
+
+async fn queue_duel(client: &Client, token: &str) {
+    let (status, body) = client
+        .call(
+            Method::POST,
+            "/v1/queue",
+            Some(token),
+            Some(json!({"queue": "duel-1v1", "pings": {"eu-west": 25}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn login(client: &Client, name: &str) -> (StatusCode, Value) {
+    client
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"username": name, "password": "a good long password"})),
+        )
+        .await
+}
+
+fn assert_error(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["error"], code, "{}", answer.1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_and_act_by_role_and_every_action_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, client) = start(dir.path());
+    wait_ready(&client).await;
+    let (waiting, waiting_token) = client.register("admin-waiting").await;
+
+    // Who may call: no key 401, a wrong key 401, a player's token 403.
+    let path = "/v1/admin/queues";
+    let answer = client.call(Method::GET, path, None, None).await;
+    assert_error(&answer, StatusCode::UNAUTHORIZED, "missing_token");
+    let wrong = "wrong-operator-key-0123456789abcdefghijklmn";
+    let answer = client.call(Method::GET, path, Some(wrong), None).await;
+    assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_token");
+    let answer = client
+        .call(Method::GET, path, Some(&waiting_token), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "not_operator");
+
+    // A waiting ticket, as a read-only operator sees it.
+    queue_duel(&client, &waiting_token).await;
+    let (status, queues) = client.call(Method::GET, path, Some(READER_KEY), None).await;
+    assert_eq!(status, StatusCode::OK, "{queues}");
+    let duel = queues["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|queue| queue["name"] == "duel-1v1")
+        .unwrap();
+    assert_eq!(duel["tickets"], 1, "{duel}");
+    assert_eq!(duel["players"], 1, "{duel}");
+    assert!(duel["waited_ms"]["max"].as_u64().is_some(), "{duel}");
+    assert!(duel["windows"]["skill_mmr"].as_f64().unwrap() > 0.0);
+    let (status, listed) = client
+        .call(
+            Method::GET,
+            &format!("/v1/admin/tickets?queue=duel-1v1&player={waiting}"),
+            Some(READER_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["total"], 1, "{listed}");
+    let ticket = listed["tickets"][0]["id"].as_u64().unwrap();
+    assert_eq!(listed["tickets"][0]["players"], json!([waiting]));
+    for bad in ["/v1/admin/tickets?queue=nope", "/v1/admin/tickets?limit=0"] {
+        let answer = client.call(Method::GET, bad, Some(READER_KEY), None).await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    }
+    let one = format!("/v1/admin/tickets/{ticket}");
+    let (status, body) = client.call(Method::GET, &one, Some(READER_KEY), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["queue"], "duel-1v1");
+
+    // A read-only key may not act; an admin key cancels the ticket.
+    let cancel = format!("/v1/admin/tickets/{ticket}/cancel");
+    let answer = client
+        .call(Method::POST, &cancel, Some(READER_KEY), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "read_only_operator");
+    let (status, done) = client
+        .call(Method::POST, &cancel, Some(ADMIN_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "cancelled");
+    let (_, status_body) = client
+        .call(Method::GET, "/v1/queue", Some(&waiting_token), None)
+        .await;
+    assert_eq!(status_body["status"], "idle", "{status_body}");
+    let answer = client
+        .call(Method::POST, &cancel, Some(ADMIN_KEY), None)
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "unknown_ticket");
+
+    end_a_running_session(&client).await;
+    ban_and_unban(&client, waiting, &waiting_token).await;
+    check_the_audit_log(&client).await;
+
+    // Bans and the audit log are in the store: a restart keeps them.
+    let ban = format!("/v1/admin/players/{waiting}/ban");
+    let (status, body) = client
+        .call(
+            Method::POST,
+            &ban,
+            Some(ADMIN_KEY),
+            Some(json!({"reason": "again"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop();
+    let (_server, client) = start(dir.path());
+    wait_ready(&client).await;
+    let answer = client
+        .call(Method::GET, "/v1/profile/me", Some(&waiting_token), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "banned");
+    let (status, page) = client
+        .call(Method::GET, "/v1/admin/audit", Some(READER_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["entries"][0]["action"], "ban_player", "{page}");
+    assert_eq!(page["entries"][0]["detail"], "again", "{page}");
+}
+
+/// Two players in a duel session; an operator sees the match and ends it; they hear it end.
+async fn end_a_running_session(client: &Client) {
+    let mut players: Vec<(String, Socket)> = Vec::new();
+    for name in ["admin-duel-a", "admin-duel-b"] {
+        let (_, token) = client.register(name).await;
+        let socket = connect_events(&client.base, &token).await;
+        queue_duel(client, &token).await;
+        players.push((token, socket));
+    }
+    let mut match_id = 0;
+    for (_, socket) in &mut players {
+        match_id = wait_event(socket, "session_ready").await["match_id"]
+            .as_u64()
+            .unwrap();
+    }
+    let (status, live) = client
+        .call(Method::GET, "/v1/admin/matches", Some(READER_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    assert_eq!(live["matches"][0]["id"], match_id, "{live}");
+    let one = format!("/v1/admin/matches/{match_id}");
+    let (status, found) = client.call(Method::GET, &one, Some(READER_KEY), None).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["stage"], "active", "{found}");
+    assert_eq!(found["server"], "198.51.100.7:7777", "{found}");
+    assert_eq!(found["players"].as_array().unwrap().len(), 2, "{found}");
+    let end = format!("/v1/admin/sessions/{match_id}/end");
+    let answer = client
+        .call(Method::POST, &end, Some(READER_KEY), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "read_only_operator");
+    let (status, done) = client.call(Method::POST, &end, Some(ADMIN_KEY), None).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "ended");
+    for (_, socket) in &mut players {
+        wait_event(socket, "session_ended").await;
+    }
+    let answer = client.call(Method::GET, &one, Some(READER_KEY), None).await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "unknown_match");
+    let answer = client.call(Method::POST, &end, Some(ADMIN_KEY), None).await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "unknown_session");
+    // The game server's key is not an operator's.
+    let answer = client
+        .call(Method::POST, &end, Some(SERVER_KEY), None)
+        .await;
+    assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+/// A banned player is refused everywhere and leaves the queue; unbanned, they are back.
+async fn ban_and_unban(client: &Client, player: u64, token: &str) {
+    let (status, tokens) = login(client, "admin-waiting").await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    queue_duel(client, token).await;
+    let ban = format!("/v1/admin/players/{player}/ban");
+    let reason = |text: &str| Some(json!({"reason": text}));
+    let answer = client
+        .call(Method::POST, &ban, Some(ADMIN_KEY), reason("  "))
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let answer = client
+        .call(
+            Method::POST,
+            "/v1/admin/players/999999/ban",
+            Some(ADMIN_KEY),
+            reason("x"),
+        )
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "unknown_player");
+    let answer = client
+        .call(Method::POST, &ban, Some(READER_KEY), reason("cheating"))
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "read_only_operator");
+    let (status, done) = client
+        .call(Method::POST, &ban, Some(ADMIN_KEY), reason("cheating"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "banned");
+    // Refused at the next request, at login and at refresh; the ticket is gone.
+    let answer = client
+        .call(Method::GET, "/v1/profile/me", Some(token), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "banned");
+    assert!(answer.1["message"].as_str().unwrap().contains("cheating"));
+    assert_error(
+        &login(client, "admin-waiting").await,
+        StatusCode::FORBIDDEN,
+        "banned",
+    );
+    let answer = client
+        .call(
+            Method::POST,
+            "/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "banned");
+    let (_, listed) = client
+        .call(
+            Method::GET,
+            &format!("/v1/admin/tickets?player={player}"),
+            Some(READER_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(listed["total"], 0, "{listed}");
+    let (status, found) = client.call(Method::GET, &ban, Some(READER_KEY), None).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["reason"], "cheating");
+    assert!(found["by"].as_str().unwrap().starts_with("operator-"));
+    // Lifted: the same token works again.
+    let (status, done) = client
+        .call(Method::DELETE, &ban, Some(ADMIN_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, body) = client
+        .call(Method::GET, "/v1/profile/me", Some(token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer = client
+        .call(Method::DELETE, &ban, Some(ADMIN_KEY), None)
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "not_banned");
+    let answer = client.call(Method::GET, &ban, Some(READER_KEY), None).await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "not_banned");
+}
+
+/// Every action so far, newest first, refused ones included, by which key; paged.
+async fn check_the_audit_log(client: &Client) {
+    let (status, page) = client
+        .call(Method::GET, "/v1/admin/audit", Some(READER_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let entries = page["entries"].as_array().unwrap();
+    let seen: Vec<(String, String)> = entries
+        .iter()
+        .rev()
+        .map(|entry| {
+            (
+                entry["action"].as_str().unwrap().to_string(),
+                entry["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("cancel_ticket", "read_only_operator"),
+        ("cancel_ticket", "done"),
+        ("cancel_ticket", "unknown_ticket"),
+        ("end_session", "read_only_operator"),
+        ("end_session", "done"),
+        ("end_session", "unknown_session"),
+        ("ban_player", "invalid_field"),
+        ("ban_player", "unknown_player"),
+        ("ban_player", "read_only_operator"),
+        ("ban_player", "done"),
+        ("unban_player", "done"),
+        ("unban_player", "not_banned"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, o)| (a.to_string(), o.to_string()))
+        .collect();
+    assert_eq!(seen, expected, "{page}");
+    let ids: Vec<u64> = entries.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] > pair[1]), "{ids:?}");
+    let (reader, admin) = (
+        &entries.last().unwrap()["operator"],
+        &entries[0]["operator"],
+    );
+    assert_ne!(reader, admin, "the two keys have different names");
+    assert!(
+        !page.to_string().contains(ADMIN_KEY),
+        "keys are never written"
+    );
+    let ban = entries
+        .iter()
+        .find(|e| e["outcome"] == "done" && e["action"] == "ban_player");
+    assert_eq!(ban.unwrap()["detail"], "cheating");
+    // Paged: two, then the next two from where the first page ended.
+    let (_, first) = client
+        .call(
+            Method::GET,
+            "/v1/admin/audit?limit=2",
+            Some(READER_KEY),
+            None,
+        )
+        .await;
+    let before = first["next_before"].as_u64().unwrap();
+    let (_, second) = client
+        .call(
+            Method::GET,
+            &format!("/v1/admin/audit?limit=2&before={before}"),
+            Some(READER_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(second["entries"][0]["id"], ids[2], "{second}");
+    let answer = client
+        .call(
+            Method::GET,
+            "/v1/admin/audit?limit=501",
+            Some(READER_KEY),
+            None,
+        )
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+}
