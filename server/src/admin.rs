@@ -11,7 +11,7 @@ use axum::extract::State;
 use matchwright_ecs::TicketId;
 use matchwright_transport::wire::{
     AdminDone, AdminMatch, AdminMatches, AdminQueues, AdminTicket, AdminTicketQuery, AdminTickets,
-    AuditPage, AuditQuery, Ban, BanRequest, Explanation, WireError,
+    AuditPage, AuditQuery, Ban, BanRequest, Explanation, FleetServers, WireError,
 };
 
 use crate::app::AppState;
@@ -221,4 +221,19 @@ pub async fn audit(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     admin::audit(&state, &query).await.map(Json)
+}
+
+/// The game servers registered with this server (`serve` with a fleet registration secret),
+/// by id.
+#[utoipa::path(get, path = "/v1/admin/fleet", tag = "admin",
+    security(("operator_key" = [])),
+    responses(
+        (status = 200, description = "The registered servers", body = FleetServers),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError)))]
+pub async fn fleet(State(state): State<AppState>, _operator: Operator) -> Json<FleetServers> {
+    Json(FleetServers {
+        registration_open: state.fleet.is_some(),
+        servers: state.fleet.as_ref().map(|f| f.list()).unwrap_or_default(),
+    })
 }

@@ -282,14 +282,16 @@ pub async fn get_session(
     params(("id" = u64, Path, description = "The match")),
     responses(
         (status = 200, description = "Noted", body = SessionAck),
-        (status = 401, description = "No valid server key", body = WireError),
+        (status = 401, description = "No valid server key or registered server credential", body = WireError),
+        (status = 403, description = "A registered server acting on a session it does not host (`not_your_session`)", body = WireError),
         (status = 404, description = "No such running session", body = WireError),
         (status = 409, description = "The session is not active", body = WireError)))]
 pub async fn heartbeat(
     State(state): State<AppState>,
-    _server: GameServer,
+    server: GameServer,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<SessionAck>, ApiError> {
+    server.may_act_on(&state, id)?;
     Ok(Json(sessions::heartbeat(&state, id).await?))
 }
 
@@ -300,15 +302,17 @@ pub async fn heartbeat(
     request_body = ResultRequest,
     responses(
         (status = 200, description = "The session ended; ratings updated", body = SessionAck),
-        (status = 401, description = "No valid server key", body = WireError),
+        (status = 401, description = "No valid server key or registered server credential", body = WireError),
+        (status = 403, description = "A registered server acting on a session it does not host (`not_your_session`)", body = WireError),
         (status = 404, description = "No such running session", body = WireError),
         (status = 422, description = "The result does not fit the match", body = WireError)))]
 pub async fn report_result(
     State(state): State<AppState>,
-    _server: GameServer,
+    server: GameServer,
     ApiPath(id): ApiPath<u64>,
     ApiJson(request): ApiJson<ResultRequest>,
 ) -> Result<Json<SessionAck>, ApiError> {
+    server.may_act_on(&state, id)?;
     Ok(Json(sessions::report_result(&state, id, request).await?))
 }
 
@@ -320,16 +324,18 @@ pub async fn report_result(
     request_body = LeaveRequest,
     responses(
         (status = 200, description = "The player is out of the session", body = SessionAck),
-        (status = 401, description = "No valid server key", body = WireError),
+        (status = 401, description = "No valid server key or registered server credential", body = WireError),
+        (status = 403, description = "A registered server acting on a session it does not host (`not_your_session`)", body = WireError),
         (status = 404, description = "No such running session", body = WireError),
         (status = 403, description = "The player is not in the session", body = WireError),
         (status = 409, description = "The session is ending", body = WireError)))]
 pub async fn leave_session(
     State(state): State<AppState>,
-    _server: GameServer,
+    server: GameServer,
     ApiPath(id): ApiPath<u64>,
     ApiJson(request): ApiJson<LeaveRequest>,
 ) -> Result<Json<SessionAck>, ApiError> {
+    server.may_act_on(&state, id)?;
     Ok(Json(sessions::leave(&state, id, request).await?))
 }
 
@@ -340,13 +346,15 @@ pub async fn leave_session(
     params(("id" = u64, Path, description = "The match")),
     responses(
         (status = 200, description = "The session ended", body = SessionAck),
-        (status = 401, description = "No valid server key", body = WireError),
+        (status = 401, description = "No valid server key or registered server credential", body = WireError),
+        (status = 403, description = "A registered server acting on a session it does not host (`not_your_session`)", body = WireError),
         (status = 404, description = "No such running session", body = WireError)))]
 pub async fn end_session(
     State(state): State<AppState>,
-    _server: GameServer,
+    server: GameServer,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<SessionAck>, ApiError> {
+    server.may_act_on(&state, id)?;
     Ok(Json(sessions::end(&state, id).await?))
 }
 
@@ -357,16 +365,18 @@ pub async fn end_session(
     request_body = BackfillRequest,
     responses(
         (status = 202, description = "Requested (or withdrawn)", body = SessionAck),
-        (status = 401, description = "No valid server key", body = WireError),
+        (status = 401, description = "No valid server key or registered server credential", body = WireError),
+        (status = 403, description = "A registered server acting on a session it does not host (`not_your_session`)", body = WireError),
         (status = 404, description = "No such running session", body = WireError),
         (status = 409, description = "Nothing to withdraw", body = WireError),
         (status = 422, description = "The slots do not fit the teams", body = WireError)))]
 pub async fn request_backfill(
     State(state): State<AppState>,
-    _server: GameServer,
+    server: GameServer,
     ApiPath(id): ApiPath<u64>,
     ApiJson(request): ApiJson<BackfillRequest>,
 ) -> Result<(StatusCode, Json<SessionAck>), ApiError> {
+    server.may_act_on(&state, id)?;
     let ack = sessions::backfill(&state, id, request).await?;
     Ok((StatusCode::ACCEPTED, Json(ack)))
 }

@@ -37,10 +37,11 @@ use crate::hub::Hub;
 use crate::lobby::Lobby;
 use crate::ratelimit::RateLimiter;
 use crate::records::Records;
+use crate::registry::{Fleet, Registry};
 use crate::settings::{Secrets, Settings};
 use crate::tick::{Health, Running, Shared, TickHandle, TickLoop};
 use crate::view::View;
-use crate::{admin, api, boards, party};
+use crate::{admin, api, boards, fleet_routes, party};
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -71,6 +72,8 @@ pub struct AppInner {
     pub hashing: HashingPool,
     /// `/openapi.json`, set once the router is built.
     pub openapi_json: OnceLock<String>,
+    /// Game servers that registered themselves (`serve` with a fleet registration secret).
+    pub fleet: Option<Arc<Registry>>,
 }
 
 impl Deref for AppState {
@@ -145,11 +148,31 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "One of the operator keys of the server's config (`[server] operator_keys`, MATCHWRIGHT_OPERATOR_KEYS)",
+                        "One of the operator keys of the server's config (`[server] operator_keys` or `read_only_operator_keys`)",
                     ))
                     .build(),
             ),
         );
+        for (name, description) in [
+            (
+                "fleet_registration_secret",
+                "The fleet registration secret (`[server] fleet_registration_secret`)",
+            ),
+            (
+                "server_credential",
+                "A registered game server's own credential, from POST /v1/fleet/servers",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
     }
 }
 
@@ -204,6 +227,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin::end_session))
         .routes(routes!(admin::get_ban, admin::ban, admin::unban))
         .routes(routes!(admin::audit))
+        .routes(routes!(admin::fleet))
+        .routes(routes!(fleet_routes::register))
+        .routes(routes!(fleet_routes::heartbeat))
+        .routes(routes!(fleet_routes::drain))
+        .routes(routes!(fleet_routes::deregister))
         .routes(routes!(api::events))
         .routes(routes!(api::healthz))
         .routes(routes!(api::readyz))
@@ -608,12 +636,18 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
     let metrics = metrics_handle();
     let settings = Arc::new(settings);
     let shared = new_shared(&settings);
-    if settings.fleet.servers.is_empty() {
+    if settings.fleet.servers.is_empty() && !settings.registration_open() {
         tracing::warn!(
             "no [fleet] configured: sessions are allocated on the development fleet (127.0.0.1:7777 in every region)"
         );
     }
-    let fleet = StaticFleet::new(&settings.effective_fleet());
+    let registry = settings
+        .registration_open()
+        .then(|| Arc::new(Registry::new(&settings.fleet, &settings.matcher.regions)));
+    let fleet = Fleet {
+        fixed: StaticFleet::new(&settings.effective_fleet()),
+        registry: registry.clone(),
+    };
     let outbox = opened.store.outbox_reader();
     let recorder = record
         .map(|options| matchwright_replay::record::Recorder::start(options, settings.server.seed))
@@ -634,7 +668,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
     }
     let secrets_file = secrets.file.clone();
     let records = Records::Local(store_handle);
-    let state = assemble(settings, secrets, records, ticks, shared, None)?;
+    let state = assemble(settings, secrets, records, ticks, shared, None, registry)?;
     let router = router(state.clone());
     let operations = state
         .settings
@@ -706,6 +740,7 @@ fn assemble(
     ticks: TickHandle,
     shared: Shared,
     ids: Option<crate::gateway::IdBlocks>,
+    fleet: Option<Arc<Registry>>,
 ) -> Result<AppState, String> {
     let player_ids = match (ids, &records) {
         (Some(blocks), _) => PlayerIdSource::Cluster(blocks),
@@ -746,6 +781,7 @@ fn assemble(
         rate_limiter,
         hashing,
         openapi_json: OnceLock::new(),
+        fleet,
     })))
 }
 
@@ -787,6 +823,7 @@ pub async fn start_gateway(
         TickHandle::cluster(gateway),
         shared,
         Some(ids),
+        None,
     )?;
     let router = router(state.clone());
     let operations = settings.server.metrics_listen.map(bind_now).transpose()?;

@@ -47,6 +47,10 @@ pub const SECRET_VARIABLES: &[(&str, &str)] = &[
     ("MATCHWRIGHT_JWT_SECRET", "jwt_secret"),
     ("MATCHWRIGHT_SESSION_SECRET", "session_secret"),
     ("MATCHWRIGHT_GAME_SERVER_KEY", "game_server_key"),
+    (
+        "MATCHWRIGHT_FLEET_REGISTRATION_SECRET",
+        "fleet_registration_secret",
+    ),
     ("MATCHWRIGHT_OPERATOR_KEYS", "operator_keys"),
     (
         "MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS",

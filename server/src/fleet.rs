@@ -45,8 +45,14 @@ impl fmt::Display for AllocationError {
 
 /// Finds game servers for matches.
 pub trait Allocator: Send {
-    /// A server (its address) for `match_id` in `region`, reserved until [`Allocator::release`].
-    fn allocate(&mut self, match_id: MatchId, region: &str) -> Result<String, AllocationError>;
+    /// A server (its address) for `match_id` of `queue` in `region`, reserved until
+    /// [`Allocator::release`].
+    fn allocate(
+        &mut self,
+        match_id: MatchId,
+        region: &str,
+        queue: &str,
+    ) -> Result<String, AllocationError>;
 
     /// The session is over: its server's slot is free again. Unknown matches are ignored.
     fn release(&mut self, match_id: MatchId);
@@ -92,8 +98,21 @@ impl StaticFleet {
     }
 }
 
+impl StaticFleet {
+    /// Whether `address` is one of its servers.
+    pub fn hosts(&self, address: &str) -> bool {
+        self.servers.iter().any(|slot| slot.address == address)
+    }
+}
+
 impl Allocator for StaticFleet {
-    fn allocate(&mut self, match_id: MatchId, region: &str) -> Result<String, AllocationError> {
+    /// The server of `region` with the most room (a fixed fleet has no labels: any queue).
+    fn allocate(
+        &mut self,
+        match_id: MatchId,
+        region: &str,
+        _queue: &str,
+    ) -> Result<String, AllocationError> {
         if let Some(&index) = self.assigned.get(&match_id) {
             return Ok(self.servers[index].address.clone());
         }
@@ -156,7 +175,7 @@ impl Allocator for StaticFleet {
 /// cluster's trait.
 impl matchwright_cluster::allocation::Allocate for StaticFleet {
     fn allocate(&mut self, match_id: MatchId, region: &str) -> Result<String, String> {
-        Allocator::allocate(self, match_id, region).map_err(|error| error.to_string())
+        Allocator::allocate(self, match_id, region, "").map_err(|error| error.to_string())
     }
 
     fn release(&mut self, match_id: MatchId) {
@@ -206,7 +225,10 @@ fn share_of(fleet: &FleetSection, index: usize, partitions: usize) -> FleetSecti
             });
         }
     }
-    FleetSection { servers }
+    FleetSection {
+        servers,
+        ..fleet.clone()
+    }
 }
 
 #[cfg(test)]
@@ -228,29 +250,30 @@ mod tests {
                     capacity: 2,
                 },
             ],
+            ..FleetSection::default()
         })
     }
 
     #[test]
     fn allocates_the_roomiest_server_until_full_then_says_why() {
         let mut fleet = fleet();
-        assert_eq!(fleet.allocate(MatchId(1), "eu").unwrap(), "b:1");
+        assert_eq!(fleet.allocate(MatchId(1), "eu", "q").unwrap(), "b:1");
         assert_eq!(
-            fleet.allocate(MatchId(1), "eu").unwrap(),
+            fleet.allocate(MatchId(1), "eu", "q").unwrap(),
             "b:1",
             "idempotent"
         );
-        assert_eq!(fleet.allocate(MatchId(2), "eu").unwrap(), "a:1");
-        assert_eq!(fleet.allocate(MatchId(3), "eu").unwrap(), "b:1");
+        assert_eq!(fleet.allocate(MatchId(2), "eu", "q").unwrap(), "a:1");
+        assert_eq!(fleet.allocate(MatchId(3), "eu", "q").unwrap(), "b:1");
         assert_eq!(
-            fleet.allocate(MatchId(4), "eu"),
+            fleet.allocate(MatchId(4), "eu", "q"),
             Err(AllocationError::Full {
                 region: "eu".into(),
                 capacity: 3
             })
         );
         assert_eq!(
-            fleet.allocate(MatchId(4), "us"),
+            fleet.allocate(MatchId(4), "us", "q"),
             Err(AllocationError::NoServers {
                 region: "us".into()
             })
@@ -258,7 +281,7 @@ mod tests {
         fleet.release(MatchId(2));
         fleet.release(MatchId(2));
         assert_eq!(fleet.in_use(), 2);
-        assert_eq!(fleet.allocate(MatchId(4), "eu").unwrap(), "a:1");
+        assert_eq!(fleet.allocate(MatchId(4), "eu", "q").unwrap(), "a:1");
     }
 
     #[test]
@@ -269,11 +292,11 @@ mod tests {
         }
         for id in 4..=5 {
             assert_eq!(
-                Allocator::allocate(&mut fleet, MatchId(id), "eu").unwrap(),
+                Allocator::allocate(&mut fleet, MatchId(id), "eu", "q").unwrap(),
                 "b:1"
             );
         }
-        assert!(Allocator::allocate(&mut fleet, MatchId(6), "eu").is_err());
+        assert!(Allocator::allocate(&mut fleet, MatchId(6), "eu", "q").is_err());
     }
 
     #[test]
@@ -285,6 +308,7 @@ mod tests {
         };
         let fleet = FleetSection {
             servers: vec![server("a:1", 1), server("b:1", 2)],
+            ..FleetSection::default()
         };
         for partitions in 1..=4 {
             let shares: Vec<FleetSection> = (0..partitions)
@@ -309,6 +333,7 @@ mod tests {
         // Ten servers of one: five each of two.
         let tens = FleetSection {
             servers: (0..10).map(|n| server(&format!("s:{n}"), 1)).collect(),
+            ..FleetSection::default()
         };
         assert_eq!(share_of(&tens, 0, 2).servers.len(), 5);
         assert_eq!(share_of(&tens, 1, 2).servers.len(), 5);
@@ -319,7 +344,7 @@ mod tests {
         let mut fleet = fleet();
         fleet.adopt(MatchId(7), "b:1");
         fleet.adopt(MatchId(8), "b:1");
-        assert_eq!(fleet.allocate(MatchId(9), "eu").unwrap(), "a:1");
-        assert!(fleet.allocate(MatchId(10), "eu").is_err());
+        assert_eq!(fleet.allocate(MatchId(9), "eu", "q").unwrap(), "a:1");
+        assert!(fleet.allocate(MatchId(10), "eu", "q").is_err());
     }
 }

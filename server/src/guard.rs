@@ -1,5 +1,6 @@
 //! The extractors that guard the routes: [`AuthPlayer`] for players (an access token whose
-//! account exists), [`GameServer`] for game servers (the game-server key) and [`Operator`] for
+//! account exists), [`GameServer`] for game servers (the game-server key, or a registered
+//! server's credential: [`RegisteredServer`]) and [`Operator`] for
 //! operators (one of `[server] operator_keys`). The tokens themselves are `auth`'s.
 
 use axum::extract::FromRequestParts;
@@ -9,6 +10,8 @@ use matchwright_ecs::PlayerId;
 use crate::app::AppState;
 use crate::auth;
 use crate::error::ApiError;
+use crate::registry::{Authenticated, Registry};
+use crate::view::MatchStage;
 
 /// An authenticated player (from a valid access token). Missing, malformed, forged or expired
 /// tokens are refused with 401 and a code that says which; a banned player's with 403 `banned`.
@@ -54,9 +57,16 @@ pub async fn not_banned(state: &AppState, player: PlayerId) -> Result<(), ApiErr
     }
 }
 
-/// A game server, authenticated by the server key of the config (`Authorization: Bearer KEY`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GameServer;
+/// A game server: the config's game-server key (any session: the fixed fleet and
+/// development), or a registered server's own credential (`registry`: only the sessions it
+/// hosts, see [`GameServer::may_act_on`]). `Authorization: Bearer KEY`; anything else is 401.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GameServer {
+    /// The game-server key.
+    Key,
+    /// A registered server.
+    Registered(Authenticated),
+}
 
 impl FromRequestParts<AppState> for GameServer {
     type Rejection = ApiError;
@@ -69,14 +79,79 @@ impl FromRequestParts<AppState> for GameServer {
             ));
         };
         if auth::constant_time_eq(key.as_bytes(), state.secrets.game_server_key.as_bytes()) {
-            Ok(Self)
-        } else {
-            Err(ApiError::unauthorized(
-                "invalid_token",
-                "the game-server key is not valid",
-            ))
+            return Ok(Self::Key);
+        }
+        if let Some(server) = state
+            .fleet
+            .as_ref()
+            .and_then(|fleet| fleet.authenticate(key))
+        {
+            return Ok(Self::Registered(server));
+        }
+        Err(ApiError::unauthorized(
+            "invalid_token",
+            "neither the game-server key nor a registered server's credential",
+        ))
+    }
+}
+
+impl GameServer {
+    /// Refuses a registered server acting on a live session it does not host (403
+    /// `not_your_session`). A session nobody hosts yet, or that is not live, is left to the
+    /// matcher (which answers 404 or 409 as for the key).
+    pub fn may_act_on(&self, state: &AppState, match_id: u64) -> Result<(), ApiError> {
+        let Self::Registered(server) = self else {
+            return Ok(());
+        };
+        let view = state.view();
+        let Some(live) = view.match_view(matchwright_ecs::MatchId(match_id)) else {
+            return Ok(());
+        };
+        match &live.stage {
+            MatchStage::Active { server: address } if *address == server.address => Ok(()),
+            _ => Err(ApiError::forbidden(
+                "not_your_session",
+                format!("session {match_id} is not hosted by this server"),
+            )),
         }
     }
+}
+
+/// A registered game server on its own fleet routes (`/v1/fleet/servers/{id}/...`): its
+/// credential only (the game-server key names no server). 404 `registration_closed` when this
+/// server takes no registrations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredServer(pub Authenticated);
+
+impl FromRequestParts<AppState> for RegisteredServer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let fleet = registry_of(state)?;
+        let Some(token) = auth::bearer(&parts.headers) else {
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "a registered server sends its credential as `Authorization: Bearer TOKEN`",
+            ));
+        };
+        fleet.authenticate(token).map(Self).ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_token",
+                "not a registered server's credential (unknown, deregistered, or timed out: register again)",
+            )
+        })
+    }
+}
+
+/// The fleet registry, or 404 `registration_closed`.
+pub fn registry_of(state: &AppState) -> Result<&std::sync::Arc<Registry>, ApiError> {
+    state.fleet.as_ref().ok_or_else(|| {
+        ApiError::not_found(
+            "registration_closed",
+            "this server takes no game-server registrations (no `[server] fleet_registration_secret`, \
+             or a gateway: register with `serve`)",
+        )
+    })
 }
 
 /// What an operator key may do.

@@ -37,7 +37,8 @@
 //! - [`listener`]: the HTTP listener: connection caps (total, per IP), header timeout,
 //!   graceful shutdown with a deadline.
 //! - [`partition_ops`]: `/healthz`, `/readyz` and `/metrics` of a matcher partition process.
-//! - [`fleet`]: game-server allocation behind the [`fleet::Allocator`] trait.
+//! - [`fleet`]: game-server allocation behind the [`fleet::Allocator`] trait; [`registry`]:
+//!   game servers that register themselves (`/v1/fleet/servers`) and the allocator over both.
 //! - [`settings`]: the config file (`[server]`, `[fleet]` and the matcher's config) and secrets.
 //! - [`environment`]: `MATCHWRIGHT_*` variables: an override for every setting, the secrets
 //!   (or files holding them) and the Postgres URL; `matchwright config check`.
@@ -60,6 +61,7 @@ pub mod clock;
 pub mod environment;
 pub mod error;
 pub mod fleet;
+pub mod fleet_routes;
 pub mod gateway;
 pub mod guard;
 pub mod hashing;
@@ -74,6 +76,7 @@ pub mod quic;
 pub mod ratelimit;
 pub mod recorder;
 pub mod records;
+pub mod registry;
 pub mod service;
 pub mod settings;
 pub mod shared;

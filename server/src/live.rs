@@ -30,8 +30,8 @@ pub struct Live<'a> {
 /// What a batch of events asks of the fleet.
 #[derive(Debug, Default)]
 pub struct ForFleet {
-    /// Matches formed, waiting for a game server (id, region).
-    pub to_allocate: Vec<(MatchId, String)>,
+    /// Matches formed, waiting for a game server (id, region, queue).
+    pub to_allocate: Vec<(MatchId, String, String)>,
     /// Sessions over: their servers are free.
     pub released: Vec<MatchId>,
 }
@@ -50,9 +50,11 @@ impl Live<'_> {
             self.push_live(event, &view, now_ms);
             match event {
                 Event::MatchFormed { summary } => {
-                    fleet
-                        .to_allocate
-                        .push((summary.match_id, summary.region.to_string()));
+                    fleet.to_allocate.push((
+                        summary.match_id,
+                        summary.region.to_string(),
+                        summary.queue.to_string(),
+                    ));
                 }
                 Event::SessionEnded { match_id, .. } | Event::SessionAbandoned { match_id, .. } => {
                     fleet.released.push(*match_id);

@@ -59,6 +59,8 @@ pub const COUNTERPARTS: &[(&str, &str, &str)] = &[
     ("GET", "/v1/queue/explain", "explain"),
 ];
 
+/// Why the fleet routes are HTTP-only.
+const GAME_SERVERS: &str = "game servers speak HTTP";
 /// Why the admin routes are HTTP-only.
 const OPERATORS: &str = "for operators, authenticated with an operator key";
 
@@ -107,6 +109,11 @@ pub const HTTP_ONLY: &[(&str, &str, &str)] = &[
     ("POST", "/v1/admin/players/{id}/ban", OPERATORS),
     ("DELETE", "/v1/admin/players/{id}/ban", OPERATORS),
     ("GET", "/v1/admin/audit", OPERATORS),
+    ("GET", "/v1/admin/fleet", OPERATORS),
+    ("POST", "/v1/fleet/servers", GAME_SERVERS),
+    ("POST", "/v1/fleet/servers/{id}/heartbeat", GAME_SERVERS),
+    ("POST", "/v1/fleet/servers/{id}/drain", GAME_SERVERS),
+    ("DELETE", "/v1/fleet/servers/{id}", GAME_SERVERS),
     ("GET", "/healthz", "for operators"),
     ("GET", "/readyz", "for operators"),
     ("GET", "/metrics", "for operators"),

@@ -15,6 +15,7 @@
 //! `environment` also overrides any setting here from `MATCHWRIGHT__TABLE__FIELD` variables,
 //! between [`Settings::parse_table`] and [`Settings::from_table`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -286,6 +287,11 @@ pub struct ServerSection {
     pub session_secret: Option<String>,
     /// The key game servers authenticate with (`Authorization: Bearer KEY`; at least 32 bytes).
     pub game_server_key: Option<String>,
+    /// The secret game servers register with (`POST /v1/fleet/servers`; at least 32 bytes;
+    /// `MATCHWRIGHT_FLEET_REGISTRATION_SECRET(_FILE)`). Default: none, and registration is
+    /// closed. Set, the development fleet is off: matches go to registered servers and to
+    /// `[fleet] servers`, if any.
+    pub fleet_registration_secret: Option<String>,
     /// The keys operators authenticate with on the `/v1/admin/...` routes
     /// (`Authorization: Bearer KEY`; each at least 32 bytes, compared in constant time). Set
     /// them with `MATCHWRIGHT_OPERATOR_KEYS` or `MATCHWRIGHT_OPERATOR_KEYS_FILE` (keys separated
@@ -347,6 +353,7 @@ impl Default for ServerSection {
             jwt_secret: None,
             session_secret: None,
             game_server_key: None,
+            fleet_registration_secret: None,
             operator_keys: Vec::new(),
             read_only_operator_keys: Vec::new(),
             max_connections: 10_000,
@@ -439,13 +446,59 @@ fn is_origin(text: &str) -> bool {
         && axum::http::HeaderValue::from_str(text).is_ok()
 }
 
-/// `[fleet]`: game servers by region.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `[fleet]`: game servers by region: a fixed list, and servers that register themselves
+/// (`registry`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FleetSection {
-    /// The servers. When empty, the development fleet is used: one `127.0.0.1:7777` per region
-    /// with room for 1,000 sessions (the server says so at start).
+    /// The servers. When empty and registration is closed, the development fleet is used:
+    /// one `127.0.0.1:7777` per region with room for 1,000 sessions (the server says so at
+    /// start).
     pub servers: Vec<FleetServer>,
+    /// A registered server not heard from (registration, heartbeat) for this long is taken
+    /// out: it gets no new session, its credential stops working, and its sessions are
+    /// abandoned when their own heartbeats stop (`[matcher] session heartbeat timeout`).
+    pub heartbeat_timeout_ms: u64,
+    /// Registered servers at most; beyond, registration is 503 `fleet_full`.
+    pub max_registered: usize,
+    /// Labels a registered server must carry to host a queue's matches, by queue (e.g.
+    /// `duel-1v1 = { map = "arena" }`). A queue not named takes any server of its region.
+    pub queue_labels: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Default for FleetSection {
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            heartbeat_timeout_ms: 15_000,
+            max_registered: 10_000,
+            queue_labels: BTreeMap::new(),
+        }
+    }
+}
+
+/// The most labels a registered server or a queue's selector has, and the longest label
+/// name or value, in bytes.
+pub const MAX_LABELS: usize = 16;
+/// See [`MAX_LABELS`].
+pub const MAX_LABEL_BYTES: usize = 64;
+
+/// Checks labels (a server's or a queue's selector): at most [`MAX_LABELS`], each name and
+/// value 1 to [`MAX_LABEL_BYTES`] bytes. The error says what is wrong.
+pub fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), String> {
+    if labels.len() > MAX_LABELS {
+        return Err(format!("at most {MAX_LABELS} labels"));
+    }
+    for (name, value) in labels {
+        for text in [name, value] {
+            if text.is_empty() || text.len() > MAX_LABEL_BYTES {
+                return Err(format!(
+                    "label `{name}`: names and values are 1 to {MAX_LABEL_BYTES} bytes"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One game server (or one address fronting several) and how many sessions it hosts at once.
@@ -472,6 +525,7 @@ impl FleetSection {
                     capacity: 1_000,
                 })
                 .collect(),
+            ..Self::default()
         }
     }
 }
@@ -674,6 +728,10 @@ impl Settings {
             ("server.jwt_secret", &server.jwt_secret),
             ("server.session_secret", &server.session_secret),
             ("server.game_server_key", &server.game_server_key),
+            (
+                "server.fleet_registration_secret",
+                &server.fleet_registration_secret,
+            ),
         ] {
             if value.as_ref().is_some_and(|secret| secret.len() < 32) {
                 return Err(ConfigError::new(field, "must be at least 32 bytes"));
@@ -781,6 +839,7 @@ impl Settings {
                 format!("`{header}` is not a header name"),
             ));
         }
+        self.validate_registration()?;
         for (index, entry) in self.fleet.servers.iter().enumerate() {
             if self.matcher.region_index(&entry.region).is_none() {
                 return Err(ConfigError::new(
@@ -807,9 +866,42 @@ impl Settings {
         Ok(())
     }
 
-    /// The fleet to allocate from: the configured one, or the development fleet.
+    /// Checks `[fleet]`'s registration settings.
+    fn validate_registration(&self) -> Result<(), ConfigError> {
+        let fleet = &self.fleet;
+        if !(1_000..=600_000).contains(&fleet.heartbeat_timeout_ms) {
+            return Err(ConfigError::new(
+                "fleet.heartbeat_timeout_ms",
+                "must be 1000 to 600000",
+            ));
+        }
+        if !(1..=100_000).contains(&fleet.max_registered) {
+            return Err(ConfigError::new(
+                "fleet.max_registered",
+                "must be 1 to 100000",
+            ));
+        }
+        for (queue, labels) in &fleet.queue_labels {
+            let field = format!("fleet.queue_labels.{queue}");
+            if self.matcher.queue_index(queue).is_none() {
+                return Err(ConfigError::new(field, "is not a configured queue"));
+            }
+            check_labels(labels).map_err(|why| ConfigError::new(field, why))?;
+        }
+        Ok(())
+    }
+
+    /// Whether game servers may register themselves (a registration secret is set).
+    pub fn registration_open(&self) -> bool {
+        self.server.fleet_registration_secret.is_some()
+    }
+
+    /// The fixed fleet to allocate from: the configured one; with none, the development
+    /// fleet, unless game servers register themselves.
     pub fn effective_fleet(&self) -> FleetSection {
-        if self.fleet.servers.is_empty() {
+        if self.fleet.servers.is_empty() && self.registration_open() {
+            self.fleet.clone()
+        } else if self.fleet.servers.is_empty() {
             FleetSection::development(&self.matcher.regions)
         } else {
             self.fleet.clone()
@@ -1094,6 +1186,37 @@ mod tests {
         assert!(error.field.starts_with("regions"), "{error}");
         let error = Settings::from_toml_str("[server]\njwt_secret = \"short\"\n").unwrap_err();
         assert_eq!(error.field, "server.jwt_secret");
+    }
+
+    #[test]
+    fn registration_settings_are_checked_and_close_the_development_fleet() {
+        let error =
+            Settings::from_toml_str("[fleet.queue_labels]\nnope = { map = \"x\" }\n").unwrap_err();
+        assert_eq!(error.field, "fleet.queue_labels.nope");
+        let error = Settings::from_toml_str("[fleet.queue_labels]\nduel-1v1 = { map = \"\" }\n")
+            .unwrap_err();
+        assert_eq!(error.field, "fleet.queue_labels.duel-1v1");
+        let error = Settings::from_toml_str("[fleet]\nheartbeat_timeout_ms = 10\n").unwrap_err();
+        assert_eq!(error.field, "fleet.heartbeat_timeout_ms");
+        let error = Settings::from_toml_str("[server]\nfleet_registration_secret = \"short\"\n")
+            .unwrap_err();
+        assert_eq!(error.field, "server.fleet_registration_secret");
+        let closed = Settings::from_toml_str("").unwrap();
+        assert!(!closed.registration_open());
+        assert!(
+            !closed.effective_fleet().servers.is_empty(),
+            "the development fleet"
+        );
+        let secret = "s".repeat(32);
+        let open = Settings::from_toml_str(&format!(
+            "[server]\nfleet_registration_secret = \"{secret}\"\n"
+        ))
+        .unwrap();
+        assert!(open.registration_open());
+        assert!(
+            open.effective_fleet().servers.is_empty(),
+            "registered servers only"
+        );
     }
 
     #[test]

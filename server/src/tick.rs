@@ -261,7 +261,7 @@ impl TickLoop {
         // Sessions that were waiting for a game server when the server stopped: allocate now.
         // The matcher still holds their tickets: if no server is free, they go back to their
         // queues keeping their waiting time.
-        let allocating: Vec<(MatchId, String)> = snapshot
+        let allocating: Vec<(MatchId, String, String)> = snapshot
             .matches
             .iter()
             .filter(|record| {
@@ -270,10 +270,17 @@ impl TickLoop {
                     matchwright_ecs::snapshot::PhaseRecord::Allocating { .. }
                 )
             })
-            .map(|record| (record.id, record.summary.region.to_string()))
+            .map(|record| {
+                let summary = &record.summary;
+                (
+                    record.id,
+                    summary.region.to_string(),
+                    summary.queue.to_string(),
+                )
+            })
             .collect();
-        for (match_id, region) in allocating {
-            self.allocate(match_id, &region);
+        for (match_id, region, queue) in allocating {
+            self.allocate(match_id, &region, &queue);
         }
         Ok(())
     }
@@ -539,15 +546,15 @@ impl TickLoop {
         for match_id in fleet.released {
             self.allocator.release(match_id);
         }
-        for (match_id, region) in fleet.to_allocate {
-            self.allocate(match_id, &region);
+        for (match_id, region, queue) in fleet.to_allocate {
+            self.allocate(match_id, &region, &queue);
         }
     }
 
     /// Asks the fleet for a server: on success the session becomes active next tick; on
     /// failure the matcher is told next tick (its tickets go back to their queues).
-    fn allocate(&mut self, match_id: MatchId, region: &str) {
-        match self.allocator.allocate(match_id, region) {
+    fn allocate(&mut self, match_id: MatchId, region: &str, queue: &str) {
+        match self.allocator.allocate(match_id, region, queue) {
             Ok(server) => {
                 self.submit(Command::SessionReady { match_id, server }, None);
             }

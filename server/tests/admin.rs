@@ -96,6 +96,23 @@ async fn operators_see_and_act_by_role_and_every_action_is_audited() {
         .await;
     assert_error(&answer, StatusCode::FORBIDDEN, "not_operator");
 
+    // No registration secret: the fleet is the config's, and registration is closed.
+    let (status, fleet) = client
+        .call(Method::GET, "/v1/admin/fleet", Some(READER_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fleet}");
+    assert_eq!(fleet["registration_open"], false, "{fleet}");
+    let game_server = json!({"region": "eu-west", "address": "203.0.113.9:7777", "capacity": 1});
+    let answer = client
+        .call(
+            Method::POST,
+            "/v1/fleet/servers",
+            Some(ADMIN_KEY),
+            Some(game_server),
+        )
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "registration_closed");
+
     // A waiting ticket, as a read-only operator sees it.
     queue_duel(&client, &waiting_token).await;
     let (status, queues) = client.call(Method::GET, path, Some(READER_KEY), None).await;

@@ -7,6 +7,7 @@
 //!   [`Response`]) and the one error body, [`WireError`];
 //! - [`bodies`]: request and response bodies, grouped as the HTTP API groups its routes;
 //! - [`admin`]: the admin API's bodies (HTTP only);
+//! - [`fleet`]: the fleet routes' bodies (game servers registering; HTTP only);
 //! - [`event`]: the live events ([`Event`]), with their JSON form (`{"type": ...}`).
 //!
 //! A [`Request`] variant is its HTTP route: path parameters are named fields, a JSON body is
@@ -28,6 +29,7 @@ pub mod admin;
 pub mod attribute;
 pub mod bodies;
 pub mod event;
+pub mod fleet;
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +37,7 @@ pub use admin::*;
 pub use attribute::AttributeValue;
 pub use bodies::*;
 pub use event::Event;
+pub use fleet::*;
 
 /// A frame from a client, on a bidirectional stream.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
