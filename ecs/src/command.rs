@@ -117,6 +117,15 @@ pub enum Command {
         /// The session.
         match_id: MatchId,
     },
+    /// An operator cancels a match that has not started: a proposal awaiting acceptance falls
+    /// through (`MatchCancelled` with `Cancelled`), a session waiting for its game server is
+    /// abandoned (`SessionAbandoned` with `Cancelled`, no region backoff); either way every
+    /// ticket goes back to its queue keeping its waiting time. Refused for an active session
+    /// (end it with `EndSession`).
+    CancelMatch {
+        /// The match.
+        match_id: MatchId,
+    },
 }
 
 /// A ticket to enqueue.

@@ -300,6 +300,8 @@ pub enum MatchCancelReason {
         /// The players, by id.
         players: Vec<PlayerId>,
     },
+    /// An operator cancelled it (`Command::CancelMatch`): every ticket goes back.
+    Cancelled,
 }
 
 /// Why a session was abandoned.
@@ -313,6 +315,9 @@ pub enum AbandonReason {
     AllocationFailed,
     /// Every player left.
     Empty,
+    /// An operator cancelled it while it waited for its game server
+    /// (`Command::CancelMatch`): its tickets go back to their queues.
+    Cancelled,
 }
 
 /// Why a backfill request closed.

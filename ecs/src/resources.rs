@@ -169,6 +169,8 @@ pub(crate) struct ProposalCancel {
     pub cancelled: Vec<(Entity, crate::event::RemovalReason)>,
     /// Whether the deadline passed (every player who had not accepted counts as timed out).
     pub timed_out: bool,
+    /// Whether an operator cancelled it (`Command::CancelMatch`).
+    pub by_operator: bool,
 }
 
 /// Sessions to close at the end of this tick.

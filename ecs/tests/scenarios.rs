@@ -636,6 +636,78 @@ fn a_decliner_leaves_and_the_others_go_back_keeping_their_wait() {
 }
 
 #[test]
+fn an_operator_cancels_a_proposal_or_an_allocating_session_and_every_ticket_goes_back() {
+    let mut harness = Harness::new(acceptance_duel(10_000));
+    let match_id = propose_duel(&mut harness);
+    harness.submit(Command::AcceptMatch {
+        match_id,
+        player: PlayerId(1),
+    });
+    harness.submit(Command::CancelMatch { match_id });
+    let events = harness.tick(1_000);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::MatchCancelled { match_id: m, reason: MatchCancelReason::Cancelled } if *m == match_id
+    )));
+    for ticket in [TicketId(1), TicketId(2)] {
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::TicketRequeued { ticket: t, .. } if *t == ticket)),
+            "{ticket:?} goes back"
+        );
+    }
+    // Back with their wait: they meet again in a new proposal.
+    let (again, summary) = proposals(&events)[0].clone();
+    assert_ne!(again, match_id);
+    assert!(summary.tickets().all(|t| t.enqueued_at_ms == 100));
+    // Accepted by both, the session allocates; cancelled then, it is abandoned, the tickets
+    // go back, and the region is not backed off (they meet again at once).
+    for player in [1, 2] {
+        harness.submit(Command::AcceptMatch {
+            match_id: again,
+            player: PlayerId(player),
+        });
+    }
+    harness.tick(100);
+    assert_eq!(harness.formed().last().map(|s| s.match_id), Some(again));
+    harness.submit(Command::CancelMatch { match_id: again });
+    let events = harness.tick(100);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SessionAbandoned { match_id: m, reason: AbandonReason::Cancelled } if *m == again
+    )));
+    let requeued = events
+        .iter()
+        .filter(|e| matches!(e, Event::TicketRequeued { match_id: m, .. } if *m == again))
+        .count();
+    assert_eq!(requeued, 2);
+    // No region backoff (5 s by default): they are proposed again in the same tick.
+    assert_eq!(proposals(&events).len(), 1, "proposed again at once");
+    harness.matcher.check_invariants();
+}
+
+#[test]
+fn an_operator_cannot_cancel_a_match_being_played_or_one_that_is_gone() {
+    let mut harness = Harness::new(duo_config());
+    let match_id = running_duo_session(&mut harness);
+    let playing = harness.submit(Command::CancelMatch { match_id });
+    let unknown = harness.submit(Command::CancelMatch {
+        match_id: MatchId(999),
+    });
+    harness.tick(100);
+    assert!(matches!(
+        harness.rejection(playing),
+        Some(RejectReason::WrongMatchPhase { .. })
+    ));
+    assert!(matches!(
+        harness.rejection(unknown),
+        Some(RejectReason::UnknownMatch { .. })
+    ));
+    harness.matcher.check_invariants();
+}
+
+#[test]
 fn players_who_do_not_answer_in_time_leave_the_queue() {
     let mut harness = Harness::new(acceptance_duel(5_000));
     let match_id = propose_duel(&mut harness);

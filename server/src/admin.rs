@@ -115,6 +115,26 @@ pub async fn matches(State(state): State<AppState>, _operator: Operator) -> Json
     Json(admin::matches(&state))
 }
 
+/// Cancels a match that has not started (awaiting acceptance, or waiting for its game
+/// server): every ticket goes back to its queue keeping its waiting time; its players get
+/// `match_cancelled` with reason `cancelled`. Audited.
+#[utoipa::path(post, path = "/v1/admin/matches/{id}/cancel", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The match")),
+    responses(
+        (status = 200, description = "Cancelled", body = AdminDone),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator, or a read-only key (`read_only_operator`)", body = WireError),
+        (status = 404, description = "No live match (`unknown_match`)", body = WireError),
+        (status = 409, description = "It is being played (`session_active`: end its session), or it is starting (`wrong_match_phase`)", body = WireError)))]
+pub async fn cancel_match(
+    State(state): State<AppState>,
+    operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<AdminDone>, ApiError> {
+    admin::cancel_match(&state, &operator, id).await.map(Json)
+}
+
 /// One live match, with its players' teams and roles.
 #[utoipa::path(get, path = "/v1/admin/matches/{id}", tag = "admin",
     security(("operator_key" = [])),

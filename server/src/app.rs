@@ -224,6 +224,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin::cancel_ticket))
         .routes(routes!(admin::matches))
         .routes(routes!(admin::match_of))
+        .routes(routes!(admin::cancel_match))
         .routes(routes!(admin::end_session))
         .routes(routes!(admin::get_ban, admin::ban, admin::unban))
         .routes(routes!(admin::audit))
@@ -641,11 +642,12 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
             "no [fleet] configured: sessions are allocated on the development fleet (127.0.0.1:7777 in every region)"
         );
     }
-    let registry = settings
-        .registration_open()
-        .then(|| Arc::new(Registry::new(&settings.fleet, &settings.matcher.regions)));
+    let registry = settings.registration_open().then(|| {
+        let (regions, fixed) = (&settings.matcher.regions, settings.serve_fleet());
+        Arc::new(Registry::new(&settings.fleet, regions, &fixed))
+    });
     let fleet = Fleet {
-        fixed: StaticFleet::new(&settings.effective_fleet()),
+        fixed: StaticFleet::new(&settings.serve_fleet()),
         registry: registry.clone(),
     };
     let outbox = opened.store.outbox_reader();

@@ -46,8 +46,9 @@ impl axum::extract::FromRequestParts<AppState> for RegistrationSecret {
     }
 }
 
-/// Registers a game server: it gets its id and its own credential. Registering an address
-/// again replaces its registration (the old credential stops working), keeping its sessions.
+/// Registers a game server: it gets its id and its own credential. An address is one
+/// registration's while it lives (deregister it, or wait for its heartbeat timeout), and never
+/// a fixed server's.
 #[utoipa::path(post, path = "/v1/fleet/servers", tag = "game servers",
     security(("fleet_registration_secret" = [])),
     request_body = RegisterServerRequest,
@@ -55,6 +56,7 @@ impl axum::extract::FromRequestParts<AppState> for RegistrationSecret {
         (status = 201, description = "Registered", body = Registered),
         (status = 401, description = "No valid registration secret", body = WireError),
         (status = 404, description = "Registration is closed here (`registration_closed`)", body = WireError),
+        (status = 409, description = "The address is registered (`address_registered`) or a fixed server's (`address_in_fixed_fleet`)", body = WireError),
         (status = 422, description = "Unknown region, bad address, capacity or labels", body = WireError),
         (status = 503, description = "`[fleet] max_registered` servers are registered (`fleet_full`)", body = WireError)))]
 pub async fn register(

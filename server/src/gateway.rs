@@ -391,7 +391,8 @@ impl Gateway {
             | Command::EndSession { match_id }
             | Command::LeaveSession { match_id, .. }
             | Command::RequestBackfill { match_id, .. }
-            | Command::CancelBackfill { match_id } => self.partition_of_match(*match_id)?,
+            | Command::CancelBackfill { match_id }
+            | Command::CancelMatch { match_id } => self.partition_of_match(*match_id)?,
             Command::CreateParty { .. }
             | Command::JoinParty { .. }
             | Command::LeaveParty { .. }

@@ -11,7 +11,6 @@ use crate::app::AppState;
 use crate::auth;
 use crate::error::ApiError;
 use crate::registry::{Authenticated, Registry};
-use crate::view::MatchStage;
 
 /// An authenticated player (from a valid access token). Missing, malformed, forged or expired
 /// tokens are refused with 401 and a code that says which; a banned player's with 403 `banned`.
@@ -46,9 +45,19 @@ pub async fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId
 }
 
 /// Refuses a banned player (403 `banned`, with the ban's reason): every request a token
-/// makes, every login and every refresh asks, so a ban holds from the next request on.
+/// makes, every login and every refresh asks, so a ban holds from the next request on. A
+/// gateway whose shared record (Postgres) does not answer lets the request through, counted
+/// in `matchwright_ban_checks_unanswered_total`, rather than stop every player at once; the
+/// store of `serve` always answers.
 pub async fn not_banned(state: &AppState, player: PlayerId) -> Result<(), ApiError> {
-    match state.records.ban(player).await? {
+    let ban = match state.records.ban(player).await {
+        Err(matchwright_storage::StoreError::Shared { .. }) => {
+            metrics::counter!("matchwright_ban_checks_unanswered_total").increment(1);
+            return Ok(());
+        }
+        other => other?,
+    };
+    match ban {
         None => Ok(()),
         Some(ban) => Err(ApiError::forbidden(
             "banned",
@@ -96,23 +105,23 @@ impl FromRequestParts<AppState> for GameServer {
 }
 
 impl GameServer {
-    /// Refuses a registered server acting on a live session it does not host (403
-    /// `not_your_session`). A session nobody hosts yet, or that is not live, is left to the
-    /// matcher (which answers 404 or 409 as for the key).
+    /// Refuses a registered server acting on any session but those allocated to it (403
+    /// `not_your_session`): one whose allocation is not known yet, one allocated to another
+    /// server, one that is over. The game-server key may act on any.
     pub fn may_act_on(&self, state: &AppState, match_id: u64) -> Result<(), ApiError> {
         let Self::Registered(server) = self else {
             return Ok(());
         };
-        let view = state.view();
-        let Some(live) = view.match_view(matchwright_ecs::MatchId(match_id)) else {
-            return Ok(());
-        };
-        match &live.stage {
-            MatchStage::Active { server: address } if *address == server.address => Ok(()),
-            _ => Err(ApiError::forbidden(
+        let hosted = state.fleet.as_ref().is_some_and(|fleet| {
+            fleet.hosts_session(matchwright_ecs::MatchId(match_id), server.id)
+        });
+        if hosted {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
                 "not_your_session",
-                format!("session {match_id} is not hosted by this server"),
-            )),
+                format!("session {match_id} is not a live session hosted by this server"),
+            ))
         }
     }
 }

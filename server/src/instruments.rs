@@ -76,6 +76,12 @@ pub const INSTRUMENTS: &[Instrument] = &[
         "The last tick of a partition this gateway recorded in the shared record, by partition",
     ),
     metric(
+        "matchwright_ban_checks_unanswered_total",
+        Counter,
+        false,
+        "Requests a gateway let through without knowing the player's ban: the shared record (Postgres) did not answer",
+    ),
+    metric(
         "matchwright_record_lost_ticks_total",
         Counter,
         true,

@@ -171,6 +171,7 @@ impl Live<'_> {
                 let (name, players) = match reason {
                     MatchCancelReason::Declined { players } => ("declined", players),
                     MatchCancelReason::TimedOut { players } => ("timed_out", players),
+                    MatchCancelReason::Cancelled => ("cancelled", &Vec::new()),
                 };
                 self.send_to_match(
                     view,
@@ -287,9 +288,12 @@ impl Live<'_> {
     /// match (their tickets' `requeued` follow).
     fn push_abandoned(&self, view: &View, match_id: MatchId, reason: AbandonReason) {
         let live = match reason {
-            AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut => {
+            AbandonReason::AllocationFailed
+            | AbandonReason::AllocationTimedOut
+            | AbandonReason::Cancelled => {
                 let name = match reason {
                     AbandonReason::AllocationFailed => "allocation_failed",
+                    AbandonReason::Cancelled => "cancelled",
                     _ => "allocation_timed_out",
                 };
                 wire::Event::MatchCancelled {

@@ -104,6 +104,7 @@ pub const HTTP_ONLY: &[(&str, &str, &str)] = &[
     ("POST", "/v1/admin/tickets/{id}/cancel", OPERATORS),
     ("GET", "/v1/admin/matches", OPERATORS),
     ("GET", "/v1/admin/matches/{id}", OPERATORS),
+    ("POST", "/v1/admin/matches/{id}/cancel", OPERATORS),
     ("POST", "/v1/admin/sessions/{id}/end", OPERATORS),
     ("GET", "/v1/admin/players/{id}/ban", OPERATORS),
     ("POST", "/v1/admin/players/{id}/ban", OPERATORS),
@@ -254,6 +255,12 @@ pub async fn dispatch(
     // The transport lets only public requests through unauthenticated; so does this.
     if player.is_none() && !request.is_public() {
         return Err(not_authenticated());
+    }
+    // A ban holds from the next request on, on a connection authenticated before it too.
+    if let Some(player) = player
+        && !request.is_public()
+    {
+        crate::guard::not_banned(state, player).await?;
     }
     let me = || player.ok_or_else(not_authenticated);
     Ok(match request {

@@ -49,7 +49,7 @@ impl RouteClass {
     pub fn of(method: &Method, route: &str) -> Self {
         if route.starts_with("/v1/auth/") {
             Self::Auth
-        } else if route.starts_with("/v1/server/") {
+        } else if route.starts_with("/v1/server/") || route.starts_with("/v1/fleet/") {
             Self::GameServer
         } else if !route.starts_with("/v1/") {
             Self::Free

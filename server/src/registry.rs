@@ -3,7 +3,9 @@
 //! A game server registers with the fleet registration secret (`POST /v1/fleet/servers`:
 //! region, address, capacity, labels) and gets an id and its own credential, a random token
 //! of which only the BLAKE3 hash is kept. With it, it heartbeats, drains (no new sessions)
-//! and deregisters, and acts on the sessions it hosts and no other (`guard::GameServer`).
+//! and deregisters, and acts on the sessions allocated to it and no other
+//! (`guard::GameServer`). An address is one registration's while it lives (another is 409),
+//! and never a fixed server's.
 //! A server not heard from for `[fleet] heartbeat_timeout_ms` is taken out: no new session,
 //! its credential refused; its sessions end as any session whose heartbeats stop (the
 //! matcher abandons them). [`Fleet`] is the tick loop's allocator: registered servers first
@@ -11,7 +13,8 @@
 //!
 //! The registry lives in memory: after a restart of `serve`, servers re-register (their
 //! heartbeat answers 401 `invalid_token`), and the sessions recovered from the store count
-//! against their address from the start (`adopt`). Bounds: `[fleet] max_registered` servers
+//! against their address from the start and become the first server's to register it
+//! (`adopt`). Bounds: `[fleet] max_registered` servers
 //! (beyond, 503 `fleet_full`); one session per match; labels as `settings::check_labels`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -49,11 +52,20 @@ struct State {
     servers: BTreeMap<u64, Entry>,
     by_token: HashMap<[u8; 32], u64>,
     by_address: HashMap<String, u64>,
-    /// Each session's server address (registered now or not: adopted at start).
-    hosted: HashMap<MatchId, String>,
+    /// Each session's host.
+    hosted: HashMap<MatchId, Host>,
     /// Sessions per address.
     used: HashMap<String, u32>,
     next_id: u64,
+}
+
+/// Where a session is played.
+#[derive(Clone, Debug)]
+struct Host {
+    address: String,
+    /// The registered server it was allocated to; `None` for a session recovered at start
+    /// (`adopt`), until a server registers its address.
+    server: Option<u64>,
 }
 
 /// The registered servers. Shared by the fleet routes and the tick loop's [`Fleet`].
@@ -64,6 +76,8 @@ pub struct Registry {
     max_registered: usize,
     regions: Vec<String>,
     queue_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// The fixed fleet's addresses: no registered server may take one.
+    fixed: Vec<String>,
 }
 
 /// A registered server that authenticated: its id and address.
@@ -80,8 +94,9 @@ fn hash(token: &str) -> [u8; 32] {
 }
 
 impl Registry {
-    /// An empty registry for `fleet`'s settings and the server's regions.
-    pub fn new(fleet: &FleetSection, regions: &[String]) -> Self {
+    /// An empty registry for `fleet`'s settings, the server's regions and the fixed fleet
+    /// allocated beside it (`fixed`).
+    pub fn new(fleet: &FleetSection, regions: &[String], fixed: &FleetSection) -> Self {
         Self {
             state: Mutex::new(State {
                 next_id: 1,
@@ -91,6 +106,7 @@ impl Registry {
             max_registered: fleet.max_registered,
             regions: regions.to_vec(),
             queue_labels: fleet.queue_labels.clone(),
+            fixed: fixed.servers.iter().map(|s| s.address.clone()).collect(),
         }
     }
 
@@ -100,13 +116,17 @@ impl Registry {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Takes out every server not heard from within the timeout.
+    fn expired(&self, entry: &Entry, now_ms: u64) -> bool {
+        now_ms.saturating_sub(entry.last_seen_ms) > self.timeout_ms
+    }
+
+    /// Takes out every server not heard from within the timeout (a pass over them all: at
+    /// registration, allocation and listing, not per request).
     fn expire(&self, state: &mut State, now_ms: u64) {
-        let timeout = self.timeout_ms;
         let gone: Vec<u64> = state
             .servers
             .iter()
-            .filter(|(_, entry)| now_ms.saturating_sub(entry.last_seen_ms) > timeout)
+            .filter(|(_, entry)| self.expired(entry, now_ms))
             .map(|(id, _)| *id)
             .collect();
         for id in gone {
@@ -118,7 +138,9 @@ impl Registry {
         }
     }
 
-    /// Registers a server (replacing the registration of its address, if any).
+    /// Registers a server. An address is one server's: while its registration lives, another
+    /// is refused (409 `address_registered`), as is a fixed server's address (409
+    /// `address_in_fixed_fleet`). Sessions recovered at start on the address become its.
     pub fn register(&self, request: &RegisterServerRequest) -> Result<RegisteredServer, ApiError> {
         self.check(request)?;
         let token = new_token()?;
@@ -126,7 +148,14 @@ impl Registry {
         let mut state = self.lock();
         self.expire(&mut state, now_ms);
         if let Some(&old) = state.by_address.get(&request.address) {
-            remove(&mut state, old);
+            return Err(ApiError::conflict(
+                "address_registered",
+                format!(
+                    "server {old} has registered {}: deregister it, or wait for its heartbeat timeout",
+                    request.address
+                ),
+            )
+            .field("address"));
         }
         if state.servers.len() >= self.max_registered {
             return Err(ApiError::unavailable(
@@ -151,6 +180,11 @@ impl Registry {
         state.by_token.insert(entry.token_hash, id);
         state.by_address.insert(entry.address.clone(), id);
         state.servers.insert(id, entry);
+        for host in state.hosted.values_mut() {
+            if host.server.is_none() && host.address == request.address {
+                host.server = Some(id);
+            }
+        }
         tracing::info!(server = id, address = %request.address, region = %request.region, "a game server registered");
         Ok(RegisteredServer {
             server_id: id,
@@ -176,6 +210,13 @@ impl Registry {
                 format!("an address is `host:port`, at most {MAX_ADDRESS_BYTES} bytes"),
             ));
         }
+        if self.fixed.contains(address) {
+            return Err(ApiError::conflict(
+                "address_in_fixed_fleet",
+                format!("{address} is a server of `[fleet] servers`"),
+            )
+            .field("address"));
+        }
         if !(1..=MAX_CAPACITY).contains(&request.capacity) {
             return Err(ApiError::invalid(
                 "capacity",
@@ -186,16 +227,25 @@ impl Registry {
     }
 
     /// The live server a credential belongs to; `None` for an unknown, deregistered or
-    /// expired one.
+    /// expired one (an expired one is taken out now).
     pub fn authenticate(&self, token: &str) -> Option<Authenticated> {
         let mut state = self.lock();
-        self.expire(&mut state, unix_ms());
         let id = *state.by_token.get(&hash(token))?;
         let entry = &state.servers[&id];
-        Some(Authenticated {
-            id,
-            address: entry.address.clone(),
-        })
+        let (expired, address) = (self.expired(entry, unix_ms()), entry.address.clone());
+        if expired {
+            remove(&mut state, id);
+            return None;
+        }
+        Some(Authenticated { id, address })
+    }
+
+    /// Whether `match_id` is a live session allocated to registered server `server`.
+    pub fn hosts_session(&self, match_id: MatchId, server: u64) -> bool {
+        self.lock()
+            .hosted
+            .get(&match_id)
+            .is_some_and(|host| host.server == Some(server))
     }
 
     /// A server's own routes: its credential must be its own.
@@ -269,8 +319,8 @@ impl Registry {
         queue: &str,
     ) -> Result<String, AllocationError> {
         let mut state = self.lock();
-        if let Some(address) = state.hosted.get(&match_id) {
-            return Ok(address.clone());
+        if let Some(host) = state.hosted.get(&match_id) {
+            return Ok(host.address.clone());
         }
         self.expire(&mut state, unix_ms());
         let wanted = self.queue_labels.get(queue);
@@ -278,8 +328,8 @@ impl Registry {
             wanted.is_none_or(|labels| labels.iter().all(|(k, v)| entry.labels.get(k) == Some(v)))
         };
         let mut capacity = 0_u64;
-        let mut best: Option<(&str, u32)> = None;
-        for entry in state.servers.values() {
+        let mut best: Option<(u64, u32)> = None;
+        for (id, entry) in &state.servers {
             if entry.region != region || entry.draining || !carries(entry) {
                 continue;
             }
@@ -287,10 +337,10 @@ impl Registry {
             let used = state.used.get(&entry.address).copied().unwrap_or(0);
             let free = entry.capacity.saturating_sub(used);
             if free > 0 && best.is_none_or(|(_, most)| free > most) {
-                best = Some((&entry.address, free));
+                best = Some((*id, free));
             }
         }
-        let Some((address, _)) = best else {
+        let Some((id, _)) = best else {
             let region = region.to_string();
             return Err(if capacity == 0 {
                 AllocationError::NoServers { region }
@@ -298,14 +348,14 @@ impl Registry {
                 AllocationError::Full { region, capacity }
             });
         };
-        let address = address.to_string();
-        host(&mut state, match_id, &address);
+        let address = state.servers[&id].address.clone();
+        host(&mut state, match_id, &address, Some(id));
         Ok(address)
     }
 
     fn release(&self, match_id: MatchId) -> bool {
         let mut state = self.lock();
-        let Some(address) = state.hosted.remove(&match_id) else {
+        let Some(Host { address, .. }) = state.hosted.remove(&match_id) else {
             return false;
         };
         if let Some(used) = state.used.get_mut(&address) {
@@ -322,9 +372,16 @@ impl Registry {
     }
 }
 
-fn host(state: &mut State, match_id: MatchId, address: &str) {
-    state.hosted.insert(match_id, address.to_string());
-    *state.used.entry(address.to_string()).or_default() += 1;
+fn host(state: &mut State, match_id: MatchId, address: &str, server: Option<u64>) {
+    let address = address.to_string();
+    state.hosted.insert(
+        match_id,
+        Host {
+            address: address.clone(),
+            server,
+        },
+    );
+    *state.used.entry(address).or_default() += 1;
 }
 
 fn remove(state: &mut State, id: u64) {
@@ -402,7 +459,9 @@ impl Allocator for Fleet {
         } else if let Some(registry) = &self.registry {
             let mut state = registry.lock();
             if !state.hosted.contains_key(&match_id) {
-                host(&mut state, match_id, address);
+                // Its server registers again after the restart and takes it then.
+                let server = state.by_address.get(address).copied();
+                host(&mut state, match_id, address, server);
             }
         }
     }
@@ -425,7 +484,15 @@ mod tests {
                 .or_default()
                 .insert((*name).to_string(), (*value).to_string());
         }
-        Registry::new(&fleet, &["eu".to_string(), "us".to_string()])
+        let fixed = FleetSection {
+            servers: vec![crate::settings::FleetServer {
+                region: "eu".into(),
+                address: "fixed:1".into(),
+                capacity: 1,
+            }],
+            ..FleetSection::default()
+        };
+        Registry::new(&fleet, &["eu".to_string(), "us".to_string()], &fixed)
     }
 
     fn request(address: &str, capacity: u32, labels: &[(&str, &str)]) -> RegisterServerRequest {
@@ -488,14 +555,16 @@ mod tests {
         let error = registry.heartbeat(&me, b.server_id).unwrap_err();
         assert_eq!(error.code(), "not_your_server");
         registry.heartbeat(&me, a.server_id).unwrap();
-        // Registering the address again replaces the registration: the old token is dead.
-        let again = registry.register(&request("a:1", 2, &[])).unwrap();
+        // An address is one registration's, and never a fixed server's.
+        let taken = registry.register(&request("a:1", 2, &[])).unwrap_err();
+        assert_eq!(taken.code(), "address_registered");
+        let fixed = registry.register(&request("fixed:1", 2, &[])).unwrap_err();
+        assert_eq!(fixed.code(), "address_in_fixed_fleet");
+        registry.deregister(&me, a.server_id).unwrap();
         assert!(registry.authenticate(&a.token).is_none());
+        let again = registry.register(&request("a:1", 2, &[])).unwrap();
         assert_ne!(again.server_id, a.server_id);
-        let me = registry.authenticate(&again.token).unwrap();
-        registry.deregister(&me, again.server_id).unwrap();
-        assert!(registry.authenticate(&again.token).is_none());
-        assert_eq!(registry.list().len(), 1);
+        assert_eq!(registry.list().len(), 2);
     }
 
     #[test]
@@ -528,12 +597,40 @@ mod tests {
             max_registered: 2,
             ..FleetSection::default()
         };
-        let registry = Registry::new(&fleet, &["eu".to_string()]);
+        let registry = Registry::new(&fleet, &["eu".to_string()], &FleetSection::default());
         registry.register(&request("a:1", 1, &[])).unwrap();
         registry.register(&request("b:1", 1, &[])).unwrap();
         let error = registry.register(&request("c:1", 1, &[])).unwrap_err();
         assert_eq!(error.code(), "fleet_full");
-        // A server registering its address again is not a new one.
-        registry.register(&request("b:1", 1, &[])).unwrap();
+    }
+
+    #[test]
+    fn a_session_is_its_servers_alone_and_a_recovered_one_goes_to_the_next_to_register() {
+        let registry = Arc::new(registry(&[]));
+        let mut fleet = Fleet {
+            fixed: StaticFleet::new(&FleetSection::default()),
+            registry: Some(Arc::clone(&registry)),
+        };
+        let a = registry.register(&request("a:1", 2, &[])).unwrap();
+        let b = registry.register(&request("b:1", 1, &[])).unwrap();
+        assert_eq!(fleet.allocate(MatchId(1), "eu", "q").unwrap(), "a:1");
+        assert!(registry.hosts_session(MatchId(1), a.server_id));
+        assert!(!registry.hosts_session(MatchId(1), b.server_id));
+        assert!(
+            !registry.hosts_session(MatchId(2), a.server_id),
+            "not allocated yet"
+        );
+        // Recovered at start on c:1: nobody's until c:1 registers, then c's.
+        fleet.adopt(MatchId(3), "c:1");
+        let c = registry.register(&request("c:1", 1, &[])).unwrap();
+        assert!(registry.hosts_session(MatchId(3), c.server_id));
+        assert_eq!(
+            registry.list()[2].sessions,
+            1,
+            "the recovered session counts"
+        );
+        fleet.release(MatchId(1));
+        assert!(!registry.hosts_session(MatchId(1), a.server_id));
+        assert_eq!(fleet.in_use(), 1);
     }
 }

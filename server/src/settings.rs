@@ -896,12 +896,20 @@ impl Settings {
         self.server.fleet_registration_secret.is_some()
     }
 
-    /// The fixed fleet to allocate from: the configured one; with none, the development
-    /// fleet, unless game servers register themselves.
-    pub fn effective_fleet(&self) -> FleetSection {
+    /// `serve`'s fixed fleet: the configured one; with none, the development fleet, unless
+    /// game servers register themselves.
+    pub fn serve_fleet(&self) -> FleetSection {
         if self.fleet.servers.is_empty() && self.registration_open() {
             self.fleet.clone()
-        } else if self.fleet.servers.is_empty() {
+        } else {
+            self.effective_fleet()
+        }
+    }
+
+    /// The fixed fleet to allocate from: the configured one, or the development fleet (a
+    /// partition leader's, which takes no registrations).
+    pub fn effective_fleet(&self) -> FleetSection {
+        if self.fleet.servers.is_empty() {
             FleetSection::development(&self.matcher.regions)
         } else {
             self.fleet.clone()
@@ -1204,7 +1212,7 @@ mod tests {
         let closed = Settings::from_toml_str("").unwrap();
         assert!(!closed.registration_open());
         assert!(
-            !closed.effective_fleet().servers.is_empty(),
+            !closed.serve_fleet().servers.is_empty(),
             "the development fleet"
         );
         let secret = "s".repeat(32);
@@ -1214,8 +1222,12 @@ mod tests {
         .unwrap();
         assert!(open.registration_open());
         assert!(
-            open.effective_fleet().servers.is_empty(),
+            open.serve_fleet().servers.is_empty(),
             "registered servers only"
+        );
+        assert!(
+            !open.effective_fleet().servers.is_empty(),
+            "partitions take none"
         );
     }
 

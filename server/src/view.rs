@@ -457,7 +457,10 @@ impl View {
             }
             Event::SessionAbandoned {
                 match_id,
-                reason: AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut,
+                reason:
+                    AbandonReason::AllocationFailed
+                    | AbandonReason::AllocationTimedOut
+                    | AbandonReason::Cancelled,
             } => {
                 // No server came: the held tickets' `TicketRequeued` (or `TicketRemoved`, for
                 // one that waited too long) follow and say where each goes.

@@ -13,15 +13,28 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Client, SERVER_KEY, Server, Socket, connect_events, wait_event, write_config};
+use common::{
+    Client, NO_IP_LIMITS, SERVER_KEY, Server, Socket, connect_events, wait_event, write_config_with,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const ADMIN_KEY: &str = "admin-operator-key-0123456789abcdefghijklmn";
 const READER_KEY: &str = "reader-operator-key-0123456789abcdefghijklm";
 
+/// A duel whose matches wait for both players to accept.
+const ACCEPT_DUEL: &str = "
+[[queues]]
+name = \"duel-accept\"
+mode = \"duel\"
+teams = 2
+team_size = 1
+max_party_size = 1
+acceptance = { timeout_ms = 30000 }
+";
+
 fn start(dir: &Path) -> (Server, Client) {
-    let config = write_config(dir);
+    let config = write_config_with(dir, &format!("{NO_IP_LIMITS}{ACCEPT_DUEL}"));
     let server = Server::start_env(
         &dir.join("data"),
         &config,
@@ -84,6 +97,41 @@ async fn operators_see_and_act_by_role_and_every_action_is_audited() {
     wait_ready(&client).await;
     let (waiting, waiting_token) = client.register("admin-waiting").await;
 
+    who_may_call(&client, &waiting_token).await;
+    cancel_a_waiting_ticket(&client, waiting, &waiting_token).await;
+    end_a_running_session(&client).await;
+    cancel_a_proposed_match(&client).await;
+    ban_and_unban(&client, waiting, &waiting_token).await;
+    check_the_audit_log(&client).await;
+
+    // Bans and the audit log are in the store: a restart keeps them.
+    let ban = format!("/v1/admin/players/{waiting}/ban");
+    let (status, body) = client
+        .call(
+            Method::POST,
+            &ban,
+            Some(ADMIN_KEY),
+            Some(json!({"reason": "again"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop();
+    let (_server, client) = start(dir.path());
+    wait_ready(&client).await;
+    let answer = client
+        .call(Method::GET, "/v1/profile/me", Some(&waiting_token), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "banned");
+    let (status, page) = client
+        .call(Method::GET, "/v1/admin/audit", Some(READER_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["entries"][0]["action"], "ban_player", "{page}");
+    assert_eq!(page["entries"][0]["detail"], "again", "{page}");
+}
+
+/// No key 401, a wrong key 401, a player's token 403; registration is closed here.
+async fn who_may_call(client: &Client, waiting_token: &str) {
     // Who may call: no key 401, a wrong key 401, a player's token 403.
     let path = "/v1/admin/queues";
     let answer = client.call(Method::GET, path, None, None).await;
@@ -92,7 +140,7 @@ async fn operators_see_and_act_by_role_and_every_action_is_audited() {
     let answer = client.call(Method::GET, path, Some(wrong), None).await;
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_token");
     let answer = client
-        .call(Method::GET, path, Some(&waiting_token), None)
+        .call(Method::GET, path, Some(waiting_token), None)
         .await;
     assert_error(&answer, StatusCode::FORBIDDEN, "not_operator");
 
@@ -112,9 +160,13 @@ async fn operators_see_and_act_by_role_and_every_action_is_audited() {
         )
         .await;
     assert_error(&answer, StatusCode::NOT_FOUND, "registration_closed");
+}
 
-    // A waiting ticket, as a read-only operator sees it.
-    queue_duel(&client, &waiting_token).await;
+/// A waiting ticket, as a read-only operator sees it; a read-only key may not cancel it, an
+/// admin key does.
+async fn cancel_a_waiting_ticket(client: &Client, waiting: u64, waiting_token: &str) {
+    queue_duel(client, waiting_token).await;
+    let path = "/v1/admin/queues";
     let (status, queues) = client.call(Method::GET, path, Some(READER_KEY), None).await;
     assert_eq!(status, StatusCode::OK, "{queues}");
     let duel = queues["queues"]
@@ -160,42 +212,13 @@ async fn operators_see_and_act_by_role_and_every_action_is_audited() {
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["status"], "cancelled");
     let (_, status_body) = client
-        .call(Method::GET, "/v1/queue", Some(&waiting_token), None)
+        .call(Method::GET, "/v1/queue", Some(waiting_token), None)
         .await;
     assert_eq!(status_body["status"], "idle", "{status_body}");
     let answer = client
         .call(Method::POST, &cancel, Some(ADMIN_KEY), None)
         .await;
     assert_error(&answer, StatusCode::NOT_FOUND, "unknown_ticket");
-
-    end_a_running_session(&client).await;
-    ban_and_unban(&client, waiting, &waiting_token).await;
-    check_the_audit_log(&client).await;
-
-    // Bans and the audit log are in the store: a restart keeps them.
-    let ban = format!("/v1/admin/players/{waiting}/ban");
-    let (status, body) = client
-        .call(
-            Method::POST,
-            &ban,
-            Some(ADMIN_KEY),
-            Some(json!({"reason": "again"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    server.stop();
-    let (_server, client) = start(dir.path());
-    wait_ready(&client).await;
-    let answer = client
-        .call(Method::GET, "/v1/profile/me", Some(&waiting_token), None)
-        .await;
-    assert_error(&answer, StatusCode::FORBIDDEN, "banned");
-    let (status, page) = client
-        .call(Method::GET, "/v1/admin/audit", Some(READER_KEY), None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(page["entries"][0]["action"], "ban_player", "{page}");
-    assert_eq!(page["entries"][0]["detail"], "again", "{page}");
 }
 
 /// Two players in a duel session; an operator sees the match and ends it; they hear it end.
@@ -224,6 +247,11 @@ async fn end_a_running_session(client: &Client) {
     assert_eq!(found["stage"], "active", "{found}");
     assert_eq!(found["server"], "198.51.100.7:7777", "{found}");
     assert_eq!(found["players"].as_array().unwrap().len(), 2, "{found}");
+    let cancel = format!("/v1/admin/matches/{match_id}/cancel");
+    let answer = client
+        .call(Method::POST, &cancel, Some(ADMIN_KEY), None)
+        .await;
+    assert_error(&answer, StatusCode::CONFLICT, "session_active");
     let end = format!("/v1/admin/sessions/{match_id}/end");
     let answer = client
         .call(Method::POST, &end, Some(READER_KEY), None)
@@ -244,6 +272,48 @@ async fn end_a_running_session(client: &Client) {
         .call(Method::POST, &end, Some(SERVER_KEY), None)
         .await;
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+/// A proposed match, cancelled by an operator: its players hear it, and their tickets go back
+/// to the queue (where they meet again in a new proposal).
+async fn cancel_a_proposed_match(client: &Client) {
+    let mut sockets: Vec<Socket> = Vec::new();
+    for name in ["admin-accept-a", "admin-accept-b"] {
+        let (_, token) = client.register(name).await;
+        sockets.push(connect_events(&client.base, &token).await);
+        let (status, body) = client
+            .call(
+                Method::POST,
+                "/v1/queue",
+                Some(&token),
+                Some(json!({"queue": "duel-accept", "pings": {"eu-west": 25}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let found = wait_event(&mut sockets[0], "match_found").await;
+    assert_eq!(found["state"], "awaiting_acceptance", "{found}");
+    let match_id = found["match_id"].as_u64().unwrap();
+    let cancel = format!("/v1/admin/matches/{match_id}/cancel");
+    let answer = client
+        .call(Method::POST, &cancel, Some(READER_KEY), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "read_only_operator");
+    let (status, done) = client
+        .call(Method::POST, &cancel, Some(ADMIN_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "cancelled");
+    for socket in &mut sockets {
+        let cancelled = wait_event(socket, "match_cancelled").await;
+        assert_eq!(cancelled["match_id"], match_id, "{cancelled}");
+        assert_eq!(cancelled["reason"], "cancelled", "{cancelled}");
+    }
+    let again = wait_event(&mut sockets[0], "match_found").await;
+    assert_ne!(
+        again["match_id"], match_id,
+        "back in the queue, matched anew: {again}"
+    );
 }
 
 /// A banned player is refused everywhere and leaves the queue; unbanned, they are back.
@@ -347,9 +417,12 @@ async fn check_the_audit_log(client: &Client) {
         ("cancel_ticket", "read_only_operator"),
         ("cancel_ticket", "done"),
         ("cancel_ticket", "unknown_ticket"),
+        ("cancel_match", "session_active"),
         ("end_session", "read_only_operator"),
         ("end_session", "done"),
         ("end_session", "unknown_session"),
+        ("cancel_match", "read_only_operator"),
+        ("cancel_match", "done"),
         ("ban_player", "invalid_field"),
         ("ban_player", "unknown_player"),
         ("ban_player", "read_only_operator"),

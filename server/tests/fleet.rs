@@ -3,7 +3,7 @@
 //! queue's matches go to the server carrying its labels; a server acts on its own sessions
 //! only (403 `not_your_session` for another's, 403 `not_your_server` on another's fleet
 //! routes); a server that stops heartbeating is taken out and its credential refused;
-//! draining and deregistering; operators list the fleet.
+//! an address is one registration's; draining and deregistering; operators list the fleet.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -109,8 +109,24 @@ async fn registered_servers_host_their_queues_act_on_their_own_sessions_and_time
     let dir = tempfile::tempdir().unwrap();
     let (_server, client) = start(dir.path());
     wait_ready(&client).await;
+    registration_needs_the_secret_and_good_fields(&client).await;
+    // The duel goes to the arena server, though the other has more room.
+    let (arena, arena_token) = register(&client, ARENA, 1, "arena").await;
+    let (other, other_token) = register(&client, OTHER, 5, "other").await;
+    let again = json!({"region": "eu-west", "address": ARENA, "capacity": 1});
+    let answer = client
+        .call(Method::POST, "/v1/fleet/servers", Some(SECRET), Some(again))
+        .await;
+    assert_error(&answer, StatusCode::CONFLICT, "address_registered");
+    let (match_id, address) = duel(&client, ["fleet-a", "fleet-b"]).await;
+    assert_eq!(address, ARENA);
+    let servers = [(arena, arena_token.as_str()), (other, other_token.as_str())];
+    each_acts_on_its_own(&client, match_id, servers).await;
+    a_silent_server_is_taken_out(&client, servers).await;
+    drain_and_deregister(&client, arena, &arena_token).await;
+}
 
-    // Registration needs the secret; a bad registration names its field.
+async fn registration_needs_the_secret_and_good_fields(client: &Client) {
     let good = json!({"region": "eu-west", "address": ARENA, "capacity": 1});
     let answer = client
         .call(Method::POST, "/v1/fleet/servers", None, Some(good.clone()))
@@ -149,89 +165,67 @@ async fn registered_servers_host_their_queues_act_on_their_own_sessions_and_time
         assert_eq!(answer.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.1);
         assert_eq!(answer.1["field"], field, "{}", answer.1);
     }
+}
 
-    // The duel goes to the arena server, though the other has more room.
-    let (arena, arena_token) = register(&client, ARENA, 1, "arena").await;
-    let (other, other_token) = register(&client, OTHER, 5, "other").await;
-    let (match_id, address) = duel(&client, ["fleet-a", "fleet-b"]).await;
-    assert_eq!(address, ARENA);
-
-    // Each server acts on its own sessions and fleet routes only.
+/// The host (first of `servers`) acts on its session; the other may not, nor on the host's
+/// fleet routes, nor on the next match id before it exists.
+async fn each_acts_on_its_own(client: &Client, match_id: u64, servers: [(u64, &str); 2]) {
+    let [(host, host_token), (_, other_token)] = servers;
     let session = format!("/v1/server/session/{match_id}");
     let beat = format!("{session}/heartbeat");
     let answer = client
-        .call(Method::POST, &beat, Some(&other_token), None)
+        .call(Method::POST, &beat, Some(other_token), None)
         .await;
     assert_error(&answer, StatusCode::FORBIDDEN, "not_your_session");
     let (status, body) = client
-        .call(Method::POST, &beat, Some(&arena_token), None)
+        .call(Method::POST, &beat, Some(host_token), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let next = format!("/v1/server/session/{}/end", match_id + 1);
     let answer = client
-        .call(
-            Method::POST,
-            &format!("/v1/fleet/servers/{arena}/heartbeat"),
-            Some(&other_token),
-            None,
-        )
+        .call(Method::POST, &next, Some(host_token), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "not_your_session");
+    let fleet_beat = format!("/v1/fleet/servers/{host}/heartbeat");
+    let answer = client
+        .call(Method::POST, &fleet_beat, Some(other_token), None)
         .await;
     assert_error(&answer, StatusCode::FORBIDDEN, "not_your_server");
-    let (status, status_body) = client
-        .call(
-            Method::POST,
-            &format!("/v1/fleet/servers/{arena}/heartbeat"),
-            Some(&arena_token),
-            None,
-        )
+    let (status, body) = client
+        .call(Method::POST, &fleet_beat, Some(host_token), None)
         .await;
-    assert_eq!(status, StatusCode::OK, "{status_body}");
-    assert_eq!(status_body["sessions"], 1, "{status_body}");
-    let result = Some(json!({"winner": 0}));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sessions"], 1, "{body}");
+    let (result, winner) = (format!("{session}/result"), Some(json!({"winner": 0})));
     let answer = client
-        .call(
-            Method::POST,
-            &format!("{session}/result"),
-            Some(&other_token),
-            result.clone(),
-        )
+        .call(Method::POST, &result, Some(other_token), winner.clone())
         .await;
     assert_error(&answer, StatusCode::FORBIDDEN, "not_your_session");
     let (status, body) = client
-        .call(
-            Method::POST,
-            &format!("{session}/result"),
-            Some(&arena_token),
-            result,
-        )
+        .call(Method::POST, &result, Some(host_token), winner)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
 
-    // Operators see both; the other server stops heartbeating and is taken out.
+/// Operators see both servers; the second stops heartbeating and is taken out.
+async fn a_silent_server_is_taken_out(client: &Client, servers: [(u64, &str); 2]) {
+    let [(alive, alive_token), (silent, silent_token)] = servers;
     let (status, fleet) = client
         .call(Method::GET, "/v1/admin/fleet", Some(OPERATOR), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{fleet}");
     assert_eq!(fleet["registration_open"], true);
     assert_eq!(fleet["servers"].as_array().unwrap().len(), 2, "{fleet}");
+    let beat = |id: u64| format!("/v1/fleet/servers/{id}/heartbeat");
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let (status, body) = client
-            .call(
-                Method::POST,
-                &format!("/v1/fleet/servers/{arena}/heartbeat"),
-                Some(&arena_token),
-                None,
-            )
+            .call(Method::POST, &beat(alive), Some(alive_token), None)
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let answer = client
-        .call(
-            Method::POST,
-            &format!("/v1/fleet/servers/{other}/heartbeat"),
-            Some(&other_token),
-            None,
-        )
+        .call(Method::POST, &beat(silent), Some(silent_token), None)
         .await;
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_token");
     let (_, fleet) = client
@@ -243,14 +237,16 @@ async fn registered_servers_host_their_queues_act_on_their_own_sessions_and_time
         .iter()
         .map(|s| s["server_id"].as_u64().unwrap())
         .collect();
-    assert_eq!(listed, [arena], "{fleet}");
+    assert_eq!(listed, [alive], "{fleet}");
+}
 
-    // Draining, then deregistered: its credential stops working.
+/// Draining, then deregistered: its credential stops working.
+async fn drain_and_deregister(client: &Client, id: u64, token: &str) {
     let (status, body) = client
         .call(
             Method::POST,
-            &format!("/v1/fleet/servers/{arena}/drain"),
-            Some(&arena_token),
+            &format!("/v1/fleet/servers/{id}/drain"),
+            Some(token),
             None,
         )
         .await;
@@ -260,13 +256,9 @@ async fn registered_servers_host_their_queues_act_on_their_own_sessions_and_time
         body["sessions"], 0,
         "the session with a result is over: {body}"
     );
-    let path = format!("/v1/fleet/servers/{arena}");
-    let (status, body) = client
-        .call(Method::DELETE, &path, Some(&arena_token), None)
-        .await;
+    let path = format!("/v1/fleet/servers/{id}");
+    let (status, body) = client.call(Method::DELETE, &path, Some(token), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let answer = client
-        .call(Method::DELETE, &path, Some(&arena_token), None)
-        .await;
+    let answer = client.call(Method::DELETE, &path, Some(token), None).await;
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_token");
 }

@@ -154,6 +154,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "GET /v1/queues",
             "GET /v1/session/{match_id}",
             "PATCH /v1/profile/me",
+            "POST /v1/admin/matches/{id}/cancel",
             "POST /v1/admin/players/{id}/ban",
             "POST /v1/admin/sessions/{id}/end",
             "POST /v1/admin/tickets/{id}/cancel",

@@ -299,12 +299,13 @@ impl Baseline {
             | Command::LeaveParty { .. }
             | Command::DisbandParty { .. }
             | Command::Heartbeat { .. } => {}
-            // No acceptance or backfill in the seeds' systems.
+            // No acceptance, backfill or operators' cancels in the seeds' systems.
             Command::AcceptMatch { match_id, .. }
             | Command::DeclineMatch { match_id, .. }
             | Command::LeaveSession { match_id, .. }
             | Command::RequestBackfill { match_id, .. }
-            | Command::CancelBackfill { match_id } => {
+            | Command::CancelBackfill { match_id }
+            | Command::CancelMatch { match_id } => {
                 self.reject(seq, RejectReason::UnknownMatch { match_id });
             }
         }

@@ -156,7 +156,10 @@ impl Outcome {
                 }
                 Event::Rejected { .. } => self.rejected += 1,
                 Event::SessionAbandoned {
-                    reason: AbandonReason::AllocationTimedOut | AbandonReason::AllocationFailed,
+                    reason:
+                        AbandonReason::AllocationTimedOut
+                        | AbandonReason::AllocationFailed
+                        | AbandonReason::Cancelled,
                     ..
                 } => self.sessions_without_server += 1,
                 _ => {}
@@ -503,7 +506,8 @@ impl Translator {
             | Command::ReportResult { match_id, .. }
             | Command::EndSession { match_id }
             | Command::RequestBackfill { match_id, .. }
-            | Command::CancelBackfill { match_id } => *match_id = session_match(match_id)?,
+            | Command::CancelBackfill { match_id }
+            | Command::CancelMatch { match_id } => *match_id = session_match(match_id)?,
             _ => {}
         }
         Some(command)

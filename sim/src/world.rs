@@ -1002,6 +1002,7 @@ impl<'a> World<'a> {
                     AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
                     AbandonReason::AllocationFailed => "allocation_failed",
                     AbandonReason::Empty => "empty",
+                    AbandonReason::Cancelled => "cancelled",
                 };
                 *self
                     .report
@@ -1009,7 +1010,9 @@ impl<'a> World<'a> {
                     .entry(kind.into())
                     .or_default() += 1;
                 match reason {
-                    AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut => {
+                    AbandonReason::AllocationFailed
+                    | AbandonReason::AllocationTimedOut
+                    | AbandonReason::Cancelled => {
                         self.back_to_queue(match_id);
                     }
                     _ => self.session_over(match_id, now_ms)?,

@@ -46,6 +46,7 @@ pub(crate) fn fire_match_deadlines(world: &mut World) {
                 .resource_mut::<ProposalsToCancel>()
                 .0
                 .push(ProposalCancel {
+                    by_operator: false,
                     match_entity: entity,
                     tickets,
                     accepted,

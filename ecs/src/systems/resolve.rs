@@ -54,7 +54,9 @@ fn cancel_one_proposal(world: &mut World, cancel: ProposalCancel) {
         Vec::new()
     };
     timed_out.sort_unstable();
-    let reason = if declined.is_empty() {
+    let reason = if cancel.by_operator && declined.is_empty() {
+        MatchCancelReason::Cancelled
+    } else if declined.is_empty() {
         MatchCancelReason::TimedOut {
             players: timed_out.clone(),
         }
@@ -124,7 +126,9 @@ fn close_one_session(world: &mut World, close: SessionClose) {
     let no_server_came = matches!(
         close.outcome,
         SessionOutcome::Abandoned(
-            AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut
+            AbandonReason::AllocationFailed
+                | AbandonReason::AllocationTimedOut
+                | AbandonReason::Cancelled
         )
     );
     match close.outcome {

@@ -139,6 +139,10 @@ pub async fn login(state: &AppState, request: LoginRequest) -> Result<Tokens, Ap
 /// again revokes every token of its login.
 pub async fn refresh(state: &AppState, request: RefreshRequest) -> Result<Tokens, ApiError> {
     let old = auth::refresh_token_hash(&request.refresh_token)?;
+    // A banned player's token is not spent (it works again once the ban is lifted).
+    if let Some(token) = state.records.refresh_token(&old).await? {
+        crate::guard::not_banned(state, token.player).await?;
+    }
     let (new_token, new_hash) = auth::new_refresh_token()?;
     let now_ms = unix_ms();
     let expires = now_ms + state.settings.server.refresh_token_ttl_s * 1_000;
@@ -147,11 +151,7 @@ pub async fn refresh(state: &AppState, request: RefreshRequest) -> Result<Tokens
         .rotate_refresh_token(&old, &new_hash, expires, now_ms)
         .await?;
     match rotation {
-        Rotation::Rotated { player, .. } => {
-            // The new token was stored but is not handed out to a banned player.
-            crate::guard::not_banned(state, player).await?;
-            Ok(tokens(state, player, new_token))
-        }
+        Rotation::Rotated { player, .. } => Ok(tokens(state, player, new_token)),
         Rotation::Reused { player, family } => {
             tracing::warn!(%player, family, "a spent refresh token was reused; its family is revoked");
             Err(ApiError::unauthorized(

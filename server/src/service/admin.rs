@@ -3,7 +3,8 @@
 //! written to the audit log with who did it and how it went, refused ones included.
 //!
 //! An action that changes the matcher goes through the tick loop as any player's command
-//! does (`Command::Cancel`, `Command::EndSession`), so it is journaled and replayed like one.
+//! does (`Command::Cancel`, `Command::CancelMatch`, `Command::EndSession`), so it is
+//! journaled and replayed like one.
 //! A ban is a record of the store (or the shared record); every request a banned player's
 //! token makes is refused from then on (`guard::not_banned`) and their ticket leaves its
 //! queue. A session they are playing goes on (end it, if it must stop).
@@ -21,7 +22,7 @@ use crate::app::AppState;
 use crate::clock::unix_ms;
 use crate::error::ApiError;
 use crate::guard::Operator;
-use crate::view::{MatchStage, MatchView, PlayerStatus, View};
+use crate::view::{MatchStage, MatchView, PlayerStatus, TicketView, View};
 
 /// The most tickets or matches one answer lists.
 const MAX_LISTED: usize = 500;
@@ -33,7 +34,7 @@ pub fn queues(state: &AppState) -> AdminQueues {
     // Copied out so that the view's lock is held only for the copy.
     let mut waits: Vec<(usize, u64, u64)> = {
         let view = state.view();
-        view.all_tickets()
+        waiting_tickets(&view)
             .filter_map(|(_, ticket)| {
                 let queue = config.queue_index(&ticket.queue)?;
                 let players = ticket.players.len() as u64;
@@ -69,6 +70,15 @@ pub fn queues(state: &AppState) -> AdminQueues {
     AdminQueues { queues, now_ms }
 }
 
+/// The tickets waiting in a queue (or in a proposed match): not those a match holds while it
+/// waits for its game server.
+fn waiting_tickets(view: &View) -> impl Iterator<Item = (TicketId, &TicketView)> {
+    view.all_tickets().filter(move |(_, ticket)| {
+        let first = ticket.players.first().and_then(|p| view.status(*p));
+        !matches!(first, Some(PlayerStatus::InMatch(_)))
+    })
+}
+
 /// Nearest-rank percentiles of `waits` (already sorted, ascending); `None` for none.
 fn percentiles(waits: impl ExactSizeIterator<Item = u64>) -> Option<WaitPercentiles> {
     let waits: Vec<u64> = waits.collect();
@@ -101,8 +111,7 @@ pub fn tickets(state: &AppState, query: &AdminTicketQuery) -> Result<AdminTicket
     }
     let now_ms = unix_ms();
     let view = state.view();
-    let mut found: Vec<AdminTicket> = view
-        .all_tickets()
+    let mut found: Vec<AdminTicket> = waiting_tickets(&view)
         .filter(|(_, ticket)| query.queue.as_ref().is_none_or(|q| *q == ticket.queue))
         .filter(|(_, ticket)| {
             query
@@ -132,6 +141,10 @@ fn unknown_ticket(id: u64) -> ApiError {
 
 fn admin_ticket(view: &View, id: TicketId, now_ms: u64) -> Option<AdminTicket> {
     let ticket = view.ticket(id)?;
+    let first = ticket.players.first().and_then(|p| view.status(*p));
+    if matches!(first, Some(PlayerStatus::InMatch(_))) {
+        return None;
+    }
     let proposed_in = ticket
         .players
         .first()
@@ -205,7 +218,8 @@ pub async fn cancel_ticket(
     id: u64,
 ) -> Result<AdminDone, ApiError> {
     let action = async {
-        if state.view().ticket(TicketId(id)).is_none() {
+        // A ticket a match holds while it waits for its game server is not waiting.
+        if admin_ticket(&state.view(), TicketId(id), 0).is_none() {
             return Err(unknown_ticket(id));
         }
         let ticket = TicketId(id);
@@ -217,6 +231,45 @@ pub async fn cancel_ticket(
         operator,
         "cancel_ticket",
         format!("ticket {id}"),
+        "",
+        action,
+    )
+    .await
+}
+
+/// Cancels a match that has not started (awaiting acceptance, or waiting for its game
+/// server): every ticket goes back to its queue keeping its waiting time.
+pub async fn cancel_match(
+    state: &AppState,
+    operator: &Operator,
+    id: u64,
+) -> Result<AdminDone, ApiError> {
+    let action = async {
+        let stage = state.view().match_view(MatchId(id)).map(|m| m.stage.name());
+        match stage {
+            None => Err(ApiError::not_found(
+                "unknown_match",
+                format!("no live match is {id}"),
+            )),
+            Some("active") => Err(ApiError::conflict(
+                "session_active",
+                format!("match {id} is being played: end its session instead"),
+            )),
+            Some(_) => {
+                let match_id = MatchId(id);
+                state
+                    .ticks
+                    .submit(Command::CancelMatch { match_id })
+                    .await?;
+                Ok("cancelled")
+            }
+        }
+    };
+    audited(
+        state,
+        operator,
+        "cancel_match",
+        format!("match {id}"),
         "",
         action,
     )
@@ -288,7 +341,10 @@ pub async fn ban(
             at_ms: unix_ms(),
         };
         state.records.put_ban(&record).await?;
-        leave_queue(state, player).await?;
+        // The ban holds whatever happens to the ticket: one left behind is logged.
+        if let Err(error) = leave_queue(state, player).await {
+            tracing::warn!(player = %player, error = %error.0.message, "a banned player's ticket could not be cancelled");
+        }
         Ok("banned")
     };
     let target = format!("player {player}");
@@ -366,7 +422,8 @@ async fn audited(
             .as_ref()
             .map_or_else(|e| e.code(), |_| "done")
             .to_owned(),
-        detail: detail.to_owned(),
+        // Bounded: a refused ban's reason is the caller's, whatever its length.
+        detail: detail.chars().take(MAX_BAN_REASON_CHARS).collect(),
     };
     tracing::info!(target: "audit", operator = %record.operator, action, target = %record.target,
         outcome = %record.outcome, detail, "operator action");

@@ -203,7 +203,8 @@ pub struct AuditEntry {
     pub at_ms: u64,
     /// The operator (their key's name: `operator-` and 12 hex digits of the key's hash).
     pub operator: String,
-    /// What they did: `cancel_ticket`, `end_session`, `ban_player`, `unban_player`.
+    /// What they did: `cancel_ticket`, `cancel_match`, `end_session`, `ban_player`,
+    /// `unban_player`.
     pub action: String,
     /// What they did it to (`ticket 7`, `session 3`, `player 12`).
     pub target: String,

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 pub struct RegisterServerRequest {
     /// Its region, one of the server's regions (`GET /v1/queues`).
     pub region: String,
-    /// The address players connect to, `host:port` (at most 255 bytes). Registering an
-    /// address again replaces its registration (a restarted server), keeping its sessions.
+    /// The address players connect to, `host:port` (at most 255 bytes): one registration's
+    /// while it lives (another is 409 `address_registered`), never a fixed server's.
     pub address: String,
     /// Sessions it hosts at once, 1 to 10000.
     pub capacity: u32,

@@ -66,6 +66,21 @@ pub(super) fn decline_match(
     cancel_proposal(world, entity, vec![player], None)
 }
 
+/// An operator's cancel of a proposed match: it falls through with nobody declining, and
+/// every ticket goes back to its queue.
+pub(super) fn cancel_proposed(world: &mut World, match_entity: Entity) -> Result<(), RejectReason> {
+    cancel_proposal(world, match_entity, Vec::new(), None)?;
+    let mut pending = world.resource_mut::<ProposalsToCancel>();
+    if let Some(entry) = pending
+        .0
+        .iter_mut()
+        .find(|entry| entry.match_entity == match_entity)
+    {
+        entry.by_operator = true;
+    }
+    Ok(())
+}
+
 /// Marks a proposed match as falling through (resolved in the resolve phase). If it is already
 /// falling through this tick, the new decliners join the earlier ones. Refused for a match that
 /// is starting (everyone accepted) or ending (a session, not a proposal).
@@ -96,6 +111,7 @@ pub(super) fn cancel_proposal(
                 .resource_mut::<ProposalsToCancel>()
                 .0
                 .push(ProposalCancel {
+                    by_operator: false,
                     match_entity,
                     tickets,
                     accepted,

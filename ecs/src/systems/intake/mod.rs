@@ -13,7 +13,7 @@
 //! | `tickets` | `Enqueue`, `Cancel` |
 //! | `parties` | `CreateParty`, `JoinParty`, `LeaveParty`, `DisbandParty` |
 //! | `acceptance` | `AcceptMatch`, `DeclineMatch` |
-//! | `sessions` | the game server's reports: `SessionReady`, `AllocationFailed`, `Heartbeat`, `ReportResult`, `EndSession`; `LeaveSession` |
+//! | `sessions` | the game server's reports: `SessionReady`, `AllocationFailed`, `Heartbeat`, `ReportResult`, `EndSession`; `LeaveSession`; an operator's `CancelMatch` |
 //! | `backfill_requests` | `RequestBackfill`, `CancelBackfill` |
 //!
 //! `lookup` holds what several families check: that a match, a party or a player exists and
@@ -66,6 +66,7 @@ fn apply_command(world: &mut World, seq: CommandSeq, command: Command) -> Result
             sessions::session_ready(world, match_id, server)
         }
         Command::AllocationFailed { match_id } => sessions::allocation_failed(world, match_id),
+        Command::CancelMatch { match_id } => sessions::cancel_match(world, match_id),
         Command::Heartbeat { match_id } => sessions::heartbeat(world, match_id),
         Command::ReportResult {
             match_id,

@@ -89,6 +89,28 @@ pub(super) fn allocation_failed(world: &mut World, match_id: MatchId) -> Result<
     Ok(())
 }
 
+/// `Command::CancelMatch`: a proposal falls through, a session waiting for its game server
+/// is abandoned; an active session is refused (end it instead).
+pub(super) fn cancel_match(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
+    let entity = match_entity(world, match_id)?;
+    match world.get::<MatchPhase>(entity).cloned() {
+        Some(MatchPhase::AwaitingAcceptance { .. }) => {
+            super::acceptance::cancel_proposed(world, entity)
+        }
+        Some(phase @ MatchPhase::Allocating { .. }) => {
+            close_session(
+                world,
+                entity,
+                match_id,
+                &phase,
+                SessionOutcome::Abandoned(AbandonReason::Cancelled),
+            );
+            Ok(())
+        }
+        _ => Err(wrong_phase(world, entity, match_id)),
+    }
+}
+
 pub(super) fn heartbeat(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
     let (entity, phase) = running_session(world, match_id)?;
     let MatchPhase::Active { deadline_ms } = phase else {
