@@ -158,6 +158,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (match_id(), proptest::collection::vec(0_u8..3, 0..4))
             .prop_map(|(match_id, open_slots)| Op::Command(Command::RequestBackfill { match_id, open_slots })),
         1 => match_id().prop_map(|match_id| Op::Command(Command::CancelBackfill { match_id })),
+        1 => match_id().prop_map(|match_id| Op::Command(Command::CancelMatch { match_id })),
         8 => prop_oneof![10 => 0_i64..3_000, 2 => 3_000_i64..60_000, 1 => -5_000_i64..0].prop_map(Op::Tick),
     ]
 }

@@ -46,12 +46,14 @@ pub async fn known_player(state: &AppState, player: PlayerId) -> Result<PlayerId
 
 /// Refuses a banned player (403 `banned`, with the ban's reason): every request a token
 /// makes, every login and every refresh asks, so a ban holds from the next request on. A
-/// gateway whose shared record (Postgres) does not answer lets the request through, counted
-/// in `matchwright_ban_checks_unanswered_total`, rather than stop every player at once; the
-/// store of `serve` always answers.
+/// gateway whose shared record (Postgres) does not answer within 1 s (or has no connection)
+/// lets the request through, counted in `matchwright_ban_checks_unanswered_total`, rather
+/// than stop every player at once; any other failure refuses the request (503). The store of
+/// `serve` always answers.
 pub async fn not_banned(state: &AppState, player: PlayerId) -> Result<(), ApiError> {
+    use matchwright_storage::shared::BAN_UNANSWERED;
     let ban = match state.records.ban(player).await {
-        Err(matchwright_storage::StoreError::Shared { .. }) => {
+        Err(matchwright_storage::StoreError::Shared { doing, .. }) if doing == BAN_UNANSWERED => {
             metrics::counter!("matchwright_ban_checks_unanswered_total").increment(1);
             return Ok(());
         }

@@ -5,7 +5,9 @@
 //! of which only the BLAKE3 hash is kept. With it, it heartbeats, drains (no new sessions)
 //! and deregisters, and acts on the sessions allocated to it and no other
 //! (`guard::GameServer`). An address is one registration's while it lives (another is 409),
-//! and never a fixed server's.
+//! and never a fixed server's; the sessions on an address whose registration is gone (it
+//! lapsed, or `serve` restarted) go to the next registration of that address. Anyone holding
+//! the registration secret could take an address that lapsed: give it only to game servers.
 //! A server not heard from for `[fleet] heartbeat_timeout_ms` is taken out: no new session,
 //! its credential refused; its sessions end as any session whose heartbeats stop (the
 //! matcher abandons them). [`Fleet`] is the tick loop's allocator: registered servers first
@@ -180,8 +182,12 @@ impl Registry {
         state.by_token.insert(entry.token_hash, id);
         state.by_address.insert(entry.address.clone(), id);
         state.servers.insert(id, entry);
+        // Sessions on this address whose server is gone (recovered at start, or a
+        // registration that lapsed while its sessions ran) are the new registration's.
+        let live: std::collections::HashSet<u64> = state.servers.keys().copied().collect();
         for host in state.hosted.values_mut() {
-            if host.server.is_none() && host.address == request.address {
+            let orphan = host.server.is_none_or(|server| !live.contains(&server));
+            if orphan && host.address == request.address {
                 host.server = Some(id);
             }
         }
@@ -611,7 +617,7 @@ mod tests {
             fixed: StaticFleet::new(&FleetSection::default()),
             registry: Some(Arc::clone(&registry)),
         };
-        let a = registry.register(&request("a:1", 2, &[])).unwrap();
+        let a = registry.register(&request("a:1", 1, &[])).unwrap();
         let b = registry.register(&request("b:1", 1, &[])).unwrap();
         assert_eq!(fleet.allocate(MatchId(1), "eu", "q").unwrap(), "a:1");
         assert!(registry.hosts_session(MatchId(1), a.server_id));
@@ -620,6 +626,14 @@ mod tests {
             !registry.hosts_session(MatchId(2), a.server_id),
             "not allocated yet"
         );
+        // A registration that lapses while its session runs: the address registered again
+        // (a new id) takes the session.
+        let lapsed = registry.authenticate(&b.token).unwrap();
+        assert_eq!(fleet.allocate(MatchId(4), "eu", "q").unwrap(), "b:1");
+        registry.deregister(&lapsed, b.server_id).unwrap();
+        let b_again = registry.register(&request("b:1", 1, &[])).unwrap();
+        assert!(registry.hosts_session(MatchId(4), b_again.server_id));
+        fleet.release(MatchId(4));
         // Recovered at start on c:1: nobody's until c:1 registers, then c's.
         fleet.adopt(MatchId(3), "c:1");
         let c = registry.register(&request("c:1", 1, &[])).unwrap();

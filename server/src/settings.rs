@@ -289,7 +289,8 @@ pub struct ServerSection {
     pub game_server_key: Option<String>,
     /// The secret game servers register with (`POST /v1/fleet/servers`; at least 32 bytes;
     /// `MATCHWRIGHT_FLEET_REGISTRATION_SECRET(_FILE)`). Default: none, and registration is
-    /// closed. Set, the development fleet is off: matches go to registered servers and to
+    /// closed. Set, `serve`'s development fleet is off (partitions keep theirs): its matches
+    /// go to registered servers and to
     /// `[fleet] servers`, if any.
     pub fleet_registration_secret: Option<String>,
     /// The keys operators authenticate with on the `/v1/admin/...` routes

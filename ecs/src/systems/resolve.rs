@@ -54,7 +54,8 @@ fn cancel_one_proposal(world: &mut World, cancel: ProposalCancel) {
         Vec::new()
     };
     timed_out.sort_unstable();
-    let reason = if cancel.by_operator && declined.is_empty() {
+    // An operator's cancel names the cancel, whoever also declined in its tick (they leave).
+    let reason = if cancel.by_operator && !cancel.timed_out {
         MatchCancelReason::Cancelled
     } else if declined.is_empty() {
         MatchCancelReason::TimedOut {

@@ -456,7 +456,10 @@ impl Workload {
                 }
                 Event::SessionAbandoned {
                     match_id,
-                    reason: AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut,
+                    reason:
+                        AbandonReason::AllocationFailed
+                        | AbandonReason::AllocationTimedOut
+                        | AbandonReason::Cancelled,
                 } => {
                     // No server: the tickets wait in the queue again (or expire).
                     if let Some(session) = self.sessions.remove(match_id) {
@@ -873,7 +876,9 @@ impl Ledger {
                 let no_server = matches!(
                     event,
                     Event::SessionAbandoned {
-                        reason: AbandonReason::AllocationFailed | AbandonReason::AllocationTimedOut,
+                        reason: AbandonReason::AllocationFailed
+                            | AbandonReason::AllocationTimedOut
+                            | AbandonReason::Cancelled,
                         ..
                     }
                 );

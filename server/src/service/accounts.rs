@@ -139,12 +139,16 @@ pub async fn login(state: &AppState, request: LoginRequest) -> Result<Tokens, Ap
 /// again revokes every token of its login.
 pub async fn refresh(state: &AppState, request: RefreshRequest) -> Result<Tokens, ApiError> {
     let old = auth::refresh_token_hash(&request.refresh_token)?;
-    // A banned player's token is not spent (it works again once the ban is lifted).
-    if let Some(token) = state.records.refresh_token(&old).await? {
+    // A banned player's live token is not spent (it works again once the ban is lifted); a
+    // spent one goes on to be found reused, which revokes its login, banned or not.
+    let now_ms = unix_ms();
+    if let Some(token) = state.records.refresh_token(&old).await?
+        && !token.rotated
+        && token.expires_at_ms > now_ms
+    {
         crate::guard::not_banned(state, token.player).await?;
     }
     let (new_token, new_hash) = auth::new_refresh_token()?;
-    let now_ms = unix_ms();
     let expires = now_ms + state.settings.server.refresh_token_ttl_s * 1_000;
     let rotation = state
         .records

@@ -23,6 +23,7 @@ use sqlx::postgres::PgPool;
 use crate::StoreError;
 use crate::mirror::{Mirror, MirrorError, MirrorOptions};
 
+pub use operators::{BAN_READ_TIMEOUT, BAN_UNANSWERED};
 pub use recording::{EventsPart, Recorded};
 
 /// A pool on the shared record, migrated, for one season's ratings.

@@ -9,6 +9,11 @@ use crate::StoreError;
 use crate::operators::MAX_AUDIT_PAGE;
 use crate::records::{AUDIT_KEEP, AuditRecord, BanRecord};
 
+/// How long a ban read may take (it comes with every request a gateway serves).
+pub const BAN_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// `StoreError::Shared::doing` of a ban read Postgres did not answer.
+pub const BAN_UNANSWERED: &str = "reading a ban (Postgres did not answer)";
+
 type AuditColumns = (i64, i64, String, String, String, String, String);
 
 fn audit_of(row: AuditColumns) -> AuditRecord {
@@ -49,14 +54,31 @@ impl SharedRecord {
         Ok(done.rows_affected() > 0)
     }
 
-    /// A player's ban, if they are banned.
+    /// A player's ban, if they are banned. Read with every request, so bounded tighter than
+    /// other statements ([`BAN_READ_TIMEOUT`]): no answer in time (or no connection, or no
+    /// server) is an error whose `doing` is [`BAN_UNANSWERED`]; any other failure (a statement
+    /// Postgres refused) is not.
     pub async fn ban(&self, player: PlayerId) -> Result<Option<BanRecord>, StoreError> {
         let read = sqlx::query_as::<_, (String, String, i64)>(
             "SELECT reason, banned_by, at_ms FROM bans WHERE player_id = $1",
         )
         .bind(id(player.0))
         .fetch_optional(&self.pool);
-        let row = self.run("reading a ban", read).await?;
+        let unanswered = |detail: String| StoreError::Shared {
+            doing: BAN_UNANSWERED,
+            detail,
+        };
+        let row = match tokio::time::timeout(BAN_READ_TIMEOUT, read).await {
+            Err(_) => Err(unanswered(format!("no answer within {BAN_READ_TIMEOUT:?}"))),
+            Ok(Err(
+                error @ (sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed),
+            )) => Err(unanswered(error.to_string())),
+            Ok(Err(error)) => Err(StoreError::Shared {
+                doing: "reading a ban",
+                detail: error.to_string(),
+            }),
+            Ok(Ok(row)) => Ok(row),
+        }?;
         Ok(row.map(|(reason, by, at_ms)| BanRecord {
             player,
             reason,

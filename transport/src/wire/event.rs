@@ -78,8 +78,8 @@ pub enum Event {
     MatchCancelled {
         /// The match.
         match_id: u64,
-        /// `declined`, `timed_out`, or (no game server came; `requeued` follows)
-        /// `allocation_failed` or `allocation_timed_out`.
+        /// `declined`, `timed_out`, `cancelled` (by an operator; `requeued` follows), or (no
+        /// game server came; `requeued` follows) `allocation_failed` or `allocation_timed_out`.
         reason: String,
         /// The players who declined or did not answer.
         players: Vec<u64>,

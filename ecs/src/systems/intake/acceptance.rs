@@ -66,8 +66,9 @@ pub(super) fn decline_match(
     cancel_proposal(world, entity, vec![player], None)
 }
 
-/// An operator's cancel of a proposed match: it falls through with nobody declining, and
-/// every ticket goes back to its queue.
+/// An operator's cancel of a proposed match: it falls through as `Cancelled`, and every
+/// ticket goes back to its queue but those whose players declined or left in the same tick.
+/// A proposal already falling through this tick is marked too; a closing session is refused.
 pub(super) fn cancel_proposed(world: &mut World, match_entity: Entity) -> Result<(), RejectReason> {
     cancel_proposal(world, match_entity, Vec::new(), None)?;
     let mut pending = world.resource_mut::<ProposalsToCancel>();

@@ -94,7 +94,8 @@ pub(super) fn allocation_failed(world: &mut World, match_id: MatchId) -> Result<
 pub(super) fn cancel_match(world: &mut World, match_id: MatchId) -> Result<(), RejectReason> {
     let entity = match_entity(world, match_id)?;
     match world.get::<MatchPhase>(entity).cloned() {
-        Some(MatchPhase::AwaitingAcceptance { .. }) => {
+        // A proposal, or one already falling through this tick (a decline came first).
+        Some(MatchPhase::AwaitingAcceptance { .. } | MatchPhase::Closing) => {
             super::acceptance::cancel_proposed(world, entity)
         }
         Some(phase @ MatchPhase::Allocating { .. }) => {
