@@ -11,10 +11,10 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use common::{
-    Client, NO_IP_LIMITS, SERVER_KEY, Server, Socket, connect_events, wait_event, write_config_with,
+    Client, NO_IP_LIMITS, SERVER_KEY, Server, Socket, assert_error, connect_events, wait_event,
+    write_config_with,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -51,17 +51,6 @@ fn start(dir: &Path) -> (Server, Client) {
     (server, client)
 }
 
-async fn wait_ready(client: &Client) {
-    for _ in 0..200 {
-        let (status, _) = client.call(Method::GET, "/readyz", None, None).await;
-        if status == StatusCode::OK {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the server never became ready");
-}
-
 async fn queue_duel(client: &Client, token: &str) {
     let (status, body) = client
         .call(
@@ -85,16 +74,11 @@ async fn login(client: &Client, name: &str) -> (StatusCode, Value) {
         .await
 }
 
-fn assert_error(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
-    assert_eq!(answer.0, status, "{}", answer.1);
-    assert_eq!(answer.1["error"], code, "{}", answer.1);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_see_and_act_by_role_and_every_action_is_audited() {
     let dir = tempfile::tempdir().unwrap();
     let (server, client) = start(dir.path());
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let (waiting, waiting_token) = client.register("admin-waiting").await;
 
     who_may_call(&client, &waiting_token).await;
@@ -117,7 +101,7 @@ async fn operators_see_and_act_by_role_and_every_action_is_audited() {
     assert_eq!(status, StatusCode::OK, "{body}");
     server.stop();
     let (_server, client) = start(dir.path());
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let answer = client
         .call(Method::GET, "/v1/profile/me", Some(&waiting_token), None)
         .await;

@@ -343,19 +343,6 @@ fn dashboard_metrics(dashboard: &Value) -> std::collections::BTreeSet<String> {
     names
 }
 
-async fn wait_ready(client: &Client) {
-    for _ in 0..200 {
-        let (status, _) = client
-            .call(reqwest::Method::GET, "/readyz", None, None)
-            .await;
-        if status == StatusCode::OK {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the server never became ready");
-}
-
 async fn post(
     client: &Client,
     path: &str,
@@ -386,7 +373,7 @@ async fn a_party_invites_readies_queues_together_lands_on_one_team_and_chats() {
         http: reqwest::Client::new(),
         base: server.base.clone(),
     };
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let mut players = Vec::new();
     for index in 0..10 {
         let (id, token) = client.register(&format!("member{index}")).await;
@@ -684,7 +671,7 @@ async fn leaderboards_rank_by_conservative_rating_and_page_with_cursors() {
         http: reqwest::Client::new(),
         base: server.base.clone(),
     };
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let (_, token) = client.register("reader").await;
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -767,7 +754,7 @@ async fn a_client_over_its_rate_limit_gets_429_with_retry_after_and_others_do_no
         http: reqwest::Client::new(),
         base: server.base.clone(),
     };
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let (_, greedy) = client.register("greedy").await;
     let (_, polite) = client.register("polite").await;
     let patch = json!({"display_name": "Greedy"});
@@ -992,10 +979,11 @@ async fn quic_and_http_players_party_up_queue_and_play_one_match() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let server = Server::start(&dir.path().join("data"), &config);
-    wait_ready(&Client {
+    Client {
         http: reqwest::Client::new(),
         base: server.base.clone(),
-    })
+    }
+    .wait_ready()
     .await;
     let pings = [("eu-west", 30)];
 
@@ -1361,10 +1349,11 @@ async fn bad_quic_input_gets_an_error_frame_and_a_closed_stream_and_others_carry
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let server = Server::start(&dir.path().join("data"), &config);
-    wait_ready(&Client {
+    Client {
         http: reqwest::Client::new(),
         base: server.base.clone(),
-    })
+    }
+    .wait_ready()
     .await;
     // A well-behaved player, busy throughout.
     let good = sdk_quic(&server).await;
@@ -1720,7 +1709,7 @@ async fn a_game_server_backfills_a_player_who_left_and_the_new_player_gets_the_s
         http: reqwest::Client::new(),
         base: server.base.clone(),
     };
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let mut players = players_with_events(&client, "backfill", 3).await;
     let match_id = first_two_in_a_duel_session(&client, &mut players).await;
     let session = format!("/v1/server/session/{match_id}");
@@ -1833,7 +1822,7 @@ async fn a_full_fleet_cancels_and_requeues_once_per_backoff_not_every_tick() {
         http: reqwest::Client::new(),
         base: server.base.clone(),
     };
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let mut players = players_with_events(&client, "fleet", 4).await;
     let playing = first_two_in_a_duel_session(&client, &mut players).await;
     for (_, token, _) in &players[2..] {

@@ -12,10 +12,11 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Client, NO_IP_LIMITS, SERVER_KEY, SESSION_SECRET, Server, Socket, connect_events, wait_event,
+    Client, NO_IP_LIMITS, SERVER_KEY, SESSION_SECRET, Server, Socket, assert_error, connect_events,
+    wait_event,
 };
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SECRET: &str = "fleet-registration-secret-0123456789abcdef";
 const OPERATOR: &str = "fleet-operator-key-0123456789abcdefghijklm";
@@ -48,22 +49,6 @@ fn start(dir: &std::path::Path) -> (Server, Client) {
         base: server.base.clone(),
     };
     (server, client)
-}
-
-async fn wait_ready(client: &Client) {
-    for _ in 0..200 {
-        let (status, _) = client.call(Method::GET, "/readyz", None, None).await;
-        if status == StatusCode::OK {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the server never became ready");
-}
-
-fn assert_error(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
-    assert_eq!(answer.0, status, "{}", answer.1);
-    assert_eq!(answer.1["error"], code, "{}", answer.1);
 }
 
 /// Registers a server in eu-west; its id and credential.
@@ -108,7 +93,7 @@ async fn duel(client: &Client, names: [&str; 2]) -> (u64, String) {
 async fn registered_servers_host_their_queues_act_on_their_own_sessions_and_time_out() {
     let dir = tempfile::tempdir().unwrap();
     let (_server, client) = start(dir.path());
-    wait_ready(&client).await;
+    client.wait_ready().await;
     registration_needs_the_secret_and_good_fields(&client).await;
     // The duel goes to the arena server, though the other has more room.
     let (arena, arena_token) = register(&client, ARENA, 1, "arena").await;

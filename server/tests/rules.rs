@@ -63,17 +63,6 @@ fn start(dir: &std::path::Path) -> (Server, Client) {
     (server, client)
 }
 
-async fn wait_ready(client: &Client) {
-    for _ in 0..200 {
-        let (status, _) = client.call(Method::GET, "/readyz", None, None).await;
-        if status == StatusCode::OK {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the server never became ready");
-}
-
 async fn enqueue(client: &Client, token: &str, body: Value) -> (StatusCode, Value) {
     client
         .call(Method::POST, "/v1/queue", Some(token), Some(body))
@@ -107,7 +96,7 @@ fn roles_by_team(event: &Value) -> BTreeMap<u64, Vec<String>> {
 async fn a_role_queue_fills_every_role_of_every_team_and_rates_per_role() {
     let dir = tempfile::tempdir().unwrap();
     let (server, client) = start(dir.path());
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let mut players: Vec<(u64, String, Socket)> = Vec::new();
     for name in ["lead", "mate", "tank", "flex"] {
         let (id, token) = client.register(&format!("roles-{name}")).await;
@@ -275,7 +264,7 @@ async fn a_role_queue_fills_every_role_of_every_team_and_rates_per_role() {
 async fn an_avoided_player_is_never_met_and_avoid_lists_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let (server, client) = start(dir.path());
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let (a, a_token) = client.register("avoid-a").await;
     let (b, b_token) = client.register("avoid-b").await;
     let (c, c_token) = client.register("avoid-c").await;
@@ -364,7 +353,7 @@ async fn an_avoided_player_is_never_met_and_avoid_lists_are_bounded() {
 async fn an_attribute_rule_keeps_platforms_apart_and_explain_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let (server, client) = start(dir.path());
-    wait_ready(&client).await;
+    client.wait_ready().await;
     // The queue list says what each queue takes: attributes (required without a default)
     // and a role queue's composition.
     let (status, listed) = client.call(Method::GET, "/v1/queues", None, None).await;
@@ -495,7 +484,7 @@ async fn an_attribute_rule_keeps_platforms_apart_and_explain_names_it() {
 async fn bad_attributes_roles_and_avoid_lists_are_422_naming_the_field_and_queue_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (server, client) = start(dir.path());
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let (_, token) = client.register("bad-input").await;
     let cases = [
         (
@@ -595,7 +584,7 @@ async fn bad_attributes_roles_and_avoid_lists_are_422_naming_the_field_and_queue
         http: reqwest::Client::new(),
         base: server.base.clone(),
     };
-    wait_ready(&client).await;
+    client.wait_ready().await;
     let (status, answer) = enqueue(
         &client,
         &token,
@@ -650,7 +639,7 @@ async fn sdk_match_found(
 async fn roles_avoid_lists_and_explain_over_quic() {
     let dir = tempfile::tempdir().unwrap();
     let (server, http) = start(dir.path());
-    wait_ready(&http).await;
+    http.wait_ready().await;
     let (addr, fingerprint) = &server.quic;
     let mut clients = Vec::new();
     let mut streams = Vec::new();

@@ -291,7 +291,7 @@ pub async fn end_session(
             )),
             Some("awaiting_acceptance") => Err(ApiError::conflict(
                 "not_started",
-                format!("match {id} awaits acceptance: cancel one of its tickets instead"),
+                format!("match {id} awaits acceptance: cancel the match instead"),
             )),
             Some(_) => {
                 let match_id = MatchId(id);

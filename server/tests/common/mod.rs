@@ -226,6 +226,18 @@ impl Client {
         (status, value)
     }
 
+    /// Waits until `/readyz` answers 200 (at most 4 s).
+    pub async fn wait_ready(&self) {
+        for _ in 0..200 {
+            let (status, _) = self.call(reqwest::Method::GET, "/readyz", None, None).await;
+            if status == StatusCode::OK {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the server never became ready");
+    }
+
     pub async fn register(&self, name: &str) -> (u64, String) {
         let (status, body) = self
             .call(
@@ -241,6 +253,12 @@ impl Client {
             body["access_token"].as_str().unwrap().to_string(),
         )
     }
+}
+
+/// An error answer: its status and its code.
+pub fn assert_error(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["error"], code, "{}", answer.1);
 }
 
 pub type Socket =
