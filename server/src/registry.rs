@@ -123,7 +123,7 @@ impl Registry {
     }
 
     /// Takes out every server not heard from within the timeout (a pass over them all: at
-    /// registration, allocation and listing, not per request).
+    /// registration and listing, not per request nor per allocation).
     fn expire(&self, state: &mut State, now_ms: u64) {
         let gone: Vec<u64> = state
             .servers
@@ -328,7 +328,9 @@ impl Registry {
         if let Some(host) = state.hosted.get(&match_id) {
             return Ok(host.address.clone());
         }
-        self.expire(&mut state, unix_ms());
+        // On the tick thread: one pass over the servers, the lapsed ones skipped (they are
+        // taken out at the next registration, listing or authentication).
+        let now_ms = unix_ms();
         let wanted = self.queue_labels.get(queue);
         let carries = |entry: &Entry| {
             wanted.is_none_or(|labels| labels.iter().all(|(k, v)| entry.labels.get(k) == Some(v)))
@@ -336,7 +338,8 @@ impl Registry {
         let mut capacity = 0_u64;
         let mut best: Option<(u64, u32)> = None;
         for (id, entry) in &state.servers {
-            if entry.region != region || entry.draining || !carries(entry) {
+            let out = entry.draining || self.expired(entry, now_ms);
+            if entry.region != region || out || !carries(entry) {
                 continue;
             }
             capacity += u64::from(entry.capacity);

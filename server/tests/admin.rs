@@ -44,10 +44,7 @@ fn start(dir: &Path) -> (Server, Client) {
             ("MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS", Some(READER_KEY)),
         ],
     );
-    let client = Client {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let client = server.client();
     (server, client)
 }
 

@@ -44,10 +44,7 @@ fn start(dir: &std::path::Path) -> (Server, Client) {
             ("MATCHWRIGHT_OPERATOR_KEYS", Some(OPERATOR)),
         ],
     );
-    let client = Client {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let client = server.client();
     (server, client)
 }
 

@@ -175,6 +175,14 @@ impl Server {
         }
     }
 
+    /// An HTTP client of this server.
+    pub fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: self.base.clone(),
+        }
+    }
+
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
