@@ -11,7 +11,8 @@ use axum::extract::State;
 use matchwright_ecs::TicketId;
 use matchwright_transport::wire::{
     AdminDone, AdminMatch, AdminMatches, AdminQueues, AdminTicket, AdminTicketQuery, AdminTickets,
-    AuditPage, AuditQuery, Ban, BanRequest, Explanation, FleetServers, WireError,
+    AuditPage, AuditQuery, Ban, BanRequest, Explanation, FleetServers, SetRatingRequest,
+    WebhookStatus, WireError,
 };
 
 use crate::app::AppState;
@@ -256,4 +257,75 @@ pub async fn fleet(State(state): State<AppState>, _operator: Operator) -> Json<F
         registration_open: state.fleet.is_some(),
         servers: state.fleet.as_ref().map(|f| f.list()).unwrap_or_default(),
     })
+}
+
+/// Each webhook endpoint's delivery: events waiting, delivered, given up on (dead letters),
+/// and the last failure.
+#[utoipa::path(get, path = "/v1/admin/webhooks", tag = "admin",
+    security(("operator_key" = [])),
+    responses(
+        (status = 200, description = "The endpoints (none when `[webhooks]` has none)", body = WebhookStatus),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError),
+        (status = 500, description = "The store could not be read (`internal`)", body = WireError)))]
+pub async fn webhooks(
+    State(state): State<AppState>,
+    _operator: Operator,
+) -> Result<Json<WebhookStatus>, ApiError> {
+    let Some(webhooks) = state.webhooks.get() else {
+        return Ok(Json(WebhookStatus {
+            outbox_rows: 0,
+            endpoints: Vec::new(),
+        }));
+    };
+    webhooks.status().map(Json).map_err(ApiError::internal)
+}
+
+/// Sets a player's rating under a rating key (a queue's mode, or `MODE:ROLE` in a queue rated
+/// per role) this season, keeping their games played. Refused while they are queued or in a
+/// match. Audited.
+#[utoipa::path(put, path = "/v1/admin/players/{id}/ratings/{key}", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The player"),
+           ("key" = String, Path, description = "The rating key, e.g. `duel` or `ranked:tank`")),
+    request_body = SetRatingRequest,
+    responses(
+        (status = 200, description = "Set (`rating_set`)", body = AdminDone),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator, or a read-only key (`read_only_operator`)", body = WireError),
+        (status = 404, description = "No such player (`unknown_player`)", body = WireError),
+        (status = 409, description = "Queued or in a match (`player_busy`)", body = WireError),
+        (status = 422, description = "Not a rating key, or mu or sigma out of range", body = WireError)))]
+pub async fn set_rating(
+    State(state): State<AppState>,
+    operator: Operator,
+    ApiPath(target): ApiPath<(u64, String)>,
+    ApiJson(request): ApiJson<SetRatingRequest>,
+) -> Result<Json<AdminDone>, ApiError> {
+    admin::set_rating(&state, &operator, target, Some(request))
+        .await
+        .map(Json)
+}
+
+/// Resets a player's rating under a rating key to the config's `[rating] initial`, with no
+/// games played. Refused while they are queued or in a match. Audited.
+#[utoipa::path(delete, path = "/v1/admin/players/{id}/ratings/{key}", tag = "admin",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The player"),
+           ("key" = String, Path, description = "The rating key, e.g. `duel` or `ranked:tank`")),
+    responses(
+        (status = 200, description = "Reset (`rating_reset`)", body = AdminDone),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator, or a read-only key (`read_only_operator`)", body = WireError),
+        (status = 404, description = "No such player (`unknown_player`)", body = WireError),
+        (status = 409, description = "Queued or in a match (`player_busy`)", body = WireError),
+        (status = 422, description = "Not a rating key", body = WireError)))]
+pub async fn reset_rating(
+    State(state): State<AppState>,
+    operator: Operator,
+    ApiPath(target): ApiPath<(u64, String)>,
+) -> Result<Json<AdminDone>, ApiError> {
+    admin::set_rating(&state, &operator, target, None)
+        .await
+        .map(Json)
 }

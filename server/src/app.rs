@@ -74,6 +74,8 @@ pub struct AppInner {
     pub openapi_json: OnceLock<String>,
     /// Game servers that registered themselves (`serve` with a fleet registration secret).
     pub fleet: Option<Arc<Registry>>,
+    /// The webhook sender (`serve` with `[webhooks]` endpoints), set once it runs.
+    pub webhooks: OnceLock<Arc<crate::webhooks::Webhooks>>,
 }
 
 impl Deref for AppState {
@@ -229,6 +231,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin::get_ban, admin::ban, admin::unban))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::fleet))
+        .routes(routes!(admin::webhooks))
+        .routes(routes!(admin::set_rating, admin::reset_rating))
         .routes(routes!(fleet_routes::register))
         .routes(routes!(fleet_routes::heartbeat))
         .routes(routes!(fleet_routes::drain))
@@ -669,8 +673,18 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         spawn_mirror(url, outbox, running.stop.subscribe());
     }
     let secrets_file = secrets.file.clone();
+    let webhook_store = store_handle.clone();
     let records = Records::Local(store_handle);
     let state = assemble(settings, secrets, records, ticks, shared, None, registry)?;
+    let webhooks = crate::webhooks::Webhooks::start(
+        &state.settings.webhooks,
+        state.settings.server.webhook_secret.as_deref(),
+        webhook_store,
+        &running.stop.subscribe(),
+    )?;
+    if let Some(webhooks) = webhooks {
+        let _ = state.webhooks.set(webhooks);
+    }
     let router = router(state.clone());
     let operations = state
         .settings
@@ -709,6 +723,8 @@ fn open_data(
     let store_options = StoreOptions {
         season: settings.server.season.clone(),
         mirror,
+        // Ticks queue events for the webhook sender; a gateway's store commits no tick.
+        webhooks: !settings.webhooks.endpoints.is_empty(),
         ..StoreOptions::default()
     };
     let opened = Store::open(
@@ -784,6 +800,7 @@ fn assemble(
         hashing,
         openapi_json: OnceLock::new(),
         fleet,
+        webhooks: OnceLock::new(),
     })))
 }
 
@@ -799,6 +816,9 @@ pub async fn start_gateway(
 ) -> Result<Started, String> {
     // No tick loop commits here: the store writes accounts on its own (no group commit).
     let (secrets, opened) = open_data(&settings, &data_dir, false)?;
+    if !settings.webhooks.endpoints.is_empty() {
+        tracing::warn!("[webhooks] is for `serve`: a gateway sends no webhooks");
+    }
     let store_handle = opened.store.handle();
     let recovery = opened.recovery.clone();
     let settings = Arc::new(settings);

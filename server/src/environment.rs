@@ -51,6 +51,7 @@ pub const SECRET_VARIABLES: &[(&str, &str)] = &[
         "MATCHWRIGHT_FLEET_REGISTRATION_SECRET",
         "fleet_registration_secret",
     ),
+    ("MATCHWRIGHT_WEBHOOK_SECRET", "webhook_secret"),
     ("MATCHWRIGHT_OPERATOR_KEYS", "operator_keys"),
     (
         "MATCHWRIGHT_READ_ONLY_OPERATOR_KEYS",
@@ -359,6 +360,7 @@ fn schema(settings: &Settings) -> Json {
         ("quic", serde_json::to_value(&settings.quic)),
         ("telemetry", serde_json::to_value(&settings.telemetry)),
         ("cluster", serde_json::to_value(&settings.cluster)),
+        ("webhooks", serde_json::to_value(&settings.webhooks)),
     ];
     for (key, value) in sections {
         // Plain structs of numbers, strings and lists always serialize.

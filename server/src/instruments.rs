@@ -76,6 +76,24 @@ pub const INSTRUMENTS: &[Instrument] = &[
         "The last tick of a partition this gateway recorded in the shared record, by partition",
     ),
     metric(
+        "matchwright_webhook_deliveries_total",
+        Counter,
+        true,
+        "Webhook events delivered (answered 2xx), by endpoint",
+    ),
+    metric(
+        "matchwright_webhook_failures_total",
+        Counter,
+        true,
+        "Failed webhook delivery attempts (another status, no connection, no answer in time), by endpoint",
+    ),
+    metric(
+        "matchwright_webhook_dead_letters_total",
+        Counter,
+        true,
+        "Webhook events given up on (max_attempts, give_up_after_ms or max_pending), by endpoint",
+    ),
+    metric(
         "matchwright_ban_checks_unanswered_total",
         Counter,
         false,

@@ -83,4 +83,5 @@ pub mod shared;
 pub mod telemetry;
 pub mod tick;
 pub mod view;
+pub mod webhooks;
 pub mod websocket;

@@ -344,6 +344,9 @@ fn matcher(args: MatcherArgs) -> ExitCode {
     let fleet =
         matchwright_server::fleet::partition_fleet(&settings.effective_fleet(), index, partitions);
     let no_fleet = settings.fleet.servers.is_empty();
+    if !settings.webhooks.endpoints.is_empty() {
+        tracing::warn!("[webhooks] is for `serve`: a partition sends no webhooks");
+    }
     let (config, map) = (settings.matcher, settings.cluster);
     let replica = args.replica.unwrap_or_else(default_replica_name);
     if let Err(error) = matchwright_cluster::lease::check_replica_name(&replica) {

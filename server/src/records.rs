@@ -191,6 +191,22 @@ impl Records {
         }
     }
 
+    /// Sets a player's rating under a rating key, this season.
+    pub async fn put_rating(
+        &self,
+        player: PlayerId,
+        key: &str,
+        record: RatingRecord,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Local(store) => {
+                let (store, key) = (store.clone(), key.to_owned());
+                blocking(move || store.put_rating(player, &key, record).map(drop)).await
+            }
+            Self::Shared(shared) => shared.put_rating(player, key, &record).await,
+        }
+    }
+
     /// A player's ratings this season, by rating key.
     pub async fn ratings_of(
         &self,

@@ -45,6 +45,8 @@ pub struct Settings {
     /// `[cluster]`: which partition runs which queue (`matchwright matcher`; `serve`
     /// ignores it).
     pub cluster: ClusterSection,
+    /// Match and session events for backends, as signed webhooks.
+    pub webhooks: WebhooksSection,
 }
 
 /// `[telemetry]`: OpenTelemetry traces over OTLP/HTTP (protobuf), `telemetry.rs`. Off unless
@@ -90,6 +92,173 @@ impl TelemetrySection {
                 "telemetry.batch_delay_ms",
                 "must be between 10 and 600000",
             ));
+        }
+        Ok(())
+    }
+}
+
+/// `[webhooks]`: match and session events for studios' backends, delivered as signed HTTP
+/// POSTs from the store's webhook outbox (`webhooks`, docs/webhooks.md). Off with no
+/// endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Where events go; each gets every event it takes, in order, at least once.
+    pub endpoints: Vec<WebhookEndpoint>,
+    /// One delivery attempt waits this long for the answer's status.
+    pub timeout_ms: u64,
+    /// The wait after the first failed attempt; it doubles with each failure up to
+    /// `max_backoff_ms`.
+    pub first_backoff_ms: u64,
+    /// The longest wait between two attempts.
+    pub max_backoff_ms: u64,
+    /// An event is given up on (a dead letter) after this many failed attempts...
+    pub max_attempts: u32,
+    /// ... or when an attempt fails and the event is older than this.
+    pub give_up_after_ms: u64,
+    /// Events waiting for an endpoint at most; beyond, the oldest are given up on (dead
+    /// letters) without being sent.
+    pub max_pending: u64,
+}
+
+impl Default for WebhooksSection {
+    fn default() -> Self {
+        Self {
+            endpoints: Vec::new(),
+            timeout_ms: 5_000,
+            first_backoff_ms: 500,
+            max_backoff_ms: 60_000,
+            max_attempts: 10,
+            give_up_after_ms: 60 * 60 * 1_000,
+            max_pending: 100_000,
+        }
+    }
+}
+
+/// One webhook endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpoint {
+    /// Its name (1 to 64 of `a-z`, `0-9`, `-`, `_`): it keys the endpoint's place in the
+    /// outbox, so renaming it starts it afresh at the newest event.
+    pub name: String,
+    /// Where events are POSTed: `http://` or `https://`.
+    pub url: String,
+    /// The event types it takes (`match_formed`, `match_backfilled`, `session_started`,
+    /// `session_ended`, `session_abandoned`, `ratings_changed`). Default: all.
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+}
+
+impl WebhookEndpoint {
+    /// Whether it takes events of type `kind`.
+    pub fn takes(&self, kind: &str) -> bool {
+        self.events
+            .as_ref()
+            .is_none_or(|kinds| kinds.iter().any(|k| k == kind))
+    }
+}
+
+impl WebhooksSection {
+    fn validate(&self, secret: bool) -> Result<(), ConfigError> {
+        if !self.endpoints.is_empty() && !secret {
+            return Err(ConfigError::new(
+                "server.webhook_secret",
+                "is needed to sign deliveries when [webhooks] endpoints are configured \
+                 (set MATCHWRIGHT_WEBHOOK_SECRET)",
+            ));
+        }
+        if self.endpoints.len() > 16 {
+            return Err(ConfigError::new("webhooks.endpoints", "at most 16"));
+        }
+        for (index, endpoint) in self.endpoints.iter().enumerate() {
+            endpoint.validate(index)?;
+            if self.endpoints[..index]
+                .iter()
+                .any(|e| e.name == endpoint.name)
+            {
+                return Err(ConfigError::new(
+                    format!("webhooks.endpoints[{index}].name"),
+                    format!("`{}` names two endpoints", endpoint.name),
+                ));
+            }
+        }
+        for (field, value, range) in [
+            ("webhooks.timeout_ms", self.timeout_ms, 100..=60_000),
+            (
+                "webhooks.first_backoff_ms",
+                self.first_backoff_ms,
+                10..=600_000,
+            ),
+            (
+                "webhooks.max_backoff_ms",
+                self.max_backoff_ms,
+                10..=3_600_000,
+            ),
+            (
+                "webhooks.max_attempts",
+                u64::from(self.max_attempts),
+                1..=1_000,
+            ),
+            (
+                "webhooks.give_up_after_ms",
+                self.give_up_after_ms,
+                1_000..=7 * 24 * 3_600_000,
+            ),
+            ("webhooks.max_pending", self.max_pending, 1..=10_000_000),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::new(
+                    field,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        }
+        if self.first_backoff_ms > self.max_backoff_ms {
+            return Err(ConfigError::new(
+                "webhooks.first_backoff_ms",
+                "must not be longer than webhooks.max_backoff_ms",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl WebhookEndpoint {
+    fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        let field = |name: &str| format!("webhooks.endpoints[{index}].{name}");
+        let name_ok = (1..=64).contains(&self.name.len())
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(ConfigError::new(
+                field("name"),
+                "must be 1 to 64 of a-z, 0-9, `-` and `_`",
+            ));
+        }
+        let uri: Result<axum::http::Uri, _> = self.url.parse();
+        let url_ok = uri.as_ref().is_ok_and(|uri| {
+            matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.host().is_some_and(|host| !host.is_empty())
+        });
+        if !url_ok || self.url.len() > 2_048 {
+            return Err(ConfigError::new(
+                field("url"),
+                format!("`{}` is not an http:// or https:// URL", self.url),
+            ));
+        }
+        for kind in self.events.iter().flatten() {
+            if !matchwright_transport::wire::BackendEventData::KINDS.contains(&kind.as_str()) {
+                return Err(ConfigError::new(
+                    field("events"),
+                    format!(
+                        "`{kind}` is not an event type; they are {}",
+                        matchwright_transport::wire::BackendEventData::KINDS.join(", ")
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -293,6 +462,10 @@ pub struct ServerSection {
     /// go to registered servers and to
     /// `[fleet] servers`, if any.
     pub fleet_registration_secret: Option<String>,
+    /// The secret webhook deliveries are signed with (HMAC-SHA256, the
+    /// `Matchwright-Signature` header; at least 32 bytes; `MATCHWRIGHT_WEBHOOK_SECRET(_FILE)`).
+    /// Needed when `[webhooks] endpoints` are configured.
+    pub webhook_secret: Option<String>,
     /// The keys operators authenticate with on the `/v1/admin/...` routes
     /// (`Authorization: Bearer KEY`; each at least 32 bytes, compared in constant time). Set
     /// them with `MATCHWRIGHT_OPERATOR_KEYS` or `MATCHWRIGHT_OPERATOR_KEYS_FILE` (keys separated
@@ -355,6 +528,7 @@ impl Default for ServerSection {
             session_secret: None,
             game_server_key: None,
             fleet_registration_secret: None,
+            webhook_secret: None,
             operator_keys: Vec::new(),
             read_only_operator_keys: Vec::new(),
             max_connections: 10_000,
@@ -575,6 +749,7 @@ pub const SERVER_KEYS: &[&str] = &[
     "quic",
     "telemetry",
     "cluster",
+    "webhooks",
 ];
 
 impl Settings {
@@ -640,6 +815,12 @@ impl Settings {
                 .map_err(|error| ConfigError::new("cluster", error.to_string()))?,
             None => ClusterSection::default(),
         };
+        let webhooks = match table.remove("webhooks") {
+            Some(value) => value
+                .try_into::<WebhooksSection>()
+                .map_err(|error| ConfigError::new("webhooks", error.to_string()))?,
+            None => WebhooksSection::default(),
+        };
         let telemetry = match table.remove("telemetry") {
             Some(value) => value
                 .try_into::<TelemetrySection>()
@@ -673,6 +854,7 @@ impl Settings {
             quic,
             telemetry,
             cluster,
+            webhooks,
         };
         settings.validate()?;
         settings
@@ -733,6 +915,7 @@ impl Settings {
                 "server.fleet_registration_secret",
                 &server.fleet_registration_secret,
             ),
+            ("server.webhook_secret", &server.webhook_secret),
         ] {
             if value.as_ref().is_some_and(|secret| secret.len() < 32) {
                 return Err(ConfigError::new(field, "must be at least 32 bytes"));
@@ -832,6 +1015,8 @@ impl Settings {
             ));
         }
         self.telemetry.validate()?;
+        self.webhooks
+            .validate(self.server.webhook_secret.is_some())?;
         if let Some(header) = &self.rate_limits.client_ip_header
             && axum::http::HeaderName::from_bytes(header.as_bytes()).is_err()
         {
@@ -1247,5 +1432,54 @@ mod tests {
         let mixed = Secrets::load(&given, dir.path()).unwrap();
         assert_eq!(mixed.game_server_key, "k".repeat(40));
         assert_eq!(mixed.jwt, first.jwt);
+    }
+
+    #[test]
+    fn webhooks_need_a_secret_good_urls_names_and_event_types() {
+        let secret = format!("[server]\nwebhook_secret = \"{}\"\n", "w".repeat(32));
+        let endpoint = |fields: &str| format!("{secret}[webhooks]\nendpoints = [{{ {fields} }}]\n");
+        let good = endpoint(r#"name = "backend", url = "https://example.com/hooks""#);
+        let settings = Settings::from_toml_str(&good).unwrap();
+        assert!(settings.webhooks.endpoints[0].takes("match_formed"));
+        let without = good.replace(&secret, "");
+        let error = Settings::from_toml_str(&without).unwrap_err();
+        assert_eq!(error.field, "server.webhook_secret");
+        for (fields, field) in [
+            (
+                r#"name = "Backend", url = "http://a""#,
+                "webhooks.endpoints[0].name",
+            ),
+            (
+                r#"name = "b", url = "ftp://a/x""#,
+                "webhooks.endpoints[0].url",
+            ),
+            (
+                r#"name = "b", url = "not a url""#,
+                "webhooks.endpoints[0].url",
+            ),
+            (
+                r#"name = "b", url = "http://a", events = ["match_found"]"#,
+                "webhooks.endpoints[0].events",
+            ),
+        ] {
+            let error = Settings::from_toml_str(&endpoint(fields)).unwrap_err();
+            assert_eq!(error.field, field, "{fields}: {}", error.message);
+        }
+        let picky = endpoint(r#"name = "b", url = "http://a", events = ["session_ended"]"#);
+        let settings = Settings::from_toml_str(&picky).unwrap();
+        assert!(settings.webhooks.endpoints[0].takes("session_ended"));
+        assert!(!settings.webhooks.endpoints[0].takes("match_formed"));
+        let twice = format!(
+            "{secret}[webhooks]\nendpoints = [{{ name = \"b\", url = \"http://a\" }}, \
+             {{ name = \"b\", url = \"http://c\" }}]\n"
+        );
+        let error = Settings::from_toml_str(&twice).unwrap_err();
+        assert_eq!(error.field, "webhooks.endpoints[1].name");
+        let slow = format!("{good}max_backoff_ms = 100\nfirst_backoff_ms = 200\n");
+        let error = Settings::from_toml_str(&slow).unwrap_err();
+        assert_eq!(error.field, "webhooks.first_backoff_ms");
+        let short = "[server]\nwebhook_secret = \"short\"\n";
+        let error = Settings::from_toml_str(short).unwrap_err();
+        assert_eq!(error.field, "server.webhook_secret");
     }
 }

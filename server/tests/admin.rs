@@ -84,6 +84,7 @@ async fn operators_see_and_act_by_role_and_every_action_is_audited() {
     cancel_a_proposed_match(&client).await;
     ban_and_unban(&client, waiting, &waiting_token).await;
     check_the_audit_log(&client).await;
+    set_and_reset_a_rating(&client).await;
 
     // Bans and the audit log are in the store: a restart keeps them.
     let ban = format!("/v1/admin/players/{waiting}/ban");
@@ -109,6 +110,98 @@ async fn operators_see_and_act_by_role_and_every_action_is_audited() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["entries"][0]["action"], "ban_player", "{page}");
     assert_eq!(page["entries"][0]["detail"], "again", "{page}");
+}
+
+/// The player's duel rating, from their profile: (mu, sigma, games).
+async fn duel_rating(client: &Client, token: &str) -> (f64, f64, u64) {
+    let (status, profile) = client
+        .call(Method::GET, "/v1/profile/me", Some(token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    let ratings = profile["ratings"].as_array().unwrap();
+    let duel = ratings.iter().find(|r| r["mode"] == "duel").unwrap();
+    let rating = &duel["rating"];
+    (
+        rating["mu"].as_f64().unwrap(),
+        rating["sigma"].as_f64().unwrap(),
+        duel["games"].as_u64().unwrap(),
+    )
+}
+
+/// An operator sets a rating (refused for a read-only key, a key no queue rates by, a sigma
+/// of 0, an unknown player, and while the player is queued), then resets it to the initial
+/// rating; each attempt is audited.
+async fn set_and_reset_a_rating(client: &Client) {
+    let (player, token) = client.register("admin-rated").await;
+    let path = format!("/v1/admin/players/{player}/ratings/duel");
+    let good = Some(json!({"mu": 2100.5, "sigma": 120.0}));
+    let answer = client
+        .call(Method::PUT, &path, Some(READER_KEY), good.clone())
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "read_only_operator");
+    let chess = format!("/v1/admin/players/{player}/ratings/chess");
+    let answer = client
+        .call(Method::PUT, &chess, Some(ADMIN_KEY), good.clone())
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert_eq!(answer.1["field"], "key");
+    let flat = Some(json!({"mu": 2100.5, "sigma": 0.0}));
+    let answer = client.call(Method::PUT, &path, Some(ADMIN_KEY), flat).await;
+    assert_eq!(answer.1["field"], "sigma", "{}", answer.1);
+    let nobody = "/v1/admin/players/987654321/ratings/duel";
+    let answer = client
+        .call(Method::PUT, nobody, Some(ADMIN_KEY), good.clone())
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "unknown_player");
+    queue_duel(client, &token).await;
+    let answer = client
+        .call(Method::PUT, &path, Some(ADMIN_KEY), good.clone())
+        .await;
+    assert_error(&answer, StatusCode::CONFLICT, "player_busy");
+    let (status, body) = client
+        .call(Method::DELETE, "/v1/queue", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, done) = client.call(Method::PUT, &path, Some(ADMIN_KEY), good).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "rating_set");
+    assert_eq!(duel_rating(client, &token).await, (2100.5, 120.0, 0));
+    let (status, done) = client
+        .call(Method::DELETE, &path, Some(ADMIN_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "rating_reset");
+    assert_eq!(duel_rating(client, &token).await, (1500.0, 500.0, 0));
+    let (_, page) = client
+        .call(
+            Method::GET,
+            "/v1/admin/audit?limit=7",
+            Some(READER_KEY),
+            None,
+        )
+        .await;
+    let outcomes: Vec<(&str, &str)> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("set_rating", "read_only_operator"),
+        ("set_rating", "invalid_field"),
+        ("set_rating", "invalid_field"),
+        ("set_rating", "unknown_player"),
+        ("set_rating", "player_busy"),
+        ("set_rating", "done"),
+        ("reset_rating", "done"),
+    ];
+    assert_eq!(outcomes, expected, "{page}");
 }
 
 /// No key 401, a wrong key 401, a player's token 403; registration is closed here.

@@ -127,6 +127,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         listed,
         [
             "DELETE /v1/admin/players/{id}/ban",
+            "DELETE /v1/admin/players/{id}/ratings/{key}",
             "DELETE /v1/fleet/servers/{id}",
             "DELETE /v1/queue",
             "GET /healthz",
@@ -142,6 +143,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "GET /v1/admin/tickets",
             "GET /v1/admin/tickets/{id}",
             "GET /v1/admin/tickets/{id}/explain",
+            "GET /v1/admin/webhooks",
             "GET /v1/events",
             "GET /v1/leaderboard/{season}",
             "GET /v1/matches/history",
@@ -180,6 +182,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "POST /v1/server/session/{id}/heartbeat",
             "POST /v1/server/session/{id}/leave",
             "POST /v1/server/session/{id}/result",
+            "PUT /v1/admin/players/{id}/ratings/{key}",
             "PUT /v1/profile/avoid",
         ]
     );

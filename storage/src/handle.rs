@@ -639,6 +639,45 @@ impl StoreHandle {
         self.commit(txn, doing, mirrored)
     }
 
+    /// Sets one player's rating under `key` this season (an operator's correction), moving
+    /// their leaderboard entry and queueing the row for the mirror. Durable when it returns;
+    /// returns the rating it replaced.
+    pub fn put_rating(
+        &self,
+        player: PlayerId,
+        key: &str,
+        record: RatingRecord,
+    ) -> Result<Option<RatingRecord>, StoreError> {
+        let (key, season, mirror) = (key.to_owned(), self.season.clone(), self.mirror);
+        self.write("setting a rating in", move |txn| {
+            let mut ratings = txn.open_table(RATINGS)?;
+            let table_key = (player.0, key.as_str(), season.as_str());
+            let old = match ratings.get(table_key)? {
+                Some(bytes) => Some(
+                    codec::decode::<RatingRecord>(bytes.value())
+                        .map_err(|e| redb::Error::Corrupted(format!("rating: {e}")))?,
+                ),
+                None => None,
+            };
+            ratings.insert(table_key, codec::encode(&record).as_slice())?;
+            let mut board = txn.open_table(LEADERBOARD)?;
+            let previous = old.map(|old| old.rating);
+            leaderboard::index(&mut board, &season, &key, player, previous, &record)?;
+            drop((ratings, board));
+            if !mirror {
+                return Ok((old, 0));
+            }
+            let row = MirrorRow::Rating {
+                player,
+                mode: key.clone(),
+                season: season.clone(),
+                record,
+            };
+            append_outbox(txn, &[row])?;
+            Ok((old, 1))
+        })
+    }
+
     /// Writes ratings in bulk for `mode` and `season` (an import from another system, or a
     /// benchmark's population), indexing them for the leaderboard, in one transaction.
     /// Existing ratings of these players are replaced.

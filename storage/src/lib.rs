@@ -67,12 +67,13 @@ pub mod records;
 pub mod shared;
 pub mod store;
 mod tables;
+pub mod webhooks;
 
 pub use error::StoreError;
 pub use handle::{Rotation, StoreHandle};
 pub use records::{
     AUDIT_KEEP, Account, AuditRecord, BanRecord, JournalEntry, MAX_BAN_REASON_CHARS, MatchRow,
-    MatchState, MirrorRow, RatingRecord, RefreshToken,
+    MatchState, MirrorRow, RatingRecord, RefreshToken, WebhookCursor, WebhookRow,
 };
 pub use store::{
     Backpressure, CommitReport, ExportBase, JournalExport, Opened, OutboxReader, RecoveryReport,

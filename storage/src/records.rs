@@ -44,6 +44,28 @@ pub struct RefreshToken {
     pub rotated: bool,
 }
 
+/// One event in the webhook outbox (`webhooks`): a match or session event of a committed
+/// tick, queued in that tick's transaction for the server's webhook sender.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookRow {
+    /// The tick it came from.
+    pub tick: u64,
+    /// The tick's time (Unix ms).
+    pub at_ms: u64,
+    /// The event: `MatchFormed`, `BackfillFilled`, `SessionActive`, `SessionEnded`,
+    /// `SessionAbandoned` or `RatingsUpdated`.
+    pub event: matchwright_ecs::Event,
+}
+
+/// How far one webhook endpoint has got through the outbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookCursor {
+    /// The first outbox row not yet delivered (nor given up on) to it.
+    pub next: u64,
+    /// Rows given up on (dead letters) since the endpoint was first configured.
+    pub dead_letters: u64,
+}
+
 /// A ban: the player may not log in, refresh or use a token until it is lifted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BanRecord {

@@ -47,6 +47,15 @@ pub(crate) const BANS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("b
 /// The operators' actions, by number: the encoded `AuditRecord`, the newest `AUDIT_KEEP`.
 pub(crate) const AUDIT: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("audit");
 
+/// The webhook outbox, by number: the encoded `WebhookRow`. Filled by the tick's commit when
+/// webhooks are on, emptied behind the slowest endpoint (`webhooks`).
+pub(crate) const WEBHOOK_OUTBOX: TableDefinition<'_, u64, &[u8]> =
+    TableDefinition::new("webhook_outbox");
+/// Each webhook endpoint's `WebhookCursor`, by endpoint name.
+pub(crate) const WEBHOOK_CURSORS: TableDefinition<'_, &str, &[u8]> =
+    TableDefinition::new("webhook_cursors");
+pub(crate) const NEXT_WEBHOOK_KEY: &str = "next_webhook";
+
 pub(crate) const FORMAT_KEY: &str = "format";
 pub(crate) const NEXT_OUTBOX_KEY: &str = "next_outbox";
 
@@ -114,15 +123,7 @@ pub(crate) fn append_outbox(txn: &WriteTransaction, rows: &[MirrorRow]) -> Resul
         return Ok(());
     }
     let mut meta = txn.open_table(META)?;
-    let mut next = match meta.get(NEXT_OUTBOX_KEY)? {
-        Some(bytes) => u64::from_le_bytes(
-            bytes
-                .value()
-                .try_into()
-                .map_err(|_| redb::Error::Corrupted("the outbox counter is not 8 bytes".into()))?,
-        ),
-        None => 0,
-    };
+    let mut next = read_counter(&meta, NEXT_OUTBOX_KEY)?;
     let mut outbox = txn.open_table(OUTBOX)?;
     for row in rows {
         outbox.insert(next, codec::encode(row).as_slice())?;
@@ -130,4 +131,17 @@ pub(crate) fn append_outbox(txn: &WriteTransaction, rows: &[MirrorRow]) -> Resul
     }
     meta.insert(NEXT_OUTBOX_KEY, next.to_le_bytes().as_slice())?;
     Ok(())
+}
+
+/// A counter kept in `meta` under `key` (0 when it was never written).
+pub(crate) fn read_counter(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<u64, redb::Error> {
+    match meta.get(key)? {
+        Some(bytes) => Ok(u64::from_le_bytes(bytes.value().try_into().map_err(
+            |_| redb::Error::Corrupted(format!("the counter `{key}` is not 8 bytes")),
+        )?)),
+        None => Ok(0),
+    }
 }

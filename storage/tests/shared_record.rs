@@ -15,7 +15,7 @@ use matchwright_storage::leaderboard::LeaderboardCursor;
 use matchwright_storage::mirror::{self, Mirror, MirrorOptions};
 use matchwright_storage::shared::{EventsPart, Recorded, SharedRecord};
 use matchwright_storage::{
-    Account, AuditRecord, BanRecord, RefreshToken, Rotation, StoreError, StoreHandle,
+    Account, AuditRecord, BanRecord, RatingRecord, RefreshToken, Rotation, StoreError, StoreHandle,
 };
 use tokio::sync::watch;
 
@@ -346,7 +346,8 @@ async fn accounts_tokens_and_avoid_lists_follow_the_stores_rules() {
 }
 
 /// Bans and the audit log follow the store's rules: one ban per player, replaced by a second
-/// and lifted once; the audit log numbered, paged newest first.
+/// and lifted once; the audit log numbered, paged newest first; an operator's rating replaces
+/// the one there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bans_and_the_audit_log_follow_the_stores_rules() {
     let Some(url) = database_url("bans_and_the_audit_log_follow_the_stores_rules") else {
@@ -395,6 +396,18 @@ async fn bans_and_the_audit_log_follow_the_stores_rules() {
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].target, "ticket 1");
     assert_eq!(rest[0].id, numbers[0]);
+    // An operator's rating: set, then replaced whole (games as given).
+    let mut rating = RatingRecord {
+        rating: matchwright_ecs::Rating::new(2100.0, 120.0),
+        games: 12,
+        updated_at_ms: 9,
+    };
+    record.put_rating(player, "duel", &rating).await.unwrap();
+    assert_eq!(record.rating(player, "duel").await.unwrap(), Some(rating));
+    rating.games = 0;
+    rating.rating = matchwright_ecs::Rating::new(1500.0, 500.0);
+    record.put_rating(player, "duel", &rating).await.unwrap();
+    assert_eq!(record.rating(player, "duel").await.unwrap(), Some(rating));
 }
 
 /// A Postgres that is not there is a clear error, within the connect timeout.

@@ -1,5 +1,6 @@
 //! The admin API for operators: what the queues, tickets and matches look like now (from the
-//! live view), and the actions (cancel a ticket, end a session, ban and unban a player), each
+//! live view), and the actions (cancel a ticket, end a session, ban and unban a player, set
+//! or reset a rating), each
 //! written to the audit log with who did it and how it went, refused ones included.
 //!
 //! An action that changes the matcher goes through the tick loop as any player's command
@@ -9,13 +10,13 @@
 //! token makes is refused from then on (`guard::not_banned`) and their ticket leaves its
 //! queue. A session they are playing goes on (end it, if it must stop).
 
-use matchwright_ecs::{Command, MatchId, PlayerId, TicketId};
+use matchwright_ecs::{Command, MatchId, PlayerId, Rating, TicketId};
 use matchwright_storage::operators::MAX_AUDIT_PAGE;
-use matchwright_storage::{AuditRecord, BanRecord, MAX_BAN_REASON_CHARS};
+use matchwright_storage::{AuditRecord, BanRecord, MAX_BAN_REASON_CHARS, RatingRecord};
 use matchwright_transport::wire::{
     AdminDone, AdminMatch, AdminMatchPlayer, AdminMatches, AdminQueue, AdminQueues, AdminTicket,
     AdminTicketQuery, AdminTickets, AuditEntry, AuditPage, AuditQuery, Ban, BanRequest,
-    WaitPercentiles, Windows,
+    SetRatingRequest, WaitPercentiles, Windows,
 };
 
 use crate::app::AppState;
@@ -349,6 +350,99 @@ pub async fn ban(
     };
     let target = format!("player {player}");
     audited(state, operator, "ban_player", target, &reason, action).await
+}
+
+/// Sets a player's rating under `key` (a queue's mode, or `MODE:ROLE` in a queue rated per
+/// role) this season, keeping their games played; `None` resets it to `[rating] initial` with
+/// no games. Refused while the player is queued or in a match: their ticket carries the
+/// rating it was queued with, and a result would write over the new one.
+pub async fn set_rating(
+    state: &AppState,
+    operator: &Operator,
+    (player, key): (u64, String),
+    request: Option<SetRatingRequest>,
+) -> Result<AdminDone, ApiError> {
+    let (action, detail) = match &request {
+        Some(set) => ("set_rating", format!("mu={} sigma={}", set.mu, set.sigma)),
+        None => ("reset_rating", String::new()),
+    };
+    let work = async {
+        let player = PlayerId(player);
+        let old = check_rating_change(state, player, &key, request.as_ref()).await?;
+        let initial = state.settings.matcher.rating.initial;
+        let record = match request {
+            Some(set) => RatingRecord {
+                rating: Rating {
+                    mu: set.mu,
+                    sigma: set.sigma,
+                    volatility: old.map_or(initial.volatility, |old| old.rating.volatility),
+                },
+                games: old.map_or(0, |old| old.games),
+                updated_at_ms: unix_ms(),
+            },
+            None => RatingRecord {
+                rating: initial,
+                games: 0,
+                updated_at_ms: unix_ms(),
+            },
+        };
+        state.records.put_rating(player, &key, record).await?;
+        Ok(if action == "set_rating" {
+            "rating_set"
+        } else {
+            "rating_reset"
+        })
+    };
+    let target = format!("player {player} rating {key}");
+    audited(state, operator, action, target, &detail, work).await
+}
+
+/// Why a rating may not be changed now, if it may not; else the rating it has.
+async fn check_rating_change(
+    state: &AppState,
+    player: PlayerId,
+    key: &str,
+    request: Option<&SetRatingRequest>,
+) -> Result<Option<RatingRecord>, ApiError> {
+    if !crate::service::profile::rating_keys(state)
+        .iter()
+        .any(|k| k == key)
+    {
+        return Err(ApiError::invalid(
+            "key",
+            format!(
+                "`{key}` is not a rating key: a queue's mode, or MODE:ROLE in a queue rated per role"
+            ),
+        ));
+    }
+    if let Some(set) = request {
+        if !(set.mu.is_finite() && set.mu.abs() <= 1_000_000.0) {
+            return Err(ApiError::invalid(
+                "mu",
+                "mu is a number from -1000000 to 1000000",
+            ));
+        }
+        if !(set.sigma.is_finite() && set.sigma > 0.0 && set.sigma <= 100_000.0) {
+            return Err(ApiError::invalid(
+                "sigma",
+                "sigma is a number above 0, at most 100000",
+            ));
+        }
+    }
+    if state.records.account(player).await?.is_none() {
+        return Err(ApiError::not_found(
+            "unknown_player",
+            format!("no player is {}", player.0),
+        ));
+    }
+    if state.view().status(player).is_some() {
+        return Err(ApiError::conflict(
+            "player_busy",
+            "the player is queued or in a match, which carries the rating they were queued with \
+             (a result would write over a new one): cancel their ticket or wait for the match to end",
+        ));
+    }
+    Ok(state.records.rating(player, key).await?)
 }
 
 /// Cancels the ticket `player` waits in, if any (a party's whole ticket).

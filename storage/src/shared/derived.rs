@@ -54,6 +54,32 @@ impl SharedRecord {
         Ok(found.map(|row| rating_of(row).1))
     }
 
+    /// Sets one player's rating under `key` this season (an operator's correction).
+    pub async fn put_rating(
+        &self,
+        player: PlayerId,
+        key: &str,
+        record: &RatingRecord,
+    ) -> Result<(), StoreError> {
+        let write = sqlx::query(
+            "INSERT INTO ratings (player_id, mode, season, mu, sigma, volatility, games, \
+             updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (player_id, mode, season) DO UPDATE SET mu = EXCLUDED.mu, \
+             sigma = EXCLUDED.sigma, volatility = EXCLUDED.volatility, games = EXCLUDED.games, \
+             updated_at_ms = EXCLUDED.updated_at_ms",
+        )
+        .bind(id(player.0))
+        .bind(key)
+        .bind(&self.season)
+        .bind(record.rating.mu)
+        .bind(record.rating.sigma)
+        .bind(record.rating.volatility)
+        .bind(id(record.games))
+        .bind(id(record.updated_at_ms))
+        .execute(&self.pool);
+        self.run("setting a rating", write).await.map(drop)
+    }
+
     /// A player's ratings this season, by mode.
     pub async fn ratings_of(
         &self,

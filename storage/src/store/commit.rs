@@ -1,5 +1,5 @@
 //! The per-tick group commit: one redb transaction holds a tick's journal entry, the rows its
-//! events change (`project`), its outbox rows, the handlers' writes waiting (`group`), the rows of snapshot files the follower has
+//! events change (`project`), its outbox rows, its webhook outbox rows (`webhooks`), the handlers' writes waiting (`group`), the rows of snapshot files the follower has
 //! finished (`snapshot_files`) and, when due and no follower runs, a snapshot. Once durable,
 //! the entry goes to the follower (`follower`), marked when a snapshot is due. This file owns
 //! the order of those writes and the store's head (last tick, time, chain) moving with them;
@@ -15,6 +15,7 @@ use super::{CommitReport, Store, TickInput};
 use crate::error::StoreError;
 use crate::records::JournalEntry;
 use crate::tables::{JOURNAL, append_outbox};
+use crate::webhooks::append_webhook_rows;
 
 impl Store {
     /// Commits one tick in one redb transaction: its journal entry, the state its events
@@ -126,6 +127,9 @@ impl Store {
             let queued = rows.len() as u64;
             if self.options.mirror {
                 append_outbox(txn, &rows)?;
+            }
+            if self.options.webhooks {
+                append_webhook_rows(txn, input.tick, input.now_ms, input.events)?;
             }
             Ok(queued)
         })();

@@ -77,6 +77,9 @@ pub struct StoreOptions {
     /// beside the store (`follower`). Off, or on a storage backend without a directory, a
     /// snapshot is written inside the tick's transaction (the tick waits for it).
     pub background_snapshots: bool,
+    /// Whether each tick queues its match and session events for the webhook sender
+    /// (`webhooks`). Off when no endpoint is configured.
+    pub webhooks: bool,
 }
 
 impl Default for StoreOptions {
@@ -91,6 +94,7 @@ impl Default for StoreOptions {
             history_per_player: 500,
             cache_bytes: 256 << 20,
             background_snapshots: true,
+            webhooks: false,
         }
     }
 }

@@ -146,6 +146,17 @@ pub struct BanRequest {
     pub reason: String,
 }
 
+/// `PUT /v1/admin/players/{id}/ratings/{key}`: the rating to set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetRatingRequest {
+    /// The skill estimate (MMR scale), -1000000 to 1000000.
+    pub mu: f64,
+    /// Its uncertainty, above 0 and at most 100000.
+    pub sigma: f64,
+}
+
 /// A player's ban: `GET /v1/admin/players/{id}/ban` and the answer to banning.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]

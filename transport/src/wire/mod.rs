@@ -30,6 +30,7 @@ pub mod attribute;
 pub mod bodies;
 pub mod event;
 pub mod fleet;
+pub mod webhook;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,7 @@ pub use attribute::AttributeValue;
 pub use bodies::*;
 pub use event::Event;
 pub use fleet::*;
+pub use webhook::*;
 
 /// A frame from a client, on a bidirectional stream.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

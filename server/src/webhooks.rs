@@ -1,0 +1,525 @@
+//! The webhook sender (`[webhooks]`, docs/webhooks.md): delivers the store's webhook outbox
+//! (match and session events of committed ticks, `matchwright_storage::webhooks`) to each
+//! configured endpoint as signed HTTP POSTs, in order, at least once.
+//!
+//! One task per endpoint, off the tick thread: the tick only appends rows in its own
+//! transaction, so a slow, failing or hanging receiver never holds a tick up. An endpoint's
+//! task reads rows from its cursor, POSTs each (bounded by `timeout_ms`), retries a failure
+//! with a doubling backoff, and gives up on an event (a dead letter, counted) after
+//! `max_attempts` failures or once it is older than `give_up_after_ms`; it saves its cursor
+//! after every batch, so a restart resends at most that batch (receivers de-duplicate by the
+//! event's `id`). Beyond `max_pending` events waiting, the oldest are dead-lettered unsent.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use matchwright_ecs::Event;
+use matchwright_ecs::event::{AbandonReason, MatchedTicket};
+use matchwright_storage::{StoreHandle, WebhookCursor, WebhookRow};
+use matchwright_transport::wire::{
+    AdminMatchPlayer, BackendEvent, BackendEventData, Rating, RatingChange, WebhookEndpointStatus,
+    WebhookStatus,
+};
+use tokio::sync::watch;
+
+use crate::settings::{WebhookEndpoint, WebhooksSection};
+
+/// Rows read from the outbox at once (and the most a restart resends to one endpoint).
+const BATCH: usize = 100;
+/// How often an endpoint with nothing to send looks for new rows.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// The endpoints' delivery, for `GET /v1/admin/webhooks`.
+#[derive(Debug)]
+pub struct Webhooks {
+    store: StoreHandle,
+    endpoints: Vec<Arc<Mutex<EndpointState>>>,
+}
+
+/// What one endpoint's task reports.
+#[derive(Debug)]
+struct EndpointState {
+    name: String,
+    url: String,
+    cursor: WebhookCursor,
+    delivered: u64,
+    last_error: Option<String>,
+}
+
+impl Webhooks {
+    /// Starts one sender task per endpoint of `settings`, from its saved cursor; with no
+    /// endpoint, empties the outbox and starts nothing. Returns `None` then.
+    pub fn start(
+        settings: &WebhooksSection,
+        secret: Option<&str>,
+        store: StoreHandle,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<Option<Arc<Self>>, String> {
+        let names = settings.endpoints.iter().map(|e| e.name.clone()).collect();
+        let cursors = store
+            .configure_webhooks(names)
+            .map_err(|error| format!("cannot set up the webhook outbox: {error}"))?;
+        let Some(secret) = secret.filter(|_| !settings.endpoints.is_empty()) else {
+            return Ok(None);
+        };
+        let client = client()?;
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+        let mut endpoints = Vec::new();
+        for endpoint in &settings.endpoints {
+            let state = Arc::new(Mutex::new(EndpointState {
+                name: endpoint.name.clone(),
+                url: endpoint.url.clone(),
+                cursor: cursors.get(&endpoint.name).copied().unwrap_or_default(),
+                delivered: 0,
+                last_error: None,
+            }));
+            let sender = Sender {
+                endpoint: endpoint.clone(),
+                settings: settings.clone(),
+                client: client.clone(),
+                key: key.clone(),
+                store: store.clone(),
+                state: Arc::clone(&state),
+                stop: stop.clone(),
+            };
+            tokio::spawn(sender.run());
+            endpoints.push(state);
+        }
+        tracing::info!(
+            endpoints = settings.endpoints.len(),
+            "delivering match and session events to webhooks"
+        );
+        Ok(Some(Arc::new(Self { store, endpoints })))
+    }
+
+    /// Each endpoint's delivery now.
+    pub fn status(&self) -> Result<WebhookStatus, String> {
+        let head = self.store.webhook_head().map_err(|e| e.to_string())?;
+        let mut lowest = head;
+        let endpoints = self
+            .endpoints
+            .iter()
+            .map(|state| {
+                let state = state.lock().unwrap_or_else(|p| p.into_inner());
+                lowest = lowest.min(state.cursor.next);
+                WebhookEndpointStatus {
+                    name: state.name.clone(),
+                    url: state.url.clone(),
+                    pending: head.saturating_sub(state.cursor.next),
+                    delivered: state.delivered,
+                    dead_letters: state.cursor.dead_letters,
+                    last_error: state.last_error.clone(),
+                }
+            })
+            .collect();
+        Ok(WebhookStatus {
+            outbox_rows: head - lowest,
+            endpoints,
+        })
+    }
+}
+
+/// The HTTP client: hyper's (it follows no redirect: a webhook answers where it is
+/// configured), TLS with the system's root certificates on ring.
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+fn client() -> Result<HttpClient, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        tracing::warn!("no trusted root certificates found: https:// webhooks will fail");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| format!("webhooks' TLS: {error}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector),
+    )
+}
+
+/// One endpoint's task.
+struct Sender {
+    endpoint: WebhookEndpoint,
+    settings: WebhooksSection,
+    client: HttpClient,
+    key: ring::hmac::Key,
+    store: StoreHandle,
+    state: Arc<Mutex<EndpointState>>,
+    stop: watch::Receiver<bool>,
+}
+
+/// How one event's delivery ended.
+enum Outcome {
+    Delivered,
+    GaveUp,
+    Stopped,
+}
+
+impl Sender {
+    async fn run(mut self) {
+        let mut cursor = self.lock().cursor;
+        while !*self.stop.borrow() {
+            match self.step(&mut cursor).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.pause(IDLE_POLL).await;
+                }
+                Err(error) => {
+                    tracing::warn!(endpoint = %self.endpoint.name, %error, "the webhook outbox could not be read or saved; retrying");
+                    self.pause(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Sends one batch from `cursor` and saves where it got. Returns whether there was one.
+    async fn step(&mut self, cursor: &mut WebhookCursor) -> Result<bool, String> {
+        let store = self.store.clone();
+        let (from, bound) = (cursor.next, self.settings.max_pending);
+        let (head, rows) = tokio::task::spawn_blocking(move || {
+            let head = store.webhook_head()?;
+            let from = from.max(head.saturating_sub(bound));
+            Ok::<_, matchwright_storage::StoreError>((head, store.webhook_rows(from, BATCH)?))
+        })
+        .await
+        .map_err(|error| error.to_string())?
+        .map_err(|error| error.to_string())?;
+        let start = cursor.next;
+        self.drop_beyond_bound(cursor, head);
+        for (number, row) in &rows {
+            let outcome = self.send(row).await;
+            match outcome {
+                Outcome::Stopped => break,
+                Outcome::Delivered => self.lock().delivered += 1,
+                Outcome::GaveUp => cursor.dead_letters += 1,
+            }
+            cursor.next = number + 1;
+            // Reported at once; saved with the batch.
+            self.lock().cursor = *cursor;
+        }
+        if cursor.next != start {
+            self.save(*cursor).await?;
+        }
+        Ok(!rows.is_empty())
+    }
+
+    /// Gives up on the oldest events waiting beyond `max_pending`.
+    fn drop_beyond_bound(&self, cursor: &mut WebhookCursor, head: u64) {
+        let keep_from = head.saturating_sub(self.settings.max_pending);
+        if cursor.next < keep_from {
+            let dropped = keep_from - cursor.next;
+            tracing::warn!(endpoint = %self.endpoint.name, dropped, "more webhook events wait than [webhooks] max_pending: the oldest are given up on (dead letters)");
+            metrics::counter!("matchwright_webhook_dead_letters_total", "endpoint" => self.endpoint.name.clone())
+                .increment(dropped);
+            cursor.dead_letters += dropped;
+            cursor.next = keep_from;
+        }
+    }
+
+    /// Saves the cursor (the rows every endpoint has passed go with it).
+    async fn save(&self, cursor: WebhookCursor) -> Result<(), String> {
+        let (store, name) = (self.store.clone(), self.endpoint.name.clone());
+        tokio::task::spawn_blocking(move || store.save_webhook_cursor(name, cursor))
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())?;
+        self.lock().cursor = cursor;
+        Ok(())
+    }
+
+    /// Delivers one row, retrying until it is delivered, given up on, or the server stops.
+    /// An event the endpoint does not take counts as delivered.
+    async fn send(&mut self, row: &WebhookRow) -> Outcome {
+        let Some(event) = backend_event(row) else {
+            return Outcome::Delivered;
+        };
+        let kind = event.event.kind();
+        if !self.endpoint.takes(kind) {
+            return Outcome::Delivered;
+        }
+        let body = match serde_json::to_vec(&event) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(%error, id = %event.id, "a webhook event does not serialize");
+                return Outcome::GaveUp;
+            }
+        };
+        let mut attempt = 0_u32;
+        loop {
+            attempt += 1;
+            let result = self.post(&event.id, kind, attempt, &body).await;
+            let label = ("endpoint", self.endpoint.name.clone());
+            match result {
+                Ok(()) => {
+                    metrics::counter!("matchwright_webhook_deliveries_total", &[label])
+                        .increment(1);
+                    self.lock().last_error = None;
+                    return Outcome::Delivered;
+                }
+                Err(why) => {
+                    metrics::counter!(
+                        "matchwright_webhook_failures_total",
+                        std::slice::from_ref(&label)
+                    )
+                    .increment(1);
+                    let age = crate::clock::unix_ms().saturating_sub(row.at_ms);
+                    let give_up = attempt >= self.settings.max_attempts
+                        || age >= self.settings.give_up_after_ms;
+                    tracing::warn!(endpoint = %self.endpoint.name, id = %event.id, attempt, give_up, "webhook delivery failed: {why}");
+                    self.lock().last_error = Some(why);
+                    if give_up {
+                        metrics::counter!("matchwright_webhook_dead_letters_total", &[label])
+                            .increment(1);
+                        return Outcome::GaveUp;
+                    }
+                    if !self.pause(self.backoff(attempt)).await {
+                        return Outcome::Stopped;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt: a 2xx answer is delivered; anything else, or no answer in time, fails.
+    async fn post(&self, id: &str, kind: &str, attempt: u32, body: &[u8]) -> Result<(), String> {
+        let sent_at = crate::clock::unix_ms() / 1_000;
+        let signature = sign(&self.key, sent_at, body);
+        let request = axum::http::Request::post(&self.endpoint.url)
+            .header("content-type", "application/json")
+            .header(
+                "user-agent",
+                concat!("matchwright/", env!("CARGO_PKG_VERSION")),
+            )
+            .header("matchwright-event", kind)
+            .header("matchwright-delivery", id)
+            .header("matchwright-attempt", attempt.to_string())
+            .header("matchwright-signature", signature)
+            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(
+                body,
+            )))
+            .map_err(|error| format!("cannot make the request: {error}"))?;
+        let timeout = Duration::from_millis(self.settings.timeout_ms);
+        let response = tokio::time::timeout(timeout, self.client.request(request))
+            .await
+            .map_err(|_| "no answer in time ([webhooks] timeout_ms)".to_string())?
+            .map_err(|error| format!("cannot send: {error}"))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("the receiver answered {status}"))
+        }
+    }
+
+    /// The wait after failed attempt `attempt` (from 1): the first backoff, doubled each time,
+    /// at most the longest.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let doubled = self
+            .settings
+            .first_backoff_ms
+            .saturating_mul(1_u64 << attempt.saturating_sub(1).min(30));
+        Duration::from_millis(doubled.min(self.settings.max_backoff_ms))
+    }
+
+    /// Waits `wait`, or until the server stops. Returns whether it is still running.
+    async fn pause(&mut self, wait: Duration) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => !*self.stop.borrow(),
+            _ = self.stop.changed() => false,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, EndpointState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `t=SECONDS,v1=HEX`: HMAC-SHA256 with the webhook secret over `SECONDS.BODY`, as
+/// docs/webhooks.md shows how to check.
+pub fn sign(key: &ring::hmac::Key, sent_at_s: u64, body: &[u8]) -> String {
+    let mut message = format!("{sent_at_s}.").into_bytes();
+    message.extend_from_slice(body);
+    let tag = ring::hmac::sign(key, &message);
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={sent_at_s},v1={hex}")
+}
+
+/// The body of the delivery of `row`, with its idempotency key: `TYPE:MATCH` (a backfill's
+/// also names its tick, as a match may be backfilled more than once). `None` for an event
+/// backends do not hear of.
+pub fn backend_event(row: &WebhookRow) -> Option<BackendEvent> {
+    let (event, suffix) = match &row.event {
+        Event::MatchFormed { summary } => {
+            let players = summary
+                .teams
+                .iter()
+                .enumerate()
+                .flat_map(|(team, tickets)| players_of(tickets.iter(), team as u8))
+                .collect();
+            let event = BackendEventData::MatchFormed {
+                match_id: summary.match_id.0,
+                queue: summary.queue.to_string(),
+                mode: summary.mode.to_string(),
+                region: summary.region.to_string(),
+                quality: summary.quality,
+                players,
+            };
+            (event, None)
+        }
+        Event::BackfillFilled {
+            match_id, tickets, ..
+        } => {
+            let players = tickets
+                .iter()
+                .flat_map(|t| players_of(std::iter::once(&t.ticket), t.team))
+                .collect();
+            let event = BackendEventData::MatchBackfilled {
+                match_id: match_id.0,
+                players,
+            };
+            (event, Some(row.tick))
+        }
+        other => (simple_event(other)?, None),
+    };
+    let match_id = match &event {
+        BackendEventData::MatchFormed { match_id, .. }
+        | BackendEventData::MatchBackfilled { match_id, .. }
+        | BackendEventData::SessionStarted { match_id, .. }
+        | BackendEventData::SessionEnded { match_id, .. }
+        | BackendEventData::SessionAbandoned { match_id, .. }
+        | BackendEventData::RatingsChanged { match_id, .. } => *match_id,
+    };
+    let id = match suffix {
+        Some(tick) => format!("{}:{match_id}:{tick}", event.kind()),
+        None => format!("{}:{match_id}", event.kind()),
+    };
+    Some(BackendEvent {
+        id,
+        at_ms: row.at_ms,
+        event,
+    })
+}
+
+/// The backend events that are one match id and a few fields.
+fn simple_event(event: &Event) -> Option<BackendEventData> {
+    Some(match event {
+        Event::SessionActive { match_id, server } => BackendEventData::SessionStarted {
+            match_id: match_id.0,
+            server: server.clone(),
+        },
+        Event::SessionEnded {
+            match_id,
+            placements,
+        } => BackendEventData::SessionEnded {
+            match_id: match_id.0,
+            placements: placements.clone(),
+        },
+        Event::SessionAbandoned { match_id, reason } => BackendEventData::SessionAbandoned {
+            match_id: match_id.0,
+            reason: abandon_reason(*reason).into(),
+        },
+        Event::RatingsUpdated {
+            match_id,
+            mode,
+            updates,
+        } => BackendEventData::RatingsChanged {
+            match_id: match_id.0,
+            mode: mode.clone(),
+            changes: updates
+                .iter()
+                .map(|update| RatingChange {
+                    player: update.player.0,
+                    role: update.role.as_deref().map(str::to_owned),
+                    before: Rating::from_mu_sigma(update.before.mu, update.before.sigma),
+                    after: Rating::from_mu_sigma(update.after.mu, update.after.sigma),
+                })
+                .collect(),
+        },
+        _ => return None,
+    })
+}
+
+/// An abandon reason's name.
+fn abandon_reason(reason: AbandonReason) -> &'static str {
+    match reason {
+        AbandonReason::AllocationFailed => "allocation_failed",
+        AbandonReason::AllocationTimedOut => "allocation_timed_out",
+        AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
+        AbandonReason::Empty => "empty",
+        AbandonReason::Cancelled => "cancelled",
+    }
+}
+
+/// The players of `tickets`, on `team`.
+fn players_of<'a>(
+    tickets: impl Iterator<Item = &'a MatchedTicket> + 'a,
+    team: u8,
+) -> impl Iterator<Item = AdminMatchPlayer> + 'a {
+    tickets.flat_map(move |ticket| {
+        ticket.players.iter().map(move |p| AdminMatchPlayer {
+            player: p.player.0,
+            team,
+            role: p.role.as_deref().map(str::to_owned),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_is_hmac_sha256_over_the_time_and_the_body() {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"secret");
+        let signed = sign(&key, 1_700_000_000, b"{}");
+        let hex = signed.strip_prefix("t=1700000000,v1=").unwrap();
+        assert_eq!(hex.len(), 64);
+        let tag: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        ring::hmac::verify(&key, b"1700000000.{}", &tag).unwrap();
+        assert!(ring::hmac::verify(&key, b"1700000001.{}", &tag).is_err());
+    }
+
+    #[test]
+    fn ids_name_the_type_and_the_match() {
+        let row = |event| WebhookRow {
+            tick: 9,
+            at_ms: 5,
+            event,
+        };
+        let ended = backend_event(&row(Event::SessionEnded {
+            match_id: matchwright_ecs::MatchId(4),
+            placements: None,
+        }))
+        .unwrap();
+        assert_eq!(ended.id, "session_ended:4");
+        assert_eq!(ended.at_ms, 5);
+        let backfilled = backend_event(&row(Event::BackfillFilled {
+            match_id: matchwright_ecs::MatchId(4),
+            tickets: Vec::new(),
+            open_slots: Vec::new(),
+            quality: 1.0,
+        }))
+        .unwrap();
+        assert_eq!(backfilled.id, "match_backfilled:4:9");
+        let left = row(Event::PlayerLeftSession {
+            match_id: matchwright_ecs::MatchId(4),
+            player: matchwright_ecs::PlayerId(1),
+        });
+        assert!(backend_event(&left).is_none());
+    }
+}
