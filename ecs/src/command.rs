@@ -126,6 +126,17 @@ pub enum Command {
         /// The match.
         match_id: MatchId,
     },
+    /// An operator reloads the config: from the start of the tick it is submitted for, before
+    /// the tick's other commands, the matcher runs under the config `config_toml` holds (the
+    /// form `Config::to_toml_string` writes), with every ticket, match and party it had. It
+    /// is applied exactly as a restart under that config would adopt it (the state is carried
+    /// over by `Matcher::restore`): refused, changing nothing, when the config does not load
+    /// or the live state does not fit it (`RejectReason::ConfigDoesNotFit`, with the reason);
+    /// `Event::ConfigReloaded` says it took.
+    ReloadConfig {
+        /// The whole new config, as TOML.
+        config_toml: String,
+    },
 }
 
 /// A ticket to enqueue.

@@ -176,6 +176,11 @@ pub enum Event {
         /// The time used.
         kept_ms: u64,
     },
+    /// A `Command::ReloadConfig` took: the matcher runs under the new config from this tick.
+    ConfigReloaded {
+        /// The command.
+        seq: CommandSeq,
+    },
 }
 
 /// A formed match: who plays, where, on which team, and the numbers that allowed it.
@@ -532,6 +537,13 @@ pub enum RejectReason {
         /// The limit.
         max: u16,
     },
+    /// A `Command::ReloadConfig` whose config does not load, or does not fit the live state
+    /// (a queue that has tickets or matches removed, the regions changed while anything is
+    /// live, a ticket that no longer fits its queue...).
+    ConfigDoesNotFit {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A match's phase, for error messages.
@@ -633,6 +645,9 @@ impl fmt::Display for RejectReason {
                 f,
                 "{player}'s avoid list has {len} players; the limit is {max}"
             ),
+            Self::ConfigDoesNotFit { reason } => {
+                write!(f, "the config was not reloaded: {reason}")
+            }
         }
     }
 }

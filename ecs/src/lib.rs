@@ -332,6 +332,58 @@ impl Matcher {
         Self { world, schedule }
     }
 
+    /// Applies the `Command::ReloadConfig`s waiting, in order, before the tick's other
+    /// commands (which stay waiting, in order): each takes the whole state over to its config
+    /// as a restart would (`snapshot`, then `restore`), or is rejected with why it does not
+    /// fit. Returns how many there were. Costs one snapshot round trip per reload: rare, and
+    /// the tick that carries one takes that much longer.
+    fn apply_config_reloads(&mut self) -> u64 {
+        let is_reload =
+            |(_, command): &(CommandSeq, Command)| matches!(command, Command::ReloadConfig { .. });
+        if !self
+            .world
+            .resource::<Inbox>()
+            .commands
+            .iter()
+            .any(is_reload)
+        {
+            return 0;
+        }
+        // A snapshot is taken with no command waiting and every event drained: both are held
+        // aside and handed to whichever world runs the tick.
+        let waiting = core::mem::take(&mut self.world.resource_mut::<Inbox>().commands);
+        let mut events = core::mem::take(&mut self.world.resource_mut::<Outbox>().0);
+        let (reloads, others): (Vec<_>, Vec<_>) = waiting.into_iter().partition(is_reload);
+        for (seq, command) in &reloads {
+            let Command::ReloadConfig { config_toml } = command else {
+                continue;
+            };
+            match self.reconfigured(config_toml) {
+                Ok(matcher) => {
+                    *self = matcher;
+                    events.push_back(Event::ConfigReloaded { seq: *seq });
+                }
+                Err(reason) => events.push_back(Event::Rejected {
+                    seq: *seq,
+                    reason: RejectReason::ConfigDoesNotFit { reason },
+                }),
+            }
+        }
+        self.world.resource_mut::<Inbox>().commands = others;
+        self.world.resource_mut::<Outbox>().0 = events;
+        reloads.len() as u64
+    }
+
+    /// This matcher's state under the config in `config_toml`, or why it does not fit.
+    fn reconfigured(&self, config_toml: &str) -> Result<Self, String> {
+        let config = Config::from_toml_str(config_toml)
+            .map_err(|error| format!("the config does not load: {error}"))?;
+        let state = self
+            .snapshot()
+            .map_err(|error| format!("the state could not be exported: {error}"))?;
+        Self::restore(config, &state).map_err(|error| error.to_string())
+    }
+
     /// The sequence number the next submitted command gets.
     pub fn next_command_seq(&self) -> CommandSeq {
         CommandSeq(self.world.resource::<Inbox>().next_seq)
@@ -382,6 +434,7 @@ impl Matcher {
         if now_ms > MAX_TIME_MS {
             return Err(TickError::TimeOutOfRange { given_ms: now_ms });
         }
+        let reloads = self.apply_config_reloads();
         let (kept_ms, ticks) = {
             let clock = self.world.resource::<Clock>();
             (clock.now_ms, clock.ticks)
@@ -403,6 +456,7 @@ impl Matcher {
         let tick = clock.ticks;
         *self.world.resource_mut::<TickCounters>() = TickCounters::default();
         self.schedule.run(&mut self.world);
+        self.world.resource_mut::<TickCounters>().commands += reloads;
         // Without an `App`, nothing else clears bevy's removed-component buffers: every despawn
         // would be remembered forever (about 300 KB a tick at 1% churn of 100k tickets).
         self.world.clear_trackers();

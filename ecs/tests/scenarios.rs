@@ -1667,3 +1667,99 @@ fn a_queued_player_cannot_join_a_party() {
         Some(RejectReason::PlayerAlreadyQueued { .. })
     ));
 }
+
+#[test]
+fn a_reloaded_config_takes_over_the_live_state_or_is_refused_with_why() {
+    let base = Config::default();
+    let mut harness = Harness::new(base.clone());
+    harness.solo(1, "duel-1v1", 1500.0, EU);
+    harness.tick(100);
+    // A new queue, usable by the commands of the very tick that reloads.
+    let mut grown = base.clone();
+    grown.queues.push(QueueConfig {
+        name: "duel-new".into(),
+        ..duel()
+    });
+    let reload = harness.submit(Command::ReloadConfig {
+        config_toml: grown.to_toml_string(),
+    });
+    harness.solo(2, "duel-new", 1500.0, EU);
+    harness.solo(3, "duel-new", 1510.0, EU);
+    let events = harness.tick(100);
+    assert!(events.contains(&Event::ConfigReloaded {
+        seq: CommandSeq(reload)
+    }));
+    assert_eq!(harness.matcher.config(), &grown);
+    assert_eq!(tickets_of(&harness.formed()[0]), vec![2, 3]);
+    assert_eq!(harness.matcher.queued_tickets(), 1, "ticket 1 still waits");
+
+    // Removing the queue ticket 1 waits in is refused, naming it; nothing changes.
+    let mut shrunk = grown.clone();
+    shrunk.queues.retain(|queue| queue.name != "duel-1v1");
+    let refused = harness.submit(Command::ReloadConfig {
+        config_toml: shrunk.to_toml_string(),
+    });
+    harness.tick(100);
+    match harness.rejection(refused) {
+        Some(RejectReason::ConfigDoesNotFit { reason }) => {
+            assert!(reason.contains("duel-1v1"), "{reason}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    assert_eq!(harness.matcher.config(), &grown);
+    let broken = harness.submit(Command::ReloadConfig {
+        config_toml: "queues = 5".into(),
+    });
+    harness.tick(100);
+    match harness.rejection(broken) {
+        Some(RejectReason::ConfigDoesNotFit { reason }) => {
+            assert!(reason.contains("does not load"), "{reason}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    // Ticket 1 kept its place and its wait: it matches the next arrival.
+    harness.solo(4, "duel-1v1", 1500.0, EU);
+    harness.tick(100);
+    assert_eq!(tickets_of(&harness.formed()[1]), vec![1, 4]);
+}
+
+#[test]
+fn a_reload_replays_to_the_same_events() {
+    let mut grown = Config::default();
+    grown.queues.push(QueueConfig {
+        name: "duel-new".into(),
+        ..duel()
+    });
+    let commands = vec![
+        Command::Enqueue(EnqueueTicket::solo(
+            TicketId(1),
+            "duel-1v1",
+            PlayerId(1),
+            Rating::new(1500.0, 100.0),
+            EU.to_vec(),
+        )),
+        Command::ReloadConfig {
+            config_toml: grown.to_toml_string(),
+        },
+        Command::Enqueue(EnqueueTicket::solo(
+            TicketId(2),
+            "duel-new",
+            PlayerId(2),
+            Rating::new(1500.0, 100.0),
+            EU.to_vec(),
+        )),
+    ];
+    let mut first = Matcher::new(Config::default(), 3).unwrap();
+    for command in &commands {
+        first.submit(command.clone()).unwrap();
+    }
+    let report = first.tick(100).unwrap();
+    let events: Vec<Event> = first.drain_events().collect();
+    let record = matchwright_ecs::TickRecord::of(report.tick, 100, commands, &events);
+    let mut again = Matcher::new(Config::default(), 3).unwrap();
+    let mut replayed = Vec::new();
+    record.apply(&mut again, &mut replayed).unwrap();
+    assert_eq!(replayed, events);
+    assert_eq!(again.config(), &grown);
+    assert_eq!(again.queued_tickets(), 2);
+}

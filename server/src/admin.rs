@@ -329,3 +329,23 @@ pub async fn reset_rating(
         .await
         .map(Json)
 }
+
+/// Reloads the matcher's config from the config file (and `MATCHWRIGHT_*` variables) the
+/// server started with, without a restart: as a command through the core, journaled and
+/// replayed; refused, changing nothing, when the live state does not fit it (a queue with
+/// tickets removed, regions changed while anything is live...). Audited.
+#[utoipa::path(post, path = "/v1/admin/config/reload", tag = "admin",
+    security(("operator_key" = [])),
+    responses(
+        (status = 200, description = "`reloaded`, or `unchanged` when the matcher's config is the same", body = AdminDone),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator, or a read-only key (`read_only_operator`)", body = WireError),
+        (status = 409, description = "The live state does not fit the new config (`config_does_not_fit`, with why)", body = WireError),
+        (status = 422, description = "The config file does not load (`invalid_config`, naming the file and the field)", body = WireError),
+        (status = 501, description = "A gateway: restart the cluster's processes instead (`not_in_cluster`)", body = WireError)))]
+pub async fn reload_config(
+    State(state): State<AppState>,
+    operator: Operator,
+) -> Result<Json<AdminDone>, ApiError> {
+    admin::reload_config(&state, &operator).await.map(Json)
+}

@@ -76,6 +76,22 @@ pub struct AppInner {
     pub fleet: Option<Arc<Registry>>,
     /// The webhook sender (`serve` with `[webhooks]` endpoints), set once it runs.
     pub webhooks: OnceLock<Arc<crate::webhooks::Webhooks>>,
+    /// The matcher's config in force: the settings' at start, swapped by a reload
+    /// (`POST /v1/admin/config/reload`). Handlers read it through [`AppState::matcher`].
+    pub matcher: RwLock<Arc<matchwright_ecs::Config>>,
+    /// Where a reload reads the config from (`serve`; a gateway has none).
+    pub config_source: OnceLock<ConfigSource>,
+}
+
+/// Where `serve` read its config: the file and the environment, read again by a reload.
+#[derive(Debug)]
+pub struct ConfigSource {
+    /// The config file, if one was given.
+    pub path: Option<PathBuf>,
+    /// The `MATCHWRIGHT_*` variables at start.
+    pub environment: crate::environment::Environment,
+    /// One reload at a time, so the config in force is the core's.
+    pub reloading: tokio::sync::Mutex<()>,
 }
 
 impl Deref for AppState {
@@ -109,6 +125,16 @@ impl PlayerIdSource {
 }
 
 impl AppState {
+    /// The matcher's config in force.
+    pub fn matcher(&self) -> Arc<matchwright_ecs::Config> {
+        Arc::clone(
+            &self
+                .matcher
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
     /// The live view, for reading.
     pub fn view(&self) -> std::sync::RwLockReadGuard<'_, View> {
         self.shared
@@ -233,6 +259,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin::fleet))
         .routes(routes!(admin::webhooks))
         .routes(routes!(admin::set_rating, admin::reset_rating))
+        .routes(routes!(admin::reload_config))
         .routes(routes!(fleet_routes::register))
         .routes(routes!(fleet_routes::heartbeat))
         .routes(routes!(fleet_routes::drain))
@@ -605,6 +632,9 @@ pub struct ServeOptions {
     pub postgres: Option<String>,
     /// `--record`: write the tick loop's input stream as trace segments.
     pub record: Option<matchwright_replay::record::RecordOptions>,
+    /// Where the settings came from, for `POST /v1/admin/config/reload` (none: reloads are
+    /// refused).
+    pub source: Option<(Option<PathBuf>, crate::environment::Environment)>,
 }
 
 /// A started server: the router to serve, and its background parts.
@@ -632,6 +662,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         data_dir,
         postgres,
         record,
+        source,
     } = options;
     let (secrets, opened) = open_data(&settings, &data_dir, postgres.is_some())?;
     // The tick loop commits every interval: handlers' writes join its transactions.
@@ -684,6 +715,13 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
     )?;
     if let Some(webhooks) = webhooks {
         let _ = state.webhooks.set(webhooks);
+    }
+    if let Some((path, environment)) = source {
+        let _ = state.config_source.set(ConfigSource {
+            path,
+            environment,
+            reloading: tokio::sync::Mutex::new(()),
+        });
     }
     let router = router(state.clone());
     let operations = state
@@ -787,6 +825,7 @@ fn assemble(
         settings.server.password_hash_queue,
     );
     crate::ratelimit::spawn_sweeper(Arc::clone(&rate_limiter));
+    let settings_matcher = settings.matcher.clone();
     Ok(AppState(Arc::new(AppInner {
         settings,
         secrets,
@@ -799,8 +838,10 @@ fn assemble(
         rate_limiter,
         hashing,
         openapi_json: OnceLock::new(),
+        matcher: RwLock::new(Arc::new(settings_matcher)),
         fleet,
         webhooks: OnceLock::new(),
+        config_source: OnceLock::new(),
     })))
 }
 

@@ -333,6 +333,7 @@ pub fn rejected(reason: &RejectReason) -> ApiError {
         }
         RejectReason::BadRoles { .. } => ApiError::invalid("roles", message),
         RejectReason::AvoidListTooLong { .. } => ApiError::invalid("avoid", message),
+        RejectReason::ConfigDoesNotFit { .. } => ApiError::conflict("config_does_not_fit", message),
         RejectReason::PlayerAlreadyQueued { .. } | RejectReason::DuplicateTicket { .. } => {
             ApiError::conflict("already_queued", message)
         }

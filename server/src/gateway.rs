@@ -403,6 +403,14 @@ impl Gateway {
                     "parties are not available through a gateway yet: queue solo",
                 ));
             }
+            Command::ReloadConfig { .. } => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "not_in_cluster",
+                    "a cluster's config is reloaded by restarting its processes (they agree on \
+                     it through JetStream KV)",
+                ));
+            }
         };
         self.routes
             .iter()

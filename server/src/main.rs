@@ -529,9 +529,9 @@ fn serve(
         // The standard OTEL_* variables, read here only (the environment keeps MATCHWRIGHT_*).
         let traces =
             telemetry::endpoint(&loaded.settings.telemetry, |name| std::env::var(name).ok())?;
-        Ok((loaded.settings, postgres, unknown, traces))
+        Ok((loaded.settings, postgres, unknown, traces, environment))
     });
-    let (settings, postgres, unknown, traces) = match loaded {
+    let (settings, postgres, unknown, traces, environment) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("matchwright: {error}");
@@ -590,6 +590,7 @@ fn serve(
                     keep_segments: args.record_keep,
                     with_events: args.record_events,
                 }),
+                source: Some((args.config.clone(), environment)),
             })?,
             Some(mut options) => {
                 // A gateway's Postgres is the cluster's shared record, not a mirror.

@@ -257,7 +257,7 @@ impl TickLoop {
                 self.allocator.adopt(row.match_id, server);
             }
         }
-        *self.view_mut() = View::from_snapshot(&snapshot, &servers, &self.settings.matcher);
+        *self.view_mut() = View::from_snapshot(&snapshot, &servers, self.matcher.config());
         // Sessions that were waiting for a game server when the server stopped: allocate now.
         // The matcher still holds their tickets: if no server is free, they go back to their
         // queues keeping their waiting time.

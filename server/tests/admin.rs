@@ -35,9 +35,14 @@ acceptance = { timeout_ms = 30000 }
 
 fn start(dir: &Path) -> (Server, Client) {
     let config = write_config_with(dir, &format!("{NO_IP_LIMITS}{ACCEPT_DUEL}"));
+    run(dir, &config)
+}
+
+/// The server on the config file `config` as it is.
+fn run(dir: &Path, config: &Path) -> (Server, Client) {
     let server = Server::start_env(
         &dir.join("data"),
-        &config,
+        config,
         &[],
         &[
             ("MATCHWRIGHT_OPERATOR_KEYS", Some(ADMIN_KEY)),
@@ -552,4 +557,119 @@ async fn check_the_audit_log(client: &Client) {
         )
         .await;
     assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+}
+
+/// A queue played only after the reload that adds it.
+const LATE_DUEL: &str = "
+[[queues]]
+name = \"duel-late\"
+mode = \"duel\"
+teams = 2
+team_size = 1
+max_party_size = 1
+";
+
+async fn reload(client: &Client, key: &str) -> (StatusCode, Value) {
+    client
+        .call(Method::POST, "/v1/admin/config/reload", Some(key), None)
+        .await
+}
+
+/// An operator edits the config file and reloads it without a restart: a new queue plays at
+/// once; a config the live state does not fit (the regions changed while a ticket waits) is
+/// refused with why and changes nothing; a file that does not load is refused naming it; the
+/// same config again is `unchanged`. Killed without a snapshot, the server replays the reload
+/// from its journal and the waiting ticket is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_reload_goes_through_the_core_or_is_refused_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, client) = start(dir.path());
+    client.wait_ready().await;
+    let config = dir.path().join("matchwright.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let (_, waiting) = client.register("reload-waiting").await;
+    queue_duel(&client, &waiting).await;
+
+    std::fs::write(&config, format!("{original}{LATE_DUEL}")).unwrap();
+    let answer = reload(&client, READER_KEY).await;
+    assert_error(&answer, StatusCode::FORBIDDEN, "read_only_operator");
+    let (status, done) = reload(&client, ADMIN_KEY).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "reloaded");
+    let (_, queues) = client.call(Method::GET, "/v1/queues", None, None).await;
+    assert!(queues.to_string().contains("duel-late"), "{queues}");
+    let mut sockets = Vec::new();
+    for name in ["reload-late-a", "reload-late-b"] {
+        let (_, token) = client.register(name).await;
+        sockets.push(connect_events(&client.base, &token).await);
+        let body = json!({"queue": "duel-late", "pings": {"eu-west": 25}});
+        let (status, answer) = client
+            .call(Method::POST, "/v1/queue", Some(&token), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let found = wait_event(&mut sockets[0], "match_found").await;
+    assert_eq!(found["queue"], "duel-late", "{found}");
+
+    // The regions change while a ticket waits: refused, and the config in force stays.
+    let moved = format!("{original}{LATE_DUEL}").replacen(
+        "regions = [\"eu-west\", \"us-east\", \"ap-southeast\", \"sa-east\"]",
+        "regions = [\"eu-west\", \"us-east\", \"ap-southeast\", \"sa-east\", \"me-central\"]",
+        1,
+    );
+    assert_ne!(moved, format!("{original}{LATE_DUEL}"));
+    std::fs::write(&config, &moved).unwrap();
+    let answer = reload(&client, ADMIN_KEY).await;
+    assert_error(&answer, StatusCode::CONFLICT, "config_does_not_fit");
+    assert!(
+        answer.1["message"].as_str().unwrap().contains("regions"),
+        "{}",
+        answer.1
+    );
+    std::fs::write(&config, "[[queues]\nname = ").unwrap();
+    let answer = reload(&client, ADMIN_KEY).await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_config");
+    std::fs::write(&config, format!("{original}{LATE_DUEL}")).unwrap();
+    let (status, done) = reload(&client, ADMIN_KEY).await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (StatusCode::OK, Some("unchanged"))
+    );
+    let (_, page) = client
+        .call(
+            Method::GET,
+            "/v1/admin/audit?limit=5",
+            Some(READER_KEY),
+            None,
+        )
+        .await;
+    let outcomes: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "read_only_operator",
+            "done",
+            "config_does_not_fit",
+            "invalid_config",
+            "done"
+        ],
+        "{page}"
+    );
+
+    // Killed: recovery replays the reload from the journal; the ticket still waits.
+    server.kill();
+    let (_server, client) = run(dir.path(), &config);
+    client.wait_ready().await;
+    let (_, status) = client
+        .call(Method::GET, "/v1/queue", Some(&waiting), None)
+        .await;
+    assert_eq!(status["status"], "queued", "{status}");
+    let (_, queues) = client.call(Method::GET, "/v1/queues", None, None).await;
+    assert!(queues.to_string().contains("duel-late"), "{queues}");
 }

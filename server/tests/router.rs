@@ -39,6 +39,7 @@ impl TestServer {
             data_dir: dir.path().to_path_buf(),
             postgres: None,
             record: None,
+            source: None,
         })
         .unwrap();
         Self {
@@ -156,6 +157,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "GET /v1/queues",
             "GET /v1/session/{match_id}",
             "PATCH /v1/profile/me",
+            "POST /v1/admin/config/reload",
             "POST /v1/admin/matches/{id}/cancel",
             "POST /v1/admin/players/{id}/ban",
             "POST /v1/admin/sessions/{id}/end",

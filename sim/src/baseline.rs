@@ -308,6 +308,13 @@ impl Baseline {
             | Command::CancelMatch { match_id } => {
                 self.reject(seq, RejectReason::UnknownMatch { match_id });
             }
+            // A baseline keeps the config it was built with.
+            Command::ReloadConfig { .. } => self.reject(
+                seq,
+                RejectReason::ConfigDoesNotFit {
+                    reason: "a baseline matcher does not reload its config".into(),
+                },
+            ),
         }
     }
 

@@ -486,7 +486,8 @@ impl Translator {
         }
     }
 
-    /// The command for the candidate run, or `None` when its match has no counterpart there.
+    /// The command for the candidate run, or `None` when its match has no counterpart there,
+    /// or when it is a config reload: the candidate keeps the config under test.
     fn translate(&self, command: &Command) -> Option<Command> {
         let player_match = |player: &PlayerId| self.candidate_of.get(player).copied();
         let session_match = |recorded: &MatchId| {
@@ -508,6 +509,7 @@ impl Translator {
             | Command::RequestBackfill { match_id, .. }
             | Command::CancelBackfill { match_id }
             | Command::CancelMatch { match_id } => *match_id = session_match(match_id)?,
+            Command::ReloadConfig { .. } => return None,
             _ => {}
         }
         Some(command)

@@ -19,10 +19,13 @@ use matchwright_transport::wire::{
     SetRatingRequest, WaitPercentiles, Windows,
 };
 
+use std::sync::Arc;
+
 use crate::app::AppState;
 use crate::clock::unix_ms;
 use crate::error::ApiError;
 use crate::guard::Operator;
+use crate::settings::Settings;
 use crate::view::{MatchStage, MatchView, PlayerStatus, TicketView, View};
 
 /// The most tickets or matches one answer lists.
@@ -31,7 +34,7 @@ const MAX_LISTED: usize = 500;
 /// The queues: depth, waits and the windows in force.
 pub fn queues(state: &AppState) -> AdminQueues {
     let now_ms = unix_ms();
-    let config = &state.settings.matcher;
+    let config = state.matcher();
     // Copied out so that the view's lock is held only for the copy.
     let mut waits: Vec<(usize, u64, u64)> = {
         let view = state.view();
@@ -106,7 +109,7 @@ pub fn tickets(state: &AppState, query: &AdminTicketQuery) -> Result<AdminTicket
         ));
     }
     if let Some(queue) = &query.queue
-        && state.settings.matcher.queue_index(queue).is_none()
+        && state.matcher().queue_index(queue).is_none()
     {
         return Err(ApiError::invalid("queue", format!("no queue is `{queue}`")));
     }
@@ -369,7 +372,7 @@ pub async fn set_rating(
     let work = async {
         let player = PlayerId(player);
         let old = check_rating_change(state, player, &key, request.as_ref()).await?;
-        let initial = state.settings.matcher.rating.initial;
+        let initial = state.matcher().rating.initial;
         let record = match request {
             Some(set) => RatingRecord {
                 rating: Rating {
@@ -443,6 +446,85 @@ async fn check_rating_change(
         ));
     }
     Ok(state.records.rating(player, key).await?)
+}
+
+/// Reloads the matcher's config from the file (and environment) the server started with:
+/// through the tick loop as `Command::ReloadConfig`, so it is journaled and replayed, and
+/// refused (409 `config_does_not_fit`) when the live state does not fit it. The handlers take
+/// the new config once the core has. Only the matcher's part is reloaded; a change to the
+/// server's own tables (`[server]`, `[fleet]`...) is logged as waiting for a restart.
+pub async fn reload_config(state: &AppState, operator: &Operator) -> Result<AdminDone, ApiError> {
+    let source = state.config_source.get();
+    let detail = source
+        .and_then(|s| s.path.as_ref())
+        .map_or_else(String::new, |path| path.display().to_string());
+    let work = async {
+        let Some(source) = source else {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                "not_in_cluster",
+                "a cluster's config is reloaded by restarting its processes (they agree on it \
+                 through JetStream KV)",
+            ));
+        };
+        let _one_at_a_time = source.reloading.lock().await;
+        let (path, environment) = (source.path.clone(), source.environment.clone());
+        let loaded = tokio::task::spawn_blocking(move || environment.load(path.as_deref()))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|error| {
+                ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_config",
+                    error.to_string(),
+                )
+            })?;
+        let new = loaded.settings;
+        if new.matcher == *state.matcher() {
+            warn_restart_needed(&state.settings, &new);
+            return Ok("unchanged");
+        }
+        let config_toml = new.matcher.to_toml_string();
+        state
+            .ticks
+            .submit(Command::ReloadConfig { config_toml })
+            .await?;
+        *state
+            .matcher
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(new.matcher.clone());
+        warn_restart_needed(&state.settings, &new);
+        Ok("reloaded")
+    };
+    audited(
+        state,
+        operator,
+        "reload_config",
+        "config".into(),
+        &detail,
+        work,
+    )
+    .await
+}
+
+/// Logs the server's own tables that differ in `new`: they take effect at the next start.
+fn warn_restart_needed(running: &Settings, new: &Settings) {
+    let changed: Vec<&str> = [
+        ("server", running.server != new.server),
+        ("fleet", running.fleet != new.fleet),
+        ("lobby", running.lobby != new.lobby),
+        ("rate_limits", running.rate_limits != new.rate_limits),
+        ("quic", running.quic != new.quic),
+        ("telemetry", running.telemetry != new.telemetry),
+        ("cluster", running.cluster != new.cluster),
+        ("webhooks", running.webhooks != new.webhooks),
+    ]
+    .into_iter()
+    .filter_map(|(name, differs)| differs.then_some(name))
+    .collect();
+    if !changed.is_empty() {
+        tracing::warn!(tables = ?changed, "the config file's server tables changed: they take effect at the next start (a reload takes the matcher's part only)");
+    }
 }
 
 /// Cancels the ticket `player` waits in, if any (a party's whole ticket).

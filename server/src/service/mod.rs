@@ -39,7 +39,7 @@ pub(crate) fn check_pings(
     account: &Account,
     given: &BTreeMap<String, u16>,
 ) -> Result<Vec<u16>, ApiError> {
-    let config = &state.settings.matcher;
+    let config = state.matcher();
     let mut pings = vec![NO_PING; config.regions.len()];
     for (region, ping) in given {
         let Some(index) = config.region_index(region) else {

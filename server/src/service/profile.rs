@@ -20,7 +20,7 @@ async fn profile_of(state: &AppState, account: &Account) -> Result<Profile, ApiE
                 mode,
                 season: state.records.season().to_string(),
                 rating: crate::hub::rating(
-                    found.map_or(state.settings.matcher.rating.initial, |r| r.rating),
+                    found.map_or(state.matcher().rating.initial, |r| r.rating),
                 ),
                 games: found.map_or(0, |r| r.games),
             }
@@ -40,7 +40,7 @@ async fn profile_of(state: &AppState, account: &Account) -> Result<Profile, ApiE
 /// `MODE:ROLE` for each role of a queue rated per role.
 pub fn rating_keys(state: &AppState) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    for queue in &state.settings.matcher.queues {
+    for queue in &state.matcher().queues {
         let mode = queue.mode_name();
         let mut add = |key: String| {
             if !keys.contains(&key) {
@@ -76,12 +76,12 @@ pub async fn update_profile(
     if let Some(regions) = patch.regions {
         let mut chosen: Vec<String> = Vec::new();
         for (index, region) in regions.into_iter().enumerate() {
-            if state.settings.matcher.region_index(&region).is_none() {
+            if state.matcher().region_index(&region).is_none() {
                 return Err(ApiError::invalid(
                     &format!("regions[{index}]"),
                     format!(
                         "`{region}` is not a region; the regions are {:?}",
-                        state.settings.matcher.regions
+                        state.matcher().regions
                     ),
                 ));
             }
@@ -106,7 +106,7 @@ pub async fn avoid_list(state: &AppState, player: PlayerId) -> Result<AvoidList,
         .unwrap_or_default();
     Ok(AvoidList {
         players: players.into_iter().map(|p| p.0).collect(),
-        limit: state.settings.matcher.limits.max_avoid_list,
+        limit: state.matcher().limits.max_avoid_list,
     })
 }
 
@@ -119,7 +119,7 @@ pub async fn set_avoid_list(
     update: AvoidListUpdate,
 ) -> Result<AvoidList, ApiError> {
     account_of(state, player).await?;
-    let limit = state.settings.matcher.limits.max_avoid_list;
+    let limit = state.matcher().limits.max_avoid_list;
     let mut players = update.players;
     players.sort_unstable();
     players.dedup();

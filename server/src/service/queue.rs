@@ -22,7 +22,7 @@ use crate::view::{MatchStage, PlayerStatus};
 
 /// The queues, regions and season this server runs.
 pub async fn queues(state: &AppState) -> QueueList {
-    let config = &state.settings.matcher;
+    let config = state.matcher();
     QueueList {
         regions: config.regions.clone(),
         season: state.records.season().to_string(),
@@ -96,11 +96,10 @@ pub async fn status(state: &AppState, player: PlayerId) -> QueueStatus {
         status.queue = Some(found.queue.clone());
         status.waiting_since_ms = Some(found.since_ms);
         status.waiting_ms = Some(waited);
-        if let Some(queue) = state
-            .settings
-            .matcher
+        let config = state.matcher();
+        if let Some(queue) = config
             .queue_index(&found.queue)
-            .map(|index| &state.settings.matcher.queues[index])
+            .map(|index| &config.queues[index])
         {
             status.windows = Some(Windows {
                 skill_mmr: queue.skill_window.value_at(waited),
@@ -129,7 +128,7 @@ pub async fn enqueue(
     player: PlayerId,
     request: EnqueueRequest,
 ) -> Result<QueueStatus, ApiError> {
-    let config = &state.settings.matcher;
+    let config = state.matcher();
     let Some(queue_index) = config.queue_index(&request.queue) else {
         let names: Vec<&str> = config.queues.iter().map(|q| q.name.as_str()).collect();
         return Err(ApiError::invalid(
@@ -261,9 +260,7 @@ async fn rating_under(state: &AppState, player: PlayerId, key: &str) -> Result<R
         .records
         .rating(player, key)
         .await?
-        .map_or(state.settings.matcher.rating.initial, |record| {
-            record.rating
-        }))
+        .map_or(state.matcher().rating.initial, |record| record.rating))
 }
 
 /// One member of a ticket: its rating in the queue's mode, its roles (each with its rating in
@@ -403,7 +400,7 @@ async fn party_ticket(
                 Some(own) => check_pings(state, &account, own)?,
                 None => {
                     let mut pings = leader_pings.clone();
-                    for (index, region) in state.settings.matcher.regions.iter().enumerate() {
+                    for (index, region) in state.matcher().regions.iter().enumerate() {
                         if !account.regions.is_empty() && !account.regions.contains(region) {
                             pings[index] = NO_PING;
                         }

@@ -37,6 +37,7 @@ impl Store {
                 given: input.tick,
             });
         }
+        self.follow_config(&input, matcher);
         let entry = self.journal_entry(&input);
         let event_hash = entry.record.event_hash;
         let chain_hash = entry.chain.0;
@@ -76,6 +77,18 @@ impl Store {
             snapshot,
             outbox_rows: if self.options.mirror { queued } else { 0 },
         })
+    }
+
+    /// Takes the matcher's config as the one snapshots are written under when the tick
+    /// reloaded it (`Command::ReloadConfig` took).
+    fn follow_config(&mut self, input: &TickInput<'_>, matcher: &Matcher) {
+        let reloaded = input
+            .events
+            .iter()
+            .any(|event| matches!(event, matchwright_ecs::Event::ConfigReloaded { .. }));
+        if reloaded {
+            self.config = matcher.config().clone();
+        }
     }
 
     /// The journal entry for `input`: its tick record, and the chain extended with its event

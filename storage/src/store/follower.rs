@@ -261,6 +261,14 @@ impl State {
                 .apply(&mut self.matcher, events)
                 .map_err(|error| format!("tick {tick} re-ran differently: {error}"))?;
             self.now_ms = job.entry.record.now_ms;
+            // A reloaded config is the one the next snapshot is written under.
+            if events
+                .iter()
+                .any(|event| matches!(event, matchwright_ecs::Event::ConfigReloaded { .. }))
+            {
+                self.config = self.matcher.config().clone();
+                self.config_toml = self.config.to_toml_string();
+            }
         }
         if !job.snapshot {
             return Ok(None);

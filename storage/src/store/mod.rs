@@ -479,6 +479,69 @@ mod tests {
     }
 
     #[test]
+    fn a_reloaded_config_is_the_one_snapshots_are_written_under() {
+        for background in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("matchwright.redb");
+            let options = StoreOptions {
+                snapshot_every_ticks: 2,
+                background_snapshots: background,
+                ..StoreOptions::default()
+            };
+            let Opened {
+                mut store,
+                mut matcher,
+                ..
+            } = Store::open(&path, Config::default(), 7, options.clone()).unwrap();
+            let mut grown = Config::default();
+            grown.queues.push(matchwright_ecs::QueueConfig {
+                name: "late".into(),
+                teams: 2,
+                team_size: 1,
+                max_party_size: 1,
+                ..matchwright_ecs::QueueConfig::default()
+            });
+            let ticks = [
+                vec![
+                    Command::ReloadConfig {
+                        config_toml: grown.to_toml_string(),
+                    },
+                    Command::Enqueue(EnqueueTicket::solo(
+                        TicketId(1),
+                        "late",
+                        PlayerId(1),
+                        Rating::new(1500.0, 100.0),
+                        vec![30, 90, 200, 250],
+                    )),
+                ],
+                Vec::new(),
+            ];
+            for (at, commands) in ticks.iter().enumerate() {
+                for command in commands {
+                    matcher.submit(command.clone()).unwrap();
+                }
+                let now_ms = (at as u64 + 1) * 100;
+                let report = matcher.tick(now_ms).unwrap();
+                let events: Vec<Event> = matcher.drain_events().collect();
+                let input = TickInput {
+                    tick: report.tick,
+                    now_ms,
+                    commands,
+                    events: &events,
+                };
+                store.commit_tick(input, &matcher).unwrap();
+            }
+            store.settle_snapshots().unwrap();
+            drop(store);
+            // Under the old config, the snapshot after the reload would not even load.
+            let opened = Store::open(&path, grown.clone(), 7, options).unwrap();
+            assert_eq!(opened.recovery.snapshot_tick, 2, "background: {background}");
+            assert!(!opened.recovery.config_changed);
+            assert_eq!(opened.matcher.queued_tickets(), 1);
+        }
+    }
+
+    #[test]
     fn an_intact_journal_recovers_and_exports_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = store_with_ticks(dir.path(), 6, 1_000);

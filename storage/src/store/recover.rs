@@ -46,7 +46,6 @@ impl Store {
         let loading = std::time::Instant::now();
         let (stored, mut matcher) = rebuild(&path, &read)?;
         let snapshot_load_ms = loading.elapsed().as_millis() as u64;
-        let stored_config = stored.config(&path)?;
         let replayed = replay_journal(&path, &read, &stored.base(), &mut matcher)?;
         let outbox_rows = outbox_rows(&path, &read)?;
         drop(read);
@@ -56,9 +55,11 @@ impl Store {
         self.chain_hash = replayed.head.chain.0;
         self.ticks_since_snapshot = replayed.ticks;
         self.commands_since_snapshot = replayed.commands;
-        self.config = stored_config.clone();
+        // The config the journal left in force (a reload after the snapshot changed it).
+        let current = matcher.config().clone();
+        self.config = current.clone();
         self.outbox.add(outbox_rows, self.options.outbox_limit);
-        let config_changed = stored_config != config;
+        let config_changed = current != config;
         if config_changed {
             matcher = self.adopt_config(&matcher, config)?;
         } else if self.snapshot_due() {
@@ -66,7 +67,7 @@ impl Store {
             // follower's snapshot was recorded): snapshot now, so that a process killed
             // again and again still recovers in bounded time.
             let txn = self.begin_write()?;
-            self.write_snapshot(&txn, &matcher, &stored_config)?;
+            self.write_snapshot(&txn, &matcher, &current)?;
             self.commit(txn)?;
         }
         let recovery = RecoveryReport {

@@ -81,5 +81,7 @@ fn apply_command(world: &mut World, seq: CommandSeq, command: Command) -> Result
             open_slots,
         } => backfill_requests::request_backfill(world, match_id, open_slots),
         Command::CancelBackfill { match_id } => backfill_requests::cancel_backfill(world, match_id),
+        // Applied before the tick's other commands (`Matcher::tick`), so never met here.
+        Command::ReloadConfig { .. } => Ok(()),
     }
 }
