@@ -155,7 +155,7 @@ pub async fn match_of(
 
 /// Ends a session (allocating or active) as its game server would: no result, nobody is
 /// rated. Audited.
-#[utoipa::path(post, path = "/v1/admin/sessions/{id}/end", tag = "admin",
+#[utoipa::path(post, path = "/v1/admin/sessions/{id}/end", tag = "admin", operation_id = "admin_end_session",
     security(("operator_key" = [])),
     params(("id" = u64, Path, description = "The session (its match id)")),
     responses(

@@ -665,6 +665,8 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         source,
     } = options;
     let (secrets, opened) = open_data(&settings, &data_dir, postgres.is_some())?;
+    // Each endpoint's place in the webhook outbox, before any tick can queue a row.
+    let cursors = crate::webhooks::configure(&settings.webhooks, &opened.store.handle())?;
     // The tick loop commits every interval: handlers' writes join its transactions.
     opened.store.enable_group_commit();
     let recovery = opened.recovery.clone();
@@ -711,6 +713,7 @@ pub fn start(options: ServeOptions) -> Result<Started, String> {
         &state.settings.webhooks,
         state.settings.server.webhook_secret.as_deref(),
         webhook_store,
+        &cursors,
         &running.stop.subscribe(),
     )?;
     if let Some(webhooks) = webhooks {

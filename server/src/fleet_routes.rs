@@ -49,7 +49,7 @@ impl axum::extract::FromRequestParts<AppState> for RegistrationSecret {
 /// Registers a game server: it gets its id and its own credential. An address is one
 /// registration's while it lives (deregister it, or wait for its heartbeat timeout), and never
 /// a fixed server's.
-#[utoipa::path(post, path = "/v1/fleet/servers", tag = "game servers",
+#[utoipa::path(post, path = "/v1/fleet/servers", tag = "game servers", operation_id = "register_game_server",
     security(("fleet_registration_secret" = [])),
     request_body = RegisterServerRequest,
     responses(
@@ -69,7 +69,7 @@ pub async fn register(
 }
 
 /// A registered server is alive: it stays in the fleet until `heartbeat_timeout_ms` from now.
-#[utoipa::path(post, path = "/v1/fleet/servers/{id}/heartbeat", tag = "game servers",
+#[utoipa::path(post, path = "/v1/fleet/servers/{id}/heartbeat", tag = "game servers", operation_id = "fleet_heartbeat",
     security(("server_credential" = [])),
     params(("id" = u64, Path, description = "The server")),
     responses(

@@ -246,7 +246,7 @@ impl WebhookEndpoint {
         if !url_ok || self.url.len() > 2_048 {
             return Err(ConfigError::new(
                 field("url"),
-                format!("`{}` is not an http:// or https:// URL", self.url),
+                "is not an http:// or https:// URL (at most 2048 bytes)",
             ));
         }
         for kind in self.events.iter().flatten() {

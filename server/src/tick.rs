@@ -583,8 +583,8 @@ impl TickLoop {
             // Time to match and quality once per match: at its proposal, or at its forming
             // in a queue without acceptance.
             let needs_acceptance = self
-                .settings
                 .matcher
+                .config()
                 .queues
                 .iter()
                 .any(|q| q.name == *summary.queue && q.acceptance.is_some());

@@ -10,6 +10,7 @@
 //! after every batch, so a restart resends at most that batch (receivers de-duplicate by the
 //! event's `id`). Beyond `max_pending` events waiting, the oldest are dead-lettered unsent.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,19 +47,29 @@ struct EndpointState {
     last_error: Option<String>,
 }
 
+/// Sets the store's endpoints to `settings`' (a new one starts at the newest event; with none,
+/// the outbox is emptied) and returns their cursors. Called before the tick loop commits its
+/// first tick, so that a new endpoint gets every event from this start on.
+pub fn configure(
+    settings: &WebhooksSection,
+    store: &StoreHandle,
+) -> Result<BTreeMap<String, WebhookCursor>, String> {
+    let names = settings.endpoints.iter().map(|e| e.name.clone()).collect();
+    store
+        .configure_webhooks(names)
+        .map_err(|error| format!("cannot set up the webhook outbox: {error}"))
+}
+
 impl Webhooks {
-    /// Starts one sender task per endpoint of `settings`, from its saved cursor; with no
-    /// endpoint, empties the outbox and starts nothing. Returns `None` then.
+    /// Starts one sender task per endpoint of `settings`, from its cursor in `cursors`
+    /// ([`configure`]); with no endpoint, starts nothing and returns `None`.
     pub fn start(
         settings: &WebhooksSection,
         secret: Option<&str>,
         store: StoreHandle,
+        cursors: &BTreeMap<String, WebhookCursor>,
         stop: &watch::Receiver<bool>,
     ) -> Result<Option<Arc<Self>>, String> {
-        let names = settings.endpoints.iter().map(|e| e.name.clone()).collect();
-        let cursors = store
-            .configure_webhooks(names)
-            .map_err(|error| format!("cannot set up the webhook outbox: {error}"))?;
         let Some(secret) = secret.filter(|_| !settings.endpoints.is_empty()) else {
             return Ok(None);
         };
@@ -104,7 +115,7 @@ impl Webhooks {
                 lowest = lowest.min(state.cursor.next);
                 WebhookEndpointStatus {
                     name: state.name.clone(),
-                    url: state.url.clone(),
+                    url: shown_url(&state.url),
                     pending: head.saturating_sub(state.cursor.next),
                     delivered: state.delivered,
                     dead_letters: state.cursor.dead_letters,
@@ -117,6 +128,22 @@ impl Webhooks {
             endpoints,
         })
     }
+}
+
+/// An endpoint's URL as operators see it: scheme, host and port; a path (which may carry a
+/// token, as chat services' webhook URLs do) is shown as `/...`.
+fn shown_url(url: &str) -> String {
+    let Ok(uri) = url.parse::<axum::http::Uri>() else {
+        return "(not a URL)".into();
+    };
+    let (scheme, authority) = (uri.scheme_str().unwrap_or("http"), uri.authority());
+    let host = authority.map_or("", |a| a.as_str().rsplit('@').next().unwrap_or(""));
+    let path = if uri.path_and_query().is_some_and(|p| p.as_str() != "/") {
+        "/..."
+    } else {
+        ""
+    };
+    format!("{scheme}://{host}{path}")
 }
 
 /// The HTTP client: hyper's (it follows no redirect: a webhook answers where it is
@@ -164,6 +191,8 @@ struct Sender {
 /// How one event's delivery ended.
 enum Outcome {
     Delivered,
+    /// Not one the endpoint takes.
+    Skipped,
     GaveUp,
     Stopped,
 }
@@ -171,18 +200,24 @@ enum Outcome {
 impl Sender {
     async fn run(mut self) {
         let mut cursor = self.lock().cursor;
-        while !*self.stop.borrow() {
-            match self.step(&mut cursor).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.pause(IDLE_POLL).await;
-                }
+        loop {
+            let wait = match self.step(&mut cursor).await {
+                Ok(true) => Duration::ZERO,
+                Ok(false) => IDLE_POLL,
                 Err(error) => {
                     tracing::warn!(endpoint = %self.endpoint.name, %error, "the webhook outbox could not be read or saved; retrying");
-                    self.pause(Duration::from_secs(1)).await;
+                    Duration::from_secs(1)
                 }
+            };
+            if self.stopped() || !self.pause(wait).await {
+                return;
             }
         }
+    }
+
+    /// Whether the server is stopping (or whoever could say so is gone).
+    fn stopped(&self) -> bool {
+        *self.stop.borrow() || self.stop.has_changed().is_err()
     }
 
     /// Sends one batch from `cursor` and saves where it got. Returns whether there was one.
@@ -200,9 +235,13 @@ impl Sender {
         let start = cursor.next;
         self.drop_beyond_bound(cursor, head);
         for (number, row) in &rows {
-            let outcome = self.send(row).await;
+            if self.stopped() {
+                break;
+            }
+            let outcome = self.send(*number, row).await;
             match outcome {
                 Outcome::Stopped => break,
+                Outcome::Skipped => {}
                 Outcome::Delivered => self.lock().delivered += 1,
                 Outcome::GaveUp => cursor.dead_letters += 1,
             }
@@ -240,15 +279,24 @@ impl Sender {
         Ok(())
     }
 
-    /// Delivers one row, retrying until it is delivered, given up on, or the server stops.
-    /// An event the endpoint does not take counts as delivered.
-    async fn send(&mut self, row: &WebhookRow) -> Outcome {
+    /// Whether row `number` is now more than `max_pending` behind the newest.
+    async fn beyond_bound(&self, number: u64) -> bool {
+        let store = self.store.clone();
+        let head = tokio::task::spawn_blocking(move || store.webhook_head()).await;
+        let head = head.ok().and_then(Result::ok).unwrap_or(number);
+        head.saturating_sub(number) > self.settings.max_pending
+    }
+
+    /// Delivers row `number`, retrying until it is delivered, given up on (also when, while
+    /// it is retried, more than `max_pending` newer events come to wait behind it), or the
+    /// server stops.
+    async fn send(&mut self, number: u64, row: &WebhookRow) -> Outcome {
         let Some(event) = backend_event(row) else {
-            return Outcome::Delivered;
+            return Outcome::Skipped;
         };
         let kind = event.event.kind();
         if !self.endpoint.takes(kind) {
-            return Outcome::Delivered;
+            return Outcome::Skipped;
         }
         let body = match serde_json::to_vec(&event) {
             Ok(body) => body,
@@ -277,7 +325,8 @@ impl Sender {
                     .increment(1);
                     let age = crate::clock::unix_ms().saturating_sub(row.at_ms);
                     let give_up = attempt >= self.settings.max_attempts
-                        || age >= self.settings.give_up_after_ms;
+                        || age >= self.settings.give_up_after_ms
+                        || self.beyond_bound(number).await;
                     tracing::warn!(endpoint = %self.endpoint.name, id = %event.id, attempt, give_up, "webhook delivery failed: {why}");
                     self.lock().last_error = Some(why);
                     if give_up {
@@ -337,7 +386,8 @@ impl Sender {
     /// Waits `wait`, or until the server stops. Returns whether it is still running.
     async fn pause(&mut self, wait: Duration) -> bool {
         tokio::select! {
-            () = tokio::time::sleep(wait) => !*self.stop.borrow(),
+            () = tokio::time::sleep(wait) => !self.stopped(),
+            // A change is the stop; an error, the stopper gone: either way, stop.
             _ = self.stop.changed() => false,
         }
     }

@@ -588,7 +588,11 @@ async fn a_config_reload_goes_through_the_core_or_is_refused_with_why() {
     let config = dir.path().join("matchwright.toml");
     let original = std::fs::read_to_string(&config).unwrap();
     let (_, waiting) = client.register("reload-waiting").await;
-    queue_duel(&client, &waiting).await;
+    let body = json!({"queue": "duel-accept", "pings": {"eu-west": 25}});
+    let (status, answer) = client
+        .call(Method::POST, "/v1/queue", Some(&waiting), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
 
     std::fs::write(&config, format!("{original}{LATE_DUEL}")).unwrap();
     let answer = reload(&client, READER_KEY).await;
@@ -626,9 +630,23 @@ async fn a_config_reload_goes_through_the_core_or_is_refused_with_why() {
         "{}",
         answer.1
     );
-    std::fs::write(&config, "[[queues]\nname = ").unwrap();
+    // The queue the ticket waits in is gone: the core refuses, naming it.
+    let without = format!("{original}{LATE_DUEL}").replacen(ACCEPT_DUEL, "", 1);
+    assert_ne!(without, format!("{original}{LATE_DUEL}"));
+    std::fs::write(&config, &without).unwrap();
+    let answer = reload(&client, ADMIN_KEY).await;
+    assert_error(&answer, StatusCode::CONFLICT, "config_does_not_fit");
+    let message = answer.1["message"].as_str().unwrap();
+    assert!(message.contains("duel-accept"), "{message}");
+    std::fs::write(&config, "[[queues]\nname = \"secret-looking\"").unwrap();
     let answer = reload(&client, ADMIN_KEY).await;
     assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_config");
+    let message = answer.1["message"].as_str().unwrap();
+    assert!(message.contains("matchwright.toml"), "{message}");
+    assert!(
+        !message.contains("secret-looking"),
+        "no line of the file: {message}"
+    );
     std::fs::write(&config, format!("{original}{LATE_DUEL}")).unwrap();
     let (status, done) = reload(&client, ADMIN_KEY).await;
     assert_eq!(
@@ -638,7 +656,7 @@ async fn a_config_reload_goes_through_the_core_or_is_refused_with_why() {
     let (_, page) = client
         .call(
             Method::GET,
-            "/v1/admin/audit?limit=5",
+            "/v1/admin/audit?limit=6",
             Some(READER_KEY),
             None,
         )
@@ -655,6 +673,7 @@ async fn a_config_reload_goes_through_the_core_or_is_refused_with_why() {
         [
             "read_only_operator",
             "done",
+            "config_does_not_fit",
             "config_does_not_fit",
             "invalid_config",
             "done"

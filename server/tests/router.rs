@@ -122,6 +122,22 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     let (status, document) = server.call(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     let routes = app::documented_routes(&document.to_string());
+    // Each operation has its own operationId (code generators, the TypeScript SDK's among
+    // them, refuse a document where two share one).
+    let mut ids: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|methods| methods.as_object().unwrap().values())
+        .map(|operation| operation["operationId"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let repeated: Vec<&&str> = ids
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| &w[0])
+        .collect();
+    assert!(repeated.is_empty(), "operationIds used twice: {repeated:?}");
     let mut listed: Vec<String> = routes.iter().map(|(m, p)| format!("{m} {p}")).collect();
     listed.sort();
     assert_eq!(

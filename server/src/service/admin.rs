@@ -372,6 +372,10 @@ pub async fn set_rating(
     let work = async {
         let player = PlayerId(player);
         let old = check_rating_change(state, player, &key, request.as_ref()).await?;
+        if request.is_none() && old.is_none() {
+            // Never rated under this key: already at the initial rating.
+            return Ok("rating_reset");
+        }
         let initial = state.matcher().rating.initial;
         let record = match request {
             Some(set) => RatingRecord {
@@ -472,28 +476,41 @@ pub async fn reload_config(state: &AppState, operator: &Operator) -> Result<Admi
         let loaded = tokio::task::spawn_blocking(move || environment.load(path.as_deref()))
             .await
             .map_err(ApiError::internal)?
-            .map_err(|error| {
-                ApiError::new(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_config",
-                    error.to_string(),
-                )
-            })?;
+            .map_err(|error| invalid_config(&error.to_string()))?;
         let new = loaded.settings;
-        if new.matcher == *state.matcher() {
+        let current = state.matcher();
+        if new.matcher == *current {
             warn_restart_needed(&state.settings, &new);
             return Ok("unchanged");
         }
-        let config_toml = new.matcher.to_toml_string();
-        state
-            .ticks
-            .submit(Command::ReloadConfig { config_toml })
-            .await?;
-        *state
-            .matcher
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(new.matcher.clone());
-        warn_restart_needed(&state.settings, &new);
+        // The fleet, registrations and clients' pings are by region: a restart's business.
+        if new.matcher.regions != current.regions {
+            return Err(ApiError::conflict(
+                "config_does_not_fit",
+                format!(
+                    "the regions changed from {:?} to {:?}: game servers and pings are by \
+                     region, so a change of regions needs a restart",
+                    current.regions, new.matcher.regions
+                ),
+            ));
+        }
+        // Run to the end whatever happens to the request: once the core has the config, the
+        // handlers must too.
+        let state_now = state.clone();
+        let applied = tokio::spawn(async move {
+            let config_toml = new.matcher.to_toml_string();
+            state_now
+                .ticks
+                .submit(Command::ReloadConfig { config_toml })
+                .await?;
+            *state_now
+                .matcher
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(new.matcher.clone());
+            warn_restart_needed(&state_now.settings, &new);
+            Ok::<_, ApiError>(())
+        });
+        applied.await.map_err(ApiError::internal)??;
         Ok("reloaded")
     };
     audited(
@@ -505,6 +522,22 @@ pub async fn reload_config(state: &AppState, operator: &Operator) -> Result<Admi
         work,
     )
     .await
+}
+
+/// 422 `invalid_config`: the first line of the loader's error (file and field) and its last
+/// (what is wrong), without the lines of the file it quotes (which could hold a secret).
+fn invalid_config(error: &str) -> ApiError {
+    let mut lines = error.lines().map(str::trim).filter(|line| !line.is_empty());
+    let first = lines.next().unwrap_or("the config does not load");
+    let message = match lines.next_back() {
+        Some(last) if !last.starts_with('|') && !last.starts_with('^') => format!("{first} {last}"),
+        _ => first.to_owned(),
+    };
+    ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_config",
+        message,
+    )
 }
 
 /// Logs the server's own tables that differ in `new`: they take effect at the next start.

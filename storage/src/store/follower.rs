@@ -194,6 +194,11 @@ impl State {
             .map_err(|e| e.to_string())?;
         state.head = replayed.head;
         state.now_ms = replayed.now_ms;
+        // A reload in the journal after the snapshot is the config in force now.
+        if state.matcher.config() != &state.config {
+            state.config = state.matcher.config().clone();
+            state.config_toml = state.config.to_toml_string();
+        }
         Ok(state)
     }
 

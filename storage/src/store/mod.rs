@@ -478,6 +478,51 @@ mod tests {
         }
     }
 
+    /// The default config with a queue `late` added, and the commands that reload to it and
+    /// queue a ticket there.
+    fn reload_to_late() -> (Config, Vec<Command>) {
+        let mut grown = Config::default();
+        grown.queues.push(matchwright_ecs::QueueConfig {
+            name: "late".into(),
+            teams: 2,
+            team_size: 1,
+            max_party_size: 1,
+            ..matchwright_ecs::QueueConfig::default()
+        });
+        let commands = vec![
+            Command::ReloadConfig {
+                config_toml: grown.to_toml_string(),
+            },
+            Command::Enqueue(EnqueueTicket::solo(
+                TicketId(1),
+                "late",
+                PlayerId(1),
+                Rating::new(1500.0, 100.0),
+                vec![30, 90, 200, 250],
+            )),
+        ];
+        (grown, commands)
+    }
+
+    /// Runs and commits one tick per entry of `ticks`, 100 ms apart.
+    fn commit_ticks(store: &mut Store, matcher: &mut Matcher, ticks: &[Vec<Command>]) {
+        for commands in ticks {
+            for command in commands {
+                matcher.submit(command.clone()).unwrap();
+            }
+            let now_ms = (store.last_tick + 1) * 100;
+            let report = matcher.tick(now_ms).unwrap();
+            let events: Vec<Event> = matcher.drain_events().collect();
+            let input = TickInput {
+                tick: report.tick,
+                now_ms,
+                commands,
+                events: &events,
+            };
+            store.commit_tick(input, matcher).unwrap();
+        }
+    }
+
     #[test]
     fn a_reloaded_config_is_the_one_snapshots_are_written_under() {
         for background in [false, true] {
@@ -493,44 +538,8 @@ mod tests {
                 mut matcher,
                 ..
             } = Store::open(&path, Config::default(), 7, options.clone()).unwrap();
-            let mut grown = Config::default();
-            grown.queues.push(matchwright_ecs::QueueConfig {
-                name: "late".into(),
-                teams: 2,
-                team_size: 1,
-                max_party_size: 1,
-                ..matchwright_ecs::QueueConfig::default()
-            });
-            let ticks = [
-                vec![
-                    Command::ReloadConfig {
-                        config_toml: grown.to_toml_string(),
-                    },
-                    Command::Enqueue(EnqueueTicket::solo(
-                        TicketId(1),
-                        "late",
-                        PlayerId(1),
-                        Rating::new(1500.0, 100.0),
-                        vec![30, 90, 200, 250],
-                    )),
-                ],
-                Vec::new(),
-            ];
-            for (at, commands) in ticks.iter().enumerate() {
-                for command in commands {
-                    matcher.submit(command.clone()).unwrap();
-                }
-                let now_ms = (at as u64 + 1) * 100;
-                let report = matcher.tick(now_ms).unwrap();
-                let events: Vec<Event> = matcher.drain_events().collect();
-                let input = TickInput {
-                    tick: report.tick,
-                    now_ms,
-                    commands,
-                    events: &events,
-                };
-                store.commit_tick(input, &matcher).unwrap();
-            }
+            let (grown, reload) = reload_to_late();
+            commit_ticks(&mut store, &mut matcher, &[reload, Vec::new()]);
             store.settle_snapshots().unwrap();
             drop(store);
             // Under the old config, the snapshot after the reload would not even load.
@@ -539,6 +548,40 @@ mod tests {
             assert!(!opened.recovery.config_changed);
             assert_eq!(opened.matcher.queued_tickets(), 1);
         }
+    }
+
+    #[test]
+    fn a_reload_replayed_at_start_is_the_config_the_follower_snapshots_under() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("matchwright.redb");
+        let options = StoreOptions {
+            snapshot_every_ticks: 3,
+            background_snapshots: true,
+            ..StoreOptions::default()
+        };
+        let (grown, reload) = reload_to_late();
+        {
+            let Opened {
+                mut store,
+                mut matcher,
+                ..
+            } = Store::open(&path, Config::default(), 7, options.clone()).unwrap();
+            commit_ticks(&mut store, &mut matcher, &[reload]);
+        }
+        // Stopped before a snapshot: the reload is replayed from the journal at start, and
+        // the follower's next snapshot is under the reloaded config.
+        let Opened {
+            mut store,
+            mut matcher,
+            recovery,
+        } = Store::open(&path, grown.clone(), 7, options.clone()).unwrap();
+        assert_eq!((recovery.snapshot_tick, recovery.config_changed), (0, false));
+        commit_ticks(&mut store, &mut matcher, &[Vec::new(), Vec::new()]);
+        store.settle_snapshots().unwrap();
+        drop(store);
+        let opened = Store::open(&path, grown, 7, options).unwrap();
+        assert_eq!(opened.recovery.snapshot_tick, 3);
+        assert_eq!(opened.matcher.queued_tickets(), 1);
     }
 
     #[test]
