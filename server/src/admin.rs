@@ -347,5 +347,8 @@ pub async fn reload_config(
     State(state): State<AppState>,
     operator: Operator,
 ) -> Result<Json<AdminDone>, ApiError> {
-    admin::reload_config(&state, &operator).await.map(Json)
+    // Run to the end (lock, core, handlers' config, audit record) whatever happens to the
+    // request: a client that gives up must not leave the core and the handlers apart.
+    let reload = tokio::spawn(async move { admin::reload_config(&state, &operator).await });
+    reload.await.map_err(ApiError::internal)?.map(Json)
 }

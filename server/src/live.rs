@@ -290,26 +290,15 @@ impl Live<'_> {
         let live = match reason {
             AbandonReason::AllocationFailed
             | AbandonReason::AllocationTimedOut
-            | AbandonReason::Cancelled => {
-                let name = match reason {
-                    AbandonReason::AllocationFailed => "allocation_failed",
-                    AbandonReason::Cancelled => "cancelled",
-                    _ => "allocation_timed_out",
-                };
-                wire::Event::MatchCancelled {
-                    match_id: match_id.0,
-                    reason: name.into(),
-                    players: Vec::new(),
-                }
-            }
+            | AbandonReason::Cancelled => wire::Event::MatchCancelled {
+                match_id: match_id.0,
+                reason: abandon_reason(reason).into(),
+                players: Vec::new(),
+            },
             AbandonReason::HeartbeatTimedOut | AbandonReason::Empty => {
-                let name = match reason {
-                    AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
-                    _ => "empty",
-                };
                 wire::Event::SessionAbandoned {
                     match_id: match_id.0,
-                    reason: name.into(),
+                    reason: abandon_reason(reason).into(),
                 }
             }
         };
@@ -442,5 +431,16 @@ fn removal_name(reason: RemovalReason) -> &'static str {
         RemovalReason::Declined => "declined",
         RemovalReason::AcceptanceTimedOut => "acceptance_timed_out",
         RemovalReason::PartyChanged => "party_changed",
+    }
+}
+
+/// An abandon reason's name, as players' events and backends' webhooks give it.
+pub fn abandon_reason(reason: AbandonReason) -> &'static str {
+    match reason {
+        AbandonReason::AllocationFailed => "allocation_failed",
+        AbandonReason::AllocationTimedOut => "allocation_timed_out",
+        AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
+        AbandonReason::Empty => "empty",
+        AbandonReason::Cancelled => "cancelled",
     }
 }

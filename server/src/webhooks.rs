@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use matchwright_ecs::Event;
-use matchwright_ecs::event::{AbandonReason, MatchedTicket};
+use matchwright_ecs::event::MatchedTicket;
 use matchwright_storage::{StoreHandle, WebhookCursor, WebhookRow};
 use matchwright_transport::wire::{
     AdminMatchPlayer, BackendEvent, BackendEventData, Rating, RatingChange, WebhookEndpointStatus,
@@ -479,7 +479,7 @@ fn simple_event(event: &Event) -> Option<BackendEventData> {
         },
         Event::SessionAbandoned { match_id, reason } => BackendEventData::SessionAbandoned {
             match_id: match_id.0,
-            reason: abandon_reason(*reason).into(),
+            reason: crate::live::abandon_reason(*reason).into(),
         },
         Event::RatingsUpdated {
             match_id,
@@ -500,17 +500,6 @@ fn simple_event(event: &Event) -> Option<BackendEventData> {
         },
         _ => return None,
     })
-}
-
-/// An abandon reason's name.
-fn abandon_reason(reason: AbandonReason) -> &'static str {
-    match reason {
-        AbandonReason::AllocationFailed => "allocation_failed",
-        AbandonReason::AllocationTimedOut => "allocation_timed_out",
-        AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
-        AbandonReason::Empty => "empty",
-        AbandonReason::Cancelled => "cancelled",
-    }
 }
 
 /// The players of `tickets`, on `team`.

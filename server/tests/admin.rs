@@ -638,11 +638,14 @@ async fn a_config_reload_goes_through_the_core_or_is_refused_with_why() {
     assert_error(&answer, StatusCode::CONFLICT, "config_does_not_fit");
     let message = answer.1["message"].as_str().unwrap();
     assert!(message.contains("duel-accept"), "{message}");
-    std::fs::write(&config, "[[queues]\nname = \"secret-looking\"").unwrap();
+    // The parse error is on the line of a secret: the answer names the line, not its text.
+    let broken = "[server]\njwt_secret = \"secret-looking-0123456789abcdefghijk\" oops\n";
+    std::fs::write(&config, broken).unwrap();
     let answer = reload(&client, ADMIN_KEY).await;
     assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_config");
     let message = answer.1["message"].as_str().unwrap();
     assert!(message.contains("matchwright.toml"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
     assert!(
         !message.contains("secret-looking"),
         "no line of the file: {message}"

@@ -9,10 +9,10 @@ const client = new Client({
 });
 if (!client.tokens) await client.register("ada", "a good long password", "Ada");
 
-const events = await client.events(async (event: LiveEvent) => {
+const events = await client.events((event: LiveEvent) => {
   switch (event.type) {
     case "match_found":
-      if (event.state === "awaiting_acceptance") await client.accept(event.match_id);
+      if (event.state === "awaiting_acceptance") client.accept(event.match_id).catch(console.error);
       break;
     case "session_ready": // connect the game client to event.server with event.session_token
       console.log(`play on ${event.server}`);

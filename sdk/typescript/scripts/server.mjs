@@ -59,8 +59,11 @@ export async function startServer({ server = "", extra = "" } = {}) {
     env: { ...process.env, RUST_LOG: "warn" },
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
+  const failedToStart = new Promise((_, reject) =>
+    child.once("error", (error) => reject(new Error(`cannot run ${binary()}: ${error.message}`))),
+  );
   const lines = createInterface({ input: child.stdout });
-  const base = await new Promise((resolve, reject) => {
+  const listening = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the server printed no address in 20 s")), 20_000);
     exited.then((code) => reject(new Error(`the server exited (${code}) before listening`)));
     lines.on("line", (line) => {
@@ -71,6 +74,7 @@ export async function startServer({ server = "", extra = "" } = {}) {
       }
     });
   });
+  const base = await Promise.race([listening, failedToStart]);
   return {
     base,
     stop: async () => {

@@ -109,21 +109,36 @@ export class Client {
   /** A new access token for the refresh token (which is spent and replaced). One at a time:
    * calls made meanwhile wait for the same refresh. */
   refresh(): Promise<Tokens> {
-    this.refreshing ??= (async () => {
-      try {
-        const token = this.current?.refresh_token;
-        if (!token) throw new MatchwrightError(401, { error: "missing_token", message: "not logged in" });
-        const body = { refresh_token: token };
-        return this.keep(await this.call<Tokens>("POST", "/v1/auth/refresh", body, false));
-      } catch (error) {
-        // A refused refresh token will not work again: the login is over.
-        if (error instanceof MatchwrightError && error.status === 401) this.keep(null);
-        throw error;
-      } finally {
-        this.refreshing = null;
-      }
-    })();
+    if (!this.refreshing) {
+      const refreshing = this.refreshOnce(this.current);
+      this.refreshing = refreshing;
+      const done = () => {
+        if (this.refreshing === refreshing) this.refreshing = null;
+      };
+      refreshing.then(done, done);
+    }
     return this.refreshing;
+  }
+
+  /** Spends the refresh token of `started`. A login or logout meanwhile wins: its tokens
+   * stand, and this refresh's answer is dropped. */
+  private async refreshOnce(started: Tokens | null): Promise<Tokens> {
+    if (!started) throw notLoggedIn();
+    try {
+      const body = { refresh_token: started.refresh_token };
+      const tokens = await this.call<Tokens>("POST", "/v1/auth/refresh", body, false);
+      if (this.current !== started) {
+        if (!this.current) throw notLoggedIn();
+        return this.current;
+      }
+      return this.keep(tokens);
+    } catch (error) {
+      // A refused refresh token will not work again: that login is over.
+      if (error instanceof MatchwrightError && error.status === 401 && this.current === started) {
+        this.keep(null);
+      }
+      throw error;
+    }
   }
 
   /** Logs out: the refresh token (and its family) stops working. */
@@ -238,11 +253,14 @@ export class Client {
 
   // ---- live events -----------------------------------------------------------------------
 
-  /** Opens the live-event socket (`welcome` first). Each event goes to `onEvent`; `onClose`
-   * hears when the socket ends (reconnect, then `queueStatus()` to catch up). */
+  /** Opens the live-event socket (`welcome` first); rejects if it does not open within 10 s.
+   * Each event goes to `onEvent` (an exception there goes to `onError`, default
+   * `console.error`, and the stream goes on); once open, `onClose` hears when the socket
+   * ends: reconnect, then `queueStatus()` to catch up. */
   async events(
     onEvent: (event: LiveEvent) => void,
     onClose?: (code: number, reason: string) => void,
+    onError: (error: unknown) => void = (error) => console.error("matchwright event:", error),
   ): Promise<EventStream> {
     const token = await this.accessToken();
     const Socket = this.options.WebSocket ?? globalThis.WebSocket;
@@ -250,13 +268,24 @@ export class Client {
     const url = `${this.baseUrl.replace(/^http/, "ws")}/v1/events?access_token=${encodeURIComponent(token)}`;
     const socket = new Socket(url);
     socket.addEventListener("message", (message) => {
-      if (typeof message.data === "string") onEvent(JSON.parse(message.data) as LiveEvent);
+      if (typeof message.data !== "string") return;
+      try {
+        onEvent(JSON.parse(message.data) as LiveEvent);
+      } catch (error) {
+        onError(error);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      const failed = (why: string) => {
+        clearTimeout(timer);
+        socket.close();
+        reject(new MatchwrightError(0, { error: "unreachable", message: why }));
+      };
+      const timer = setTimeout(() => failed("the event socket did not open in 10 s"), 10_000);
+      socket.addEventListener("open", () => (clearTimeout(timer), resolve()), { once: true });
+      socket.addEventListener("error", () => failed("the event socket did not open"), { once: true });
     });
     socket.addEventListener("close", (closed) => onClose?.(closed.code, closed.reason));
-    await new Promise<void>((resolve, reject) => {
-      socket.addEventListener("open", () => resolve(), { once: true });
-      socket.addEventListener("error", () => reject(new MatchwrightError(0, { message: "the event socket did not open" })), { once: true });
-    });
     return { close: () => socket.close(1000) };
   }
 
@@ -264,10 +293,11 @@ export class Client {
 
   /** A fresh access token: refreshed first when it is about to expire. */
   private async accessToken(): Promise<string> {
-    if (!this.current) throw new MatchwrightError(401, { error: "missing_token", message: "not logged in" });
+    if (!this.current) throw notLoggedIn();
     const margin = this.options.refreshMarginMs ?? 30_000;
     if (Date.now() + margin >= this.expiresAtMs) await this.refresh();
-    return (this.current as Tokens).access_token;
+    if (!this.current) throw notLoggedIn();
+    return this.current.access_token;
   }
 
   private keep(tokens: Tokens | null): Tokens {
@@ -304,10 +334,18 @@ export class Client {
     }
     if (answer.status === 204) return undefined as T;
     const text = await answer.text();
-    const parsed = text ? JSON.parse(text) : {};
+    let parsed: unknown = {};
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      // Not the server's JSON: a proxy's error page, or a wrong baseUrl.
+      const message = `not a Matchwright answer (HTTP ${answer.status}): ${text.slice(0, 200)}`;
+      throw new MatchwrightError(answer.status, { error: "unexpected_answer", message });
+    }
     if (!answer.ok) {
       const retry = answer.headers.get("retry-after");
-      throw new MatchwrightError(answer.status, parsed as Partial<WireError>, retry ? Number(retry) : null);
+      const body = (parsed ?? {}) as Partial<WireError>;
+      throw new MatchwrightError(answer.status, body, retry ? Number(retry) : null);
     }
     return parsed as T;
   }
@@ -316,6 +354,10 @@ export class Client {
 /** An open live-event socket. */
 export interface EventStream {
   close(): void;
+}
+
+function notLoggedIn(): MatchwrightError {
+  return new MatchwrightError(401, { error: "missing_token", message: "not logged in" });
 }
 
 function query(params: Record<string, string | number | undefined>): string {

@@ -176,6 +176,16 @@ describe("the client against matchwright serve", () => {
     });
     await client.logout();
     assert.equal(client.tokens, null);
+    // A refresh refused for want of a login does not stick: the next login refreshes fine.
+    await assert.rejects(client.refresh(), { code: "missing_token" });
+    await client.login("sdk-grace", PASSWORD);
+    assert.ok((await client.refresh()).access_token);
+    // Not the server's JSON (a proxy's error page): still a MatchwrightError, with the status.
+    const proxied = new Client({
+      baseUrl: server.base,
+      fetch: async () => new Response("<html>502 Bad Gateway</html>", { status: 502 }),
+    });
+    await assert.rejects(proxied.queues(), { status: 502, code: "unexpected_answer" });
   });
 
   it("lets a configured browser origin call the API (CORS)", async () => {
@@ -225,5 +235,26 @@ describe("token refresh", () => {
     await new Promise((wait) => setTimeout(wait, 1_800));
     await assert.rejects(client.profile(), { status: 401 });
     assert.equal(client.tokens, null);
+  });
+
+  it("refreshes and retries once when the server says the token expired", async () => {
+    const saved: Array<Tokens | null> = [];
+    let expiredAnswers = 0;
+    // A margin far in the past: the client sends its expired token, and hears 401.
+    const client = new Client({
+      baseUrl: server.base,
+      refreshMarginMs: -60_000,
+      onTokens: (t) => saved.push(t),
+      fetch: async (input, init) => {
+        const answer = await fetch(input, init);
+        if (answer.status === 401) expiredAnswers += 1;
+        return answer;
+      },
+    });
+    await client.register("sdk-ivan", PASSWORD);
+    await new Promise((wait) => setTimeout(wait, 3_200));
+    assert.equal((await client.profile()).username, "sdk-ivan");
+    assert.equal(expiredAnswers, 1, "one 401 token_expired, then the retry");
+    assert.equal(saved.length, 2, "registered, then refreshed");
   });
 });

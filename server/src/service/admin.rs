@@ -494,23 +494,16 @@ pub async fn reload_config(state: &AppState, operator: &Operator) -> Result<Admi
                 ),
             ));
         }
-        // Run to the end whatever happens to the request: once the core has the config, the
-        // handlers must too.
-        let state_now = state.clone();
-        let applied = tokio::spawn(async move {
-            let config_toml = new.matcher.to_toml_string();
-            state_now
-                .ticks
-                .submit(Command::ReloadConfig { config_toml })
-                .await?;
-            *state_now
-                .matcher
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(new.matcher.clone());
-            warn_restart_needed(&state_now.settings, &new);
-            Ok::<_, ApiError>(())
-        });
-        applied.await.map_err(ApiError::internal)??;
+        let config_toml = new.matcher.to_toml_string();
+        state
+            .ticks
+            .submit(Command::ReloadConfig { config_toml })
+            .await?;
+        *state
+            .matcher
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(new.matcher.clone());
+        warn_restart_needed(&state.settings, &new);
         Ok("reloaded")
     };
     audited(
@@ -524,14 +517,25 @@ pub async fn reload_config(state: &AppState, operator: &Operator) -> Result<Admi
     .await
 }
 
-/// 422 `invalid_config`: the first line of the loader's error (file and field) and its last
-/// (what is wrong), without the lines of the file it quotes (which could hold a secret).
+/// 422 `invalid_config`: the loader's error (the file, the line or field, what is wrong)
+/// without the lines of the file it quotes (`12 | key = "..."`, which could hold a secret) and
+/// their markers.
 fn invalid_config(error: &str) -> ApiError {
-    let mut lines = error.lines().map(str::trim).filter(|line| !line.is_empty());
-    let first = lines.next().unwrap_or("the config does not load");
-    let message = match lines.next_back() {
-        Some(last) if !last.starts_with('|') && !last.starts_with('^') => format!("{first} {last}"),
-        _ => first.to_owned(),
+    let quoted = |line: &str| {
+        let rest = line
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start();
+        rest.starts_with('|') || line.chars().all(|c| c == '^' || c == '-' || c == ' ')
+    };
+    let kept: Vec<&str> = error
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !quoted(line))
+        .collect();
+    let message = if kept.is_empty() {
+        "the config does not load".to_owned()
+    } else {
+        kept.join(" ")
     };
     ApiError::new(
         axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -704,6 +708,31 @@ mod tests {
                 p99: 99,
                 max: 100
             })
+        );
+    }
+
+    #[test]
+    fn a_config_error_names_the_line_but_quotes_no_line_of_the_file() {
+        let text = "[server]\njwt_secret = \"secret-x-0123456789abcdefghijklmnopqrstu\" oops\n";
+        let error = crate::settings::SettingsError {
+            path: Some("matchwright.toml".into()),
+            error: Settings::from_toml_str(text).unwrap_err(),
+        };
+        let raw = error.to_string();
+        assert!(
+            raw.contains("secret-x"),
+            "the loader quotes the line: {raw}"
+        );
+        let answer = invalid_config(&raw);
+        let message = &answer.0.message;
+        assert!(!message.contains("secret-x"), "{message}");
+        assert!(
+            message.contains("matchwright.toml") && message.contains("line 2"),
+            "{message}"
+        );
+        assert!(
+            message.len() > raw.lines().next().unwrap_or("").len(),
+            "{message}"
         );
     }
 }

@@ -575,7 +575,10 @@ mod tests {
             mut matcher,
             recovery,
         } = Store::open(&path, grown.clone(), 7, options.clone()).unwrap();
-        assert_eq!((recovery.snapshot_tick, recovery.config_changed), (0, false));
+        assert_eq!(
+            (recovery.snapshot_tick, recovery.config_changed),
+            (0, false)
+        );
         commit_ticks(&mut store, &mut matcher, &[Vec::new(), Vec::new()]);
         store.settle_snapshots().unwrap();
         drop(store);
