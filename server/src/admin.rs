@@ -352,3 +352,21 @@ pub async fn reload_config(
     let reload = tokio::spawn(async move { admin::reload_config(&state, &operator).await });
     reload.await.map_err(ApiError::internal)?.map(Json)
 }
+
+/// Every match and session event as it happens (server-sent events, one `BackendEvent` JSON
+/// per `data:` line, as webhooks carry them; `{"type":"lagged","missed":N}` when the stream
+/// fell behind), for dashboards and the console. `serve` only (a gateway's has no events).
+#[utoipa::path(get, path = "/v1/admin/events", tag = "admin", operation_id = "admin_events",
+    security(("operator_key" = [])),
+    responses(
+        (status = 200, description = "The stream (`text/event-stream`)", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError),
+        (status = 503, description = "32 streams are open already (`busy`)", body = WireError)))]
+pub async fn events(
+    State(state): State<AppState>,
+    _operator: Operator,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    Ok(state.shared.operators.subscribe()?.into_response())
+}

@@ -260,6 +260,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin::webhooks))
         .routes(routes!(admin::set_rating, admin::reset_rating))
         .routes(routes!(admin::reload_config))
+        .routes(routes!(admin::events))
         .routes(routes!(fleet_routes::register))
         .routes(routes!(fleet_routes::heartbeat))
         .routes(routes!(fleet_routes::drain))
@@ -788,6 +789,7 @@ fn new_shared(settings: &Settings) -> Shared {
         )),
         health: Arc::new(Health::default()),
         lobby: Arc::new(Lobby::new(settings.lobby.clone())),
+        operators: Arc::default(),
     }
 }
 

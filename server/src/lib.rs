@@ -70,6 +70,7 @@ pub mod instruments;
 pub mod listener;
 pub mod live;
 pub mod lobby;
+pub mod operator_events;
 pub mod partition_ops;
 pub mod party;
 pub mod quic;

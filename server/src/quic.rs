@@ -112,6 +112,7 @@ pub const HTTP_ONLY: &[(&str, &str, &str)] = &[
     ("GET", "/v1/admin/audit", OPERATORS),
     ("GET", "/v1/admin/fleet", OPERATORS),
     ("GET", "/v1/admin/webhooks", OPERATORS),
+    ("GET", "/v1/admin/events", OPERATORS),
     ("POST", "/v1/admin/config/reload", OPERATORS),
     ("PUT", "/v1/admin/players/{id}/ratings/{key}", OPERATORS),
     ("DELETE", "/v1/admin/players/{id}/ratings/{key}", OPERATORS),

@@ -99,4 +99,6 @@ pub struct Shared {
     pub health: Arc<Health>,
     /// Parties' invites, ready checks and chat.
     pub lobby: Arc<crate::lobby::Lobby>,
+    /// The operators' live event stream.
+    pub operators: Arc<crate::operator_events::OperatorEvents>,
 }

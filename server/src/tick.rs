@@ -454,7 +454,7 @@ impl TickLoop {
         }
         self.commands.clear();
         let answers = self.answers();
-        self.publish(now_ms);
+        self.publish(report.tick, now_ms);
         // Answered after the view is updated, so a client that reads its state right after
         // its command returns sees the command's effect.
         for (reply, answer) in answers {
@@ -536,13 +536,14 @@ impl TickLoop {
     /// servers for the matches formed. A match the fleet has no server for goes back to the
     /// matcher as `AllocationFailed`: the matcher puts its tickets back in their queues and
     /// backs off the region.
-    fn publish(&mut self, now_ms: u64) {
+    fn publish(&mut self, tick: u64, now_ms: u64) {
         let live = Live {
             shared: &self.shared,
             settings: &self.settings,
             secrets: &self.secrets,
         };
         let fleet = live.publish(&self.events, now_ms);
+        self.shared.operators.publish(tick, now_ms, &self.events);
         for match_id in fleet.released {
             self.allocator.release(match_id);
         }

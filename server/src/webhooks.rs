@@ -411,7 +411,12 @@ pub fn sign(key: &ring::hmac::Key, sent_at_s: u64, body: &[u8]) -> String {
 /// also names its tick, as a match may be backfilled more than once). `None` for an event
 /// backends do not hear of.
 pub fn backend_event(row: &WebhookRow) -> Option<BackendEvent> {
-    let (event, suffix) = match &row.event {
+    event_for_backends(row.tick, row.at_ms, &row.event)
+}
+
+/// The backend event of core event `event` of tick `tick` at `at_ms` (see [`backend_event`]).
+pub fn event_for_backends(tick: u64, at_ms: u64, event: &Event) -> Option<BackendEvent> {
+    let (event, suffix) = match event {
         Event::MatchFormed { summary } => {
             let players = summary
                 .teams
@@ -440,7 +445,7 @@ pub fn backend_event(row: &WebhookRow) -> Option<BackendEvent> {
                 match_id: match_id.0,
                 players,
             };
-            (event, Some(row.tick))
+            (event, Some(tick))
         }
         other => (simple_event(other)?, None),
     };
@@ -456,11 +461,7 @@ pub fn backend_event(row: &WebhookRow) -> Option<BackendEvent> {
         Some(tick) => format!("{}:{match_id}:{tick}", event.kind()),
         None => format!("{}:{match_id}", event.kind()),
     };
-    Some(BackendEvent {
-        id,
-        at_ms: row.at_ms,
-        event,
-    })
+    Some(BackendEvent { id, at_ms, event })
 }
 
 /// The backend events that are one match id and a few fields.

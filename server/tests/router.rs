@@ -152,6 +152,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "GET /openapi.json",
             "GET /readyz",
             "GET /v1/admin/audit",
+            "GET /v1/admin/events",
             "GET /v1/admin/fleet",
             "GET /v1/admin/matches",
             "GET /v1/admin/matches/{id}",

@@ -155,6 +155,33 @@ async fn duel(client: &Client, names: [&str; 2]) -> (u64, Duration) {
     (match_id, took)
 }
 
+/// Reads the operators' event stream until every key of `keys` came; those events, in order.
+async fn read_stream(stream: &mut reqwest::Response, keys: &[String]) -> Vec<Value> {
+    let (mut text, mut found) = (String::new(), Vec::new());
+    while found.len() < keys.len() {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let message: String = text.drain(..end + 2).collect();
+            for line in message.lines() {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    let event: Value = serde_json::from_str(data).unwrap();
+                    if keys.iter().any(|key| event["id"] == key.as_str()) {
+                        found.push(event);
+                    }
+                }
+            }
+        }
+    }
+    let ids: Vec<&str> = found.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, keys.iter().map(String::as_str).collect::<Vec<_>>());
+    found
+}
+
 /// A duel's events, in the order they happen (a result changes ratings, then ends the
 /// session).
 fn keys_of(match_id: u64) -> Vec<String> {
@@ -231,7 +258,25 @@ async fn every_event_arrives_once_by_key_through_failures_hangs_dead_letters_and
     receiver.fail.store(3, Ordering::SeqCst);
     let (server, client) = start(dir.path(), &url, 4);
     client.wait_ready().await;
+    let answer = client
+        .call(Method::GET, "/v1/admin/events", None, None)
+        .await;
+    common::assert_error(&answer, StatusCode::UNAUTHORIZED, "missing_token");
+    let mut stream = client
+        .http
+        .get(format!("{}/v1/admin/events", client.base))
+        .header("authorization", format!("Bearer {OPERATOR}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
     let (first, _) = duel(&client, ["hook-a1", "hook-a2"]).await;
+    // The operators' stream carries the same events, live, as server-sent events.
+    let streamed = read_stream(&mut stream, &keys_of(first)).await;
+    assert!(
+        streamed[0]["event"]["quality"].as_f64().unwrap() > 0.0,
+        "{streamed:?}"
+    );
     let mut expected = keys_of(first);
     let taken = wait_taken(&receiver, &expected).await;
     assert_eq!(taken[&expected[0]][0].attempt, 4);
