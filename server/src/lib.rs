@@ -56,6 +56,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod backend_events;
 pub mod boards;
 pub mod clock;
 pub mod environment;

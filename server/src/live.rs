@@ -292,13 +292,13 @@ impl Live<'_> {
             | AbandonReason::AllocationTimedOut
             | AbandonReason::Cancelled => wire::Event::MatchCancelled {
                 match_id: match_id.0,
-                reason: abandon_reason(reason).into(),
+                reason: crate::backend_events::abandon_reason(reason).into(),
                 players: Vec::new(),
             },
             AbandonReason::HeartbeatTimedOut | AbandonReason::Empty => {
                 wire::Event::SessionAbandoned {
                     match_id: match_id.0,
-                    reason: abandon_reason(reason).into(),
+                    reason: crate::backend_events::abandon_reason(reason).into(),
                 }
             }
         };
@@ -431,16 +431,5 @@ fn removal_name(reason: RemovalReason) -> &'static str {
         RemovalReason::Declined => "declined",
         RemovalReason::AcceptanceTimedOut => "acceptance_timed_out",
         RemovalReason::PartyChanged => "party_changed",
-    }
-}
-
-/// An abandon reason's name, as players' events and backends' webhooks give it.
-pub fn abandon_reason(reason: AbandonReason) -> &'static str {
-    match reason {
-        AbandonReason::AllocationFailed => "allocation_failed",
-        AbandonReason::AllocationTimedOut => "allocation_timed_out",
-        AbandonReason::HeartbeatTimedOut => "heartbeat_timed_out",
-        AbandonReason::Empty => "empty",
-        AbandonReason::Cancelled => "cancelled",
     }
 }

@@ -1,6 +1,6 @@
 //! The operators' live event stream (`GET /v1/admin/events`, server-sent events): every match
 //! and session event of every committed tick, as the same `BackendEvent` JSON webhooks carry
-//! (`webhooks::event_for_backends`), for dashboards and the console. Fed by the tick loop
+//! (`backend_events::event_for_backends`), for dashboards and the console. Fed by the tick loop
 //! after each commit (`serve`); a gateway has none yet.
 //!
 //! Bounds, and what happens at each: the channel keeps the newest `CHANNEL` events; a stream
@@ -57,7 +57,8 @@ impl OperatorEvents {
             return;
         }
         for event in events {
-            let Some(backend) = crate::webhooks::event_for_backends(tick, now_ms, event) else {
+            let Some(backend) = crate::backend_events::event_for_backends(tick, now_ms, event)
+            else {
                 continue;
             };
             if let Ok(json) = serde_json::to_string(&backend) {

@@ -14,13 +14,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use matchwright_ecs::Event;
-use matchwright_ecs::event::MatchedTicket;
 use matchwright_storage::{StoreHandle, WebhookCursor, WebhookRow};
-use matchwright_transport::wire::{
-    AdminMatchPlayer, BackendEvent, BackendEventData, Rating, RatingChange, WebhookEndpointStatus,
-    WebhookStatus,
-};
+use matchwright_transport::wire::{BackendEvent, WebhookEndpointStatus, WebhookStatus};
 use tokio::sync::watch;
 
 use crate::settings::{WebhookEndpoint, WebhooksSection};
@@ -407,118 +402,15 @@ pub fn sign(key: &ring::hmac::Key, sent_at_s: u64, body: &[u8]) -> String {
     format!("t={sent_at_s},v1={hex}")
 }
 
-/// The body of the delivery of `row`, with its idempotency key: `TYPE:MATCH` (a backfill's
-/// also names its tick, as a match may be backfilled more than once). `None` for an event
-/// backends do not hear of.
+/// The body of the delivery of `row` ([`event_for_backends`]).
 pub fn backend_event(row: &WebhookRow) -> Option<BackendEvent> {
-    event_for_backends(row.tick, row.at_ms, &row.event)
-}
-
-/// The backend event of core event `event` of tick `tick` at `at_ms` (see [`backend_event`]).
-pub fn event_for_backends(tick: u64, at_ms: u64, event: &Event) -> Option<BackendEvent> {
-    let (event, suffix) = match event {
-        Event::MatchFormed { summary } => {
-            let players = summary
-                .teams
-                .iter()
-                .enumerate()
-                .flat_map(|(team, tickets)| players_of(tickets.iter(), team as u8))
-                .collect();
-            let event = BackendEventData::MatchFormed {
-                match_id: summary.match_id.0,
-                queue: summary.queue.to_string(),
-                mode: summary.mode.to_string(),
-                region: summary.region.to_string(),
-                quality: summary.quality,
-                players,
-            };
-            (event, None)
-        }
-        Event::BackfillFilled {
-            match_id, tickets, ..
-        } => {
-            let players = tickets
-                .iter()
-                .flat_map(|t| players_of(std::iter::once(&t.ticket), t.team))
-                .collect();
-            let event = BackendEventData::MatchBackfilled {
-                match_id: match_id.0,
-                players,
-            };
-            (event, Some(tick))
-        }
-        other => (simple_event(other)?, None),
-    };
-    let match_id = match &event {
-        BackendEventData::MatchFormed { match_id, .. }
-        | BackendEventData::MatchBackfilled { match_id, .. }
-        | BackendEventData::SessionStarted { match_id, .. }
-        | BackendEventData::SessionEnded { match_id, .. }
-        | BackendEventData::SessionAbandoned { match_id, .. }
-        | BackendEventData::RatingsChanged { match_id, .. } => *match_id,
-    };
-    let id = match suffix {
-        Some(tick) => format!("{}:{match_id}:{tick}", event.kind()),
-        None => format!("{}:{match_id}", event.kind()),
-    };
-    Some(BackendEvent { id, at_ms, event })
-}
-
-/// The backend events that are one match id and a few fields.
-fn simple_event(event: &Event) -> Option<BackendEventData> {
-    Some(match event {
-        Event::SessionActive { match_id, server } => BackendEventData::SessionStarted {
-            match_id: match_id.0,
-            server: server.clone(),
-        },
-        Event::SessionEnded {
-            match_id,
-            placements,
-        } => BackendEventData::SessionEnded {
-            match_id: match_id.0,
-            placements: placements.clone(),
-        },
-        Event::SessionAbandoned { match_id, reason } => BackendEventData::SessionAbandoned {
-            match_id: match_id.0,
-            reason: crate::live::abandon_reason(*reason).into(),
-        },
-        Event::RatingsUpdated {
-            match_id,
-            mode,
-            updates,
-        } => BackendEventData::RatingsChanged {
-            match_id: match_id.0,
-            mode: mode.clone(),
-            changes: updates
-                .iter()
-                .map(|update| RatingChange {
-                    player: update.player.0,
-                    role: update.role.as_deref().map(str::to_owned),
-                    before: Rating::from_mu_sigma(update.before.mu, update.before.sigma),
-                    after: Rating::from_mu_sigma(update.after.mu, update.after.sigma),
-                })
-                .collect(),
-        },
-        _ => return None,
-    })
-}
-
-/// The players of `tickets`, on `team`.
-fn players_of<'a>(
-    tickets: impl Iterator<Item = &'a MatchedTicket> + 'a,
-    team: u8,
-) -> impl Iterator<Item = AdminMatchPlayer> + 'a {
-    tickets.flat_map(move |ticket| {
-        ticket.players.iter().map(move |p| AdminMatchPlayer {
-            player: p.player.0,
-            team,
-            role: p.role.as_deref().map(str::to_owned),
-        })
-    })
+    crate::backend_events::event_for_backends(row.tick, row.at_ms, &row.event)
 }
 
 #[cfg(test)]
 mod tests {
+    use matchwright_ecs::Event;
+
     use super::*;
 
     #[test]
