@@ -10,9 +10,9 @@ use axum::Json;
 use axum::extract::State;
 use matchwright_ecs::TicketId;
 use matchwright_transport::wire::{
-    AdminDone, AdminMatch, AdminMatches, AdminQueues, AdminTicket, AdminTicketQuery, AdminTickets,
-    AuditPage, AuditQuery, Ban, BanRequest, Explanation, FleetServers, SetRatingRequest,
-    WebhookStatus, WireError,
+    AdminDone, AdminMatch, AdminMatches, AdminPlayer, AdminQueues, AdminTicket, AdminTicketQuery,
+    AdminTickets, AuditPage, AuditQuery, Ban, BanRequest, Explanation, FleetServers,
+    SetRatingRequest, WebhookStatus, WireError,
 };
 
 use crate::app::AppState;
@@ -170,6 +170,24 @@ pub async fn end_session(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<AdminDone>, ApiError> {
     admin::end_session(&state, &operator, id).await.map(Json)
+}
+
+/// A player: their profile and ratings, where they are (idle, queued, in a proposed match,
+/// in a match) and their ban.
+#[utoipa::path(get, path = "/v1/admin/players/{id}", tag = "admin", operation_id = "admin_player",
+    security(("operator_key" = [])),
+    params(("id" = u64, Path, description = "The player")),
+    responses(
+        (status = 200, description = "The player", body = AdminPlayer),
+        (status = 401, description = "No operator key, or not a valid one", body = WireError),
+        (status = 403, description = "Not an operator (`not_operator`)", body = WireError),
+        (status = 404, description = "No player has this id (`unknown_player`)", body = WireError)))]
+pub async fn player(
+    State(state): State<AppState>,
+    _operator: Operator,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<AdminPlayer>, ApiError> {
+    admin::player(&state, id).await.map(Json)
 }
 
 /// A player's ban.

@@ -254,6 +254,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin::match_of))
         .routes(routes!(admin::cancel_match))
         .routes(routes!(admin::end_session))
+        .routes(routes!(admin::player))
         .routes(routes!(admin::get_ban, admin::ban, admin::unban))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::fleet))
@@ -276,6 +277,8 @@ pub fn router(state: AppState) -> Router {
         router.routes(routes!(api::metrics))
     }
     .split_for_parts();
+    // The console's page and assets are not API routes: not in the OpenAPI document.
+    let router = router.merge(crate::console::routes());
     let mut openapi = openapi;
     add_stack_responses(&mut openapi);
     let json = openapi
@@ -289,6 +292,10 @@ pub fn router(state: AppState) -> Router {
     let gate = crate::ratelimit::Gate {
         limiter: Arc::clone(&state.rate_limiter),
         jwt_secret: state.secrets.jwt.as_slice().into(),
+        operator_keys: (server.operator_keys.iter())
+            .chain(&server.read_only_operator_keys)
+            .cloned()
+            .collect(),
     };
     let request_id = HeaderName::from_static(REQUEST_ID);
     // Each `layer` wraps the ones before it: the last is the outermost.

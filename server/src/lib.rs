@@ -13,7 +13,8 @@
 //!   calls its [`service`] function and wraps the answer. [`app`] builds the router from
 //!   those annotations, so `/openapi.json` matches the routes exactly.
 //! - [`admin`]: the admin routes for operators (`/v1/admin/...`), the work in
-//!   `service::admin` (bans and the audit log in the store).
+//!   `service::admin` (bans and the audit log in the store); [`console`]: the operators' web
+//!   console, its pages embedded in the binary and served at `/console`.
 //! - [`party`] and [`lobby`]: the party routes (membership through the matcher; invites,
 //!   ready checks and chat in the lobby), pushed to members as live events.
 //! - [`boards`]: the leaderboard (by conservative rating) and match-history routes.
@@ -31,7 +32,8 @@
 //!   loop.
 //! - [`live`]: what committed events mean for the view and the connected players (the tick
 //!   loop and a gateway share it).
-//! - [`view`]: where each player and match is, as of the last commit, for handlers to read.
+//! - [`view`]: where each player and match is, as of the last commit, for handlers to read;
+//!   [`recent`]: each queue's matching minute by minute over the last ten minutes.
 //! - [`hub`]: live events for each player's sockets, with a bounded buffer per socket;
 //!   [`websocket`]: the event WebSocket's pump (write and idle timeouts, close frames).
 //! - [`listener`]: the HTTP listener: connection caps (total, per IP), header timeout,
@@ -59,6 +61,7 @@ pub mod auth;
 pub mod backend_events;
 pub mod boards;
 pub mod clock;
+pub mod console;
 pub mod environment;
 pub mod error;
 pub mod fleet;
@@ -76,6 +79,7 @@ pub mod partition_ops;
 pub mod party;
 pub mod quic;
 pub mod ratelimit;
+pub mod recent;
 pub mod recorder;
 pub mod records;
 pub mod registry;

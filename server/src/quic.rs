@@ -106,6 +106,7 @@ pub const HTTP_ONLY: &[(&str, &str, &str)] = &[
     ("GET", "/v1/admin/matches/{id}", OPERATORS),
     ("POST", "/v1/admin/matches/{id}/cancel", OPERATORS),
     ("POST", "/v1/admin/sessions/{id}/end", OPERATORS),
+    ("GET", "/v1/admin/players/{id}", OPERATORS),
     ("GET", "/v1/admin/players/{id}/ban", OPERATORS),
     ("POST", "/v1/admin/players/{id}/ban", OPERATORS),
     ("DELETE", "/v1/admin/players/{id}/ban", OPERATORS),

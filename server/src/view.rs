@@ -11,6 +11,8 @@ use matchwright_ecs::event::{AbandonReason, MatchSummary, RemovalReason};
 use matchwright_ecs::snapshot::{PhaseRecord, Snapshot};
 use matchwright_ecs::{Config, Event, MatchId, PartyId, PlayerId, TicketId};
 
+use crate::recent::RecentMatching;
+
 /// A queued ticket.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TicketView {
@@ -117,6 +119,7 @@ pub struct View {
     matches: HashMap<MatchId, MatchView>,
     parties: HashMap<PartyId, PartyView>,
     party_of: HashMap<PlayerId, PartyId>,
+    recent: RecentMatching,
 }
 
 /// Every player of a formed match with their team, team by team.
@@ -313,6 +316,12 @@ impl View {
         self.matches.len()
     }
 
+    /// Each queue's matching over the last minutes (counted once per match: at its proposal,
+    /// or at its forming in a queue without acceptance).
+    pub fn recent(&self) -> &RecentMatching {
+        &self.recent
+    }
+
     /// Tickets queued or proposed.
     pub fn tickets(&self) -> usize {
         self.tickets.len()
@@ -391,6 +400,7 @@ impl View {
                 summary,
                 deadline_ms,
             } => {
+                self.recent.record(summary);
                 for matched in summary.tickets() {
                     for player in &matched.players {
                         self.players.insert(
@@ -428,6 +438,16 @@ impl View {
                 self.matches.remove(match_id);
             }
             Event::MatchFormed { summary } => {
+                let was_proposed = matches!(
+                    self.matches.get(&summary.match_id),
+                    Some(MatchView {
+                        stage: MatchStage::AwaitingAcceptance { .. },
+                        ..
+                    })
+                );
+                if !was_proposed {
+                    self.recent.record(summary);
+                }
                 // The matcher keeps the tickets until the server is up (they go back to their
                 // queues if none is found); so does the view.
                 let held_tickets = summary.tickets().map(|matched| matched.ticket).collect();

@@ -278,6 +278,28 @@ async fn cancel_a_waiting_ticket(client: &Client, waiting: u64, waiting_token: &
     let (status, body) = client.call(Method::GET, &one, Some(READER_KEY), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["queue"], "duel-1v1");
+    let player = format!("/v1/admin/players/{waiting}");
+    let (status, found) = client
+        .call(Method::GET, &player, Some(READER_KEY), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["profile"]["player_id"], waiting, "{found}");
+    assert_eq!(found["profile"]["username"], "admin-waiting", "{found}");
+    assert_eq!(
+        (found["status"].as_str(), found["ticket"].as_u64()),
+        (Some("queued"), Some(ticket)),
+        "{found}"
+    );
+    assert!(found["ban"].is_null(), "{found}");
+    let answer = client
+        .call(
+            Method::GET,
+            "/v1/admin/players/999999",
+            Some(READER_KEY),
+            None,
+        )
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "unknown_player");
 
     // A read-only key may not act; an admin key cancels the ticket.
     let cancel = format!("/v1/admin/tickets/{ticket}/cancel");
@@ -294,6 +316,11 @@ async fn cancel_a_waiting_ticket(client: &Client, waiting: u64, waiting_token: &
         .call(Method::GET, "/v1/queue", Some(waiting_token), None)
         .await;
     assert_eq!(status_body["status"], "idle", "{status_body}");
+    let (_, found) = client
+        .call(Method::GET, &player, Some(READER_KEY), None)
+        .await;
+    assert_eq!(found["status"], "idle", "{found}");
+    assert!(found["ticket"].is_null(), "{found}");
     let answer = client
         .call(Method::POST, &cancel, Some(ADMIN_KEY), None)
         .await;
@@ -326,6 +353,7 @@ async fn end_a_running_session(client: &Client) {
     assert_eq!(found["stage"], "active", "{found}");
     assert_eq!(found["server"], "198.51.100.7:7777", "{found}");
     assert_eq!(found["players"].as_array().unwrap().len(), 2, "{found}");
+    recent_matching_counts_the_duel(client).await;
     let cancel = format!("/v1/admin/matches/{match_id}/cancel");
     let answer = client
         .call(Method::POST, &cancel, Some(ADMIN_KEY), None)
@@ -351,6 +379,39 @@ async fn end_a_running_session(client: &Client) {
         .call(Method::POST, &end, Some(SERVER_KEY), None)
         .await;
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+/// The queue's last ten minutes count the duel just formed: one match of two tickets, with
+/// their time to match and the match's quality.
+async fn recent_matching_counts_the_duel(client: &Client) {
+    let (_, queues) = client
+        .call(Method::GET, "/v1/admin/queues", Some(READER_KEY), None)
+        .await;
+    let duel = queues["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|queue| queue["name"] == "duel-1v1")
+        .unwrap();
+    let minutes = duel["recent"].as_array().unwrap();
+    assert_eq!(minutes.len(), 10, "{duel}");
+    let starts: Vec<u64> = minutes
+        .iter()
+        .map(|m| m["start_ms"].as_u64().unwrap())
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[1] == w[0] + 60_000),
+        "{starts:?}"
+    );
+    let counted = |field: &str| -> u64 { minutes.iter().map(|m| m[field].as_u64().unwrap()).sum() };
+    assert_eq!((counted("matches"), counted("tickets")), (1, 2), "{duel}");
+    let minute = minutes.iter().find(|m| m["matches"] == 1).unwrap();
+    assert!(
+        minute["time_to_match_ms"]["max"].as_u64().is_some(),
+        "{minute}"
+    );
+    let quality = minute["mean_quality"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&quality), "{minute}");
 }
 
 /// A proposed match, cancelled by an operator: its players hear it, and their tickets go back
@@ -694,4 +755,31 @@ async fn a_config_reload_goes_through_the_core_or_is_refused_with_why() {
     assert_eq!(status["status"], "queued", "{status}");
     let (_, queues) = client.call(Method::GET, "/v1/queues", None, None).await;
     assert!(queues.to_string().contains("duel-late"), "{queues}");
+}
+
+/// Operators are not rate limited on the admin routes (a console polls several every few
+/// seconds); the same routes without a valid key count against the per-IP limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_are_not_rate_limited_on_the_admin_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = "\n[rate_limits]\nread = { per_player_per_minute = 100, per_ip_per_minute = 3 }\n";
+    let config = write_config_with(dir.path(), limits);
+    let (_server, client) = run(dir.path(), &config);
+    client.wait_ready().await;
+    for key in [ADMIN_KEY, READER_KEY].iter().cycle().take(12) {
+        let (status, body) = client
+            .call(Method::GET, "/v1/admin/queues", Some(key), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let wrong = "wrong-operator-key-0123456789abcdefghijklmn";
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let (_, body) = client
+            .call(Method::GET, "/v1/admin/queues", Some(wrong), None)
+            .await;
+        answers.push(body["error"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(answers[0], "invalid_token", "{answers:?}");
+    assert!(answers.iter().any(|a| a == "rate_limited"), "{answers:?}");
 }

@@ -156,6 +156,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             "GET /v1/admin/fleet",
             "GET /v1/admin/matches",
             "GET /v1/admin/matches/{id}",
+            "GET /v1/admin/players/{id}",
             "GET /v1/admin/players/{id}/ban",
             "GET /v1/admin/queues",
             "GET /v1/admin/tickets",

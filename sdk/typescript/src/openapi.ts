@@ -205,6 +205,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/players/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A player: their profile and ratings, where they are (idle, queued, in a proposed match,
+         *     in a match) and their ban.
+         */
+        get: operations["admin_player"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/players/{id}/ban": {
         parameters: {
             query?: never;
@@ -1050,6 +1070,27 @@ export interface components {
              */
             total: number;
         };
+        /** @description `GET /v1/admin/players/{id}`: a player as an operator sees them. */
+        AdminPlayer: {
+            ban?: components["schemas"]["Ban"] | null;
+            /**
+             * Format: int64
+             * @description Their live match.
+             */
+            match_id?: number | null;
+            /** @description Their profile (as `GET /v1/profile/me` shows it to them). */
+            profile: components["schemas"]["Profile"];
+            /**
+             * @description Where they are: `idle`, `queued`, `proposed` (in a match awaiting acceptance) or
+             *     `in_match` (allocating or playing).
+             */
+            status: string;
+            /**
+             * Format: int64
+             * @description Their live ticket.
+             */
+            ticket?: number | null;
+        };
         /** @description One queue as an operator sees it. */
         AdminQueue: {
             /** @description Its game mode. */
@@ -1061,6 +1102,11 @@ export interface components {
              * @description Players in those tickets.
              */
             players: number;
+            /**
+             * @description Matching minute by minute over the last ten minutes, the oldest first and the current
+             *     minute last (a minute without matches is there with none), since the server started.
+             */
+            recent: components["schemas"]["MinuteOfMatching"][];
             /**
              * Format: int64
              * @description Tickets waiting (or awaiting acceptance of a proposed match).
@@ -1896,6 +1942,30 @@ export interface components {
             };
             /** @description The roles the member accepts, most wanted first. */
             roles?: string[];
+        };
+        /** @description One minute of a queue's matching: `AdminQueue::recent`. */
+        MinuteOfMatching: {
+            /**
+             * Format: int64
+             * @description Matches formed in it (proposed, in a queue with acceptance).
+             */
+            matches: number;
+            /**
+             * Format: double
+             * @description The mean quality of its matches, 0 to 1.
+             */
+            mean_quality?: number | null;
+            /**
+             * Format: int64
+             * @description The minute's start (Unix ms, a multiple of 60,000).
+             */
+            start_ms: number;
+            /**
+             * Format: int64
+             * @description Tickets matched in it.
+             */
+            tickets: number;
+            time_to_match_ms?: components["schemas"]["WaitPercentiles"] | null;
         };
         /** @description A rating in one game mode. */
         ModeRating: {
@@ -2924,6 +2994,74 @@ export interface operations {
             };
             /** @description It is being played (`session_active`: end its session), or it is starting (`wrong_match_phase`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WireError"];
+                };
+            };
+            /** @description Over a rate limit; `Retry-After` says when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WireError"];
+                };
+            };
+            /** @description Busy, not ready, or not answered within `server.request_timeout_ms` (the request may have taken effect); `Retry-After` when retrying can help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WireError"];
+                };
+            };
+        };
+    };
+    admin_player: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The player */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The player */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPlayer"];
+                };
+            };
+            /** @description No operator key, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WireError"];
+                };
+            };
+            /** @description Not an operator (`not_operator`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WireError"];
+                };
+            };
+            /** @description No player has this id (`unknown_player`) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,9 +14,9 @@ use matchwright_ecs::{Command, MatchId, PlayerId, Rating, TicketId};
 use matchwright_storage::operators::MAX_AUDIT_PAGE;
 use matchwright_storage::{AuditRecord, BanRecord, MAX_BAN_REASON_CHARS, RatingRecord};
 use matchwright_transport::wire::{
-    AdminDone, AdminMatch, AdminMatchPlayer, AdminMatches, AdminQueue, AdminQueues, AdminTicket,
-    AdminTicketQuery, AdminTickets, AuditEntry, AuditPage, AuditQuery, Ban, BanRequest,
-    SetRatingRequest, WaitPercentiles, Windows,
+    AdminDone, AdminMatch, AdminMatchPlayer, AdminMatches, AdminPlayer, AdminQueue, AdminQueues,
+    AdminTicket, AdminTicketQuery, AdminTickets, AuditEntry, AuditPage, AuditQuery, Ban,
+    BanRequest, SetRatingRequest, Windows,
 };
 
 use std::sync::Arc;
@@ -25,6 +25,7 @@ use crate::app::AppState;
 use crate::clock::unix_ms;
 use crate::error::ApiError;
 use crate::guard::Operator;
+use crate::recent::wait_percentiles;
 use crate::settings::Settings;
 use crate::view::{MatchStage, MatchView, PlayerStatus, TicketView, View};
 
@@ -36,15 +37,19 @@ pub fn queues(state: &AppState) -> AdminQueues {
     let now_ms = unix_ms();
     let config = state.matcher();
     // Copied out so that the view's lock is held only for the copy.
-    let mut waits: Vec<(usize, u64, u64)> = {
+    let (mut waits, recent): (Vec<(usize, u64, u64)>, Vec<_>) = {
         let view = state.view();
-        waiting_tickets(&view)
+        let waits = waiting_tickets(&view)
             .filter_map(|(_, ticket)| {
                 let queue = config.queue_index(&ticket.queue)?;
                 let players = ticket.players.len() as u64;
                 Some((queue, now_ms.saturating_sub(ticket.since_ms), players))
             })
-            .collect()
+            .collect();
+        let recent: Vec<_> = (config.queues.iter())
+            .map(|queue| view.recent().copy(&queue.name))
+            .collect();
+        (waits, recent)
     };
     waits.sort_unstable();
     let queues = config
@@ -55,7 +60,8 @@ pub fn queues(state: &AppState) -> AdminQueues {
             let start = waits.partition_point(|(q, _, _)| *q < index);
             let end = waits.partition_point(|(q, _, _)| *q <= index);
             let mine = &waits[start..end];
-            let waited_ms = percentiles(mine.iter().map(|(_, waited, _)| *waited));
+            let sorted: Vec<u64> = mine.iter().map(|(_, waited, _)| *waited).collect();
+            let waited_ms = wait_percentiles(&sorted);
             let typical = waited_ms.map_or(0, |waited| waited.p50);
             AdminQueue {
                 name: queue.name.clone(),
@@ -68,6 +74,7 @@ pub fn queues(state: &AppState) -> AdminQueues {
                     ping_ms: queue.latency_window.value_at(typical),
                     quality_floor: queue.quality_floor.value_at(typical),
                 },
+                recent: recent[index].to_wire(now_ms),
             }
         })
         .collect();
@@ -80,22 +87,6 @@ fn waiting_tickets(view: &View) -> impl Iterator<Item = (TicketId, &TicketView)>
     view.all_tickets().filter(move |(_, ticket)| {
         let first = ticket.players.first().and_then(|p| view.status(*p));
         !matches!(first, Some(PlayerStatus::InMatch(_)))
-    })
-}
-
-/// Nearest-rank percentiles of `waits` (already sorted, ascending); `None` for none.
-fn percentiles(waits: impl ExactSizeIterator<Item = u64>) -> Option<WaitPercentiles> {
-    let waits: Vec<u64> = waits.collect();
-    let rank = |share: f64| {
-        let at = (share * waits.len() as f64).ceil() as usize;
-        waits[at.clamp(1, waits.len()) - 1]
-    };
-    let max = *waits.last()?;
-    Some(WaitPercentiles {
-        p50: rank(0.50),
-        p90: rank(0.90),
-        p99: rank(0.99),
-        max,
     })
 }
 
@@ -601,12 +592,39 @@ fn not_banned(player: u64) -> ApiError {
 /// A player's ban.
 pub async fn ban_of(state: &AppState, player: u64) -> Result<Ban, ApiError> {
     let ban = state.records.ban(PlayerId(player)).await?;
-    let ban = ban.ok_or_else(|| not_banned(player))?;
-    Ok(Ban {
+    ban.map(wire_ban).ok_or_else(|| not_banned(player))
+}
+
+fn wire_ban(ban: BanRecord) -> Ban {
+    Ban {
         player: ban.player.0,
         reason: ban.reason,
         by: ban.by,
         at_ms: ban.at_ms,
+    }
+}
+
+/// A player: their profile, where they are now, and their ban.
+pub async fn player(state: &AppState, id: u64) -> Result<AdminPlayer, ApiError> {
+    let player = PlayerId(id);
+    let account =
+        state.records.account(player).await?.ok_or_else(|| {
+            ApiError::not_found("unknown_player", format!("no player has id {id}"))
+        })?;
+    let profile = super::profile::profile_of(state, &account).await?;
+    let ban = state.records.ban(player).await?.map(wire_ban);
+    let (status, ticket, match_id) = match state.view().status(player) {
+        None => ("idle", None, None),
+        Some(PlayerStatus::Queued(ticket)) => ("queued", Some(ticket.0), None),
+        Some(PlayerStatus::Proposed(ticket, found)) => ("proposed", Some(ticket.0), Some(found.0)),
+        Some(PlayerStatus::InMatch(found)) => ("in_match", None, Some(found.0)),
+    };
+    Ok(AdminPlayer {
+        profile,
+        status: status.to_string(),
+        ticket,
+        match_id,
+        ban,
     })
 }
 
@@ -686,30 +704,6 @@ pub async fn audit(state: &AppState, query: &AuditQuery) -> Result<AuditPage, Ap
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        assert_eq!(percentiles(Vec::<u64>::new().into_iter()), None);
-        assert_eq!(
-            percentiles(vec![7].into_iter()),
-            Some(WaitPercentiles {
-                p50: 7,
-                p90: 7,
-                p99: 7,
-                max: 7
-            })
-        );
-        let waits: Vec<u64> = (1..=100).collect();
-        assert_eq!(
-            percentiles(waits.into_iter()),
-            Some(WaitPercentiles {
-                p50: 50,
-                p90: 90,
-                p99: 99,
-                max: 100
-            })
-        );
-    }
 
     #[test]
     fn a_config_error_names_the_line_but_quotes_no_line_of_the_file() {

@@ -10,7 +10,8 @@ use super::accounts::check_display_name;
 use crate::app::AppState;
 use crate::error::ApiError;
 
-async fn profile_of(state: &AppState, account: &Account) -> Result<Profile, ApiError> {
+/// `account`'s profile, with a rating for every key the config rates by.
+pub(crate) async fn profile_of(state: &AppState, account: &Account) -> Result<Profile, ApiError> {
     let stored = state.records.ratings_of(account.player).await?;
     let ratings = rating_keys(state)
         .into_iter()

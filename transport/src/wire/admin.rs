@@ -36,6 +36,43 @@ pub struct AdminQueue {
     /// The windows in force for a ticket that has waited the median wait (for a new ticket
     /// when none waits).
     pub windows: Windows,
+    /// Matching minute by minute over the last ten minutes, the oldest first and the current
+    /// minute last (a minute without matches is there with none), since the server started.
+    pub recent: Vec<MinuteOfMatching>,
+}
+
+/// One minute of a queue's matching: `AdminQueue::recent`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct MinuteOfMatching {
+    /// The minute's start (Unix ms, a multiple of 60,000).
+    pub start_ms: u64,
+    /// Matches formed in it (proposed, in a queue with acceptance).
+    pub matches: u64,
+    /// Tickets matched in it.
+    pub tickets: u64,
+    /// How long those tickets had waited (nothing in a minute without matches; from the
+    /// first 4,096 tickets of a busier minute).
+    pub time_to_match_ms: Option<WaitPercentiles>,
+    /// The mean quality of its matches, 0 to 1.
+    pub mean_quality: Option<f64>,
+}
+
+/// `GET /v1/admin/players/{id}`: a player as an operator sees them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct AdminPlayer {
+    /// Their profile (as `GET /v1/profile/me` shows it to them).
+    pub profile: super::Profile,
+    /// Where they are: `idle`, `queued`, `proposed` (in a match awaiting acceptance) or
+    /// `in_match` (allocating or playing).
+    pub status: String,
+    /// Their live ticket.
+    pub ticket: Option<u64>,
+    /// Their live match.
+    pub match_id: Option<u64>,
+    /// Their ban, if banned.
+    pub ban: Option<Ban>,
 }
 
 /// Percentiles of the waits of a queue's tickets, in ms (nearest rank).
