@@ -373,7 +373,7 @@ pub async fn reload_config(
 
 /// Every match and session event as it happens (server-sent events, one `BackendEvent` JSON
 /// per `data:` line, as webhooks carry them; `{"type":"lagged","missed":N}` when the stream
-/// fell behind), for dashboards and the console. `serve` only (a gateway's has no events).
+/// fell behind), for dashboards and the console. A gateway streams every partition's events.
 #[utoipa::path(get, path = "/v1/admin/events", tag = "admin", operation_id = "admin_events",
     security(("operator_key" = [])),
     responses(

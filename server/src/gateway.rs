@@ -684,6 +684,9 @@ impl Gateway {
         };
         // Game servers are allocated by the partitions' leaders: the fleet's part is theirs.
         let _ = live.publish(&batch.events, unix_ms());
+        self.shared
+            .operators
+            .publish(batch.tick, batch.now_ms, &batch.events);
         let mut waits = lock(&route.waits);
         let gathered = &mut waits.gathering;
         gathered.applied.extend_from_slice(&batch.applied);

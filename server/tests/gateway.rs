@@ -479,11 +479,33 @@ async fn gateways_share_accounts_and_record_each_rating_once_in_postgres() {
     let ann_token = body["access_token"].as_str().expect("a token").to_string();
     let (bob, bob_token) = two.register("bob").await;
 
-    // Ann (at g1) and Bob (at g2) duel; both gateways record; the game counts once.
+    // Ann (at g1) and Bob (at g2) duel; both gateways record; the game counts once. An
+    // operator watching g2's event stream sees the duel form, its ratings change and its
+    // session end.
     let mut players = vec![ann, bob];
     players.sort_unstable();
+    let mut stream = two
+        .http
+        .get(format!("{}/v1/admin/events", two.base))
+        .bearer_auth(common::OPERATOR_KEY)
+        .send()
+        .await
+        .expect("the operators' stream");
+    assert_eq!(stream.status(), StatusCode::OK);
     let duelists = [(&one, ann_token.as_str()), (&two, bob_token.as_str())];
     duel(duelists, &first.base, &second.base).await;
+    let seen = operator_events(
+        &mut stream,
+        &["match_formed", "ratings_changed", "session_ended"],
+    )
+    .await;
+    let formed = &seen[0]["event"];
+    let mut in_match: Vec<u64> = (formed["players"].as_array().unwrap().iter())
+        .map(|p| p["player"].as_u64().unwrap())
+        .collect();
+    in_match.sort_unstable();
+    assert_eq!(in_match, players, "{formed}");
+    assert_eq!(formed["queue"], "duel-1v1", "{formed}");
     wait_recorded(&pool, &players).await;
 
     // g1 killed and started again reads on from the record's mark: the next duel (Cyd at g1,
@@ -570,6 +592,30 @@ async fn gateways_share_accounts_and_record_each_rating_once_in_postgres() {
         .iter()
         .for_each(|id| assert!(players.contains(id), "{ranked:?}"));
     banned_at_one_gateway_is_refused_at_the_other(&one, &two, bob, &bob_token).await;
+}
+
+/// The operators' event stream's events of each of `kinds`, the first of each, in the order
+/// of `kinds` (each must come after the one before it).
+async fn operator_events(stream: &mut reqwest::Response, kinds: &[&str]) -> Vec<Value> {
+    let (mut text, mut found) = (String::new(), Vec::new());
+    while found.len() < kinds.len() {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream reads")
+            .expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        while let Some(end) = text.find("\n\n") {
+            let message: String = text.drain(..end + 2).collect();
+            for data in message.lines().filter_map(|l| l.strip_prefix("data: ")) {
+                let event: Value = serde_json::from_str(data).expect("JSON");
+                if found.len() < kinds.len() && event["event"]["type"] == kinds[found.len()] {
+                    found.push(event);
+                }
+            }
+        }
+    }
+    found
 }
 
 /// An operator bans Bob at g1: his token is refused at g2 from his next request, and g2's
