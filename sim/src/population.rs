@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::scenario::{Normal, PingCapSpec, PopulationSpec, RegionSpec};
+use crate::scenario::{Normal, PingCapSpec, PopulationSpec, RegionSpec, SkillComponent};
 
 /// Uniform in `[low, high)`, or `low` for an empty range.
 pub(crate) fn uniform(rng: &mut ChaCha8Rng, (low, high): (f64, f64)) -> f64 {
@@ -97,6 +97,7 @@ pub struct PlayerModel {
     party_sizes: Vec<(u8, f64)>,
     size_weights: Vec<f64>,
     skill: Normal,
+    skill_mixture: Vec<SkillComponent>,
     party_skill_sd: f64,
     new_player_share: f64,
     rating_error_sd: f64,
@@ -122,6 +123,7 @@ impl PlayerModel {
             party_sizes: population.party_sizes.clone(),
             size_weights: population.party_sizes.iter().map(|(_, w)| *w).collect(),
             skill: population.skill,
+            skill_mixture: population.skill_mixture.clone(),
             party_skill_sd: population.party_skill_sd,
             new_player_share: population.new_player_share,
             rating_error_sd: population.rating_error_sd,
@@ -143,7 +145,7 @@ impl PlayerModel {
     /// ratings, pings), then its ping cap, in that order of draws.
     pub fn group(&self, rng: &mut ChaCha8Rng, size: usize) -> GroupDraw {
         let home = weighted(rng, &self.region_shares);
-        let party_skill = normal(rng, self.skill.mean, self.skill.sd);
+        let party_skill = self.group_skill(rng);
         let members = (0..size)
             .map(|_| {
                 let skill = if size > 1 {
@@ -162,6 +164,21 @@ impl PlayerModel {
             members,
             max_ping_ms,
         }
+    }
+
+    /// A group's true skill: from `skill`, or, with a mixture, from the part a uniform draw
+    /// falls in (no extra draw without a mixture, so such scenarios draw as before).
+    fn group_skill(&self, rng: &mut ChaCha8Rng) -> f64 {
+        if !self.skill_mixture.is_empty() {
+            let mut point: f64 = rng.random_range(0.0..1.0);
+            for part in &self.skill_mixture {
+                if point < part.share {
+                    return normal(rng, part.mean, part.sd);
+                }
+                point -= part.share;
+            }
+        }
+        normal(rng, self.skill.mean, self.skill.sd)
     }
 
     fn player(&self, rng: &mut ChaCha8Rng, home: usize, skill: f64) -> PlayerDraw {
@@ -239,6 +256,7 @@ impl Default for PopulationConfig {
                     mean: 1500.0,
                     sd: 300.0,
                 },
+                skill_mixture: Vec::new(),
                 party_skill_sd: 120.0,
                 party_sizes: vec![(1, 0.6), (2, 0.2), (3, 0.1), (4, 0.05), (5, 0.05)],
                 new_player_share: 0.0,
@@ -458,6 +476,40 @@ fn check_regions(regions: &[RegionSpec], matcher: &Config) -> Result<(), String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bimodal mixture puts the groups' skills around both modes, in about their shares;
+    /// without one, the draws are the plain normal's.
+    #[test]
+    fn a_skill_mixture_draws_each_part_in_its_share() {
+        let mut spec = PopulationConfig::default().players;
+        spec.skill = Normal {
+            mean: 1000.0,
+            sd: 50.0,
+        };
+        spec.skill_mixture = vec![SkillComponent {
+            share: 0.25,
+            mean: 2000.0,
+            sd: 50.0,
+        }];
+        let regions = PopulationConfig::default().regions;
+        let initial = Rating::new(1500.0, 500.0);
+        let model = PlayerModel::new(&spec, &regions, initial, 1);
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let skills: Vec<f64> = (0..4_000).map(|_| model.group_skill(&mut rng)).collect();
+        let high = skills.iter().filter(|skill| **skill > 1500.0).count();
+        assert!(
+            (800..1_200).contains(&high),
+            "{high} of 4000 in the upper mode"
+        );
+        assert!(skills.iter().all(|skill| (700.0..2300.0).contains(skill)));
+
+        spec.skill_mixture.clear();
+        let plain = PlayerModel::new(&spec, &regions, initial, 1);
+        let (mut a, mut b) = (ChaCha8Rng::seed_from_u64(7), ChaCha8Rng::seed_from_u64(7));
+        for _ in 0..100 {
+            assert_eq!(plain.group_skill(&mut a), normal(&mut b, 1000.0, 50.0));
+        }
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_arrivals() {

@@ -103,6 +103,21 @@ fn default_sample_every_s() -> f64 {
     10.0
 }
 
+/// One part of a skill mixture: a normal distribution for a share of the groups.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkillComponent {
+    /// The share of groups that draw from it, above 0 and at most 1.
+    pub share: f64,
+    /// Its mean.
+    pub mean: f64,
+    /// Its standard deviation.
+    pub sd: f64,
+}
+
+/// Components a skill mixture may have, at most.
+pub const MAX_SKILL_COMPONENTS: usize = 8;
+
 /// A normal distribution.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,6 +136,11 @@ pub struct PopulationSpec {
     pub players: u32,
     /// True skill, on the rating scale (what a perfect rating would be).
     pub skill: Normal,
+    /// Other skill distributions, each for a share of the groups (a bimodal population, a
+    /// heavy tail): `skill_mixture = [{ share = 0.3, mean = 2100.0, sd = 150.0 }]`. The groups
+    /// left over draw from `skill`. At most 8; the shares sum to at most 1. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skill_mixture: Vec<SkillComponent>,
     /// Spread of a party member's true skill around the party's. Default: 120.
     #[serde(default = "default_party_skill_sd")]
     pub party_skill_sd: f64,
@@ -241,7 +261,36 @@ pub struct ArrivalSpec {
     /// Break between games, uniform in this range, in seconds. Default: [5, 60].
     #[serde(default = "default_break")]
     pub break_s: (f64, f64),
+    /// Extra logins in windows of the run (a launch, a patch, an event):
+    /// `spikes = [{ at_s = 1800.0, for_s = 600.0, logins_per_hour = 30000.0 }]`, each added to
+    /// the hour's rate while it lasts (windows may overlap; their rates add up). At most
+    /// [`MAX_SPIKES`]. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spikes: Vec<ArrivalSpike>,
 }
+
+/// A window of extra logins: `ArrivalSpec::spikes`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalSpike {
+    /// When it starts, in seconds from the run's start.
+    pub at_s: f64,
+    /// How long it lasts, in seconds (above 0).
+    pub for_s: f64,
+    /// Extra logins per hour while it lasts, 0 to 100000000.
+    pub logins_per_hour: f64,
+}
+
+impl ArrivalSpike {
+    /// Its start and end, in ms from the run's start.
+    pub fn window_ms(&self) -> (u64, u64) {
+        let start = (self.at_s * 1_000.0) as u64;
+        (start, start + (self.for_s * 1_000.0).ceil() as u64)
+    }
+}
+
+/// Arrival spikes a scenario may have, at most.
+pub const MAX_SPIKES: usize = 64;
 
 fn default_games_per_session() -> f64 {
     3.0
@@ -459,6 +508,7 @@ impl Scenario {
             ));
         }
         positive("population.skill.sd", population.skill.sd)?;
+        check_skill_mixture(&population.skill_mixture)?;
         if !(population.party_skill_sd.is_finite() && population.party_skill_sd >= 0.0) {
             return Err(ScenarioError::new(
                 "population.party_skill_sd",
@@ -647,6 +697,7 @@ impl Scenario {
             ));
         }
         range("arrivals.break_s", arrivals.break_s)?;
+        check_spikes(&arrivals.spikes)?;
 
         positive("patience.mean_s", self.patience.mean_s)?;
         if !(self.patience.sd_s.is_finite() && self.patience.sd_s >= 0.0) {
@@ -781,6 +832,84 @@ fn set_in(
     }
 }
 
+/// Arrival spikes: at most [`MAX_SPIKES`], each starting at 0 s or later, lasting above 0 s
+/// and at most a year, with 0 to 100000000 extra logins per hour.
+fn check_spikes(spikes: &[ArrivalSpike]) -> Result<(), ScenarioError> {
+    if spikes.len() > MAX_SPIKES {
+        return Err(ScenarioError::new(
+            "arrivals.spikes",
+            format!("has {} spikes; at most {MAX_SPIKES}", spikes.len()),
+        ));
+    }
+    const YEAR_S: f64 = 365.0 * 86_400.0;
+    for (index, spike) in spikes.iter().enumerate() {
+        let field = |name: &str| format!("arrivals.spikes[{index}].{name}");
+        if !(spike.at_s.is_finite() && (0.0..=YEAR_S).contains(&spike.at_s)) {
+            return Err(ScenarioError::new(
+                field("at_s"),
+                format!("must be from 0 to {YEAR_S} seconds, not {}", spike.at_s),
+            ));
+        }
+        if !(spike.for_s.is_finite() && spike.for_s > 0.0 && spike.for_s <= YEAR_S) {
+            return Err(ScenarioError::new(
+                field("for_s"),
+                format!(
+                    "must be above 0 and at most {YEAR_S} seconds, not {}",
+                    spike.for_s
+                ),
+            ));
+        }
+        let rate = spike.logins_per_hour;
+        if !(rate.is_finite() && (0.0..=1e8).contains(&rate)) {
+            return Err(ScenarioError::new(
+                field("logins_per_hour"),
+                "must be between 0 and 100000000",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A skill mixture: at most [`MAX_SKILL_COMPONENTS`] parts, each share above 0, the shares
+/// summing to at most 1, each mean within +-100000 and each sd above 0.
+fn check_skill_mixture(parts: &[SkillComponent]) -> Result<(), ScenarioError> {
+    if parts.len() > MAX_SKILL_COMPONENTS {
+        return Err(ScenarioError::new(
+            "population.skill_mixture",
+            format!("has {} parts; at most {MAX_SKILL_COMPONENTS}", parts.len()),
+        ));
+    }
+    for (index, part) in parts.iter().enumerate() {
+        let field = |name: &str| format!("population.skill_mixture[{index}].{name}");
+        if !(part.share.is_finite() && part.share > 0.0 && part.share <= 1.0) {
+            return Err(ScenarioError::new(
+                field("share"),
+                format!("must be above 0 and at most 1, not {}", part.share),
+            ));
+        }
+        if !(part.mean.is_finite() && part.mean.abs() <= 1e5) {
+            return Err(ScenarioError::new(
+                field("mean"),
+                "must be a number within +-100000",
+            ));
+        }
+        if !(part.sd.is_finite() && part.sd > 0.0) {
+            return Err(ScenarioError::new(
+                field("sd"),
+                format!("must be above 0, not {}", part.sd),
+            ));
+        }
+    }
+    let total: f64 = parts.iter().map(|part| part.share).sum();
+    if total > 1.0 + 1e-9 {
+        return Err(ScenarioError::new(
+            "population.skill_mixture",
+            format!("its shares sum to {total}; at most 1 (the rest draw from `skill`)"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -826,6 +955,44 @@ mod tests {
             error.field.starts_with("matcher.queues[0].skill_window"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_skill_mixture_is_checked_part_by_part() {
+        let with = |mixture: &str| {
+            SHIPPED[0].replace(
+                "party_skill_sd = ",
+                &format!("skill_mixture = {mixture}\nparty_skill_sd = "),
+            )
+        };
+        let good = with("[{ share = 0.3, mean = 2100.0, sd = 150.0 }]");
+        let scenario = Scenario::from_toml_str(&good).unwrap();
+        assert_eq!(scenario.population.skill_mixture.len(), 1);
+        let nine = ["{ share = 0.1, mean = 1.0, sd = 1.0 }"; 9].join(", ");
+        let cases = [
+            (
+                "[{ share = 0.0, mean = 1.0, sd = 1.0 }]",
+                "population.skill_mixture[0].share",
+            ),
+            (
+                "[{ share = 0.5, mean = 1e9, sd = 1.0 }]",
+                "population.skill_mixture[0].mean",
+            ),
+            (
+                "[{ share = 0.5, mean = 1.0, sd = 1.0 }, { share = 0.5, mean = 1.0, sd = -1.0 }]",
+                "population.skill_mixture[1].sd",
+            ),
+            (
+                "[{ share = 0.7, mean = 1.0, sd = 1.0 }, { share = 0.7, mean = 1.0, sd = 1.0 }]",
+                "population.skill_mixture",
+            ),
+            (&format!("[{nine}]"), "population.skill_mixture"),
+            ("[{ share = 0.5, mean = 1.0, sd = 1.0, tail = 2 }]", "toml"),
+        ];
+        for (mixture, field) in cases {
+            let error = Scenario::from_toml_str(&with(mixture)).unwrap_err();
+            assert_eq!(error.field, field, "{mixture}: {error}");
+        }
     }
 
     /// The rules sections are checked against the matcher config, each error naming its field.

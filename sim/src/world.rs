@@ -648,15 +648,36 @@ impl<'a> World<'a> {
         Ok(())
     }
 
+    /// Groups logging in per ms at `at_ms`: the hour's rate plus the spikes in force.
     fn rate_per_ms(&self, at_ms: u64) -> f64 {
-        let rates = &self.scenario.arrivals.logins_per_hour;
+        let arrivals = &self.scenario.arrivals;
+        let rates = &arrivals.logins_per_hour;
         let hour = self.hour_at(at_ms);
-        let players_per_hour = if rates.len() == 1 {
+        let hourly = if rates.len() == 1 {
             rates[0]
         } else {
             rates[hour]
         };
-        players_per_hour / self.mean_group_size.max(1.0) / 3_600_000.0
+        let spiking: f64 = (arrivals.spikes.iter())
+            .filter(|spike| {
+                let (start, end) = spike.window_ms();
+                (start..end).contains(&at_ms)
+            })
+            .map(|spike| spike.logins_per_hour)
+            .sum();
+        (hourly + spiking) / self.mean_group_size.max(1.0) / 3_600_000.0
+    }
+
+    /// The first moment after `at_ms` where a spike starts or ends (`u64::MAX` for none).
+    fn next_spike_edge(&self, at_ms: u64) -> u64 {
+        (self.scenario.arrivals.spikes.iter())
+            .flat_map(|spike| {
+                let (start, end) = spike.window_ms();
+                [start, end]
+            })
+            .filter(|edge| *edge > at_ms)
+            .min()
+            .unwrap_or(u64::MAX)
     }
 
     fn hour_at(&self, at_ms: u64) -> usize {
@@ -664,8 +685,9 @@ impl<'a> World<'a> {
         (hours.floor() as usize) % 24
     }
 
-    /// The next login after `from_ms`: exponential gaps at the hour's rate; crossing into
-    /// another hour redraws from its start (exact, since the process has no memory).
+    /// The next login after `from_ms`: exponential gaps at the rate in force; crossing into
+    /// another hour, or a spike's start or end, redraws from there (exact, since the process
+    /// has no memory).
     fn draw_next_login(&mut self, from_ms: u64) -> u64 {
         let end = self.scenario.duration_ms() + self.scenario.tick_ms;
         let mut at = from_ms;
@@ -677,16 +699,17 @@ impl<'a> World<'a> {
             let next_hour_ms = ((hours.floor() + 1.0 - self.scenario.start_hour) * 3_600_000.0)
                 .ceil()
                 .max(at as f64 + 1.0) as u64;
+            let next_change_ms = next_hour_ms.min(self.next_spike_edge(at));
             let rate = self.rate_per_ms(at);
             if rate <= 0.0 {
-                at = next_hour_ms;
+                at = next_change_ms;
                 continue;
             }
             let u: f64 = self.streams.arrivals.random_range(f64::MIN_POSITIVE..1.0);
             let gap = -u.ln() / rate;
             let candidate = at as f64 + gap;
-            if candidate >= next_hour_ms as f64 {
-                at = next_hour_ms;
+            if candidate >= next_change_ms as f64 {
+                at = next_change_ms;
                 continue;
             }
             return (candidate.ceil() as u64).max(from_ms + 1);

@@ -171,3 +171,40 @@ fn a_baseline_cannot_be_recorded() {
     .unwrap();
     assert!(error.contains("baseline"), "{error}");
 }
+
+/// Arrivals follow their spikes: with no hourly logins and nobody online at the start, a run
+/// that ends before its spike sees no ticket, one that lasts through it sees hundreds; and a
+/// skill mixture changes the population the run draws.
+#[test]
+fn arrival_spikes_and_skill_mixtures_shape_the_population() {
+    let with = |duration_s: u32, extra: &[(&str, &str)]| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join("small-population.toml");
+        let mut table: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+        scenario::set(&mut table, "duration_s", &duration_s.to_string()).unwrap();
+        scenario::set(&mut table, "arrivals.initial_online", "0").unwrap();
+        scenario::set(&mut table, "arrivals.logins_per_hour", "[0.0]").unwrap();
+        let spike = "[{ at_s = 300.0, for_s = 300.0, logins_per_hour = 6000.0 }]";
+        scenario::set(&mut table, "arrivals.spikes", spike).unwrap();
+        for (key, value) in extra {
+            scenario::set(&mut table, key, value).unwrap();
+        }
+        Scenario::from_table(table).unwrap()
+    };
+    let before = run(&with(290, &[]), "matchwright", 1);
+    assert_eq!(before.tickets, 0, "no login before the spike");
+    let through = run(&with(900, &[]), "matchwright", 1);
+    assert!(through.tickets > 100, "{} tickets", through.tickets);
+    assert!(through.matches > 10, "{} matches", through.matches);
+    let bimodal = "[{ share = 0.5, mean = 2500.0, sd = 100.0 }]";
+    let mixed = run(
+        &with(900, &[("population.skill_mixture", bimodal)]),
+        "matchwright",
+        1,
+    );
+    assert_ne!(
+        mixed.event_chain, through.event_chain,
+        "the mixture is drawn"
+    );
+}

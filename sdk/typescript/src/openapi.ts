@@ -119,7 +119,7 @@ export interface paths {
         /**
          * Every match and session event as it happens (server-sent events, one `BackendEvent` JSON
          *     per `data:` line, as webhooks carry them; `{"type":"lagged","missed":N}` when the stream
-         *     fell behind), for dashboards and the console. `serve` only (a gateway's has no events).
+         *     fell behind), for dashboards and the console. A gateway streams every partition's events.
          */
         get: operations["admin_events"];
         put?: never;
