@@ -914,7 +914,7 @@ fn check_skill_mixture(parts: &[SkillComponent]) -> Result<(), ScenarioError> {
 mod tests {
     use super::*;
 
-    const SHIPPED: [&str; 8] = [
+    const SHIPPED: [&str; 11] = [
         include_str!("../scenarios/small-population.toml"),
         include_str!("../scenarios/10k-concurrent.toml"),
         include_str!("../scenarios/launch-day.toml"),
@@ -923,6 +923,9 @@ mod tests {
         include_str!("../scenarios/crossplay.toml"),
         include_str!("../scenarios/battle-royale.toml"),
         include_str!("../scenarios/languages.toml"),
+        include_str!("../scenarios/night-parties.toml"),
+        include_str!("../scenarios/uncertain-launch.toml"),
+        include_str!("../scenarios/small-regions.toml"),
     ];
 
     #[test]
