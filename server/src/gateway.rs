@@ -684,9 +684,13 @@ impl Gateway {
         };
         // Game servers are allocated by the partitions' leaders: the fleet's part is theirs.
         let _ = live.publish(&batch.events, unix_ms());
-        self.shared
-            .operators
-            .publish(batch.tick, batch.now_ms, &batch.events);
+        // Operators watch what happens now: not the history a gateway reads at its start to
+        // catch up (after a break in the reading, once caught up, what was missed goes out).
+        if route.last_batch_ms.load(Ordering::Relaxed) != 0 {
+            self.shared
+                .operators
+                .publish(batch.tick, batch.now_ms, &batch.events);
+        }
         let mut waits = lock(&route.waits);
         let gathered = &mut waits.gathering;
         gathered.applied.extend_from_slice(&batch.applied);

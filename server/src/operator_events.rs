@@ -2,7 +2,7 @@
 //! and session event of every committed tick, as the same `BackendEvent` JSON webhooks carry
 //! (`backend_events::event_for_backends`), for dashboards and the console. Fed by the tick loop
 //! after each commit (`serve`), or by a gateway as it reads each partition's event batches
-//! (every partition's events, each partition's in order).
+//! (every partition's events, each partition's in order, once it has caught up with it).
 //!
 //! Bounds, and what happens at each: the channel keeps the newest `CHANNEL` events; a stream
 //! that falls further behind gets a `lagged` event saying how many it missed, and goes on.

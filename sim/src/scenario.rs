@@ -998,6 +998,44 @@ mod tests {
         }
     }
 
+    #[test]
+    fn arrival_spikes_are_checked_one_by_one() {
+        let with = |spikes: &str| {
+            SHIPPED[0].replace(
+                "games_per_session = ",
+                &format!("spikes = {spikes}\ngames_per_session = "),
+            )
+        };
+        let good = with("[{ at_s = 60.0, for_s = 600.0, logins_per_hour = 5000.0 }]");
+        let scenario = Scenario::from_toml_str(&good).unwrap();
+        assert_eq!(scenario.arrivals.spikes[0].window_ms(), (60_000, 660_000));
+        let many = ["{ at_s = 1.0, for_s = 1.0, logins_per_hour = 1.0 }"; 65].join(", ");
+        let cases = [
+            (
+                "[{ at_s = -1.0, for_s = 1.0, logins_per_hour = 1.0 }]",
+                "arrivals.spikes[0].at_s",
+            ),
+            (
+                "[{ at_s = nan, for_s = 1.0, logins_per_hour = 1.0 }]",
+                "arrivals.spikes[0].at_s",
+            ),
+            (
+                "[{ at_s = 1.0, for_s = 1.0, logins_per_hour = 1.0 }, { at_s = 1.0, for_s = 0.0, logins_per_hour = 1.0 }]",
+                "arrivals.spikes[1].for_s",
+            ),
+            (
+                "[{ at_s = 1.0, for_s = 1.0, logins_per_hour = 1e9 }]",
+                "arrivals.spikes[0].logins_per_hour",
+            ),
+            (&format!("[{many}]"), "arrivals.spikes"),
+            ("[{ at_s = 1.0, for_s = 1.0, logins = 1.0 }]", "toml"),
+        ];
+        for (spikes, field) in cases {
+            let error = Scenario::from_toml_str(&with(spikes)).unwrap_err();
+            assert_eq!(error.field, field, "{spikes}: {error}");
+        }
+    }
+
     /// The rules sections are checked against the matcher config, each error naming its field.
     #[test]
     fn rules_sections_are_checked() {

@@ -197,6 +197,31 @@ fn arrival_spikes_and_skill_mixtures_shape_the_population() {
     let through = run(&with(900, &[]), "matchwright", 1);
     assert!(through.tickets > 100, "{} tickets", through.tickets);
     assert!(through.matches > 10, "{} matches", through.matches);
+    // Players come online only while the spike lasts (300 s to 600 s): before it nobody is
+    // online, and after it the count only falls (it grows at logins alone).
+    let output = simulate(
+        &with(900, &[]),
+        "matchwright",
+        1,
+        &ProgressBar::hidden(),
+        None,
+    )
+    .unwrap();
+    let online = |at: f64| {
+        let sample = output.timeline.iter().find(|s| s.at_s >= at).unwrap();
+        sample.online
+    };
+    assert_eq!(online(290.0), 0);
+    assert!(online(600.0) > 100, "{} online at 600 s", online(600.0));
+    let after: Vec<u64> = (output.timeline.iter())
+        .filter(|sample| sample.at_s >= 610.0)
+        .map(|sample| sample.online)
+        .collect();
+    assert!(after.len() > 20, "{} samples after the spike", after.len());
+    assert!(
+        after.windows(2).all(|pair| pair[1] <= pair[0]),
+        "nobody logs in after the spike: {after:?}"
+    );
     let bimodal = "[{ share = 0.5, mean = 2500.0, sd = 100.0 }]";
     let mixed = run(
         &with(900, &[("population.skill_mixture", bimodal)]),
