@@ -55,16 +55,21 @@ impl RecentMatching {
     pub fn record(&mut self, summary: &MatchSummary) {
         let start_ms = summary.formed_at_ms - summary.formed_at_ms % MINUTE_MS;
         let oldest_kept = start_ms.saturating_sub((MINUTES - 1) * MINUTE_MS);
-        self.queues.retain(|_, minutes| {
+        let starts_a_minute = self.queues.get(&*summary.queue).is_none_or(|minutes| {
             minutes
                 .back()
-                .is_some_and(|minute| minute.start_ms >= oldest_kept)
+                .is_none_or(|minute| minute.start_ms < start_ms)
         });
+        if starts_a_minute {
+            // Once per queue and minute, not per match: the queues quiet for ten minutes go.
+            self.queues.retain(|_, minutes| {
+                minutes
+                    .back()
+                    .is_some_and(|minute| minute.start_ms >= oldest_kept)
+            });
+        }
         let minutes = self.queues.entry(Arc::clone(&summary.queue)).or_default();
-        if minutes
-            .back()
-            .is_none_or(|minute| minute.start_ms < start_ms)
-        {
+        if starts_a_minute {
             minutes.push_back(Minute::new(start_ms));
         }
         while minutes

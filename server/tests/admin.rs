@@ -245,15 +245,7 @@ async fn who_may_call(client: &Client, waiting_token: &str) {
 /// admin key does.
 async fn cancel_a_waiting_ticket(client: &Client, waiting: u64, waiting_token: &str) {
     queue_duel(client, waiting_token).await;
-    let path = "/v1/admin/queues";
-    let (status, queues) = client.call(Method::GET, path, Some(READER_KEY), None).await;
-    assert_eq!(status, StatusCode::OK, "{queues}");
-    let duel = queues["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|queue| queue["name"] == "duel-1v1")
-        .unwrap();
+    let duel = admin_queue(client, "duel-1v1").await;
     assert_eq!(duel["tickets"], 1, "{duel}");
     assert_eq!(duel["players"], 1, "{duel}");
     assert!(duel["waited_ms"]["max"].as_u64().is_some(), "{duel}");
@@ -381,18 +373,22 @@ async fn end_a_running_session(client: &Client) {
     assert_error(&answer, StatusCode::UNAUTHORIZED, "invalid_token");
 }
 
+/// Queue `name` as `GET /v1/admin/queues` shows it to a read-only operator.
+async fn admin_queue(client: &Client, name: &str) -> Value {
+    let path = "/v1/admin/queues";
+    let (status, queues) = client.call(Method::GET, path, Some(READER_KEY), None).await;
+    assert_eq!(status, StatusCode::OK, "{queues}");
+    let all = queues["queues"].as_array().unwrap();
+    all.iter()
+        .find(|queue| queue["name"] == name)
+        .cloned()
+        .unwrap()
+}
+
 /// The queue's last ten minutes count the duel just formed: one match of two tickets, with
 /// their time to match and the match's quality.
 async fn recent_matching_counts_the_duel(client: &Client) {
-    let (_, queues) = client
-        .call(Method::GET, "/v1/admin/queues", Some(READER_KEY), None)
-        .await;
-    let duel = queues["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|queue| queue["name"] == "duel-1v1")
-        .unwrap();
+    let duel = admin_queue(client, "duel-1v1").await;
     let minutes = duel["recent"].as_array().unwrap();
     assert_eq!(minutes.len(), 10, "{duel}");
     let starts: Vec<u64> = minutes
